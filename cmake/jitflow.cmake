@@ -1,0 +1,36 @@
+# Shared build rules for every jitflow library, tool and test.
+
+set(JITFLOW_WARNINGS -Wall -Wextra -Wshadow -Wno-unused-parameter -Wnon-virtual-dtor -Wimplicit-fallthrough)
+
+if(JITFLOW_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# jitflow_library(NAME SOURCES ... DEPS ...): one folder of src/ = one static library.
+# Libraries build without exceptions so that the same code runs in WebAssembly.
+function(jitflow_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
+  target_compile_options(${name} PRIVATE ${JITFLOW_WARNINGS} -fno-exceptions)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# jitflow_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest executable registered with ctest.
+function(jitflow_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT JITFLOW_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${JITFLOW_WARNINGS})
+  target_compile_definitions(${name} PRIVATE
+    JITFLOW_SHARED_DIR="${JITFLOW_SHARED_DIR}" JITFLOW_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+endfunction()

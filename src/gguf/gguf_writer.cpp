@@ -1,0 +1,159 @@
+#include "gguf/gguf_writer.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "base/checked_math.h"
+
+namespace jf {
+namespace {
+
+class ByteBuilder {
+ public:
+  template <typename T>
+  void pod(T value) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&value);
+    bytes.insert(bytes.end(), p, p + sizeof(T));
+  }
+  void string(const std::string& s) {
+    pod<uint64_t>(s.size());
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  void value(const GgufValue& v) {
+    switch (v.type) {
+      case GgufType::kUint8: pod<uint8_t>(static_cast<uint8_t>(std::get<uint64_t>(v.data))); break;
+      case GgufType::kUint16: pod<uint16_t>(static_cast<uint16_t>(std::get<uint64_t>(v.data))); break;
+      case GgufType::kUint32: pod<uint32_t>(static_cast<uint32_t>(std::get<uint64_t>(v.data))); break;
+      case GgufType::kUint64: pod<uint64_t>(std::get<uint64_t>(v.data)); break;
+      case GgufType::kInt8: pod<int8_t>(static_cast<int8_t>(std::get<int64_t>(v.data))); break;
+      case GgufType::kInt16: pod<int16_t>(static_cast<int16_t>(std::get<int64_t>(v.data))); break;
+      case GgufType::kInt32: pod<int32_t>(static_cast<int32_t>(std::get<int64_t>(v.data))); break;
+      case GgufType::kInt64: pod<int64_t>(std::get<int64_t>(v.data)); break;
+      case GgufType::kFloat32: pod<float>(static_cast<float>(std::get<double>(v.data))); break;
+      case GgufType::kFloat64: pod<double>(std::get<double>(v.data)); break;
+      case GgufType::kBool: pod<uint8_t>(std::get<bool>(v.data) ? 1 : 0); break;
+      case GgufType::kString: string(std::get<std::string>(v.data)); break;
+      case GgufType::kArray: {
+        const auto& array = std::get<GgufArray>(v.data);
+        pod<uint32_t>(static_cast<uint32_t>(array.elem_type));
+        pod<uint64_t>(array.items.size());
+        for (const GgufValue& item : array.items) value(item);
+        break;
+      }
+    }
+  }
+  void pad_to(uint64_t alignment) {
+    while (bytes.size() % alignment != 0) bytes.push_back(0);
+  }
+  std::vector<uint8_t> bytes;
+};
+
+GgufValue make_value(GgufType type, decltype(GgufValue::data) data) {
+  GgufValue v;
+  v.type = type;
+  v.data = std::move(data);
+  return v;
+}
+
+}  // namespace
+
+void GgufWriter::set_uint32(const std::string& key, uint32_t value) {
+  set_value(key, make_value(GgufType::kUint32, uint64_t{value}));
+}
+void GgufWriter::set_int32(const std::string& key, int32_t value) {
+  set_value(key, make_value(GgufType::kInt32, int64_t{value}));
+}
+void GgufWriter::set_uint64(const std::string& key, uint64_t value) {
+  set_value(key, make_value(GgufType::kUint64, value));
+}
+void GgufWriter::set_float32(const std::string& key, float value) {
+  set_value(key, make_value(GgufType::kFloat32, double{value}));
+}
+void GgufWriter::set_bool(const std::string& key, bool value) { set_value(key, make_value(GgufType::kBool, value)); }
+void GgufWriter::set_string(const std::string& key, const std::string& value) {
+  set_value(key, make_value(GgufType::kString, value));
+}
+
+void GgufWriter::set_value(const std::string& key, GgufValue value) {
+  for (auto& [k, v] : metadata_) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  metadata_.emplace_back(key, std::move(value));
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne, std::vector<uint8_t> data) {
+  tensors_.push_back({name, dtype, std::move(ne), std::move(data)});
+}
+
+Result<std::vector<uint8_t>> GgufWriter::header_bytes(uint32_t alignment) const {
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+    return error(StatusCode::kInvalidArgument, "GGUF alignment %u is not a power of two", alignment);
+  }
+  ByteBuilder out;
+  out.pod<uint32_t>(0x46554747);
+  out.pod<uint32_t>(3);
+  out.pod<uint64_t>(tensors_.size());
+  const bool custom_alignment = alignment != 32;
+  out.pod<uint64_t>(metadata_.size() + (custom_alignment ? 1 : 0));
+  if (custom_alignment) {
+    out.string("general.alignment");
+    out.pod<uint32_t>(static_cast<uint32_t>(GgufType::kUint32));
+    out.pod<uint32_t>(alignment);
+  }
+  for (const auto& [key, value] : metadata_) {
+    out.string(key);
+    out.pod<uint32_t>(static_cast<uint32_t>(value.type));
+    out.value(value);
+  }
+  uint64_t offset = 0;
+  for (const PendingTensor& t : tensors_) {
+    uint64_t n_elements = 1;
+    for (int64_t d : t.ne) n_elements *= static_cast<uint64_t>(d);
+    const DTypeInfo& info = dtype_info(t.dtype);
+    if (t.ne.empty() || t.ne.size() > kGgufMaxDims || t.ne[0] % info.block_size != 0 ||
+        n_elements / info.block_size * info.block_bytes != t.data.size()) {
+      return error(StatusCode::kInvalidArgument, "tensor '%s': %zu data bytes do not match its shape and type %s",
+                   t.name.c_str(), t.data.size(), info.name);
+    }
+    out.string(t.name);
+    out.pod<uint32_t>(static_cast<uint32_t>(t.ne.size()));
+    for (int64_t d : t.ne) out.pod<uint64_t>(static_cast<uint64_t>(d));
+    out.pod<uint32_t>(info.gguf_id);
+    out.pod<uint64_t>(offset);
+    offset = *checked_align_up(offset + t.data.size(), alignment);
+  }
+  out.pad_to(alignment);
+  return std::move(out.bytes);
+}
+
+Result<std::vector<uint8_t>> GgufWriter::to_bytes(uint32_t alignment) const {
+  JF_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, header_bytes(alignment));
+  for (const PendingTensor& t : tensors_) {
+    bytes.insert(bytes.end(), t.data.begin(), t.data.end());
+    bytes.resize(*checked_align_up(bytes.size(), alignment), 0);
+  }
+  return bytes;
+}
+
+Status GgufWriter::write_file(const std::string& path, uint32_t alignment) const {
+  // Streams tensor data straight from the pending tensors: a 7B model is never copied whole.
+  JF_ASSIGN_OR_RETURN(std::vector<uint8_t> header, header_bytes(alignment));
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return error(StatusCode::kIoError, "%s: cannot open for writing: %s", path.c_str(), std::strerror(errno));
+  bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size();
+  const std::vector<uint8_t> padding(alignment, 0);
+  for (const PendingTensor& t : tensors_) {
+    if (!ok) break;
+    ok = std::fwrite(t.data.data(), 1, t.data.size(), f) == t.data.size();
+    const size_t pad = (alignment - t.data.size() % alignment) % alignment;
+    ok = ok && std::fwrite(padding.data(), 1, pad, f) == pad;
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) return error(StatusCode::kIoError, "%s: write failed: %s", path.c_str(), std::strerror(errno));
+  return Status();
+}
+
+}  // namespace jf

@@ -1,0 +1,47 @@
+// Tokenizers built from GGUF metadata (tokenizer.ggml.*), reproducing llama.cpp's token ids:
+//   "llama": SentencePiece-style BPE over scores with byte fallback;
+//   "gpt2":  byte-level BPE over merges, with the pre-tokenizer regex chosen by tokenizer.ggml.pre
+//            (gpt-2/default, llama3 (llama-bpe), qwen2, and the others llama.cpp's test vocabularies use).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "jitflow/status.h"
+
+namespace jf {
+
+using TokenId = int32_t;
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Builds the tokenizer the file describes. A missing or malformed tokenizer.* key, or an
+  // unsupported tokenizer.ggml.model / .pre, is an error naming the key.
+  static Result<std::unique_ptr<Tokenizer>> from_gguf(const GgufFile& file);
+
+  // Text -> ids. add_special: prepend BOS (and append EOS) when the vocabulary says so, as
+  // llama_tokenize(add_special=true). parse_special: recognise special-token text such as
+  // "<|endoftext|>" in `text` (llama_tokenize's parse_special).
+  virtual std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false) const = 0;
+
+  // The bytes one token contributes to output text (llama_token_to_piece with special=false:
+  // control tokens such as BOS/EOS render as ""). Byte-fallback tokens give their raw byte.
+  virtual std::string token_to_piece(TokenId id) const = 0;
+  // The token's vocabulary text as stored in the file (for `jitflow info` and debugging).
+  virtual const std::string& token_text(TokenId id) const = 0;
+
+  virtual int32_t n_vocab() const = 0;
+  virtual TokenId bos_id() const = 0;  // -1 when the vocabulary has none
+  virtual TokenId eos_id() const = 0;
+  virtual bool add_bos() const = 0;
+  // End-of-generation: EOS, EOT and the like.
+  virtual bool is_eog(TokenId id) const = 0;
+};
+
+}  // namespace jf

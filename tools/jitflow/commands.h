@@ -1,0 +1,8 @@
+// The jitflow subcommands. Each takes the arguments after its name and returns the exit code.
+#pragma once
+
+namespace jf::cli {
+
+int cmd_info(int argc, char** argv);
+
+}  // namespace jf::cli

@@ -1,0 +1,38 @@
+// jitflow: the command-line front end. `jitflow <command> --help` explains each command.
+#include <cstdio>
+#include <cstring>
+
+#include "commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
+};
+
+void print_usage() {
+  std::fprintf(stderr, "usage: jitflow <command> [options]\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(stderr, "  %-12s %s\n", c.name, c.summary);
+  std::fprintf(stderr, "\nrun `jitflow <command> --help` for the options of a command\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0) {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) == 0) return c.run(argc - 2, argv + 2);
+  }
+  std::fprintf(stderr, "jitflow: unknown command '%s'\n\n", argv[1]);
+  print_usage();
+  return 2;
+}
