@@ -2,8 +2,10 @@
 //
 // The reader trusts nothing: every count, length, offset and dimension is checked with overflow-
 // checked arithmetic against the file size, and a defect comes back as kCorruptFile with a message
-// naming the file, the field and its byte offset. Reading the file never touches tensor data; call
-// GgufFile::read_tensor (or ByteSource::read_at with TensorInfo::offset) for that.
+// naming the file, the field and its byte offset. A well-formed file this build cannot read (GGUF v1,
+// big-endian, a tensor type id newer than tensor/dtype.inc) is kUnsupported with the same details.
+// Reading the file never touches tensor data; call GgufFile::read_tensor (or ByteSource::read_at
+// with TensorInfo::offset) for that.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,7 @@ struct TensorInfo {
   uint64_t offset = 0;                       // absolute byte offset of the data in the file
   uint64_t n_bytes = 0;
 
+  // The reader guarantees that the product of the nonzero dimensions fits in int64.
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
   int64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }
   // "[4096, 11008]" in ggml order.

@@ -1,5 +1,6 @@
 #include "gguf/gguf_writer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -7,6 +8,8 @@
 
 namespace jf {
 namespace {
+
+constexpr const char* kAlignmentKey = "general.alignment";
 
 class ByteBuilder {
  public:
@@ -96,14 +99,19 @@ Result<std::vector<uint8_t>> GgufWriter::header_bytes(uint32_t alignment) const 
   out.pod<uint32_t>(0x46554747);
   out.pod<uint32_t>(3);
   out.pod<uint64_t>(tensors_.size());
+  // The `alignment` argument is the only source of general.alignment: a copy of the key taken
+  // from another file is dropped, or the output would hold it twice (or contradict its layout).
   const bool custom_alignment = alignment != 32;
-  out.pod<uint64_t>(metadata_.size() + (custom_alignment ? 1 : 0));
+  const auto copied_alignment = std::count_if(metadata_.begin(), metadata_.end(),
+                                              [](const auto& kv) { return kv.first == kAlignmentKey; });
+  out.pod<uint64_t>(metadata_.size() - copied_alignment + (custom_alignment ? 1 : 0));
   if (custom_alignment) {
-    out.string("general.alignment");
+    out.string(kAlignmentKey);
     out.pod<uint32_t>(static_cast<uint32_t>(GgufType::kUint32));
     out.pod<uint32_t>(alignment);
   }
   for (const auto& [key, value] : metadata_) {
+    if (key == kAlignmentKey) continue;
     out.string(key);
     out.pod<uint32_t>(static_cast<uint32_t>(value.type));
     out.value(value);

@@ -26,6 +26,7 @@ class GgufWriter {
   void add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne, std::vector<uint8_t> data);
 
   // Serialises everything to bytes / to a file. Errors name the offending tensor or path.
+  // `alignment` alone decides general.alignment: a value set for that key is not written.
   Result<std::vector<uint8_t>> to_bytes(uint32_t alignment = 32) const;
   Status write_file(const std::string& path, uint32_t alignment = 32) const;
 
