@@ -1,0 +1,100 @@
+// The jitflow public API.
+//
+//   auto engine = jf::Engine::load("model.gguf", {});           // reads and checks the model
+//   auto session = (*engine)->new_session();                     // one sequence + its KV cache
+//   auto stats = session->generate("Once upon a time", opts, [](std::string_view piece) {
+//     fwrite(piece.data(), 1, piece.size(), stdout); return true; });
+//
+// An Engine holds the weights and the thread pool and may serve several sessions, one at a time.
+// Errors come back as Status (jitflow/status.h); nothing throws.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jitflow/options.h"
+#include "jitflow/status.h"
+
+namespace jf {
+
+struct ModelInfo {
+  std::string path;
+  std::string arch;          // "llama", "qwen2"
+  std::string name;          // general.name
+  int n_vocab = 0;
+  int n_ctx_train = 0;
+  int n_embd = 0;
+  int n_layer = 0;
+  int n_head = 0;
+  int n_head_kv = 0;
+  int n_ff = 0;
+  uint64_t weight_bytes = 0;  // bytes of tensor data held in DRAM
+};
+
+struct GenerationStats {
+  int n_prompt_tokens = 0;
+  int n_generated = 0;     // tokens sampled
+  int n_decode_evals = 0;  // single-token forward passes (the first token comes from the prompt's logits)
+  double prefill_ms = 0;   // evaluating the prompt
+  double decode_ms = 0;    // the decode forward passes plus sampling
+  double prefill_tokens_per_s() const { return prefill_ms > 0 ? n_prompt_tokens * 1000.0 / prefill_ms : 0; }
+  double decode_tokens_per_s() const { return decode_ms > 0 ? n_decode_evals * 1000.0 / decode_ms : 0; }
+};
+
+class Session;
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> load(const std::string& model_path, const EngineOptions& options);
+  ~Engine();
+
+  const ModelInfo& info() const;
+  double load_ms() const;
+  int n_threads() const;
+
+  // Text -> token ids (add_special: BOS/EOS as the vocabulary asks, like llama_tokenize).
+  std::vector<int32_t> tokenize(std::string_view text, bool add_special) const;
+  // The bytes token `id` contributes to output text ("" for control tokens and invalid ids).
+  std::string token_to_piece(int32_t id) const;
+  bool is_eog(int32_t id) const;
+
+  std::unique_ptr<Session> new_session();
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Session {
+ public:
+  ~Session();
+
+  // Appends tokens to the sequence and returns the logits of the last one ([n_vocab]), or of every
+  // token when all_logits ([tokens.size() * n_vocab]). Valid until the next call.
+  Result<std::span<const float>> eval(std::span<const int32_t> tokens, bool all_logits = false);
+
+  // Tokenizes `prompt`, evaluates it, then samples up to options.n_predict tokens, calling
+  // on_piece with each token's text as soon as it exists (return false to stop).
+  Result<GenerationStats> generate(std::string_view prompt, const GenerateOptions& options,
+                                   const std::function<bool(std::string_view piece)>& on_piece);
+
+  int n_past() const;
+  int n_ctx() const;
+  void reset();
+
+  struct Impl;
+
+ private:
+  friend class Engine;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jf

@@ -1,0 +1,31 @@
+// Options of the public API (engine.h). Plain structs with documented defaults.
+#pragma once
+
+#include <cstdint>
+
+namespace jf {
+
+struct EngineOptions {
+  int n_threads = 0;  // worker threads for the kernels; 0: one per core
+  int n_ctx = 0;      // positions each session's KV cache holds; 0: min(the model's context, 2048)
+};
+
+// How the next token is chosen. temperature <= 0 is greedy (argmax, lowest id on ties); otherwise
+// repetition penalty -> top-k -> top-p -> min-p -> temperature -> a seeded draw.
+struct SamplingOptions {
+  float temperature = 0.8f;
+  int top_k = 40;               // <= 0: off
+  float top_p = 0.95f;          // >= 1: off
+  float min_p = 0.05f;          // <= 0: off
+  float repeat_penalty = 1.0f;  // 1: off
+  int repeat_last_n = 64;       // how many recent tokens the penalty looks at
+  uint64_t seed = 0;
+};
+
+struct GenerateOptions {
+  int n_predict = 128;        // tokens to generate
+  bool stop_at_eog = true;    // stop early at an end-of-generation token (EOS, EOT)
+  SamplingOptions sampling;
+};
+
+}  // namespace jf

@@ -1,0 +1,27 @@
+// Causal multi-head attention of one query token over the KV cache, with grouped-query heads.
+//   q:   [n_head, head_dim]                   (already rotated)
+//   k,v: [n_kv, kv_stride] rows of the cache; head g occupies [g*head_dim, (g+1)*head_dim)
+//   out: [n_head, head_dim]
+// Query head h reads KV head h / (n_head / n_head_kv). scores = q·k * scale; softmax; out = Σ p v.
+#pragma once
+
+#include <cstdint>
+
+namespace jf {
+
+struct AttentionShape {
+  int n_head = 0;
+  int n_head_kv = 0;
+  int head_dim = 0;
+  int64_t kv_stride = 0;  // floats between consecutive cache rows
+  float scale = 1.0f;     // usually 1/sqrt(head_dim)
+};
+
+// Computes query head `h` only (callers spread heads over threads). scores: scratch of n_kv floats.
+void attention_head_ref(const AttentionShape& shape, int h, const float* q, const float* k, const float* v,
+                        int64_t n_kv, float* out, float* scores);
+
+// In-place softmax of x[0..n): exp(x - max) / sum, the sum accumulated in double as ggml does.
+void softmax_ref(float* x, int64_t n);
+
+}  // namespace jf

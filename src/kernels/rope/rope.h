@@ -1,0 +1,26 @@
+// Rotary position embedding, applied in place to the heads of one token.
+//   x: [n_heads, head_dim]; the first n_rot dimensions of each head are rotated.
+//   kNormal pairs (2i, 2i+1); kNeox pairs (i, i + n_rot/2).
+//   Angle of pair i at position p: p * freq_scale * base^(-2i/n_rot) / freq_factors[i].
+#pragma once
+
+#include <cstdint>
+
+namespace jf {
+
+enum class RopePairing { kAdjacent, kHalves };
+
+struct RopeParams {
+  int n_rot = 0;
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;
+  RopePairing pairing = RopePairing::kAdjacent;
+  const float* freq_factors = nullptr;  // optional [n_rot / 2]
+};
+
+// Fills cos_sin[2*i], cos_sin[2*i+1] with cos and sin of pair i's angle at `position`.
+void rope_angles(const RopeParams& params, int64_t position, float* cos_sin);
+
+void rope_apply_ref(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim);
+
+}  // namespace jf

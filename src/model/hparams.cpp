@@ -1,0 +1,98 @@
+#include "model/hparams.h"
+
+namespace jf {
+namespace {
+
+// Reads `<arch>.<suffix>` as a positive int.
+Result<int> read_positive(const GgufFile& file, const std::string& key) {
+  JF_ASSIGN_OR_RETURN(uint64_t v, file.get_uint(key));
+  if (v == 0 || v > (1u << 30)) {
+    return error(StatusCode::kCorruptFile, "%s: metadata '%s' = %llu is out of range", file.path().c_str(),
+                 key.c_str(), static_cast<unsigned long long>(v));
+  }
+  return static_cast<int>(v);
+}
+
+Result<int> read_positive_or(const GgufFile& file, const std::string& key, int fallback) {
+  if (file.find(key) == nullptr) return fallback;
+  return read_positive(file, key);
+}
+
+Status invalid(const GgufFile& file, const char* what) {
+  return error(StatusCode::kCorruptFile, "%s: inconsistent model shape: %s", file.path().c_str(), what);
+}
+
+Result<float> read_rope_freq_scale(const GgufFile& file, const std::string& a) {
+  JF_ASSIGN_OR_RETURN(std::string scaling, file.get_string_or(a + ".rope.scaling.type", "none"));
+  if (scaling == "linear") {
+    JF_ASSIGN_OR_RETURN(double factor, file.get_float_or(a + ".rope.scaling.factor", 1.0));
+    if (!(factor > 0)) return invalid(file, "rope.scaling.factor must be > 0");
+    return static_cast<float>(1.0 / factor);
+  }
+  if (scaling != "none" && scaling != "llama3") {
+    // llama3-style scaling is carried by the rope_freqs.weight tensor, not by a scalar.
+    return error(StatusCode::kUnsupported, "%s: rope scaling type '%s' is not supported", file.path().c_str(),
+                 scaling.c_str());
+  }
+  JF_ASSIGN_OR_RETURN(double legacy, file.get_float_or(a + ".rope.scale_linear", 1.0));
+  if (!(legacy > 0)) return invalid(file, "rope.scale_linear must be > 0");
+  return static_cast<float>(1.0 / legacy);
+}
+
+}  // namespace
+
+const char* arch_name(Arch arch) {
+  switch (arch) {
+    case Arch::kLlama: return "llama";
+    case Arch::kQwen2: return "qwen2";
+  }
+  return "?";
+}
+
+Result<ModelConfig> read_model_config(const GgufFile& file) {
+  ModelConfig c;
+  JF_ASSIGN_OR_RETURN(c.arch_name, file.get_string("general.architecture"));
+  if (c.arch_name == "llama") {
+    c.arch = Arch::kLlama;
+    c.rope_style = RopeStyle::kNormal;
+  } else if (c.arch_name == "qwen2") {
+    c.arch = Arch::kQwen2;
+    c.rope_style = RopeStyle::kNeox;
+    c.has_qkv_bias = true;
+  } else {
+    return error(StatusCode::kUnsupported, "%s: architecture '%s' is not supported (jitflow runs llama and qwen2)",
+                 file.path().c_str(), c.arch_name.c_str());
+  }
+  JF_ASSIGN_OR_RETURN(c.name, file.get_string_or("general.name", ""));
+  const std::string& a = c.arch_name;
+  JF_ASSIGN_OR_RETURN(c.n_embd, read_positive(file, a + ".embedding_length"));
+  JF_ASSIGN_OR_RETURN(c.n_layer, read_positive(file, a + ".block_count"));
+  JF_ASSIGN_OR_RETURN(c.n_ff, read_positive(file, a + ".feed_forward_length"));
+  JF_ASSIGN_OR_RETURN(c.n_head, read_positive(file, a + ".attention.head_count"));
+  JF_ASSIGN_OR_RETURN(c.n_head_kv, read_positive_or(file, a + ".attention.head_count_kv", c.n_head));
+  JF_ASSIGN_OR_RETURN(c.n_ctx_train, read_positive_or(file, a + ".context_length", 2048));
+  if (c.n_embd % c.n_head != 0) return invalid(file, "head_count does not divide embedding_length");
+  JF_ASSIGN_OR_RETURN(c.head_dim, read_positive_or(file, a + ".attention.key_length", c.n_embd / c.n_head));
+  JF_ASSIGN_OR_RETURN(int value_length, read_positive_or(file, a + ".attention.value_length", c.head_dim));
+  if (value_length != c.head_dim) return error(StatusCode::kUnsupported, "%s: value_length != key_length", file.path().c_str());
+  if (c.n_head % c.n_head_kv != 0) return invalid(file, "head_count_kv does not divide head_count");
+  JF_ASSIGN_OR_RETURN(c.n_rot, read_positive_or(file, a + ".rope.dimension_count", c.head_dim));
+  if (c.n_rot > c.head_dim || c.n_rot % 2 != 0) return invalid(file, "rope.dimension_count must be even and <= head_dim");
+  JF_ASSIGN_OR_RETURN(double eps, file.get_float_or(a + ".attention.layer_norm_rms_epsilon", 1e-5));
+  if (!(eps > 0) || eps > 1) return invalid(file, "layer_norm_rms_epsilon must be in (0, 1]");
+  c.rms_eps = static_cast<float>(eps);
+  JF_ASSIGN_OR_RETURN(double base, file.get_float_or(a + ".rope.freq_base", 10000.0));
+  if (!(base > 1)) return invalid(file, "rope.freq_base must be > 1");
+  c.rope_freq_base = static_cast<float>(base);
+  JF_ASSIGN_OR_RETURN(c.rope_freq_scale, read_rope_freq_scale(file, a));
+
+  // The vocabulary size is the row count of the embedding; vocab_size or the token list may say too.
+  const TensorInfo* embd = file.find_tensor("token_embd.weight");
+  if (embd == nullptr) {
+    return error(StatusCode::kNotFound, "%s: tensor 'token_embd.weight' is missing", file.path().c_str());
+  }
+  c.n_vocab = static_cast<int>(embd->ne[1]);
+  return c;
+}
+
+}  // namespace jf

@@ -1,0 +1,180 @@
+#include "model/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/attention/attention.h"
+#include "kernels/rmsnorm/rmsnorm.h"
+#include "kernels/rope/rope.h"
+#include "kernels/swiglu/swiglu.h"
+
+namespace jf {
+namespace {
+
+void add_bias(float* rows, const TensorView& bias, int64_t n_rows) {
+  if (!bias.present()) return;
+  const float* b = bias.f32();
+  for (int64_t t = 0; t < n_rows; ++t) {
+    float* row = rows + t * bias.n_cols;
+    for (int64_t i = 0; i < bias.n_cols; ++i) row[i] += b[i];
+  }
+}
+
+void add_into(float* dst, const float* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+RopeParams rope_params(const ModelConfig& c, const ModelWeights& w) {
+  RopeParams p;
+  p.n_rot = c.n_rot;
+  p.freq_base = c.rope_freq_base;
+  p.freq_scale = c.rope_freq_scale;
+  p.pairing = c.rope_style == RopeStyle::kNormal ? RopePairing::kAdjacent : RopePairing::kHalves;
+  p.freq_factors = w.rope_freqs.present() ? w.rope_freqs.f32() : nullptr;
+  return p;
+}
+
+}  // namespace
+
+KvCache::KvCache(const ModelConfig& config, int n_ctx)
+    : n_ctx_(n_ctx),
+      row_(config.n_embd_kv()),
+      k_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()),
+      v_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()) {}
+
+Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool)
+    : config_(config), weights_(weights), pool_(pool), kv_(config, n_ctx) {}
+
+void Transformer::reserve(int64_t n, int n_out) {
+  const ModelConfig& c = config_;
+  a_.x.resize(n * c.n_embd);
+  a_.xn.resize(n * c.n_embd);
+  a_.q.resize(n * c.n_embd_q());
+  a_.k.resize(n * c.n_embd_kv());
+  a_.v.resize(n * c.n_embd_kv());
+  a_.attn.resize(n * c.n_embd_q());
+  a_.tmp.resize(n * c.n_embd);
+  a_.gate.resize(n * c.n_ff);
+  a_.up.resize(n * c.n_ff);
+  a_.logits.resize(static_cast<size_t>(n_out) * c.n_vocab);
+  a_.cos_sin.resize(n * c.n_rot);
+  a_.scores.resize(static_cast<size_t>(pool_.n_threads()) * kv_.n_ctx());
+}
+
+Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool all_logits) {
+  if (tokens.empty()) return error(StatusCode::kInvalidArgument, "forward() needs at least one token");
+  for (TokenId id : tokens) {
+    if (id < 0 || id >= config_.n_vocab) {
+      return error(StatusCode::kInvalidArgument, "token id %d is outside the vocabulary (0..%d)", id,
+                   config_.n_vocab - 1);
+    }
+  }
+  if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > kv_.n_ctx()) {
+    return error(StatusCode::kOutOfRange,
+                 "context length %d exceeded: %d tokens already in the context + %zu new (raise -c / n_ctx)",
+                 kv_.n_ctx(), n_past_, tokens.size());
+  }
+  const int64_t total_out = all_logits ? static_cast<int64_t>(tokens.size()) : 1;
+  std::vector<float> all;  // only used when logits of several batches must be concatenated
+  for (size_t start = 0; start < tokens.size(); start += kMaxBatchTokens) {
+    const auto batch = tokens.subspan(start, std::min<size_t>(kMaxBatchTokens, tokens.size() - start));
+    const bool last_batch = start + batch.size() == tokens.size();
+    if (!all_logits && !last_batch) {
+      forward_batch(batch, false, 0);
+      continue;
+    }
+    const int n_out = all_logits ? static_cast<int>(batch.size()) : 1;
+    forward_batch(batch, all_logits, n_out);
+    if (total_out > n_out) all.insert(all.end(), a_.logits.begin(), a_.logits.begin() + n_out * config_.n_vocab);
+  }
+  if (!all.empty()) a_.logits = std::move(all);
+  return a_.logits.data();
+}
+
+void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out) {
+  const ModelConfig& c = config_;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  reserve(n, std::max(n_out, 1));
+  for (int64_t t = 0; t < n; ++t) {
+    get_row_f32(weights_.token_embd, tokens[t], a_.x.data() + t * c.n_embd);
+  }
+  const RopeParams rope = rope_params(c, weights_);
+  for (int64_t t = 0; t < n; ++t) rope_angles(rope, n_past_ + t, a_.cos_sin.data() + t * c.n_rot);
+
+  for (int layer = 0; layer < c.n_layer; ++layer) {
+    attention_block(layer, n);
+    ffn_block(layer, n);
+  }
+  n_past_ += static_cast<int>(n);
+  if (n_out == 0) return;
+
+  // Only the rows whose logits are wanted go through the output norm and head.
+  const int64_t first = all_logits ? 0 : n - 1;
+  for (int64_t t = first; t < n; ++t) {
+    rmsnorm_ref(a_.x.data() + t * c.n_embd, weights_.output_norm.f32(), a_.xn.data() + (t - first) * c.n_embd,
+                c.n_embd, c.rms_eps);
+  }
+  matmul(weights_.output, a_.xn.data(), n - first, a_.logits.data(), pool_, matmul_scratch_);
+}
+
+void Transformer::attention_block(int layer, int64_t n) {
+  const ModelConfig& c = config_;
+  const LayerWeights& w = weights_.layers[layer];
+  for (int64_t t = 0; t < n; ++t) {
+    rmsnorm_ref(a_.x.data() + t * c.n_embd, w.attn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
+  }
+  matmul(w.wq, a_.xn.data(), n, a_.q.data(), pool_, matmul_scratch_);
+  matmul(w.wk, a_.xn.data(), n, a_.k.data(), pool_, matmul_scratch_);
+  matmul(w.wv, a_.xn.data(), n, a_.v.data(), pool_, matmul_scratch_);
+  add_bias(a_.q.data(), w.bq, n);
+  add_bias(a_.k.data(), w.bk, n);
+  add_bias(a_.v.data(), w.bv, n);
+
+  const RopeParams rope = rope_params(c, weights_);
+  const int64_t kv_width = c.n_embd_kv();
+  for (int64_t t = 0; t < n; ++t) {
+    const float* cos_sin = a_.cos_sin.data() + t * c.n_rot;
+    rope_apply_ref(rope, cos_sin, a_.q.data() + t * c.n_embd_q(), c.n_head, c.head_dim);
+    rope_apply_ref(rope, cos_sin, a_.k.data() + t * kv_width, c.n_head_kv, c.head_dim);
+    std::memcpy(kv_.k(layer, n_past_ + t), a_.k.data() + t * kv_width, kv_width * sizeof(float));
+    std::memcpy(kv_.v(layer, n_past_ + t), a_.v.data() + t * kv_width, kv_width * sizeof(float));
+  }
+
+  AttentionShape shape;
+  shape.n_head = c.n_head;
+  shape.n_head_kv = c.n_head_kv;
+  shape.head_dim = c.head_dim;
+  shape.kv_stride = kv_width;
+  shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const int64_t n_items = n * c.n_head;  // one item = one (token, head) pair
+  pool_.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(n_items, ith, nth, &begin, &end);
+    float* scores = a_.scores.data() + static_cast<int64_t>(ith) * kv_.n_ctx();
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / c.n_head;
+      const int h = static_cast<int>(item % c.n_head);
+      attention_head_ref(shape, h, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0), kv_.v(layer, 0),
+                         n_past_ + t + 1, a_.attn.data() + t * c.n_embd_q(), scores);
+    }
+  });
+
+  matmul(w.wo, a_.attn.data(), n, a_.tmp.data(), pool_, matmul_scratch_);
+  add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
+}
+
+void Transformer::ffn_block(int layer, int64_t n) {
+  const ModelConfig& c = config_;
+  const LayerWeights& w = weights_.layers[layer];
+  for (int64_t t = 0; t < n; ++t) {
+    rmsnorm_ref(a_.x.data() + t * c.n_embd, w.ffn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
+  }
+  matmul(w.w_gate, a_.xn.data(), n, a_.gate.data(), pool_, matmul_scratch_);
+  matmul(w.w_up, a_.xn.data(), n, a_.up.data(), pool_, matmul_scratch_);
+  swiglu_ref(a_.gate.data(), a_.up.data(), a_.gate.data(), n * c.n_ff);
+  matmul(w.w_down, a_.gate.data(), n, a_.tmp.data(), pool_, matmul_scratch_);
+  add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
+}
+
+}  // namespace jf

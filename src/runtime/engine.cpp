@@ -1,0 +1,149 @@
+// Engine and Session: the model, its tokenizer and the thread pool, wired behind the public API.
+#include "jitflow/engine.h"
+
+#include "base/clock.h"
+#include "base/cpu_features.h"
+#include "base/thread_pool.h"
+#include "gguf/gguf.h"
+#include "model/hparams.h"
+#include "model/sampler.h"
+#include "model/tokenizer/tokenizer.h"
+#include "model/transformer.h"
+#include "model/weights.h"
+
+namespace jf {
+
+struct Engine::Impl {
+  ModelInfo info;
+  ModelConfig config;
+  ModelWeights weights;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<ThreadPool> pool;
+  int n_ctx = 0;
+  double load_ms = 0;
+};
+
+struct Session::Impl {
+  Engine::Impl& engine;
+  Transformer transformer;
+};
+
+namespace {
+
+ModelInfo make_info(const std::string& path, const ModelConfig& c, const ModelWeights& w) {
+  ModelInfo info;
+  info.path = path;
+  info.arch = c.arch_name;
+  info.name = c.name;
+  info.n_vocab = c.n_vocab;
+  info.n_ctx_train = c.n_ctx_train;
+  info.n_embd = c.n_embd;
+  info.n_layer = c.n_layer;
+  info.n_head = c.n_head;
+  info.n_head_kv = c.n_head_kv;
+  info.n_ff = c.n_ff;
+  info.weight_bytes = w.n_bytes;
+  return info;
+}
+
+Status check_options(const EngineOptions& options) {
+  if (options.n_threads < 0 || options.n_threads > 1024) {
+    return error(StatusCode::kInvalidArgument, "thread count %d is outside 0..1024", options.n_threads);
+  }
+  if (options.n_ctx < 0) return error(StatusCode::kInvalidArgument, "context length %d is negative", options.n_ctx);
+  return Status();
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, const EngineOptions& options) {
+  JF_RETURN_IF_ERROR(check_options(options));
+  const double start_ms = now_ms();
+  JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(model_path));
+  auto impl = std::make_unique<Impl>();
+  JF_ASSIGN_OR_RETURN(impl->config, read_model_config(file));
+  JF_ASSIGN_OR_RETURN(impl->tokenizer, Tokenizer::from_gguf(file));
+  if (impl->tokenizer->n_vocab() != impl->config.n_vocab) {
+    return error(StatusCode::kCorruptFile, "%s: the vocabulary has %d tokens but token_embd.weight has %d rows",
+                 model_path.c_str(), impl->tokenizer->n_vocab(), impl->config.n_vocab);
+  }
+  JF_ASSIGN_OR_RETURN(impl->weights, load_weights(file, impl->config));
+  impl->info = make_info(model_path, impl->config, impl->weights);
+  const int n_threads = options.n_threads > 0 ? options.n_threads : cpu_features().n_logical_cpus;
+  impl->pool = std::make_unique<ThreadPool>(n_threads);
+  impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
+  impl->load_ms = now_ms() - start_ms;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const ModelInfo& Engine::info() const { return impl_->info; }
+double Engine::load_ms() const { return impl_->load_ms; }
+int Engine::n_threads() const { return impl_->pool->n_threads(); }
+
+std::vector<int32_t> Engine::tokenize(std::string_view text, bool add_special) const {
+  return impl_->tokenizer->encode(text, add_special);
+}
+
+std::string Engine::token_to_piece(int32_t id) const {
+  if (id < 0 || id >= impl_->tokenizer->n_vocab()) return "";
+  return impl_->tokenizer->token_to_piece(id);
+}
+
+bool Engine::is_eog(int32_t id) const { return impl_->tokenizer->is_eog(id); }
+
+std::unique_ptr<Session> Engine::new_session() {
+  auto impl = std::unique_ptr<Session::Impl>(
+      new Session::Impl{*impl_, Transformer(impl_->config, impl_->weights, impl_->n_ctx, *impl_->pool)});
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+int Session::n_past() const { return impl_->transformer.n_past(); }
+int Session::n_ctx() const { return impl_->transformer.n_ctx(); }
+void Session::reset() { impl_->transformer.reset(); }
+
+Result<std::span<const float>> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
+  JF_ASSIGN_OR_RETURN(const float* logits, impl_->transformer.forward(tokens, all_logits));
+  const size_t rows = all_logits ? tokens.size() : 1;
+  return std::span<const float>(logits, rows * static_cast<size_t>(impl_->engine.config.n_vocab));
+}
+
+Result<GenerationStats> Session::generate(std::string_view prompt, const GenerateOptions& options,
+                                          const std::function<bool(std::string_view)>& on_piece) {
+  const Tokenizer& tokenizer = *impl_->engine.tokenizer;
+  std::vector<int32_t> tokens = tokenizer.encode(prompt, /*add_special=*/n_past() == 0);
+  if (tokens.empty()) {
+    return error(StatusCode::kInvalidArgument, "the prompt is empty and the vocabulary adds no BOS token");
+  }
+  GenerationStats stats;
+  stats.n_prompt_tokens = static_cast<int>(tokens.size());
+  Sampler sampler(options.sampling);
+  for (int32_t t : tokens) sampler.accept(t);
+
+  double start = now_ms();
+  JF_ASSIGN_OR_RETURN(std::span<const float> logits, eval(tokens));
+  stats.prefill_ms = now_ms() - start;
+
+  // Only sampling and forward passes are timed; the text callback (terminal output) is not.
+  for (int i = 0; i < options.n_predict; ++i) {
+    start = now_ms();
+    const int32_t next = sampler.sample(logits);
+    sampler.accept(next);
+    ++stats.n_generated;
+    stats.decode_ms += now_ms() - start;
+    if (options.stop_at_eog && tokenizer.is_eog(next)) break;
+    if (!on_piece(tokenizer.token_to_piece(next)) || i + 1 == options.n_predict) break;
+    start = now_ms();
+    JF_ASSIGN_OR_RETURN(logits, eval(std::span<const int32_t>(&next, 1)));
+    ++stats.n_decode_evals;
+    stats.decode_ms += now_ms() - start;
+  }
+  return stats;
+}
+
+}  // namespace jf
