@@ -3,15 +3,19 @@
 // run(fn) calls fn(thread_index, n_threads) once on every thread of the pool, the caller included
 // (it is thread 0), and returns when all calls have returned. Kernels split their work statically
 // by thread_index, so results do not depend on scheduling. Workers spin briefly between jobs
-// (decode issues hundreds of small jobs per token) and then sleep. run() is not reentrant and must
-// be called from one thread at a time.
+// (decode issues hundreds of small jobs per token) and then sleep; spinning threads yield their
+// core now and then, so a pool with more threads than free cores still runs at microsecond
+// rather than scheduler-slice speed. run() is not reentrant and must be called from one thread at
+// a time.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace jf {
@@ -27,7 +31,11 @@ class ThreadPool {
 
   template <typename Fn>
   void run(Fn&& fn) {
-    run_job([](void* ctx, int ith, int nth) { (*static_cast<Fn*>(ctx))(ith, nth); }, &fn);
+    // Fn is deduced as a reference for lvalue callables and may be const: strip both to get a
+    // pointer type that round-trips through void*.
+    using Callable = std::remove_reference_t<Fn>;
+    void* ctx = const_cast<void*>(static_cast<const void*>(std::addressof(fn)));
+    run_job([](void* c, int ith, int nth) { (*static_cast<Callable*>(c))(ith, nth); }, ctx);
   }
 
  private:

@@ -1,0 +1,403 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/checked_math.h"
+#include "base/clock.h"
+#include "base/cpu_features.h"
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "jitflow/status.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace jf {
+namespace {
+
+// --- ThreadPool ---------------------------------------------------------------------------------
+
+TEST(ThreadPool, ClampsThreadCountToOne) {
+  ThreadPool pool(0);
+  EXPECT_EQ(pool.n_threads(), 1);
+  int calls = 0;
+  pool.run([&](int ith, int nth) {
+    EXPECT_EQ(ith, 0);
+    EXPECT_EQ(nth, 1);
+    ++calls;
+  });
+  EXPECT_EQ(calls, 1);
+}
+
+// Many back-to-back runs are where a lost wake-up or a worker running a job twice would show.
+TEST(ThreadPool, EveryThreadIndexRunsExactlyOncePerRun) {
+  constexpr int kRuns = 10000;
+  for (int n_threads = 1; n_threads <= 4; ++n_threads) {
+    ThreadPool pool(n_threads);
+    std::vector<int> calls(n_threads, 0);  // slot ith is written by thread ith only
+    bool counts_ok = true;
+    std::atomic<bool> bad_args{false};
+    for (int run = 0; run < kRuns; ++run) {
+      pool.run([&](int ith, int nth) {
+        if (nth != n_threads || ith < 0 || ith >= nth) {
+          bad_args.store(true);
+          return;
+        }
+        ++calls[ith];
+      });
+      // run() returned, so every call of this run has finished and its writes are visible.
+      for (int i = 0; i < n_threads; ++i) counts_ok &= calls[i] == run + 1;
+      if (!counts_ok) break;
+    }
+    EXPECT_FALSE(bad_args.load()) << n_threads << " threads";
+    EXPECT_TRUE(counts_ok) << n_threads << " threads";
+  }
+}
+
+TEST(ThreadPool, StaticSplitGivesDeterministicResults) {
+  std::vector<double> values(100003);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(static_cast<double>(i)) * 1e3;
+  for (int n_threads = 1; n_threads <= 4; ++n_threads) {
+    ThreadPool pool(n_threads);
+    std::vector<double> partial(n_threads);
+    auto job = [&](int ith, int nth) {
+      int64_t begin, end;
+      split_range(static_cast<int64_t>(values.size()), ith, nth, &begin, &end);
+      double sum = 0;
+      for (int64_t i = begin; i < end; ++i) sum += values[i];
+      partial[ith] = sum;
+    };
+    pool.run(job);  // an lvalue callable
+    const std::vector<double> first = partial;
+    for (int run = 0; run < 200; ++run) {
+      pool.run(job);
+      ASSERT_EQ(partial, first) << n_threads << " threads, run " << run;
+    }
+  }
+}
+
+TEST(ThreadPool, AcceptsConstCallables) {
+  ThreadPool pool(2);
+  std::atomic<int> calls{0};
+  const auto job = [&](int, int) { calls.fetch_add(1); };
+  pool.run(job);
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST(ThreadPool, DestroysWithoutAnyRun) {
+  for (int i = 0; i < 50; ++i) ThreadPool pool(4);
+}
+
+TEST(ThreadPool, DestroysWhileWorkersSleep) {
+  ThreadPool pool(3);
+  std::atomic<int> calls{0};
+  pool.run([&](int, int) { calls.fetch_add(1); });
+  // Long enough for the workers to give up spinning and wait on the condition variable.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  pool.run([&](int, int) { calls.fetch_add(1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(calls.load(), 6);
+}
+
+TEST(SplitRange, CoversRangeExactlyWithNearEqualParts) {
+  const std::vector<int64_t> sizes = {0, 1, 2, 3, 7, 64, 127, 1000, 4097, int64_t{1} << 40};
+  for (int64_t n : sizes) {
+    for (int n_parts = 1; n_parts <= 33; ++n_parts) {
+      int64_t expected_begin = 0;
+      for (int part = 0; part < n_parts; ++part) {
+        int64_t begin, end;
+        split_range(n, part, n_parts, &begin, &end);
+        ASSERT_EQ(begin, expected_begin) << "n=" << n << " part " << part << "/" << n_parts;
+        const int64_t size = end - begin;
+        ASSERT_TRUE(size == n / n_parts || size == n / n_parts + 1) << "n=" << n << " size " << size;
+        expected_begin = end;
+      }
+      ASSERT_EQ(expected_begin, n) << "n=" << n << " parts " << n_parts;
+    }
+  }
+}
+
+TEST(SplitRange, SmallSizesForAllParts) {
+  for (int64_t n = 0; n < 300; ++n) {
+    for (int n_parts = 1; n_parts <= 17; ++n_parts) {
+      int64_t covered = 0;
+      for (int part = 0; part < n_parts; ++part) {
+        int64_t begin, end;
+        split_range(n, part, n_parts, &begin, &end);
+        ASSERT_EQ(begin, covered);
+        ASSERT_LE(end - begin, (n + n_parts - 1) / n_parts);
+        covered = end;
+      }
+      ASSERT_EQ(covered, n);
+    }
+  }
+}
+
+// --- Status, Result, macros ---------------------------------------------------------------------
+
+TEST(Status, DefaultIsOk) {
+  const Status s;
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kOk);
+  EXPECT_EQ(s.to_string(), "ok");
+  EXPECT_TRUE(Status::ok_status().ok());
+}
+
+TEST(Status, ErrorFormatsMessage) {
+  const Status s = error(StatusCode::kCorruptFile, "%s: field '%s' at offset %llu", "a.gguf", "n_tensors",
+                         static_cast<unsigned long long>(24));
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kCorruptFile);
+  EXPECT_EQ(s.message(), "a.gguf: field 'n_tensors' at offset 24");
+  EXPECT_EQ(s.to_string(), "corrupt file: a.gguf: field 'n_tensors' at offset 24");
+}
+
+TEST(Status, EveryCodeHasADistinctName) {
+  const StatusCode codes[] = {StatusCode::kOk,          StatusCode::kInvalidArgument, StatusCode::kNotFound,
+                              StatusCode::kIoError,     StatusCode::kCorruptFile,     StatusCode::kUnsupported,
+                              StatusCode::kOutOfRange,  StatusCode::kInternal};
+  std::vector<std::string> names;
+  for (StatusCode code : codes) names.emplace_back(status_code_name(code));
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(std::unique(names.begin(), names.end()), names.end());
+  EXPECT_EQ(std::string(status_code_name(StatusCode::kNotFound)), "not found");
+}
+
+TEST(StrPrintf, FormatsShortEmptyAndLongStrings) {
+  EXPECT_EQ(str_printf("%d-%s", 42, "x"), "42-x");
+  EXPECT_EQ(str_printf("%s", ""), "");
+  const std::string long_text(10000, 'q');
+  EXPECT_EQ(str_printf("<%s>", long_text.c_str()), "<" + long_text + ">");
+}
+
+Result<int> parse_positive(int v) {
+  if (v <= 0) return error(StatusCode::kInvalidArgument, "%d is not positive", v);
+  return v;
+}
+
+Result<int> doubled(int v) {
+  JF_ASSIGN_OR_RETURN(const int x, parse_positive(v));
+  return 2 * x;
+}
+
+Status check_both(int a, int b) {
+  JF_RETURN_IF_ERROR(parse_positive(a).status());
+  JF_RETURN_IF_ERROR(parse_positive(b).status());
+  return Status::ok_status();
+}
+
+TEST(Result, HoldsValueOrStatus) {
+  Result<int> ok = parse_positive(3);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok.status().ok());
+  EXPECT_EQ(*ok, 3);
+  Result<int> bad = parse_positive(-1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "-1 is not positive");
+}
+
+TEST(Result, HoldsMoveOnlyValues) {
+  Result<std::unique_ptr<int>> r = std::make_unique<int>(7);
+  ASSERT_TRUE(r.ok());
+  std::unique_ptr<int> p = std::move(r).value();
+  EXPECT_EQ(*p, 7);
+}
+
+TEST(Macros, AssignOrReturnPropagates) {
+  EXPECT_EQ(*doubled(5), 10);
+  const Result<int> bad = doubled(0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "0 is not positive");
+}
+
+TEST(Macros, ReturnIfErrorStopsAtFirstError) {
+  EXPECT_TRUE(check_both(1, 2).ok());
+  EXPECT_EQ(check_both(1, -2).message(), "-2 is not positive");
+  EXPECT_EQ(check_both(-1, -2).message(), "-1 is not positive");
+}
+
+// --- checked_math -------------------------------------------------------------------------------
+
+constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+
+TEST(CheckedMath, Add) {
+  EXPECT_EQ(checked_add(1, 2), 3u);
+  EXPECT_EQ(checked_add(kMax, 0), kMax);
+  EXPECT_EQ(checked_add(kMax - 1, 1), kMax);
+  EXPECT_FALSE(checked_add(kMax, 1).has_value());
+  EXPECT_FALSE(checked_add(kMax / 2 + 1, kMax / 2 + 1).has_value());
+}
+
+TEST(CheckedMath, Mul) {
+  EXPECT_EQ(checked_mul(0, kMax), 0u);
+  EXPECT_EQ(checked_mul(kMax, 1), kMax);
+  EXPECT_EQ(checked_mul(uint64_t{1} << 32, (uint64_t{1} << 32) - 1), kMax - ((uint64_t{1} << 32) - 1));
+  EXPECT_FALSE(checked_mul(uint64_t{1} << 32, uint64_t{1} << 32).has_value());
+  EXPECT_FALSE(checked_mul(kMax, 2).has_value());
+}
+
+TEST(CheckedMath, AlignUp) {
+  EXPECT_EQ(checked_align_up(0, 32), 0u);
+  EXPECT_EQ(checked_align_up(1, 32), 32u);
+  EXPECT_EQ(checked_align_up(32, 32), 32u);
+  EXPECT_EQ(checked_align_up(33, 32), 64u);
+  EXPECT_EQ(checked_align_up(12345, 1), 12345u);
+  EXPECT_EQ(checked_align_up(10, 3), 12u);  // alignment need not be a power of two
+  EXPECT_EQ(checked_align_up(kMax - 31, 32), kMax - 31);
+  EXPECT_FALSE(checked_align_up(kMax - 30, 32).has_value());
+  EXPECT_FALSE(checked_align_up(kMax, 2).has_value());
+}
+
+// --- AlignedBuffer ------------------------------------------------------------------------------
+
+TEST(AlignedBuffer, EmptyByDefaultAndForZeroBytes) {
+  AlignedBuffer a;
+  EXPECT_EQ(a.data(), nullptr);
+  EXPECT_EQ(a.size(), 0u);
+  AlignedBuffer b(0);
+  EXPECT_EQ(b.data(), nullptr);
+  EXPECT_EQ(b.size(), 0u);
+}
+
+TEST(AlignedBuffer, AlignedAndZeroFilled) {
+  for (size_t size : {1, 3, 63, 64, 65, 1000, 4096, 100001}) {
+    AlignedBuffer buffer(size);
+    ASSERT_NE(buffer.data(), nullptr);
+    EXPECT_EQ(buffer.size(), size);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer.data()) % kSimdAlignment, 0u) << size;
+    EXPECT_TRUE(std::all_of(buffer.data(), buffer.data() + size, [](std::byte b) { return b == std::byte{0}; }));
+    buffer.data()[size - 1] = std::byte{1};  // the whole requested size is writable (ASan checks)
+  }
+}
+
+TEST(AlignedBuffer, MoveTransfersOwnership) {
+  AlignedBuffer a(256);
+  a.as<float>()[3] = 2.5f;
+  std::byte* const data = a.data();
+  AlignedBuffer b(std::move(a));
+  EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move): checking the moved-from state
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(b.data(), data);
+  EXPECT_EQ(b.size(), 256u);
+  EXPECT_EQ(b.as<float>()[3], 2.5f);
+
+  AlignedBuffer c(64);
+  c = std::move(b);  // frees c's old memory (ASan reports a leak otherwise)
+  EXPECT_EQ(c.data(), data);
+  EXPECT_EQ(b.data(), nullptr);  // NOLINT(bugprone-use-after-move)
+
+  AlignedBuffer& alias = c;
+  c = std::move(alias);  // self-move keeps the buffer
+  EXPECT_EQ(c.data(), data);
+  EXPECT_EQ(c.size(), 256u);
+}
+
+// --- cpu_features, clock ------------------------------------------------------------------------
+
+TEST(CpuFeatures, ConsistentAndDescribed) {
+  const CpuFeatures& f = cpu_features();
+  EXPECT_EQ(&f, &cpu_features());  // detected once
+  EXPECT_GE(f.n_logical_cpus, 1);
+  EXPECT_FALSE(f.feature_list().empty());
+#if defined(__x86_64__)
+  EXPECT_FALSE(f.neon);
+  // Architectural implications: every AVX-512 CPU has AVX2, and every AVX-512 extension needs F.
+  EXPECT_TRUE(!f.avx512f || f.avx2);
+  EXPECT_TRUE(!(f.avx512bw || f.avx512vl || f.avx512vnni || f.avx512bf16) || f.avx512f);
+  EXPECT_FALSE(f.model_name.empty());
+  EXPECT_NE(f.model_name.front(), ' ');
+  EXPECT_NE(f.model_name.back(), ' ');
+#endif
+  EXPECT_EQ(f.avx2, f.feature_list().find("avx2") != std::string::npos);
+}
+
+TEST(Clock, MonotonicAndRssKnown) {
+  const double a = now_ms();
+  const double b = now_ms();
+  EXPECT_LE(a, b);
+#if defined(__linux__)
+  EXPECT_GT(peak_rss_bytes(), 0u);
+#endif
+}
+
+// --- fp16 / bf16 --------------------------------------------------------------------------------
+
+bool is_nan_half(uint16_t h) { return (h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0; }
+
+TEST(Fp16, EveryHalfRoundTrips) {
+  for (uint32_t h = 0; h <= 0xffff; ++h) {
+    const uint16_t half = static_cast<uint16_t>(h);
+    const float f = fp16_to_f32(half);
+    if (is_nan_half(half)) {
+      ASSERT_TRUE(std::isnan(f)) << h;
+      ASSERT_TRUE(is_nan_half(f32_to_fp16(f))) << h;
+    } else {
+      ASSERT_EQ(f32_to_fp16(f), half) << h;
+    }
+  }
+}
+
+TEST(Fp16, KnownValues) {
+  EXPECT_EQ(fp16_to_f32(0x3c00), 1.0f);
+  EXPECT_EQ(fp16_to_f32(0xc000), -2.0f);
+  EXPECT_EQ(fp16_to_f32(0x7bff), 65504.0f);
+  EXPECT_EQ(fp16_to_f32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+  EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);                // rounds to infinity
+  EXPECT_EQ(f32_to_fp16(65519.0f), 0x7bff);
+  EXPECT_EQ(f32_to_fp16(std::ldexp(1.0f, -25)), 0x0000);   // exactly half the smallest: ties to even
+  EXPECT_EQ(f32_to_fp16(std::ldexp(1.5f, -25)), 0x0001);
+  EXPECT_EQ(f32_to_fp16(-0.0f), 0x8000);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("f16c"))) uint16_t f16c_convert(float f) {
+  return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// Bit-exact with the hardware on a strided sweep of every float bit pattern.
+TEST(Fp16, MatchesF16cInstructions) {
+  if (!cpu_features().f16c) GTEST_SKIP() << "no F16C";
+  for (uint64_t bits = 0; bits <= 0xffffffffu; bits += 997) {
+    const float f = f32_from_bits(static_cast<uint32_t>(bits));
+    const uint16_t ours = f32_to_fp16(f);
+    const uint16_t hw = f16c_convert(f);
+    if (std::isnan(f)) {
+      ASSERT_TRUE(is_nan_half(ours)) << std::hex << bits;
+    } else {
+      ASSERT_EQ(ours, hw) << std::hex << bits;
+    }
+  }
+}
+#endif
+
+TEST(Bf16, RoundsToNearestEven) {
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
+  EXPECT_EQ(f32_to_bf16(f32_from_bits(0x3f808000)), 0x3f80);  // tie, even stays
+  EXPECT_EQ(f32_to_bf16(f32_from_bits(0x3f818000)), 0x3f82);  // tie, odd rounds up
+  EXPECT_EQ(f32_to_bf16(f32_from_bits(0x3f808001)), 0x3f81);
+  EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  // A NaN whose payload sits only in the dropped bits must not turn into infinity.
+  EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(f32_from_bits(0x7f800001)))));
+  for (uint32_t h = 0; h <= 0xffff; ++h) {
+    const float f = bf16_to_f32(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(f32_to_bf16(f), h);
+  }
+}
+
+}  // namespace
+}  // namespace jf
