@@ -7,6 +7,14 @@ if(JITFLOW_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# Fuzz builds (clang): every library gets libFuzzer coverage instrumentation and ASan/UBSan; each
+# fuzz target adds -fsanitize=fuzzer at link time for libFuzzer's main.
+if(JITFLOW_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # jitflow_library(NAME SOURCES ... DEPS ...): one folder of src/ = one static library.
 # Libraries build without exceptions so that the same code runs in WebAssembly.
 function(jitflow_library name)

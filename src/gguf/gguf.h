@@ -70,6 +70,8 @@ class GgufFile {
   const std::string& path() const { return source_->name(); }
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
+  // Where the aligned tensor data section starts; past file_size() only in a file without tensors
+  // that ends unpadded (vocabulary-only files do).
   uint64_t data_offset() const { return data_offset_; }
   uint64_t file_size() const { return source_->size(); }
   const ByteSource& source() const { return *source_; }

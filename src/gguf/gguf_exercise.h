@@ -43,12 +43,22 @@ inline bool exercise_gguf_tensor(const GgufFile& file, const TensorInfo& tensor)
   return file.read_tensor(tensor, bytes.data()).ok();
 }
 
+// A rejection must be a format error that says where: kCorruptFile or kUnsupported, with a byte offset.
+inline bool is_located_format_error(const Status& status) {
+  return (status.code() == StatusCode::kCorruptFile || status.code() == StatusCode::kUnsupported) &&
+         status.message().find("byte offset") != std::string::npos;
+}
+
 // Opens `bytes` and exercises every key and tensor. Returns the open status; sets *promise_broken
-// when an opened file violates a reader invariant (the caller turns that into a failure or a trap).
+// when the reader breaks a promise: a rejection that is not a located format error, or an opened
+// file that violates an invariant (the caller turns that into a test failure or a trap).
 inline Status exercise_gguf_bytes(std::vector<uint8_t> bytes, bool* promise_broken) {
   *promise_broken = false;
   auto file = GgufFile::open(make_memory_source(std::move(bytes), "fuzz-input"));
-  if (!file.ok()) return file.status();
+  if (!file.ok()) {
+    *promise_broken = !is_located_format_error(file.status());
+    return file.status();
+  }
   if (file->alignment() == 0 || (file->alignment() & (file->alignment() - 1)) != 0) *promise_broken = true;
   for (const auto& [key, value] : file->metadata()) {
     if (file->find(key) != &value) *promise_broken = true;
