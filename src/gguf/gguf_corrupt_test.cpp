@@ -101,8 +101,12 @@ Bytes one_tensor(const std::vector<uint64_t>& ne, uint32_t type, uint64_t* tenso
 }
 
 // The field offsets inside a tensor info written by Bytes::tensor for a name of `name_bytes`.
-uint64_t dims_field(uint64_t tensor_at, uint64_t name_bytes) { return tensor_at + 8 + name_bytes; }
-uint64_t dim_field(uint64_t tensor_at, uint64_t name_bytes, int d) { return dims_field(tensor_at, name_bytes) + 4 + 8 * d; }
+uint64_t dims_field(uint64_t tensor_at, uint64_t name_bytes) {
+  return tensor_at + 8 + name_bytes;
+}
+uint64_t dim_field(uint64_t tensor_at, uint64_t name_bytes, int d) {
+  return dims_field(tensor_at, name_bytes) + 4 + 8 * d;
+}
 
 // --- header ---
 
@@ -132,14 +136,17 @@ TEST(GgufCorrupt, TruncatedMetadataAndTensorInfo) {
 
   EXPECT_TRUE(rejects(b.prefix(value_at + 4), StatusCode::kCorruptFile, value_at,
                       {"truncated", "general.architecture"}));
-  EXPECT_TRUE(rejects(b.prefix(key1_at + 4), StatusCode::kCorruptFile, key1_at, {"truncated", "metadata key #1"}));
+  EXPECT_TRUE(
+      rejects(b.prefix(key1_at + 4), StatusCode::kCorruptFile, key1_at, {"truncated", "metadata key #1"}));
   // Cut inside the key's characters: its length now exceeds what is left.
-  EXPECT_TRUE(rejects(b.prefix(key1_at + 10), StatusCode::kCorruptFile, key1_at, {"metadata key #1", "exceeds"}));
+  EXPECT_TRUE(
+      rejects(b.prefix(key1_at + 10), StatusCode::kCorruptFile, key1_at, {"metadata key #1", "exceeds"}));
   const uint64_t dim1_at = dim_field(tensor_at, name.size(), 1);
   EXPECT_TRUE(rejects(b.prefix(dim1_at + 1), StatusCode::kCorruptFile, dim1_at,
                       {"truncated", "tensor '" + name + "' dimension 1"}));
   const uint64_t type_at = dim_field(tensor_at, name.size(), 2);
-  EXPECT_TRUE(rejects(b.prefix(type_at + 2), StatusCode::kCorruptFile, type_at, {"truncated", "tensor '" + name + "' type"}));
+  EXPECT_TRUE(rejects(b.prefix(type_at + 2), StatusCode::kCorruptFile, type_at,
+                      {"truncated", "tensor '" + name + "' type"}));
   const uint64_t offset_at = type_at + 4;
   EXPECT_TRUE(rejects(b.prefix(offset_at + 7), StatusCode::kCorruptFile, offset_at,
                       {"truncated", "tensor '" + name + "' data offset"}));
@@ -162,7 +169,8 @@ TEST(GgufCorrupt, BadMagic) {
 }
 
 TEST(GgufCorrupt, UnknownVersion) {
-  EXPECT_TRUE(rejects(Bytes().header(0, 0, 4), StatusCode::kCorruptFile, 4, {"version", "unknown GGUF version 4"}));
+  EXPECT_TRUE(
+      rejects(Bytes().header(0, 0, 4), StatusCode::kCorruptFile, 4, {"version", "unknown GGUF version 4"}));
   EXPECT_TRUE(rejects(Bytes().header(0, 0, 0), StatusCode::kCorruptFile, 4, {"version"}));
 }
 
@@ -171,8 +179,10 @@ TEST(GgufCorrupt, VersionOneIsUnsupported) {
 }
 
 TEST(GgufCorrupt, BigEndianIsUnsupported) {
-  EXPECT_TRUE(rejects(Bytes().header(0, 0, 0x03000000), StatusCode::kUnsupported, 4, {"version", "big-endian"}));
-  EXPECT_TRUE(rejects(Bytes().header(0, 0, 0x02000000), StatusCode::kUnsupported, 4, {"version", "big-endian"}));
+  EXPECT_TRUE(
+      rejects(Bytes().header(0, 0, 0x03000000), StatusCode::kUnsupported, 4, {"version", "big-endian"}));
+  EXPECT_TRUE(
+      rejects(Bytes().header(0, 0, 0x02000000), StatusCode::kUnsupported, 4, {"version", "big-endian"}));
 }
 
 TEST(GgufCorrupt, VersionTwoReads) {
@@ -187,13 +197,17 @@ TEST(GgufCorrupt, VersionTwoReads) {
 }
 
 TEST(GgufCorrupt, AbsurdMetadataCount) {
-  EXPECT_TRUE(rejects(Bytes().header(0, 1ull << 60).zeros(64), StatusCode::kCorruptFile, 16, {"metadata count"}));
-  EXPECT_TRUE(rejects(Bytes().header(0, UINT64_MAX).zeros(64), StatusCode::kCorruptFile, 16, {"metadata count"}));
+  EXPECT_TRUE(
+      rejects(Bytes().header(0, 1ull << 60).zeros(64), StatusCode::kCorruptFile, 16, {"metadata count"}));
+  EXPECT_TRUE(
+      rejects(Bytes().header(0, UINT64_MAX).zeros(64), StatusCode::kCorruptFile, 16, {"metadata count"}));
 }
 
 TEST(GgufCorrupt, AbsurdTensorCount) {
-  EXPECT_TRUE(rejects(Bytes().header(1ull << 60, 0).zeros(64), StatusCode::kCorruptFile, 8, {"tensor count"}));
-  EXPECT_TRUE(rejects(Bytes().header(UINT64_MAX, 0).zeros(64), StatusCode::kCorruptFile, 8, {"tensor count"}));
+  EXPECT_TRUE(
+      rejects(Bytes().header(1ull << 60, 0).zeros(64), StatusCode::kCorruptFile, 8, {"tensor count"}));
+  EXPECT_TRUE(
+      rejects(Bytes().header(UINT64_MAX, 0).zeros(64), StatusCode::kCorruptFile, 8, {"tensor count"}));
 }
 
 // --- metadata ---
@@ -256,7 +270,8 @@ TEST(GgufCorrupt, UnknownArrayElementType) {
   b.header(0, 1).str("tokenizer.ggml.tokens").u32(9);
   const uint64_t array_at = b.size();
   b.u32(0xffffffff).u64(0).zeros(16);
-  EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, array_at, {"tokenizer.ggml.tokens", "unknown array element type"}));
+  EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, array_at,
+                      {"tokenizer.ggml.tokens", "unknown array element type"}));
 }
 
 TEST(GgufCorrupt, BoolNeitherZeroNorOne) {
@@ -283,7 +298,8 @@ TEST(GgufCorrupt, BadAlignmentValue) {
     b.header(0, 1).str("general.alignment").u32(4);
     const uint64_t value_at = b.size();
     b.u32(alignment);
-    EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, value_at, {"general.alignment", "power of two"})) << alignment;
+    EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, value_at, {"general.alignment", "power of two"}))
+        << alignment;
   }
 }
 
@@ -292,7 +308,8 @@ TEST(GgufCorrupt, BadAlignmentType) {
   as_u64.header(0, 1).str("general.alignment");
   const uint64_t type_at = as_u64.size();
   as_u64.u32(10).u64(32);
-  EXPECT_TRUE(rejects(as_u64, StatusCode::kCorruptFile, type_at, {"general.alignment", "uint64", "expected uint32"}));
+  EXPECT_TRUE(
+      rejects(as_u64, StatusCode::kCorruptFile, type_at, {"general.alignment", "uint64", "expected uint32"}));
   Bytes as_string;
   as_string.header(0, 1).kv_string("general.alignment", "32");
   EXPECT_TRUE(rejects(as_string, StatusCode::kCorruptFile, type_at, {"general.alignment", "string"}));
@@ -338,18 +355,22 @@ TEST(GgufCorrupt, NDimsOutOfRange) {
 TEST(GgufCorrupt, DimensionProductOverflows) {
   uint64_t tensor_at = 0;
   const Bytes product = one_tensor({1ull << 32, 1ull << 32}, kF32, &tensor_at);
-  EXPECT_TRUE(rejects(product, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 1), {"tensor 'w'", "dimension 1", "overflow"}));
+  EXPECT_TRUE(rejects(product, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 1),
+                      {"tensor 'w'", "dimension 1", "overflow"}));
   const Bytes negative = one_tensor({1ull << 63}, kF32, &tensor_at);
-  EXPECT_TRUE(rejects(negative, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 0), {"tensor 'w'", "dimension 0", "overflow"}));
+  EXPECT_TRUE(rejects(negative, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 0),
+                      {"tensor 'w'", "dimension 0", "overflow"}));
   // A zero dimension must not hide an overflowing n_rows() = ne[1] * ne[2] * ne[3].
   const Bytes zero_first = one_tensor({0, 1ull << 40, 1ull << 40}, kF32, &tensor_at);
-  EXPECT_TRUE(rejects(zero_first, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 2), {"tensor 'w'", "dimension 2", "overflow"}));
+  EXPECT_TRUE(rejects(zero_first, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 2),
+                      {"tensor 'w'", "dimension 2", "overflow"}));
 }
 
 TEST(GgufCorrupt, RowLengthNotAMultipleOfTheBlockSize) {
   uint64_t tensor_at = 0;
   const Bytes b = one_tensor({33, 2}, kQ4_0, &tensor_at);
-  EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 0), {"tensor 'w'", "row length 33", "q4_0"}));
+  EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, dim_field(tensor_at, 1, 0),
+                      {"tensor 'w'", "row length 33", "q4_0"}));
 }
 
 TEST(GgufCorrupt, DuplicateTensorNames) {
@@ -376,7 +397,8 @@ PlacedTensor placed_tensor(uint64_t n_floats, uint64_t relative_offset, uint64_t
   return out;
 }
 
-::testing::AssertionResult rejects_placement(const PlacedTensor& file, const std::vector<std::string>& names) {
+::testing::AssertionResult rejects_placement(const PlacedTensor& file,
+                                             const std::vector<std::string>& names) {
   return rejects(file.bytes, StatusCode::kCorruptFile, file.offset_field_at, names);
 }
 
@@ -415,8 +437,10 @@ bool same_value(const GgufValue& a, const GgufValue& b) {
     return std::visit(
         [&b](const auto& v) {
           using V = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<V, GgufArray>) return false;
-          else return v == std::get<V>(b.data);
+          if constexpr (std::is_same_v<V, GgufArray>)
+            return false;
+          else
+            return v == std::get<V>(b.data);
         },
         a.data);
   }
@@ -444,12 +468,14 @@ std::vector<std::pair<std::string, GgufValue>> every_type() {
       {"t.float64", scalar(T::kFloat64, 0.1)},
       {"t.empty_string", scalar(T::kString, std::string())},
       {"t.array_f32", array(T::kFloat32, {scalar(T::kFloat32, 0.25), scalar(T::kFloat32, -2.0)})},
-      {"t.array_string", array(T::kString, {scalar(T::kString, std::string("x")), scalar(T::kString, std::string())})},
+      {"t.array_string",
+       array(T::kString, {scalar(T::kString, std::string("x")), scalar(T::kString, std::string())})},
       {"t.array_empty", array(T::kInt32, {})},
       {"t.array_of_arrays",
-       array(T::kArray, {array(T::kUint16, {scalar(T::kUint16, uint64_t{1}), scalar(T::kUint16, uint64_t{2})}),
-                         array(T::kString, {scalar(T::kString, std::string("inner"))}),
-                         array(T::kArray, {array(T::kBool, {scalar(T::kBool, false)})})})},
+       array(T::kArray,
+             {array(T::kUint16, {scalar(T::kUint16, uint64_t{1}), scalar(T::kUint16, uint64_t{2})}),
+              array(T::kString, {scalar(T::kString, std::string("inner"))}),
+              array(T::kArray, {array(T::kBool, {scalar(T::kBool, false)})})})},
   };
 }
 

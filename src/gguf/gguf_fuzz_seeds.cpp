@@ -38,7 +38,8 @@ GgufWriter every_type_writer() {
   w.set_uint64("u64", 4);
   w.set_value("i64", make_value(GgufType::kInt64, int64_t{-4}));
   w.set_value("f64", make_value(GgufType::kFloat64, 0.25));
-  const GgufValue inner = make_value(GgufType::kArray, GgufArray{GgufType::kString, {make_value(GgufType::kString, std::string("tok"))}});
+  const GgufValue inner = make_value(
+      GgufType::kArray, GgufArray{GgufType::kString, {make_value(GgufType::kString, std::string("tok"))}});
   w.set_value("nested", make_value(GgufType::kArray, GgufArray{GgufType::kArray, {inner, inner}}));
   w.add_tensor("f32", DType::F32, {4, 2}, std::vector<uint8_t>(32, 1));
   w.add_tensor("q4_0", DType::Q4_0, {32, 1, 1, 2}, std::vector<uint8_t>(36, 2));
@@ -62,8 +63,8 @@ Result<GgufWriter> shrunk_copy(const std::string& path) {
 
 bool write_seed(const std::vector<uint8_t>& bytes, const std::string& path) {
   if (bytes.size() > kMaxSeedBytes) {
-    std::fprintf(stderr, "skipping %s: %zu bytes is over the %llu-byte seed limit\n", path.c_str(), bytes.size(),
-                 static_cast<unsigned long long>(kMaxSeedBytes));
+    std::fprintf(stderr, "skipping %s: %zu bytes is over the %llu-byte seed limit\n", path.c_str(),
+                 bytes.size(), static_cast<unsigned long long>(kMaxSeedBytes));
     return true;
   }
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -77,7 +78,8 @@ bool write_seeds(const std::string& out_dir, int argc, char** argv) {
   std::vector<uint8_t> v3 = *every.to_bytes();
   std::vector<uint8_t> v2 = v3;
   v2[4] = 2;  // the version field; v2 and v3 share the little-endian layout
-  bool ok = write_seed(v3, out_dir + "/every-type-v3.gguf") && write_seed(v2, out_dir + "/every-type-v2.gguf") &&
+  bool ok = write_seed(v3, out_dir + "/every-type-v3.gguf") &&
+            write_seed(v2, out_dir + "/every-type-v2.gguf") &&
             write_seed(*every.to_bytes(64), out_dir + "/every-type-align64.gguf");
   for (int i = 0; i < argc; ++i) {
     auto writer = shrunk_copy(argv[i]);

@@ -30,7 +30,8 @@ std::vector<uint8_t> small_file() {
   writer.set_float32("llama.rope.freq_base", 10000.0f);
   writer.set_bool("tokenizer.ggml.add_bos_token", true);
   GgufArray strings{GgufType::kString, {}};
-  for (const char* s : {"<s>", "a", "bc"}) strings.items.push_back(make_value(GgufType::kString, std::string(s)));
+  for (const char* s : {"<s>", "a", "bc"})
+    strings.items.push_back(make_value(GgufType::kString, std::string(s)));
   const GgufValue inner = make_value(GgufType::kArray, strings);
   writer.set_value("test.nested", make_value(GgufType::kArray, GgufArray{GgufType::kArray, {inner}}));
   writer.add_tensor("f32", DType::F32, {4, 2}, std::vector<uint8_t>(32, 1));
@@ -57,7 +58,8 @@ TEST(GgufMutation, EveryHeaderByteFlipped) {
   ASSERT_GT(header_end, 0u);
   for (uint64_t i = 0; i < header_end; ++i) {
     const uint8_t b = seed[i];
-    for (uint8_t mutated : {uint8_t(0x00), uint8_t(0xff), uint8_t(b ^ 0x01), uint8_t(b ^ 0x80), uint8_t(b + 1)}) {
+    for (uint8_t mutated :
+         {uint8_t(0x00), uint8_t(0xff), uint8_t(b ^ 0x01), uint8_t(b ^ 0x80), uint8_t(b + 1)}) {
       if (mutated == b) continue;
       std::vector<uint8_t> bytes = seed;
       bytes[i] = mutated;

@@ -23,19 +23,36 @@ constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
 // Smallest encoded size of one value of `type`, used to reject counts the file cannot hold.
 uint64_t min_encoded_bytes(GgufType type) {
   switch (type) {
-    case GgufType::kUint8: case GgufType::kInt8: case GgufType::kBool: return 1;
-    case GgufType::kUint16: case GgufType::kInt16: return 2;
-    case GgufType::kUint32: case GgufType::kInt32: case GgufType::kFloat32: return 4;
-    case GgufType::kUint64: case GgufType::kInt64: case GgufType::kFloat64: return 8;
-    case GgufType::kString: return 8;
-    case GgufType::kArray: return 12;
+    case GgufType::kUint8:
+    case GgufType::kInt8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kUint16:
+    case GgufType::kInt16:
+      return 2;
+    case GgufType::kUint32:
+    case GgufType::kInt32:
+    case GgufType::kFloat32:
+      return 4;
+    case GgufType::kUint64:
+    case GgufType::kInt64:
+    case GgufType::kFloat64:
+      return 8;
+    case GgufType::kString:
+      return 8;
+    case GgufType::kArray:
+      return 12;
   }
   return 1;
 }
 
-bool is_known_type(uint32_t raw) { return raw <= static_cast<uint32_t>(GgufType::kFloat64); }
+bool is_known_type(uint32_t raw) {
+  return raw <= static_cast<uint32_t>(GgufType::kFloat64);
+}
 
-bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool is_power_of_two(uint64_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 // Where a tensor's fields sit in the file, kept for messages about its data placement.
 struct TensorRecord {
@@ -81,6 +98,15 @@ class GgufParser {
   Status read_pod(T* value, const char* field) {
     return read_bytes(value, sizeof(T), field);
   }
+  // Reads a T and stores it widened to Wide, the GgufValue alternative for T's family.
+  template <typename T, typename Wide>
+  Status read_widened(GgufValue* value, const char* field) {
+    T v;
+    JF_RETURN_IF_ERROR(read_pod(&v, field));
+    value->data = static_cast<Wide>(v);
+    return Status();
+  }
+  Status read_bool(GgufValue* value, const char* field);
   Status read_string(std::string* out, uint64_t max_bytes, const char* field);
   Status read_value(GgufType type, GgufValue* value, const std::string& key, int depth);
   Status read_array(GgufArray* array, const std::string& key, int depth);
@@ -103,8 +129,8 @@ class GgufParser {
 // Copies n bytes at the cursor into dst and advances; `field` names what was being read.
 Status GgufParser::read_bytes(void* dst, uint64_t n, const char* field) {
   if (n > remaining()) {
-    return corrupt(pos_, "file truncated while reading %s (need %" PRIu64 " bytes, %" PRIu64 " left)", field, n,
-                   remaining());
+    return corrupt(pos_, "file truncated while reading %s (need %" PRIu64 " bytes, %" PRIu64 " left)", field,
+                   n, remaining());
   }
   auto* out = static_cast<uint8_t*>(dst);
   while (n > 0) {
@@ -130,8 +156,8 @@ Status GgufParser::read_string(std::string* out, uint64_t max_bytes, const char*
   JF_RETURN_IF_ERROR(read_pod(&length, field));
   // Both checks come before the allocation, so a forged length never reserves memory.
   if (length > remaining()) {
-    return corrupt(at, "%s: string length %" PRIu64 " exceeds the %" PRIu64 " bytes left in the file", field, length,
-                   remaining());
+    return corrupt(at, "%s: string length %" PRIu64 " exceeds the %" PRIu64 " bytes left in the file", field,
+                   length, remaining());
   }
   if (length > max_bytes) {
     return corrupt(at, "%s: string length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes", field, length,
@@ -141,39 +167,52 @@ Status GgufParser::read_string(std::string* out, uint64_t max_bytes, const char*
   return read_bytes(out->data(), length, field);
 }
 
+Status GgufParser::read_bool(GgufValue* value, const char* field) {
+  const uint64_t at = pos_;
+  uint8_t v;
+  JF_RETURN_IF_ERROR(read_pod(&v, field));
+  if (v > 1) return corrupt(at, "metadata '%s': bool value %u is neither 0 nor 1", field, v);
+  value->data = v == 1;
+  return Status();
+}
+
 Status GgufParser::read_value(GgufType type, GgufValue* value, const std::string& key, int depth) {
   value->type = type;
   const char* field = key.c_str();
   switch (type) {
-    case GgufType::kUint8: { uint8_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = uint64_t{v}; break; }
-    case GgufType::kUint16: { uint16_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = uint64_t{v}; break; }
-    case GgufType::kUint32: { uint32_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = uint64_t{v}; break; }
-    case GgufType::kUint64: { uint64_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = v; break; }
-    case GgufType::kInt8: { int8_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = int64_t{v}; break; }
-    case GgufType::kInt16: { int16_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = int64_t{v}; break; }
-    case GgufType::kInt32: { int32_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = int64_t{v}; break; }
-    case GgufType::kInt64: { int64_t v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = v; break; }
-    case GgufType::kFloat32: { float v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = double{v}; break; }
-    case GgufType::kFloat64: { double v; JF_RETURN_IF_ERROR(read_pod(&v, field)); value->data = v; break; }
-    case GgufType::kBool: {
-      const uint64_t at = pos_;
-      uint8_t v;
-      JF_RETURN_IF_ERROR(read_pod(&v, field));
-      if (v > 1) return corrupt(at, "metadata '%s': bool value %u is neither 0 nor 1", field, v);
-      value->data = v == 1;
-      break;
-    }
+    case GgufType::kUint8:
+      return read_widened<uint8_t, uint64_t>(value, field);
+    case GgufType::kUint16:
+      return read_widened<uint16_t, uint64_t>(value, field);
+    case GgufType::kUint32:
+      return read_widened<uint32_t, uint64_t>(value, field);
+    case GgufType::kUint64:
+      return read_widened<uint64_t, uint64_t>(value, field);
+    case GgufType::kInt8:
+      return read_widened<int8_t, int64_t>(value, field);
+    case GgufType::kInt16:
+      return read_widened<int16_t, int64_t>(value, field);
+    case GgufType::kInt32:
+      return read_widened<int32_t, int64_t>(value, field);
+    case GgufType::kInt64:
+      return read_widened<int64_t, int64_t>(value, field);
+    case GgufType::kFloat32:
+      return read_widened<float, double>(value, field);
+    case GgufType::kFloat64:
+      return read_widened<double, double>(value, field);
+    case GgufType::kBool:
+      return read_bool(value, field);
     case GgufType::kString: {
       std::string s;
       JF_RETURN_IF_ERROR(read_string(&s, kMaxStringBytes, field));
       value->data = std::move(s);
-      break;
+      return Status();
     }
     case GgufType::kArray: {
       GgufArray array;
       JF_RETURN_IF_ERROR(read_array(&array, key, depth + 1));
       value->data = std::move(array);
-      break;
+      return Status();
     }
   }
   return Status();
@@ -193,7 +232,8 @@ Status GgufParser::read_array(GgufArray* array, const std::string& key, int dept
   uint64_t count = 0;
   JF_RETURN_IF_ERROR(read_pod(&count, key.c_str()));
   if (count > remaining() / min_encoded_bytes(array->elem_type)) {
-    return corrupt(at + 4, "metadata '%s': array count %" PRIu64 " of %s cannot fit in the %" PRIu64 " bytes left",
+    return corrupt(at + 4,
+                   "metadata '%s': array count %" PRIu64 " of %s cannot fit in the %" PRIu64 " bytes left",
                    key.c_str(), count, gguf_type_name(array->elem_type), remaining());
   }
   array->items.resize(count);
@@ -210,7 +250,8 @@ Status GgufParser::parse_version() {
   if (version == 1) return unsupported(4, "version: GGUF version 1 is not supported (re-convert the model)");
   // A big-endian writer stores version 2 or 3 as 0x02000000 / 0x03000000.
   if ((version & 0xffff) == 0 && (version >> 16) != 0) {
-    return unsupported(4, "version: 0x%08x looks like a big-endian GGUF file, which is not supported", version);
+    return unsupported(4, "version: 0x%08x looks like a big-endian GGUF file, which is not supported",
+                       version);
   }
   return corrupt(4, "version: unknown GGUF version %u (jitflow reads versions 2 and 3)", version);
 }
@@ -223,10 +264,12 @@ Status GgufParser::parse_header(uint64_t* n_tensors, uint64_t* n_kv) {
   JF_RETURN_IF_ERROR(read_pod(n_tensors, "tensor count"));
   JF_RETURN_IF_ERROR(read_pod(n_kv, "metadata count"));
   if (*n_kv > remaining() / kMinMetadataBytes) {
-    return corrupt(16, "metadata count %" PRIu64 " cannot fit in a %" PRIu64 "-byte file", *n_kv, source_.size());
+    return corrupt(16, "metadata count %" PRIu64 " cannot fit in a %" PRIu64 "-byte file", *n_kv,
+                   source_.size());
   }
   if (*n_tensors > remaining() / kMinTensorInfoBytes) {
-    return corrupt(8, "tensor count %" PRIu64 " cannot fit in a %" PRIu64 "-byte file", *n_tensors, source_.size());
+    return corrupt(8, "tensor count %" PRIu64 " cannot fit in a %" PRIu64 "-byte file", *n_tensors,
+                   source_.size());
   }
   return Status();
 }
@@ -235,7 +278,8 @@ Status GgufParser::parse_header(uint64_t* n_tensors, uint64_t* n_kv) {
 // uint32, and the alignment arithmetic needs a nonzero power of two.
 Status GgufParser::apply_alignment(const GgufValue& value, uint64_t type_at, uint64_t value_at) {
   if (value.type != GgufType::kUint32) {
-    return corrupt(type_at, "metadata 'general.alignment' is %s, expected uint32", gguf_type_name(value.type));
+    return corrupt(type_at, "metadata 'general.alignment' is %s, expected uint32",
+                   gguf_type_name(value.type));
   }
   const uint64_t alignment = std::get<uint64_t>(value.data);
   if (!is_power_of_two(alignment)) {
@@ -253,7 +297,8 @@ Status GgufParser::parse_metadata_entry(uint64_t index) {
   const uint64_t type_at = pos_;
   uint32_t raw_type = 0;
   JF_RETURN_IF_ERROR(read_pod(&raw_type, key_field.c_str()));
-  if (!is_known_type(raw_type)) return corrupt(type_at, "metadata '%s': unknown value type %u", key.c_str(), raw_type);
+  if (!is_known_type(raw_type))
+    return corrupt(type_at, "metadata '%s': unknown value type %u", key.c_str(), raw_type);
   if (file_.metadata_index_.count(key) != 0) return corrupt(at, "duplicate metadata key '%s'", key.c_str());
   const uint64_t value_at = pos_;
   GgufValue value;
@@ -309,7 +354,8 @@ Status GgufParser::parse_tensor_info(uint64_t index, TensorInfo* info, TensorRec
   info->dtype = *dtype;
   const DTypeInfo& type_info = dtype_info(*dtype);
   if (info->ne[0] % type_info.block_size != 0) {
-    return corrupt(dims_at + 4, "tensor '%s': row length %" PRId64 " is not a multiple of the %s block size %u", name,
+    return corrupt(dims_at + 4,
+                   "tensor '%s': row length %" PRId64 " is not a multiple of the %s block size %u", name,
                    info->ne[0], type_info.name, type_info.block_size);
   }
   const auto n_bytes = checked_mul(n_elements / type_info.block_size, type_info.block_bytes);
@@ -324,8 +370,9 @@ Status GgufParser::place_tensor_data(const std::vector<TensorRecord>& records) {
   const uint64_t alignment = file_.alignment_;
   const auto data_offset = checked_align_up(pos_, alignment);
   if (!data_offset || (!records.empty() && *data_offset > source_.size())) {
-    return corrupt(pos_, "tensor data section (aligned to %" PRIu64 ") starts past the end of the %" PRIu64
-                   "-byte file", alignment, source_.size());
+    return corrupt(
+        pos_, "tensor data section (aligned to %" PRIu64 ") starts past the end of the %" PRIu64 "-byte file",
+        alignment, source_.size());
   }
   file_.data_offset_ = *data_offset;
   for (size_t i = 0; i < records.size(); ++i) {
@@ -340,9 +387,10 @@ Status GgufParser::place_tensor_data(const std::vector<TensorRecord>& records) {
     const auto end = start ? checked_add(*start, info.n_bytes) : std::nullopt;
     if (!end || *end > source_.size()) {
       return corrupt(record.offset_field_at,
-                     "tensor '%s': data offset %" PRIu64 " + %" PRIu64 " bytes after the data section at %" PRIu64
-                     " lies outside the %" PRIu64 "-byte file",
-                     info.name.c_str(), record.relative_offset, info.n_bytes, file_.data_offset_, source_.size());
+                     "tensor '%s': data offset %" PRIu64 " + %" PRIu64
+                     " bytes after the data section at %" PRIu64 " lies outside the %" PRIu64 "-byte file",
+                     info.name.c_str(), record.relative_offset, info.n_bytes, file_.data_offset_,
+                     source_.size());
     }
     info.offset = *start;
   }
@@ -356,8 +404,8 @@ Status GgufParser::parse() {
 
   // Checked again now that the metadata is consumed, before allocating the tensor directory.
   if (n_tensors > remaining() / kMinTensorInfoBytes) {
-    return corrupt(8, "tensor count %" PRIu64 " cannot fit in the %" PRIu64 " bytes after the metadata", n_tensors,
-                   remaining());
+    return corrupt(8, "tensor count %" PRIu64 " cannot fit in the %" PRIu64 " bytes after the metadata",
+                   n_tensors, remaining());
   }
   file_.tensors_.resize(n_tensors);
   std::vector<TensorRecord> records(n_tensors);
