@@ -97,6 +97,13 @@ TEST(Sampler, FixedSeedGivesTheSameTokensEverywhere) {
   Sampler plain(plain_params(1234));
   const std::vector<TokenId> expected_plain = {3647, 2922, 979, 1438, 3614, 3448, 2405, 1074, 1742, 3986, 499, 1300};
   EXPECT_EQ(draw_many(plain, test_logits(5000), 12), expected_plain);
+  // Top-p alone keeps 2189 of the 5000 tokens: the partial sort grows over several steps.
+  SamplerParams top_p_only = plain_params(99);
+  top_p_only.top_p = 0.97f;
+  top_p_only.temperature = 1.5f;
+  Sampler nucleus(top_p_only);
+  const std::vector<TokenId> expected_nucleus = {1745, 4499, 439, 950, 2473, 2983, 4354, 2779, 382, 3348, 3178, 122};
+  EXPECT_EQ(draw_many(nucleus, test_logits(5000), 12), expected_nucleus);
 }
 
 TEST(Sampler, TopKOneIsGreedyAtAnyTemperature) {
