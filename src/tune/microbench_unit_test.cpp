@@ -1,0 +1,146 @@
+// Deterministic parts of the microbenchmarks: knee and boundary detection on synthetic curves,
+// level assignment, sysfs parsing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tune/microbench.h"
+
+namespace jf::tune {
+namespace {
+
+std::vector<SweepPoint> sweep_curve(int knee, double slow_factor) {
+  std::vector<SweepPoint> points;
+  for (int n = 4; n <= 40; ++n) {
+    double ns = n < 8 ? 0.27 * 4 / n : 0.135;  // latency-bound below 8 accumulators
+    if (n > knee) ns *= slow_factor;
+    points.push_back({n, ns});
+  }
+  return points;
+}
+
+TEST(RegisterKnee, FindsTheLastPointBeforeSpilling) {
+  EXPECT_EQ(find_register_knee(sweep_curve(16, 1.6)), 16);
+  EXPECT_EQ(find_register_knee(sweep_curve(32, 1.3)), 32);
+  EXPECT_EQ(find_register_knee(sweep_curve(40, 2.0)), 40);  // no spill inside the sweep
+}
+
+TEST(RegisterKnee, SmallNoiseInsideThePlateauIsTolerated) {
+  std::vector<SweepPoint> points = sweep_curve(16, 1.6);
+  points[10].ns_per_op *= 1.08;
+  EXPECT_EQ(find_register_knee(points), 16);
+}
+
+TEST(RegisterKnee, RecoveryAfterSpillingDoesNotMoveTheKnee) {
+  // Wide out-of-order cores hide spills again at high counts: the first slow point decides.
+  std::vector<SweepPoint> points = sweep_curve(16, 1.6);
+  for (SweepPoint& p : points) {
+    if (p.n_accumulators >= 28) p.ns_per_op = 0.137;
+  }
+  EXPECT_EQ(find_register_knee(points), 16);
+  EXPECT_EQ(find_register_knee({}), 0);
+}
+
+TEST(RegisterKnee, KneeBeyondTheRegisterFileFallsBackToTheIsaCount) {
+  RegisterSweep sweep;
+  sweep.isa_registers = 32;
+  sweep.knee = 40;  // spills hidden by the core
+  Limit<int> limit = register_limit_from_sweep(sweep);
+  EXPECT_EQ(limit.value, 32);
+  EXPECT_EQ(limit.source, Source::kDetected);
+  sweep.knee = 16;  // the core slows down before the register file is full: the measurement wins
+  limit = register_limit_from_sweep(sweep);
+  EXPECT_EQ(limit.value, 16);
+  EXPECT_EQ(limit.source, Source::kMeasured);
+  sweep.isa_registers = 0;  // unknown ISA count (WebAssembly): the knee is all there is
+  sweep.knee = 40;
+  EXPECT_EQ(register_limit_from_sweep(sweep).value, 40);
+  EXPECT_FALSE(register_limit_from_sweep(RegisterSweep{}).known());
+}
+
+std::vector<LatencyPoint> latency_curve(const std::vector<std::pair<uint64_t, double>>& levels, double dram_ns) {
+  // Random chase: hit rate of a level of size C at working set S > C is about C / S.
+  std::vector<LatencyPoint> curve;
+  for (uint64_t size = 4096; size <= (256ull << 20); size *= 2) {
+    for (uint64_t s : {size, size + size / 2}) {
+      double ns = dram_ns;
+      for (auto it = levels.rbegin(); it != levels.rend(); ++it) {
+        const double hit = std::min(1.0, double(it->first) / double(s));
+        ns = hit * it->second + (1 - hit) * ns;
+      }
+      curve.push_back({s, ns});
+    }
+  }
+  return curve;
+}
+
+TEST(CacheBoundaries, ThreeLevelsFromAnIdealCurve) {
+  const auto curve = latency_curve({{32 << 10, 1.1}, {1 << 20, 4.0}, {32 << 20, 12.0}}, 95.0);
+  const std::vector<uint64_t> expected = {32 << 10, 1 << 20, 32 << 20};
+  EXPECT_EQ(find_latency_boundaries(curve), expected);
+}
+
+TEST(CacheBoundaries, NoiseAndCreepAreNotLevels) {
+  auto curve = latency_curve({{48 << 10, 1.2}, {2 << 20, 5.0}}, 80.0);
+  for (size_t i = 0; i < curve.size(); ++i) curve[i].ns_per_load *= 1.0 + 0.03 * (i % 3);  // +-3% jitter
+  const std::vector<uint64_t> expected = {48 << 10, 2 << 20};
+  EXPECT_EQ(find_latency_boundaries(curve), expected);
+}
+
+TEST(CacheLevels, MeasuredWinsAndSysfsFillsGaps) {
+  DeviceLimits limits;
+  assign_cache_levels({32 << 10, 1 << 20}, {32 << 10, 1 << 20, 32 << 20}, &limits);
+  EXPECT_EQ(limits.l1d_bytes.value, 32u << 10);
+  EXPECT_EQ(limits.l1d_bytes.source, Source::kMeasured);
+  EXPECT_EQ(limits.l2_bytes.source, Source::kMeasured);
+  EXPECT_EQ(limits.llc_bytes.value, 32u << 20);
+  EXPECT_EQ(limits.llc_bytes.source, Source::kSysfs);
+}
+
+TEST(CacheLevels, MeasuredValueNearTheReportedOneIsKept) {
+  DeviceLimits limits;
+  assign_cache_levels({48 << 10, 768 << 10, 24 << 20}, {32 << 10, 1 << 20, 32 << 20}, &limits);
+  EXPECT_EQ(limits.l1d_bytes.value, 48u << 10);
+  EXPECT_EQ(limits.l2_bytes.value, 768u << 10);
+  EXPECT_EQ(limits.llc_bytes.value, 24u << 20);
+  EXPECT_EQ(limits.llc_bytes.source, Source::kMeasured);
+}
+
+TEST(CacheLevels, WithoutSysfsBoundariesAreTakenInOrder) {
+  DeviceLimits limits;
+  assign_cache_levels({64 << 10, 2 << 20}, {}, &limits);
+  EXPECT_EQ(limits.l1d_bytes.value, 64u << 10);
+  EXPECT_EQ(limits.l2_bytes.value, 2u << 20);
+  EXPECT_EQ(limits.llc_bytes.value, 2u << 20);  // two levels: L2 is the last one
+  DeviceLimits none;
+  assign_cache_levels({}, {}, &none);
+  EXPECT_FALSE(none.l1d_bytes.known());
+  EXPECT_FALSE(none.llc_bytes.known());
+}
+
+TEST(Sysfs, ReadsLevelsAndSkipsInstructionCaches) {
+  const std::filesystem::path root = std::filesystem::path(testing::TempDir()) / "jf_sysfs_cache";
+  std::filesystem::remove_all(root);
+  auto add = [&](int index, const char* level, const char* type, const char* size) {
+    const auto dir = root / ("index" + std::to_string(index));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "level") << level << "\n";
+    std::ofstream(dir / "type") << type << "\n";
+    std::ofstream(dir / "size") << size << "\n";
+  };
+  add(0, "1", "Data", "48K");
+  add(1, "1", "Instruction", "32K");
+  add(2, "2", "Unified", "2048K");
+  add(3, "3", "Unified", "36M");
+  const CacheSizes sizes = read_sysfs_cache_sizes(root.string());
+  EXPECT_EQ(sizes.l1d_bytes, 48u << 10);
+  EXPECT_EQ(sizes.l2_bytes, 2u << 20);
+  EXPECT_EQ(sizes.l3_bytes, 36u << 20);
+  const CacheSizes missing = read_sysfs_cache_sizes((root / "nowhere").string());
+  EXPECT_EQ(missing.l1d_bytes, 0u);
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace jf::tune
