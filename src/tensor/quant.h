@@ -31,14 +31,44 @@ static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(Block
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 &&
               sizeof(BlockQ8_K) == 292);
 
+// One block unpacked to integers, the common ground of dequantisation and the reference dot
+// products. Element i of the block is  (d * scale[s]) * q[i] - (dmin * min[s])  with s = i / sub_size,
+// evaluated in f32 in that order, which reproduces ggml's dequantisation bit for bit.
+//   Q4_0/Q5_0/Q8_0: one sub-block, scale 1, min 0, q signed (codes minus 8 / 16).
+//   Q4_1/Q5_1:      one sub-block, scale 1, min 1, dmin = -m, q unsigned codes.
+//   Q4_K/Q5_K:      8 sub-blocks of 32 with 6-bit scales and mins. Q6_K: 16 of 16, int8 scales, min 0.
+//   Q8_0/Q8_1/Q8_K: one sub-block, scale 1, min 0 (Q8_1's s is not part of the values).
+struct BlockCodes {
+  int n_sub = 1;
+  int sub_size = kQK;
+  float d = 0;
+  float dmin = 0;
+  int scale[kQK_K / 16] = {};
+  int min[kQK_K / 16] = {};
+  int8_t q[kQK_K] = {};
+};
+
+// Unpacks one block of a quantised type (Q4_0 .. Q8_1, Q4_K .. Q8_K). No alignment needed.
+void unpack_block(DType dtype, const void* block, BlockCodes* out);
+
+// The 6-bit scale and min of sub-block j (0..7) from the 12 packed scale bytes of Q4_K / Q5_K.
+void k_scale_min(const uint8_t* scales, int j, int* scale, int* min);
+
 // dst[0..n) = the values that `src` (n elements of `dtype`) encodes. dtype must be supported.
+// src needs no particular alignment.
 void dequantize_row(DType dtype, const void* src, float* dst, int64_t n);
 
 // Encodes src[0..n) as `dtype` into dst (row_bytes(dtype, n) bytes). The activation types
 // (Q8_0, Q8_1, Q8_K) round exactly as llama.cpp's x86 CPU backend does, so that our matmuls see
 // the same quantised activations as the goldens; the weight types follow llama.cpp's reference
-// quantisers (no importance matrix).
+// quantisers (no importance matrix). dst needs no particular alignment.
 void quantize_row(DType dtype, const float* src, void* dst, int64_t n);
+
+// Encodes weights as llama-quantize does (no importance matrix): byte-identical to it for F16, BF16,
+// Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0; our own error-minimising search for Q4_K, Q5_K and Q6_K.
+// Equal to quantize_row except for Q8_0, whose weight quantiser rounds half away from zero with
+// 1/d where the activation quantiser rounds half to even with 127/amax.
+void quantize_weight_row(DType dtype, const float* src, void* dst, int64_t n);
 
 // The activation format that llama.cpp's CPU backend pairs with weights of type `weight` in a
 // matmul (F32->F32, F16->F16, BF16->BF16, Q4_0/Q5_0/Q8_0->Q8_0, Q4_1/Q5_1->Q8_1, K-quants->Q8_K).
