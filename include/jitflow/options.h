@@ -13,12 +13,12 @@ struct EngineOptions {
 // How the next token is chosen. temperature <= 0 is greedy (argmax, lowest id on ties); otherwise
 // repetition penalty -> top-k -> top-p -> min-p -> temperature -> a seeded draw.
 struct SamplingOptions {
-  float temperature = 0.8f;
+  float temperature = 0.8f;     // <= 0: greedy (argmax, lowest id on ties)
   int top_k = 40;               // <= 0: off
-  float top_p = 0.95f;          // >= 1: off
+  float top_p = 0.95f;          // >= 1: off; <= 0 keeps only the top token
   float min_p = 0.05f;          // <= 0: off
-  float repeat_penalty = 1.0f;  // 1: off
-  int repeat_last_n = 64;       // how many recent tokens the penalty looks at
+  float repeat_penalty = 1.0f;  // > 0; 1: off. Also applies to greedy, as in llama.cpp
+  int repeat_last_n = 64;       // window of accepted tokens penalised; 0: off; < 0: all since reset()
   uint64_t seed = 0;
 };
 

@@ -61,7 +61,7 @@ double exp_nonpositive(double x) {
 
 }  // namespace
 
-Status check_sampler_params(const SamplerParams& params) {
+Status check_sampler_params(const SamplingOptions& params) {
   if (!std::isfinite(params.temperature)) {
     return error(StatusCode::kInvalidArgument, "sampler: temperature %g is not a finite number", params.temperature);
   }
@@ -78,7 +78,7 @@ Status check_sampler_params(const SamplerParams& params) {
   return Status::ok_status();
 }
 
-Sampler::Sampler(const SamplerParams& params) : params_(params), rng_state_(params.seed) {
+Sampler::Sampler(const SamplingOptions& params) : params_(params), rng_state_(params.seed) {
   JF_CHECK_MSG(check_sampler_params(params).ok(), "validate user input with check_sampler_params()");
 }
 

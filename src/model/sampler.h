@@ -16,28 +16,20 @@
 #include <utility>
 #include <vector>
 
+#include "jitflow/options.h"
 #include "jitflow/status.h"
 #include "model/tokenizer/tokenizer.h"
 
 namespace jf {
 
-struct SamplerParams {
-  float temperature = 0.8f;    // <= 0: greedy (argmax, lowest id on ties)
-  int top_k = 40;              // <= 0: off
-  float top_p = 0.95f;         // >= 1: off; <= 0 keeps only the top token
-  float min_p = 0.05f;         // <= 0: off
-  float repeat_penalty = 1.0f; // > 0; 1: off. Also applies to greedy, as in llama.cpp
-  int repeat_last_n = 64;      // window of accepted tokens penalised; 0: off; < 0: all since reset()
-  uint64_t seed = 0;
-};
 
 // kInvalidArgument naming the field when a parameter is unusable (NaN or infinite values,
 // repeat_penalty <= 0). Sampler's constructor requires params that pass.
-Status check_sampler_params(const SamplerParams& params);
+Status check_sampler_params(const SamplingOptions& params);
 
 class Sampler {
  public:
-  explicit Sampler(const SamplerParams& params);
+  explicit Sampler(const SamplingOptions& params);
 
   // Chooses a token in [0, logits.size()) (logits must not be empty). NaN logits count as -inf;
   // a -inf logit is never drawn unless every logit is -inf, and then the result is token 0.
@@ -49,7 +41,7 @@ class Sampler {
   // Forgets the history and reseeds.
   void reset();
 
-  const SamplerParams& params() const { return params_; }
+  const SamplingOptions& params() const { return params_; }
 
  private:
   using Candidate = std::pair<float, TokenId>;  // (logit, id)
@@ -61,7 +53,7 @@ class Sampler {
   TokenId draw();
   double next_uniform();
 
-  SamplerParams params_;
+  SamplingOptions params_;
   uint64_t rng_state_;
   std::vector<TokenId> history_;
   std::vector<Candidate> candidates_;  // scratch, reused between calls

@@ -14,15 +14,15 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-SamplerParams greedy_params() {
-  SamplerParams p;
+SamplingOptions greedy_params() {
+  SamplingOptions p;
   p.temperature = 0;
   return p;
 }
 
 // Temperature 1 and every filter off: draws follow softmax(logits) exactly.
-SamplerParams plain_params(uint64_t seed = 1) {
-  SamplerParams p;
+SamplingOptions plain_params(uint64_t seed = 1) {
+  SamplingOptions p;
   p.temperature = 1;
   p.top_k = 0;
   p.top_p = 1;
@@ -55,7 +55,7 @@ std::vector<float> logits_of_probs(const std::vector<double>& probs) {
   return logits;
 }
 
-std::set<TokenId> distinct_draws(const SamplerParams& params, const std::vector<float>& logits, int n) {
+std::set<TokenId> distinct_draws(const SamplingOptions& params, const std::vector<float>& logits, int n) {
   Sampler sampler(params);
   const std::vector<TokenId> tokens = draw_many(sampler, logits, n);
   return std::set<TokenId>(tokens.begin(), tokens.end());
@@ -88,7 +88,7 @@ TEST(Sampler, SameSeedSameSequenceDifferentSeedDifferent) {
 // every platform and compiler (x86, ARM, WebAssembly). The ids were cross-checked against an
 // independent Python model of the contract in sampler.h.
 TEST(Sampler, FixedSeedGivesTheSameTokensEverywhere) {
-  SamplerParams params;  // the defaults: top-k 40, top-p 0.95, min-p 0.05, temperature 0.8
+  SamplingOptions params;  // the defaults: top-k 40, top-p 0.95, min-p 0.05, temperature 0.8
   params.seed = 1234;
   Sampler with_filters(params);
   const std::vector<TokenId> expected_with_filters = {4499, 3137, 1162, 363, 4499, 3509,
@@ -98,7 +98,7 @@ TEST(Sampler, FixedSeedGivesTheSameTokensEverywhere) {
   const std::vector<TokenId> expected_plain = {3647, 2922, 979, 1438, 3614, 3448, 2405, 1074, 1742, 3986, 499, 1300};
   EXPECT_EQ(draw_many(plain, test_logits(5000), 12), expected_plain);
   // Top-p alone keeps 2189 of the 5000 tokens: the partial sort grows over several steps.
-  SamplerParams top_p_only = plain_params(99);
+  SamplingOptions top_p_only = plain_params(99);
   top_p_only.top_p = 0.97f;
   top_p_only.temperature = 1.5f;
   Sampler nucleus(top_p_only);
@@ -110,7 +110,7 @@ TEST(Sampler, TopKOneIsGreedyAtAnyTemperature) {
   std::vector<float> logits = test_logits(3000);
   logits[2000] = logits[100] = 10.0f;  // a tie: the lower id wins
   for (float temperature : {0.1f, 1.0f, 5.0f, 1000.0f}) {
-    SamplerParams params = plain_params(7);
+    SamplingOptions params = plain_params(7);
     params.top_k = 1;
     params.temperature = temperature;
     EXPECT_EQ(distinct_draws(params, logits, 200), std::set<TokenId>{100}) << temperature;
@@ -119,7 +119,7 @@ TEST(Sampler, TopKOneIsGreedyAtAnyTemperature) {
 
 TEST(Sampler, TopKKeepsTheKBest) {
   const std::vector<float> logits = {0.0f, 3.0f, 1.0f, 2.9f, -1.0f, 2.8f};
-  SamplerParams params = plain_params(3);
+  SamplingOptions params = plain_params(3);
   params.top_k = 3;
   params.temperature = 100;  // nearly uniform over the survivors
   EXPECT_EQ(distinct_draws(params, logits, 2000), (std::set<TokenId>{1, 3, 5}));
@@ -127,7 +127,7 @@ TEST(Sampler, TopKKeepsTheKBest) {
 
 TEST(Sampler, TinyTopPKeepsOnlyTheTopToken) {
   for (float temperature : {0.5f, 1.0f, 50.0f}) {
-    SamplerParams params = plain_params(5);
+    SamplingOptions params = plain_params(5);
     params.top_p = 1e-6f;
     params.temperature = temperature;
     EXPECT_EQ(distinct_draws(params, test_logits(500), 300).size(), 1u);
@@ -138,7 +138,7 @@ TEST(Sampler, TinyTopPKeepsOnlyTheTopToken) {
 
 TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
   const std::vector<float> logits = logits_of_probs({0.2, 0.5, 0.3});  // sorted: 1, 2, 0
-  SamplerParams params = plain_params(11);
+  SamplingOptions params = plain_params(11);
   params.temperature = 10;  // spreads the survivors so that all of them show up
   params.top_p = 0.45f;
   EXPECT_EQ(distinct_draws(params, logits, 2000), std::set<TokenId>{1});
@@ -150,7 +150,7 @@ TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
 
 TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
   const std::vector<float> logits = logits_of_probs({0.05, 0.5, 0.3, 0.15});
-  SamplerParams params = plain_params(13);
+  SamplingOptions params = plain_params(13);
   params.temperature = 10;  // filters see temperature-1 probabilities, so this cannot revive token 0
   params.min_p = 0.2f;      // keeps p >= 0.1
   EXPECT_EQ(distinct_draws(params, logits, 3000), (std::set<TokenId>{1, 2, 3}));
@@ -161,7 +161,7 @@ TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
 }
 
 TEST(Sampler, RepetitionPenaltyChangesTheArgmax) {
-  SamplerParams params = greedy_params();
+  SamplingOptions params = greedy_params();
   params.repeat_penalty = 1.5f;
   Sampler sampler(params);
   const std::vector<float> positive = {2.0f, 1.9f, -1.0f};
@@ -180,7 +180,7 @@ TEST(Sampler, RepetitionPenaltyChangesTheArgmax) {
 }
 
 TEST(Sampler, RepetitionPenaltyWindowAndRepeats) {
-  SamplerParams params = greedy_params();
+  SamplingOptions params = greedy_params();
   params.repeat_penalty = 1.5f;
   params.repeat_last_n = 2;
   Sampler sampler(params);
@@ -229,7 +229,7 @@ TEST(Sampler, FrequenciesMatchSoftmax) {
 
 TEST(Sampler, TemperatureSharpensAndFlattens) {
   const std::vector<float> logits = {0.0f, 1.0f, 0.5f};
-  SamplerParams params = plain_params(9);
+  SamplingOptions params = plain_params(9);
   params.temperature = 1e-3f;
   EXPECT_EQ(distinct_draws(params, logits, 500), std::set<TokenId>{1});
   params.temperature = 1e4f;
@@ -238,7 +238,7 @@ TEST(Sampler, TemperatureSharpensAndFlattens) {
 
 TEST(Sampler, NeverDrawsMinusInfinityOrNaN) {
   const std::vector<float> logits = {-kInf, 0.0f, kNaN, -kInf, -20.0f, kNaN, 0.1f};
-  SamplerParams params = plain_params(17);
+  SamplingOptions params = plain_params(17);
   params.temperature = 1e6f;  // makes every finite token about equally likely
   EXPECT_EQ(distinct_draws(params, logits, 20000), (std::set<TokenId>{1, 4, 6}));
 }
@@ -246,7 +246,7 @@ TEST(Sampler, NeverDrawsMinusInfinityOrNaN) {
 TEST(Sampler, AllMinusInfinityGivesAValidId) {
   const std::vector<float> logits(50, -kInf);
   const std::vector<float> nans(50, kNaN);
-  for (const SamplerParams& params : {greedy_params(), plain_params(), SamplerParams{}}) {
+  for (const SamplingOptions& params : {greedy_params(), plain_params(), SamplingOptions{}}) {
     Sampler sampler(params);
     EXPECT_EQ(sampler.sample(logits), 0);
     EXPECT_EQ(sampler.sample(nans), 0);
@@ -262,22 +262,22 @@ TEST(Sampler, PlusInfinityTakesAllTheMass) {
 TEST(Sampler, LargeVocabularyWithDefaults) {
   std::vector<float> logits = test_logits(151936);
   logits[150000] = 40.0f;  // dominant
-  Sampler sampler(SamplerParams{});
+  Sampler sampler(SamplingOptions{});
   EXPECT_EQ(sampler.sample(logits), 150000);
 }
 
-TEST(SamplerParams, RejectsUnusableValues) {
-  EXPECT_TRUE(check_sampler_params(SamplerParams{}).ok());
-  SamplerParams p;
+TEST(SamplingOptions, RejectsUnusableValues) {
+  EXPECT_TRUE(check_sampler_params(SamplingOptions{}).ok());
+  SamplingOptions p;
   p.temperature = kNaN;
   EXPECT_EQ(check_sampler_params(p).code(), StatusCode::kInvalidArgument);
-  p = SamplerParams{};
+  p = SamplingOptions{};
   p.top_p = kInf;
   EXPECT_NE(check_sampler_params(p).message().find("top_p"), std::string::npos);
-  p = SamplerParams{};
+  p = SamplingOptions{};
   p.min_p = -kInf;
   EXPECT_FALSE(check_sampler_params(p).ok());
-  p = SamplerParams{};
+  p = SamplingOptions{};
   p.repeat_penalty = 0;
   EXPECT_NE(check_sampler_params(p).message().find("repeat_penalty"), std::string::npos);
 }
