@@ -1,45 +1,277 @@
 #include "kernels/matmul/matmul.h"
 
+#include <algorithm>
+
 #include "base/check.h"
-#include "kernels/matmul/ref.h"
+#include "kernels/matmul/kernels.h"
 #include "tensor/quant.h"
 
 namespace jf {
 namespace {
 
-// Output rows handled together, so that the encoded activations of all tokens stay in cache
-// while one block of weight rows streams past.
-constexpr int64_t kRowBlock = 16;
+const MatmulFamily* find_family(DType dtype, CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::scalar: return generic_family(dtype);
+#if defined(JITFLOW_MATMUL_X86)
+    case CpuIsa::avx2: return avx2_family(dtype);
+    case CpuIsa::avx512: return avx512_family(dtype);
+#else
+    default: return nullptr;
+#endif
+  }
+  return nullptr;
+}
 
-}  // namespace
+int log2_of(int v) {
+  int l = 0;
+  while ((1 << (l + 1)) <= v) ++l;
+  return l;
+}
 
-void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatmulScratch& scratch) {
-  const DType x_type = vec_dot_type(w.dtype);
-  const int64_t k = w.n_cols;
-  const size_t x_row_bytes = row_bytes(x_type, k);
-  scratch.encoded_x.resize(x_row_bytes * static_cast<size_t>(n_tokens));
-  uint8_t* encoded = scratch.encoded_x.data();
+int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
+// The scratch carved for one matmul's encoded activations (mutable views of MatmulScratch).
+struct ActBuffers {
+  uint8_t* blocks = nullptr;
+  int8_t* qs = nullptr;
+  float* d = nullptr;
+  int32_t* bias = nullptr;
+  int16_t* bsums = nullptr;
+  float* f = nullptr;
+  ActRows rows;  // the same memory, read-only, as the tiles see it
+
+  ActRowOut row(int64_t t) const {
+    ActRowOut out;
+    if (blocks) out.blocks = blocks + t * rows.blocks_stride;
+    if (qs) out.qs = qs + t * rows.qs_stride;
+    if (d) out.d = d + t * rows.d_stride;
+    if (bias) out.bias = bias + t * rows.d_stride;
+    if (bsums) out.bsums = bsums + t * rows.bsums_stride;
+    if (f) out.f = f + t * rows.f_stride;
+    return out;
+  }
+};
+
+// Lays out n_tokens rows of `layout` in the scratch (each array 64-byte aligned, each code row too).
+ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_tokens, MatmulScratch& scratch) {
+  struct Part {
+    int64_t row_bytes = 0;
+    int64_t offset = 0;
+  };
+  Part blocks, qs, d, bias, bsums, f;
+  switch (layout) {
+    case ActLayout::blocks: blocks.row_bytes = align64(static_cast<int64_t>(row_bytes(x_type, n_cols))); break;
+    case ActLayout::q8_32:
+    case ActLayout::q8_256: {
+      const int64_t n_blocks = n_cols / dtype_info(x_type).block_size;
+      qs.row_bytes = align64(n_cols);
+      d.row_bytes = align64(n_blocks * 4);
+      if (layout == ActLayout::q8_32) bias.row_bytes = d.row_bytes;
+      if (layout == ActLayout::q8_256) bsums.row_bytes = align64(n_blocks * 16 * 2);
+      break;
+    }
+    case ActLayout::f32: f.row_bytes = align64(n_cols * 4); break;
+  }
+  int64_t total = 0;
+  for (Part* p : {&blocks, &qs, &d, &bias, &bsums, &f}) {
+    p->offset = total;
+    total += p->row_bytes * n_tokens;
+  }
+  if (scratch.encoded_x.size() < static_cast<size_t>(total)) {
+    scratch.encoded_x = AlignedBuffer(static_cast<size_t>(total));
+    JF_CHECK_MSG(scratch.encoded_x.data() != nullptr, "matmul scratch allocation failed");
+  }
+  uint8_t* base = scratch.encoded_x.as<uint8_t>();
+  ActBuffers out;
+  auto at = [&](const Part& p) { return p.row_bytes > 0 ? base + p.offset : nullptr; };
+  out.blocks = at(blocks);
+  out.qs = reinterpret_cast<int8_t*>(at(qs));
+  out.d = reinterpret_cast<float*>(at(d));
+  out.bias = reinterpret_cast<int32_t*>(at(bias));
+  out.bsums = reinterpret_cast<int16_t*>(at(bsums));
+  out.f = reinterpret_cast<float*>(at(f));
+  out.rows = {out.blocks, static_cast<size_t>(blocks.row_bytes), out.qs, static_cast<size_t>(qs.row_bytes),
+              out.d, out.bias, static_cast<size_t>(d.row_bytes / 4), out.bsums,
+              static_cast<size_t>(bsums.row_bytes / 2), out.f, static_cast<size_t>(f.row_bytes / 4)};
+  return out;
+}
+
+// Encoding a few thousand values costs less than waking the workers for it.
+constexpr int64_t kInlineEncodeValues = 16384;
+
+void encode_activations(const MatmulFamily& family, DType x_type, const float* x, int64_t n_cols,
+                        int64_t n_tokens, const ActBuffers& buffers, ThreadPool& pool) {
+  auto encode_range = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      family.encode(x_type, x + t * n_cols, n_cols, buffers.row(t), family.bias_offset);
+    }
+  };
+  if (n_tokens * n_cols <= kInlineEncodeValues || pool.n_threads() == 1) return encode_range(0, n_tokens);
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
     split_range(n_tokens, ith, nth, &begin, &end);
-    for (int64_t t = begin; t < end; ++t) quantize_row(x_type, x + t * k, encoded + t * x_row_bytes, k);
+    encode_range(begin, end);
   });
+}
 
-  const int64_t n_rows = w.n_rows;
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(n_rows, ith, nth, &begin, &end);
-    for (int64_t r0 = begin; r0 < end; r0 += kRowBlock) {
-      const int64_t r1 = r0 + kRowBlock < end ? r0 + kRowBlock : end;
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        const uint8_t* xt = encoded + t * x_row_bytes;
-        float* yt = y + t * n_rows;
-        for (int64_t r = r0; r < r1; ++r) yt[r] = vec_dot_ref(w.dtype, k, w.row(r), xt);
+// Rows [r_begin, r_end) of y for all tokens: k blocks, then row tiles, then token tiles. Remainders
+// of rows and tokens are covered by the largest smaller power-of-two tiles.
+void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y, const MatmulKernel& kernel,
+              int64_t r_begin, int64_t r_end) {
+  const MatmulConfig& c = kernel.config;
+  const MatmulFamily& f = *kernel.family;
+  const int64_t n_cols = w.n_cols;
+  const int64_t k_block = c.k_block > 0 ? c.k_block : n_cols;
+  Tile tile;
+  tile.w_stride = w.row_stride_bytes();
+  tile.x = &x;
+  tile.y_stride = w.n_rows;
+  tile.prefetch_bytes = c.prefetch_bytes;
+  for (int64_t k0 = 0; k0 < n_cols; k0 += k_block) {
+    tile.k0 = k0;
+    tile.k1 = std::min(n_cols, k0 + k_block);
+    tile.accumulate = k0 > 0;
+    for (int64_t r = r_begin; r < r_end;) {
+      const int lr = log2_of(static_cast<int>(std::min<int64_t>(c.row_tile, r_end - r)));
+      tile.w = w.row(r);
+      for (int64_t t = 0; t < n_tokens;) {
+        const int lt = log2_of(static_cast<int>(std::min<int64_t>(c.token_tile, n_tokens - t)));
+        tile.t0 = t;
+        tile.y = y + t * w.n_rows + r;
+        f.tiles[lr][lt](tile);
+        t += int64_t{1} << lt;
+      }
+      r += int64_t{1} << lr;
+    }
+  }
+}
+
+// Defaults per (weight type, ISA), chosen with bench/matmul_bench on TinyLlama shapes: decode is
+// one token, prefill many. The row tile of decode gives independent accumulators and loads in flight;
+// prefill tiles reuse each weight vector for T tokens from registers.
+struct DefaultConfigs {
+  MatmulConfig decode;
+  MatmulConfig prefill;
+};
+
+DefaultConfigs default_configs(DType dtype, CpuIsa isa) {
+  if (isa == CpuIsa::scalar) return {{1, 1, 0, 0}, {1, 1, 0, 0}};
+  const bool wide = isa == CpuIsa::avx512;
+  switch (dtype) {
+    case DType::Q4_0:
+    case DType::Q8_0: return {{4, 1, 0, 0}, {wide ? 4 : 2, wide ? 4 : 2, 0, 0}};
+    case DType::Q4_K:
+    case DType::Q6_K: return {{2, 1, 0, 0}, {2, wide ? 4 : 2, 0, 0}};
+    default: return {{4, 1, 0, 0}, {4, wide ? 4 : 2, 0, 0}};
+  }
+}
+
+MatmulKernel make_kernel(const MatmulFamily* family, const MatmulConfig& config) {
+  MatmulKernel k;
+  k.family = family;
+  k.config = config;
+  k.name = std::string(dtype_name(family->weight)) + "-f32-matmul-" + config_name(config) + "__" +
+           isa_name(family->isa);
+  return k;
+}
+
+// The default kernels of every type, resolved once (the forward pass calls matmul hundreds of times
+// per token).
+constexpr int kDTypeCount = 0
+#define JF_DTYPE(...) +1
+#include "tensor/dtype.inc"
+#undef JF_DTYPE
+    ;
+
+struct DefaultKernels {
+  MatmulKernel decode[kDTypeCount];
+  MatmulKernel prefill[kDTypeCount];
+};
+
+const DefaultKernels& default_kernels() {
+  static const DefaultKernels kernels = [] {
+    DefaultKernels out;
+    for (int i = 0; i < kDTypeCount; ++i) {
+      const DType dtype = static_cast<DType>(i);
+      for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
+        const MatmulFamily* family = cpu_has_isa(isa) ? find_family(dtype, isa) : nullptr;
+        if (family == nullptr) continue;
+        const DefaultConfigs configs = default_configs(dtype, isa);
+        out.decode[i] = make_kernel(family, configs.decode);
+        out.prefill[i] = make_kernel(family, configs.prefill);
+        break;
       }
     }
+    return out;
+  }();
+  return kernels;
+}
+
+const MatmulKernel& default_kernel(DType dtype, int64_t n_tokens) {
+  const DefaultKernels& d = default_kernels();
+  const MatmulKernel& k = n_tokens > 1 ? d.prefill[static_cast<int>(dtype)] : d.decode[static_cast<int>(dtype)];
+  JF_CHECK_MSG(k.valid(), "matmul: no kernel for this weight type");
+  return k;
+}
+
+}  // namespace
+
+bool variant_info(DType dtype, CpuIsa isa, VariantInfo* info) {
+  const MatmulFamily* family = find_family(dtype, isa);
+  if (family == nullptr) return false;
+  *info = family->info;
+  return true;
+}
+
+MatmulKernel resolve_kernel(DType dtype, CpuIsa isa, const MatmulConfig& config) {
+  const MatmulFamily* family = cpu_has_isa(isa) ? find_family(dtype, isa) : nullptr;
+  if (family == nullptr || !family->info.has_tile(config.row_tile, config.token_tile) || config.k_block < 0 ||
+      config.k_block % family->info.k_step != 0 || config.prefetch_bytes < 0 ||
+      (config.prefetch_bytes != 0 && !family->info.prefetches)) {
+    return {};
+  }
+  return make_kernel(family, config);
+}
+
+MatmulKernel select_default_kernel(DType dtype, int64_t /*n_rows*/, int64_t /*n_cols*/, int64_t n_tokens) {
+  return default_kernel(dtype, n_tokens);
+}
+
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatmulScratch& scratch, const MatmulKernel& kernel) {
+  JF_CHECK(kernel.valid() && kernel.family->weight == w.dtype);
+  const MatmulFamily& family = *kernel.family;
+  const DType x_type = vec_dot_type(w.dtype);
+  JF_CHECK(w.n_cols % family.info.k_step == 0);
+  ActBuffers buffers;
+  if (family.layout == ActLayout::f32 && x_type == DType::F32) {
+    buffers.rows.f = x;  // already what the kernel reads
+    buffers.rows.f_stride = static_cast<size_t>(w.n_cols);
+  } else {
+    buffers = carve(family.layout, x_type, w.n_cols, n_tokens, scratch);
+    encode_activations(family, x_type, x, w.n_cols, n_tokens, buffers, pool);
+  }
+  // Contiguous row slices per thread, in whole row tiles, so each thread streams one part of W.
+  const int64_t row_tile = kernel.config.row_tile;
+  const int64_t n_units = (w.n_rows + row_tile - 1) / row_tile;
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(n_units, ith, nth, &begin, &end);
+    run_rows(w, buffers.rows, n_tokens, y, kernel, begin * row_tile, std::min(w.n_rows, end * row_tile));
   });
+}
+
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatmulScratch& scratch) {
+  matmul(w, x, n_tokens, y, pool, scratch, default_kernel(w.dtype, n_tokens));
+}
+
+void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n) {
+#if defined(JITFLOW_MATMUL_X86)
+  if (cpu_has_isa(CpuIsa::avx512) && avx512_quantize_row(act_type, x, dst, n)) return;
+  if (cpu_has_isa(CpuIsa::avx2) && avx2_quantize_row(act_type, x, dst, n)) return;
+#endif
+  quantize_row(act_type, x, dst, n);
 }
 
 void get_row_f32(const TensorView& w, int64_t r, float* dst) {

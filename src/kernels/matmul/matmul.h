@@ -1,25 +1,68 @@
 // Matrix multiplication of a weight matrix with a batch of activation rows:
 //   Y[n_tokens, W.n_rows] = X[n_tokens, W.n_cols] · Wᵀ      (X, Y f32; W any supported type)
 // As in llama.cpp's CPU backend, X is first encoded in vec_dot_type(W.dtype) (Q8_0, Q8_K, F16, ...)
-// and each output element is one dot product of a weight row with an encoded activation row.
-// Rows of W are split across the threads of the pool.
+// and each output element is one dot product of a weight row with an encoded activation row, so the
+// results agree with the llama.cpp goldens. Rows of W are split across the threads of the pool in
+// contiguous slices; every output element is computed by one thread in an order that depends only
+// on the kernel and its config, so results do not depend on the thread count.
+//
+// A kernel is a compiled variant (one ISA, one weight type) plus a MatmulConfig. Every variant and
+// config runs through the same entry point, so a tuner can enumerate the space (space.h), check
+// each candidate against the reference and time it.
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <string>
 
+#include "base/aligned_buffer.h"
 #include "base/thread_pool.h"
+#include "kernels/matmul/space.h"
 #include "tensor/tensor_view.h"
 
 namespace jf {
 
-// Reusable buffers of one matmul caller (one per session); grows to the largest need.
+// Reusable buffers of one matmul caller (one per session); grows to the largest need and never
+// shrinks. Not shared between concurrent matmuls.
 struct MatmulScratch {
-  std::vector<uint8_t> encoded_x;
+  AlignedBuffer encoded_x;
 };
 
+struct MatmulFamily;  // a compiled variant: one weight type on one ISA (internal, kernels.h)
+
+// A resolved kernel: what to run and how. Cheap to copy.
+struct MatmulKernel {
+  const MatmulFamily* family = nullptr;
+  MatmulConfig config;
+  std::string name;  // canonical, e.g. "q4_0-f32-matmul-r4t1k0p0__avx512"
+
+  bool valid() const { return family != nullptr; }
+};
+
+// The kernel for weights of `dtype` on `isa` with `config`, or an invalid kernel (valid() false)
+// when that ISA has no variant for the type, the CPU lacks the ISA, or the config is not structurally
+// runnable (tile sizes not compiled, k_block not a multiple of the variant's step).
+MatmulKernel resolve_kernel(DType dtype, CpuIsa isa, const MatmulConfig& config);
+
+// The ISA's compiled variant facts for `dtype` (step of k_block, register model), or false.
+bool variant_info(DType dtype, CpuIsa isa, VariantInfo* info);
+
+// The best ISA the CPU supports that has a variant for `dtype` (scalar as the last resort), with the
+// default config for the shape (chosen by measurement, see defaults in matmul.cpp).
+MatmulKernel select_default_kernel(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens);
+
+// y[t * w.n_rows + r] = dot(W row r, X row t) for t < n_tokens, r < w.n_rows.
+// x: n_tokens rows of w.n_cols f32, contiguous; y: n_tokens * w.n_rows f32. `kernel` must be valid
+// and made for w.dtype.
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatmulScratch& scratch, const MatmulKernel& kernel);
+
+// The same with select_default_kernel (what the forward pass uses).
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+
+// Encodes one activation row as `act_type` (Q8_0, Q8_K, F16, ... — a vec_dot_type), byte-identical
+// to quantize_row(act_type, ...), with SIMD where the CPU has it. dst: row_bytes(act_type, n) bytes.
+void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n);
 
 // Copies row `r` of `w` into dst as f32 (embedding lookup).
 void get_row_f32(const TensorView& w, int64_t r, float* dst);

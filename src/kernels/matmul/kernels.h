@@ -1,0 +1,89 @@
+// Internal interface between the matmul driver (matmul.cpp) and the compiled variants
+// (cpu_generic.cpp, cpu_avx2.cpp, cpu_avx512.cpp). Not for use outside src/kernels/matmul.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/matmul/space.h"
+#include "tensor/dtype.h"
+
+namespace jf {
+
+// How a variant wants the activations laid out; the driver encodes them once per matmul.
+enum class ActLayout : uint8_t {
+  blocks,  // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
+  q8_32,   // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
+  q8_256,  // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
+  f32,     // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
+};
+
+// Encoded activations of all tokens of one matmul. Strides are per token, in elements of the
+// pointed-to type. Only the fields of the variant's layout are set.
+struct ActRows {
+  const uint8_t* blocks = nullptr;  // blocks
+  size_t blocks_stride = 0;
+  const int8_t* qs = nullptr;       // q8_32, q8_256: codes
+  size_t qs_stride = 0;
+  const float* d = nullptr;         // q8_32, q8_256: one scale per block
+  const int32_t* bias = nullptr;    // q8_32: -bias_offset * (sum of the block's codes), indexed like d
+  size_t d_stride = 0;
+  const int16_t* bsums = nullptr;   // q8_256: sums of 16 codes, 16 per block
+  size_t bsums_stride = 0;
+  const float* f = nullptr;         // f32
+  size_t f_stride = 0;
+};
+
+// Where one token's encoding goes (the mutable twin of one row of ActRows).
+struct ActRowOut {
+  void* blocks = nullptr;
+  int8_t* qs = nullptr;
+  float* d = nullptr;
+  int32_t* bias = nullptr;
+  int16_t* bsums = nullptr;
+  float* f = nullptr;
+};
+
+// One micro-tile call: R weight rows x T tokens (R, T fixed by the function), columns [k0, k1).
+//   y[t * y_stride + r] (=, or += when accumulate) sum_{k0 <= k < k1} W[r][k] * X[t][k]
+struct Tile {
+  const uint8_t* w = nullptr;  // weight row 0 of the tile (whole rows: column 0)
+  size_t w_stride = 0;         // bytes between weight rows
+  int64_t k0 = 0, k1 = 0;      // multiples of the variant's k_step (k1 may be n_cols)
+  const ActRows* x = nullptr;
+  int64_t t0 = 0;              // token 0 of the tile
+  float* y = nullptr;          // output of (token 0, row 0) of the tile
+  int64_t y_stride = 0;        // floats between tokens in y
+  bool accumulate = false;
+  int prefetch_bytes = 0;
+};
+using TileFn = void (*)(const Tile& tile);
+
+// Encodes one token (n columns of f32) into `out`; bias_offset as in MatmulFamily.
+using EncodeFn = void (*)(DType act_type, const float* x, int64_t n, const ActRowOut& out, int bias_offset);
+
+inline constexpr int kTileLog2Max = 3;  // tiles of 1, 2, 4, 8 rows and tokens
+
+// A compiled variant: one weight type on one ISA.
+struct MatmulFamily {
+  DType weight = DType::F32;
+  CpuIsa isa = CpuIsa::scalar;
+  ActLayout layout = ActLayout::blocks;
+  int bias_offset = 0;  // q8_32: the variant multiplies unsigned codes (weight code + offset) by the
+                        // activation codes, so the activations carry -offset * sum(codes) per block
+  VariantInfo info;
+  TileFn tiles[kTileLog2Max + 1][kTileLog2Max + 1] = {};  // [log2 R][log2 T]; null: not compiled
+  EncodeFn encode = nullptr;
+};
+
+// The variants of each ISA file; null when the file has none for `weight`.
+const MatmulFamily* generic_family(DType weight);
+const MatmulFamily* avx2_family(DType weight);
+const MatmulFamily* avx512_family(DType weight);
+
+// Fast activation encoders of the x86 files (same bytes as quantize_row); false when the file has
+// none for act_type.
+bool avx2_quantize_row(DType act_type, const float* x, void* dst, int64_t n);
+bool avx512_quantize_row(DType act_type, const float* x, void* dst, int64_t n);
+
+}  // namespace jf

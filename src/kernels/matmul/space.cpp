@@ -1,0 +1,126 @@
+#include "kernels/matmul/space.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "base/cpu_features.h"
+
+namespace jf {
+namespace {
+
+int log2_exact(int v) {
+  int l = 0;
+  while ((1 << l) < v) ++l;
+  return (1 << l) == v ? l : -1;
+}
+
+int64_t pow2_ceil(int64_t v) {
+  int64_t p = 1;
+  while (p < v) p *= 2;
+  return p;
+}
+
+template <size_t N>
+bool is_candidate(const int (&values)[N], int v) {
+  return std::find(values, values + N, v) != values + N;
+}
+
+int64_t sysconf_bytes(int name) {
+  const long v = sysconf(name);
+  return v > 0 ? v : 0;
+}
+
+}  // namespace
+
+const char* isa_name(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::scalar: return "scalar";
+    case CpuIsa::avx2: return "avx2";
+    case CpuIsa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+bool cpu_has_isa(CpuIsa isa) {
+  const CpuFeatures& f = cpu_features();
+  switch (isa) {
+    case CpuIsa::scalar: return true;
+    case CpuIsa::avx2: return f.avx2 && f.fma && f.f16c;
+    case CpuIsa::avx512:
+      return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+  }
+  return false;
+}
+
+std::string config_name(const MatmulConfig& c) {
+  return "r" + std::to_string(c.row_tile) + "t" + std::to_string(c.token_tile) + "k" +
+         std::to_string(c.k_block) + "p" + std::to_string(c.prefetch_bytes);
+}
+
+bool VariantInfo::has_tile(int row_tile, int token_tile) const {
+  const int lr = log2_exact(row_tile);
+  const int lt = log2_exact(token_tile);
+  if (lr < 0 || lt < 0 || lr > 3 || lt > 3) return false;
+  return (tile_mask >> (4 * lr + lt)) & 1;
+}
+
+MachineLimits nominal_limits(CpuIsa isa) {
+  MachineLimits limits;
+  // x86-64 has 16 ymm registers; AVX-512 adds 16 more (zmm16-31, also usable as ymm).
+  limits.n_vec_regs = isa == CpuIsa::avx512 ? 32 : isa == CpuIsa::avx2 ? 16 : 0;
+  limits.l1d_bytes = sysconf_bytes(_SC_LEVEL1_DCACHE_SIZE);
+  limits.l2_bytes = sysconf_bytes(_SC_LEVEL2_CACHE_SIZE);
+  return limits;
+}
+
+bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const MatmulConfig& c,
+              const MachineLimits& limits) {
+  const int R = c.row_tile, T = c.token_tile;
+  // 1. Structure.
+  if (!is_candidate(kRowTileCandidates, R) || !is_candidate(kTokenTileCandidates, T) ||
+      !is_candidate(kKBlockCandidates, c.k_block) || !is_candidate(kPrefetchCandidates, c.prefetch_bytes)) {
+    return false;
+  }
+  if (!variant.has_tile(R, T) || c.k_block % variant.k_step != 0) return false;
+  if (c.prefetch_bytes != 0 && !variant.prefetches) return false;
+  // 2. No duplicates of a smaller config.
+  const int64_t rows_per_thread = (shape.n_rows + shape.n_threads - 1) / std::max(shape.n_threads, 1);
+  if (T > pow2_ceil(shape.n_tokens) || R > pow2_ceil(rows_per_thread)) return false;
+  if (c.k_block >= shape.n_cols) return false;
+  // 3. Registers.
+  if (limits.n_vec_regs > 0 && R * T + variant.regs_fixed + variant.regs_per_token * T > limits.n_vec_regs) {
+    return false;
+  }
+  const int64_t k = c.k_block > 0 ? c.k_block : shape.n_cols;
+  const double w_bytes = static_cast<double>(row_bytes(shape.dtype, k));
+  const double x_bytes = variant.x_bytes_per_col * static_cast<double>(k);
+  // 4. L1: one tile's operands for one k block.
+  if (limits.l1d_bytes > 0 && R * w_bytes + T * x_bytes > static_cast<double>(limits.l1d_bytes)) return false;
+  // 5. L2: the activation panel of all tokens.
+  if (limits.l2_bytes > 0) {
+    const double l2 = static_cast<double>(limits.l2_bytes);
+    const double panel_full = variant.x_bytes_per_col * static_cast<double>(shape.n_cols * shape.n_tokens);
+    if (c.k_block == 0 && panel_full > l2) return false;
+    if (c.k_block > 0 && (panel_full <= l2 || x_bytes * static_cast<double>(shape.n_tokens) > l2)) return false;
+  }
+  return true;
+}
+
+std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,
+                                          const MachineLimits& limits) {
+  std::vector<MatmulConfig> out;
+  for (int R : kRowTileCandidates) {
+    for (int T : kTokenTileCandidates) {
+      for (int kb : kKBlockCandidates) {
+        for (int pf : kPrefetchCandidates) {
+          const MatmulConfig c{.row_tile = R, .token_tile = T, .k_block = kb, .prefetch_bytes = pf};
+          if (is_valid(shape, variant, c, limits)) out.push_back(c);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace jf

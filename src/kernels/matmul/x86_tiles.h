@@ -1,0 +1,619 @@
+// 256-bit x86 micro-tiles and activation encoders, shared by cpu_avx2.cpp and cpu_avx512.cpp.
+//
+// Each of those files includes this header once, under its own target flags, with an `IntDot`
+// policy (AVX2 maddubs/madd or AVX-512 VNNI dpbusd/dpwssd). Everything here has internal linkage
+// (anonymous namespace), so the two compilations never merge (no ODR clash between ISAs).
+//
+// Tile shapes: R weight rows x T tokens over columns [k0, k1). The accumulator of each (row, token)
+// pair sees the same sequence of operations whatever R, T and the thread count are, so results do
+// not depend on tiling or threads (only k_block changes the float summation order).
+#pragma once
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <utility>
+
+#include "base/fp16.h"
+#include "kernels/matmul/kernels.h"
+#include "tensor/quant.h"
+
+namespace jf {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+inline float fp16_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+inline __m256 abs_ps(__m256 v) { return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+inline void prefetch(const uint8_t* p, int distance) {
+  if (distance != 0) _mm_prefetch(reinterpret_cast<const char*>(p + distance), _MM_HINT_T0);
+}
+
+// y[t][r] = (or +=) the horizontal sum of acc[r][t].
+template <int R, int T, typename V, typename HSum>
+inline void store_tile(const Tile& a, V (&acc)[R][T], HSum hsum_fn) {
+  for (int t = 0; t < T; ++t) {
+    float* y = a.y + t * a.y_stride;
+    for (int r = 0; r < R; ++r) y[r] = a.accumulate ? y[r] + hsum_fn(acc[r][t]) : hsum_fn(acc[r][t]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy blocks of 32 (Q4_0, Q8_0) against Q8_0 activations (ActLayout::q8_32).
+//
+// Per block b the exact integer sum  sum_i u[i] * x[i] + bias  with u the unsigned weight codes
+// (weight + offset) and bias = -offset * sum_i x[i] equals sum_i w[i] * x[i]; it is then scaled
+// once by d_w * d_x in f32, as vec_dot_ref does.
+
+// Q4_0 block [18 B]: fp16 d, then byte j holds element j (low nibble) and j + 16 (high nibble).
+template <class IntDot>
+struct Q4_0Weights {
+  static constexpr int kBlockBytes = sizeof(BlockQ4_0);
+  static constexpr int kOffset = 8;
+  struct Codes {
+    __m256i u;  // 32 codes 0..15 in element order
+  };
+  static Codes load(const uint8_t* block) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2));
+    return {_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F))};
+  }
+  static __m256i dot(__m256i bias, const Codes& w, __m256i x) { return IntDot::dot_u8s8(bias, w.u, x); }
+};
+
+// Q8_0 block [34 B]: fp16 d, 32 int8. With VNNI the codes are made unsigned (w + 128, one xor per
+// row and block) and the bias carries -128 * sum(x); without it, maddubs would saturate on
+// (w + 128) * x, so the sign moves onto x instead: |w| * (x * sign(w)), no bias.
+template <class IntDot>
+struct Q8_0Weights {
+  static constexpr int kBlockBytes = sizeof(BlockQ8_0);
+  static constexpr int kOffset = IntDot::kVnni ? 128 : 0;
+  struct Codes {
+    __m256i u;    // unsigned: w + 128 (VNNI) or |w|
+    __m256i raw;  // signed weights, for the sign of x (no VNNI)
+  };
+  static Codes load(const uint8_t* block) {
+    const __m256i raw = load256(block + 2);
+    if constexpr (IntDot::kVnni) return {_mm256_xor_si256(raw, _mm256_set1_epi8(static_cast<char>(0x80))), raw};
+    return {_mm256_abs_epi8(raw), raw};
+  }
+  static __m256i dot(__m256i bias, const Codes& w, __m256i x) {
+    if constexpr (IntDot::kVnni) return IntDot::dot_u8s8(bias, w.u, x);
+    return IntDot::dot_u8s8(bias, w.u, _mm256_sign_epi8(x, w.raw));
+  }
+};
+
+// W[R, k1-k0] (Q4_0 / Q8_0 blocks) · X[T, k1-k0] (Q8_0 codes) -> Y[T, R].
+template <class Weights, int R, int T>
+void tile_q8_32(const Tile& a) {
+  const ActRows& x = *a.x;
+  __m256 acc[R][T];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm256_setzero_ps();
+  for (int64_t b = a.k0 / kQK; b < a.k1 / kQK; ++b) {
+    __m256 dx[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) dx[t] = _mm256_broadcast_ss(x.d + (a.t0 + t) * x.d_stride + b);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* block = a.w + r * a.w_stride + b * Weights::kBlockBytes;
+      prefetch(block, a.prefetch_bytes);
+      const typename Weights::Codes w = Weights::load(block);
+      const __m256 dw = _mm256_set1_ps(fp16_at(block));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const int64_t xb = (a.t0 + t) * x.d_stride + b;
+        const __m256i bias = Weights::kOffset ? _mm256_zextsi128_si256(_mm_cvtsi32_si128(x.bias[xb]))
+                                              : _mm256_setzero_si256();
+        const __m256i xq = load256(x.qs + (a.t0 + t) * x.qs_stride + b * kQK);
+        const __m256i sum = Weights::dot(bias, w, xq);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
+      }
+    }
+  }
+  store_tile<R, T>(a, acc, hsum);
+}
+
+// ---------------------------------------------------------------------------------------------
+// K-quants (super-blocks of 256) against Q8_K activations (ActLayout::q8_256). Per super-block and
+// (row, token) the integer sum over its sub-blocks  sum_s scale_s * (q · x)_s  is exact in int32,
+// then scaled once by d_w * d_x (and the min term by dmin_w * d_x), as vec_dot_ref does.
+
+// Broadcast of int16 element `j` of a 128-bit lane to the whole lane (pshufb control).
+inline __m256i pick_i16(__m256i v, int j) {
+  return _mm256_shuffle_epi8(v, _mm256_set1_epi16(static_cast<short>((2 * j) | ((2 * j + 1) << 8))));
+}
+
+// Element j (< 4) of the low lane and element j + 1 of the high lane, each broadcast to its lane.
+inline __m256i pick_i16_pair(__m256i v, int j) {
+  const short lo = static_cast<short>((2 * j) | ((2 * j + 1) << 8));
+  const short hi = static_cast<short>((2 * j + 2) | ((2 * j + 3) << 8));
+  return _mm256_shuffle_epi8(v, _mm256_setr_epi16(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
+}
+
+// The 8 six-bit scales and mins of a Q4_K super-block, from their 12 packed bytes:
+// bytes 0-3 hold scales 0-3 (low 6 bits) and the top 2 bits of scales 4-7, bytes 4-7 the same for
+// the mins, bytes 8-11 the low 4 bits of scales 4-7 (low nibble) and mins 4-7 (high nibble).
+inline void q4_k_scales_mins(const uint8_t* packed, __m128i* scales, __m128i* mins) {
+  uint32_t s[3];
+  std::memcpy(s, packed, 12);
+  const uint32_t sc_lo = s[0] & 0x3f3f3f3f;
+  const uint32_t mn_lo = s[1] & 0x3f3f3f3f;
+  const uint32_t sc_hi = (s[2] & 0x0f0f0f0f) | ((s[0] >> 2) & 0x30303030);
+  const uint32_t mn_hi = ((s[2] >> 4) & 0x0f0f0f0f) | ((s[1] >> 2) & 0x30303030);
+  *scales = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>((uint64_t{sc_hi} << 32) | sc_lo)));
+  *mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>((uint64_t{mn_hi} << 32) | mn_lo)));
+}
+
+// W[R, k1-k0] (Q4_K) · X[T, k1-k0] (Q8_K) -> Y[T, R].
+// Q4_K super-block [144 B]: fp16 d, fp16 dmin, 12 B scales/mins, 128 B codes in 4 chunks of 32 bytes:
+// byte j of chunk c holds element 64c + j (low nibble, sub-block 2c) and 64c + 32 + j (high nibble,
+// sub-block 2c + 1). Element = d * scale_s * q - dmin * min_s.
+template <class IntDot, int R, int T>
+void tile_q4_k(const Tile& a) {
+  const ActRows& x = *a.x;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[R][T];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm256_setzero_ps();
+  for (int64_t sb = a.k0 / kQK_K; sb < a.k1 / kQK_K; ++sb) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* block = a.w + r * a.w_stride + sb * sizeof(BlockQ4_K);
+      prefetch(block, a.prefetch_bytes);
+      __m128i scales8, mins8;
+      q4_k_scales_mins(block + offsetof(BlockQ4_K, scales), &scales8, &mins8);
+      const __m256i scales = _mm256_broadcastsi128_si256(scales8);
+      __m256i isum[T];
+      for (auto& v : isum) v = _mm256_setzero_si256();
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m256i q = load256(block + offsetof(BlockQ4_K, qs) + 32 * c);
+        const __m256i lo = _mm256_and_si256(q, low4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        const __m256i s_lo = pick_i16(scales, 2 * c);
+        const __m256i s_hi = pick_i16(scales, 2 * c + 1);
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const int8_t* xq = x.qs + (a.t0 + t) * x.qs_stride + sb * kQK_K + 64 * c;
+          isum[t] = IntDot::madd_i16(isum[t], _mm256_maddubs_epi16(lo, load256(xq)), s_lo);
+          isum[t] = IntDot::madd_i16(isum[t], _mm256_maddubs_epi16(hi, load256(xq + 32)), s_hi);
+        }
+      }
+      // Mins duplicated per pair of 16-sums: [m0 m0 m1 m1 ... m7 m7] against the 16 bsums.
+      const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(mins8, mins8), _mm_unpacklo_epi16(mins8, mins8));
+      const float d = fp16_at(block + offsetof(BlockQ4_K, d));
+      const float dmin = fp16_at(block + offsetof(BlockQ4_K, dmin));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const float dx = x.d[(a.t0 + t) * x.d_stride + sb];
+        const __m256i bsums = load256(x.bsums + (a.t0 + t) * x.bsums_stride + sb * 16);
+        const __m256i min_sum = _mm256_madd_epi16(mins, bsums);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_set1_ps(d * dx), acc[r][t]);
+        acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin * dx), acc[r][t]);
+      }
+    }
+  }
+  store_tile<R, T>(a, acc, hsum);
+}
+
+// W[R, k1-k0] (Q6_K) · X[T, k1-k0] (Q8_K) -> Y[T, R].
+// Q6_K super-block [210 B]: ql 128 B, qh 64 B, 16 int8 scales (one per 16 elements), fp16 d.
+// Element 128h + 32k + l (half h, quarter k, l < 32) has low 4 bits in ql[64h + 32(k & 1) + l]
+// (low nibble for k < 2, high for k >= 2) and high 2 bits in qh[32h + l] bits 2k..2k+1; value
+// d * scale * (q - 32). The unsigned q (0..63) goes through maddubs; the -32 comes back as
+// -32 * sum_g scale_g * bsum_g.
+template <class IntDot, int R, int T>
+void tile_q6_k(const Tile& a) {
+  const ActRows& x = *a.x;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i bits45 = _mm256_set1_epi8(0x30);
+  __m256 acc[R][T];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm256_setzero_ps();
+  for (int64_t sb = a.k0 / kQK_K; sb < a.k1 / kQK_K; ++sb) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* block = a.w + r * a.w_stride + sb * sizeof(BlockQ6_K);
+      prefetch(block, a.prefetch_bytes);
+      const __m256i scales = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + offsetof(BlockQ6_K, scales))));
+      __m256i isum[T];
+      for (auto& v : isum) v = _mm256_setzero_si256();
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t* ql = block + offsetof(BlockQ6_K, ql) + 64 * h;
+        const __m256i ql0 = load256(ql);
+        const __m256i ql1 = load256(ql + 32);
+        const __m256i qh = load256(block + offsetof(BlockQ6_K, qh) + 32 * h);
+        const __m256i q[4] = {
+            _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
+            _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, bits45)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45)),
+        };
+        // The 8 scales of this half in both lanes; quarter k uses 2k (low lane) and 2k + 1 (high).
+        const __m256i half_scales = _mm256_permute2x128_si256(scales, scales, h == 0 ? 0x00 : 0x11);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m256i s = pick_i16_pair(half_scales, 2 * k);
+#pragma GCC unroll 8
+          for (int t = 0; t < T; ++t) {
+            const int8_t* xq = x.qs + (a.t0 + t) * x.qs_stride + sb * kQK_K + 128 * h + 32 * k;
+            isum[t] = IntDot::madd_i16(isum[t], _mm256_maddubs_epi16(q[k], load256(xq)), s);
+          }
+        }
+      }
+      const float d = fp16_at(block + offsetof(BlockQ6_K, d));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const float dx = x.d[(a.t0 + t) * x.d_stride + sb];
+        const __m256i bsums = load256(x.bsums + (a.t0 + t) * x.bsums_stride + sb * 16);
+        const __m256i offset_sum = _mm256_slli_epi32(_mm256_madd_epi16(scales, bsums), 5);  // 32 * scale * bsum
+        const __m256i sum = _mm256_sub_epi32(isum[t], offset_sum);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(d * dx), acc[r][t]);
+      }
+    }
+  }
+  store_tile<R, T>(a, acc, hsum);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float weights (F32, F16, BF16) against f32 activations (ActLayout::f32), any column count.
+// `Vec` is the vector width policy (Ymm here; cpu_avx512.cpp adds Zmm).
+
+struct Ymm {
+  using F = __m256;
+  static constexpr int kLanes = 8;
+  static F zero() { return _mm256_setzero_ps(); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F load_f16(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static F load_bf16(const uint8_t* p) {
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+  static float sum(F v) { return hsum(v); }
+};
+
+template <class Vec, DType W>
+inline typename Vec::F load_weights(const uint8_t* p) {
+  if constexpr (W == DType::F32) return Vec::load(reinterpret_cast<const float*>(p));
+  if constexpr (W == DType::F16) return Vec::load_f16(p);
+  if constexpr (W == DType::BF16) return Vec::load_bf16(p);
+}
+
+// W[R, k1-k0] (f32 / f16 / bf16) · X[T, k1-k0] (f32) -> Y[T, R]. The last partial vector goes
+// through zero-padded copies, so rows need no padding.
+template <class Vec, DType W, int R, int T>
+void tile_float(const Tile& a) {
+  constexpr int kLanes = Vec::kLanes;
+  constexpr int kElemBytes = W == DType::F32 ? 4 : 2;
+  const ActRows& x = *a.x;
+  typename Vec::F acc[R][T];
+  for (auto& row : acc)
+    for (auto& v : row) v = Vec::zero();
+  // One step of kLanes columns; w(r) and xr(t) give the row pointers at the step's first column.
+  auto step = [&](auto w_at, auto x_at) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const typename Vec::F wv = load_weights<Vec, W>(w_at(r));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) acc[r][t] = Vec::fmadd(wv, Vec::load(x_at(t)), acc[r][t]);
+    }
+  };
+  int64_t k = a.k0;
+  for (; k + kLanes <= a.k1; k += kLanes) {
+    step(
+        [&](int r) {
+          const uint8_t* p = a.w + r * a.w_stride + k * kElemBytes;
+          prefetch(p, a.prefetch_bytes);
+          return p;
+        },
+        [&](int t) { return x.f + (a.t0 + t) * x.f_stride + k; });
+  }
+  if (k < a.k1) {
+    const int64_t n = a.k1 - k;
+    alignas(64) uint8_t w_pad[R][kLanes * kElemBytes] = {};
+    alignas(64) float x_pad[T][kLanes] = {};
+    for (int r = 0; r < R; ++r) std::memcpy(w_pad[r], a.w + r * a.w_stride + k * kElemBytes, n * kElemBytes);
+    for (int t = 0; t < T; ++t) std::memcpy(x_pad[t], x.f + (a.t0 + t) * x.f_stride + k, n * sizeof(float));
+    step([&](int r) { return static_cast<const uint8_t*>(w_pad[r]); }, [&](int t) { return static_cast<const float*>(x_pad[t]); });
+  }
+  store_tile<R, T>(a, acc, Vec::sum);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation encoders: the same bytes as quantize_row (tensor/quant.cpp), which follows llama.cpp's
+// x86 backend: Q8_0 multiplies by 127/amax and rounds half to even; Q8_K maps the signed largest
+// magnitude (first of equals) to -127 and rounds half to even.
+
+// 32 int32 codes (4 vectors of 8, in order) -> 32 int8 (they are within [-127, 127]).
+inline __m256i pack_i32_to_i8(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i ab = _mm256_packs_epi32(a, b);  // lanes interleave: a0-3 b0-3 | a4-7 b4-7
+  const __m256i cd = _mm256_packs_epi32(c, d);
+  const __m256i abcd = _mm256_packs_epi16(ab, cd);  // a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7
+  return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+inline __m256i round_to_i32(__m256 v) {
+  return _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// One Q8_0 block: x[32] -> qs[32]; returns the fp16 bits of d, and the sum of the codes.
+inline uint16_t q8_0_block(const float* x, int8_t* qs, int* code_sum) {
+  __m256 v[4];
+  for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + 8 * i);
+  const float amax = hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(v[0]), abs_ps(v[1])), _mm256_max_ps(abs_ps(v[2]), abs_ps(v[3]))));
+  const float d = amax / 127.0f;
+  const __m256 id = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0.0f);
+  __m256i q[4];
+  for (int i = 0; i < 4; ++i) q[i] = round_to_i32(_mm256_mul_ps(v[i], id));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), pack_i32_to_i8(q[0], q[1], q[2], q[3]));
+  *code_sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+  return _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+}
+
+// One Q8_K block: x[256] -> qs[256], bsums[16]; returns d.
+inline float q8_k_block(const float* x, int8_t* qs, int16_t* bsums) {
+  __m256 m = _mm256_setzero_ps();
+  for (int i = 0; i < kQK_K; i += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + i)));
+  const float amax = hmax(m);
+  if (amax == 0) {
+    std::memset(qs, 0, kQK_K);
+    std::memset(bsums, 0, kQK_K / 16 * sizeof(int16_t));
+    return 0;
+  }
+  // The first element of largest magnitude keeps its sign (the scalar scan's tie rule).
+  const __m256 amax_v = _mm256_set1_ps(amax);
+  int first = 0;
+  for (int i = 0; i < kQK_K; i += 8) {
+    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + i)), amax_v, _CMP_EQ_OQ));
+    if (mask != 0) {
+      first = i + __builtin_ctz(static_cast<unsigned>(mask));
+      break;
+    }
+  }
+  const float iscale = -127.0f / x[first];
+  const __m256 scale = _mm256_set1_ps(iscale);
+  const __m256i max_code = _mm256_set1_epi32(127);
+  for (int i = 0; i < kQK_K; i += 32) {
+    __m256i q[4];
+    for (int j = 0; j < 4; ++j) {
+      q[j] = _mm256_min_epi32(round_to_i32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), scale)), max_code);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs + i), pack_i32_to_i8(q[0], q[1], q[2], q[3]));
+    bsums[i / 16] = static_cast<int16_t>(hsum_i32(_mm256_add_epi32(q[0], q[1])));
+    bsums[i / 16 + 1] = static_cast<int16_t>(hsum_i32(_mm256_add_epi32(q[2], q[3])));
+  }
+  return 1 / iscale;
+}
+
+// f32 -> f16 -> f32 (round to nearest even, as f32_to_fp16), n any.
+inline void round_through_f16(const float* x, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; ++i) out[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
+}
+
+// ActLayout::q8_32 / q8_256 / f32 encoders (EncodeFn).
+void encode_q8_32(DType, const float* x, int64_t n, const ActRowOut& out, int bias_offset) {
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int code_sum;
+    out.d[b] = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &code_sum));
+    if (bias_offset != 0) out.bias[b] = -bias_offset * code_sum;
+  }
+}
+
+void encode_q8_256(DType, const float* x, int64_t n, const ActRowOut& out, int) {
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    out.d[b] = q8_k_block(x + b * kQK_K, out.qs + b * kQK_K, out.bsums + b * 16);
+  }
+}
+
+void encode_f32(DType act_type, const float* x, int64_t n, const ActRowOut& out, int) {
+  if (act_type == DType::F16) return round_through_f16(x, out.f, n);
+  if (act_type == DType::BF16) {
+    for (int64_t i = 0; i < n; ++i) out.f[i] = bf16_to_f32(f32_to_bf16(x[i]));
+    return;
+  }
+  std::memcpy(out.f, x, n * sizeof(float));
+}
+
+// quantize_row's exact bytes for the activation types these encoders cover; false for others.
+bool quantize_row_x86(DType act_type, const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<uint8_t*>(dst);
+  switch (act_type) {
+    case DType::Q8_0:
+      for (int64_t b = 0; b < n / kQK; ++b) {
+        BlockQ8_0 block;
+        int code_sum;
+        block.d = q8_0_block(x + b * kQK, block.qs, &code_sum);
+        std::memcpy(out + b * sizeof(BlockQ8_0), &block, sizeof(block));
+      }
+      return true;
+    case DType::Q8_K:
+      for (int64_t b = 0; b < n / kQK_K; ++b) {
+        BlockQ8_K block;
+        block.d = q8_k_block(x + b * kQK_K, block.qs, block.bsums);
+        std::memcpy(out + b * sizeof(BlockQ8_K), &block, sizeof(block));
+      }
+      return true;
+    case DType::F16: {
+      int64_t i = 0;
+      for (; i + 8 <= n; i += 8) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+      }
+      for (; i < n; ++i) {
+        const uint16_t h = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+        std::memcpy(out + 2 * i, &h, 2);
+      }
+      return true;
+    }
+    default: return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Family tables.
+
+// Tiles compiled for each family: every R x T with R, T in {1, 2, 4, 8} and R * T <= 16 (beyond
+// that even 32 registers cannot hold the accumulators). Closed under halving, so the driver can
+// cover any remainder with smaller power-of-two tiles. Tiles<R, T>::fn is the tile function.
+inline constexpr int kMaxTilePairs = 16;
+
+template <template <int, int> class Tiles, int LR, int LT>
+void set_tile(MatmulFamily* f) {
+  if constexpr ((1 << LR) * (1 << LT) <= kMaxTilePairs) {
+    f->tiles[LR][LT] = Tiles<1 << LR, 1 << LT>::fn;
+    f->info.tile_mask |= static_cast<uint16_t>(1u << (4 * LR + LT));
+  }
+}
+
+template <template <int, int> class Tiles, int LR, int... LT>
+void set_tile_row(MatmulFamily* f, std::integer_sequence<int, LT...>) {
+  (set_tile<Tiles, LR, LT>(f), ...);
+}
+
+template <template <int, int> class Tiles>
+void fill_tiles(MatmulFamily* f) {
+  constexpr auto kLog2T = std::make_integer_sequence<int, kTileLog2Max + 1>{};
+  set_tile_row<Tiles, 0>(f, kLog2T);
+  set_tile_row<Tiles, 1>(f, kLog2T);
+  set_tile_row<Tiles, 2>(f, kLog2T);
+  set_tile_row<Tiles, 3>(f, kLog2T);
+}
+
+// Tile sets per family, for fill_tiles.
+template <class Weights>
+struct Q8_32Tiles {
+  template <int R, int T>
+  struct At {
+    static constexpr TileFn fn = tile_q8_32<Weights, R, T>;
+  };
+};
+template <class IntDot>
+struct Q4_KTiles {
+  template <int R, int T>
+  struct At {
+    static constexpr TileFn fn = tile_q4_k<IntDot, R, T>;
+  };
+};
+template <class IntDot>
+struct Q6_KTiles {
+  template <int R, int T>
+  struct At {
+    static constexpr TileFn fn = tile_q6_k<IntDot, R, T>;
+  };
+};
+template <class Vec, DType W>
+struct FloatTiles {
+  template <int R, int T>
+  struct At {
+    static constexpr TileFn fn = tile_float<Vec, W, R, T>;
+  };
+};
+
+// What differs between families besides their tiles; register counts feed the occupancy rule
+// (space.h) and come from the tile code: per token the hoisted scale or integer sum, fixed the
+// weight codes, scales and temporaries.
+struct FamilySpec {
+  DType weight;
+  ActLayout layout;
+  int bias_offset;
+  int regs_fixed;
+  int regs_per_token;
+};
+
+template <template <int, int> class Tiles>
+MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
+  MatmulFamily f;
+  f.weight = spec.weight;
+  f.isa = isa;
+  f.layout = spec.layout;
+  f.bias_offset = spec.bias_offset;
+  f.info.k_step = static_cast<int>(dtype_info(spec.weight).block_size);
+  f.info.regs_fixed = spec.regs_fixed;
+  f.info.regs_per_token = spec.regs_per_token;
+  f.info.prefetches = true;
+  switch (spec.layout) {
+    case ActLayout::q8_32:
+      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + int32 bias) per 32
+      f.encode = encode_q8_32;
+      break;
+    case ActLayout::q8_256:
+      f.info.x_bytes_per_col = 1 + 36.0 / kQK_K;  // code + (f32 scale + 16 int16 sums) per 256
+      f.encode = encode_q8_256;
+      break;
+    default:
+      f.info.x_bytes_per_col = 4;
+      f.encode = encode_f32;
+      break;
+  }
+  fill_tiles<Tiles>(&f);
+  return f;
+}
+
+inline constexpr int kX86FamilyCount = 7;
+
+// The families both x86 files compile: integer types through IntDot, float types at width Vec.
+template <class IntDot, class Vec>
+std::array<MatmulFamily, kX86FamilyCount> x86_families(CpuIsa isa) {
+  using Q4_0 = Q4_0Weights<IntDot>;
+  using Q8_0 = Q8_0Weights<IntDot>;
+  return {
+      make_family<Q8_32Tiles<Q4_0>::template At>(isa, {DType::Q4_0, ActLayout::q8_32, Q4_0::kOffset, 4, 1}),
+      make_family<Q8_32Tiles<Q8_0>::template At>(isa, {DType::Q8_0, ActLayout::q8_32, Q8_0::kOffset, 5, 1}),
+      make_family<Q4_KTiles<IntDot>::template At>(isa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
+      make_family<Q6_KTiles<IntDot>::template At>(isa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),
+      make_family<FloatTiles<Vec, DType::F32>::template At>(isa, {DType::F32, ActLayout::f32, 0, 2, 0}),
+      make_family<FloatTiles<Vec, DType::F16>::template At>(isa, {DType::F16, ActLayout::f32, 0, 2, 0}),
+      make_family<FloatTiles<Vec, DType::BF16>::template At>(isa, {DType::BF16, ActLayout::f32, 0, 2, 0}),
+  };
+}
+
+inline const MatmulFamily* find_family(const std::array<MatmulFamily, kX86FamilyCount>& families, DType weight) {
+  for (const MatmulFamily& f : families) {
+    if (f.weight == weight) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+}  // namespace jf
