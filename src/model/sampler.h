@@ -22,7 +22,6 @@
 
 namespace jf {
 
-
 // kInvalidArgument naming the field when a parameter is unusable (NaN or infinite values,
 // repeat_penalty <= 0). Sampler's constructor requires params that pass.
 Status check_sampler_params(const SamplingOptions& params);
