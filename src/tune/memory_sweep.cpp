@@ -82,7 +82,7 @@ double chase_latency_ns(std::byte* base, uint64_t n_lines, double expected_ns, b
   const uint64_t warmup_steps = std::min<uint64_t>(n_lines, 1u << 18);
   MeasureSettings settings;
   settings.warmup_runs = static_cast<int>((warmup_steps + steps - 1) / steps);
-  settings.min_samples = quick ? 3 : 5;
+  settings.min_samples = 5;  // a preemption must spoil 3 samples to move the median
   settings.min_time_ms = quick ? 1.0 : 5.0;
   settings.max_time_ms = 100.0;
   const void* p = base;

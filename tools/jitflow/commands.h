@@ -4,5 +4,7 @@
 namespace jf::cli {
 
 int cmd_info(int argc, char** argv);
+int cmd_kdb(int argc, char** argv);
+int cmd_tune(int argc, char** argv);
 
 }  // namespace jf::cli

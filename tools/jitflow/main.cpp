@@ -14,6 +14,8 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
+    {"tune", jf::cli::cmd_tune, "measure this device's limits for the kernels (--microbench)"},
+    {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
 };
 
 void print_usage() {
