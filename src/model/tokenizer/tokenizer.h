@@ -2,10 +2,12 @@
 //   "llama": SentencePiece-style BPE over scores with byte fallback;
 //   "gpt2":  byte-level BPE over merges, with the pre-tokenizer regex chosen by tokenizer.ggml.pre
 //            (gpt-2/default, llama3 (llama-bpe), qwen2, and the others llama.cpp's test vocabularies use).
+// A Tokenizer is immutable after from_gguf: every method may be called from several threads.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +34,14 @@ class Tokenizer {
 
   // The bytes one token contributes to output text (llama_token_to_piece with special=false:
   // control tokens such as BOS/EOS render as ""). Byte-fallback tokens give their raw byte.
+  // An id outside [0, n_vocab) gives "".
   virtual std::string token_to_piece(TokenId id) const = 0;
+  // Ids -> text as llama_detokenize(remove_special=true, unparse_special=false): the pieces
+  // joined, without a leading BOS (and trailing EOS when the vocabulary appends one), without the
+  // SentencePiece dummy-prefix space when no BOS was removed, and with the vocabulary's
+  // clean-up of spaces before punctuation (byte-level BPE with clean_up_tokenization_spaces).
+  // So detokenize(encode(text, false)) == text for valid UTF-8 text without special tokens.
+  virtual std::string detokenize(std::span<const TokenId> ids) const = 0;
   // The token's vocabulary text as stored in the file (for `jitflow info` and debugging).
   virtual const std::string& token_text(TokenId id) const = 0;
 

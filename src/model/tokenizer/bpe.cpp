@@ -1,0 +1,140 @@
+#include "model/tokenizer/bpe.h"
+
+#include <algorithm>
+
+#include "model/tokenizer/unicode.h"
+
+namespace jf {
+namespace {
+
+constexpr char kMergesKey[] = "tokenizer.ggml.merges";
+
+// A run of the word's bytes in the doubly linked list of symbols; len 0 once merged away.
+struct Symbol {
+  int32_t prev;
+  int32_t next;
+  uint32_t start;
+  uint32_t len;
+  TokenId id;  // -1: not a token
+};
+
+// A candidate merge of `left` and its right neighbour, valid while both still hold the tokens
+// they held when it was queued.
+struct Candidate {
+  int32_t rank;
+  int32_t left;
+  int32_t right;
+  TokenId left_id;
+  TokenId right_id;
+  TokenId result;
+};
+
+// Heap order: lowest rank on top, then the leftmost pair.
+bool lower_priority(const Candidate& a, const Candidate& b) {
+  return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
+}
+
+Status merge_error(const GgufFile& file, size_t index, const std::string& merge, const char* what) {
+  return error(StatusCode::kCorruptFile, "%s: %s[%zu] '%s' %s", file.path().c_str(), kMergesKey, index, merge.c_str(), what);
+}
+
+}  // namespace
+
+Result<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab) {
+  JF_ASSIGN_OR_RETURN(const GgufArray* merges, file.get_array(kMergesKey));
+  if (merges->elem_type != GgufType::kString) {
+    return error(StatusCode::kCorruptFile, "%s: %s is an array of %s, expected strings", file.path().c_str(), kMergesKey,
+                 gguf_type_name(merges->elem_type));
+  }
+  BpeModel model;
+  model.merges_.reserve(merges->items.size());
+  for (size_t i = 0; i < merges->items.size(); ++i) {
+    const auto* merge = std::get_if<std::string>(&merges->items[i].data);
+    if (merge == nullptr) return merge_error(file, i, "", "is not a string");
+    // Split at the first space after the first byte, as llama.cpp does.
+    const size_t space = merge->find(' ', 1);
+    if (space == std::string::npos) return merge_error(file, i, *merge, "has no space between its two parts");
+    const TokenId left = vocab.find(std::string_view(*merge).substr(0, space));
+    const TokenId right = vocab.find(std::string_view(*merge).substr(space + 1));
+    if (left < 0 || right < 0) return merge_error(file, i, *merge, "joins a text that is not a token");
+    const TokenId result = vocab.find(merge->substr(0, space) + merge->substr(space + 1));
+    // The first rank of a pair listed twice wins.
+    model.merges_.emplace(pair_key(left, right), Merge{static_cast<int32_t>(i), result});
+  }
+  for (int b = 0; b < 256; ++b) {
+    std::string letter;
+    unicode::append_utf8(unicode::byte_to_codepoint(static_cast<uint8_t>(b)), letter);
+    model.byte_tokens_[b] = vocab.find(letter);
+  }
+  return model;
+}
+
+std::string BpeModel::to_alphabet(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char b : bytes) unicode::append_utf8(unicode::byte_to_codepoint(static_cast<uint8_t>(b)), out);
+  return out;
+}
+
+const BpeModel::Merge* BpeModel::find_merge(TokenId left, TokenId right) const {
+  if (left < 0 || right < 0) return nullptr;
+  const auto it = merges_.find(pair_key(left, right));
+  return it == merges_.end() ? nullptr : &it->second;
+}
+
+void BpeModel::encode_word(const Vocab& vocab, std::string_view word, bool ignore_merges,
+                           std::vector<TokenId>& out) const {
+  if (word.empty()) return;
+  if (ignore_merges) {
+    if (const TokenId id = vocab.find(to_alphabet(word)); id >= 0) {
+      out.push_back(id);
+      return;
+    }
+  }
+  std::vector<Symbol> symbols(word.size());
+  for (uint32_t i = 0; i < word.size(); ++i) {
+    const auto index = static_cast<int32_t>(i);
+    symbols[i] = {index - 1, i + 1 == word.size() ? -1 : index + 1, i, 1, byte_tokens_[static_cast<uint8_t>(word[i])]};
+  }
+  std::vector<Candidate> heap;
+  const auto add_candidate = [&](int32_t left, int32_t right) {
+    if (left < 0 || right < 0) return;
+    const Merge* merge = find_merge(symbols[left].id, symbols[right].id);
+    if (merge == nullptr) return;
+    heap.push_back({merge->rank, left, right, symbols[left].id, symbols[right].id, merge->result});
+    std::push_heap(heap.begin(), heap.end(), lower_priority);
+  };
+  for (int32_t i = 1; i < static_cast<int32_t>(symbols.size()); ++i) add_candidate(i - 1, i);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), lower_priority);
+    const Candidate c = heap.back();
+    heap.pop_back();
+    Symbol& left = symbols[c.left];
+    Symbol& right = symbols[c.right];
+    if (left.len == 0 || right.len == 0 || left.id != c.left_id || right.id != c.right_id) continue;
+    left.len += right.len;
+    left.id = c.result;
+    right.len = 0;
+    left.next = right.next;
+    if (right.next >= 0) symbols[right.next].prev = c.left;
+    add_candidate(left.prev, c.left);
+    add_candidate(c.left, left.next);
+  }
+  for (int32_t i = 0; i >= 0; i = symbols[i].next) {
+    append_symbol(vocab, word.substr(symbols[i].start, symbols[i].len), symbols[i].id, out);
+  }
+}
+
+void BpeModel::append_symbol(const Vocab& vocab, std::string_view bytes, TokenId id, std::vector<TokenId>& out) const {
+  if (id >= 0) {
+    out.push_back(id);
+    return;
+  }
+  // Not a token (a byte missing from the vocabulary, or a merge result that is not a token):
+  // llama.cpp then looks up each byte of the symbol's alphabet spelling as a one-byte token.
+  for (char c : to_alphabet(bytes)) {
+    if (const TokenId byte_id = vocab.find(std::string_view(&c, 1)); byte_id >= 0) out.push_back(byte_id);
+  }
+}
+
+}  // namespace jf

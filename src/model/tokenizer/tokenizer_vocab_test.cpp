@@ -1,0 +1,118 @@
+// Every case of llama.cpp's tokenizer test vocabularies (../shared/vocab): the .inp file holds test
+// strings separated by lines "__ggml_vocab_test__", the .out file one line of expected ids per
+// string, tokenized without BOS/EOS and without parsing special tokens.
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "model/tokenizer/tokenizer.h"
+#include "model/tokenizer/tokenizer_test_util.h"
+#include "test_paths.h"
+
+namespace jf {
+namespace {
+
+std::vector<std::string> read_inputs(const std::string& path) {
+  static const std::string kSeparator = "\n__ggml_vocab_test__\n";
+  const std::string all = test::read_file(path);
+  std::vector<std::string> inputs;
+  for (size_t pos = 0; pos < all.size();) {
+    size_t end = all.find(kSeparator, pos);
+    if (end == std::string::npos) end = all.size();
+    inputs.push_back(all.substr(pos, end - pos));
+    pos = end + kSeparator.size();
+  }
+  return inputs;
+}
+
+std::vector<std::vector<TokenId>> read_outputs(const std::string& path) {
+  std::vector<std::vector<TokenId>> outputs;
+  std::istringstream lines(test::read_file(path));
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream ids(line);
+    std::vector<TokenId>& out = outputs.emplace_back();
+    for (TokenId id; ids >> id;) out.push_back(id);
+  }
+  return outputs;
+}
+
+class VocabFileTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(VocabFileTest, ReproducesEveryCase) {
+  const std::string name = std::string("vocab/") + GetParam();
+  JF_REQUIRE_SHARED(name);
+  const auto tokenizer = test::load_tokenizer(test::shared_path(name));
+  ASSERT_NE(tokenizer, nullptr);
+  const std::vector<std::string> inputs = read_inputs(test::shared_path(name + ".inp"));
+  const std::vector<std::vector<TokenId>> outputs = read_outputs(test::shared_path(name + ".out"));
+  ASSERT_GE(outputs.size(), inputs.size()) << "fewer expected lines than test strings";
+  size_t passed = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<TokenId> got = tokenizer->encode(inputs[i], /*add_special=*/false);
+    if (got == outputs[i]) {
+      ++passed;
+      continue;
+    }
+    ADD_FAILURE() << GetParam() << " case " << i << " \"" << test::printable(inputs[i]) << "\"\n  expected "
+                  << test::ids_to_string(outputs[i]) << "\n  got      " << test::ids_to_string(got);
+  }
+  std::cout << GetParam() << ": " << passed << "/" << inputs.size() << " cases\n";
+  EXPECT_EQ(inputs.size(), 46u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shared, VocabFileTest,
+                         ::testing::Values("ggml-vocab-llama-spm.gguf", "ggml-vocab-phi-3.gguf", "ggml-vocab-gpt-2.gguf",
+                                           "ggml-vocab-falcon.gguf", "ggml-vocab-deepseek-coder.gguf"),
+                         [](const ::testing::TestParamInfo<const char*>& param_info) {
+                           std::string n = param_info.param;
+                           n = n.substr(std::string("ggml-vocab-").size());
+                           n = n.substr(0, n.find(".gguf"));
+                           for (char& c : n) {
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return n;
+                         });
+
+TEST(VocabFile, ParsesSpecialTokensOnlyWhenAsked) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-gpt-2.gguf");
+  const auto gpt2 = test::load_tokenizer(test::shared_path("vocab/ggml-vocab-gpt-2.gguf"));
+  ASSERT_NE(gpt2, nullptr);
+  const std::string text = "Hello<|endoftext|> world";
+  const std::vector<TokenId> parsed = gpt2->encode(text, false, /*parse_special=*/true);
+  EXPECT_EQ(parsed, (std::vector<TokenId>{15496, 50256, 995}));
+  const std::vector<TokenId> literal = gpt2->encode(text, false, /*parse_special=*/false);
+  EXPECT_EQ(std::count(literal.begin(), literal.end(), 50256), 0);
+  EXPECT_EQ(gpt2->detokenize(literal), text);
+  EXPECT_TRUE(gpt2->is_eog(50256));
+  EXPECT_FALSE(gpt2->add_bos());
+  EXPECT_EQ(gpt2->encode("Hello", /*add_special=*/true), (std::vector<TokenId>{15496}));
+}
+
+TEST(VocabFile, Phi3SpecialTokensSwallowTheWhiteSpaceAfterThem) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-phi-3.gguf");
+  const auto phi3 = test::load_tokenizer(test::shared_path("vocab/ggml-vocab-phi-3.gguf"));
+  ASSERT_NE(phi3, nullptr);
+  std::vector<TokenId> expected = {32010};  // <|user|>
+  for (TokenId id : phi3->encode("Hello", false)) expected.push_back(id);
+  EXPECT_EQ(phi3->encode("<|user|>\n Hello", false, true), expected);
+  EXPECT_TRUE(phi3->is_eog(32007));  // <|end|>
+  EXPECT_TRUE(phi3->is_eog(32000));  // <|endoftext|>, the EOS
+  EXPECT_EQ(phi3->token_to_piece(32007), "");
+}
+
+TEST(VocabFile, DeepseekUserDefinedTokensAreMatchedInText) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-deepseek-coder.gguf");
+  const auto ds = test::load_tokenizer(test::shared_path("vocab/ggml-vocab-deepseek-coder.gguf"));
+  ASSERT_NE(ds, nullptr);
+  // "õ" (32000) and "<|User|>" (32019) are user-defined: found even without parse_special.
+  const std::vector<TokenId> ids = ds->encode("a\xC3\xB5<|User|>", false, false);
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(ids[ids.size() - 2], 32000);
+  EXPECT_EQ(ids.back(), 32019);
+  EXPECT_EQ(ds->token_to_piece(32019), "<|User|>");
+  EXPECT_EQ(ds->detokenize(ids), "a\xC3\xB5<|User|>");
+}
+
+}  // namespace
+}  // namespace jf
