@@ -61,6 +61,7 @@ int cmd_run(int argc, char** argv) {
     return true;
   });
   std::printf("\n");
+  std::fflush(stdout);
   if (!stats.ok()) {
     std::fprintf(stderr, "jitflow run: %s\n", stats.status().to_string().c_str());
     return 1;
