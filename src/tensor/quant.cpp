@@ -18,10 +18,20 @@ namespace {
 
 enum class Rounding { kWeight, kActivation };
 
-// Round half to even (the default FP environment), like ggml's nearest_int and _mm256_round_ps.
-int nearest_int(float x) { return static_cast<int>(std::nearbyint(x)); }
-
 int clamp_int(int v, int lo, int hi) { return std::min(hi, std::max(lo, v)); }
+
+// Round half to even, like ggml's nearest_int and _mm256_round_ps, for |x| <= 2^22: adding 1.5 * 2^23
+// leaves no fraction bits, so the addition itself rounds (in the default FP environment). Inline, where
+// std::nearbyint is a libm call on baseline x86-64.
+int nearest_int(float x) {
+  const float shifted = x + 12582912.0f;
+  return static_cast<int>(shifted - 12582912.0f);
+}
+
+// nearest_int for a code that is clamped to [lo, hi] anyway (|lo|, |hi| < 2^22): safe for any finite x.
+int nearest_code(float x, int lo, int hi) {
+  return clamp_int(nearest_int(std::min(std::max(x, static_cast<float>(lo) - 1), static_cast<float>(hi) + 1)), lo, hi);
+}
 
 template <typename Block>
 Block load_block(const void* src, int64_t i) {
@@ -181,75 +191,76 @@ struct AffineFit {  // x ≈ scale * q - min, q in [0, nmax]
 
 void affine_codes(const float* x, int n, int nmax, const AffineFit& fit, uint8_t* q) {
   const float inv = fit.scale > 0 ? 1.0f / fit.scale : 0.0f;
-  for (int i = 0; i < n; ++i) q[i] = static_cast<uint8_t>(clamp_int(nearest_int((x[i] + fit.min) * inv), 0, nmax));
+  for (int i = 0; i < n; ++i) q[i] = static_cast<uint8_t>(nearest_code((x[i] + fit.min) * inv, 0, nmax));
 }
 
-// Weighted squared error of `fit` with each element on its nearest code.
-double affine_error(const float* x, const float* w, int n, int nmax, const AffineFit& fit) {
-  uint8_t q[kQK];
-  affine_codes(x, n, nmax, fit, q);
-  double err = 0;
+// Weighted sums of a sub-block that do not depend on the codes.
+struct Moments {
+  double w = 0, wx = 0, wxx = 0;
+};
+
+Moments moments(const float* x, const float* w, int n) {
+  Moments m;
   for (int i = 0; i < n; ++i) {
-    const double diff = static_cast<double>(fit.scale) * q[i] - fit.min - x[i];
-    err += w[i] * diff * diff;
+    m.w += w[i];
+    m.wx += w[i] * x[i];
+    m.wxx += static_cast<double>(w[i]) * x[i] * x[i];
   }
-  return err;
+  return m;
 }
 
-// Least-squares (scale, min) for fixed codes, constrained to scale > 0 and min >= 0 because the formats
-// store both as unsigned multiples of d / dmin. False when the codes admit no such fit.
-bool solve_affine(const float* x, const float* w, const uint8_t* q, int n, AffineFit* fit) {
-  double sw = 0, sq = 0, sqq = 0, sx = 0, sqx = 0;
+struct AffineTrial {
+  AffineFit fit;
+  double err = INFINITY;  // weighted squared error of `fit` with the codes it was solved for
+};
+
+// Rounds (x + min) * inv_scale to codes, then solves weighted least squares for (scale, min) given those
+// codes, constrained to scale > 0 and min >= 0 because the formats store both as unsigned multiples of
+// d / dmin. The error comes from the sums, so a trial is one pass over the sub-block.
+AffineTrial affine_trial(const float* x, const float* w, int n, int nmax, float min, float inv_scale,
+                         const Moments& m) {
+  double sq = 0, sqq = 0, sqx = 0;
   for (int i = 0; i < n; ++i) {
-    sw += w[i];
-    sq += w[i] * q[i];
-    sqq += w[i] * q[i] * q[i];
-    sx += w[i] * x[i];
-    sqx += w[i] * q[i] * x[i];
+    const int q = nearest_code((x[i] + min) * inv_scale, 0, nmax);
+    sq += w[i] * q;
+    sqq += w[i] * q * q;
+    sqx += w[i] * q * x[i];
   }
-  const double det = sw * sqq - sq * sq;
-  if (det <= 0) return false;
-  double scale = (sw * sqx - sq * sx) / det;
-  double offset = (sqq * sx - sq * sqx) / det;  // x ≈ scale * q + offset
+  const double det = m.w * sqq - sq * sq;
+  if (det <= 0) return {};
+  double scale = (m.w * sqx - sq * m.wx) / det;
+  double offset = (sqq * m.wx - sq * sqx) / det;  // x ≈ scale * q + offset
   if (offset > 0) {
     offset = 0;
     scale = sqx / sqq;
   }
-  if (scale <= 0) return false;
-  *fit = {static_cast<float>(scale), static_cast<float>(-offset)};
-  return true;
+  if (scale <= 0) return {};
+  const double err = m.wxx + scale * scale * sqq + offset * offset * m.w - 2 * scale * sqx - 2 * offset * m.wx +
+                     2 * scale * offset * sq;
+  return {{static_cast<float>(scale), static_cast<float>(-offset)}, err};
 }
 
-// Tries step sizes around (max - min) / nmax, refits each rounding by least squares, then alternates
-// rounding and refitting (Lloyd) until the error stops falling.
+// Tries step sizes around (max - min) / nmax, each rounding refit by least squares, then alternates
+// rounding and refitting (Lloyd) from the best until the error stops falling.
 AffineFit fit_affine_sub_block(const float* x, const float* w, int n, int nmax) {
   float lo, hi;
   min_max(x, n, &lo, &hi);
   lo = std::min(lo, 0.0f);  // min >= 0 in the format: the zero point never lies above zero
   if (hi <= lo) return {0, -lo};
-  AffineFit best{(hi - lo) / static_cast<float>(nmax), -lo};
-  double best_err = affine_error(x, w, n, nmax, best);
-  uint8_t q[kQK];
-  for (int step = -10; step <= 10; ++step) {
-    AffineFit trial{(hi - lo) / (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)), -lo};
-    affine_codes(x, n, nmax, trial, q);
-    if (!solve_affine(x, w, q, n, &trial)) continue;
-    const double err = affine_error(x, w, n, nmax, trial);
-    if (err < best_err) {
-      best = trial;
-      best_err = err;
-    }
+  const Moments m = moments(x, w, n);
+  AffineTrial best;
+  best.fit = {(hi - lo) / static_cast<float>(nmax), -lo};
+  for (int step = -10; step <= 10; step += 2) {
+    const AffineTrial trial =
+        affine_trial(x, w, n, nmax, -lo, (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo), m);
+    if (trial.err < best.err) best = trial;
   }
-  for (int iter = 0; iter < 8; ++iter) {
-    AffineFit trial;
-    affine_codes(x, n, nmax, best, q);
-    if (!solve_affine(x, w, q, n, &trial)) break;
-    const double err = affine_error(x, w, n, nmax, trial);
-    if (!(err < best_err)) break;
+  for (int iter = 0; iter < 8 && best.fit.scale > 0; ++iter) {
+    const AffineTrial trial = affine_trial(x, w, n, nmax, best.fit.min, 1.0f / best.fit.scale, m);
+    if (!(trial.err < best.err)) break;
     best = trial;
-    best_err = err;
   }
-  return best;
+  return best.fit;
 }
 
 // The inverse of k_scale_min: scales 0..3 and mins 0..3 in the low 6 bits of bytes 0..3 / 4..7; scales
@@ -263,7 +274,7 @@ void pack_k_scales(const int* ls, const int* lm, uint8_t* out) {
 }
 
 // Code of `value` on a 6-bit grid of step `unit` (0 when the unit is 0).
-int six_bit_code(float value, float unit) { return unit > 0 ? clamp_int(nearest_int(value / unit), 0, 63) : 0; }
+int six_bit_code(float value, float unit) { return unit > 0 ? nearest_code(value / unit, 0, 63) : 0; }
 
 // A Q4_K / Q5_K super-block: 8 affine sub-blocks of 32 whose scales and mins are 6-bit multiples of the
 // fp16 d and dmin. Writes d, dmin, the packed scales and the 256 element codes (0..nmax).
@@ -318,22 +329,24 @@ void quantize_q5_k(const float* x, BlockQ5_K* y) {
 }
 
 // Q6_K sub-blocks: x ≈ scale * q, q in [-32, 31].
-int symmetric_code(float x, float inv_scale) { return clamp_int(nearest_int(x * inv_scale), -32, 31); }
+int symmetric_code(float x, float inv_scale) { return nearest_code(x * inv_scale, -32, 31); }
 
-// Weighted squared error of `scale` with each element on its nearest code; sets the LS-optimal scale for
-// those codes in *refit (0 when all codes are 0).
-double symmetric_error(const float* x, const float* w, int n, float scale, float* refit) {
-  const float inv = scale != 0 ? 1.0f / scale : 0.0f;
-  double sxq = 0, sqq = 0, err = 0;
+struct SymmetricTrial {
+  float scale = 0;
+  double err = INFINITY;
+};
+
+// Rounds x * inv_scale to codes and returns the least-squares scale for them with its error, from the
+// sums (one pass).
+SymmetricTrial symmetric_trial(const float* x, const float* w, int n, float inv_scale, double wxx) {
+  double sxq = 0, sqq = 0;
   for (int i = 0; i < n; ++i) {
-    const int q = symmetric_code(x[i], inv);
-    const double diff = static_cast<double>(scale) * q - x[i];
-    err += w[i] * diff * diff;
+    const int q = symmetric_code(x[i], inv_scale);
     sxq += w[i] * x[i] * q;
     sqq += w[i] * q * q;
   }
-  *refit = sqq > 0 ? static_cast<float>(sxq / sqq) : 0.0f;
-  return err;
+  if (sqq <= 0) return {};
+  return {static_cast<float>(sxq / sqq), wxx - sxq * sxq / sqq};
 }
 
 // Like fit_affine_sub_block for the symmetric case: the signed largest magnitude lands near code -32
@@ -341,27 +354,18 @@ double symmetric_error(const float* x, const float* w, int n, float scale, float
 float fit_symmetric_sub_block(const float* x, const float* w, int n) {
   const float max = signed_max_abs(x, n);
   if (max == 0) return 0;
-  float best = max / -32.0f, refit;
-  double best_err = symmetric_error(x, w, n, best, &refit);
-  for (int step = -10; step <= 10; ++step) {
-    symmetric_error(x, w, n, max / -(32.0f + 0.1f * static_cast<float>(step)), &refit);
-    if (refit == 0) continue;
-    float unused;
-    const double err = symmetric_error(x, w, n, refit, &unused);
-    if (err < best_err) {
-      best = refit;
-      best_err = err;
-    }
+  const double wxx = moments(x, w, n).wxx;
+  SymmetricTrial best;
+  for (int step = -10; step <= 10; step += 2) {
+    const SymmetricTrial trial = symmetric_trial(x, w, n, -(32.0f + 0.1f * static_cast<float>(step)) / max, wxx);
+    if (trial.err < best.err) best = trial;
   }
-  for (int iter = 0; iter < 8; ++iter) {
-    symmetric_error(x, w, n, best, &refit);
-    float unused;
-    const double err = refit != 0 ? symmetric_error(x, w, n, refit, &unused) : best_err;
-    if (!(err < best_err)) break;
-    best = refit;
-    best_err = err;
+  for (int iter = 0; iter < 8 && best.scale != 0; ++iter) {
+    const SymmetricTrial trial = symmetric_trial(x, w, n, 1.0f / best.scale, wxx);
+    if (!(trial.err < best.err)) break;
+    best = trial;
   }
-  return best;
+  return best.scale;
 }
 
 // Q6_K: 16 sub-blocks of 16 with int8 scales times an fp16 d; element codes stored as q + 32 in 6 bits:
@@ -380,7 +384,7 @@ void quantize_q6_k(const float* x, BlockQ6_K* y) {
   const float d = fp16_to_f32(y->d);
   uint8_t q[kQK_K];
   for (int j = 0; j < 16; ++j) {
-    const int code = d != 0 ? clamp_int(nearest_int(scales[j] / d), -128, 127) : 0;
+    const int code = d != 0 ? nearest_code(scales[j] / d, -128, 127) : 0;
     y->scales[j] = static_cast<int8_t>(code);
     const float sub_scale = d * static_cast<float>(code);
     const float inv = sub_scale != 0 ? 1.0f / sub_scale : 0.0f;
