@@ -17,6 +17,7 @@ constexpr Command kCommands[] = {
     {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
     {"tune", jf::cli::cmd_tune, "measure this device's limits for the kernels (--microbench)"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
+    {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
 };
 
 void print_usage() {

@@ -1,0 +1,302 @@
+#include "synth.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "gguf/gguf.h"
+#include "tensor/quant.h"
+
+namespace jf::synth {
+namespace {
+
+// The one table of model shapes. Sources: the models' published configs (hidden sizes, heads, KV heads,
+// FFN width, vocabulary, context, RoPE base, RMSNorm eps).
+// preset, arch, general.name, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab, n_ctx, rope base, eps,
+// qkv_bias, tied_output, hidden
+constexpr Shape kShapes[] = {
+    {"tinyllama-1.1b", "llama", "TinyLlama 1.1B (synthetic)", 2048, 22, 32, 4, 5632, 32000, 2048, 10000.0f, 1e-5f,
+     false, false, false},
+    {"llama2-7b", "llama", "Llama 2 7B (synthetic)", 4096, 32, 32, 32, 11008, 32000, 4096, 10000.0f, 1e-5f, false,
+     false, false},
+    {"llama3-8b", "llama", "Llama 3 8B (synthetic)", 4096, 32, 32, 8, 14336, 128256, 8192, 500000.0f, 1e-5f, false,
+     false, false},
+    {"qwen2.5-0.5b", "qwen2", "Qwen2.5 0.5B (synthetic)", 896, 24, 14, 2, 4864, 151936, 32768, 1000000.0f, 1e-6f,
+     true, true, false},
+    // Small enough for tests, rows of 256 so that every file type keeps its main tensor type.
+    {"test-tiny", "llama", "test-tiny (synthetic)", 256, 2, 4, 2, 512, 320, 128, 10000.0f, 1e-5f, false, false, true},
+};
+
+constexpr float kWeightSigma = 0.02f;
+
+// ---- tensor types, as llama-quantize picks them
+
+enum class Role { kEmbedding, kOutput, kAttnV, kFfnDown, kOther };
+
+// llama-quantize's "use more bits" layers: Q4_K_M gives attn_v and ffn_down of these layers Q6_K.
+bool uses_more_bits(int64_t layer, int64_t n_layer) {
+  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+}
+
+// K-quant rows must be whole super-blocks; llama-quantize falls back to a legacy type otherwise.
+DType fit_row(DType dtype, int64_t n_in) {
+  if (n_in % kQK_K == 0) return dtype;
+  if (dtype == DType::Q4_K) return DType::Q5_0;
+  if (dtype == DType::Q6_K) return DType::Q8_0;
+  return dtype;
+}
+
+DType matrix_type(FileType type, Role role, int64_t layer, int64_t n_layer, int64_t n_in) {
+  switch (type) {
+    case FileType::kF16: return DType::F16;
+    case FileType::kQ8_0: return DType::Q8_0;
+    case FileType::kQ4_0: return fit_row(role == Role::kOutput ? DType::Q6_K : DType::Q4_0, n_in);
+    case FileType::kQ4_K_M:
+      if (role == Role::kOutput) return fit_row(DType::Q6_K, n_in);
+      if ((role == Role::kAttnV || role == Role::kFfnDown) && uses_more_bits(layer, n_layer)) {
+        return fit_row(DType::Q6_K, n_in);
+      }
+      return fit_row(DType::Q4_K, n_in);
+  }
+  return DType::F32;
+}
+
+uint32_t llama_ftype(FileType type) {
+  switch (type) {
+    case FileType::kF16: return 1;
+    case FileType::kQ4_0: return 2;
+    case FileType::kQ8_0: return 7;
+    case FileType::kQ4_K_M: return 15;
+  }
+  return 0;
+}
+
+// ---- tensor plan
+
+enum class Fill { kOnes, kGaussian };
+
+struct TensorPlan {
+  std::string name;
+  DType dtype;
+  int64_t n_in;   // ne0
+  int64_t n_out;  // ne1; 0 for a vector
+  Fill fill;
+};
+
+std::vector<TensorPlan> plan_tensors(const Shape& s, FileType type, int64_t n_vocab) {
+  const int64_t n_embd_kv = s.n_embd / s.n_head * s.n_head_kv;
+  std::vector<TensorPlan> plan;
+  auto matrix = [&](std::string name, Role role, int64_t layer, int64_t n_in, int64_t n_out) {
+    plan.push_back({std::move(name), matrix_type(type, role, layer, s.n_layer, n_in), n_in, n_out, Fill::kGaussian});
+  };
+  auto vector = [&](std::string name, Fill fill, int64_t n) { plan.push_back({std::move(name), DType::F32, n, 0, fill}); };
+  matrix("token_embd.weight", s.tied_output ? Role::kOutput : Role::kEmbedding, 0, s.n_embd, n_vocab);
+  for (int64_t l = 0; l < s.n_layer; ++l) {
+    const std::string blk = "blk." + std::to_string(l) + ".";
+    vector(blk + "attn_norm.weight", Fill::kOnes, s.n_embd);
+    matrix(blk + "attn_q.weight", Role::kOther, l, s.n_embd, s.n_embd);
+    matrix(blk + "attn_k.weight", Role::kOther, l, s.n_embd, n_embd_kv);
+    matrix(blk + "attn_v.weight", Role::kAttnV, l, s.n_embd, n_embd_kv);
+    if (s.qkv_bias) {
+      vector(blk + "attn_q.bias", Fill::kGaussian, s.n_embd);
+      vector(blk + "attn_k.bias", Fill::kGaussian, n_embd_kv);
+      vector(blk + "attn_v.bias", Fill::kGaussian, n_embd_kv);
+    }
+    matrix(blk + "attn_output.weight", Role::kOther, l, s.n_embd, s.n_embd);
+    vector(blk + "ffn_norm.weight", Fill::kOnes, s.n_embd);
+    matrix(blk + "ffn_gate.weight", Role::kOther, l, s.n_embd, s.n_ff);
+    matrix(blk + "ffn_up.weight", Role::kOther, l, s.n_embd, s.n_ff);
+    matrix(blk + "ffn_down.weight", Role::kFfnDown, l, s.n_ff, s.n_embd);
+  }
+  vector("output_norm.weight", Fill::kOnes, s.n_embd);
+  if (!s.tied_output) matrix("output.weight", Role::kOutput, 0, s.n_embd, n_vocab);
+  return plan;
+}
+
+// ---- weights
+
+// splitmix64's output function: a bijective 64-bit mix.
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// N(0, sigma) values of one row: a splitmix64 stream keyed by (seed, tensor, row) through Box-Muller, so
+// rows can be made in any order on any thread.
+void gaussian_row(uint64_t seed, uint64_t tensor_index, int64_t row, float sigma, float* out, int64_t n) {
+  uint64_t state = mix64(mix64(seed) + mix64(tensor_index + 1) * 31 + static_cast<uint64_t>(row));
+  for (int64_t i = 0; i < n; i += 2) {
+    state += 0x9e3779b97f4a7c15ull;
+    const uint64_t bits = mix64(state);
+    const float u1 = (static_cast<float>(bits >> 40) + 1.0f) * 0x1p-24f;  // (0, 1]: log stays finite
+    const float u2 = static_cast<float>((bits >> 16) & 0xffffff) * 0x1p-24f;
+    const float radius = sigma * std::sqrt(-2.0f * std::log(u1));
+    const float angle = 6.2831853f * u2;
+    out[i] = radius * std::cos(angle);
+    if (i + 1 < n) out[i + 1] = radius * std::sin(angle);
+  }
+}
+
+// The encoded bytes of one tensor; rows are generated and quantised in parallel.
+std::vector<uint8_t> make_tensor(const TensorPlan& t, uint64_t seed, uint64_t tensor_index, ThreadPool& pool) {
+  const int64_t n_rows = std::max<int64_t>(t.n_out, 1);
+  const size_t bytes_per_row = row_bytes(t.dtype, t.n_in);
+  std::vector<uint8_t> data(bytes_per_row * n_rows);
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(n_rows, ith, nth, &begin, &end);
+    std::vector<float> row(t.n_in, 1.0f);
+    for (int64_t r = begin; r < end; ++r) {
+      if (t.fill == Fill::kGaussian) gaussian_row(seed, tensor_index, r, kWeightSigma, row.data(), t.n_in);
+      quantize_weight_row(t.dtype, row.data(), data.data() + r * bytes_per_row, t.n_in);
+    }
+  });
+  return data;
+}
+
+// ---- metadata
+
+GgufValue array_value(GgufType elem_type, std::vector<GgufValue> items) {
+  GgufValue v;
+  v.type = GgufType::kArray;
+  v.data = GgufArray{elem_type, std::move(items)};
+  return v;
+}
+
+GgufValue scalar_value(GgufType type, decltype(GgufValue::data) data) {
+  GgufValue v;
+  v.type = type;
+  v.data = std::move(data);
+  return v;
+}
+
+// "a".."z", "aa", ...: bijective base 26, so every index gets a distinct word.
+std::string filler_word(int64_t index) {
+  std::string word;
+  for (int64_t i = index + 1; i > 0; i = (i - 1) / 26) word.insert(word.begin(), static_cast<char>('a' + (i - 1) % 26));
+  return word;
+}
+
+// A SentencePiece-style ("llama") vocabulary: <unk>, <s>, </s>, the 256 byte tokens, then distinct pieces
+// (alternately with and without the word-start mark U+2581) with falling scores.
+void add_generated_vocabulary(int64_t n_vocab, GgufWriter* writer) {
+  constexpr int kUnknown = 2, kControl = 3, kNormal = 1, kByte = 6;  // llama.cpp token types
+  std::vector<GgufValue> tokens, scores, types;
+  auto add = [&](std::string text, float score, int type) {
+    tokens.push_back(scalar_value(GgufType::kString, std::move(text)));
+    scores.push_back(scalar_value(GgufType::kFloat32, static_cast<double>(score)));
+    types.push_back(scalar_value(GgufType::kInt32, static_cast<int64_t>(type)));
+  };
+  add("<unk>", 0, kUnknown);
+  add("<s>", 0, kControl);
+  add("</s>", 0, kControl);
+  for (int b = 0; b < 256; ++b) add(str_printf("<0x%02X>", b), 0, kByte);
+  for (int64_t i = 0; static_cast<int64_t>(tokens.size()) < n_vocab; ++i) {
+    add((i % 2 == 0 ? "\xe2\x96\x81" : "") + filler_word(i / 2), -static_cast<float>(i), kNormal);
+  }
+  writer->set_string("tokenizer.ggml.model", "llama");
+  writer->set_value("tokenizer.ggml.tokens", array_value(GgufType::kString, std::move(tokens)));
+  writer->set_value("tokenizer.ggml.scores", array_value(GgufType::kFloat32, std::move(scores)));
+  writer->set_value("tokenizer.ggml.token_type", array_value(GgufType::kInt32, std::move(types)));
+  writer->set_uint32("tokenizer.ggml.unknown_token_id", 0);
+  writer->set_uint32("tokenizer.ggml.bos_token_id", 1);
+  writer->set_uint32("tokenizer.ggml.eos_token_id", 2);
+  writer->set_bool("tokenizer.ggml.add_bos_token", true);
+  writer->set_bool("tokenizer.ggml.add_eos_token", false);
+}
+
+// Copies every tokenizer.* key of `path`; returns its vocabulary size.
+Result<int64_t> copy_vocabulary(const std::string& path, GgufWriter* writer) {
+  JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(path));
+  JF_ASSIGN_OR_RETURN(const GgufArray* tokens, file.get_array("tokenizer.ggml.tokens"));
+  if (tokens->items.empty()) return error(StatusCode::kCorruptFile, "%s: tokenizer.ggml.tokens is empty", path.c_str());
+  for (const auto& [key, value] : file.metadata()) {
+    if (key.rfind("tokenizer.", 0) == 0) writer->set_value(key, value);
+  }
+  return static_cast<int64_t>(tokens->items.size());
+}
+
+void add_hparams(const Shape& s, FileType type, GgufWriter* writer) {
+  const std::string arch = s.arch;
+  writer->set_string("general.architecture", arch);
+  writer->set_string("general.name", s.model_name);
+  writer->set_uint32("general.file_type", llama_ftype(type));
+  writer->set_uint32("general.quantization_version", 2);
+  writer->set_uint32(arch + ".context_length", static_cast<uint32_t>(s.n_ctx));
+  writer->set_uint32(arch + ".embedding_length", static_cast<uint32_t>(s.n_embd));
+  writer->set_uint32(arch + ".block_count", static_cast<uint32_t>(s.n_layer));
+  writer->set_uint32(arch + ".feed_forward_length", static_cast<uint32_t>(s.n_ff));
+  writer->set_uint32(arch + ".attention.head_count", static_cast<uint32_t>(s.n_head));
+  writer->set_uint32(arch + ".attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  writer->set_float32(arch + ".rope.freq_base", s.rope_freq_base);
+  writer->set_uint32(arch + ".rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
+  writer->set_float32(arch + ".attention.layer_norm_rms_epsilon", s.rms_eps);
+}
+
+Status check_shape(const Shape& s) {
+  if (s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_head_kv <= 0 || s.n_ff <= 0 || s.n_ctx <= 0 ||
+      s.n_embd % s.n_head != 0 || s.n_head % s.n_head_kv != 0 || s.n_embd % kQK != 0 || s.n_ff % kQK != 0) {
+    return error(StatusCode::kInvalidArgument,
+                 "synth: shape '%s' is not a valid model (n_embd %lld, n_head %lld, n_head_kv %lld, n_ff %lld)",
+                 s.preset, static_cast<long long>(s.n_embd), static_cast<long long>(s.n_head),
+                 static_cast<long long>(s.n_head_kv), static_cast<long long>(s.n_ff));
+  }
+  return Status();
+}
+
+}  // namespace
+
+const Shape* find_shape(std::string_view preset) {
+  for (const Shape& s : kShapes) {
+    if (preset == s.preset) return &s;
+  }
+  return nullptr;
+}
+
+std::string preset_names() {
+  std::string names;
+  for (const Shape& s : kShapes) {
+    if (s.hidden) continue;
+    if (!names.empty()) names += ", ";
+    names += s.preset;
+  }
+  return names;
+}
+
+Result<FileType> parse_file_type(std::string_view name) {
+  if (name == "f16") return FileType::kF16;
+  if (name == "q8_0") return FileType::kQ8_0;
+  if (name == "q4_0") return FileType::kQ4_0;
+  if (name == "q4_k" || name == "q4_k_m") return FileType::kQ4_K_M;
+  return error(StatusCode::kInvalidArgument, "synth: unknown type '%.*s' (f16, q8_0, q4_0 or q4_k)",
+               static_cast<int>(name.size()), name.data());
+}
+
+Result<GgufWriter> build_model(const Options& options) {
+  JF_RETURN_IF_ERROR(check_shape(options.shape));
+  GgufWriter writer;
+  add_hparams(options.shape, options.type, &writer);
+  int64_t n_vocab = options.shape.n_vocab;
+  if (options.vocab_from.empty()) {
+    if (n_vocab < 259) return error(StatusCode::kInvalidArgument, "synth: n_vocab %lld < 259", static_cast<long long>(n_vocab));
+    add_generated_vocabulary(n_vocab, &writer);
+  } else {
+    JF_ASSIGN_OR_RETURN(n_vocab, copy_vocabulary(options.vocab_from, &writer));
+  }
+  const int n_threads = options.n_threads > 0 ? options.n_threads
+                                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(n_threads);
+  const std::vector<TensorPlan> plan = plan_tensors(options.shape, options.type, n_vocab);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const TensorPlan& t = plan[i];
+    std::vector<int64_t> ne = t.n_out > 0 ? std::vector<int64_t>{t.n_in, t.n_out} : std::vector<int64_t>{t.n_in};
+    writer.add_tensor(t.name, t.dtype, std::move(ne), make_tensor(t, options.seed, i, pool));
+  }
+  return writer;
+}
+
+}  // namespace jf::synth

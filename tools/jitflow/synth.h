@@ -1,0 +1,56 @@
+// Random-weight GGUF models with the shapes, tensor names, metadata and tokenizer of real ones
+// (`jitflow synth`): llama.cpp loads them, so benchmarks can compare both engines on 7B-sized files
+// without downloading weights.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gguf/gguf_writer.h"
+#include "jitflow/status.h"
+
+namespace jf::synth {
+
+// One model shape. ggml shapes follow from it: every matrix is [n_in, n_out] with ne0 = n_in.
+struct Shape {
+  const char* preset;       // "tinyllama-1.1b"
+  const char* arch;         // general.architecture: "llama" or "qwen2"
+  const char* model_name;   // general.name
+  int64_t n_embd;
+  int64_t n_layer;
+  int64_t n_head;
+  int64_t n_head_kv;
+  int64_t n_ff;
+  int64_t n_vocab;          // of the generated vocabulary (--vocab-from overrides it)
+  int64_t n_ctx;
+  float rope_freq_base;
+  float rms_eps;
+  bool qkv_bias;            // blk.N.attn_{q,k,v}.bias (qwen2)
+  bool tied_output;         // no output.weight: token_embd doubles as the LM head
+  bool hidden;              // test shapes, not listed by --help
+};
+
+// The preset of that name, or nullptr.
+const Shape* find_shape(std::string_view preset);
+// "tinyllama-1.1b, llama2-7b, ..." (hidden presets left out), for --help and errors.
+std::string preset_names();
+
+// The file types `--type` offers, as llama.cpp's ftypes: the main matrix type, with llama-quantize's
+// choices for the output head (Q6_K) and Q4_K_M's extra bits for attn_v / ffn_down in some layers.
+enum class FileType { kF16, kQ8_0, kQ4_0, kQ4_K_M };
+Result<FileType> parse_file_type(std::string_view name);  // "f16", "q8_0", "q4_0", "q4_k"
+
+struct Options {
+  Shape shape{};
+  FileType type = FileType::kQ4_0;
+  std::string vocab_from;   // GGUF whose tokenizer.* keys are copied; "" = generate an SPM vocabulary
+  uint64_t seed = 1;
+  int n_threads = 0;        // 0 = all logical CPUs
+};
+
+// Generates the whole model in memory (weights already encoded), ready for GgufWriter::write_file.
+// The bytes depend on the options only, not on the thread count.
+Result<GgufWriter> build_model(const Options& options);
+
+}  // namespace jf::synth
