@@ -33,10 +33,11 @@ int nearest_code(float x, int lo, int hi) {
   return clamp_int(nearest_int(std::min(std::max(x, static_cast<float>(lo) - 1), static_cast<float>(hi) + 1)), lo, hi);
 }
 
+// Blocks are copied in and out: rows of GGUF data need not be aligned for the block structs.
 template <typename Block>
-Block load_block(const void* src, int64_t i) {
+Block load_block(const void* src) {
   Block b;
-  std::memcpy(&b, static_cast<const uint8_t*>(src) + i * sizeof(Block), sizeof(Block));
+  std::memcpy(&b, src, sizeof(Block));
   return b;
 }
 
@@ -391,12 +392,12 @@ void quantize_q6_k(const float* x, BlockQ6_K* y) {
     for (int i = 0; i < 16; ++i) q[16 * j + i] = static_cast<uint8_t>(symmetric_code(x[16 * j + i], inv) + 32);
   }
   for (int h = 0; h < 2; ++h) {
-    const uint8_t* qh_src = q + 128 * h;
+    const uint8_t* codes = q + 128 * h;
     for (int l = 0; l < 32; ++l) {
-      y->ql[64 * h + l] = static_cast<uint8_t>((qh_src[l] & 0xF) | ((qh_src[l + 64] & 0xF) << 4));
-      y->ql[64 * h + 32 + l] = static_cast<uint8_t>((qh_src[l + 32] & 0xF) | ((qh_src[l + 96] & 0xF) << 4));
-      y->qh[32 * h + l] = static_cast<uint8_t>((qh_src[l] >> 4) | ((qh_src[l + 32] >> 4) << 2) |
-                                               ((qh_src[l + 64] >> 4) << 4) | ((qh_src[l + 96] >> 4) << 6));
+      y->ql[64 * h + l] = static_cast<uint8_t>((codes[l] & 0xF) | ((codes[l + 64] & 0xF) << 4));
+      y->ql[64 * h + 32 + l] = static_cast<uint8_t>((codes[l + 32] & 0xF) | ((codes[l + 96] & 0xF) << 4));
+      y->qh[32 * h + l] = static_cast<uint8_t>((codes[l] >> 4) | ((codes[l + 32] >> 4) << 2) |
+                                               ((codes[l + 64] >> 4) << 4) | ((codes[l + 96] >> 4) << 6));
     }
   }
 }
@@ -533,39 +534,39 @@ void unpack_block(DType dtype, const void* block, BlockCodes* out) {
   *out = BlockCodes{};
   switch (dtype) {
     case DType::Q4_0: {
-      const auto b = load_block<BlockQ4_0>(block, 0);
+      const auto b = load_block<BlockQ4_0>(block);
       set_single(fp16_to_f32(b.d), 0, false, out);
       return unpack_legacy(b.qs, nullptr, 8, out);
     }
     case DType::Q4_1: {
-      const auto b = load_block<BlockQ4_1>(block, 0);
+      const auto b = load_block<BlockQ4_1>(block);
       set_single(fp16_to_f32(b.d), fp16_to_f32(b.m), true, out);
       return unpack_legacy(b.qs, nullptr, 0, out);
     }
     case DType::Q5_0: {
-      const auto b = load_block<BlockQ5_0>(block, 0);
+      const auto b = load_block<BlockQ5_0>(block);
       set_single(fp16_to_f32(b.d), 0, false, out);
       return unpack_legacy(b.qs, b.qh, 16, out);
     }
     case DType::Q5_1: {
-      const auto b = load_block<BlockQ5_1>(block, 0);
+      const auto b = load_block<BlockQ5_1>(block);
       set_single(fp16_to_f32(b.d), fp16_to_f32(b.m), true, out);
       return unpack_legacy(b.qs, b.qh, 0, out);
     }
     case DType::Q8_0: {
-      const auto b = load_block<BlockQ8_0>(block, 0);
+      const auto b = load_block<BlockQ8_0>(block);
       set_single(fp16_to_f32(b.d), 0, false, out);
       std::memcpy(out->q, b.qs, kQK);
       return;
     }
     case DType::Q8_1: {  // s only serves the dot products' min terms
-      const auto b = load_block<BlockQ8_1>(block, 0);
+      const auto b = load_block<BlockQ8_1>(block);
       set_single(fp16_to_f32(b.d), 0, false, out);
       std::memcpy(out->q, b.qs, kQK);
       return;
     }
     case DType::Q8_K: {
-      const auto b = load_block<BlockQ8_K>(block, 0);
+      const auto b = load_block<BlockQ8_K>(block);
       out->sub_size = kQK_K;
       out->d = b.d;
       out->scale[0] = 1;
@@ -573,18 +574,18 @@ void unpack_block(DType dtype, const void* block, BlockCodes* out) {
       return;
     }
     case DType::Q4_K: {
-      const auto b = load_block<BlockQ4_K>(block, 0);
+      const auto b = load_block<BlockQ4_K>(block);
       out->d = fp16_to_f32(b.d);
       out->dmin = fp16_to_f32(b.dmin);
       return unpack_k_affine(b.scales, b.qs, nullptr, out);
     }
     case DType::Q5_K: {
-      const auto b = load_block<BlockQ5_K>(block, 0);
+      const auto b = load_block<BlockQ5_K>(block);
       out->d = fp16_to_f32(b.d);
       out->dmin = fp16_to_f32(b.dmin);
       return unpack_k_affine(b.scales, b.qs, b.qh, out);
     }
-    case DType::Q6_K: return unpack_q6_k(load_block<BlockQ6_K>(block, 0), out);
+    case DType::Q6_K: return unpack_q6_k(load_block<BlockQ6_K>(block), out);
     default: JF_CHECK_MSG(false, "unpack_block: not a quantised type");
   }
 }
