@@ -1,6 +1,7 @@
 #include "kernels/matmul/matmul.h"
 
 #include <algorithm>
+#include <array>
 
 #include "base/check.h"
 #include "kernels/matmul/kernels.h"
@@ -116,10 +117,8 @@ void encode_activations(const MatmulFamily& family, DType x_type, const float* x
 
 // Rows [r_begin, r_end) of y for all tokens: k blocks, then row tiles, then token tiles. Remainders
 // of rows and tokens are covered by the largest smaller power-of-two tiles.
-void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y, const MatmulKernel& kernel,
-              int64_t r_begin, int64_t r_end) {
-  const MatmulConfig& c = kernel.config;
-  const MatmulFamily& f = *kernel.family;
+void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y, const MatmulFamily& f,
+              const MatmulConfig& c, int64_t r_begin, int64_t r_end) {
   const int64_t n_cols = w.n_cols;
   const int64_t k_block = c.k_block > 0 ? c.k_block : n_cols;
   Tile tile;
@@ -175,43 +174,65 @@ MatmulKernel make_kernel(const MatmulFamily* family, const MatmulConfig& config)
   return k;
 }
 
-// The default kernels of every type, resolved once (the forward pass calls matmul hundreds of times
-// per token).
 constexpr int kDTypeCount = 0
 #define JF_DTYPE(...) +1
 #include "tensor/dtype.inc"
 #undef JF_DTYPE
     ;
 
-struct DefaultKernels {
-  MatmulKernel decode[kDTypeCount];
-  MatmulKernel prefill[kDTypeCount];
-};
-
-const DefaultKernels& default_kernels() {
-  static const DefaultKernels kernels = [] {
-    DefaultKernels out;
+// The family of each type on the best ISA the CPU has, found once (the forward pass calls matmul
+// hundreds of times per token).
+const MatmulFamily* best_family(DType dtype) {
+  static const auto kBest = [] {
+    std::array<const MatmulFamily*, kDTypeCount> best{};
     for (int i = 0; i < kDTypeCount; ++i) {
-      const DType dtype = static_cast<DType>(i);
       for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
-        const MatmulFamily* family = cpu_has_isa(isa) ? find_family(dtype, isa) : nullptr;
-        if (family == nullptr) continue;
-        const DefaultConfigs configs = default_configs(dtype, isa);
-        out.decode[i] = make_kernel(family, configs.decode);
-        out.prefill[i] = make_kernel(family, configs.prefill);
-        break;
+        best[i] = cpu_has_isa(isa) ? find_family(static_cast<DType>(i), isa) : nullptr;
+        if (best[i] != nullptr) break;
       }
     }
-    return out;
+    return best;
   }();
-  return kernels;
+  const MatmulFamily* family = kBest[static_cast<int>(dtype)];
+  JF_CHECK_MSG(family != nullptr, "matmul: no kernel for this weight type");
+  return family;
 }
 
-const MatmulKernel& default_kernel(DType dtype, int64_t n_tokens) {
-  const DefaultKernels& d = default_kernels();
-  const MatmulKernel& k = n_tokens > 1 ? d.prefill[static_cast<int>(dtype)] : d.decode[static_cast<int>(dtype)];
-  JF_CHECK_MSG(k.valid(), "matmul: no kernel for this weight type");
-  return k;
+const MachineLimits& cached_limits(CpuIsa isa) {
+  static const MachineLimits kLimits[] = {nominal_limits(CpuIsa::scalar), nominal_limits(CpuIsa::avx2),
+                                          nominal_limits(CpuIsa::avx512)};
+  return kLimits[static_cast<int>(isa)];
+}
+
+// The measured tile of the family for this many tokens, with the k_block the cache rules pick.
+MatmulConfig default_config(const MatmulFamily& family, int64_t n_rows, int64_t n_cols, int64_t n_tokens) {
+  const DefaultConfigs defaults = default_configs(family.weight, family.isa);
+  MatmulConfig c = n_tokens > 1 ? defaults.prefill : defaults.decode;
+  const MatmulShape shape{family.weight, n_rows, n_cols, n_tokens, 1};
+  c.k_block = choose_k_block(shape, family.info, c.row_tile, c.token_tile, cached_limits(family.isa));
+  return c;
+}
+
+void run_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+                MatmulScratch& scratch, const MatmulFamily& family, const MatmulConfig& config) {
+  JF_CHECK(family.weight == w.dtype && w.n_cols % family.info.k_step == 0);
+  const DType x_type = vec_dot_type(w.dtype);
+  ActBuffers buffers;
+  if (family.layout == ActLayout::f32 && x_type == DType::F32) {
+    buffers.rows.f = x;  // already what the kernel reads
+    buffers.rows.f_stride = static_cast<size_t>(w.n_cols);
+  } else {
+    buffers = carve(family.layout, x_type, w.n_cols, n_tokens, scratch);
+    encode_activations(family, x_type, x, w.n_cols, n_tokens, buffers, pool);
+  }
+  // Contiguous row slices per thread, in whole row tiles, so each thread streams one part of W.
+  const int64_t row_tile = config.row_tile;
+  const int64_t n_units = (w.n_rows + row_tile - 1) / row_tile;
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(n_units, ith, nth, &begin, &end);
+    run_rows(w, buffers.rows, n_tokens, y, family, config, begin * row_tile, std::min(w.n_rows, end * row_tile));
+  });
 }
 
 }  // namespace
@@ -233,37 +254,21 @@ MatmulKernel resolve_kernel(DType dtype, CpuIsa isa, const MatmulConfig& config)
   return make_kernel(family, config);
 }
 
-MatmulKernel select_default_kernel(DType dtype, int64_t /*n_rows*/, int64_t /*n_cols*/, int64_t n_tokens) {
-  return default_kernel(dtype, n_tokens);
+MatmulKernel select_default_kernel(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens) {
+  const MatmulFamily* family = best_family(dtype);
+  return make_kernel(family, default_config(*family, n_rows, n_cols, n_tokens));
 }
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, const MatmulKernel& kernel) {
-  JF_CHECK(kernel.valid() && kernel.family->weight == w.dtype);
-  const MatmulFamily& family = *kernel.family;
-  const DType x_type = vec_dot_type(w.dtype);
-  JF_CHECK(w.n_cols % family.info.k_step == 0);
-  ActBuffers buffers;
-  if (family.layout == ActLayout::f32 && x_type == DType::F32) {
-    buffers.rows.f = x;  // already what the kernel reads
-    buffers.rows.f_stride = static_cast<size_t>(w.n_cols);
-  } else {
-    buffers = carve(family.layout, x_type, w.n_cols, n_tokens, scratch);
-    encode_activations(family, x_type, x, w.n_cols, n_tokens, buffers, pool);
-  }
-  // Contiguous row slices per thread, in whole row tiles, so each thread streams one part of W.
-  const int64_t row_tile = kernel.config.row_tile;
-  const int64_t n_units = (w.n_rows + row_tile - 1) / row_tile;
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(n_units, ith, nth, &begin, &end);
-    run_rows(w, buffers.rows, n_tokens, y, kernel, begin * row_tile, std::min(w.n_rows, end * row_tile));
-  });
+  JF_CHECK(kernel.valid());
+  run_matmul(w, x, n_tokens, y, pool, scratch, *kernel.family, kernel.config);
 }
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch) {
-  matmul(w, x, n_tokens, y, pool, scratch, default_kernel(w.dtype, n_tokens));
+  const MatmulFamily& family = *best_family(w.dtype);
+  run_matmul(w, x, n_tokens, y, pool, scratch, family, default_config(family, w.n_rows, w.n_cols, n_tokens));
 }
 
 void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n) {

@@ -31,6 +31,20 @@ int64_t sysconf_bytes(int name) {
   return v > 0 ? v : 0;
 }
 
+// Rules 4 and 5 for a k block of `k_block` columns (0: whole rows).
+bool fits_caches(const MatmulShape& shape, const VariantInfo& variant, int R, int T, int k_block,
+                 const MachineLimits& limits) {
+  const int64_t k = k_block > 0 ? k_block : shape.n_cols;
+  const double w_bytes = static_cast<double>(row_bytes(shape.dtype, k));
+  const double x_bytes = variant.x_bytes_per_col * static_cast<double>(k);
+  // 4. L1: the R weight rows that the token tiles after the first reuse, and one token tile.
+  if (limits.l1d_bytes > 0 && shape.n_tokens > T && R * w_bytes + T * x_bytes > static_cast<double>(limits.l1d_bytes)) {
+    return false;
+  }
+  // 5. L2: the activation panel of all tokens, which every row tile reads again.
+  return limits.l2_bytes <= 0 || x_bytes * static_cast<double>(shape.n_tokens) <= static_cast<double>(limits.l2_bytes);
+}
+
 }  // namespace
 
 const char* isa_name(CpuIsa isa) {
@@ -92,19 +106,20 @@ bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const Matmul
   if (limits.n_vec_regs > 0 && R * T + variant.regs_fixed + variant.regs_per_token * T > limits.n_vec_regs) {
     return false;
   }
-  const int64_t k = c.k_block > 0 ? c.k_block : shape.n_cols;
-  const double w_bytes = static_cast<double>(row_bytes(shape.dtype, k));
-  const double x_bytes = variant.x_bytes_per_col * static_cast<double>(k);
-  // 4. L1: one tile's operands for one k block.
-  if (limits.l1d_bytes > 0 && R * w_bytes + T * x_bytes > static_cast<double>(limits.l1d_bytes)) return false;
-  // 5. L2: the activation panel of all tokens.
-  if (limits.l2_bytes > 0) {
-    const double l2 = static_cast<double>(limits.l2_bytes);
-    const double panel_full = variant.x_bytes_per_col * static_cast<double>(shape.n_cols * shape.n_tokens);
-    if (c.k_block == 0 && panel_full > l2) return false;
-    if (c.k_block > 0 && (panel_full <= l2 || x_bytes * static_cast<double>(shape.n_tokens) > l2)) return false;
+  if (!fits_caches(shape, variant, R, T, c.k_block, limits)) return false;
+  // 6. Split K only when whole rows break rule 4 or 5.
+  return c.k_block == 0 || !fits_caches(shape, variant, R, T, 0, limits);
+}
+
+int choose_k_block(const MatmulShape& shape, const VariantInfo& variant, int row_tile, int token_tile,
+                   const MachineLimits& limits) {
+  if (fits_caches(shape, variant, row_tile, token_tile, 0, limits)) return 0;
+  int best = 0;
+  for (int kb : kKBlockCandidates) {
+    if (kb == 0 || kb % variant.k_step != 0 || kb >= shape.n_cols) continue;
+    if (best == 0 || fits_caches(shape, variant, row_tile, token_tile, kb, limits)) best = kb;
   }
-  return true;
+  return best;
 }
 
 std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,

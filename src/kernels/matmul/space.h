@@ -84,11 +84,18 @@ MachineLimits nominal_limits(CpuIsa isa);
 //  2. (no duplicates) T <= n_tokens and R <= rows per thread, each rounded up to a power of two, and
 //     k_block < n_cols (a larger block is the same kernel as 0);
 //  3. (registers) R*T accumulators + regs_fixed + regs_per_token*T <= n_vec_regs;
-//  4. (L1) the R weight rows and T activation rows of one k block fit L1;
-//  5. (L2) the activation panel of all tokens for one k block fits L2, and K is split only when the
-//     whole panel does not (splitting then only adds passes over y).
+//  4. (L1) when several token tiles reuse the R weight rows of one k block (n_tokens > T), those rows
+//     and one token tile of activations fit L1;
+//  5. (L2) the activation panel of all tokens for one k block, which every row tile reads, fits L2;
+//  6. (no needless split) k_block > 0 only when whole rows would break rule 4 or 5 (splitting
+//     otherwise only adds passes over y).
 bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const MatmulConfig& config,
               const MachineLimits& limits);
+
+// The k_block that rules 4-6 pick for an R x T tile: 0 when whole rows fit the caches, else the
+// largest candidate that does (the smallest candidate when none does).
+int choose_k_block(const MatmulShape& shape, const VariantInfo& variant, int row_tile, int token_tile,
+                   const MachineLimits& limits);
 
 // Every candidate config that is_valid keeps, in a fixed order.
 std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,

@@ -1,0 +1,224 @@
+// Matmul kernels on TinyLlama-1.1B shapes (n_cols x n_rows: 2048x2048 attn_q/attn_output, 2048x256
+// attn_k/attn_v, 2048x5632 ffn_gate/ffn_up, 5632x2048 ffn_down, 2048x32000 output), for the weight
+// types of Q4_0 / Q8_0 / Q4_K_M / F16 models, at 1 and 2 threads.
+//
+//   build/<dir>/bench/matmul_bench --benchmark_min_time=0.3 --benchmark_repetitions=3
+//                                   --benchmark_report_aggregates_only=true
+//
+// stream_read/threads:N    the machine's read bandwidth (the physical limit of decode): N threads sum
+//                          disjoint slices of a 512 MiB buffer.
+// decode/TYPE/KxN/threads:N/KERNEL   one token. Weights rotate through copies totalling >= 512 MiB so
+//                          that they come from DRAM as in a real model; GB/s counts weight bytes and
+//                          bw_frac divides it by stream_read at the same thread count.
+// prefill/TYPE/KxN/threads:N/KERNEL  64 tokens; tokens/s and GFLOP/s (2 K N per token).
+// KERNEL is "default" (select_default_kernel, the best ISA) or "scalar" (the vec_dot_ref variant, the
+// baseline; only on the 2048x2048 shape, it is slow).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <immintrin.h>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/clock.h"
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "kernels/matmul/matmul.h"
+#include "tensor/quant.h"
+
+namespace jf {
+namespace {
+
+constexpr size_t kDramBytes = size_t{512} << 20;
+constexpr int64_t kPrefillTokens = 64;
+
+struct Shape {
+  int64_t n_cols, n_rows;
+};
+constexpr Shape kShapes[] = {{2048, 2048}, {2048, 256}, {2048, 5632}, {5632, 2048}, {2048, 32000}};
+constexpr DType kTypes[] = {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16};
+
+// ---- bandwidth
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t sum_bytes(const uint8_t* p, size_t n) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  for (size_t i = 0; i < n; i += 64) {
+    acc0 = _mm256_add_epi64(acc0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    acc1 = _mm256_add_epi64(acc1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+  }
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(acc0, acc1));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+#else
+uint64_t sum_bytes(const uint8_t* p, size_t n) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    s += v;
+  }
+  return s;
+}
+#endif
+
+const AlignedBuffer& dram_buffer() {
+  static const AlignedBuffer buffer = [] {
+    AlignedBuffer b(kDramBytes);
+    std::memset(b.data(), 1, kDramBytes);  // touch every page
+    return b;
+  }();
+  return buffer;
+}
+
+// One pass of n_threads threads over disjoint slices of the buffer.
+void stream_pass(ThreadPool& pool) {
+  const auto* p = dram_buffer().as<uint8_t>();
+  std::vector<uint64_t> sums(pool.n_threads() * 8);
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(static_cast<int64_t>(kDramBytes / 64), ith, nth, &begin, &end);
+    sums[ith * 8] = sum_bytes(p + begin * 64, static_cast<size_t>(end - begin) * 64);
+  });
+  benchmark::DoNotOptimize(sums.data());
+}
+
+// Median of 5 passes, in GB/s, per thread count (measured once, for bw_frac).
+double stream_gbps(int n_threads) {
+  static std::map<int, double> cache;
+  auto it = cache.find(n_threads);
+  if (it != cache.end()) return it->second;
+  ThreadPool pool(n_threads);
+  std::vector<double> gbps;
+  for (int i = 0; i < 5; ++i) {
+    const double t0 = now_ms();
+    stream_pass(pool);
+    gbps.push_back(static_cast<double>(kDramBytes) / (now_ms() - t0) / 1e6);
+  }
+  std::sort(gbps.begin(), gbps.end());
+  return cache[n_threads] = gbps[2];
+}
+
+void stream_read(benchmark::State& state) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  dram_buffer();  // allocate and touch outside the timed loop
+  for (auto _ : state) stream_pass(pool);
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kDramBytes) * state.iterations() / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+
+// ---- matmul
+
+// Random codes with finite fp16 block scales (random scale bits would include NaNs and subnormals).
+void fill_weights(DType dtype, uint8_t* w, size_t n_bytes, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (size_t i = 0; i + 4 <= n_bytes; i += 4) {
+    const uint32_t v = rng();
+    std::memcpy(w + i, &v, 4);
+  }
+  const DTypeInfo& info = dtype_info(dtype);
+  const uint16_t small = f32_to_fp16(0.01f);
+  for (size_t at = 0; at + info.block_bytes <= n_bytes; at += info.block_bytes) {
+    switch (dtype) {
+      case DType::F16: std::memcpy(w + at, &small, 2); break;
+      case DType::Q6_K: std::memcpy(w + at + offsetof(BlockQ6_K, d), &small, 2); break;
+      case DType::Q4_K:
+        std::memcpy(w + at, &small, 2);
+        std::memcpy(w + at + 2, &small, 2);
+        break;
+      default: std::memcpy(w + at, &small, 2); break;  // Q4_0, Q8_0: d first
+    }
+  }
+}
+
+// Copies of one weight matrix, enough to exceed the last-level cache when `dram` is set.
+struct WeightSet {
+  std::vector<AlignedBuffer> copies;
+  TensorView view(size_t i, DType dtype, const Shape& s) const {
+    return TensorView{"w", dtype, s.n_cols, s.n_rows, copies[i % copies.size()].data()};
+  }
+};
+
+WeightSet make_weights(DType dtype, const Shape& s, bool dram) {
+  const size_t bytes = row_bytes(dtype, s.n_cols) * s.n_rows;
+  const size_t n_copies = dram ? std::max<size_t>(1, (kDramBytes + bytes - 1) / bytes) : 1;
+  WeightSet set;
+  for (size_t i = 0; i < n_copies; ++i) {
+    set.copies.emplace_back(bytes);
+    fill_weights(dtype, set.copies.back().as<uint8_t>(), bytes, static_cast<uint32_t>(i + 1));
+  }
+  return set;
+}
+
+std::vector<float> make_activations(int64_t n) {
+  std::mt19937 rng(42);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+MatmulKernel pick_kernel(DType dtype, const Shape& s, int64_t n_tokens, const std::string& which) {
+  if (which == "scalar") return resolve_kernel(dtype, CpuIsa::scalar, MatmulConfig{});
+  return select_default_kernel(dtype, s.n_rows, s.n_cols, n_tokens);
+}
+
+void run_matmul(benchmark::State& state, DType dtype, Shape s, int n_threads, int64_t n_tokens, std::string which) {
+  const bool decode = n_tokens == 1;
+  const WeightSet weights = make_weights(dtype, s, decode);
+  const std::vector<float> x = make_activations(n_tokens * s.n_cols);
+  std::vector<float> y(n_tokens * s.n_rows);
+  ThreadPool pool(n_threads);
+  MatmulScratch scratch;
+  const MatmulKernel kernel = pick_kernel(dtype, s, n_tokens, which);
+  size_t i = 0;
+  for (auto _ : state) {
+    matmul(weights.view(i++, dtype, s), x.data(), n_tokens, y.data(), pool, scratch, kernel);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(kernel.name);
+  const double n = static_cast<double>(state.iterations());
+  if (decode) {
+    const double bytes = static_cast<double>(row_bytes(dtype, s.n_cols) * s.n_rows);
+    state.counters["GB/s"] = benchmark::Counter(bytes * n / 1e9, benchmark::Counter::kIsRate);
+    state.counters["bw_frac"] = benchmark::Counter(bytes * n / 1e9 / stream_gbps(n_threads), benchmark::Counter::kIsRate);
+  } else {
+    state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(n_tokens) * n, benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * s.n_cols * s.n_rows * n_tokens * n / 1e9,
+                                                   benchmark::Counter::kIsRate);
+  }
+}
+
+bool register_all() {
+  benchmark::RegisterBenchmark("stream_read", stream_read)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
+  for (const char* phase : {"decode", "prefill"}) {
+    const int64_t n_tokens = std::string(phase) == "decode" ? 1 : kPrefillTokens;
+    for (DType dtype : kTypes) {
+      for (const Shape& s : kShapes) {
+        for (int n_threads : {1, 2}) {
+          for (const char* which : {"default", "scalar"}) {
+            if (std::string(which) == "scalar" && (s.n_rows != 2048 || s.n_cols != 2048)) continue;
+            const std::string name = std::string(phase) + "/" + dtype_name(dtype) + "/" + std::to_string(s.n_cols) +
+                                     "x" + std::to_string(s.n_rows) + "/threads:" + std::to_string(n_threads) + "/" +
+                                     which;
+            benchmark::RegisterBenchmark(name.c_str(), run_matmul, dtype, s, n_threads, n_tokens, std::string(which))
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+const bool kRegistered = register_all();
+
+}  // namespace
+}  // namespace jf

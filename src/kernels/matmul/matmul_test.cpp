@@ -1,0 +1,349 @@
+// Every matmul variant and every config of its space against a reference matmul built from
+// vec_dot_ref, over odd shapes and special values; the SIMD activation encoders against
+// quantize_row byte for byte. Variants for ISAs the CPU lacks are skipped with a message.
+//
+// Tolerance: |y - y_ref| <= kRelTol * (sum of the magnitudes of the terms that are added up), in
+// double: sum_i |x_i| * (|w_i| + |d_i * offset| + |dmin_i * min_i|), where offset is the code offset
+// of the type (8 for Q4_0, 128 for Q8_0, 32 for Q6_K) that the SIMD kernels multiply through and take
+// back with the activation sums, and dmin * min the K-quant min term that the reference too subtracts
+// from the scaled sum. (Relative to sum |w_i * x_i| alone this cannot hold when those terms cancel:
+// an all-zero product row then comes out as a rounding residue of the cancelled terms.) The integer
+// types compute the same exact integer sums per block as the reference and differ only in the f32
+// order of adding the scaled blocks; the float types also round their FMA chains in f32 (K / lanes
+// terms: at most 2^-24 * 800 / 8 ~ 6e-6 relative for the K used here).
+#include "kernels/matmul/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/cpu_features.h"
+#include "base/fp16.h"
+#include "kernels/matmul/kernels.h"
+#include "kernels/matmul/ref.h"
+#include "tensor/quant.h"
+
+namespace jf {
+namespace {
+
+constexpr double kRelTol = 1e-5;
+
+constexpr DType kAllTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                               DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+constexpr CpuIsa kAllIsas[] = {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512};
+
+enum class Values { gaussian, zeros, outliers, negative, tiny };
+
+std::vector<float> make_activations(int64_t n, uint32_t seed, Values kind) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (float& v : x) v = normal(rng);
+  switch (kind) {
+    case Values::gaussian: break;
+    case Values::zeros: std::fill(x.begin(), x.end(), 0.0f); break;
+    case Values::outliers:
+      for (int64_t i = 0; i < n; i += 97) x[i] = (i % 2 ? -1 : 1) * 3e4f;
+      break;
+    case Values::negative:
+      for (float& v : x) v = -std::fabs(v);
+      break;
+    case Values::tiny:  // Q8_0 scales underflow to fp16 subnormals or zero
+      for (float& v : x) v *= 1e-7f;
+      break;
+  }
+  return x;
+}
+
+// A weight matrix of random codes (the full code range, which the quantisers rarely reach) with
+// finite scales. Block scale fields are overwritten with fp16 values of magnitude 1e-3..1e-1.
+std::vector<uint8_t> make_weights(DType dtype, int64_t n_rows, int64_t n_cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(1e-3f, 1e-1f);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const size_t n_bytes = row_bytes(dtype, n_cols) * n_rows;
+  std::vector<uint8_t> w(n_bytes);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(byte(rng));
+  auto put_fp16 = [&](size_t offset, float v) {
+    const uint16_t h = f32_to_fp16(v);
+    std::memcpy(w.data() + offset, &h, 2);
+  };
+  auto signed_scale = [&] { return (byte(rng) & 1 ? -1 : 1) * scale(rng); };
+  const DTypeInfo& info = dtype_info(dtype);
+  const size_t n_blocks = n_bytes / info.block_bytes;
+  for (size_t b = 0; b < n_blocks; ++b) {
+    const size_t at = b * info.block_bytes;
+    switch (dtype) {
+      case DType::F32: {
+        const float v = normal(rng);
+        std::memcpy(w.data() + at, &v, 4);
+        break;
+      }
+      case DType::F16: put_fp16(at, normal(rng)); break;
+      case DType::BF16: {
+        const uint16_t h = f32_to_bf16(normal(rng));
+        std::memcpy(w.data() + at, &h, 2);
+        break;
+      }
+      case DType::Q4_1:
+      case DType::Q5_1:
+      case DType::Q4_K:
+      case DType::Q5_K:
+        put_fp16(at, signed_scale());
+        put_fp16(at + 2, signed_scale());
+        break;
+      case DType::Q6_K: put_fp16(at + offsetof(BlockQ6_K, d), signed_scale()); break;
+      default: put_fp16(at, signed_scale()); break;  // Q4_0, Q5_0, Q8_0: d first
+    }
+  }
+  return w;
+}
+
+struct Problem {
+  DType dtype;
+  int64_t n_rows, n_cols, n_tokens;
+  std::vector<uint8_t> w;
+  std::vector<float> x;
+  std::vector<float> y_ref;      // [n_tokens][n_rows]
+  std::vector<double> magnitude; // sum of term magnitudes per output (see the tolerance above)
+
+  TensorView view() const { return TensorView{"w", dtype, n_cols, n_rows, w.data()}; }
+};
+
+// The code offset a kernel may multiply through (see the tolerance).
+int code_offset(DType dtype) {
+  switch (dtype) {
+    case DType::Q4_0: return 8;
+    case DType::Q5_0: return 16;
+    case DType::Q8_0: return 128;
+    case DType::Q6_K: return 32;
+    default: return 0;
+  }
+}
+
+// Per element of one weight row: |w_i| + |d_i * offset| + |dmin_i * min_i|.
+std::vector<double> term_weights(DType dtype, const uint8_t* row, int64_t n_cols) {
+  std::vector<double> out(n_cols);
+  const DTypeInfo& info = dtype_info(dtype);
+  if (info.block_size == 1) {
+    std::vector<float> w(n_cols);
+    dequantize_row(dtype, row, w.data(), n_cols);
+    for (int64_t i = 0; i < n_cols; ++i) out[i] = std::fabs(w[i]);
+    return out;
+  }
+  BlockCodes c;
+  for (int64_t b = 0; b < n_cols / info.block_size; ++b) {
+    unpack_block(dtype, row + b * info.block_bytes, &c);
+    for (uint32_t i = 0; i < info.block_size; ++i) {
+      const int s = static_cast<int>(i) / c.sub_size;
+      const double scale = static_cast<double>(c.d) * c.scale[s];
+      out[b * info.block_size + i] = std::fabs(scale * c.q[i]) + std::fabs(scale * code_offset(dtype)) +
+                                     std::fabs(static_cast<double>(c.dmin) * c.min[s]);
+    }
+  }
+  return out;
+}
+
+// The reference: quantize_row (the scalar oracle) for the activations, vec_dot_ref per output.
+Problem make_problem(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens, uint32_t seed, Values kind) {
+  Problem p{dtype, n_rows, n_cols, n_tokens, make_weights(dtype, n_rows, n_cols, seed),
+            make_activations(n_tokens * n_cols, seed + 7, kind), {}, {}};
+  const DType x_type = vec_dot_type(dtype);
+  const TensorView w = p.view();
+  std::vector<uint8_t> x_enc(row_bytes(x_type, n_cols));
+  std::vector<float> x_deq(n_cols);
+  p.y_ref.resize(n_tokens * n_rows);
+  p.magnitude.resize(n_tokens * n_rows);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    quantize_row(x_type, p.x.data() + t * n_cols, x_enc.data(), n_cols);
+    dequantize_row(x_type, x_enc.data(), x_deq.data(), n_cols);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const std::vector<double> w_terms = term_weights(dtype, w.row(r), n_cols);
+      double m = 0;
+      for (int64_t i = 0; i < n_cols; ++i) m += w_terms[i] * std::fabs(x_deq[i]);
+      p.y_ref[t * n_rows + r] = vec_dot_ref(dtype, n_cols, w.row(r), x_enc.data());
+      p.magnitude[t * n_rows + r] = m;
+    }
+  }
+  return p;
+}
+
+// Runs `kernel` on `p` and returns how many outputs are out of tolerance (reporting the first).
+int count_mismatches(const Problem& p, const MatmulKernel& kernel, ThreadPool& pool, MatmulScratch& scratch) {
+  std::vector<float> y(p.n_tokens * p.n_rows, std::nanf(""));
+  matmul(p.view(), p.x.data(), p.n_tokens, y.data(), pool, scratch, kernel);
+  int bad = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double err = std::fabs(static_cast<double>(y[i]) - p.y_ref[i]);
+    if (!(err <= kRelTol * p.magnitude[i])) {
+      if (bad++ == 0) {
+        ADD_FAILURE() << kernel.name << " rows=" << p.n_rows << " cols=" << p.n_cols << " tokens=" << p.n_tokens
+                      << " token " << i / p.n_rows << " row " << i % p.n_rows << ": got " << y[i] << ", want "
+                      << p.y_ref[i] << " (term magnitude " << p.magnitude[i] << ")";
+      }
+    }
+  }
+  return bad;
+}
+
+bool skip_isa(CpuIsa isa) {
+  if (cpu_has_isa(isa)) return false;
+  std::printf("[  SKIPPED ] %s: this CPU lacks it (%s)\n", isa_name(isa), cpu_features().feature_list().c_str());
+  return true;
+}
+
+// Columns that exercise one block, a k_block boundary that is not a tile multiple, and a remainder
+// of the float vector width.
+std::vector<int64_t> odd_cols(DType dtype) {
+  const int64_t block = dtype_info(dtype).block_size;
+  if (block == 1) return {5, 777};
+  if (block == kQK) return {32, 800};
+  return {256, 768};
+}
+
+// Every valid config of the space (no machine limits: all compiled tiles) of every variant.
+TEST(MatmulTest, EveryConfigMatchesReference) {
+  ThreadPool pool(2);
+  MatmulScratch scratch;
+  for (CpuIsa isa : kAllIsas) {
+    if (skip_isa(isa)) continue;
+    for (DType dtype : kAllTypes) {
+      VariantInfo info;
+      if (!variant_info(dtype, isa, &info)) continue;
+      for (int64_t n_cols : odd_cols(dtype)) {
+        for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
+          const Problem p = make_problem(dtype, n_rows, n_cols, n_tokens, 11, Values::gaussian);
+          const MatmulShape shape{dtype, n_rows, n_cols, n_tokens, pool.n_threads()};
+          const std::vector<MatmulConfig> configs = enumerate_space(shape, info, MachineLimits{});
+          ASSERT_FALSE(configs.empty());
+          for (const MatmulConfig& c : configs) {
+            const MatmulKernel k = resolve_kernel(dtype, isa, c);
+            ASSERT_TRUE(k.valid()) << config_name(c);
+            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The default kernel of each type over prime row counts, token counts 1..64 and special values.
+TEST(MatmulTest, DefaultKernelOddShapesAndSpecialValues) {
+  ThreadPool pool(3);
+  MatmulScratch scratch;
+  for (DType dtype : kAllTypes) {
+    for (int64_t n_cols : odd_cols(dtype)) {
+      for (int64_t n_rows : {1, 3, 7, 67}) {
+        for (int64_t n_tokens : {1, 2, 5, 17, 64}) {
+          for (Values kind : {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
+            if (kind != Values::gaussian && n_tokens > 5) continue;
+            const Problem p = make_problem(dtype, n_rows, n_cols, n_tokens, 3, kind);
+            const MatmulKernel k = select_default_kernel(dtype, n_rows, n_cols, n_tokens);
+            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name << " values " << static_cast<int>(kind);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Rows are split between threads, never sums: any thread count gives the same bits.
+TEST(MatmulTest, ThreadCountDoesNotChangeResults) {
+  ThreadPool one(1), three(3);
+  MatmulScratch scratch;
+  for (DType dtype : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16}) {
+    const Problem p = make_problem(dtype, 67, odd_cols(dtype)[1], 9, 5, Values::gaussian);
+    const MatmulKernel k = select_default_kernel(dtype, p.n_rows, p.n_cols, p.n_tokens);
+    std::vector<float> y1(p.n_tokens * p.n_rows), y3(y1.size());
+    matmul(p.view(), p.x.data(), p.n_tokens, y1.data(), one, scratch, k);
+    matmul(p.view(), p.x.data(), p.n_tokens, y3.data(), three, scratch, k);
+    EXPECT_EQ(std::memcmp(y1.data(), y3.data(), y1.size() * sizeof(float)), 0) << k.name;
+  }
+}
+
+// The SIMD encoders write exactly quantize_row's bytes (codes, fp16/f32 scales, sums).
+TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
+  using QuantizeFn = bool (*)(DType, const float*, void*, int64_t);
+  const std::pair<CpuIsa, QuantizeFn> encoders[] = {
+#if defined(JITFLOW_MATMUL_X86)
+      {CpuIsa::avx2, avx2_quantize_row},
+      {CpuIsa::avx512, avx512_quantize_row},
+#endif
+      {CpuIsa::scalar, [](DType t, const float* x, void* dst, int64_t n) {
+         quantize_activation_row(t, x, dst, n);
+         return true;
+       }},
+  };
+  for (auto [isa, quantize] : encoders) {
+    if (skip_isa(isa)) continue;
+    for (DType type : {DType::Q8_0, DType::Q8_K, DType::F16}) {
+      for (Values kind : {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
+        for (uint32_t seed = 1; seed <= 20; ++seed) {
+          const int64_t n = 4096;
+          std::vector<float> x = make_activations(n, seed, kind);
+          if (seed % 2 == 0) {  // ties of the largest magnitude with both signs: the first one wins
+            x[300] = -50.0f;
+            x[301] = 50.0f;
+          }
+          if (seed % 3 == 0) {  // values on rounding midpoints of the codes
+            for (int64_t i = 0; i < n; ++i) x[i] = std::round(x[i] * 4) / 4;
+          }
+          std::vector<uint8_t> want(row_bytes(type, n)), got(want.size(), 0xAB);
+          quantize_row(type, x.data(), want.data(), n);
+          ASSERT_TRUE(quantize(type, x.data(), got.data(), n));
+          ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size()), 0)
+              << isa_name(isa) << " " << dtype_name(type) << " values " << static_cast<int>(kind) << " seed " << seed;
+        }
+      }
+    }
+  }
+}
+
+// The space: rules prune, the defaults are inside it, invalid configs do not resolve.
+TEST(MatmulSpaceTest, RulesAndDefaults) {
+  VariantInfo info;
+  ASSERT_TRUE(variant_info(DType::Q4_0, CpuIsa::scalar, &info));
+  EXPECT_FALSE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.row_tile = 2}).valid());  // tile not compiled
+  EXPECT_FALSE(resolve_kernel(DType::Q4_K, CpuIsa::scalar, {.k_block = 512 + 32}).valid());  // not a multiple
+  EXPECT_FALSE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.prefetch_bytes = 256}).valid());  // no prefetch
+  EXPECT_TRUE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.k_block = 512}).valid());
+
+  // A 16-register machine cannot hold a 4 x 4 tile of accumulators plus operands; 32 registers can.
+  const VariantInfo quant{.k_step = 32, .regs_fixed = 4, .regs_per_token = 1, .x_bytes_per_col = 1.25,
+                          .tile_mask = 0xFFFF, .prefetches = true};
+  const MatmulShape prefill{DType::Q4_0, 2048, 2048, 64, 2};
+  const MatmulConfig c44{.row_tile = 4, .token_tile = 4};
+  EXPECT_FALSE(is_valid(prefill, quant, c44, {.n_vec_regs = 16}));
+  EXPECT_TRUE(is_valid(prefill, quant, c44, {.n_vec_regs = 32}));
+  // L1: 8 rows of 5632 Q4_0 columns (3168 B each) and 8 tokens (7040 B each) exceed 32 KiB.
+  const MatmulShape wide{DType::Q4_0, 2048, 5632, 64, 2};
+  EXPECT_FALSE(is_valid(wide, quant, {.row_tile = 8, .token_tile = 2}, {.l1d_bytes = 32768}));
+  EXPECT_TRUE(is_valid(wide, quant, {.row_tile = 2, .token_tile = 2}, {.l1d_bytes = 32768}));
+  // L2: split K only when the activation panel does not fit.
+  EXPECT_FALSE(is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2, .k_block = 512}, {.l2_bytes = 1 << 20}));
+  EXPECT_TRUE(is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2, .k_block = 512}, {.l2_bytes = 64 << 10}));
+  EXPECT_FALSE(is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2}, {.l2_bytes = 64 << 10}));
+  // No duplicates: a token tile larger than the tokens, a k block as long as the row.
+  const MatmulShape decode{DType::Q4_0, 2048, 2048, 1, 2};
+  EXPECT_FALSE(is_valid(decode, quant, {.row_tile = 4, .token_tile = 2}, {}));
+  EXPECT_FALSE(is_valid(decode, quant, {.row_tile = 4, .k_block = 2048}, {}));
+
+  // The default of each type on TinyLlama shapes is in the pruned space of the machine.
+  for (DType dtype : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16, DType::F32}) {
+    for (int64_t n_tokens : {1, 64}) {
+      const MatmulKernel k = select_default_kernel(dtype, 2048, 2048, n_tokens);
+      const MatmulShape shape{dtype, 2048, 2048, n_tokens, 2};
+      EXPECT_TRUE(is_valid(shape, k.family->info, k.config, nominal_limits(k.family->isa))) << k.name;
+      const std::vector<MatmulConfig> space = enumerate_space(shape, k.family->info, nominal_limits(k.family->isa));
+      EXPECT_GE(space.size(), 1u) << k.name;
+      EXPECT_LE(space.size(), 100u) << k.name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace jf
