@@ -47,7 +47,6 @@ Result<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab) {
                  gguf_type_name(merges->elem_type));
   }
   BpeModel model;
-  model.merges_.reserve(merges->items.size());
   for (size_t i = 0; i < merges->items.size(); ++i) {
     const auto* merge = std::get_if<std::string>(&merges->items[i].data);
     if (merge == nullptr) return merge_error(file, i, "", "is not a string");
@@ -59,7 +58,7 @@ Result<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab) {
     if (left < 0 || right < 0) return merge_error(file, i, *merge, "joins a text that is not a token");
     const TokenId result = vocab.find(merge->substr(0, space) + merge->substr(space + 1));
     // The first rank of a pair listed twice wins.
-    model.merges_.emplace(pair_key(left, right), Merge{static_cast<int32_t>(i), result});
+    model.merges_.insert(pair_key(left, right), Merge{static_cast<int32_t>(i), result});
   }
   for (int b = 0; b < 256; ++b) {
     std::string letter;
@@ -78,50 +77,74 @@ std::string BpeModel::to_alphabet(std::string_view bytes) {
 
 const BpeModel::Merge* BpeModel::find_merge(TokenId left, TokenId right) const {
   if (left < 0 || right < 0) return nullptr;
-  const auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  return merges_.find(pair_key(left, right));
 }
 
-void BpeModel::encode_word(const Vocab& vocab, std::string_view word, bool ignore_merges,
-                           std::vector<TokenId>& out) const {
-  if (word.empty()) return;
-  if (ignore_merges) {
-    if (const TokenId id = vocab.find(to_alphabet(word)); id >= 0) {
-      out.push_back(id);
-      return;
+// Merges one word at a time; reused across the words of a text to keep its buffers.
+class BpeModel::WordMerger {
+ public:
+  explicit WordMerger(const BpeModel& model) : model_(model) {}
+
+  // Merges `word` and returns its symbols, linked from index 0.
+  const std::vector<Symbol>& run(std::string_view word) {
+    symbols_.resize(word.size());
+    heap_.clear();
+    for (uint32_t i = 0; i < word.size(); ++i) {
+      const auto index = static_cast<int32_t>(i);
+      symbols_[i] = {index - 1, i + 1 == word.size() ? -1 : index + 1, i, 1,
+                     model_.byte_tokens_[static_cast<uint8_t>(word[i])]};
     }
+    for (int32_t i = 1; i < static_cast<int32_t>(symbols_.size()); ++i) add_candidate(i - 1, i);
+    while (!heap_.empty()) {
+      std::pop_heap(heap_.begin(), heap_.end(), lower_priority);
+      const Candidate c = heap_.back();
+      heap_.pop_back();
+      Symbol& left = symbols_[c.left];
+      Symbol& right = symbols_[c.right];
+      if (left.len == 0 || right.len == 0 || left.id != c.left_id || right.id != c.right_id) continue;
+      left.len += right.len;
+      left.id = c.result;
+      right.len = 0;
+      left.next = right.next;
+      if (right.next >= 0) symbols_[right.next].prev = c.left;
+      add_candidate(left.prev, c.left);
+      add_candidate(c.left, left.next);
+    }
+    return symbols_;
   }
-  std::vector<Symbol> symbols(word.size());
-  for (uint32_t i = 0; i < word.size(); ++i) {
-    const auto index = static_cast<int32_t>(i);
-    symbols[i] = {index - 1, i + 1 == word.size() ? -1 : index + 1, i, 1, byte_tokens_[static_cast<uint8_t>(word[i])]};
-  }
-  std::vector<Candidate> heap;
-  const auto add_candidate = [&](int32_t left, int32_t right) {
+
+ private:
+  void add_candidate(int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
-    const Merge* merge = find_merge(symbols[left].id, symbols[right].id);
+    const Merge* merge = model_.find_merge(symbols_[left].id, symbols_[right].id);
     if (merge == nullptr) return;
-    heap.push_back({merge->rank, left, right, symbols[left].id, symbols[right].id, merge->result});
-    std::push_heap(heap.begin(), heap.end(), lower_priority);
-  };
-  for (int32_t i = 1; i < static_cast<int32_t>(symbols.size()); ++i) add_candidate(i - 1, i);
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), lower_priority);
-    const Candidate c = heap.back();
-    heap.pop_back();
-    Symbol& left = symbols[c.left];
-    Symbol& right = symbols[c.right];
-    if (left.len == 0 || right.len == 0 || left.id != c.left_id || right.id != c.right_id) continue;
-    left.len += right.len;
-    left.id = c.result;
-    right.len = 0;
-    left.next = right.next;
-    if (right.next >= 0) symbols[right.next].prev = c.left;
-    add_candidate(left.prev, c.left);
-    add_candidate(c.left, left.next);
+    heap_.push_back({merge->rank, left, right, symbols_[left].id, symbols_[right].id, merge->result});
+    std::push_heap(heap_.begin(), heap_.end(), lower_priority);
   }
-  for (int32_t i = 0; i >= 0; i = symbols[i].next) {
-    append_symbol(vocab, word.substr(symbols[i].start, symbols[i].len), symbols[i].id, out);
+
+  const BpeModel& model_;
+  std::vector<Symbol> symbols_;
+  std::vector<Candidate> heap_;
+};
+
+void BpeModel::encode_words(const Vocab& vocab, std::string_view text, std::span<const size_t> word_ends,
+                            bool ignore_merges, std::vector<TokenId>& out) const {
+  WordMerger merger(*this);
+  size_t begin = 0;
+  for (size_t end : word_ends) {
+    const std::string_view word = text.substr(begin, end - begin);
+    begin = end;
+    if (word.empty()) continue;
+    if (ignore_merges) {
+      if (const TokenId id = vocab.find(to_alphabet(word)); id >= 0) {
+        out.push_back(id);
+        continue;
+      }
+    }
+    const std::vector<Symbol>& symbols = merger.run(word);
+    for (int32_t i = 0; i >= 0; i = symbols[i].next) {
+      append_symbol(vocab, word.substr(symbols[i].start, symbols[i].len), symbols[i].id, out);
+    }
   }
 }
 

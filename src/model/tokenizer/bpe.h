@@ -5,13 +5,14 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "gguf/gguf.h"
 #include "jitflow/status.h"
+#include "model/tokenizer/hash_index.h"
 #include "model/tokenizer/vocab.h"
 
 namespace jf {
@@ -22,14 +23,17 @@ class BpeModel {
   // whose left or right part is not a token is an error naming the key and the index.
   static Result<BpeModel> build(const GgufFile& file, const Vocab& vocab);
 
-  // Appends the tokens of one pre-tokenized word, given as raw UTF-8 bytes. With
-  // `ignore_merges`, a word that is a token as a whole is that token (Llama 3).
-  void encode_word(const Vocab& vocab, std::string_view word, bool ignore_merges, std::vector<TokenId>& out) const;
+  // Appends the tokens of the pre-tokenized words of `text` (raw UTF-8 bytes); word i ends at
+  // byte word_ends[i] and starts where word i-1 ends. With `ignore_merges`, a word that is a
+  // token as a whole is that token (Llama 3).
+  void encode_words(const Vocab& vocab, std::string_view text, std::span<const size_t> word_ends, bool ignore_merges,
+                    std::vector<TokenId>& out) const;
 
   // The GPT-2 alphabet spelling of raw bytes (how the vocabulary writes them).
   static std::string to_alphabet(std::string_view bytes);
 
  private:
+  class WordMerger;
   struct Merge {
     int32_t rank;
     TokenId result;  // -1 when the merged text is not a token (it can then merge no further)
@@ -40,7 +44,7 @@ class BpeModel {
   const Merge* find_merge(TokenId left, TokenId right) const;
   void append_symbol(const Vocab& vocab, std::string_view bytes, TokenId id, std::vector<TokenId>& out) const;
 
-  std::unordered_map<uint64_t, Merge> merges_;
+  KeyMap<Merge> merges_;
   std::array<TokenId, 256> byte_tokens_{};  // token of each byte's GPT-2 codepoint, -1 if none
 };
 

@@ -111,7 +111,7 @@ SpmModel::SpmModel(const Vocab& vocab) {
     size_t prev_len = 0;
     for (size_t pos = 0; pos < text.size(); pos += char_length(text, pos)) {
       const size_t len = char_length(text, pos);
-      if (pos > 0) joinable_pairs_.insert(pair_key(char_key(text, prev_pos, prev_len), char_key(text, pos, len)));
+      if (pos > 0) joinable_pairs_.insert(pair_key(char_key(text, prev_pos, prev_len), char_key(text, pos, len)), true);
       prev_pos = pos;
       prev_len = len;
     }

@@ -7,9 +7,9 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
+#include "model/tokenizer/hash_index.h"
 #include "model/tokenizer/vocab.h"
 
 namespace jf {
@@ -28,7 +28,7 @@ class SpmModel {
   // Every pair of adjacent characters inside some token. Where the text has a pair that is not
   // here no merge can ever cross, so the text is cut there and the pieces merged one by one:
   // the same result as one pass over the whole text, with small heaps instead of one huge one.
-  std::unordered_set<uint64_t> joinable_pairs_;
+  KeyMap<bool> joinable_pairs_;
 };
 
 }  // namespace jf

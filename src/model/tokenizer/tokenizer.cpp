@@ -243,18 +243,13 @@ class GgufTokenizer final : public Tokenizer {
     // as U+FFFD, as in llama.cpp.
     std::string bytes;
     bytes.reserve(text.size());
-    std::vector<size_t> byte_offset(cpts.size() + 1);
-    for (size_t i = 0; i < cpts.size(); ++i) {
-      byte_offset[i] = bytes.size();
-      unicode::append_utf8(cpts[i], bytes);
+    std::vector<size_t> word_ends = pre_tokenize(pre_->kind, cpts);
+    size_t cpt = 0;
+    for (size_t& end : word_ends) {
+      for (; cpt < end; ++cpt) unicode::append_utf8(cpts[cpt], bytes);
+      end = bytes.size();  // codepoint offset -> byte offset
     }
-    byte_offset[cpts.size()] = bytes.size();
-    size_t begin = 0;
-    for (size_t end : pre_tokenize(pre_->kind, cpts)) {
-      const std::string_view word(bytes.data() + byte_offset[begin], byte_offset[end] - byte_offset[begin]);
-      bpe_->encode_word(vocab_, word, pre_->ignore_merges, out);
-      begin = end;
-    }
+    bpe_->encode_words(vocab_, bytes, word_ends, pre_->ignore_merges, out);
   }
 
   Vocab vocab_;

@@ -1,7 +1,8 @@
 // Tokenizers built from GGUF metadata (tokenizer.ggml.*), reproducing llama.cpp's token ids:
 //   "llama": SentencePiece-style BPE over scores with byte fallback;
 //   "gpt2":  byte-level BPE over merges, with the pre-tokenizer regex chosen by tokenizer.ggml.pre
-//            (gpt-2/default, llama3 (llama-bpe), qwen2, and the others llama.cpp's test vocabularies use).
+//            (default, gpt-2, llama-bpe/llama3, qwen2, starcoder, falcon, deepseek-coder and their
+//            aliases; see pre_tokenizer.cpp). Other models ("bert", "t5", ...) are kUnsupported.
 // A Tokenizer is immutable after from_gguf: every method may be called from several threads.
 #pragma once
 
@@ -40,7 +41,8 @@ class Tokenizer {
   // joined, without a leading BOS (and trailing EOS when the vocabulary appends one), without the
   // SentencePiece dummy-prefix space when no BOS was removed, and with the vocabulary's
   // clean-up of spaces before punctuation (byte-level BPE with clean_up_tokenization_spaces).
-  // So detokenize(encode(text, false)) == text for valid UTF-8 text without special tokens.
+  // For SentencePiece vocabularies detokenize(encode(text, false)) == text (valid UTF-8 without
+  // special tokens or U+2581); for byte-level BPE the pieces always join back to the text.
   virtual std::string detokenize(std::span<const TokenId> ids) const = 0;
   // The token's vocabulary text as stored in the file (for `jitflow info` and debugging).
   virtual const std::string& token_text(TokenId id) const = 0;

@@ -120,14 +120,10 @@ Result<std::vector<uint16_t>> read_attrs(const GgufFile& file, size_t n_tokens) 
 }
 
 Status index_texts(const GgufFile& file, Vocab& vocab) {
-  vocab.ids.reserve(vocab.texts.size());
-  for (size_t i = 0; i < vocab.texts.size(); ++i) {
-    const auto [it, inserted] = vocab.ids.emplace(vocab.texts[i], static_cast<TokenId>(i));
-    if (!inserted) {
-      return corrupt(file, kTokensKey, str_printf("has token '%s' twice (ids %d and %zu)", vocab.texts[i].c_str(), it->second, i));
-    }
-  }
-  return Status();
+  const int32_t repeated = vocab.index.build(vocab.texts);
+  if (repeated < 0) return Status();
+  const std::string& text = vocab.texts[repeated];
+  return corrupt(file, kTokensKey, str_printf("has token '%s' twice (ids %d and %d)", text.c_str(), vocab.find(text), repeated));
 }
 
 // A special token id: the file's value when it names a token; otherwise `fallback` (llama.cpp

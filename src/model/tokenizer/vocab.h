@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "gguf/gguf.h"
 #include "jitflow/status.h"
+#include "model/tokenizer/hash_index.h"
 #include "model/tokenizer/tokenizer.h"
 
 namespace jf {
@@ -38,12 +38,11 @@ struct VocabDefaults {
   bool add_space_prefix = false;
 };
 
-// Not copyable: `ids` holds views into `texts`.
 struct Vocab {
   std::vector<std::string> texts;
   std::vector<float> scores;
   std::vector<uint16_t> attrs;  // TokenAttr bits
-  std::unordered_map<std::string_view, TokenId> ids;
+  TextIndex index;              // over `texts`
 
   TokenId bos = -1;  // -1: none
   TokenId eos = -1;
@@ -56,17 +55,8 @@ struct Vocab {
   // text first; control and unknown ones only when the caller parses special tokens.
   std::vector<TokenId> specials;
 
-  Vocab() = default;
-  Vocab(Vocab&&) = default;
-  Vocab& operator=(Vocab&&) = default;
-  Vocab(const Vocab&) = delete;
-  Vocab& operator=(const Vocab&) = delete;
-
   int32_t size() const { return static_cast<int32_t>(texts.size()); }
-  TokenId find(std::string_view text) const {
-    const auto it = ids.find(text);
-    return it == ids.end() ? -1 : it->second;
-  }
+  TokenId find(std::string_view text) const { return index.find(texts, text); }
   bool has(TokenId id, uint16_t attr) const { return (attrs[id] & attr) != 0; }
 };
 
