@@ -127,6 +127,13 @@ void assign_cache_levels(const std::vector<uint64_t>& boundaries, const CacheSiz
     set_level(&limits->l1d_bytes, sysfs.l1d_bytes, &unclaimed);
     set_level(&limits->l2_bytes, sysfs.l2_bytes, &unclaimed);
     set_level(&limits->llc_bytes, sysfs.l3_bytes, &unclaimed);
+    // A clear jump between L2 and DRAM far from the reported L3 is still the last level this
+    // process gets (a VM or neighbours sharing the L3, TLB reach): measured wins.
+    if (limits->llc_bytes.source != Source::kMeasured) {
+      for (uint64_t b : unclaimed) {  // ascending: the last one before DRAM wins
+        if (b > limits->l2_bytes.value) limits->llc_bytes = {b, Source::kMeasured};
+      }
+    }
     if (!limits->llc_bytes.known()) limits->llc_bytes = limits->l2_bytes;  // no L3: L2 is the last level
     return;
   }

@@ -4,8 +4,9 @@
 //
 //   - vector registers: the spill knee of an accumulator-count sweep (4..40 live accumulators);
 //   - L1d / L2 / LLC: latency jumps of a pointer chase over working sets of 4 KiB..256 MiB,
-//     cross-checked with sysfs (/sys/devices/system/cpu/cpu0/cache): measured wins, sysfs fills
-//     a level the measurement could not resolve;
+//     cross-checked with sysfs (/sys/devices/system/cpu/cpu0/cache): a jump within a factor of 2
+//     of a reported level is that level, measured; a jump between L2 and DRAM with no reported
+//     L3 near it is the effective LLC (VMs, shared L3); sysfs fills a level with no jump;
 //   - DRAM bandwidth: streaming vectorised read of a buffer far larger than the LLC, with one
 //     thread and with all of them (jf::ThreadPool);
 //   - cores: the CPUs this process may run on.

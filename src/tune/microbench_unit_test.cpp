@@ -107,6 +107,13 @@ TEST(CacheLevels, MeasuredValueNearTheReportedOneIsKept) {
   EXPECT_EQ(limits.llc_bytes.source, Source::kMeasured);
 }
 
+TEST(CacheLevels, AClearJumpFarBelowTheReportedL3IsTheMeasuredLlc) {
+  DeviceLimits limits;
+  assign_cache_levels({32 << 10, 1 << 20, 8 << 20}, {32 << 10, 1 << 20, 32 << 20}, &limits);
+  EXPECT_EQ(limits.llc_bytes.value, 8u << 20);
+  EXPECT_EQ(limits.llc_bytes.source, Source::kMeasured);
+}
+
 TEST(CacheLevels, WithoutSysfsBoundariesAreTakenInOrder) {
   DeviceLimits limits;
   assign_cache_levels({64 << 10, 2 << 20}, {}, &limits);
