@@ -38,6 +38,14 @@ Status merge_error(const GgufFile& file, size_t index, const std::string& merge,
   return error(StatusCode::kCorruptFile, "%s: %s[%zu] '%s' %s", file.path().c_str(), kMergesKey, index, merge.c_str(), what);
 }
 
+// The GPT-2 alphabet spelling of raw bytes (how the vocabulary writes them).
+std::string to_alphabet(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char b : bytes) unicode::append_utf8(unicode::byte_to_codepoint(static_cast<uint8_t>(b)), out);
+  return out;
+}
+
 }  // namespace
 
 Result<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab) {
@@ -66,13 +74,6 @@ Result<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab) {
     model.byte_tokens_[b] = vocab.find(letter);
   }
   return model;
-}
-
-std::string BpeModel::to_alphabet(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char b : bytes) unicode::append_utf8(unicode::byte_to_codepoint(static_cast<uint8_t>(b)), out);
-  return out;
 }
 
 const BpeModel::Merge* BpeModel::find_merge(TokenId left, TokenId right) const {

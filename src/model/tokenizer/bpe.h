@@ -29,9 +29,6 @@ class BpeModel {
   void encode_words(const Vocab& vocab, std::string_view text, std::span<const size_t> word_ends, bool ignore_merges,
                     std::vector<TokenId>& out) const;
 
-  // The GPT-2 alphabet spelling of raw bytes (how the vocabulary writes them).
-  static std::string to_alphabet(std::string_view bytes);
-
  private:
   class WordMerger;
   struct Merge {

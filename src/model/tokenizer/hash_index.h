@@ -1,6 +1,7 @@
 // Flat open-addressing hash tables for the tokenizers' hot lookups (token text -> id, merge pair
 // -> rank, the SentencePiece pair set). std::unordered_map chases a pointer per probe; these probe a
-// contiguous array, which doubled encoding speed on the corpus (tokenizer_corpus_test prints it).
+// contiguous array, which made encoding the corpus 1.3-1.6x faster (tokenizer_corpus_test prints
+// the speed).
 #pragma once
 
 #include <cstdint>

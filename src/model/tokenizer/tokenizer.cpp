@@ -72,36 +72,48 @@ bool is_one_of(char c, const char* set) {
   return false;
 }
 
-// The three passes of llama.cpp's clean_spaces, each over the previous one's output:
-// " ?" " !" " ." " ," lose the space; " ' " becomes "'"; " 's" " 'm" " 're" " 've" lose the space.
-std::string clean_up_spaces(std::string text) {
+// The three passes of llama.cpp's clean_spaces (HF clean_up_tokenization_spaces), each reading
+// the previous one's output. First: " ?" " !" " ." " ," lose the space.
+std::string drop_space_before_punctuation(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == ' ' && i + 1 < text.size() && is_one_of(text[i + 1], "?!.,")) continue;
     out += text[i];
   }
-  text.swap(out);
-  out.assign(text.substr(0, 1));
+  return out;
+}
+
+// Second: " ' " becomes "'"; the space it swallows after it no longer counts as a space.
+std::string join_lone_apostrophes(std::string text) {
+  std::string out = text.substr(0, 1);
   for (size_t i = 1; i < text.size(); ++i) {
     const char x = text[i];
     if (x == '\'' && i + 1 < text.size() && text[i - 1] == ' ' && text[i + 1] == ' ') {
       out.pop_back();
-      text[++i] = '\0';  // the space after is dropped too, and no longer counts as a space
-    }
-    out += x;
-  }
-  text.swap(out);
-  out.assign(text.substr(0, 1));
-  for (size_t i = 1; i < text.size(); ++i) {
-    const char x = text[i];
-    if (text[i - 1] == ' ' && x == '\'' && i + 1 < text.size()) {
-      const char x1 = text[i + 1];
-      const bool two_letters = i + 2 < text.size() && (x1 == 'r' || x1 == 'v') && text[i + 2] == 'e';
-      if (x1 == 's' || x1 == 'm' || two_letters) out.pop_back();
+      text[++i] = '\0';
     }
     out += x;
   }
   return out;
+}
+
+// Third: " 's" " 'm" " 're" " 've" lose the space (" 't" " 'd" " 'll" keep it).
+std::string join_contractions(const std::string& text) {
+  std::string out = text.substr(0, 1);
+  for (size_t i = 1; i < text.size(); ++i) {
+    const char x = text[i];
+    if (text[i - 1] == ' ' && x == '\'' && i + 1 < text.size()) {
+      const char x1 = text[i + 1];
+      const bool re_or_ve = i + 2 < text.size() && (x1 == 'r' || x1 == 'v') && text[i + 2] == 'e';
+      if (x1 == 's' || x1 == 'm' || re_or_ve) out.pop_back();
+    }
+    out += x;
+  }
+  return out;
+}
+
+std::string clean_up_spaces(const std::string& text) {
+  return join_contractions(join_lone_apostrophes(drop_space_before_punctuation(text)));
 }
 
 class GgufTokenizer final : public Tokenizer {
@@ -141,7 +153,7 @@ class GgufTokenizer final : public Tokenizer {
       remove_space = false;
       text.append(piece);
     }
-    return pre_ != nullptr && pre_->clean_spaces ? clean_up_spaces(std::move(text)) : text;
+    return pre_ != nullptr && pre_->clean_spaces ? clean_up_spaces(text) : text;
   }
 
   const std::string& token_text(TokenId id) const override {

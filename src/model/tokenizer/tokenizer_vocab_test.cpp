@@ -89,6 +89,19 @@ TEST(VocabFile, ParsesSpecialTokensOnlyWhenAsked) {
   EXPECT_EQ(gpt2->encode("Hello", /*add_special=*/true), (std::vector<TokenId>{15496}));
 }
 
+TEST(VocabFile, Gpt2DetokenizeCleansUpSpacesLikeLlamaCpp) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-gpt-2.gguf");
+  const auto gpt2 = test::load_tokenizer(test::shared_path("vocab/ggml-vocab-gpt-2.gguf"));
+  ASSERT_NE(gpt2, nullptr);
+  const std::string text = "a , b . c ! d ? e 's f 'm g 're h 've i 't j 'd k 'll l ' m ' n";
+  EXPECT_EQ(gpt2->detokenize(gpt2->encode(text, false)), "a, b. c! d? e's f'm g're h've i 't j 'd k 'll l'm'n");
+  // deepseek-coder turns the clean-up off.
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-deepseek-coder.gguf");
+  const auto ds = test::load_tokenizer(test::shared_path("vocab/ggml-vocab-deepseek-coder.gguf"));
+  ASSERT_NE(ds, nullptr);
+  EXPECT_EQ(ds->detokenize(ds->encode(text, false)), text);
+}
+
 TEST(VocabFile, Phi3SpecialTokensSwallowTheWhiteSpaceAfterThem) {
   JF_REQUIRE_SHARED("vocab/ggml-vocab-phi-3.gguf");
   const auto phi3 = test::load_tokenizer(test::shared_path("vocab/ggml-vocab-phi-3.gguf"));
