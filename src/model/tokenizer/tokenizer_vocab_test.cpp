@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <random>
 #include <sstream>
 
 #include "model/tokenizer/tokenizer.h"
 #include "model/tokenizer/tokenizer_test_util.h"
+#include "model/tokenizer/unicode.h"
 #include "test_paths.h"
 
 namespace jf {
@@ -125,6 +127,55 @@ TEST(VocabFile, DeepseekUserDefinedTokensAreMatchedInText) {
   EXPECT_EQ(ids.back(), 32019);
   EXPECT_EQ(ds->token_to_piece(32019), "<|User|>");
   EXPECT_EQ(ds->detokenize(ids), "a\xC3\xB5<|User|>");
+}
+
+// Random strings built from awkward pieces (invalid UTF-8, U+2581, special-token texts, digits,
+// white space) must never crash or produce an out-of-range id, and must come back from the
+// pieces: exactly for SentencePiece when valid UTF-8, with invalid UTF-8 as U+FFFD for byte-level
+// BPE. Strings holding special-token texts are only checked for sanity.
+TEST_P(VocabFileTest, RandomTextSurvivesTheRoundTrip) {
+  const std::string name = std::string("vocab/") + GetParam();
+  JF_REQUIRE_SHARED(name);
+  const auto tokenizer = test::load_tokenizer(test::shared_path(name));
+  ASSERT_NE(tokenizer, nullptr);
+  const bool spm = tokenizer->token_text(3) == "<0x00>";
+  const std::vector<std::string> plain = {" ", "  ", "\n", "\t", "\r\n", "a", "Hello", "'s", "'LL", "123", "4",
+                                          "\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC", "\xF0\x9F\x99\x82", "\xE3\x80\x80",
+                                          "\xCC\x81", "\xC3", "\x80", "\xFF", "\xF5\x80\x80\x80", "!!", "$", "\x00"};
+  const std::vector<std::string> special = {"<|endoftext|>", "<s>", "</s>", "<|user|>", "<unk>", "\xE2\x96\x81"};
+  std::mt19937 rng(1234);
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    bool has_special = false;
+    const int n = static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) {
+      if (rng() % 8 == 0) {
+        text += special[rng() % special.size()];
+        has_special = true;
+      } else {
+        text += plain[rng() % plain.size()];
+      }
+    }
+    SCOPED_TRACE("\"" + test::printable(text) + "\"");
+    for (bool parse_special : {false, true}) {
+      for (TokenId id : tokenizer->encode(text, true, parse_special)) ASSERT_TRUE(id >= 0 && id < tokenizer->n_vocab());
+    }
+    if (has_special) continue;
+    const std::vector<TokenId> ids = tokenizer->encode(text, false);
+    std::string normalized;
+    for (uint32_t cpt : unicode::decode_utf8(text)) unicode::append_utf8(cpt, normalized);
+    if (spm) {
+      // A stray lead byte swallows the bytes after it into one "character" (as in llama.cpp), so
+      // a space there comes back as U+2581: only valid UTF-8 round-trips exactly.
+      if (normalized == text) {
+        EXPECT_EQ(tokenizer->detokenize(ids), text);
+      }
+    } else {
+      std::string joined;
+      for (TokenId id : ids) joined += tokenizer->token_to_piece(id);
+      EXPECT_EQ(joined, normalized);
+    }
+  }
 }
 
 }  // namespace
