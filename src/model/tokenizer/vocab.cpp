@@ -132,8 +132,8 @@ Result<TokenId> read_special_id(const GgufFile& file, const char* key, TokenId f
   if (fallback >= n_tokens) fallback = -1;
   const GgufValue* v = file.find(key);
   if (v == nullptr) return fallback;
-  const auto id = as_int64(*v);
   if (!v->is_integer()) return corrupt(file, key, str_printf("is %s, expected an integer", gguf_type_name(v->type)));
+  const auto id = as_int64(*v);  // nullopt above INT64_MAX: out of range like any other
   return id && *id >= 0 && *id < n_tokens ? static_cast<TokenId>(*id) : fallback;
 }
 
