@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "kdb/kernel_db.h"
@@ -217,10 +219,19 @@ TEST_F(KdbTest, FingerprintIsStable) {
 }
 
 TEST_F(KdbTest, DefaultPathHonoursTheEnvironment) {
+  auto saved = [](const char* name) { const char* v = std::getenv(name); return v ? std::optional<std::string>(v) : std::nullopt; };
+  auto restore = [](const char* name, const std::optional<std::string>& v) {
+    if (v) setenv(name, v->c_str(), 1);
+    else unsetenv(name);
+  };
+  const auto kdb_env = saved("JITFLOW_KDB"), home_env = saved("HOME");
   setenv("JITFLOW_KDB", "/tmp/x/kdb.jsonl", 1);
   EXPECT_EQ(KernelDb::default_path(), "/tmp/x/kdb.jsonl");
   unsetenv("JITFLOW_KDB");
-  EXPECT_NE(KernelDb::default_path().find(".cache/jitflow/kdb.jsonl"), std::string::npos);
+  setenv("HOME", "/home/someone", 1);
+  EXPECT_EQ(KernelDb::default_path(), "/home/someone/.cache/jitflow/kdb.jsonl");
+  restore("JITFLOW_KDB", kdb_env);
+  restore("HOME", home_env);
 }
 
 }  // namespace
