@@ -11,7 +11,7 @@
 //     thread and with all of them (jf::ThreadPool);
 //   - cores: the CPUs this process may run on.
 //
-// All timing goes through tune/measure.h. A full run takes a few seconds; `quick` about one.
+// All timing goes through tune/measure.h. A full run takes ~5-10 s; `quick` ~1-2 s.
 // Not thread-safe with other heavy work: run it on an otherwise idle process.
 #pragma once
 
