@@ -50,6 +50,9 @@ const GoldenCase kCases[] = {
     {"docs-28M-Q4_K_M", "models/docs-28M/docs-28M-Q4_K_M.gguf", 2.5f, 0.3f, 1.0f},
 };
 
+// gtest prints parameters in test listings and failures: show the golden folder, not raw bytes.
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.golden; }
+
 std::vector<int32_t> ids_of(const json_lite::Value& array) {
   std::vector<int32_t> ids;
   for (const auto& v : array.as_array()) ids.push_back(static_cast<int32_t>(v.as_int()));

@@ -1,0 +1,193 @@
+// Bad models and bad requests get clear errors, never a crash: each test rewrites a tiny synthetic
+// model with one defect and checks the Status code and that the message names the culprit.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "gguf/gguf.h"
+#include "gguf/gguf_writer.h"
+#include "jitflow/engine.h"
+#include "synth.h"
+
+namespace jf {
+namespace {
+
+struct TensorEdit {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> ne;
+  std::vector<uint8_t> data;
+};
+
+class ModelErrors : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    synth::Options options;
+    options.shape = *synth::find_shape("test-tiny");
+    options.type = synth::FileType::kQ4_0;
+    options.n_threads = 2;
+    auto writer = synth::build_model(options);
+    ASSERT_TRUE(writer.ok()) << writer.status().to_string();
+    good_path_ = temp_path("good");
+    ASSERT_TRUE(writer->write_file(good_path_).ok());
+  }
+
+  static std::string temp_path(const std::string& tag) {
+    return (std::filesystem::temp_directory_path() / ("jitflow_model_errors_" + tag + ".gguf")).string();
+  }
+
+  // Copies the good model with its metadata and tensors passed through the two edit functions
+  // (a tensor edit returning false drops the tensor).
+  static std::string rewrite(const std::string& tag,
+                             const std::function<void(std::string& key, GgufValue& value)>& edit_metadata,
+                             const std::function<bool(TensorEdit& tensor)>& edit_tensor) {
+    auto file = GgufFile::open_path(good_path_);
+    EXPECT_TRUE(file.ok());
+    GgufWriter writer;
+    for (auto [key, value] : file->metadata()) {
+      edit_metadata(key, value);
+      writer.set_value(key, value);
+    }
+    for (const TensorInfo& info : file->tensors()) {
+      TensorEdit t{info.name, info.dtype, {}, std::vector<uint8_t>(info.n_bytes)};
+      for (int d = 0; d < info.n_dims; ++d) t.ne.push_back(info.ne[d]);
+      EXPECT_TRUE(file->read_tensor(info, t.data.data()).ok());
+      if (edit_tensor(t)) writer.add_tensor(t.name, t.dtype, t.ne, std::move(t.data));
+    }
+    const std::string path = temp_path(tag);
+    EXPECT_TRUE(writer.write_file(path).ok());
+    return path;
+  }
+
+  static Status load_status(const std::string& path) {
+    auto engine = Engine::load(path, EngineOptions{});
+    return engine.ok() ? Status() : engine.status();
+  }
+
+  static inline std::string good_path_;
+};
+
+void keep_metadata(std::string&, GgufValue&) {}
+bool keep_tensor(TensorEdit&) { return true; }
+
+TEST_F(ModelErrors, GoodModelLoadsAndGenerates) {
+  auto engine = Engine::load(good_path_, EngineOptions{});
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  GenerateOptions gen;
+  gen.n_predict = 8;
+  gen.stop_at_eog = false;
+  int pieces = 0;
+  auto stats = (*engine)->new_session()->generate("hello", gen, [&](std::string_view) { return ++pieces > 0; });
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->n_generated, 8);
+}
+
+TEST_F(ModelErrors, MissingFileIsNotFound) {
+  const Status s = load_status("/nonexistent/dir/model.gguf");
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("/nonexistent/dir/model.gguf"), std::string::npos) << s.message();
+}
+
+TEST_F(ModelErrors, MissingTensorIsNamed) {
+  const std::string path =
+      rewrite("missing", keep_metadata, [](TensorEdit& t) { return t.name != "blk.1.ffn_up.weight"; });
+  const Status s = load_status(path);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("blk.1.ffn_up.weight"), std::string::npos) << s.message();
+}
+
+TEST_F(ModelErrors, WrongShapeIsNamed) {
+  const std::string path = rewrite("shape", keep_metadata, [](TensorEdit& t) {
+    if (t.name == "blk.0.attn_k.weight") std::swap(t.ne[0], t.ne[1]);  // same bytes, transposed shape
+    return true;
+  });
+  const Status s = load_status(path);
+  EXPECT_EQ(s.code(), StatusCode::kCorruptFile);
+  EXPECT_NE(s.message().find("blk.0.attn_k.weight"), std::string::npos) << s.message();
+}
+
+TEST_F(ModelErrors, UnsupportedTensorTypeNamesTensorAndType) {
+  const std::string path = rewrite("type", keep_metadata, [](TensorEdit& t) {
+    if (t.name == "blk.0.ffn_gate.weight") {
+      // Re-label as Q2_K with a buffer of the right size: readable, but not computable by jitflow.
+      t.dtype = DType::Q2_K;
+      t.data.assign(row_bytes(DType::Q2_K, t.ne[0]) * t.ne[1], 0);
+    }
+    return true;
+  });
+  const Status s = load_status(path);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("blk.0.ffn_gate.weight"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("q2_k"), std::string::npos) << s.message();
+}
+
+TEST_F(ModelErrors, UnsupportedArchitectureIsNamed) {
+  const std::string path = rewrite(
+      "arch",
+      [](std::string& key, GgufValue& value) {
+        if (key == "general.architecture") value.data = std::string("mamba");
+      },
+      keep_tensor);
+  const Status s = load_status(path);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("mamba"), std::string::npos) << s.message();
+}
+
+TEST_F(ModelErrors, InconsistentHeadCountIsCorrupt) {
+  const std::string path = rewrite(
+      "heads",
+      [](std::string& key, GgufValue& value) {
+        if (key == "llama.attention.head_count_kv") value.data = uint64_t{3};  // does not divide 4
+      },
+      keep_tensor);
+  const Status s = load_status(path);
+  EXPECT_EQ(s.code(), StatusCode::kCorruptFile);
+  EXPECT_NE(s.message().find("head_count_kv"), std::string::npos) << s.message();
+}
+
+TEST_F(ModelErrors, ContextOverflowIsOutOfRange) {
+  EngineOptions options;
+  options.n_ctx = 8;
+  auto engine = Engine::load(good_path_, options);
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  auto session = (*engine)->new_session();
+  const std::vector<int32_t> six = {1, 5, 6, 7, 8, 9};
+  ASSERT_TRUE(session->eval(six).ok());
+  auto overflow = session->eval(six);
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_EQ(overflow.status().code(), StatusCode::kOutOfRange);
+  EXPECT_NE(overflow.status().message().find("context length 8"), std::string::npos) << overflow.status().message();
+  EXPECT_EQ(session->n_past(), 6) << "a refused batch must leave the sequence as it was";
+
+  GenerateOptions gen;
+  gen.n_predict = 100;
+  gen.stop_at_eog = false;
+  session->reset();
+  auto stats = session->generate("hello world", gen, [](std::string_view) { return true; });
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kOutOfRange);
+}
+
+TEST_F(ModelErrors, TokenOutsideVocabularyIsInvalidArgument) {
+  auto engine = Engine::load(good_path_, EngineOptions{});
+  ASSERT_TRUE(engine.ok());
+  auto session = (*engine)->new_session();
+  for (int32_t bad : {-1, (*engine)->info().n_vocab}) {
+    auto result = session->eval(std::vector<int32_t>{1, bad});
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(session->n_past(), 0);
+}
+
+TEST_F(ModelErrors, BadEngineOptionsAreRejected) {
+  EngineOptions options;
+  options.n_threads = -2;
+  auto engine = Engine::load(good_path_, options);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace jf
