@@ -8,5 +8,6 @@ int cmd_info(int argc, char** argv);
 int cmd_kdb(int argc, char** argv);
 int cmd_tune(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
 
 }  // namespace jf::cli

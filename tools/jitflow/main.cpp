@@ -14,6 +14,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", jf::cli::cmd_run, "generate text from a prompt with a GGUF model"},
+    {"bench", jf::cli::cmd_bench, "prompt and generation tokens/s, GB/s and %BW, like llama-bench"},
     {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
     {"tune", jf::cli::cmd_tune, "measure this device's limits for the kernels (--microbench)"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},

@@ -1,0 +1,431 @@
+#include "bench.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "base/cpu_features.h"
+#include "gguf/gguf.h"
+#include "jitflow/engine.h"
+#include "kdb/json.h"
+#include "kernels/matmul/matmul.h"
+#include "tensor/dtype.h"
+#include "tune/measure.h"
+#include "tune/microbench.h"
+
+namespace jf::bench {
+namespace {
+
+using kdb::Json;
+
+constexpr int kContextPadding = 256;  // llama.cpp pads its context to this
+constexpr int kMaxThreads = 1024;     // Engine's limit
+constexpr int kMaxRepetitions = 1000;
+
+Status check_counts(const char* flag, const std::vector<int>& values) {
+  for (int v : values) {
+    if (v < 0) return error(StatusCode::kInvalidArgument, "%s: token count %d is negative", flag, v);
+  }
+  return Status();
+}
+
+std::string file_name_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Decode reads every tensor once per token, but only one row of the embedding table, unless the
+// output projection is tied to that table (no output.weight) and reads all of it.
+uint64_t decode_bytes_per_token(const GgufFile& file, uint64_t total_bytes) {
+  const TensorInfo* embd = file.find_tensor("token_embd.weight");
+  if (embd == nullptr || embd->n_rows() == 0 || file.find_tensor("output.weight") == nullptr) return total_bytes;
+  const uint64_t row_bytes = embd->n_bytes / static_cast<uint64_t>(embd->n_rows());
+  return total_bytes - embd->n_bytes + row_bytes;
+}
+
+// The type holding the most bytes among matrices: what decides the speed, and the backend's ISA.
+DType main_weight_type(const GgufFile& file) {
+  std::map<DType, uint64_t> bytes_by_type;
+  for (const TensorInfo& t : file.tensors()) {
+    if (t.n_dims >= 2) bytes_by_type[t.dtype] += t.n_bytes;
+  }
+  DType main = DType::F32;
+  uint64_t most = 0;
+  for (const auto& [dtype, bytes] : bytes_by_type) {
+    if (bytes > most) {
+      main = dtype;
+      most = bytes;
+    }
+  }
+  return main;
+}
+
+// "jitflow avx512": the ISA suffix of the canonical name of the kernel decode uses for the main
+// weight type ("q4_0-f32-matmul-r4t1k0p0__avx512"), i.e. what really runs, not what the CPU has.
+std::string backend_name(const std::string& weight_type, const ModelInfo& info) {
+  const std::optional<DType> dtype = dtype_from_name(weight_type);
+  if (!dtype) return "jitflow";
+  const MatmulKernel kernel = select_default_kernel(*dtype, info.n_embd, info.n_embd, 1);
+  const size_t sep = kernel.name.rfind("__");
+  return sep == std::string::npos ? "jitflow" : "jitflow " + kernel.name.substr(sep + 2);
+}
+
+// One untimed run, then `repetitions` runs, each timed as the single sample of a measure() call:
+// llama-bench's mean and standard deviation need every run's time, and measure() keeps quantiles.
+Result<std::vector<double>> time_runs(int repetitions, const std::function<Status()>& run_once) {
+  Status status;
+  const std::function<void()> body = [&] {
+    if (status.ok()) status = run_once();
+  };
+  tune::MeasureSettings one_sample;
+  one_sample.min_samples = 1;
+  one_sample.min_time_ms = 0;
+  one_sample.max_time_ms = 0;
+  std::vector<double> samples_ns;
+  for (int i = 0; i < repetitions; ++i) {
+    one_sample.warmup_runs = i == 0 ? 1 : 0;
+    samples_ns.push_back(tune::measure(one_sample, body).median_ns);
+    if (!status.ok()) return status;
+  }
+  return samples_ns;
+}
+
+Status eval_status(Session& session, std::span<const int32_t> tokens) {
+  auto logits = session.eval(tokens);
+  return logits.ok() ? Status() : logits.status();
+}
+
+Status run_prompt(Session& session, const std::vector<int32_t>& tokens) {
+  session.reset();
+  return eval_status(session, tokens);
+}
+
+Status run_generation(Session& session, const std::vector<int32_t>& tokens) {
+  session.reset();
+  for (const int32_t& id : tokens) JF_RETURN_IF_ERROR(eval_status(session, std::span<const int32_t>(&id, 1)));
+  return Status();
+}
+
+// The id the vocabulary puts first in a sequence, or -1 when it adds none.
+int32_t bos_id(const Engine& engine) {
+  const std::vector<int32_t> ids = engine.tokenize("", /*add_special=*/true);
+  return ids.empty() ? -1 : ids.front();
+}
+
+struct TestPlan {
+  int n_prompt = 0;
+  int n_gen = 0;
+};
+
+std::vector<TestPlan> plan_tests(const BenchOptions& options) {
+  std::vector<TestPlan> plans;
+  for (int p : options.n_prompt) {
+    if (p > 0) plans.push_back({p, 0});
+  }
+  for (int n : options.n_gen) {
+    if (n > 0) plans.push_back({0, n});
+  }
+  return plans;
+}
+
+Status run_engine_tests(const BenchOptions& options, const TestResult& base, Engine& engine, BenchReport* report,
+                        const std::function<void(const TestResult&)>& on_test_done) {
+  std::unique_ptr<Session> session = engine.new_session();
+  const int32_t bos = bos_id(engine);
+  for (const TestPlan& plan : plan_tests(options)) {
+    TestResult test = base;
+    test.n_prompt = plan.n_prompt;
+    test.n_gen = plan.n_gen;
+    const std::vector<int32_t> tokens = bench_token_ids(options.seed, test.n_tokens(), engine.info().n_vocab, bos);
+    const auto run_once = [&]() -> Status {
+      return test.is_generation() ? run_generation(*session, tokens) : run_prompt(*session, tokens);
+    };
+    JF_ASSIGN_OR_RETURN(test.samples_ns, time_runs(options.repetitions, run_once));
+    if (on_test_done) on_test_done(test);
+    report->tests.push_back(std::move(test));
+  }
+  return Status();
+}
+
+Status run_model(const BenchOptions& options, const std::string& path, BenchReport* report,
+                 const std::function<void(const TestResult&)>& on_test_done) {
+  JF_ASSIGN_OR_RETURN(ModelFacts facts, read_model_facts(path));
+  TestResult base;
+  base.model = facts;
+  base.cpu_info = cpu_features().model_name;
+  base.n_ctx = bench_context_length(options);
+  std::vector<int> thread_counts = options.n_threads;
+  if (thread_counts.empty()) thread_counts.push_back(tune::available_cpu_count());
+  for (int n_threads : thread_counts) {
+    EngineOptions engine_options;
+    engine_options.n_threads = n_threads;
+    engine_options.n_ctx = base.n_ctx;
+    JF_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::load(path, engine_options));
+    base.n_threads = engine->n_threads();
+    base.backend = backend_name(facts.weight_type, engine->info());
+    JF_RETURN_IF_ERROR(run_engine_tests(options, base, *engine, report, on_test_done));
+  }
+  return Status();
+}
+
+// The faster of the one-thread and all-thread streaming reads: a single core may saturate DRAM on
+// one machine and fall far short on another, and the limit is whichever is higher.
+double measured_bandwidth_gbps() {
+  tune::MicrobenchOptions quick;
+  quick.quick = true;
+  const tune::DeviceLimits limits = tune::run_microbenchmarks(quick);
+  double best = 0;
+  if (limits.dram_bandwidth_one_thread_gbps.known()) best = limits.dram_bandwidth_one_thread_gbps.value;
+  if (limits.dram_bandwidth_all_threads_gbps.known()) best = std::max(best, limits.dram_bandwidth_all_threads_gbps.value);
+  return best;
+}
+
+double mean(const std::vector<double>& values) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  return values.empty() ? 0 : sum / static_cast<double>(values.size());
+}
+
+double sample_stddev(const std::vector<double>& values) {
+  if (values.size() < 2) return 0;
+  const double m = mean(values);
+  double sum_sq = 0;
+  for (double v : values) sum_sq += (v - m) * (v - m);
+  return std::sqrt(sum_sq / static_cast<double>(values.size() - 1));
+}
+
+std::vector<double> tokens_per_s(const TestResult& test) {
+  std::vector<double> ts;
+  for (double ns : test.samples_ns) ts.push_back(ns > 0 ? test.n_tokens() * 1e9 / ns : 0);
+  return ts;
+}
+
+// --- formatting ---
+
+std::string human_size(uint64_t bytes) {
+  const double gib = static_cast<double>(bytes) / (1ull << 30);
+  if (gib >= 1) return str_printf("%.2f GiB", gib);
+  return str_printf("%.2f MiB", static_cast<double>(bytes) / (1ull << 20));
+}
+
+std::string human_count(uint64_t n) {
+  const double v = static_cast<double>(n);
+  if (v >= 1e9) return str_printf("%.2f B", v / 1e9);
+  if (v >= 1e6) return str_printf("%.2f M", v / 1e6);
+  if (v >= 1e3) return str_printf("%.2f K", v / 1e3);
+  return std::to_string(n);
+}
+
+Json number_array(const std::vector<double>& values) {
+  Json array = Json::array();
+  for (double v : values) array.push_back(Json::number(v));
+  return array;
+}
+
+// Zero means "not applicable" (pp rows, unknown bandwidth): null in JSON, empty in CSV.
+Json number_or_null(double value) { return value > 0 ? Json::number(value) : Json(); }
+
+// One row's fields, named as llama-bench names them where it has the field.
+Json test_json(const BenchReport& report, const TestResult& t) {
+  Json row = Json::object();
+  row.set("cpu_info", Json::string(t.cpu_info));
+  row.set("backends", Json::string(t.backend));
+  row.set("model_filename", Json::string(t.model.file_name));
+  row.set("model_type", Json::string(t.model.type));
+  row.set("model_size", Json::number(static_cast<double>(t.model.size_bytes)));
+  row.set("model_n_params", Json::number(static_cast<double>(t.model.n_params)));
+  row.set("n_threads", Json::number(t.n_threads));
+  row.set("n_ctx", Json::number(t.n_ctx));
+  row.set("type_k", Json::string("f32"));
+  row.set("type_v", Json::string("f32"));
+  row.set("n_prompt", Json::number(t.n_prompt));
+  row.set("n_gen", Json::number(t.n_gen));
+  row.set("test", Json::string(t.test_name()));
+  row.set("avg_ns", Json::number(std::round(t.avg_ns())));
+  row.set("stddev_ns", Json::number(std::round(t.stddev_ns())));
+  row.set("median_ns", Json::number(std::round(t.median_ns())));
+  row.set("avg_ts", Json::number(t.avg_ts()));
+  row.set("stddev_ts", Json::number(t.stddev_ts()));
+  row.set("median_ts", Json::number(t.median_ts()));
+  row.set("samples_ns", number_array(t.samples_ns));
+  row.set("samples_ts", number_array(tokens_per_s(t)));
+  row.set("decode_bytes_per_token", Json::number(static_cast<double>(t.model.decode_bytes_per_token)));
+  row.set("gbps", number_or_null(report.decode_gbps(t)));
+  row.set("bandwidth_gbps", number_or_null(report.bandwidth_gbps));
+  row.set("bandwidth_source", Json::string(report.bandwidth_source));
+  row.set("bw_fraction", number_or_null(report.bandwidth_fraction(t)));
+  return row;
+}
+
+std::string csv_field(const Json& value) {
+  if (value.is_null()) return "";
+  if (value.is_number()) return kdb::to_json(value);
+  std::string text;
+  if (value.is_array()) {
+    for (const Json& item : value.items()) text += (text.empty() ? "" : " ") + kdb::to_json(item);
+  } else {
+    text = value.as_string();
+  }
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string format_csv(const BenchReport& report) {
+  std::string out;
+  for (size_t i = 0; i < report.tests.size(); ++i) {
+    const Json row = test_json(report, report.tests[i]);
+    if (i == 0) {
+      std::string header;
+      for (const auto& [name, value] : row.members()) header += (header.empty() ? "" : ",") + name;
+      out += header + "\n";
+    }
+    std::string line;
+    for (const auto& [name, value] : row.members()) line += (line.empty() ? "" : ",") + csv_field(value);
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string format_json(const BenchReport& report, bool one_per_line) {
+  std::string out = one_per_line ? "" : "[\n";
+  for (size_t i = 0; i < report.tests.size(); ++i) {
+    out += kdb::to_json(test_json(report, report.tests[i]));
+    out += one_per_line || i + 1 == report.tests.size() ? "\n" : ",\n";
+  }
+  return one_per_line ? out : out + "]\n";
+}
+
+std::string format_markdown(const BenchReport& report) {
+  std::string out =
+      "| model | size | params | backend | threads | test | t/s | median t/s | GB/s | %BW |\n"
+      "| ----- | ---: | -----: | ------- | ------: | ---: | --: | ---------: | ---: | --: |\n";
+  for (const TestResult& t : report.tests) {
+    const double gbps = report.decode_gbps(t);
+    const double fraction = report.bandwidth_fraction(t);
+    out += str_printf("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s | %s |\n", t.model.file_name.c_str(),
+                      human_size(t.model.size_bytes).c_str(), human_count(t.model.n_params).c_str(),
+                      t.backend.c_str(), t.n_threads, t.test_name().c_str(), t.avg_ts(), t.stddev_ts(),
+                      t.median_ts(), gbps > 0 ? str_printf("%.2f", gbps).c_str() : "",
+                      fraction > 0 ? str_printf("%.1f%%", 100 * fraction).c_str() : "");
+  }
+  out += str_printf("\nKV cache f32 | GB/s = weight bytes read per decode token x median t/s | %%BW of %.1f GB/s (%s)\n",
+                    report.bandwidth_gbps, report.bandwidth_source.c_str());
+  return out;
+}
+
+}  // namespace
+
+Result<OutputFormat> parse_output_format(std::string_view name) {
+  if (name == "md") return OutputFormat::kMarkdown;
+  if (name == "csv") return OutputFormat::kCsv;
+  if (name == "json") return OutputFormat::kJson;
+  if (name == "jsonl") return OutputFormat::kJsonl;
+  return error(StatusCode::kInvalidArgument, "output format '%.*s' is not one of md, csv, json, jsonl",
+               static_cast<int>(name.size()), name.data());
+}
+
+std::string TestResult::test_name() const {
+  return is_generation() ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt);
+}
+
+double TestResult::avg_ns() const { return mean(samples_ns); }
+double TestResult::stddev_ns() const { return sample_stddev(samples_ns); }
+double TestResult::median_ns() const { return tune::summarize_samples(samples_ns).median_ns; }
+double TestResult::avg_ts() const { return mean(tokens_per_s(*this)); }
+double TestResult::stddev_ts() const { return sample_stddev(tokens_per_s(*this)); }
+double TestResult::median_ts() const {
+  const double ns = median_ns();
+  return ns > 0 ? n_tokens() * 1e9 / ns : 0;
+}
+
+double BenchReport::decode_gbps(const TestResult& test) const {
+  if (!test.is_generation()) return 0;
+  return static_cast<double>(test.model.decode_bytes_per_token) * test.median_ts() / 1e9;
+}
+
+double BenchReport::bandwidth_fraction(const TestResult& test) const {
+  return bandwidth_gbps > 0 ? decode_gbps(test) / bandwidth_gbps : 0;
+}
+
+Status validate_options(const BenchOptions& options) {
+  if (options.model_paths.empty()) return error(StatusCode::kInvalidArgument, "no model: give -m MODEL.gguf");
+  JF_RETURN_IF_ERROR(check_counts("-p", options.n_prompt));
+  JF_RETURN_IF_ERROR(check_counts("-n", options.n_gen));
+  if (plan_tests(options).empty()) {
+    return error(StatusCode::kInvalidArgument, "nothing to run: every -p and -n value is 0");
+  }
+  for (int t : options.n_threads) {
+    if (t < 1 || t > kMaxThreads) {
+      return error(StatusCode::kInvalidArgument, "-t: thread count %d is outside 1..%d", t, kMaxThreads);
+    }
+  }
+  if (options.repetitions < 1 || options.repetitions > kMaxRepetitions) {
+    return error(StatusCode::kInvalidArgument, "-r: repetitions %d is outside 1..%d", options.repetitions,
+                 kMaxRepetitions);
+  }
+  if (!(options.bandwidth_gbps >= 0)) {
+    return error(StatusCode::kInvalidArgument, "--bandwidth-gbps: %g is negative", options.bandwidth_gbps);
+  }
+  return Status();
+}
+
+std::vector<int32_t> bench_token_ids(uint64_t seed, int n_tokens, int n_vocab, int32_t bos) {
+  std::vector<int32_t> ids(static_cast<size_t>(std::max(n_tokens, 0)));
+  uint64_t state = seed;
+  for (int32_t& id : ids) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    id = static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(std::max(n_vocab, 1)));
+  }
+  if (!ids.empty() && bos >= 0) ids[0] = bos;
+  return ids;
+}
+
+int bench_context_length(const BenchOptions& options) {
+  int longest = 1;
+  for (int p : options.n_prompt) longest = std::max(longest, p);
+  for (int n : options.n_gen) longest = std::max(longest, n);
+  return (longest + kContextPadding - 1) / kContextPadding * kContextPadding;
+}
+
+Result<ModelFacts> read_model_facts(const std::string& path) {
+  JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(path));
+  JF_ASSIGN_OR_RETURN(std::string arch, file.get_string("general.architecture"));
+  ModelFacts facts;
+  facts.file_name = file_name_of(path);
+  facts.weight_type = dtype_name(main_weight_type(file));
+  facts.type = arch + " " + facts.weight_type;
+  for (const TensorInfo& t : file.tensors()) {
+    facts.size_bytes += t.n_bytes;
+    facts.n_params += static_cast<uint64_t>(t.n_elements());
+  }
+  facts.decode_bytes_per_token = decode_bytes_per_token(file, facts.size_bytes);
+  return facts;
+}
+
+Result<BenchReport> run_bench(const BenchOptions& options, const std::function<void(const TestResult&)>& on_test_done) {
+  JF_RETURN_IF_ERROR(validate_options(options));
+  BenchReport report;
+  // Measured before any model is loaded, on an otherwise idle process (microbench.h).
+  report.bandwidth_gbps = options.bandwidth_gbps > 0 ? options.bandwidth_gbps : measured_bandwidth_gbps();
+  report.bandwidth_source = options.bandwidth_gbps > 0 ? "given" : report.bandwidth_gbps > 0 ? "measured" : "unknown";
+  for (const std::string& path : options.model_paths) {
+    JF_RETURN_IF_ERROR(run_model(options, path, &report, on_test_done));
+  }
+  return report;
+}
+
+std::string format_report(const BenchReport& report, OutputFormat format) {
+  switch (format) {
+    case OutputFormat::kMarkdown: return format_markdown(report);
+    case OutputFormat::kCsv: return format_csv(report);
+    case OutputFormat::kJson: return format_json(report, /*one_per_line=*/false);
+    case OutputFormat::kJsonl: return format_json(report, /*one_per_line=*/true);
+  }
+  return "";
+}
+
+}  // namespace jf::bench

@@ -1,0 +1,117 @@
+// `jitflow bench`: prompt-processing (pp) and text-generation (tg) throughput of GGUF models, in
+// the manner of llama.cpp's llama-bench, so that the two tools' numbers read the same way.
+//
+//   pp<P>: one Session::eval of P token ids on an empty context (logits of the last token only);
+//          tokens/s = P / time.
+//   tg<N>: from an empty context, N evals of one token each; tokens/s = N / time.
+// Token ids are seeded pseudo-random ids (bench_token_ids), the first one BOS when the vocabulary
+// adds one. Each test runs once untimed (warm-up), then `repetitions` timed runs through
+// tune::measure (the one timing protocol); a row reports mean ± standard deviation of tokens/s over
+// the runs, as llama-bench does, and the median, the figure to compare.
+//
+// For tg rows the bench also reports the memory traffic the weights impose and how close that is to
+// the physical limit:
+//   decode bytes per token = every tensor of the file, except that of the embedding table only
+//                            one row is read per token (unless the output projection is tied to
+//                            it, in which case the whole table is read as the output matrix);
+//   GB/s  = decode bytes per token x median tokens/s (KV cache and activations not counted, so
+//           this is a lower bound on the traffic);
+//   %BW   = GB/s / the DRAM read bandwidth of the machine (the faster of tune's one-thread and
+//           all-thread streaming reads, measured once per invocation in quick mode), or the
+//           bandwidth the caller gives.
+//
+// Engines are loaded once per (model, thread count); load time is never timed. The context of
+// every engine holds max(all P, all N) positions rounded up to a multiple of 256, the padding
+// llama.cpp applies to its own context, so that both tools allocate the same KV cache length.
+// The KV cache is f32 (llama.cpp's default is f16); rows say so in type_k/type_v.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jitflow/status.h"
+
+namespace jf::bench {
+
+enum class OutputFormat { kMarkdown, kCsv, kJson, kJsonl };
+
+// "md", "csv", "json", "jsonl".
+Result<OutputFormat> parse_output_format(std::string_view name);
+
+struct BenchOptions {
+  std::vector<std::string> model_paths;
+  std::vector<int> n_prompt = {512};  // one pp test per value; 0 is skipped, as in llama-bench
+  std::vector<int> n_gen = {128};     // one tg test per value; 0 is skipped
+  std::vector<int> n_threads;         // empty: the CPUs this process may run on
+  int repetitions = 5;                // timed runs per test, after one warm-up run
+  uint64_t seed = 1234;               // of the token ids
+  double bandwidth_gbps = 0;          // > 0: the DRAM bandwidth for %BW; 0: measure it
+};
+
+// Facts about a model file, read from its GGUF tensor directory.
+struct ModelFacts {
+  std::string file_name;   // without directories
+  std::string weight_type;  // "q4_0": the type holding the most matrix bytes
+  std::string type;         // "llama q4_0": architecture and weight type
+  uint64_t size_bytes = 0;  // tensor data in the file
+  uint64_t n_params = 0;
+  uint64_t decode_bytes_per_token = 0;  // see the file comment
+};
+
+struct TestResult {
+  ModelFacts model;
+  std::string backend;  // "jitflow avx512": the ISA of the matmul kernel for the model's main type
+  std::string cpu_info;
+  int n_threads = 0;
+  int n_ctx = 0;
+  int n_prompt = 0;  // a pp test: n_prompt > 0 and n_gen == 0; tg: the reverse
+  int n_gen = 0;
+  std::vector<double> samples_ns;  // one per timed run, in run order
+
+  int n_tokens() const { return n_prompt + n_gen; }
+  bool is_generation() const { return n_gen > 0; }
+  std::string test_name() const;  // "pp512", "tg128"
+  double avg_ns() const;
+  double stddev_ns() const;  // sample standard deviation (n - 1); 0 for one sample
+  double median_ns() const;
+  double avg_ts() const;     // mean over runs of tokens/s
+  double stddev_ts() const;
+  double median_ts() const;  // tokens / median time
+};
+
+struct BenchReport {
+  std::vector<TestResult> tests;  // model-major, then threads, then pp tests, then tg tests
+  double bandwidth_gbps = 0;
+  std::string bandwidth_source;  // "measured", "given"
+
+  double decode_gbps(const TestResult& test) const;      // 0 for pp tests
+  double bandwidth_fraction(const TestResult& test) const;  // 0 for pp tests or an unknown bandwidth
+};
+
+// Checks the option values (lists not empty, counts in range, models given) with a message for
+// the first bad one.
+Status validate_options(const BenchOptions& options);
+
+// The P or N token ids of a test: ids from a 64-bit LCG (state = state * 6364136223846793005 +
+// 1442695040888963407; id = (state >> 33) % n_vocab) seeded with `seed`, the first replaced by
+// `bos` when bos >= 0. bench/peer/llama_bench.mjs generates the same ids for llama.cpp.
+std::vector<int32_t> bench_token_ids(uint64_t seed, int n_tokens, int n_vocab, int32_t bos);
+
+// Context length of every engine: max of all P and N, rounded up to a multiple of 256.
+int bench_context_length(const BenchOptions& options);
+
+// Reads the tensor directory of a GGUF file (no tensor data).
+Result<ModelFacts> read_model_facts(const std::string& path);
+
+// Runs every test. `on_test_done` (may be empty) sees each result as soon as it exists.
+Result<BenchReport> run_bench(const BenchOptions& options,
+                              const std::function<void(const TestResult&)>& on_test_done);
+
+// The report as a markdown table (plus a footer line with the bandwidth and KV cache type), CSV
+// with a header row, one JSON array, or one JSON object per line.
+std::string format_report(const BenchReport& report, OutputFormat format);
+
+}  // namespace jf::bench
