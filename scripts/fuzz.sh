@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the GGUF reader with libFuzzer for a bounded time: configures and builds the `fuzz` preset
+# Fuzzes the GGUF reader, then the kernel-database parser, with libFuzzer for a bounded time each: configures and builds the `fuzz` preset
 # (clang, ASan + UBSan), writes a seed corpus (tiny handmade files plus shrunk copies of the small
 # models), then runs gguf_fuzz. New inputs accumulate in the corpus folder between runs; a crash is
 # saved under the artifacts folder and the script exits non-zero.
@@ -18,7 +18,7 @@ corpus="$build/gguf-corpus"
 artifacts="$build/gguf-artifacts"
 
 cmake --preset fuzz -B "$build" >/dev/null
-cmake --build "$build" -j "$jobs" --target gguf_fuzz gguf_fuzz_seeds
+cmake --build "$build" -j "$jobs" --target gguf_fuzz gguf_fuzz_seeds kdb_fuzz
 
 # Models whose header fits a seed; the shared ones are optional.
 models=(models/stories260K.gguf)
@@ -33,3 +33,12 @@ mkdir -p "$corpus" "$artifacts"
 "$build/src/gguf/gguf_fuzz" "$corpus" \
   -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
   -dict=src/gguf/gguf_fuzz.dict -artifact_prefix="$artifacts/" -print_final_stats=1 "$@"
+
+# The kernel database reads JSON lines written by other machines: fuzz its parser too.
+kdb_corpus="$build/kdb-corpus"
+mkdir -p "$kdb_corpus"
+printf '{"v":1,"op":"matmul","workload":{"dtype":"q4_0","n":2048,"k":2048},"median_ns":1.5e3}\n' \
+  > "$kdb_corpus/seed-record.jsonl"
+"$build/src/kdb/kdb_fuzz" "$kdb_corpus" \
+  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$artifacts/kdb-" \
+  -print_final_stats=1 "$@"

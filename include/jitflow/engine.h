@@ -42,6 +42,7 @@ struct GenerationStats {
   int n_decode_evals = 0;  // single-token forward passes (the first token comes from the prompt's logits)
   double prefill_ms = 0;   // evaluating the prompt
   double decode_ms = 0;    // the decode forward passes plus sampling
+  bool context_full = false;  // generation stopped because the KV cache had no room left
   double prefill_tokens_per_s() const { return prefill_ms > 0 ? n_prompt_tokens * 1000.0 / prefill_ms : 0; }
   double decode_tokens_per_s() const { return decode_ms > 0 ? n_decode_evals * 1000.0 / decode_ms : 0; }
 };
@@ -81,7 +82,9 @@ class Session {
   Result<std::span<const float>> eval(std::span<const int32_t> tokens, bool all_logits = false);
 
   // Tokenizes `prompt`, evaluates it, then samples up to options.n_predict tokens, calling
-  // on_piece with each token's text as soon as it exists (return false to stop).
+  // on_piece with each token's text as soon as it exists (return false to stop). Generation also
+  // stops, with stats.context_full set, when the context fills up; a prompt longer than the
+  // context is an error (kOutOfRange).
   Result<GenerationStats> generate(std::string_view prompt, const GenerateOptions& options,
                                    const std::function<bool(std::string_view piece)>& on_piece);
 

@@ -138,6 +138,10 @@ Result<GenerationStats> Session::generate(std::string_view prompt, const Generat
     stats.decode_ms += now_ms() - start;
     if (options.stop_at_eog && tokenizer.is_eog(next)) break;
     if (!on_piece(tokenizer.token_to_piece(next)) || i + 1 == options.n_predict) break;
+    if (n_past() == n_ctx()) {
+      stats.context_full = true;
+      break;
+    }
     start = now_ms();
     JF_ASSIGN_OR_RETURN(logits, eval(std::span<const int32_t>(&next, 1)));
     ++stats.n_decode_evals;

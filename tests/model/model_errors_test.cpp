@@ -160,13 +160,23 @@ TEST_F(ModelErrors, ContextOverflowIsOutOfRange) {
   EXPECT_NE(overflow.status().message().find("context length 8"), std::string::npos) << overflow.status().message();
   EXPECT_EQ(session->n_past(), 6) << "a refused batch must leave the sequence as it was";
 
+  // Generation stops cleanly when the context fills; every token that fitted was delivered.
   GenerateOptions gen;
   gen.n_predict = 100;
   gen.stop_at_eog = false;
   session->reset();
-  auto stats = session->generate("hello world", gen, [](std::string_view) { return true; });
-  ASSERT_FALSE(stats.ok());
-  EXPECT_EQ(stats.status().code(), StatusCode::kOutOfRange);
+  int pieces = 0;
+  auto stats = session->generate("hello", gen, [&](std::string_view) { return ++pieces > 0; });
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_TRUE(stats->context_full);
+  EXPECT_EQ(session->n_past(), 8);
+  EXPECT_EQ(pieces, 8 - stats->n_prompt_tokens + 1);
+
+  // A prompt that cannot fit at all is an error.
+  session->reset();
+  auto too_long = session->generate(std::string(200, 'a'), gen, [](std::string_view) { return true; });
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.status().code(), StatusCode::kOutOfRange);
 }
 
 TEST_F(ModelErrors, TokenOutsideVocabularyIsInvalidArgument) {

@@ -66,6 +66,10 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "jitflow run: %s\n", stats.status().to_string().c_str());
     return 1;
   }
+  if (stats->context_full) {
+    std::fprintf(stderr, "jitflow run: stopped after %d tokens: the context (%d) is full (raise -c)\n",
+                 stats->n_generated, session->n_ctx());
+  }
   std::fprintf(stderr,
                "jitflow: load %.1f ms | prefill %d tokens %.1f tokens/s | decode %d tokens %.1f tokens/s | "
                "threads %d | peak RSS %.1f MiB\n",
