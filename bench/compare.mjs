@@ -1,0 +1,113 @@
+// jitflow beside llama.cpp in one run: `jitflow bench -o json`, then bench/peer/llama_bench.mjs
+// (llama.cpp's prebuilt CPU binaries from node-llama-cpp) with the same models, tests, threads,
+// repetitions, token ids and context length, printed as one markdown table of medians.
+//
+//   node bench/compare.mjs -m MODEL.gguf -p 64,512 -n 128 -t 1,2 -r 5 [--jitflow PATH] [--peer-kv f16|f32]
+//
+// The peer is installed on first use with `npm ci --ignore-scripts` from the committed lock file
+// (no install script, so nothing is downloaded or built besides the npm packages). The two tools
+// run one after the other, never at once.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const peerDir = path.join(repoRoot, "bench", "peer");
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      model: { type: "string", short: "m" },
+      "n-prompt": { type: "string", short: "p", default: "64,512" },
+      "n-gen": { type: "string", short: "n", default: "128" },
+      threads: { type: "string", short: "t", default: "1" },
+      repetitions: { type: "string", short: "r", default: "5" },
+      seed: { type: "string", default: "1234" },
+      jitflow: { type: "string", default: path.join(repoRoot, "build/release/tools/jitflow/jitflow") },
+      "bandwidth-gbps": { type: "string" },
+      "peer-kv": { type: "string", default: "f16" },
+    },
+  });
+  if (!values.model) throw new Error("-m MODEL is required");
+  if (!existsSync(values.jitflow)) throw new Error(`no jitflow binary at ${values.jitflow}: build it or pass --jitflow PATH`);
+  return values;
+}
+
+function installPeer() {
+  if (existsSync(path.join(peerDir, "node_modules", "node-llama-cpp", "package.json"))) return;
+  process.stderr.write("compare: installing the llama.cpp peer (npm ci, prebuilt binaries only)\n");
+  execFileSync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], {
+    cwd: peerDir,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" },
+  });
+}
+
+// Runs a command with progress on our stderr and returns its stdout parsed as JSON.
+function runJson(command, args) {
+  process.stderr.write(`compare: ${[command, ...args].join(" ")}\n`);
+  const result = spawnSync(command, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 1 << 26 });
+  if (result.status !== 0) throw new Error(`${path.basename(command)} failed (exit ${result.status})`);
+  return JSON.parse(result.stdout);
+}
+
+function runJitflow(o) {
+  const args = ["bench", "-m", o.model, "-p", o["n-prompt"], "-n", o["n-gen"], "-t", o.threads, "-r", o.repetitions,
+    "-s", o.seed, "-o", "json", "--progress"];
+  if (o["bandwidth-gbps"]) args.push("--bandwidth-gbps", o["bandwidth-gbps"]);
+  return runJson(o.jitflow, args);
+}
+
+function runPeer(o, nCtx) {
+  return runJson(process.execPath, [path.join(peerDir, "llama_bench.mjs"), "-m", o.model, "-p", o["n-prompt"],
+    "-n", o["n-gen"], "-t", o.threads, "-r", o.repetitions, "--seed", o.seed, "--ctx-size", String(nCtx),
+    "--kv-type", o["peer-kv"], "-o", "json"]);
+}
+
+const key = (model, test, threads) => `${model}|${test}|${threads}`;
+const fixed = (x, digits = 2) => (x == null ? "" : x.toFixed(digits));
+
+function report(ours, peer) {
+  const p = peer.peer;
+  const first = ours[0];
+  const peerSettings = peer.tests[0];
+  const lines = [
+    `device: ${first.cpu_info}`,
+    `jitflow: ${first.backends}, n_ctx ${first.n_ctx}, KV cache ${first.type_k}/${first.type_v}, prompt batches of <= 512 tokens, weights read into memory`,
+    `llama.cpp: ${p.llama_cpp_release}, commit ${p.llama_cpp_commit} (build ${p.llama_cpp_build_number}, ${p.compiler}), ` +
+      `node-llama-cpp ${p.node_llama_cpp} ${p.build_type} CPU backend ${p.cpu_backend}`,
+    `llama.cpp settings (from its log): n_ctx ${peerSettings.n_ctx}, n_batch ${peerSettings.n_batch}, n_ubatch ${peerSettings.n_ubatch}, ` +
+      `flash_attn ${peerSettings.flash_attn}, KV cache ${peerSettings.type_k}/${peerSettings.type_v}, mmap off, no sampler`,
+    `same token ids, threads and repetitions on both; t/s are medians over runs; ratio = jitflow / llama.cpp`,
+    "",
+    "| model | test | threads | jitflow t/s | llama.cpp t/s | ratio | jitflow GB/s | jitflow %BW |",
+    "| ----- | ---: | ------: | ----------: | ------------: | ----: | -----------: | ----------: |",
+  ];
+  const peerRows = new Map(peer.tests.map((r) => [key(r.model_filename, r.test, r.n_threads), r]));
+  for (const r of ours) {
+    const theirs = peerRows.get(key(r.model_filename, r.test, r.n_threads));
+    const ratio = theirs ? r.median_ts / theirs.median_ts : null;
+    const bw = r.bw_fraction == null ? "" : `${(100 * r.bw_fraction).toFixed(1)}%`;
+    lines.push(`| ${r.model_filename} | ${r.test} | ${r.n_threads} | ${fixed(r.median_ts)} | ${fixed(theirs?.median_ts)} | ` +
+      `${fixed(ratio)} | ${fixed(r.gbps)} | ${bw} |`);
+  }
+  if (first.bandwidth_gbps) lines.push("", `%BW of ${first.bandwidth_gbps.toFixed(1)} GB/s DRAM read bandwidth (${first.bandwidth_source})`);
+  return lines.join("\n") + "\n";
+}
+
+function main() {
+  const o = parseOptions();
+  installPeer();
+  const ours = runJitflow(o);
+  const peer = runPeer(o, ours[0].n_ctx);
+  process.stdout.write(report(ours, peer));
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`compare: ${err.message}\n`);
+  process.exit(1);
+}
