@@ -8,7 +8,6 @@ namespace {
 // Integer dot-product steps without VNNI: u8 x s8 products summed pairwise to int16 by maddubs
 // (callers keep |u * s| pairs below 2^15), then to int32 by madd.
 struct Avx2IntDot {
-  static constexpr bool kVnni = false;
   // acc + sum of groups of 4 adjacent u8 * s8 products, per int32 lane.
   static __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
@@ -20,7 +19,16 @@ struct Avx2IntDot {
 }  // namespace
 
 const MatmulFamily* avx2_family(DType weight) {
-  static const auto kFamilies = x86_families<Avx2IntDot, Ymm>(CpuIsa::avx2);
+  constexpr CpuIsa kIsa = CpuIsa::avx2;
+  static const MatmulFamily kFamilies[] = {
+      make_family<Q8_32Tiles<Q4_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32, 8, 4, 1}),
+      make_family<Q8_32Tiles<Q8_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32, 0, 5, 1}),
+      make_family<Q4_KTiles<Avx2IntDot>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
+      make_family<Q6_KTiles<Avx2IntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),
+      make_family<FloatTiles<Ymm, DType::F32>::At>(kIsa, {DType::F32, ActLayout::f32, 0, 2, 0}),
+      make_family<FloatTiles<Ymm, DType::F16>::At>(kIsa, {DType::F16, ActLayout::f32, 0, 2, 0}),
+      make_family<FloatTiles<Ymm, DType::BF16>::At>(kIsa, {DType::BF16, ActLayout::f32, 0, 2, 0}),
+  };
   return find_family(kFamilies, weight);
 }
 

@@ -14,6 +14,8 @@ namespace jf {
 enum class ActLayout : uint8_t {
   blocks,  // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
   q8_32,   // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
+  q8_32_lanes,  // the same with 8 lanes per block: the scale 8 times, the bias and 7 zeros (what a
+                // 512-bit vector over two blocks multiplies and adds, loaded as it is)
   q8_256,  // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
   f32,     // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
 };
@@ -25,8 +27,8 @@ struct ActRows {
   size_t blocks_stride = 0;
   const int8_t* qs = nullptr;       // q8_32, q8_256: codes
   size_t qs_stride = 0;
-  const float* d = nullptr;         // q8_32, q8_256: one scale per block
-  const int32_t* bias = nullptr;    // q8_32: -bias_offset * (sum of the block's codes), indexed like d
+  const float* d = nullptr;         // q8_*: the scale of each block (8 lanes each for q8_32_lanes)
+  const int32_t* bias = nullptr;    // q8_32*: -bias_offset * (sum of the block's codes), indexed like d
   size_t d_stride = 0;
   const int16_t* bsums = nullptr;   // q8_256: sums of 16 codes, 16 per block
   size_t bsums_stride = 0;
@@ -55,7 +57,7 @@ struct Tile {
   float* y = nullptr;          // output of (token 0, row 0) of the tile
   int64_t y_stride = 0;        // floats between tokens in y
   bool accumulate = false;
-  int prefetch_bytes = 0;
+  int prefetch_bytes = 0;      // prefetch this far below each weight block (0: none)
 };
 using TileFn = void (*)(const Tile& tile);
 

@@ -63,11 +63,12 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
   switch (layout) {
     case ActLayout::blocks: blocks.row_bytes = align64(static_cast<int64_t>(row_bytes(x_type, n_cols))); break;
     case ActLayout::q8_32:
+    case ActLayout::q8_32_lanes:
     case ActLayout::q8_256: {
       const int64_t n_blocks = n_cols / dtype_info(x_type).block_size;
       qs.row_bytes = align64(n_cols);
-      d.row_bytes = align64(n_blocks * 4);
-      if (layout == ActLayout::q8_32) bias.row_bytes = d.row_bytes;
+      d.row_bytes = align64(n_blocks * 4 * (layout == ActLayout::q8_32_lanes ? 8 : 1));
+      if (layout != ActLayout::q8_256) bias.row_bytes = d.row_bytes;
       if (layout == ActLayout::q8_256) bsums.row_bytes = align64(n_blocks * 16 * 2);
       break;
     }
@@ -125,7 +126,7 @@ void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y,
   tile.w_stride = w.row_stride_bytes();
   tile.x = &x;
   tile.y_stride = w.n_rows;
-  tile.prefetch_bytes = c.prefetch_bytes;
+  tile.prefetch_bytes = static_cast<int>(c.prefetch_rows * tile.w_stride);
   for (int64_t k0 = 0; k0 < n_cols; k0 += k_block) {
     tile.k0 = k0;
     tile.k1 = std::min(n_cols, k0 + k_block);
@@ -145,24 +146,28 @@ void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y,
   }
 }
 
-// Defaults per (weight type, ISA), chosen with bench/matmul_bench on TinyLlama shapes: decode is
-// one token, prefill many. The row tile of decode gives independent accumulators and loads in flight;
-// prefill tiles reuse each weight vector for T tokens from registers.
+// Defaults per (weight type, ISA), measured with bench/matmul_bench on TinyLlama shapes (AMD EPYC
+// Zen 4, see the benchmark's header). Decode (one token) reads one weight row at a time: several
+// interleaved row streams (R > 1) halve the DRAM bandwidth the hardware prefetcher delivers, even
+// with software prefetch, while the pair tiles already overlap enough work per row. Prefill takes
+// the largest tile the register rule admits: each weight vector serves T tokens from registers and
+// each activation vector R rows from L1. K is not split: on TinyLlama shapes with 64 tokens every
+// k_block measured 5-15% slower than whole rows (the 1 MiB L2 and the L3 keep up).
 struct DefaultConfigs {
   MatmulConfig decode;
   MatmulConfig prefill;
 };
 
 DefaultConfigs default_configs(DType dtype, CpuIsa isa) {
-  if (isa == CpuIsa::scalar) return {{1, 1, 0, 0}, {1, 1, 0, 0}};
-  const bool wide = isa == CpuIsa::avx512;
-  switch (dtype) {
-    case DType::Q4_0:
-    case DType::Q8_0: return {{4, 1, 0, 0}, {wide ? 4 : 2, wide ? 4 : 2, 0, 0}};
-    case DType::Q4_K:
-    case DType::Q6_K: return {{2, 1, 0, 0}, {2, wide ? 4 : 2, 0, 0}};
-    default: return {{4, 1, 0, 0}, {4, wide ? 4 : 2, 0, 0}};
+  const MatmulConfig decode{.row_tile = 1, .token_tile = 1};
+  switch (isa) {
+    case CpuIsa::scalar: return {decode, decode};
+    case CpuIsa::avx2:
+      if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16) return {decode, {.row_tile = 4, .token_tile = 2}};
+      return {decode, {.row_tile = 2, .token_tile = 4}};
+    case CpuIsa::avx512: return {decode, {.row_tile = 4, .token_tile = 4}};
   }
+  return {decode, decode};
 }
 
 MatmulKernel make_kernel(const MatmulFamily* family, const MatmulConfig& config) {
@@ -198,19 +203,9 @@ const MatmulFamily* best_family(DType dtype) {
   return family;
 }
 
-const MachineLimits& cached_limits(CpuIsa isa) {
-  static const MachineLimits kLimits[] = {nominal_limits(CpuIsa::scalar), nominal_limits(CpuIsa::avx2),
-                                          nominal_limits(CpuIsa::avx512)};
-  return kLimits[static_cast<int>(isa)];
-}
-
-// The measured tile of the family for this many tokens, with the k_block the cache rules pick.
-MatmulConfig default_config(const MatmulFamily& family, int64_t n_rows, int64_t n_cols, int64_t n_tokens) {
+MatmulConfig default_config(const MatmulFamily& family, int64_t n_tokens) {
   const DefaultConfigs defaults = default_configs(family.weight, family.isa);
-  MatmulConfig c = n_tokens > 1 ? defaults.prefill : defaults.decode;
-  const MatmulShape shape{family.weight, n_rows, n_cols, n_tokens, 1};
-  c.k_block = choose_k_block(shape, family.info, c.row_tile, c.token_tile, cached_limits(family.isa));
-  return c;
+  return n_tokens > 1 ? defaults.prefill : defaults.decode;
 }
 
 void run_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
@@ -247,16 +242,16 @@ bool variant_info(DType dtype, CpuIsa isa, VariantInfo* info) {
 MatmulKernel resolve_kernel(DType dtype, CpuIsa isa, const MatmulConfig& config) {
   const MatmulFamily* family = cpu_has_isa(isa) ? find_family(dtype, isa) : nullptr;
   if (family == nullptr || !family->info.has_tile(config.row_tile, config.token_tile) || config.k_block < 0 ||
-      config.k_block % family->info.k_step != 0 || config.prefetch_bytes < 0 ||
-      (config.prefetch_bytes != 0 && !family->info.prefetches)) {
+      config.k_block % family->info.k_step != 0 || config.prefetch_rows < 0 ||
+      (config.prefetch_rows != 0 && !family->info.prefetches)) {
     return {};
   }
   return make_kernel(family, config);
 }
 
-MatmulKernel select_default_kernel(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens) {
+MatmulKernel select_default_kernel(DType dtype, int64_t /*n_rows*/, int64_t /*n_cols*/, int64_t n_tokens) {
   const MatmulFamily* family = best_family(dtype);
-  return make_kernel(family, default_config(*family, n_rows, n_cols, n_tokens));
+  return make_kernel(family, default_config(*family, n_tokens));
 }
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
@@ -268,7 +263,7 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch) {
   const MatmulFamily& family = *best_family(w.dtype);
-  run_matmul(w, x, n_tokens, y, pool, scratch, family, default_config(family, w.n_rows, w.n_cols, n_tokens));
+  run_matmul(w, x, n_tokens, y, pool, scratch, family, default_config(family, n_tokens));
 }
 
 void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n) {

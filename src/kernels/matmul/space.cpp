@@ -37,8 +37,8 @@ bool fits_caches(const MatmulShape& shape, const VariantInfo& variant, int R, in
   const int64_t k = k_block > 0 ? k_block : shape.n_cols;
   const double w_bytes = static_cast<double>(row_bytes(shape.dtype, k));
   const double x_bytes = variant.x_bytes_per_col * static_cast<double>(k);
-  // 4. L1: the R weight rows that the token tiles after the first reuse, and one token tile.
-  if (limits.l1d_bytes > 0 && shape.n_tokens > T && R * w_bytes + T * x_bytes > static_cast<double>(limits.l1d_bytes)) {
+  // 4. L1: the R weight rows that the token tiles after the first reuse.
+  if (limits.l1d_bytes > 0 && shape.n_tokens > T && R * w_bytes > static_cast<double>(limits.l1d_bytes)) {
     return false;
   }
   // 5. L2: the activation panel of all tokens, which every row tile reads again.
@@ -69,7 +69,7 @@ bool cpu_has_isa(CpuIsa isa) {
 
 std::string config_name(const MatmulConfig& c) {
   return "r" + std::to_string(c.row_tile) + "t" + std::to_string(c.token_tile) + "k" +
-         std::to_string(c.k_block) + "p" + std::to_string(c.prefetch_bytes);
+         std::to_string(c.k_block) + "p" + std::to_string(c.prefetch_rows);
 }
 
 bool VariantInfo::has_tile(int row_tile, int token_tile) const {
@@ -93,33 +93,23 @@ bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const Matmul
   const int R = c.row_tile, T = c.token_tile;
   // 1. Structure.
   if (!is_candidate(kRowTileCandidates, R) || !is_candidate(kTokenTileCandidates, T) ||
-      !is_candidate(kKBlockCandidates, c.k_block) || !is_candidate(kPrefetchCandidates, c.prefetch_bytes)) {
+      !is_candidate(kKBlockCandidates, c.k_block) || !is_candidate(kPrefetchCandidates, c.prefetch_rows)) {
     return false;
   }
   if (!variant.has_tile(R, T) || c.k_block % variant.k_step != 0) return false;
-  if (c.prefetch_bytes != 0 && !variant.prefetches) return false;
+  if (c.prefetch_rows != 0 && !variant.prefetches) return false;
   // 2. No duplicates of a smaller config.
   const int64_t rows_per_thread = (shape.n_rows + shape.n_threads - 1) / std::max(shape.n_threads, 1);
   if (T > pow2_ceil(shape.n_tokens) || R > pow2_ceil(rows_per_thread)) return false;
   if (c.k_block >= shape.n_cols) return false;
   // 3. Registers.
-  if (limits.n_vec_regs > 0 && R * T + variant.regs_fixed + variant.regs_per_token * T > limits.n_vec_regs) {
+  const int accumulators = variant.cold_accumulators ? 0 : R * T;
+  if (limits.n_vec_regs > 0 && accumulators + variant.regs_fixed + variant.regs_per_token * T > limits.n_vec_regs) {
     return false;
   }
   if (!fits_caches(shape, variant, R, T, c.k_block, limits)) return false;
   // 6. Split K only when whole rows break rule 4 or 5.
   return c.k_block == 0 || !fits_caches(shape, variant, R, T, 0, limits);
-}
-
-int choose_k_block(const MatmulShape& shape, const VariantInfo& variant, int row_tile, int token_tile,
-                   const MachineLimits& limits) {
-  if (fits_caches(shape, variant, row_tile, token_tile, 0, limits)) return 0;
-  int best = 0;
-  for (int kb : kKBlockCandidates) {
-    if (kb == 0 || kb % variant.k_step != 0 || kb >= shape.n_cols) continue;
-    if (best == 0 || fits_caches(shape, variant, row_tile, token_tile, kb, limits)) best = kb;
-  }
-  return best;
 }
 
 std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,
@@ -129,7 +119,7 @@ std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const Varian
     for (int T : kTokenTileCandidates) {
       for (int kb : kKBlockCandidates) {
         for (int pf : kPrefetchCandidates) {
-          const MatmulConfig c{.row_tile = R, .token_tile = T, .k_block = kb, .prefetch_bytes = pf};
+          const MatmulConfig c{.row_tile = R, .token_tile = T, .k_block = kb, .prefetch_rows = pf};
           if (is_valid(shape, variant, c, limits)) out.push_back(c);
         }
       }

@@ -32,7 +32,9 @@ struct MatmulConfig {
   int token_tile = 1;      // activation rows (tokens) per micro-tile: 1, 2, 4, 8
   int k_block = 0;         // weight columns per pass over the rows (multiple of the variant's
                            // k_step), so that the activation panel stays in cache; 0: whole rows
-  int prefetch_bytes = 0;  // software prefetch distance ahead in each weight row; 0: none
+  int prefetch_rows = 0;   // software prefetch of the weights this many rows below, at the same
+                           // columns (the tile that comes next); 0: none. Several interleaved row
+                           // streams defeat the hardware prefetcher, so decode needs it.
 
   bool operator==(const MatmulConfig&) const = default;
 };
@@ -44,16 +46,18 @@ std::string config_name(const MatmulConfig& config);
 inline constexpr int kRowTileCandidates[] = {1, 2, 4, 8};
 inline constexpr int kTokenTileCandidates[] = {1, 2, 4, 8};
 inline constexpr int kKBlockCandidates[] = {0, 256, 512, 1024, 2048};
-inline constexpr int kPrefetchCandidates[] = {0, 256, 1024};
+inline constexpr int kPrefetchCandidates[] = {0, 4, 8, 16};
 
 // What a compiled variant (one weight type on one ISA) tells the rules about itself.
 struct VariantInfo {
   int k_step = 1;             // columns: k_block must be a multiple
   int regs_fixed = 0;         // vector registers a tile needs besides accumulators and per-token ones
   int regs_per_token = 0;     // vector registers held per token (hoisted scales, integer sums)
+  bool cold_accumulators = false;  // the R*T float accumulators change once per super-block (not
+                                   // every step), so they may live in L1 (K-quants)
   double x_bytes_per_col = 4; // bytes of encoded activation per column (codes + scales + sums)
   uint16_t tile_mask = 0;     // bit 4*log2(R) + log2(T) set when the R x T tile is compiled
-  bool prefetches = false;    // honours prefetch_bytes
+  bool prefetches = false;    // honours prefetch_rows
 
   bool has_tile(int row_tile, int token_tile) const;
 };
@@ -80,22 +84,17 @@ MachineLimits nominal_limits(CpuIsa isa);
 
 // The rules. A config is valid when
 //  1. (structure) every knob is one of its candidates, the R x T tile is compiled, k_block is a
-//     multiple of k_step, and prefetch_bytes is 0 unless the variant prefetches;
+//     multiple of k_step, and prefetch_rows is 0 unless the variant prefetches;
 //  2. (no duplicates) T <= n_tokens and R <= rows per thread, each rounded up to a power of two, and
 //     k_block < n_cols (a larger block is the same kernel as 0);
-//  3. (registers) R*T accumulators + regs_fixed + regs_per_token*T <= n_vec_regs;
+//  3. (registers) R*T accumulators (unless cold) + regs_fixed + regs_per_token*T <= n_vec_regs;
 //  4. (L1) when several token tiles reuse the R weight rows of one k block (n_tokens > T), those rows
-//     and one token tile of activations fit L1;
+//     fit L1;
 //  5. (L2) the activation panel of all tokens for one k block, which every row tile reads, fits L2;
 //  6. (no needless split) k_block > 0 only when whole rows would break rule 4 or 5 (splitting
 //     otherwise only adds passes over y).
 bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const MatmulConfig& config,
               const MachineLimits& limits);
-
-// The k_block that rules 4-6 pick for an R x T tile: 0 when whole rows fit the caches, else the
-// largest candidate that does (the smallest candidate when none does).
-int choose_k_block(const MatmulShape& shape, const VariantInfo& variant, int row_tile, int token_tile,
-                   const MachineLimits& limits);
 
 // Every candidate config that is_valid keeps, in a fixed order.
 std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,

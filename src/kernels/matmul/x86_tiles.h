@@ -11,7 +11,6 @@
 
 #include <immintrin.h>
 
-#include <array>
 #include <cstddef>
 #include <cstring>
 #include <utility>
@@ -30,6 +29,13 @@ inline float fp16_at(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
   return _cvtsh_ss(h);
+}
+
+// The fp16 at p, converted and broadcast to 8 lanes (a broadcast load and one conversion).
+inline __m256 fp16_broadcast(const uint8_t* p) {
+  int16_t h;
+  std::memcpy(&h, p, 2);
+  return _mm256_cvtph_ps(_mm_set1_epi16(h));
 }
 
 inline float hsum(__m256 v) {
@@ -57,17 +63,48 @@ inline __m256 abs_ps(__m256 v) { return _mm256_and_ps(v, _mm256_castsi256_ps(_mm
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// f(integral_constant<int, 0>) ... f(integral_constant<int, N - 1>): compile-time indices from the
+// start, so that arrays of accumulators indexed by them stay in registers (GCC replaces such arrays
+// by scalars before it unrolls loops, so a plain loop would keep them in memory).
+template <int N, typename F>
+inline void unroll(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }(
+      std::make_integer_sequence<int, N>{});
+}
+
 inline void prefetch(const uint8_t* p, int distance) {
   if (distance != 0) _mm_prefetch(reinterpret_cast<const char*>(p + distance), _MM_HINT_T0);
 }
 
+// Row pointers of the tile's tokens, hoisted out of the column loops.
+template <int T>
+struct TokenRows {
+  const int8_t* qs[T];      // codes at column 0
+  const float* d[T];        // block scales
+  const int32_t* bias[T];   // q8_32 biases
+  const int16_t* bsums[T];  // q8_256 sums of 16
+  const float* f[T];        // f32 values
+
+  explicit TokenRows(const Tile& a) {
+    const ActRows& x = *a.x;
+    for (int t = 0; t < T; ++t) {
+      const int64_t token = a.t0 + t;
+      qs[t] = x.qs ? x.qs + token * x.qs_stride : nullptr;
+      d[t] = x.d ? x.d + token * x.d_stride : nullptr;
+      bias[t] = x.bias ? x.bias + token * x.d_stride : nullptr;
+      bsums[t] = x.bsums ? x.bsums + token * x.bsums_stride : nullptr;
+      f[t] = x.f ? x.f + token * x.f_stride : nullptr;
+    }
+  }
+};
+
 // y[t][r] = (or +=) the horizontal sum of acc[r][t].
 template <int R, int T, typename V, typename HSum>
-inline void store_tile(const Tile& a, V (&acc)[R][T], HSum hsum_fn) {
-  for (int t = 0; t < T; ++t) {
+inline void store_tile(const Tile& a, const V (&acc)[R][T], HSum hsum_fn) {
+  unroll<T>([&](auto t) {
     float* y = a.y + t * a.y_stride;
-    for (int r = 0; r < R; ++r) y[r] = a.accumulate ? y[r] + hsum_fn(acc[r][t]) : hsum_fn(acc[r][t]);
-  }
+    unroll<R>([&](auto r) { y[r] = a.accumulate ? y[r] + hsum_fn(acc[r][t]) : hsum_fn(acc[r][t]); });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -86,61 +123,59 @@ struct Q4_0Weights {
     __m256i u;  // 32 codes 0..15 in element order
   };
   static Codes load(const uint8_t* block) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2));
-    return {_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F))};
+    // The 16 bytes in both lanes; the high lane shifted by 4 (32-bit shifts are fine: the mask
+    // drops the bits that cross into the next byte).
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)));
+    const __m256i nibbles = _mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+    return {_mm256_and_si256(nibbles, _mm256_set1_epi8(0x0F))};
   }
   static __m256i dot(__m256i bias, const Codes& w, __m256i x) { return IntDot::dot_u8s8(bias, w.u, x); }
 };
 
-// Q8_0 block [34 B]: fp16 d, 32 int8. With VNNI the codes are made unsigned (w + 128, one xor per
-// row and block) and the bias carries -128 * sum(x); without it, maddubs would saturate on
-// (w + 128) * x, so the sign moves onto x instead: |w| * (x * sign(w)), no bias.
+// Q8_0 block [34 B]: fp16 d, 32 int8. maddubs would saturate on (w + 128) * x, so the sign moves
+// onto x instead: |w| * (x * sign(w)), no bias. (|-128| = 128 as u8 times |x| <= 127 still fits.)
 template <class IntDot>
 struct Q8_0Weights {
   static constexpr int kBlockBytes = sizeof(BlockQ8_0);
-  static constexpr int kOffset = IntDot::kVnni ? 128 : 0;
+  static constexpr int kOffset = 0;
   struct Codes {
-    __m256i u;    // unsigned: w + 128 (VNNI) or |w|
-    __m256i raw;  // signed weights, for the sign of x (no VNNI)
+    __m256i u;    // |w|
+    __m256i raw;  // w, for the sign of x
   };
   static Codes load(const uint8_t* block) {
     const __m256i raw = load256(block + 2);
-    if constexpr (IntDot::kVnni) return {_mm256_xor_si256(raw, _mm256_set1_epi8(static_cast<char>(0x80))), raw};
     return {_mm256_abs_epi8(raw), raw};
   }
   static __m256i dot(__m256i bias, const Codes& w, __m256i x) {
-    if constexpr (IntDot::kVnni) return IntDot::dot_u8s8(bias, w.u, x);
     return IntDot::dot_u8s8(bias, w.u, _mm256_sign_epi8(x, w.raw));
   }
 };
 
 // W[R, k1-k0] (Q4_0 / Q8_0 blocks) · X[T, k1-k0] (Q8_0 codes) -> Y[T, R].
 template <class Weights, int R, int T>
-void tile_q8_32(const Tile& a) {
-  const ActRows& x = *a.x;
+__attribute__((flatten)) void tile_q8_32(const Tile& a) {
+  const TokenRows<T> x(a);
+  const uint8_t* const w = a.w;
+  const size_t w_stride = a.w_stride;
+  const int prefetch_bytes = a.prefetch_bytes;
   __m256 acc[R][T];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm256_setzero_ps();
-  for (int64_t b = a.k0 / kQK; b < a.k1 / kQK; ++b) {
+  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = _mm256_setzero_ps(); }); });
+  const int64_t b_end = a.k1 / kQK;
+  for (int64_t b = a.k0 / kQK; b < b_end; ++b) {
     __m256 dx[T];
-#pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) dx[t] = _mm256_broadcast_ss(x.d + (a.t0 + t) * x.d_stride + b);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* block = a.w + r * a.w_stride + b * Weights::kBlockBytes;
-      prefetch(block, a.prefetch_bytes);
-      const typename Weights::Codes w = Weights::load(block);
-      const __m256 dw = _mm256_set1_ps(fp16_at(block));
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) {
-        const int64_t xb = (a.t0 + t) * x.d_stride + b;
-        const __m256i bias = Weights::kOffset ? _mm256_zextsi128_si256(_mm_cvtsi32_si128(x.bias[xb]))
-                                              : _mm256_setzero_si256();
-        const __m256i xq = load256(x.qs + (a.t0 + t) * x.qs_stride + b * kQK);
-        const __m256i sum = Weights::dot(bias, w, xq);
+    unroll<T>([&](auto t) { dx[t] = _mm256_broadcast_ss(x.d[t] + b); });
+    unroll<R>([&](auto r) {
+      const uint8_t* block = w + r * w_stride + b * Weights::kBlockBytes;
+      prefetch(block, prefetch_bytes);
+      const typename Weights::Codes codes = Weights::load(block);
+      const __m256 dw = fp16_broadcast(block);
+      unroll<T>([&](auto t) {
+        __m256i bias = _mm256_setzero_si256();
+        if constexpr (Weights::kOffset != 0) bias = _mm256_zextsi128_si256(_mm_cvtsi32_si128(x.bias[t][b]));
+        const __m256i sum = Weights::dot(bias, codes, load256(x.qs[t] + b * kQK));
         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
-      }
-    }
+      });
+    });
   }
   store_tile<R, T>(a, acc, hsum);
 }
@@ -181,49 +216,47 @@ inline void q4_k_scales_mins(const uint8_t* packed, __m128i* scales, __m128i* mi
 // byte j of chunk c holds element 64c + j (low nibble, sub-block 2c) and 64c + 32 + j (high nibble,
 // sub-block 2c + 1). Element = d * scale_s * q - dmin * min_s.
 template <class IntDot, int R, int T>
-void tile_q4_k(const Tile& a) {
-  const ActRows& x = *a.x;
+__attribute__((flatten)) void tile_q4_k(const Tile& a) {
+  const TokenRows<T> x(a);
+  const uint8_t* const w = a.w;
+  const size_t w_stride = a.w_stride;
+  const int prefetch_bytes = a.prefetch_bytes;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256 acc[R][T];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm256_setzero_ps();
-  for (int64_t sb = a.k0 / kQK_K; sb < a.k1 / kQK_K; ++sb) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* block = a.w + r * a.w_stride + sb * sizeof(BlockQ4_K);
-      prefetch(block, a.prefetch_bytes);
+  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = _mm256_setzero_ps(); }); });
+  const int64_t sb_end = a.k1 / kQK_K;
+  for (int64_t sb = a.k0 / kQK_K; sb < sb_end; ++sb) {
+    unroll<R>([&](auto r) {
+      const uint8_t* block = w + r * w_stride + sb * sizeof(BlockQ4_K);
+      prefetch(block, prefetch_bytes);
       __m128i scales8, mins8;
       q4_k_scales_mins(block + offsetof(BlockQ4_K, scales), &scales8, &mins8);
       const __m256i scales = _mm256_broadcastsi128_si256(scales8);
       __m256i isum[T];
-      for (auto& v : isum) v = _mm256_setzero_si256();
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
+      unroll<T>([&](auto t) { isum[t] = _mm256_setzero_si256(); });
+      unroll<4>([&](auto c) {
         const __m256i q = load256(block + offsetof(BlockQ4_K, qs) + 32 * c);
         const __m256i lo = _mm256_and_si256(q, low4);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         const __m256i s_lo = pick_i16(scales, 2 * c);
         const __m256i s_hi = pick_i16(scales, 2 * c + 1);
-#pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) {
-          const int8_t* xq = x.qs + (a.t0 + t) * x.qs_stride + sb * kQK_K + 64 * c;
+        unroll<T>([&](auto t) {
+          const int8_t* xq = x.qs[t] + sb * kQK_K + 64 * c;
           isum[t] = IntDot::madd_i16(isum[t], _mm256_maddubs_epi16(lo, load256(xq)), s_lo);
           isum[t] = IntDot::madd_i16(isum[t], _mm256_maddubs_epi16(hi, load256(xq + 32)), s_hi);
-        }
-      }
+        });
+      });
       // Mins duplicated per pair of 16-sums: [m0 m0 m1 m1 ... m7 m7] against the 16 bsums.
       const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(mins8, mins8), _mm_unpacklo_epi16(mins8, mins8));
-      const float d = fp16_at(block + offsetof(BlockQ4_K, d));
-      const float dmin = fp16_at(block + offsetof(BlockQ4_K, dmin));
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) {
-        const float dx = x.d[(a.t0 + t) * x.d_stride + sb];
-        const __m256i bsums = load256(x.bsums + (a.t0 + t) * x.bsums_stride + sb * 16);
-        const __m256i min_sum = _mm256_madd_epi16(mins, bsums);
-        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_set1_ps(d * dx), acc[r][t]);
-        acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin * dx), acc[r][t]);
-      }
-    }
+      const __m256 d = fp16_broadcast(block + offsetof(BlockQ4_K, d));
+      const __m256 dmin = fp16_broadcast(block + offsetof(BlockQ4_K, dmin));
+      unroll<T>([&](auto t) {
+        const __m256 dx = _mm256_broadcast_ss(x.d[t] + sb);
+        const __m256i min_sum = _mm256_madd_epi16(mins, load256(x.bsums[t] + sb * 16));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, dx), acc[r][t]);
+        acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_mul_ps(dmin, dx), acc[r][t]);
+      });
+    });
   }
   store_tile<R, T>(a, acc, hsum);
 }
@@ -235,24 +268,25 @@ void tile_q4_k(const Tile& a) {
 // d * scale * (q - 32). The unsigned q (0..63) goes through maddubs; the -32 comes back as
 // -32 * sum_g scale_g * bsum_g.
 template <class IntDot, int R, int T>
-void tile_q6_k(const Tile& a) {
-  const ActRows& x = *a.x;
+__attribute__((flatten)) void tile_q6_k(const Tile& a) {
+  const TokenRows<T> x(a);
+  const uint8_t* const w = a.w;
+  const size_t w_stride = a.w_stride;
+  const int prefetch_bytes = a.prefetch_bytes;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i bits45 = _mm256_set1_epi8(0x30);
   __m256 acc[R][T];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm256_setzero_ps();
-  for (int64_t sb = a.k0 / kQK_K; sb < a.k1 / kQK_K; ++sb) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* block = a.w + r * a.w_stride + sb * sizeof(BlockQ6_K);
-      prefetch(block, a.prefetch_bytes);
+  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = _mm256_setzero_ps(); }); });
+  const int64_t sb_end = a.k1 / kQK_K;
+  for (int64_t sb = a.k0 / kQK_K; sb < sb_end; ++sb) {
+    unroll<R>([&](auto r) {
+      const uint8_t* block = w + r * w_stride + sb * sizeof(BlockQ6_K);
+      prefetch(block, prefetch_bytes);
       const __m256i scales = _mm256_cvtepi8_epi16(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + offsetof(BlockQ6_K, scales))));
       __m256i isum[T];
-      for (auto& v : isum) v = _mm256_setzero_si256();
-#pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h) {
+      unroll<T>([&](auto t) { isum[t] = _mm256_setzero_si256(); });
+      unroll<2>([&](auto h) {
         const uint8_t* ql = block + offsetof(BlockQ6_K, ql) + 64 * h;
         const __m256i ql0 = load256(ql);
         const __m256i ql1 = load256(ql + 32);
@@ -265,27 +299,25 @@ void tile_q6_k(const Tile& a) {
                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45)),
         };
         // The 8 scales of this half in both lanes; quarter k uses 2k (low lane) and 2k + 1 (high).
-        const __m256i half_scales = _mm256_permute2x128_si256(scales, scales, h == 0 ? 0x00 : 0x11);
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
+        constexpr int kHalf = decltype(h)::value == 0 ? 0x00 : 0x11;
+        const __m256i half_scales = _mm256_permute2x128_si256(scales, scales, kHalf);
+        unroll<4>([&](auto k) {
           const __m256i s = pick_i16_pair(half_scales, 2 * k);
-#pragma GCC unroll 8
-          for (int t = 0; t < T; ++t) {
-            const int8_t* xq = x.qs + (a.t0 + t) * x.qs_stride + sb * kQK_K + 128 * h + 32 * k;
+          unroll<T>([&](auto t) {
+            const int8_t* xq = x.qs[t] + sb * kQK_K + 128 * h + 32 * k;
             isum[t] = IntDot::madd_i16(isum[t], _mm256_maddubs_epi16(q[k], load256(xq)), s);
-          }
-        }
-      }
-      const float d = fp16_at(block + offsetof(BlockQ6_K, d));
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) {
-        const float dx = x.d[(a.t0 + t) * x.d_stride + sb];
-        const __m256i bsums = load256(x.bsums + (a.t0 + t) * x.bsums_stride + sb * 16);
-        const __m256i offset_sum = _mm256_slli_epi32(_mm256_madd_epi16(scales, bsums), 5);  // 32 * scale * bsum
+          });
+        });
+      });
+      const __m256 d = fp16_broadcast(block + offsetof(BlockQ6_K, d));
+      unroll<T>([&](auto t) {
+        const __m256 dx = _mm256_broadcast_ss(x.d[t] + sb);
+        // 32 * sum_g scale_g * bsum_g: the offset of the unsigned codes.
+        const __m256i offset_sum = _mm256_slli_epi32(_mm256_madd_epi16(scales, load256(x.bsums[t] + sb * 16)), 5);
         const __m256i sum = _mm256_sub_epi32(isum[t], offset_sum);
-        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(d * dx), acc[r][t]);
-      }
-    }
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc[r][t]);
+      });
+    });
   }
   store_tile<R, T>(a, acc, hsum);
 }
@@ -318,39 +350,48 @@ inline typename Vec::F load_weights(const uint8_t* p) {
 // W[R, k1-k0] (f32 / f16 / bf16) · X[T, k1-k0] (f32) -> Y[T, R]. The last partial vector goes
 // through zero-padded copies, so rows need no padding.
 template <class Vec, DType W, int R, int T>
-void tile_float(const Tile& a) {
+__attribute__((flatten)) void tile_float(const Tile& a) {
   constexpr int kLanes = Vec::kLanes;
   constexpr int kElemBytes = W == DType::F32 ? 4 : 2;
-  const ActRows& x = *a.x;
+  const TokenRows<T> x(a);
+  const uint8_t* const w = a.w;
+  const size_t w_stride = a.w_stride;
+  const int prefetch_bytes = a.prefetch_bytes;
   typename Vec::F acc[R][T];
-  for (auto& row : acc)
-    for (auto& v : row) v = Vec::zero();
-  // One step of kLanes columns; w(r) and xr(t) give the row pointers at the step's first column.
-  auto step = [&](auto w_at, auto x_at) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const typename Vec::F wv = load_weights<Vec, W>(w_at(r));
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) acc[r][t] = Vec::fmadd(wv, Vec::load(x_at(t)), acc[r][t]);
-    }
+  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = Vec::zero(); }); });
+  // One step of kLanes columns from weight rows w_rows[r] and activation rows x_rows[t].
+  auto step = [&](const uint8_t* const (&w_rows)[R], const float* const (&x_rows)[T]) {
+    unroll<R>([&](auto r) {
+      const typename Vec::F wv = load_weights<Vec, W>(w_rows[r]);
+      unroll<T>([&](auto t) { acc[r][t] = Vec::fmadd(wv, Vec::load(x_rows[t]), acc[r][t]); });
+    });
   };
   int64_t k = a.k0;
   for (; k + kLanes <= a.k1; k += kLanes) {
-    step(
-        [&](int r) {
-          const uint8_t* p = a.w + r * a.w_stride + k * kElemBytes;
-          prefetch(p, a.prefetch_bytes);
-          return p;
-        },
-        [&](int t) { return x.f + (a.t0 + t) * x.f_stride + k; });
+    const uint8_t* w_rows[R];
+    const float* x_rows[T];
+    unroll<R>([&](auto r) {
+      w_rows[r] = w + r * w_stride + k * kElemBytes;
+      prefetch(w_rows[r], prefetch_bytes);
+    });
+    unroll<T>([&](auto t) { x_rows[t] = x.f[t] + k; });
+    step(w_rows, x_rows);
   }
-  if (k < a.k1) {
+  if (k < a.k1) {  // the last partial vector, through zero-padded copies (rows need no padding)
     const int64_t n = a.k1 - k;
     alignas(64) uint8_t w_pad[R][kLanes * kElemBytes] = {};
     alignas(64) float x_pad[T][kLanes] = {};
-    for (int r = 0; r < R; ++r) std::memcpy(w_pad[r], a.w + r * a.w_stride + k * kElemBytes, n * kElemBytes);
-    for (int t = 0; t < T; ++t) std::memcpy(x_pad[t], x.f + (a.t0 + t) * x.f_stride + k, n * sizeof(float));
-    step([&](int r) { return static_cast<const uint8_t*>(w_pad[r]); }, [&](int t) { return static_cast<const float*>(x_pad[t]); });
+    const uint8_t* w_rows[R];
+    const float* x_rows[T];
+    for (int r = 0; r < R; ++r) {
+      std::memcpy(w_pad[r], w + r * w_stride + k * kElemBytes, n * kElemBytes);
+      w_rows[r] = w_pad[r];
+    }
+    for (int t = 0; t < T; ++t) {
+      std::memcpy(x_pad[t], x.f[t] + k, n * sizeof(float));
+      x_rows[t] = x_pad[t];
+    }
+    step(w_rows, x_rows);
   }
   store_tile<R, T>(a, acc, Vec::sum);
 }
@@ -431,12 +472,20 @@ inline void round_through_f16(const float* x, float* out, int64_t n) {
   for (; i < n; ++i) out[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
-// ActLayout::q8_32 / q8_256 / f32 encoders (EncodeFn).
+// ActLayout::q8_32 / q8_32_lanes / q8_256 / f32 encoders (EncodeFn).
 void encode_q8_32(DType, const float* x, int64_t n, const ActRowOut& out, int bias_offset) {
   for (int64_t b = 0; b < n / kQK; ++b) {
     int code_sum;
     out.d[b] = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &code_sum));
     if (bias_offset != 0) out.bias[b] = -bias_offset * code_sum;
+  }
+}
+
+void encode_q8_32_lanes(DType, const float* x, int64_t n, const ActRowOut& out, int bias_offset) {
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int code_sum;
+    _mm256_storeu_ps(out.d + 8 * b, _mm256_set1_ps(_cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &code_sum))));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.bias + 8 * b), _mm256_setr_epi32(-bias_offset * code_sum, 0, 0, 0, 0, 0, 0, 0));
   }
 }
 
@@ -577,8 +626,13 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
       f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + int32 bias) per 32
       f.encode = encode_q8_32;
       break;
+    case ActLayout::q8_32_lanes:
+      f.info.x_bytes_per_col = 1 + 64.0 / kQK;  // code + 8 lanes of (f32 scale + int32 bias) per 32
+      f.encode = encode_q8_32_lanes;
+      break;
     case ActLayout::q8_256:
       f.info.x_bytes_per_col = 1 + 36.0 / kQK_K;  // code + (f32 scale + 16 int16 sums) per 256
+      f.info.cold_accumulators = true;             // the K-quant tiles update them once per 256
       f.encode = encode_q8_256;
       break;
     default:
@@ -590,25 +644,8 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
   return f;
 }
 
-inline constexpr int kX86FamilyCount = 7;
-
-// The families both x86 files compile: integer types through IntDot, float types at width Vec.
-template <class IntDot, class Vec>
-std::array<MatmulFamily, kX86FamilyCount> x86_families(CpuIsa isa) {
-  using Q4_0 = Q4_0Weights<IntDot>;
-  using Q8_0 = Q8_0Weights<IntDot>;
-  return {
-      make_family<Q8_32Tiles<Q4_0>::template At>(isa, {DType::Q4_0, ActLayout::q8_32, Q4_0::kOffset, 4, 1}),
-      make_family<Q8_32Tiles<Q8_0>::template At>(isa, {DType::Q8_0, ActLayout::q8_32, Q8_0::kOffset, 5, 1}),
-      make_family<Q4_KTiles<IntDot>::template At>(isa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
-      make_family<Q6_KTiles<IntDot>::template At>(isa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),
-      make_family<FloatTiles<Vec, DType::F32>::template At>(isa, {DType::F32, ActLayout::f32, 0, 2, 0}),
-      make_family<FloatTiles<Vec, DType::F16>::template At>(isa, {DType::F16, ActLayout::f32, 0, 2, 0}),
-      make_family<FloatTiles<Vec, DType::BF16>::template At>(isa, {DType::BF16, ActLayout::f32, 0, 2, 0}),
-  };
-}
-
-inline const MatmulFamily* find_family(const std::array<MatmulFamily, kX86FamilyCount>& families, DType weight) {
+template <size_t N>
+const MatmulFamily* find_family(const MatmulFamily (&families)[N], DType weight) {
   for (const MatmulFamily& f : families) {
     if (f.weight == weight) return &f;
   }
