@@ -2,11 +2,13 @@
 // (llama.cpp's prebuilt CPU binaries from node-llama-cpp) with the same models, tests, threads,
 // repetitions, token ids and context length, printed as one markdown table of medians.
 //
-//   node bench/compare.mjs -m MODEL.gguf -p 64,512 -n 128 -t 1,2 -r 5 [--jitflow PATH] [--peer-kv f16|f32]
+//   node bench/compare.mjs -m MODEL.gguf -p 64,512 -n 128 -t 1,2 -r 5 [--rounds 3] [--jitflow PATH] [--peer-kv f16|f32]
 //
 // The peer is installed on first use with `npm ci --ignore-scripts` from the committed lock file
 // (no install script, so nothing is downloaded or built besides the npm packages). The two tools
-// run one after the other, never at once.
+// run one after the other, never at once. On a shared machine the load changes within minutes, so
+// --rounds K runs both K times in alternating order (jitflow first, then the peer first, ...) and
+// each side's median is taken over the runs of all rounds: both then see the same mix of load.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -28,10 +30,12 @@ function parseOptions() {
       jitflow: { type: "string", default: path.join(repoRoot, "build/release/tools/jitflow/jitflow") },
       "bandwidth-gbps": { type: "string" },
       "peer-kv": { type: "string", default: "f16" },
+      rounds: { type: "string", default: "1" },
     },
   });
   if (!values.model) throw new Error("-m MODEL is required");
   if (!existsSync(values.jitflow)) throw new Error(`no jitflow binary at ${values.jitflow}: build it or pass --jitflow PATH`);
+  if (!/^[1-9]\d*$/.test(values.rounds)) throw new Error("--rounds: a positive integer");
   return values;
 }
 
@@ -66,10 +70,33 @@ function runPeer(o, nCtx) {
     "--kv-type", o["peer-kv"], "-o", "json"]);
 }
 
-const key = (model, test, threads) => `${model}|${test}|${threads}`;
+const key = (row) => `${row.model_filename}|${row.test}|${row.n_threads}`;
 const fixed = (x, digits = 2) => (x == null ? "" : x.toFixed(digits));
 
-function report(ours, peer) {
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = (sorted.length - 1) / 2;
+  return (sorted[Math.floor(mid)] + sorted[Math.ceil(mid)]) / 2;
+}
+
+// The rows of the first round with median_ts recomputed over the timed runs of every round.
+function pool(rounds) {
+  const samples = new Map();
+  for (const row of rounds.flat()) samples.set(key(row), [...(samples.get(key(row)) ?? []), ...row.samples_ns]);
+  return rounds[0].map((row) => {
+    const pooled = samples.get(key(row));
+    return { ...row, n_runs: pooled.length, median_ts: ((row.n_prompt + row.n_gen) * 1e9) / median(pooled) };
+  });
+}
+
+// jitflow's GB/s and %BW for its pooled median (bench.h: decode bytes per token x median t/s).
+function withBandwidth(row) {
+  if (row.gbps == null) return row;
+  const gbps = (row.decode_bytes_per_token * row.median_ts) / 1e9;
+  return { ...row, gbps, bw_fraction: row.bandwidth_gbps ? gbps / row.bandwidth_gbps : null };
+}
+
+function report(ours, peer, rounds) {
   const p = peer.peer;
   const first = ours[0];
   const peerSettings = peer.tests[0];
@@ -80,14 +107,15 @@ function report(ours, peer) {
       `node-llama-cpp ${p.node_llama_cpp} ${p.build_type} CPU backend ${p.cpu_backend}`,
     `llama.cpp settings (from its log): n_ctx ${peerSettings.n_ctx}, n_batch ${peerSettings.n_batch}, n_ubatch ${peerSettings.n_ubatch}, ` +
       `flash_attn ${peerSettings.flash_attn}, KV cache ${peerSettings.type_k}/${peerSettings.type_v}, mmap off, no sampler`,
-    `same token ids, threads and repetitions on both; t/s are medians over runs; ratio = jitflow / llama.cpp`,
+    `same token ids, threads and repetitions on both; t/s are medians over ${first.n_runs} runs ` +
+      `(${rounds} alternating round(s)); ratio = jitflow / llama.cpp`,
     "",
     "| model | test | threads | jitflow t/s | llama.cpp t/s | ratio | jitflow GB/s | jitflow %BW |",
     "| ----- | ---: | ------: | ----------: | ------------: | ----: | -----------: | ----------: |",
   ];
-  const peerRows = new Map(peer.tests.map((r) => [key(r.model_filename, r.test, r.n_threads), r]));
+  const peerRows = new Map(peer.tests.map((r) => [key(r), r]));
   for (const r of ours) {
-    const theirs = peerRows.get(key(r.model_filename, r.test, r.n_threads));
+    const theirs = peerRows.get(key(r));
     const ratio = theirs ? r.median_ts / theirs.median_ts : null;
     const bw = r.bw_fraction == null ? "" : `${(100 * r.bw_fraction).toFixed(1)}%`;
     lines.push(`| ${r.model_filename} | ${r.test} | ${r.n_threads} | ${fixed(r.median_ts)} | ${fixed(theirs?.median_ts)} | ` +
@@ -100,9 +128,19 @@ function report(ours, peer) {
 function main() {
   const o = parseOptions();
   installPeer();
-  const ours = runJitflow(o);
-  const peer = runPeer(o, ours[0].n_ctx);
-  process.stdout.write(report(ours, peer));
+  const ourRounds = [runJitflow(o)];
+  const nCtx = ourRounds[0][0].n_ctx;
+  // Later rounds reuse the first round's bandwidth, so that %BW has one denominator.
+  o["bandwidth-gbps"] ??= String(ourRounds[0][0].bandwidth_gbps ?? "");
+  const peerRounds = [runPeer(o, nCtx)];
+  for (let round = 1; round < Number(o.rounds); round++) {
+    if (round % 2 === 1) peerRounds.push(runPeer(o, nCtx));
+    ourRounds.push(runJitflow(o));
+    if (round % 2 === 0) peerRounds.push(runPeer(o, nCtx));
+  }
+  const ours = pool(ourRounds).map(withBandwidth);
+  const peer = { peer: peerRounds[0].peer, tests: pool(peerRounds.map((r) => r.tests)) };
+  process.stdout.write(report(ours, peer, Number(o.rounds)));
 }
 
 try {
