@@ -55,24 +55,29 @@ inline uint16_t u16_at(const uint8_t* p) {
   return v;
 }
 
-// Q4_0 [18 B]: fp16 d, byte j = element j (low nibble) and j + 16 (high nibble). Unsigned codes 0..15.
-// Both blocks come from one masked 64-byte load (36 bytes: 16-bit words 0 and 9 are the scales,
-// 1-8 and 10-17 the codes); word permutes place them.
+// Q4_0 [18 B]: fp16 d, byte j = element j (low nibble) and j + 16 (high nibble). Unsigned codes: the
+// low nibbles 0..15, the high nibbles left in place as 16 * (0..15) (no shift; the activation
+// encoding divides that half's scale by 16, high_shift 4). Both blocks come from one masked 64-byte
+// load (36 bytes: 16-bit words 0 and 9 are the scales, 1-8 and 10-17 the codes); word permutes place
+// them.
 struct Q4_0Pair {
   static constexpr int kOffset = 8;
+  static constexpr int kHighShift = 4;
   static constexpr int kBlockBytes = sizeof(BlockQ4_0);
   template <bool kPair>
   static void load(const uint8_t* block, __m512i* codes, __m512* scales) {
     const __m512i raw = _mm512_maskz_loadu_epi8(kPair ? (1ull << 36) - 1 : (1ull << 18) - 1, block);
-    // [codes b, codes b, codes b+1, codes b+1] >> [0, 4, 0, 4] per 128-bit lane (32-bit shifts:
-    // the mask drops the bits that cross bytes).
+    // [codes b, codes b, codes b+1, codes b+1] per 128-bit lane, masked to low / high nibbles.
     const __m512i code_words = _mm512_setr_epi32(words(1, 2), words(3, 4), words(5, 6), words(7, 8), words(1, 2),
                                                  words(3, 4), words(5, 6), words(7, 8), words(10, 11), words(12, 13),
                                                  words(14, 15), words(16, 17), words(10, 11), words(12, 13),
                                                  words(14, 15), words(16, 17));
     const __m512i abab = _mm512_permutexvar_epi16(code_words, raw);
-    const __m512i shift = _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0, 0, 0, 4, 4, 4, 4);
-    *codes = _mm512_and_si512(_mm512_srlv_epi32(abab, shift), _mm512_set1_epi8(0x0F));
+    constexpr int kLow = 0x0F0F0F0F;
+    constexpr int kHigh = static_cast<int>(0xF0F0F0F0u);
+    const __m512i nibbles = _mm512_setr_epi32(kLow, kLow, kLow, kLow, kHigh, kHigh, kHigh, kHigh, kLow, kLow, kLow, kLow,
+                                              kHigh, kHigh, kHigh, kHigh);
+    *codes = _mm512_and_si512(abab, nibbles);
     const __m512i scale_words = _mm512_setr_epi32(0, 0, 0, 0, words(9, 9), words(9, 9), words(9, 9), words(9, 9), 0, 0,
                                                   0, 0, 0, 0, 0, 0);
     const __m512i halves = _mm512_permutexvar_epi16(scale_words, raw);
@@ -83,6 +88,7 @@ struct Q4_0Pair {
 // Q8_0 [34 B]: fp16 d, 32 int8. Unsigned codes w + 128 (the xor flips the sign bit).
 struct Q8_0Pair {
   static constexpr int kOffset = 128;
+  static constexpr int kHighShift = 0;
   static constexpr int kBlockBytes = sizeof(BlockQ8_0);
   template <bool kPair>
   static void load(const uint8_t* block, __m512i* codes, __m512* scales) {
@@ -149,8 +155,8 @@ const MatmulFamily* avx512_family(DType weight) {
   // Registers of the pair tiles: per token the scales, biases and codes; fixed the weight codes,
   // scales and two temporaries.
   static const MatmulFamily kFamilies[] = {
-      make_family<Q8_32PairTiles<Q4_0Pair>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32_lanes, Q4_0Pair::kOffset, 4, 3}),
-      make_family<Q8_32PairTiles<Q8_0Pair>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32_lanes, Q8_0Pair::kOffset, 4, 3}),
+      make_family<Q8_32PairTiles<Q4_0Pair>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32_lanes, Q4_0Pair::kOffset, 4, 3, Q4_0Pair::kHighShift}),
+      make_family<Q8_32PairTiles<Q8_0Pair>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32_lanes, Q8_0Pair::kOffset, 4, 3, Q8_0Pair::kHighShift}),
       make_family<Q4_KTiles<VnniIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
       make_family<Q6_KTiles<VnniIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),
       make_family<FloatTiles<Zmm, DType::F32>::At>(kIsa, {DType::F32, ActLayout::f32, 0, 2, 0}),

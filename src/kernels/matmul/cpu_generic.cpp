@@ -20,8 +20,8 @@ void generic_tile(const Tile& a) {
   *a.y = a.accumulate ? *a.y + v : v;
 }
 
-void encode_blocks(DType act_type, const float* x, int64_t n, const ActRowOut& out, int) {
-  quantize_activation_row(act_type, x, out.blocks, n);
+void encode_blocks(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& encoding) {
+  quantize_activation_row(encoding.act_type, x, out.blocks, n);
 }
 
 template <DType W>
@@ -36,6 +36,7 @@ MatmulFamily make_family() {
   f.info.tile_mask = 1;  // 1 x 1 only
   f.tiles[0][0] = generic_tile<W>;
   f.encode = encode_blocks;
+  f.encoding.act_type = vec_dot_type(W);
   return f;
 }
 

@@ -14,8 +14,9 @@ namespace jf {
 enum class ActLayout : uint8_t {
   blocks,  // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
   q8_32,   // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
-  q8_32_lanes,  // the same with 8 lanes per block: the scale 8 times, the bias and 7 zeros (what a
-                // 512-bit vector over two blocks multiplies and adds, loaded as it is)
+  q8_32_lanes,  // the same with 8 lanes per block, as a 512-bit vector over two blocks multiplies
+                // and adds them: lanes 0-3 hold elements 0-15, lanes 4-7 elements 16-31 (see
+                // ActEncoding::high_shift); the bias of each half sits in its first lane
   q8_256,  // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
   f32,     // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
 };
@@ -61,8 +62,18 @@ struct Tile {
 };
 using TileFn = void (*)(const Tile& tile);
 
-// Encodes one token (n columns of f32) into `out`; bias_offset as in MatmulFamily.
-using EncodeFn = void (*)(DType act_type, const float* x, int64_t n, const ActRowOut& out, int bias_offset);
+// What an encoder needs to know besides the layout.
+struct ActEncoding {
+  DType act_type = DType::F32;  // vec_dot_type of the weights
+  int bias_offset = 0;  // q8_32*: the variant multiplies unsigned codes (weight code + offset) by the
+                        // activation codes, so the activations carry -offset * sum(codes) per block
+  int high_shift = 0;   // q8_32_lanes: the variant's codes for elements 16-31 of a block are 2^shift
+                        // times the real ones (Q4_0 high nibbles left in place), so the scale lanes
+                        // of that half are divided and its bias multiplied by 2^shift
+};
+
+// Encodes one token (n columns of f32) into `out`.
+using EncodeFn = void (*)(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& encoding);
 
 inline constexpr int kTileLog2Max = 3;  // tiles of 1, 2, 4, 8 rows and tokens
 
@@ -71,8 +82,7 @@ struct MatmulFamily {
   DType weight = DType::F32;
   CpuIsa isa = CpuIsa::scalar;
   ActLayout layout = ActLayout::blocks;
-  int bias_offset = 0;  // q8_32: the variant multiplies unsigned codes (weight code + offset) by the
-                        // activation codes, so the activations carry -offset * sum(codes) per block
+  ActEncoding encoding;
   VariantInfo info;
   TileFn tiles[kTileLog2Max + 1][kTileLog2Max + 1] = {};  // [log2 R][log2 T]; null: not compiled
   EncodeFn encode = nullptr;

@@ -105,7 +105,7 @@ void encode_activations(const MatmulFamily& family, DType x_type, const float* x
                         int64_t n_tokens, const ActBuffers& buffers, ThreadPool& pool) {
   auto encode_range = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      family.encode(x_type, x + t * n_cols, n_cols, buffers.row(t), family.bias_offset);
+      family.encode(x + t * n_cols, n_cols, buffers.row(t), family.encoding);
     }
   };
   if (n_tokens * n_cols <= kInlineEncodeValues || pool.n_threads() == 1) return encode_range(0, n_tokens);

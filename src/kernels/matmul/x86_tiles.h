@@ -413,8 +413,8 @@ inline __m256i round_to_i32(__m256 v) {
   return _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-// One Q8_0 block: x[32] -> qs[32]; returns the fp16 bits of d, and the sum of the codes.
-inline uint16_t q8_0_block(const float* x, int8_t* qs, int* code_sum) {
+// One Q8_0 block: x[32] -> qs[32]; returns the fp16 bits of d, and the sums of codes 0-15 and 16-31.
+inline uint16_t q8_0_block(const float* x, int8_t* qs, int* sum_low, int* sum_high) {
   __m256 v[4];
   for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + 8 * i);
   const float amax = hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(v[0]), abs_ps(v[1])), _mm256_max_ps(abs_ps(v[2]), abs_ps(v[3]))));
@@ -423,7 +423,8 @@ inline uint16_t q8_0_block(const float* x, int8_t* qs, int* code_sum) {
   __m256i q[4];
   for (int i = 0; i < 4; ++i) q[i] = round_to_i32(_mm256_mul_ps(v[i], id));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), pack_i32_to_i8(q[0], q[1], q[2], q[3]));
-  *code_sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+  *sum_low = hsum_i32(_mm256_add_epi32(q[0], q[1]));
+  *sum_high = hsum_i32(_mm256_add_epi32(q[2], q[3]));
   return _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
 }
 
@@ -473,31 +474,35 @@ inline void round_through_f16(const float* x, float* out, int64_t n) {
 }
 
 // ActLayout::q8_32 / q8_32_lanes / q8_256 / f32 encoders (EncodeFn).
-void encode_q8_32(DType, const float* x, int64_t n, const ActRowOut& out, int bias_offset) {
+void encode_q8_32(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& e) {
   for (int64_t b = 0; b < n / kQK; ++b) {
-    int code_sum;
-    out.d[b] = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &code_sum));
-    if (bias_offset != 0) out.bias[b] = -bias_offset * code_sum;
+    int low, high;
+    out.d[b] = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &low, &high));
+    if (e.bias_offset != 0) out.bias[b] = -e.bias_offset * (low + high);
   }
 }
 
-void encode_q8_32_lanes(DType, const float* x, int64_t n, const ActRowOut& out, int bias_offset) {
+void encode_q8_32_lanes(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& e) {
+  const float high_scale = 1.0f / static_cast<float>(1 << e.high_shift);  // exact: a power of two
   for (int64_t b = 0; b < n / kQK; ++b) {
-    int code_sum;
-    _mm256_storeu_ps(out.d + 8 * b, _mm256_set1_ps(_cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &code_sum))));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.bias + 8 * b), _mm256_setr_epi32(-bias_offset * code_sum, 0, 0, 0, 0, 0, 0, 0));
+    int low, high;
+    const float d = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &low, &high));
+    _mm256_storeu_ps(out.d + 8 * b, _mm256_setr_ps(d, d, d, d, d * high_scale, d * high_scale, d * high_scale, d * high_scale));
+    const int bias_low = -e.bias_offset * low;
+    const int bias_high = -e.bias_offset * (high << e.high_shift);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.bias + 8 * b), _mm256_setr_epi32(bias_low, 0, 0, 0, bias_high, 0, 0, 0));
   }
 }
 
-void encode_q8_256(DType, const float* x, int64_t n, const ActRowOut& out, int) {
+void encode_q8_256(const float* x, int64_t n, const ActRowOut& out, const ActEncoding&) {
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     out.d[b] = q8_k_block(x + b * kQK_K, out.qs + b * kQK_K, out.bsums + b * 16);
   }
 }
 
-void encode_f32(DType act_type, const float* x, int64_t n, const ActRowOut& out, int) {
-  if (act_type == DType::F16) return round_through_f16(x, out.f, n);
-  if (act_type == DType::BF16) {
+void encode_f32(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& e) {
+  if (e.act_type == DType::F16) return round_through_f16(x, out.f, n);
+  if (e.act_type == DType::BF16) {
     for (int64_t i = 0; i < n; ++i) out.f[i] = bf16_to_f32(f32_to_bf16(x[i]));
     return;
   }
@@ -511,8 +516,8 @@ bool quantize_row_x86(DType act_type, const float* x, void* dst, int64_t n) {
     case DType::Q8_0:
       for (int64_t b = 0; b < n / kQK; ++b) {
         BlockQ8_0 block;
-        int code_sum;
-        block.d = q8_0_block(x + b * kQK, block.qs, &code_sum);
+        int low, high;
+        block.d = q8_0_block(x + b * kQK, block.qs, &low, &high);
         std::memcpy(out + b * sizeof(BlockQ8_0), &block, sizeof(block));
       }
       return true;
@@ -608,6 +613,7 @@ struct FamilySpec {
   int bias_offset;
   int regs_fixed;
   int regs_per_token;
+  int high_shift = 0;
 };
 
 template <template <int, int> class Tiles>
@@ -616,7 +622,7 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
   f.weight = spec.weight;
   f.isa = isa;
   f.layout = spec.layout;
-  f.bias_offset = spec.bias_offset;
+  f.encoding = {vec_dot_type(spec.weight), spec.bias_offset, spec.high_shift};
   f.info.k_step = static_cast<int>(dtype_info(spec.weight).block_size);
   f.info.regs_fixed = spec.regs_fixed;
   f.info.regs_per_token = spec.regs_per_token;
