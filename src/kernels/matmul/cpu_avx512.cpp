@@ -1,6 +1,7 @@
 // AVX-512 (F, BW, VL, VNNI) variants (this file is compiled with the AVX-512 flags plus AVX2/FMA/F16C;
 // the driver calls it only when cpu_features() reports all of them).
 //   Q4_0, Q8_0: 512-bit tiles over pairs of blocks (below); one vpdpbusd per pair and (row, token).
+//   Q5_0: the 256-bit tiles of x86_tiles.h with vpdpbusd.
 //   Q4_K, Q6_K: the 256-bit tiles of x86_tiles.h with VNNI dot products (vpdpwssd: one instruction
 //               where AVX2 needs madd + add).
 //   F32, F16, BF16: the float tiles of x86_tiles.h at 512 bits.
@@ -14,6 +15,8 @@ namespace jf {
 namespace {
 
 struct VnniIntDot {
+  // acc + sum of groups of 4 adjacent u8 * s8 products, per int32 lane (no intermediate saturation).
+  static __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
   // acc + sum of pairs of adjacent int16 products, per int32 lane.
   static __m256i madd_i16(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
 };
@@ -156,6 +159,7 @@ const MatmulFamily* avx512_family(DType weight) {
   // scales and two temporaries.
   static const MatmulFamily kFamilies[] = {
       make_family<Q8_32PairTiles<Q4_0Pair>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32_lanes, Q4_0Pair::kOffset, 4, 3, Q4_0Pair::kHighShift}),
+      make_family<Q8_32Tiles<Q5_0Weights<VnniIntDot>>::At>(kIsa, {DType::Q5_0, ActLayout::q8_32, 16, 6, 1}),
       make_family<Q8_32PairTiles<Q8_0Pair>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32_lanes, Q8_0Pair::kOffset, 4, 3, Q8_0Pair::kHighShift}),
       make_family<Q4_KTiles<VnniIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
       make_family<Q6_KTiles<VnniIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),

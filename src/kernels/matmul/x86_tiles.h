@@ -108,7 +108,7 @@ inline void store_tile(const Tile& a, const V (&acc)[R][T], HSum hsum_fn) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Legacy blocks of 32 (Q4_0, Q8_0) against Q8_0 activations (ActLayout::q8_32).
+// Legacy blocks of 32 (Q4_0, Q5_0, Q8_0) against Q8_0 activations (ActLayout::q8_32).
 //
 // Per block b the exact integer sum  sum_i u[i] * x[i] + bias  with u the unsigned weight codes
 // (weight + offset) and bias = -offset * sum_i x[i] equals sum_i w[i] * x[i]; it is then scaled
@@ -132,6 +132,31 @@ struct Q4_0Weights {
   static __m256i dot(__m256i bias, const Codes& w, __m256i x) { return IntDot::dot_u8s8(bias, w.u, x); }
 };
 
+// Q5_0 block [22 B]: fp16 d, 4 bytes qh (bit i = bit 4 of element i), 16 bytes of nibbles as Q4_0.
+template <class IntDot>
+struct Q5_0Weights {
+  static constexpr int kBlockBytes = sizeof(BlockQ5_0);
+  static constexpr int kOffset = 16;
+  struct Codes {
+    __m256i u;  // 32 codes 0..31 in element order
+  };
+  static Codes load(const uint8_t* block) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 6));
+    const __m256i both = _mm256_broadcastsi128_si256(raw);
+    const __m256i nibbles = _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                                             _mm256_set1_epi8(0x0F));
+    // Byte i takes byte i / 8 of qh, keeps bit i % 8, and becomes 0x10 where it is set.
+    int32_t qh;
+    std::memcpy(&qh, block + 2, 4);
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(qh), _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+    const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+    return {_mm256_or_si256(nibbles, high)};
+  }
+  static __m256i dot(__m256i bias, const Codes& w, __m256i x) { return IntDot::dot_u8s8(bias, w.u, x); }
+};
+
 // Q8_0 block [34 B]: fp16 d, 32 int8. maddubs would saturate on (w + 128) * x, so the sign moves
 // onto x instead: |w| * (x * sign(w)), no bias. (|-128| = 128 as u8 times |x| <= 127 still fits.)
 template <class IntDot>
@@ -151,7 +176,7 @@ struct Q8_0Weights {
   }
 };
 
-// W[R, k1-k0] (Q4_0 / Q8_0 blocks) · X[T, k1-k0] (Q8_0 codes) -> Y[T, R].
+// W[R, k1-k0] (Q4_0 / Q5_0 / Q8_0 blocks) · X[T, k1-k0] (Q8_0 codes) -> Y[T, R].
 template <class Weights, int R, int T>
 __attribute__((flatten)) void tile_q8_32(const Tile& a) {
   const TokenRows<T> x(a);
