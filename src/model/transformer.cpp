@@ -25,6 +25,31 @@ void add_into(float* dst, const float* src, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
+// Calls fn(t) for every row t in [0, n): spread over the pool for a prefill batch, inline for one
+// token (a pool job costs more than one row of these element-wise ops).
+template <typename Fn>
+void for_each_row(ThreadPool& pool, int64_t n, const Fn& fn) {
+  if (n == 1) {
+    fn(0);
+    return;
+  }
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(n, ith, nth, &begin, &end);
+    for (int64_t t = begin; t < end; ++t) fn(t);
+  });
+}
+
+// Query heads per attention work item: a whole KV group when that leaves an item for every thread
+// (the group's K and V rows are then read once per token), else the largest divisor of the group
+// that does (decode has few tokens and few KV heads).
+int heads_per_item(int group, int64_t n_groups, int n_threads) {
+  for (int heads = group; heads > 1; --heads) {
+    if (group % heads == 0 && n_groups * (group / heads) >= n_threads) return heads;
+  }
+  return 1;
+}
+
 RopeParams rope_params(const ModelConfig& c, const ModelWeights& w) {
   RopeParams p;
   p.n_rot = c.n_rot;
@@ -59,7 +84,6 @@ void Transformer::reserve(int64_t n, int n_out) {
   a_.up.resize(n * c.n_ff);
   a_.logits.resize(static_cast<size_t>(n_out) * c.n_vocab);
   a_.cos_sin.resize(n * c.n_rot);
-  a_.scores.resize(static_cast<size_t>(pool_.n_threads()) * kv_.n_ctx());
 }
 
 Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool all_logits) {
@@ -111,19 +135,19 @@ void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits
 
   // Only the rows whose logits are wanted go through the output norm and head.
   const int64_t first = all_logits ? 0 : n - 1;
-  for (int64_t t = first; t < n; ++t) {
-    rmsnorm_ref(a_.x.data() + t * c.n_embd, weights_.output_norm.f32(), a_.xn.data() + (t - first) * c.n_embd,
-                c.n_embd, c.rms_eps);
-  }
+  for_each_row(pool_, n - first, [&](int64_t row) {
+    rmsnorm(a_.x.data() + (first + row) * c.n_embd, weights_.output_norm.f32(), a_.xn.data() + row * c.n_embd,
+            c.n_embd, c.rms_eps);
+  });
   matmul(weights_.output, a_.xn.data(), n - first, a_.logits.data(), pool_, matmul_scratch_);
 }
 
 void Transformer::attention_block(int layer, int64_t n) {
   const ModelConfig& c = config_;
   const LayerWeights& w = weights_.layers[layer];
-  for (int64_t t = 0; t < n; ++t) {
-    rmsnorm_ref(a_.x.data() + t * c.n_embd, w.attn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
-  }
+  for_each_row(pool_, n, [&](int64_t t) {
+    rmsnorm(a_.x.data() + t * c.n_embd, w.attn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
+  });
   matmul(w.wq, a_.xn.data(), n, a_.q.data(), pool_, matmul_scratch_);
   matmul(w.wk, a_.xn.data(), n, a_.k.data(), pool_, matmul_scratch_);
   matmul(w.wv, a_.xn.data(), n, a_.v.data(), pool_, matmul_scratch_);
@@ -133,13 +157,13 @@ void Transformer::attention_block(int layer, int64_t n) {
 
   const RopeParams rope = rope_params(c, weights_);
   const int64_t kv_width = c.n_embd_kv();
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_row(pool_, n, [&](int64_t t) {
     const float* cos_sin = a_.cos_sin.data() + t * c.n_rot;
-    rope_apply_ref(rope, cos_sin, a_.q.data() + t * c.n_embd_q(), c.n_head, c.head_dim);
-    rope_apply_ref(rope, cos_sin, a_.k.data() + t * kv_width, c.n_head_kv, c.head_dim);
+    rope_apply(rope, cos_sin, a_.q.data() + t * c.n_embd_q(), c.n_head, c.head_dim);
+    rope_apply(rope, cos_sin, a_.k.data() + t * kv_width, c.n_head_kv, c.head_dim);
     std::memcpy(kv_.k(layer, n_past_ + t), a_.k.data() + t * kv_width, kv_width * sizeof(float));
     std::memcpy(kv_.v(layer, n_past_ + t), a_.v.data() + t * kv_width, kv_width * sizeof(float));
-  }
+  });
 
   AttentionShape shape;
   shape.n_head = c.n_head;
@@ -147,16 +171,18 @@ void Transformer::attention_block(int layer, int64_t n) {
   shape.head_dim = c.head_dim;
   shape.kv_stride = kv_width;
   shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const int64_t n_items = n * c.n_head;  // one item = one (token, head) pair
+  // One item = query heads [h, h + item_heads) of one token, all of one KV group.
+  const int item_heads = heads_per_item(c.n_head / c.n_head_kv, n * c.n_head_kv, pool_.n_threads());
+  const int64_t items_per_token = c.n_head / item_heads;
+  const int64_t n_items = n * items_per_token;
   pool_.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(n_items, ith, nth, &begin, &end);
-    float* scores = a_.scores.data() + static_cast<int64_t>(ith) * kv_.n_ctx();
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / c.n_head;
-      const int h = static_cast<int>(item % c.n_head);
-      attention_head_ref(shape, h, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0), kv_.v(layer, 0),
-                         n_past_ + t + 1, a_.attn.data() + t * c.n_embd_q(), scores);
+    // Round robin: later tokens of a batch attend to more keys, so contiguous ranges of items would
+    // give the last thread the most work.
+    for (int64_t item = ith; item < n_items; item += nth) {
+      const int64_t t = item / items_per_token;
+      const int h = static_cast<int>(item % items_per_token) * item_heads;
+      attention_heads(shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
+                      kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + t * c.n_embd_q());
     }
   });
 
@@ -167,12 +193,14 @@ void Transformer::attention_block(int layer, int64_t n) {
 void Transformer::ffn_block(int layer, int64_t n) {
   const ModelConfig& c = config_;
   const LayerWeights& w = weights_.layers[layer];
-  for (int64_t t = 0; t < n; ++t) {
-    rmsnorm_ref(a_.x.data() + t * c.n_embd, w.ffn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
-  }
+  for_each_row(pool_, n, [&](int64_t t) {
+    rmsnorm(a_.x.data() + t * c.n_embd, w.ffn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
+  });
   matmul(w.w_gate, a_.xn.data(), n, a_.gate.data(), pool_, matmul_scratch_);
   matmul(w.w_up, a_.xn.data(), n, a_.up.data(), pool_, matmul_scratch_);
-  swiglu_ref(a_.gate.data(), a_.up.data(), a_.gate.data(), n * c.n_ff);
+  for_each_row(pool_, n, [&](int64_t t) {
+    swiglu(a_.gate.data() + t * c.n_ff, a_.up.data() + t * c.n_ff, a_.gate.data() + t * c.n_ff, c.n_ff);
+  });
   matmul(w.w_down, a_.gate.data(), n, a_.tmp.data(), pool_, matmul_scratch_);
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
 }

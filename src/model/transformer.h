@@ -54,7 +54,7 @@ class Transformer {
  private:
   // Activations of one batch of n tokens, each [n, width] row-major.
   struct Activations {
-    std::vector<float> x, xn, q, k, v, attn, tmp, gate, up, logits, cos_sin, scores;
+    std::vector<float> x, xn, q, k, v, attn, tmp, gate, up, logits, cos_sin;
   };
 
   void forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out);

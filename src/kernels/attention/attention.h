@@ -6,6 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "kernels/simd/variant.h"
 
 namespace jf {
 
@@ -21,7 +24,31 @@ struct AttentionShape {
 void attention_head_ref(const AttentionShape& shape, int h, const float* q, const float* k, const float* v,
                         int64_t n_kv, float* out, float* scores);
 
+// Query heads [h_begin, h_end) of one token, which must all read the same KV head, so that its K and
+// V rows are read once for all of them (GQA). n_kv >= 1. Keys are taken in blocks with an online
+// (flash-attention) softmax: no scratch, and any n_kv. Within float rounding of attention_head_ref:
+// the dot products and sums run in another order, the exp is simd/f32.h's (the softmax sum is
+// still accumulated in double).
+using AttentionHeadsFn = void (*)(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                                  const float* k, const float* v, int64_t n_kv, float* out);
+
+// The fastest variant this CPU runs, chosen once.
+void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
+                     const float* v, int64_t n_kv, float* out);
+
+// The variants this CPU runs, fastest first; the last is "generic" (portable C++, any CPU).
+const std::vector<OpVariant<AttentionHeadsFn>>& attention_heads_variants();
+
 // In-place softmax of x[0..n): exp(x - max) / sum, the sum accumulated in double as ggml does.
 void softmax_ref(float* x, int64_t n);
+
+using SoftmaxFn = void (*)(float* x, int64_t n);
+
+// The fastest variant this CPU runs (chosen once), else softmax_ref. Same contract; the exp is
+// simd/f32.h's (max relative error 8.3e-8), the sum is accumulated in double.
+void softmax(float* x, int64_t n);
+
+// The vector variants this CPU runs, fastest first (empty: none).
+const std::vector<OpVariant<SoftmaxFn>>& softmax_variants();
 
 }  // namespace jf

@@ -1,0 +1,12 @@
+// Attention in portable C++ (one lane), for CPUs and builds without a vector variant: the
+// reference needs scratch of n_kv floats per head, attention_heads() none.
+#include "kernels/attention/kernels.h"
+
+namespace jf {
+
+void attention_heads_generic(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                             const float* k, const float* v, int64_t n_kv, float* out) {
+  attention_heads_simd<simd::ScalarF32>(shape, h_begin, h_end, q, k, v, n_kv, out);
+}
+
+}  // namespace jf

@@ -1,0 +1,10 @@
+// RoPE on NEON (built with this ISA's flags, called only where the CPU has it).
+#include "kernels/rope/kernels.h"
+
+namespace jf {
+
+void rope_apply_neon(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim) {
+  rope_apply_simd<simd::NeonF32>(params, cos_sin, x, n_heads, head_dim);
+}
+
+}  // namespace jf

@@ -1,0 +1,10 @@
+// exp on AVX-512 F (built with this ISA's flags, called only where the CPU has it).
+#include "kernels/simd/kernels.h"
+
+namespace jf {
+
+void exp_avx512(const float* x, float* y, int64_t n) {
+  exp_simd<simd::Avx512F32>(x, y, n);
+}
+
+}  // namespace jf
