@@ -23,6 +23,8 @@ const MatmulFamily* avx2_family(DType weight) {
   static const MatmulFamily kFamilies[] = {
       make_family<Q8_32Tiles<Q4_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32, 8, 4, 1}),
       make_family<Q8_32Tiles<Q5_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q5_0, ActLayout::q8_32, 16, 6, 1}),
+      make_family<Q8_32Tiles<Q4_1Weights<Avx2IntDot>>::At>(kIsa, {DType::Q4_1, ActLayout::q8_32_sum, 0, 5, 1}),
+      make_family<Q8_32Tiles<Q5_1Weights<Avx2IntDot>>::At>(kIsa, {DType::Q5_1, ActLayout::q8_32_sum, 0, 6, 1}),
       make_family<Q8_32Tiles<Q8_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32, 0, 5, 1}),
       make_family<Q4_KTiles<Avx2IntDot>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
       make_family<Q6_KTiles<Avx2IntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),

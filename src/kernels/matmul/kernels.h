@@ -14,6 +14,7 @@ namespace jf {
 enum class ActLayout : uint8_t {
   blocks,  // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
   q8_32,   // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
+  q8_32_sum,    // Q8_1: Q8_0's codes and scales, plus per block the f32 value of s = fp16(d * sum)
   q8_32_lanes,  // the same with 8 lanes per block, as a 512-bit vector over two blocks multiplies
                 // and adds them: lanes 0-3 hold elements 0-15, lanes 4-7 elements 16-31 (see
                 // ActEncoding::high_shift); the bias of each half sits in its first lane
@@ -29,7 +30,9 @@ struct ActRows {
   const int8_t* qs = nullptr;       // q8_32, q8_256: codes
   size_t qs_stride = 0;
   const float* d = nullptr;         // q8_*: the scale of each block (8 lanes each for q8_32_lanes)
-  const int32_t* bias = nullptr;    // q8_32*: -bias_offset * (sum of the block's codes), indexed like d
+  const int32_t* bias = nullptr;    // q8_32, q8_32_lanes: -bias_offset * (sum of the block's codes),
+                                    // indexed like d
+  const float* sums = nullptr;      // q8_32_sum: s of each block, indexed like d
   size_t d_stride = 0;
   const int16_t* bsums = nullptr;   // q8_256: sums of 16 codes, 16 per block
   size_t bsums_stride = 0;
@@ -43,6 +46,7 @@ struct ActRowOut {
   int8_t* qs = nullptr;
   float* d = nullptr;
   int32_t* bias = nullptr;
+  float* sums = nullptr;
   int16_t* bsums = nullptr;
   float* f = nullptr;
 };
@@ -65,7 +69,7 @@ using TileFn = void (*)(const Tile& tile);
 // What an encoder needs to know besides the layout.
 struct ActEncoding {
   DType act_type = DType::F32;  // vec_dot_type of the weights
-  int bias_offset = 0;  // q8_32*: the variant multiplies unsigned codes (weight code + offset) by the
+  int bias_offset = 0;  // q8_32, q8_32_lanes: the variant multiplies unsigned codes (weight code + offset) by the
                         // activation codes, so the activations carry -offset * sum(codes) per block
   int high_shift = 0;   // q8_32_lanes: the variant's codes for elements 16-31 of a block are 2^shift
                         // times the real ones (Q4_0 high nibbles left in place), so the scale lanes

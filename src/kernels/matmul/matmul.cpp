@@ -37,6 +37,7 @@ struct ActBuffers {
   int8_t* qs = nullptr;
   float* d = nullptr;
   int32_t* bias = nullptr;
+  float* sums = nullptr;
   int16_t* bsums = nullptr;
   float* f = nullptr;
   ActRows rows;  // the same memory, read-only, as the tiles see it
@@ -47,6 +48,7 @@ struct ActBuffers {
     if (qs) out.qs = qs + t * rows.qs_stride;
     if (d) out.d = d + t * rows.d_stride;
     if (bias) out.bias = bias + t * rows.d_stride;
+    if (sums) out.sums = sums + t * rows.d_stride;
     if (bsums) out.bsums = bsums + t * rows.bsums_stride;
     if (f) out.f = f + t * rows.f_stride;
     return out;
@@ -59,23 +61,25 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
     int64_t row_bytes = 0;
     int64_t offset = 0;
   };
-  Part blocks, qs, d, bias, bsums, f;
+  Part blocks, qs, d, bias, sums, bsums, f;
   switch (layout) {
     case ActLayout::blocks: blocks.row_bytes = align64(static_cast<int64_t>(row_bytes(x_type, n_cols))); break;
     case ActLayout::q8_32:
+    case ActLayout::q8_32_sum:
     case ActLayout::q8_32_lanes:
     case ActLayout::q8_256: {
       const int64_t n_blocks = n_cols / dtype_info(x_type).block_size;
       qs.row_bytes = align64(n_cols);
       d.row_bytes = align64(n_blocks * 4 * (layout == ActLayout::q8_32_lanes ? 8 : 1));
-      if (layout != ActLayout::q8_256) bias.row_bytes = d.row_bytes;
+      if (layout == ActLayout::q8_32 || layout == ActLayout::q8_32_lanes) bias.row_bytes = d.row_bytes;
+      if (layout == ActLayout::q8_32_sum) sums.row_bytes = d.row_bytes;
       if (layout == ActLayout::q8_256) bsums.row_bytes = align64(n_blocks * 16 * 2);
       break;
     }
     case ActLayout::f32: f.row_bytes = align64(n_cols * 4); break;
   }
   int64_t total = 0;
-  for (Part* p : {&blocks, &qs, &d, &bias, &bsums, &f}) {
+  for (Part* p : {&blocks, &qs, &d, &bias, &sums, &bsums, &f}) {
     p->offset = total;
     total += p->row_bytes * n_tokens;
   }
@@ -90,10 +94,11 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
   out.qs = reinterpret_cast<int8_t*>(at(qs));
   out.d = reinterpret_cast<float*>(at(d));
   out.bias = reinterpret_cast<int32_t*>(at(bias));
+  out.sums = reinterpret_cast<float*>(at(sums));
   out.bsums = reinterpret_cast<int16_t*>(at(bsums));
   out.f = reinterpret_cast<float*>(at(f));
   out.rows = {out.blocks, static_cast<size_t>(blocks.row_bytes), out.qs, static_cast<size_t>(qs.row_bytes),
-              out.d, out.bias, static_cast<size_t>(d.row_bytes / 4), out.bsums,
+              out.d, out.bias, out.sums, static_cast<size_t>(d.row_bytes / 4), out.bsums,
               static_cast<size_t>(bsums.row_bytes / 2), out.f, static_cast<size_t>(f.row_bytes / 4)};
   return out;
 }

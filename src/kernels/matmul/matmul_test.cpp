@@ -280,7 +280,7 @@ TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
   };
   for (auto [isa, quantize] : encoders) {
     if (skip_isa(isa)) continue;
-    for (DType type : {DType::Q8_0, DType::Q8_K, DType::F16}) {
+    for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q8_K, DType::F16}) {
       for (Values kind : {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
         for (uint32_t seed = 1; seed <= 20; ++seed) {
           const int64_t n = 4096;

@@ -82,6 +82,7 @@ struct TokenRows {
   const int8_t* qs[T];      // codes at column 0
   const float* d[T];        // block scales
   const int32_t* bias[T];   // q8_32 biases
+  const float* sums[T];     // q8_32_sum activation sums
   const int16_t* bsums[T];  // q8_256 sums of 16
   const float* f[T];        // f32 values
 
@@ -92,6 +93,7 @@ struct TokenRows {
       qs[t] = x.qs ? x.qs + token * x.qs_stride : nullptr;
       d[t] = x.d ? x.d + token * x.d_stride : nullptr;
       bias[t] = x.bias ? x.bias + token * x.d_stride : nullptr;
+      sums[t] = x.sums ? x.sums + token * x.d_stride : nullptr;
       bsums[t] = x.bsums ? x.bsums + token * x.bsums_stride : nullptr;
       f[t] = x.f ? x.f + token * x.f_stride : nullptr;
     }
@@ -108,60 +110,66 @@ inline void store_tile(const Tile& a, const V (&acc)[R][T], HSum hsum_fn) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Legacy blocks of 32 (Q4_0, Q5_0, Q8_0) against Q8_0 activations (ActLayout::q8_32).
+// Legacy blocks of 32 against Q8_0 activations (ActLayout::q8_32) or Q8_1 ones (q8_32_sum).
 //
 // Per block b the exact integer sum  sum_i u[i] * x[i] + bias  with u the unsigned weight codes
 // (weight + offset) and bias = -offset * sum_i x[i] equals sum_i w[i] * x[i]; it is then scaled
-// once by d_w * d_x in f32, as vec_dot_ref does.
+// once by d_w * d_x in f32, as vec_dot_ref does. The affine types (Q4_1, Q5_1: w = d * u + m) add
+// m * s_x with the activation sum s_x = fp16(d_x * sum_i x[i]) of Q8_1, as llama.cpp does.
 
-// Q4_0 block [18 B]: fp16 d, then byte j holds element j (low nibble) and j + 16 (high nibble).
-template <class IntDot>
-struct Q4_0Weights {
-  static constexpr int kBlockBytes = sizeof(BlockQ4_0);
-  static constexpr int kOffset = 8;
+// 16 bytes of nibble pairs (byte j: element j low, element j + 16 high) -> 32 codes 0..15.
+inline __m256i nibble_codes(const uint8_t* qs) {
+  // The 16 bytes in both lanes; the high lane shifted by 4 (32-bit shifts are fine: the mask drops
+  // the bits that cross into the next byte).
+  const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  const __m256i nibbles = _mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+  return _mm256_and_si256(nibbles, _mm256_set1_epi8(0x0F));
+}
+
+// 4 bytes qh (bit i = bit 4 of element i) -> 32 bytes of 0x10 or 0.
+inline __m256i fifth_bits(const uint8_t* qh) {
+  // Byte i takes byte i / 8 of qh and keeps bit i % 8.
+  int32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(bits), _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+// The 4- and 5-bit types: Q4_0 [18 B] = d, qs; Q5_0 [22 B] = d, qh, qs; Q4_1 [20 B] = d, m, qs;
+// Q5_1 [24 B] = d, m, qh, qs (d, m fp16). kQh < 0: no fifth bit; kMin < 0: symmetric (offset 8 or 16).
+template <class IntDot, int kBytes, int kQs, int kQh, int kMin>
+struct NibbleWeights {
+  static constexpr int kBlockBytes = kBytes;
+  static constexpr bool kAffine = kMin >= 0;
+  static constexpr int kOffset = kAffine ? 0 : kQh >= 0 ? 16 : 8;
   struct Codes {
-    __m256i u;  // 32 codes 0..15 in element order
+    __m256i u;  // 32 codes 0..15 or 0..31 in element order
   };
   static Codes load(const uint8_t* block) {
-    // The 16 bytes in both lanes; the high lane shifted by 4 (32-bit shifts are fine: the mask
-    // drops the bits that cross into the next byte).
-    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)));
-    const __m256i nibbles = _mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
-    return {_mm256_and_si256(nibbles, _mm256_set1_epi8(0x0F))};
+    if constexpr (kQh >= 0) return {_mm256_or_si256(nibble_codes(block + kQs), fifth_bits(block + kQh))};
+    return {nibble_codes(block + kQs)};
   }
   static __m256i dot(__m256i bias, const Codes& w, __m256i x) { return IntDot::dot_u8s8(bias, w.u, x); }
+  static __m256 min(const uint8_t* block) { return fp16_broadcast(block + kMin); }
 };
-
-// Q5_0 block [22 B]: fp16 d, 4 bytes qh (bit i = bit 4 of element i), 16 bytes of nibbles as Q4_0.
 template <class IntDot>
-struct Q5_0Weights {
-  static constexpr int kBlockBytes = sizeof(BlockQ5_0);
-  static constexpr int kOffset = 16;
-  struct Codes {
-    __m256i u;  // 32 codes 0..31 in element order
-  };
-  static Codes load(const uint8_t* block) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 6));
-    const __m256i both = _mm256_broadcastsi128_si256(raw);
-    const __m256i nibbles = _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
-                                             _mm256_set1_epi8(0x0F));
-    // Byte i takes byte i / 8 of qh, keeps bit i % 8, and becomes 0x10 where it is set.
-    int32_t qh;
-    std::memcpy(&qh, block + 2, 4);
-    const __m256i spread = _mm256_shuffle_epi8(
-        _mm256_set1_epi32(qh), _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
-    const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
-    const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
-    return {_mm256_or_si256(nibbles, high)};
-  }
-  static __m256i dot(__m256i bias, const Codes& w, __m256i x) { return IntDot::dot_u8s8(bias, w.u, x); }
-};
+using Q4_0Weights = NibbleWeights<IntDot, sizeof(BlockQ4_0), offsetof(BlockQ4_0, qs), -1, -1>;
+template <class IntDot>
+using Q5_0Weights = NibbleWeights<IntDot, sizeof(BlockQ5_0), offsetof(BlockQ5_0, qs), offsetof(BlockQ5_0, qh), -1>;
+template <class IntDot>
+using Q4_1Weights = NibbleWeights<IntDot, sizeof(BlockQ4_1), offsetof(BlockQ4_1, qs), -1, offsetof(BlockQ4_1, m)>;
+template <class IntDot>
+using Q5_1Weights = NibbleWeights<IntDot, sizeof(BlockQ5_1), offsetof(BlockQ5_1, qs), offsetof(BlockQ5_1, qh),
+                                  offsetof(BlockQ5_1, m)>;
 
 // Q8_0 block [34 B]: fp16 d, 32 int8. maddubs would saturate on (w + 128) * x, so the sign moves
 // onto x instead: |w| * (x * sign(w)), no bias. (|-128| = 128 as u8 times |x| <= 127 still fits.)
 template <class IntDot>
 struct Q8_0Weights {
   static constexpr int kBlockBytes = sizeof(BlockQ8_0);
+  static constexpr bool kAffine = false;
   static constexpr int kOffset = 0;
   struct Codes {
     __m256i u;    // |w|
@@ -176,7 +184,7 @@ struct Q8_0Weights {
   }
 };
 
-// W[R, k1-k0] (Q4_0 / Q5_0 / Q8_0 blocks) · X[T, k1-k0] (Q8_0 codes) -> Y[T, R].
+// W[R, k1-k0] (4-, 5- and 8-bit blocks) · X[T, k1-k0] (Q8_0 / Q8_1 codes) -> Y[T, R].
 template <class Weights, int R, int T>
 __attribute__((flatten)) void tile_q8_32(const Tile& a) {
   const TokenRows<T> x(a);
@@ -199,6 +207,9 @@ __attribute__((flatten)) void tile_q8_32(const Tile& a) {
         if constexpr (Weights::kOffset != 0) bias = _mm256_zextsi128_si256(_mm_cvtsi32_si128(x.bias[t][b]));
         const __m256i sum = Weights::dot(bias, codes, load256(x.qs[t] + b * kQK));
         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
+        if constexpr (Weights::kAffine) {  // + m * s_x, in lane 0
+          acc[r][t] = _mm256_fmadd_ps(Weights::min(block), _mm256_zextps128_ps256(_mm_load_ss(x.sums[t] + b)), acc[r][t]);
+        }
       });
     });
   }
@@ -438,8 +449,9 @@ inline __m256i round_to_i32(__m256 v) {
   return _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-// One Q8_0 block: x[32] -> qs[32]; returns the fp16 bits of d, and the sums of codes 0-15 and 16-31.
-inline uint16_t q8_0_block(const float* x, int8_t* qs, int* sum_low, int* sum_high) {
+// One Q8_0 block: x[32] -> qs[32]; returns the fp16 bits of d, and the sums of codes 0-15 and 16-31
+// and the unrounded d (Q8_1's sum uses it).
+inline uint16_t q8_0_block(const float* x, int8_t* qs, int* sum_low, int* sum_high, float* d_f32 = nullptr) {
   __m256 v[4];
   for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + 8 * i);
   const float amax = hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(v[0]), abs_ps(v[1])), _mm256_max_ps(abs_ps(v[2]), abs_ps(v[3]))));
@@ -450,6 +462,7 @@ inline uint16_t q8_0_block(const float* x, int8_t* qs, int* sum_low, int* sum_hi
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), pack_i32_to_i8(q[0], q[1], q[2], q[3]));
   *sum_low = hsum_i32(_mm256_add_epi32(q[0], q[1]));
   *sum_high = hsum_i32(_mm256_add_epi32(q[2], q[3]));
+  if (d_f32 != nullptr) *d_f32 = d;
   return _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
 }
 
@@ -498,12 +511,23 @@ inline void round_through_f16(const float* x, float* out, int64_t n) {
   for (; i < n; ++i) out[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
-// ActLayout::q8_32 / q8_32_lanes / q8_256 / f32 encoders (EncodeFn).
+// ActLayout::q8_32 / q8_32_sum / q8_32_lanes / q8_256 / f32 encoders (EncodeFn).
 void encode_q8_32(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& e) {
   for (int64_t b = 0; b < n / kQK; ++b) {
     int low, high;
     out.d[b] = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &low, &high));
     if (e.bias_offset != 0) out.bias[b] = -e.bias_offset * (low + high);
+  }
+}
+
+// Q8_1 as quantize_row writes it: Q8_0's codes and scale, and s = fp16(d * sum of codes) with the
+// unrounded d.
+void encode_q8_32_sum(const float* x, int64_t n, const ActRowOut& out, const ActEncoding&) {
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int low, high;
+    float d;
+    out.d[b] = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &low, &high, &d));
+    out.sums[b] = _cvtsh_ss(_cvtss_sh(d * static_cast<float>(low + high), _MM_FROUND_TO_NEAREST_INT));
   }
 }
 
@@ -544,6 +568,16 @@ bool quantize_row_x86(DType act_type, const float* x, void* dst, int64_t n) {
         int low, high;
         block.d = q8_0_block(x + b * kQK, block.qs, &low, &high);
         std::memcpy(out + b * sizeof(BlockQ8_0), &block, sizeof(block));
+      }
+      return true;
+    case DType::Q8_1:
+      for (int64_t b = 0; b < n / kQK; ++b) {
+        BlockQ8_1 block;
+        int low, high;
+        float d;
+        block.d = q8_0_block(x + b * kQK, block.qs, &low, &high, &d);
+        block.s = _cvtss_sh(d * static_cast<float>(low + high), _MM_FROUND_TO_NEAREST_INT);
+        std::memcpy(out + b * sizeof(BlockQ8_1), &block, sizeof(block));
       }
       return true;
     case DType::Q8_K:
@@ -656,6 +690,10 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
     case ActLayout::q8_32:
       f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + int32 bias) per 32
       f.encode = encode_q8_32;
+      break;
+    case ActLayout::q8_32_sum:
+      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + f32 sum) per 32
+      f.encode = encode_q8_32_sum;
       break;
     case ActLayout::q8_32_lanes:
       f.info.x_bytes_per_col = 1 + 64.0 / kQK;  // code + 8 lanes of (f32 scale + int32 bias) per 32
