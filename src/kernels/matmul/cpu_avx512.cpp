@@ -2,7 +2,7 @@
 // the driver calls it only when cpu_features() reports all of them).
 //   Q4_0, Q8_0: 512-bit tiles over pairs of blocks (below); one vpdpbusd per pair and (row, token).
 //   Q5_0, Q4_1, Q5_1: the 256-bit tiles of x86_tiles.h with vpdpbusd.
-//   Q4_K, Q6_K: the 256-bit tiles of x86_tiles.h with VNNI dot products (vpdpwssd: one instruction
+//   Q4_K, Q5_K, Q6_K: the 256-bit tiles of x86_tiles.h with VNNI dot products (vpdpwssd: one instruction
 //               where AVX2 needs madd + add).
 //   F32, F16, BF16: the float tiles of x86_tiles.h at 512 bits.
 
@@ -163,7 +163,8 @@ const MatmulFamily* avx512_family(DType weight) {
       make_family<Q8_32Tiles<Q4_1Weights<VnniIntDot>>::At>(kIsa, {DType::Q4_1, ActLayout::q8_32_sum, 0, 5, 1}),
       make_family<Q8_32Tiles<Q5_1Weights<VnniIntDot>>::At>(kIsa, {DType::Q5_1, ActLayout::q8_32_sum, 0, 6, 1}),
       make_family<Q8_32PairTiles<Q8_0Pair>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32_lanes, Q8_0Pair::kOffset, 4, 3, Q8_0Pair::kHighShift}),
-      make_family<Q4_KTiles<VnniIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
+      make_family<Q4_KTiles<VnniIntDot, Q4_KLayout>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
+      make_family<Q4_KTiles<VnniIntDot, Q5_KLayout>::At>(kIsa, {DType::Q5_K, ActLayout::q8_256, 0, 8, 1}),
       make_family<Q6_KTiles<VnniIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),
       make_family<FloatTiles<Zmm, DType::F32>::At>(kIsa, {DType::F32, ActLayout::f32, 0, 2, 0}),
       make_family<FloatTiles<Zmm, DType::F16>::At>(kIsa, {DType::F16, ActLayout::f32, 0, 2, 0}),

@@ -247,11 +247,35 @@ inline void q4_k_scales_mins(const uint8_t* packed, __m128i* scales, __m128i* mi
   *mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>((uint64_t{mn_hi} << 32) | mn_lo)));
 }
 
-// W[R, k1-k0] (Q4_K) · X[T, k1-k0] (Q8_K) -> Y[T, R].
+// W[R, k1-k0] (Q4_K / Q5_K) · X[T, k1-k0] (Q8_K) -> Y[T, R].
 // Q4_K super-block [144 B]: fp16 d, fp16 dmin, 12 B scales/mins, 128 B codes in 4 chunks of 32 bytes:
 // byte j of chunk c holds element 64c + j (low nibble, sub-block 2c) and 64c + 32 + j (high nibble,
 // sub-block 2c + 1). Element = d * scale_s * q - dmin * min_s.
-template <class IntDot, int R, int T>
+// Q5_K [176 B] inserts 32 B qh after the scales: bit 2c of qh[j] is bit 4 of element 64c + j, bit
+// 2c + 1 that of element 64c + 32 + j.
+struct Q4_KLayout {
+  static constexpr int kBlockBytes = sizeof(BlockQ4_K);
+  static constexpr int kQs = offsetof(BlockQ4_K, qs);
+  static constexpr int kQh = -1;
+};
+struct Q5_KLayout {
+  static constexpr int kBlockBytes = sizeof(BlockQ5_K);
+  static constexpr int kQs = offsetof(BlockQ5_K, qs);
+  static constexpr int kQh = offsetof(BlockQ5_K, qh);
+};
+static_assert(offsetof(BlockQ4_K, scales) == offsetof(BlockQ5_K, scales) &&
+              offsetof(BlockQ4_K, dmin) == offsetof(BlockQ5_K, dmin));
+
+// Bit kBit of each byte of v, moved to bit 4 (0x10 or 0).
+template <int kBit>
+inline __m256i bit_to_16(__m256i v) {
+  const __m256i one = _mm256_and_si256(v, _mm256_set1_epi8(static_cast<char>(1 << kBit)));
+  if constexpr (kBit < 4) return _mm256_slli_epi16(one, 4 - kBit);
+  if constexpr (kBit > 4) return _mm256_srli_epi16(one, kBit - 4);
+  return one;
+}
+
+template <class IntDot, class Layout, int R, int T>
 __attribute__((flatten)) void tile_q4_k(const Tile& a) {
   const TokenRows<T> x(a);
   const uint8_t* const w = a.w;
@@ -263,7 +287,7 @@ __attribute__((flatten)) void tile_q4_k(const Tile& a) {
   const int64_t sb_end = a.k1 / kQK_K;
   for (int64_t sb = a.k0 / kQK_K; sb < sb_end; ++sb) {
     unroll<R>([&](auto r) {
-      const uint8_t* block = w + r * w_stride + sb * sizeof(BlockQ4_K);
+      const uint8_t* block = w + r * w_stride + sb * Layout::kBlockBytes;
       prefetch(block, prefetch_bytes);
       __m128i scales8, mins8;
       q4_k_scales_mins(block + offsetof(BlockQ4_K, scales), &scales8, &mins8);
@@ -271,9 +295,14 @@ __attribute__((flatten)) void tile_q4_k(const Tile& a) {
       __m256i isum[T];
       unroll<T>([&](auto t) { isum[t] = _mm256_setzero_si256(); });
       unroll<4>([&](auto c) {
-        const __m256i q = load256(block + offsetof(BlockQ4_K, qs) + 32 * c);
-        const __m256i lo = _mm256_and_si256(q, low4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        const __m256i q = load256(block + Layout::kQs + 32 * c);
+        __m256i lo = _mm256_and_si256(q, low4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        if constexpr (Layout::kQh >= 0) {
+          const __m256i qh = load256(block + Layout::kQh);
+          lo = _mm256_or_si256(lo, bit_to_16<2 * decltype(c)::value>(qh));
+          hi = _mm256_or_si256(hi, bit_to_16<2 * decltype(c)::value + 1>(qh));
+        }
         const __m256i s_lo = pick_i16(scales, 2 * c);
         const __m256i s_hi = pick_i16(scales, 2 * c + 1);
         unroll<T>([&](auto t) {
@@ -641,11 +670,11 @@ struct Q8_32Tiles {
     static constexpr TileFn fn = tile_q8_32<Weights, R, T>;
   };
 };
-template <class IntDot>
+template <class IntDot, class Layout>
 struct Q4_KTiles {
   template <int R, int T>
   struct At {
-    static constexpr TileFn fn = tile_q4_k<IntDot, R, T>;
+    static constexpr TileFn fn = tile_q4_k<IntDot, Layout, R, T>;
   };
 };
 template <class IntDot>
