@@ -18,11 +18,11 @@
 // baseline; only on the 2048x2048 shape, it is slow).
 #include <benchmark/benchmark.h>
 
+#include <immintrin.h>
+#include <time.h>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <immintrin.h>
-#include <time.h>
 #include <map>
 #include <random>
 #include <string>
@@ -148,13 +148,19 @@ void fill_weights(DType dtype, uint8_t* w, size_t n_bytes, uint32_t seed) {
   const uint16_t small = f32_to_fp16(0.01f);
   for (size_t at = 0; at + info.block_bytes <= n_bytes; at += info.block_bytes) {
     switch (dtype) {
-      case DType::F16: std::memcpy(w + at, &small, 2); break;
-      case DType::Q6_K: std::memcpy(w + at + offsetof(BlockQ6_K, d), &small, 2); break;
+      case DType::F16:
+        std::memcpy(w + at, &small, 2);
+        break;
+      case DType::Q6_K:
+        std::memcpy(w + at + offsetof(BlockQ6_K, d), &small, 2);
+        break;
       case DType::Q4_K:
         std::memcpy(w + at, &small, 2);
         std::memcpy(w + at + 2, &small, 2);
         break;
-      default: std::memcpy(w + at, &small, 2); break;  // Q4_0, Q8_0: d first
+      default:
+        std::memcpy(w + at, &small, 2);
+        break;  // Q4_0, Q8_0: d first
     }
   }
 }
@@ -191,7 +197,8 @@ MatmulKernel pick_kernel(DType dtype, const Shape& s, int64_t n_tokens, const st
   return select_default_kernel(dtype, s.n_rows, s.n_cols, n_tokens);
 }
 
-void run_matmul(benchmark::State& state, DType dtype, Shape s, int n_threads, int64_t n_tokens, std::string which) {
+void run_matmul(benchmark::State& state, DType dtype, Shape s, int n_threads, int64_t n_tokens,
+                std::string which) {
   const bool decode = n_tokens == 1;
   const WeightSet weights = make_weights(dtype, s, decode);
   const std::vector<float> x = make_activations(n_tokens * s.n_cols);
@@ -216,9 +223,10 @@ void run_matmul(benchmark::State& state, DType dtype, Shape s, int n_threads, in
     state.counters["GB/s_cpu"] = gb / cpu_s;
     state.counters["bw_frac_cpu"] = gb / cpu_s / limit.cpu_gbps;
   } else {
-    state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(n_tokens) * n, benchmark::Counter::kIsRate);
-    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * s.n_cols * s.n_rows * n_tokens * n / 1e9,
-                                                   benchmark::Counter::kIsRate);
+    state.counters["tokens/s"] =
+        benchmark::Counter(static_cast<double>(n_tokens) * n, benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * s.n_cols * s.n_rows * n_tokens * n / 1e9, benchmark::Counter::kIsRate);
     state.counters["tokens/s_cpu"] = static_cast<double>(n_tokens) * n / cpu_s;
   }
 }
@@ -232,10 +240,11 @@ bool register_all() {
         for (int n_threads : {1, 2}) {
           for (const char* which : {"default", "scalar"}) {
             if (std::string(which) == "scalar" && (s.n_rows != 2048 || s.n_cols != 2048)) continue;
-            const std::string name = std::string(phase) + "/" + dtype_name(dtype) + "/" + std::to_string(s.n_cols) +
-                                     "x" + std::to_string(s.n_rows) + "/threads:" + std::to_string(n_threads) + "/" +
-                                     which;
-            benchmark::RegisterBenchmark(name.c_str(), run_matmul, dtype, s, n_threads, n_tokens, std::string(which))
+            const std::string name = std::string(phase) + "/" + dtype_name(dtype) + "/" +
+                                     std::to_string(s.n_cols) + "x" + std::to_string(s.n_rows) +
+                                     "/threads:" + std::to_string(n_threads) + "/" + which;
+            benchmark::RegisterBenchmark(name.c_str(), run_matmul, dtype, s, n_threads, n_tokens,
+                                         std::string(which))
                 ->UseRealTime()
                 ->Unit(benchmark::kMicrosecond);
           }

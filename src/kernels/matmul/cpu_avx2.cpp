@@ -13,7 +13,9 @@ struct Avx2IntDot {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
   }
   // acc + sum of pairs of adjacent int16 products, per int32 lane.
-  static __m256i madd_i16(__m256i acc, __m256i a, __m256i b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+  static __m256i madd_i16(__m256i acc, __m256i a, __m256i b) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  }
 };
 
 }  // namespace
@@ -23,8 +25,10 @@ const MatmulFamily* avx2_family(DType weight) {
   static const MatmulFamily kFamilies[] = {
       make_family<Q8_32Tiles<Q4_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32, 8, 4, 1}),
       make_family<Q8_32Tiles<Q5_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q5_0, ActLayout::q8_32, 16, 6, 1}),
-      make_family<Q8_32Tiles<Q4_1Weights<Avx2IntDot>>::At>(kIsa, {DType::Q4_1, ActLayout::q8_32_sum, 0, 5, 1}),
-      make_family<Q8_32Tiles<Q5_1Weights<Avx2IntDot>>::At>(kIsa, {DType::Q5_1, ActLayout::q8_32_sum, 0, 6, 1}),
+      make_family<Q8_32Tiles<Q4_1Weights<Avx2IntDot>>::At>(kIsa,
+                                                           {DType::Q4_1, ActLayout::q8_32_sum, 0, 5, 1}),
+      make_family<Q8_32Tiles<Q5_1Weights<Avx2IntDot>>::At>(kIsa,
+                                                           {DType::Q5_1, ActLayout::q8_32_sum, 0, 6, 1}),
       make_family<Q8_32Tiles<Q8_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32, 0, 5, 1}),
       make_family<Q4_KTiles<Avx2IntDot, Q4_KLayout>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
       make_family<Q4_KTiles<Avx2IntDot, Q5_KLayout>::At>(kIsa, {DType::Q5_K, ActLayout::q8_256, 0, 8, 1}),

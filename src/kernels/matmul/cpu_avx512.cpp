@@ -27,7 +27,9 @@ struct Zmm {
   static F zero() { return _mm512_setzero_ps(); }
   static F load(const float* p) { return _mm512_loadu_ps(p); }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
-  static F load_f16(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static F load_f16(const uint8_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
   static F load_bf16(const uint8_t* p) {
     const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
@@ -46,11 +48,14 @@ struct Zmm {
 
 // Permutation index: element 0 to lanes 0-7, element 1 to lanes 8-15. (A function, not a global:
 // a global would be initialised at start-up, also on CPUs without AVX-512.)
-inline __m512i pair_index() { return _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1); }
-
+inline __m512i pair_index() {
+  return _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+}
 
 // Two 16-bit word indices in one 32-bit element (for word permutes).
-constexpr int words(int lo, int hi) { return lo | (hi << 16); }
+constexpr int words(int lo, int hi) {
+  return lo | (hi << 16);
+}
 
 inline uint16_t u16_at(const uint8_t* p) {
   uint16_t v;
@@ -71,18 +76,18 @@ struct Q4_0Pair {
   static void load(const uint8_t* block, __m512i* codes, __m512* scales) {
     const __m512i raw = _mm512_maskz_loadu_epi8(kPair ? (1ull << 36) - 1 : (1ull << 18) - 1, block);
     // [codes b, codes b, codes b+1, codes b+1] per 128-bit lane, masked to low / high nibbles.
-    const __m512i code_words = _mm512_setr_epi32(words(1, 2), words(3, 4), words(5, 6), words(7, 8), words(1, 2),
-                                                 words(3, 4), words(5, 6), words(7, 8), words(10, 11), words(12, 13),
-                                                 words(14, 15), words(16, 17), words(10, 11), words(12, 13),
-                                                 words(14, 15), words(16, 17));
+    const __m512i code_words =
+        _mm512_setr_epi32(words(1, 2), words(3, 4), words(5, 6), words(7, 8), words(1, 2), words(3, 4),
+                          words(5, 6), words(7, 8), words(10, 11), words(12, 13), words(14, 15),
+                          words(16, 17), words(10, 11), words(12, 13), words(14, 15), words(16, 17));
     const __m512i abab = _mm512_permutexvar_epi16(code_words, raw);
     constexpr int kLow = 0x0F0F0F0F;
     constexpr int kHigh = static_cast<int>(0xF0F0F0F0u);
-    const __m512i nibbles = _mm512_setr_epi32(kLow, kLow, kLow, kLow, kHigh, kHigh, kHigh, kHigh, kLow, kLow, kLow, kLow,
-                                              kHigh, kHigh, kHigh, kHigh);
+    const __m512i nibbles = _mm512_setr_epi32(kLow, kLow, kLow, kLow, kHigh, kHigh, kHigh, kHigh, kLow, kLow,
+                                              kLow, kLow, kHigh, kHigh, kHigh, kHigh);
     *codes = _mm512_and_si512(abab, nibbles);
-    const __m512i scale_words = _mm512_setr_epi32(0, 0, 0, 0, words(9, 9), words(9, 9), words(9, 9), words(9, 9), 0, 0,
-                                                  0, 0, 0, 0, 0, 0);
+    const __m512i scale_words = _mm512_setr_epi32(0, 0, 0, 0, words(9, 9), words(9, 9), words(9, 9),
+                                                  words(9, 9), 0, 0, 0, 0, 0, 0, 0, 0);
     const __m512i halves = _mm512_permutexvar_epi16(scale_words, raw);
     *scales = _mm512_cvtph_ps(_mm512_castsi512_si256(halves));
   }
@@ -97,7 +102,8 @@ struct Q8_0Pair {
   static void load(const uint8_t* block, __m512i* codes, __m512* scales) {
     const __m256i a = load256(block + 2);
     const __m256i b = kPair ? load256(block + kBlockBytes + 2) : _mm256_setzero_si256();
-    *codes = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1), _mm512_set1_epi8(static_cast<char>(0x80)));
+    *codes = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1),
+                              _mm512_set1_epi8(static_cast<char>(0x80)));
     __m128i h = _mm_cvtsi32_si128(u16_at(block));
     if constexpr (kPair) h = _mm_insert_epi16(h, u16_at(block + kBlockBytes), 1);
     *scales = _mm512_permutexvar_ps(pair_index(), _mm512_castps128_ps512(_mm_cvtph_ps(h)));
@@ -122,7 +128,8 @@ __attribute__((flatten)) void tile_q8_32_pairs(const Tile& a) {
     unroll<T>([&](auto t) {
       dx[t] = _mm512_maskz_loadu_ps(kLanes, x.d[t] + 8 * b);
       bias[t] = _mm512_maskz_loadu_epi32(kLanes, x.bias[t] + 8 * b);
-      xq[t] = kPair ? _mm512_loadu_si512(x.qs[t] + b * kQK) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, x.qs[t] + b * kQK);
+      xq[t] = kPair ? _mm512_loadu_si512(x.qs[t] + b * kQK)
+                    : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, x.qs[t] + b * kQK);
     });
     unroll<R>([&](auto r) {
       const uint8_t* block = w + r * w_stride + b * Weights::kBlockBytes;
@@ -158,11 +165,15 @@ const MatmulFamily* avx512_family(DType weight) {
   // Registers of the pair tiles: per token the scales, biases and codes; fixed the weight codes,
   // scales and two temporaries.
   static const MatmulFamily kFamilies[] = {
-      make_family<Q8_32PairTiles<Q4_0Pair>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32_lanes, Q4_0Pair::kOffset, 4, 3, Q4_0Pair::kHighShift}),
+      make_family<Q8_32PairTiles<Q4_0Pair>::At>(
+          kIsa, {DType::Q4_0, ActLayout::q8_32_lanes, Q4_0Pair::kOffset, 4, 3, Q4_0Pair::kHighShift}),
       make_family<Q8_32Tiles<Q5_0Weights<VnniIntDot>>::At>(kIsa, {DType::Q5_0, ActLayout::q8_32, 16, 6, 1}),
-      make_family<Q8_32Tiles<Q4_1Weights<VnniIntDot>>::At>(kIsa, {DType::Q4_1, ActLayout::q8_32_sum, 0, 5, 1}),
-      make_family<Q8_32Tiles<Q5_1Weights<VnniIntDot>>::At>(kIsa, {DType::Q5_1, ActLayout::q8_32_sum, 0, 6, 1}),
-      make_family<Q8_32PairTiles<Q8_0Pair>::At>(kIsa, {DType::Q8_0, ActLayout::q8_32_lanes, Q8_0Pair::kOffset, 4, 3, Q8_0Pair::kHighShift}),
+      make_family<Q8_32Tiles<Q4_1Weights<VnniIntDot>>::At>(kIsa,
+                                                           {DType::Q4_1, ActLayout::q8_32_sum, 0, 5, 1}),
+      make_family<Q8_32Tiles<Q5_1Weights<VnniIntDot>>::At>(kIsa,
+                                                           {DType::Q5_1, ActLayout::q8_32_sum, 0, 6, 1}),
+      make_family<Q8_32PairTiles<Q8_0Pair>::At>(
+          kIsa, {DType::Q8_0, ActLayout::q8_32_lanes, Q8_0Pair::kOffset, 4, 3, Q8_0Pair::kHighShift}),
       make_family<Q4_KTiles<VnniIntDot, Q4_KLayout>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
       make_family<Q4_KTiles<VnniIntDot, Q5_KLayout>::At>(kIsa, {DType::Q5_K, ActLayout::q8_256, 0, 8, 1}),
       make_family<Q6_KTiles<VnniIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),

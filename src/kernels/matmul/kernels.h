@@ -12,14 +12,14 @@ namespace jf {
 
 // How a variant wants the activations laid out; the driver encodes them once per matmul.
 enum class ActLayout : uint8_t {
-  blocks,  // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
-  q8_32,   // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
+  blocks,       // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
+  q8_32,        // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
   q8_32_sum,    // Q8_1: Q8_0's codes and scales, plus per block the f32 value of s = fp16(d * sum)
   q8_32_lanes,  // the same with 8 lanes per block, as a 512-bit vector over two blocks multiplies
                 // and adds them: lanes 0-3 hold elements 0-15, lanes 4-7 elements 16-31 (see
                 // ActEncoding::high_shift); the bias of each half sits in its first lane
-  q8_256,  // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
-  f32,     // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
+  q8_256,       // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
+  f32,          // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
 };
 
 // Encoded activations of all tokens of one matmul. Strides are per token, in elements of the
@@ -27,16 +27,16 @@ enum class ActLayout : uint8_t {
 struct ActRows {
   const uint8_t* blocks = nullptr;  // blocks
   size_t blocks_stride = 0;
-  const int8_t* qs = nullptr;       // q8_32, q8_256: codes
+  const int8_t* qs = nullptr;  // q8_32, q8_256: codes
   size_t qs_stride = 0;
-  const float* d = nullptr;         // q8_*: the scale of each block (8 lanes each for q8_32_lanes)
-  const int32_t* bias = nullptr;    // q8_32, q8_32_lanes: -bias_offset * (sum of the block's codes),
-                                    // indexed like d
-  const float* sums = nullptr;      // q8_32_sum: s of each block, indexed like d
+  const float* d = nullptr;       // q8_*: the scale of each block (8 lanes each for q8_32_lanes)
+  const int32_t* bias = nullptr;  // q8_32, q8_32_lanes: -bias_offset * (sum of the block's codes),
+                                  // indexed like d
+  const float* sums = nullptr;    // q8_32_sum: s of each block, indexed like d
   size_t d_stride = 0;
-  const int16_t* bsums = nullptr;   // q8_256: sums of 16 codes, 16 per block
+  const int16_t* bsums = nullptr;  // q8_256: sums of 16 codes, 16 per block
   size_t bsums_stride = 0;
-  const float* f = nullptr;         // f32
+  const float* f = nullptr;  // f32
   size_t f_stride = 0;
 };
 
@@ -58,22 +58,22 @@ struct Tile {
   size_t w_stride = 0;         // bytes between weight rows
   int64_t k0 = 0, k1 = 0;      // multiples of the variant's k_step (k1 may be n_cols)
   const ActRows* x = nullptr;
-  int64_t t0 = 0;              // token 0 of the tile
-  float* y = nullptr;          // output of (token 0, row 0) of the tile
-  int64_t y_stride = 0;        // floats between tokens in y
+  int64_t t0 = 0;        // token 0 of the tile
+  float* y = nullptr;    // output of (token 0, row 0) of the tile
+  int64_t y_stride = 0;  // floats between tokens in y
   bool accumulate = false;
-  int prefetch_bytes = 0;      // prefetch this far below each weight block (0: none)
+  int prefetch_bytes = 0;  // prefetch this far below each weight block (0: none)
 };
 using TileFn = void (*)(const Tile& tile);
 
 // What an encoder needs to know besides the layout.
 struct ActEncoding {
   DType act_type = DType::F32;  // vec_dot_type of the weights
-  int bias_offset = 0;  // q8_32, q8_32_lanes: the variant multiplies unsigned codes (weight code + offset) by the
-                        // activation codes, so the activations carry -offset * sum(codes) per block
-  int high_shift = 0;   // q8_32_lanes: the variant's codes for elements 16-31 of a block are 2^shift
-                        // times the real ones (Q4_0 high nibbles left in place), so the scale lanes
-                        // of that half are divided and its bias multiplied by 2^shift
+  int bias_offset = 0;  // q8_32, q8_32_lanes: the variant multiplies unsigned codes (weight code + offset) by
+                        // the activation codes, so the activations carry -offset * sum(codes) per block
+  int high_shift = 0;  // q8_32_lanes: the variant's codes for elements 16-31 of a block are 2^shift
+                       // times the real ones (Q4_0 high nibbles left in place), so the scale lanes
+                       // of that half are divided and its bias multiplied by 2^shift
 };
 
 // Encodes one token (n columns of f32) into `out`.

@@ -12,12 +12,16 @@ namespace {
 
 const MatmulFamily* find_family(DType dtype, CpuIsa isa) {
   switch (isa) {
-    case CpuIsa::scalar: return generic_family(dtype);
+    case CpuIsa::scalar:
+      return generic_family(dtype);
 #if defined(JITFLOW_MATMUL_X86)
-    case CpuIsa::avx2: return avx2_family(dtype);
-    case CpuIsa::avx512: return avx512_family(dtype);
+    case CpuIsa::avx2:
+      return avx2_family(dtype);
+    case CpuIsa::avx512:
+      return avx512_family(dtype);
 #else
-    default: return nullptr;
+    default:
+      return nullptr;
 #endif
   }
   return nullptr;
@@ -29,7 +33,9 @@ int log2_of(int v) {
   return l;
 }
 
-int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+int64_t align64(int64_t bytes) {
+  return (bytes + 63) / 64 * 64;
+}
 
 // The scratch carved for one matmul's encoded activations (mutable views of MatmulScratch).
 struct ActBuffers {
@@ -63,7 +69,9 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
   };
   Part blocks, qs, d, bias, sums, bsums, f;
   switch (layout) {
-    case ActLayout::blocks: blocks.row_bytes = align64(static_cast<int64_t>(row_bytes(x_type, n_cols))); break;
+    case ActLayout::blocks:
+      blocks.row_bytes = align64(static_cast<int64_t>(row_bytes(x_type, n_cols)));
+      break;
     case ActLayout::q8_32:
     case ActLayout::q8_32_sum:
     case ActLayout::q8_32_lanes:
@@ -76,7 +84,9 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
       if (layout == ActLayout::q8_256) bsums.row_bytes = align64(n_blocks * 16 * 2);
       break;
     }
-    case ActLayout::f32: f.row_bytes = align64(n_cols * 4); break;
+    case ActLayout::f32:
+      f.row_bytes = align64(n_cols * 4);
+      break;
   }
   int64_t total = 0;
   for (Part* p : {&blocks, &qs, &d, &bias, &sums, &bsums, &f}) {
@@ -97,9 +107,12 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
   out.sums = reinterpret_cast<float*>(at(sums));
   out.bsums = reinterpret_cast<int16_t*>(at(bsums));
   out.f = reinterpret_cast<float*>(at(f));
-  out.rows = {out.blocks, static_cast<size_t>(blocks.row_bytes), out.qs, static_cast<size_t>(qs.row_bytes),
-              out.d, out.bias, out.sums, static_cast<size_t>(d.row_bytes / 4), out.bsums,
-              static_cast<size_t>(bsums.row_bytes / 2), out.f, static_cast<size_t>(f.row_bytes / 4)};
+  out.rows = {out.blocks, static_cast<size_t>(blocks.row_bytes),
+              out.qs,     static_cast<size_t>(qs.row_bytes),
+              out.d,      out.bias,
+              out.sums,   static_cast<size_t>(d.row_bytes / 4),
+              out.bsums,  static_cast<size_t>(bsums.row_bytes / 2),
+              out.f,      static_cast<size_t>(f.row_bytes / 4)};
   return out;
 }
 
@@ -166,11 +179,14 @@ struct DefaultConfigs {
 DefaultConfigs default_configs(DType dtype, CpuIsa isa) {
   const MatmulConfig decode{.row_tile = 1, .token_tile = 1};
   switch (isa) {
-    case CpuIsa::scalar: return {decode, decode};
+    case CpuIsa::scalar:
+      return {decode, decode};
     case CpuIsa::avx2:
-      if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16) return {decode, {.row_tile = 4, .token_tile = 2}};
+      if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16)
+        return {decode, {.row_tile = 4, .token_tile = 2}};
       return {decode, {.row_tile = 2, .token_tile = 4}};
-    case CpuIsa::avx512: return {decode, {.row_tile = 4, .token_tile = 4}};
+    case CpuIsa::avx512:
+      return {decode, {.row_tile = 4, .token_tile = 4}};
   }
   return {decode, decode};
 }
@@ -231,7 +247,8 @@ void run_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y,
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
     split_range(n_units, ith, nth, &begin, &end);
-    run_rows(w, buffers.rows, n_tokens, y, family, config, begin * row_tile, std::min(w.n_rows, end * row_tile));
+    run_rows(w, buffers.rows, n_tokens, y, family, config, begin * row_tile,
+             std::min(w.n_rows, end * row_tile));
   });
 }
 

@@ -43,8 +43,11 @@ std::vector<float> make_activations(int64_t n, uint32_t seed, Values kind) {
   std::vector<float> x(n);
   for (float& v : x) v = normal(rng);
   switch (kind) {
-    case Values::gaussian: break;
-    case Values::zeros: std::fill(x.begin(), x.end(), 0.0f); break;
+    case Values::gaussian:
+      break;
+    case Values::zeros:
+      std::fill(x.begin(), x.end(), 0.0f);
+      break;
     case Values::outliers:
       for (int64_t i = 0; i < n; i += 97) x[i] = (i % 2 ? -1 : 1) * 3e4f;
       break;
@@ -83,7 +86,9 @@ std::vector<uint8_t> make_weights(DType dtype, int64_t n_rows, int64_t n_cols, u
         std::memcpy(w.data() + at, &v, 4);
         break;
       }
-      case DType::F16: put_fp16(at, normal(rng)); break;
+      case DType::F16:
+        put_fp16(at, normal(rng));
+        break;
       case DType::BF16: {
         const uint16_t h = f32_to_bf16(normal(rng));
         std::memcpy(w.data() + at, &h, 2);
@@ -96,8 +101,12 @@ std::vector<uint8_t> make_weights(DType dtype, int64_t n_rows, int64_t n_cols, u
         put_fp16(at, signed_scale());
         put_fp16(at + 2, signed_scale());
         break;
-      case DType::Q6_K: put_fp16(at + offsetof(BlockQ6_K, d), signed_scale()); break;
-      default: put_fp16(at, signed_scale()); break;  // Q4_0, Q5_0, Q8_0: d first
+      case DType::Q6_K:
+        put_fp16(at + offsetof(BlockQ6_K, d), signed_scale());
+        break;
+      default:
+        put_fp16(at, signed_scale());
+        break;  // Q4_0, Q5_0, Q8_0: d first
     }
   }
   return w;
@@ -108,8 +117,8 @@ struct Problem {
   int64_t n_rows, n_cols, n_tokens;
   std::vector<uint8_t> w;
   std::vector<float> x;
-  std::vector<float> y_ref;      // [n_tokens][n_rows]
-  std::vector<double> magnitude; // sum of term magnitudes per output (see the tolerance above)
+  std::vector<float> y_ref;       // [n_tokens][n_rows]
+  std::vector<double> magnitude;  // sum of term magnitudes per output (see the tolerance above)
 
   TensorView view() const { return TensorView{"w", dtype, n_cols, n_rows, w.data()}; }
 };
@@ -117,11 +126,16 @@ struct Problem {
 // The code offset a kernel may multiply through (see the tolerance).
 int code_offset(DType dtype) {
   switch (dtype) {
-    case DType::Q4_0: return 8;
-    case DType::Q5_0: return 16;
-    case DType::Q8_0: return 128;
-    case DType::Q6_K: return 32;
-    default: return 0;
+    case DType::Q4_0:
+      return 8;
+    case DType::Q5_0:
+      return 16;
+    case DType::Q8_0:
+      return 128;
+    case DType::Q6_K:
+      return 32;
+    default:
+      return 0;
   }
 }
 
@@ -149,9 +163,16 @@ std::vector<double> term_weights(DType dtype, const uint8_t* row, int64_t n_cols
 }
 
 // The reference: quantize_row (the scalar oracle) for the activations, vec_dot_ref per output.
-Problem make_problem(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens, uint32_t seed, Values kind) {
-  Problem p{dtype, n_rows, n_cols, n_tokens, make_weights(dtype, n_rows, n_cols, seed),
-            make_activations(n_tokens * n_cols, seed + 7, kind), {}, {}};
+Problem make_problem(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens, uint32_t seed,
+                     Values kind) {
+  Problem p{dtype,
+            n_rows,
+            n_cols,
+            n_tokens,
+            make_weights(dtype, n_rows, n_cols, seed),
+            make_activations(n_tokens * n_cols, seed + 7, kind),
+            {},
+            {}};
   const DType x_type = vec_dot_type(dtype);
   const TensorView w = p.view();
   std::vector<uint8_t> x_enc(row_bytes(x_type, n_cols));
@@ -181,9 +202,10 @@ int count_mismatches(const Problem& p, const MatmulKernel& kernel, ThreadPool& p
     const double err = std::fabs(static_cast<double>(y[i]) - p.y_ref[i]);
     if (!(err <= kRelTol * p.magnitude[i])) {
       if (bad++ == 0) {
-        ADD_FAILURE() << kernel.name << " rows=" << p.n_rows << " cols=" << p.n_cols << " tokens=" << p.n_tokens
-                      << " token " << i / p.n_rows << " row " << i % p.n_rows << ": got " << y[i] << ", want "
-                      << p.y_ref[i] << " (term magnitude " << p.magnitude[i] << ")";
+        ADD_FAILURE() << kernel.name << " rows=" << p.n_rows << " cols=" << p.n_cols
+                      << " tokens=" << p.n_tokens << " token " << i / p.n_rows << " row " << i % p.n_rows
+                      << ": got " << y[i] << ", want " << p.y_ref[i] << " (term magnitude " << p.magnitude[i]
+                      << ")";
       }
     }
   }
@@ -192,7 +214,8 @@ int count_mismatches(const Problem& p, const MatmulKernel& kernel, ThreadPool& p
 
 bool skip_isa(CpuIsa isa) {
   if (cpu_has_isa(isa)) return false;
-  std::printf("[  SKIPPED ] %s: this CPU lacks it (%s)\n", isa_name(isa), cpu_features().feature_list().c_str());
+  std::printf("[  SKIPPED ] %s: this CPU lacks it (%s)\n", isa_name(isa),
+              cpu_features().feature_list().c_str());
   return true;
 }
 
@@ -239,11 +262,13 @@ TEST(MatmulTest, DefaultKernelOddShapesAndSpecialValues) {
     for (int64_t n_cols : odd_cols(dtype)) {
       for (int64_t n_rows : {1, 3, 7, 67}) {
         for (int64_t n_tokens : {1, 2, 5, 17, 64}) {
-          for (Values kind : {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
+          for (Values kind :
+               {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
             if (kind != Values::gaussian && n_tokens > 5) continue;
             const Problem p = make_problem(dtype, n_rows, n_cols, n_tokens, 3, kind);
             const MatmulKernel k = select_default_kernel(dtype, n_rows, n_cols, n_tokens);
-            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name << " values " << static_cast<int>(kind);
+            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0)
+                << k.name << " values " << static_cast<int>(kind);
           }
         }
       }
@@ -270,18 +295,20 @@ TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
   using QuantizeFn = bool (*)(DType, const float*, void*, int64_t);
   const std::pair<CpuIsa, QuantizeFn> encoders[] = {
 #if defined(JITFLOW_MATMUL_X86)
-      {CpuIsa::avx2, avx2_quantize_row},
-      {CpuIsa::avx512, avx512_quantize_row},
+    {CpuIsa::avx2, avx2_quantize_row},
+    {CpuIsa::avx512, avx512_quantize_row},
 #endif
-      {CpuIsa::scalar, [](DType t, const float* x, void* dst, int64_t n) {
-         quantize_activation_row(t, x, dst, n);
-         return true;
-       }},
+    {CpuIsa::scalar,
+     [](DType t, const float* x, void* dst, int64_t n) {
+       quantize_activation_row(t, x, dst, n);
+       return true;
+     }},
   };
   for (auto [isa, quantize] : encoders) {
     if (skip_isa(isa)) continue;
     for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q8_K, DType::F16}) {
-      for (Values kind : {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
+      for (Values kind :
+           {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
         for (uint32_t seed = 1; seed <= 20; ++seed) {
           const int64_t n = 4096;
           std::vector<float> x = make_activations(n, seed, kind);
@@ -296,7 +323,8 @@ TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
           quantize_row(type, x.data(), want.data(), n);
           ASSERT_TRUE(quantize(type, x.data(), got.data(), n));
           ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size()), 0)
-              << isa_name(isa) << " " << dtype_name(type) << " values " << static_cast<int>(kind) << " seed " << seed;
+              << isa_name(isa) << " " << dtype_name(type) << " values " << static_cast<int>(kind) << " seed "
+              << seed;
         }
       }
     }
@@ -309,12 +337,16 @@ TEST(MatmulSpaceTest, RulesAndDefaults) {
   ASSERT_TRUE(variant_info(DType::Q4_0, CpuIsa::scalar, &info));
   EXPECT_FALSE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.row_tile = 2}).valid());  // tile not compiled
   EXPECT_FALSE(resolve_kernel(DType::Q4_K, CpuIsa::scalar, {.k_block = 512 + 32}).valid());  // not a multiple
-  EXPECT_FALSE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.prefetch_rows = 4}).valid());  // no prefetch
+  EXPECT_FALSE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.prefetch_rows = 4}).valid());   // no prefetch
   EXPECT_TRUE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.k_block = 512}).valid());
 
   // A 16-register machine cannot hold a 4 x 4 tile of accumulators plus operands; 32 registers can.
-  const VariantInfo quant{.k_step = 32, .regs_fixed = 4, .regs_per_token = 1, .x_bytes_per_col = 1.25,
-                          .tile_mask = 0xFFFF, .prefetches = true};
+  const VariantInfo quant{.k_step = 32,
+                          .regs_fixed = 4,
+                          .regs_per_token = 1,
+                          .x_bytes_per_col = 1.25,
+                          .tile_mask = 0xFFFF,
+                          .prefetches = true};
   const MatmulShape prefill{DType::Q4_0, 2048, 2048, 64, 2};
   const MatmulConfig c44{.row_tile = 4, .token_tile = 4};
   EXPECT_FALSE(is_valid(prefill, quant, c44, {.n_vec_regs = 16}));
@@ -325,10 +357,13 @@ TEST(MatmulSpaceTest, RulesAndDefaults) {
   const MatmulShape wide{DType::F16, 2048, 5632, 64, 2};
   EXPECT_FALSE(is_valid(wide, floats, {.row_tile = 8, .token_tile = 2}, {.l1d_bytes = 32768}));
   EXPECT_TRUE(is_valid(wide, floats, {.row_tile = 2, .token_tile = 2}, {.l1d_bytes = 32768}));
-  EXPECT_TRUE(is_valid({DType::F16, 2048, 5632, 2, 2}, floats, {.row_tile = 8, .token_tile = 2}, {.l1d_bytes = 32768}));
+  EXPECT_TRUE(is_valid({DType::F16, 2048, 5632, 2, 2}, floats, {.row_tile = 8, .token_tile = 2},
+                       {.l1d_bytes = 32768}));
   // L2: split K only when the activation panel does not fit.
-  EXPECT_FALSE(is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2, .k_block = 512}, {.l2_bytes = 1 << 20}));
-  EXPECT_TRUE(is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2, .k_block = 512}, {.l2_bytes = 64 << 10}));
+  EXPECT_FALSE(
+      is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2, .k_block = 512}, {.l2_bytes = 1 << 20}));
+  EXPECT_TRUE(
+      is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2, .k_block = 512}, {.l2_bytes = 64 << 10}));
   EXPECT_FALSE(is_valid(prefill, quant, {.row_tile = 2, .token_tile = 2}, {.l2_bytes = 64 << 10}));
   // No duplicates: a token tile larger than the tokens, a k block as long as the row.
   const MatmulShape decode{DType::Q4_0, 2048, 2048, 1, 2};
@@ -341,7 +376,8 @@ TEST(MatmulSpaceTest, RulesAndDefaults) {
       const MatmulKernel k = select_default_kernel(dtype, 2048, 2048, n_tokens);
       const MatmulShape shape{dtype, 2048, 2048, n_tokens, 2};
       EXPECT_TRUE(is_valid(shape, k.family->info, k.config, nominal_limits(k.family->isa))) << k.name;
-      const std::vector<MatmulConfig> space = enumerate_space(shape, k.family->info, nominal_limits(k.family->isa));
+      const std::vector<MatmulConfig> space =
+          enumerate_space(shape, k.family->info, nominal_limits(k.family->isa));
       EXPECT_GE(space.size(), 1u) << k.name;
       EXPECT_LE(space.size(), 128u) << k.name;
     }

@@ -42,16 +42,20 @@ bool fits_caches(const MatmulShape& shape, const VariantInfo& variant, int R, in
     return false;
   }
   // 5. L2: the activation panel of all tokens, which every row tile reads again.
-  return limits.l2_bytes <= 0 || x_bytes * static_cast<double>(shape.n_tokens) <= static_cast<double>(limits.l2_bytes);
+  return limits.l2_bytes <= 0 ||
+         x_bytes * static_cast<double>(shape.n_tokens) <= static_cast<double>(limits.l2_bytes);
 }
 
 }  // namespace
 
 const char* isa_name(CpuIsa isa) {
   switch (isa) {
-    case CpuIsa::scalar: return "scalar";
-    case CpuIsa::avx2: return "avx2";
-    case CpuIsa::avx512: return "avx512";
+    case CpuIsa::scalar:
+      return "scalar";
+    case CpuIsa::avx2:
+      return "avx2";
+    case CpuIsa::avx512:
+      return "avx512";
   }
   return "?";
 }
@@ -59,8 +63,10 @@ const char* isa_name(CpuIsa isa) {
 bool cpu_has_isa(CpuIsa isa) {
   const CpuFeatures& f = cpu_features();
   switch (isa) {
-    case CpuIsa::scalar: return true;
-    case CpuIsa::avx2: return f.avx2 && f.fma && f.f16c;
+    case CpuIsa::scalar:
+      return true;
+    case CpuIsa::avx2:
+      return f.avx2 && f.fma && f.f16c;
     case CpuIsa::avx512:
       return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
   }
@@ -104,7 +110,8 @@ bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const Matmul
   if (c.k_block >= shape.n_cols) return false;
   // 3. Registers.
   const int accumulators = variant.cold_accumulators ? 0 : R * T;
-  if (limits.n_vec_regs > 0 && accumulators + variant.regs_fixed + variant.regs_per_token * T > limits.n_vec_regs) {
+  if (limits.n_vec_regs > 0 &&
+      accumulators + variant.regs_fixed + variant.regs_per_token * T > limits.n_vec_regs) {
     return false;
   }
   if (!fits_caches(shape, variant, R, T, c.k_block, limits)) return false;

@@ -28,13 +28,13 @@ bool cpu_has_isa(CpuIsa isa);      // run-time detection (jf::cpu_features())
 
 // The knobs of one matmul kernel. Named fields, never positional.
 struct MatmulConfig {
-  int row_tile = 1;        // weight rows per micro-tile: 1, 2, 4, 8
-  int token_tile = 1;      // activation rows (tokens) per micro-tile: 1, 2, 4, 8
-  int k_block = 0;         // weight columns per pass over the rows (multiple of the variant's
-                           // k_step), so that the activation panel stays in cache; 0: whole rows
-  int prefetch_rows = 0;   // software prefetch of the weights this many rows below, at the same
-                           // columns (the tile that comes next); 0: none. Several interleaved row
-                           // streams defeat the hardware prefetcher, so decode needs it.
+  int row_tile = 1;       // weight rows per micro-tile: 1, 2, 4, 8
+  int token_tile = 1;     // activation rows (tokens) per micro-tile: 1, 2, 4, 8
+  int k_block = 0;        // weight columns per pass over the rows (multiple of the variant's
+                          // k_step), so that the activation panel stays in cache; 0: whole rows
+  int prefetch_rows = 0;  // software prefetch of the weights this many rows below, at the same
+                          // columns (the tile that comes next); 0: none. Several interleaved row
+                          // streams defeat the hardware prefetcher, so decode needs it.
 
   bool operator==(const MatmulConfig&) const = default;
 };
@@ -50,14 +50,14 @@ inline constexpr int kPrefetchCandidates[] = {0, 4, 8, 16};
 
 // What a compiled variant (one weight type on one ISA) tells the rules about itself.
 struct VariantInfo {
-  int k_step = 1;             // columns: k_block must be a multiple
-  int regs_fixed = 0;         // vector registers a tile needs besides accumulators and per-token ones
-  int regs_per_token = 0;     // vector registers held per token (hoisted scales, integer sums)
+  int k_step = 1;                  // columns: k_block must be a multiple
+  int regs_fixed = 0;              // vector registers a tile needs besides accumulators and per-token ones
+  int regs_per_token = 0;          // vector registers held per token (hoisted scales, integer sums)
   bool cold_accumulators = false;  // the R*T float accumulators change once per super-block (not
                                    // every step), so they may live in L1 (K-quants)
-  double x_bytes_per_col = 4; // bytes of encoded activation per column (codes + scales + sums)
-  uint16_t tile_mask = 0;     // bit 4*log2(R) + log2(T) set when the R x T tile is compiled
-  bool prefetches = false;    // honours prefetch_rows
+  double x_bytes_per_col = 4;      // bytes of encoded activation per column (codes + scales + sums)
+  uint16_t tile_mask = 0;          // bit 4*log2(R) + log2(T) set when the R x T tile is compiled
+  bool prefetches = false;         // honours prefetch_rows
 
   bool has_tile(int row_tile, int token_tile) const;
 };
@@ -73,9 +73,9 @@ struct MatmulShape {
 
 // The machine facts the rules need; <= 0 means unknown and skips the rule.
 struct MachineLimits {
-  int n_vec_regs = 0;      // architectural vector registers of the ISA
-  int64_t l1d_bytes = 0;   // per core
-  int64_t l2_bytes = 0;    // per core
+  int n_vec_regs = 0;     // architectural vector registers of the ISA
+  int64_t l1d_bytes = 0;  // per core
+  int64_t l2_bytes = 0;   // per core
 };
 
 // Register count of the ISA and the cache sizes the OS reports; a stand-in until src/tune/

@@ -59,17 +59,23 @@ inline float hmax(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-inline __m256 abs_ps(__m256 v) { return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+inline __m256 abs_ps(__m256 v) {
+  return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+}
 
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
 
 // f(integral_constant<int, 0>) ... f(integral_constant<int, N - 1>): compile-time indices from the
 // start, so that arrays of accumulators indexed by them stay in registers (GCC replaces such arrays
 // by scalars before it unrolls loops, so a plain loop would keep them in memory).
 template <int N, typename F>
 inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }(
-      std::make_integer_sequence<int, N>{});
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+  }
+  (std::make_integer_sequence<int, N>{});
 }
 
 inline void prefetch(const uint8_t* p, int distance) {
@@ -131,8 +137,9 @@ inline __m256i fifth_bits(const uint8_t* qh) {
   // Byte i takes byte i / 8 of qh and keeps bit i % 8.
   int32_t bits;
   std::memcpy(&bits, qh, 4);
-  const __m256i spread = _mm256_shuffle_epi8(
-      _mm256_set1_epi32(bits), _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i spread =
+      _mm256_shuffle_epi8(_mm256_set1_epi32(bits),
+                          _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
   const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
   return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
 }
@@ -157,9 +164,11 @@ struct NibbleWeights {
 template <class IntDot>
 using Q4_0Weights = NibbleWeights<IntDot, sizeof(BlockQ4_0), offsetof(BlockQ4_0, qs), -1, -1>;
 template <class IntDot>
-using Q5_0Weights = NibbleWeights<IntDot, sizeof(BlockQ5_0), offsetof(BlockQ5_0, qs), offsetof(BlockQ5_0, qh), -1>;
+using Q5_0Weights =
+    NibbleWeights<IntDot, sizeof(BlockQ5_0), offsetof(BlockQ5_0, qs), offsetof(BlockQ5_0, qh), -1>;
 template <class IntDot>
-using Q4_1Weights = NibbleWeights<IntDot, sizeof(BlockQ4_1), offsetof(BlockQ4_1, qs), -1, offsetof(BlockQ4_1, m)>;
+using Q4_1Weights =
+    NibbleWeights<IntDot, sizeof(BlockQ4_1), offsetof(BlockQ4_1, qs), -1, offsetof(BlockQ4_1, m)>;
 template <class IntDot>
 using Q5_1Weights = NibbleWeights<IntDot, sizeof(BlockQ5_1), offsetof(BlockQ5_1, qs), offsetof(BlockQ5_1, qh),
                                   offsetof(BlockQ5_1, m)>;
@@ -208,7 +217,8 @@ __attribute__((flatten)) void tile_q8_32(const Tile& a) {
         const __m256i sum = Weights::dot(bias, codes, load256(x.qs[t] + b * kQK));
         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
         if constexpr (Weights::kAffine) {  // + m * s_x, in lane 0
-          acc[r][t] = _mm256_fmadd_ps(Weights::min(block), _mm256_zextps128_ps256(_mm_load_ss(x.sums[t] + b)), acc[r][t]);
+          acc[r][t] = _mm256_fmadd_ps(Weights::min(block), _mm256_zextps128_ps256(_mm_load_ss(x.sums[t] + b)),
+                                      acc[r][t]);
         }
       });
     });
@@ -230,7 +240,8 @@ inline __m256i pick_i16(__m256i v, int j) {
 inline __m256i pick_i16_pair(__m256i v, int j) {
   const short lo = static_cast<short>((2 * j) | ((2 * j + 1) << 8));
   const short hi = static_cast<short>((2 * j + 2) | ((2 * j + 3) << 8));
-  return _mm256_shuffle_epi8(v, _mm256_setr_epi16(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
+  return _mm256_shuffle_epi8(
+      v, _mm256_setr_epi16(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
 }
 
 // The 8 six-bit scales and mins of a Q4_K super-block, from their 12 packed bytes:
@@ -312,7 +323,8 @@ __attribute__((flatten)) void tile_q4_k(const Tile& a) {
         });
       });
       // Mins duplicated per pair of 16-sums: [m0 m0 m1 m1 ... m7 m7] against the 16 bsums.
-      const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(mins8, mins8), _mm_unpacklo_epi16(mins8, mins8));
+      const __m256i mins =
+          _mm256_set_m128i(_mm_unpackhi_epi16(mins8, mins8), _mm_unpacklo_epi16(mins8, mins8));
       const __m256 d = fp16_broadcast(block + offsetof(BlockQ4_K, d));
       const __m256 dmin = fp16_broadcast(block + offsetof(BlockQ4_K, dmin));
       unroll<T>([&](auto t) {
@@ -378,7 +390,8 @@ __attribute__((flatten)) void tile_q6_k(const Tile& a) {
       unroll<T>([&](auto t) {
         const __m256 dx = _mm256_broadcast_ss(x.d[t] + sb);
         // 32 * sum_g scale_g * bsum_g: the offset of the unsigned codes.
-        const __m256i offset_sum = _mm256_slli_epi32(_mm256_madd_epi16(scales, load256(x.bsums[t] + sb * 16)), 5);
+        const __m256i offset_sum =
+            _mm256_slli_epi32(_mm256_madd_epi16(scales, load256(x.bsums[t] + sb * 16)), 5);
         const __m256i sum = _mm256_sub_epi32(isum[t], offset_sum);
         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc[r][t]);
       });
@@ -397,7 +410,9 @@ struct Ymm {
   static F zero() { return _mm256_setzero_ps(); }
   static F load(const float* p) { return _mm256_loadu_ps(p); }
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
-  static F load_f16(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static F load_f16(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static F load_bf16(const uint8_t* p) {
     const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
@@ -425,7 +440,7 @@ __attribute__((flatten)) void tile_float(const Tile& a) {
   typename Vec::F acc[R][T];
   unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = Vec::zero(); }); });
   // One step of kLanes columns from weight rows w_rows[r] and activation rows x_rows[t].
-  auto step = [&](const uint8_t* const (&w_rows)[R], const float* const (&x_rows)[T]) {
+  auto step = [&](const uint8_t* const(&w_rows)[R], const float* const(&x_rows)[T]) {
     unroll<R>([&](auto r) {
       const typename Vec::F wv = load_weights<Vec, W>(w_rows[r]);
       unroll<T>([&](auto t) { acc[r][t] = Vec::fmadd(wv, Vec::load(x_rows[t]), acc[r][t]); });
@@ -483,7 +498,8 @@ inline __m256i round_to_i32(__m256 v) {
 inline uint16_t q8_0_block(const float* x, int8_t* qs, int* sum_low, int* sum_high, float* d_f32 = nullptr) {
   __m256 v[4];
   for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + 8 * i);
-  const float amax = hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(v[0]), abs_ps(v[1])), _mm256_max_ps(abs_ps(v[2]), abs_ps(v[3]))));
+  const float amax = hmax(
+      _mm256_max_ps(_mm256_max_ps(abs_ps(v[0]), abs_ps(v[1])), _mm256_max_ps(abs_ps(v[2]), abs_ps(v[3]))));
   const float d = amax / 127.0f;
   const __m256 id = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0.0f);
   __m256i q[4];
@@ -565,10 +581,12 @@ void encode_q8_32_lanes(const float* x, int64_t n, const ActRowOut& out, const A
   for (int64_t b = 0; b < n / kQK; ++b) {
     int low, high;
     const float d = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &low, &high));
-    _mm256_storeu_ps(out.d + 8 * b, _mm256_setr_ps(d, d, d, d, d * high_scale, d * high_scale, d * high_scale, d * high_scale));
+    _mm256_storeu_ps(out.d + 8 * b, _mm256_setr_ps(d, d, d, d, d * high_scale, d * high_scale, d * high_scale,
+                                                   d * high_scale));
     const int bias_low = -e.bias_offset * low;
     const int bias_high = -e.bias_offset * (high << e.high_shift);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.bias + 8 * b), _mm256_setr_epi32(bias_low, 0, 0, 0, bias_high, 0, 0, 0));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.bias + 8 * b),
+                        _mm256_setr_epi32(bias_low, 0, 0, 0, bias_high, 0, 0, 0));
   }
 }
 
@@ -628,7 +646,8 @@ bool quantize_row_x86(DType act_type, const float* x, void* dst, int64_t n) {
       }
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -730,7 +749,7 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
       break;
     case ActLayout::q8_256:
       f.info.x_bytes_per_col = 1 + 36.0 / kQK_K;  // code + (f32 scale + 16 int16 sums) per 256
-      f.info.cold_accumulators = true;             // the K-quant tiles update them once per 256
+      f.info.cold_accumulators = true;            // the K-quant tiles update them once per 256
       f.encode = encode_q8_256;
       break;
     default:
