@@ -2,12 +2,15 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace jf {
 
 struct EngineOptions {
   int n_threads = 0;  // worker threads for the kernels; 0: one per core
   int n_ctx = 0;      // positions each session's KV cache holds; 0: min(the model's context, 2048)
+  bool use_kdb = true;   // run the kernels `jitflow tune` stored for this device; false: the defaults
+  std::string kdb_path;  // kernel database; "": $JITFLOW_KDB, else ~/.cache/jitflow/kdb.jsonl
 };
 
 // How the next token is chosen. temperature <= 0 is greedy (argmax, lowest id on ties); otherwise

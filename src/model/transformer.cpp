@@ -68,8 +68,18 @@ KvCache::KvCache(const ModelConfig& config, int n_ctx)
       k_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()),
       v_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()) {}
 
-Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool)
-    : config_(config), weights_(weights), pool_(pool), kv_(config, n_ctx) {}
+Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool,
+                         MatmulKernelFn choose_kernel)
+    : config_(config),
+      weights_(weights),
+      pool_(pool),
+      kv_(config, n_ctx),
+      choose_kernel_(std::move(choose_kernel)) {}
+
+void Transformer::project(const TensorView& w, const float* x, int64_t n, float* y) {
+  if (!choose_kernel_) return matmul(w, x, n, y, pool_, matmul_scratch_);
+  matmul(w, x, n, y, pool_, matmul_scratch_, choose_kernel_(w, n));
+}
 
 void Transformer::reserve(int64_t n, int n_out) {
   const ModelConfig& c = config_;
@@ -139,7 +149,7 @@ void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits
     rmsnorm(a_.x.data() + (first + row) * c.n_embd, weights_.output_norm.f32(), a_.xn.data() + row * c.n_embd,
             c.n_embd, c.rms_eps);
   });
-  matmul(weights_.output, a_.xn.data(), n - first, a_.logits.data(), pool_, matmul_scratch_);
+  project(weights_.output, a_.xn.data(), n - first, a_.logits.data());
 }
 
 void Transformer::attention_block(int layer, int64_t n) {
@@ -148,9 +158,9 @@ void Transformer::attention_block(int layer, int64_t n) {
   for_each_row(pool_, n, [&](int64_t t) {
     rmsnorm(a_.x.data() + t * c.n_embd, w.attn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
   });
-  matmul(w.wq, a_.xn.data(), n, a_.q.data(), pool_, matmul_scratch_);
-  matmul(w.wk, a_.xn.data(), n, a_.k.data(), pool_, matmul_scratch_);
-  matmul(w.wv, a_.xn.data(), n, a_.v.data(), pool_, matmul_scratch_);
+  project(w.wq, a_.xn.data(), n, a_.q.data());
+  project(w.wk, a_.xn.data(), n, a_.k.data());
+  project(w.wv, a_.xn.data(), n, a_.v.data());
   add_bias(a_.q.data(), w.bq, n);
   add_bias(a_.k.data(), w.bk, n);
   add_bias(a_.v.data(), w.bv, n);
@@ -186,7 +196,7 @@ void Transformer::attention_block(int layer, int64_t n) {
     }
   });
 
-  matmul(w.wo, a_.attn.data(), n, a_.tmp.data(), pool_, matmul_scratch_);
+  project(w.wo, a_.attn.data(), n, a_.tmp.data());
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
 }
 
@@ -196,12 +206,12 @@ void Transformer::ffn_block(int layer, int64_t n) {
   for_each_row(pool_, n, [&](int64_t t) {
     rmsnorm(a_.x.data() + t * c.n_embd, w.ffn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
   });
-  matmul(w.w_gate, a_.xn.data(), n, a_.gate.data(), pool_, matmul_scratch_);
-  matmul(w.w_up, a_.xn.data(), n, a_.up.data(), pool_, matmul_scratch_);
+  project(w.w_gate, a_.xn.data(), n, a_.gate.data());
+  project(w.w_up, a_.xn.data(), n, a_.up.data());
   for_each_row(pool_, n, [&](int64_t t) {
     swiglu(a_.gate.data() + t * c.n_ff, a_.up.data() + t * c.n_ff, a_.gate.data() + t * c.n_ff, c.n_ff);
   });
-  matmul(w.w_down, a_.gate.data(), n, a_.tmp.data(), pool_, matmul_scratch_);
+  project(w.w_down, a_.gate.data(), n, a_.tmp.data());
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
 }
 

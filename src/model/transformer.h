@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -34,10 +35,17 @@ class KvCache {
   std::vector<float> k_, v_;
 };
 
+// Chooses the kernel of each matmul of the forward pass (runtime/kernel_select.h consults the
+// kdb): weights `w`, a batch of n_tokens. Called for every matmul, so it must be cheap; the kernel
+// must be made for w.dtype and stay valid until the next call.
+using MatmulKernelFn = std::function<const MatmulKernel&(const TensorView& w, int64_t n_tokens)>;
+
 class Transformer {
  public:
   // `weights` and `pool` must outlive the Transformer. n_ctx: positions the KV cache holds.
-  Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool);
+  // choose_kernel: empty = select_default_kernel for every matmul.
+  Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool,
+              MatmulKernelFn choose_kernel = {});
 
   // Runs `tokens` at positions n_past()..; returns logits [n_rows, n_vocab] where n_rows is
   // tokens.size() when all_logits, else 1 (the last token). The pointer stays valid until the next
@@ -61,6 +69,7 @@ class Transformer {
   void attention_block(int layer, int64_t n);
   void ffn_block(int layer, int64_t n);
   void reserve(int64_t n_tokens, int n_out);
+  void project(const TensorView& w, const float* x, int64_t n, float* y);  // y = x · wᵀ
 
   ModelConfig config_;
   const ModelWeights& weights_;
@@ -69,6 +78,7 @@ class Transformer {
   int n_past_ = 0;
   Activations a_;
   MatmulScratch matmul_scratch_;
+  MatmulKernelFn choose_kernel_;
 };
 
 // Tokens per forward batch: longer prompts are split so scratch memory stays bounded.

@@ -3,13 +3,16 @@
 
 #include "base/clock.h"
 #include "base/cpu_features.h"
+#include "base/log.h"
 #include "base/thread_pool.h"
 #include "gguf/gguf.h"
+#include "kdb/kernel_db.h"
 #include "model/hparams.h"
 #include "model/sampler.h"
 #include "model/tokenizer/tokenizer.h"
 #include "model/transformer.h"
 #include "model/weights.h"
+#include "runtime/kernel_select.h"
 
 namespace jf {
 
@@ -19,6 +22,7 @@ struct Engine::Impl {
   ModelWeights weights;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<KernelSelector> kernels;  // null: the default kernels
   int n_ctx = 0;
   double load_ms = 0;
 };
@@ -44,6 +48,18 @@ ModelInfo make_info(const std::string& path, const ModelConfig& c, const ModelWe
   info.n_ff = c.n_ff;
   info.weight_bytes = w.n_bytes;
   return info;
+}
+
+// The kdb's winners for this thread count, or null when there are none (the forward pass then
+// calls the default kernels directly).
+std::unique_ptr<KernelSelector> load_kernels(const EngineOptions& options, int n_threads) {
+  if (!options.use_kdb) return nullptr;
+  const kdb::KernelDb db =
+      kdb::KernelDb::load(options.kdb_path.empty() ? kdb::KernelDb::default_path() : options.kdb_path);
+  auto kernels = std::make_unique<KernelSelector>(db, n_threads);
+  JF_LOG_INFO("kdb %s: %d tuned matmul kernel(s) for this device and %d threads", db.path().c_str(),
+              kernels->n_tuned(), n_threads);
+  return kernels->n_tuned() > 0 ? std::move(kernels) : nullptr;
 }
 
 Status check_options(const EngineOptions& options) {
@@ -74,6 +90,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
   impl->info = make_info(model_path, impl->config, impl->weights);
   const int n_threads = options.n_threads > 0 ? options.n_threads : cpu_features().n_logical_cpus;
   impl->pool = std::make_unique<ThreadPool>(n_threads);
+  impl->kernels = load_kernels(options, n_threads);
   impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
   impl->load_ms = now_ms() - start_ms;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -95,8 +112,15 @@ std::string Engine::token_to_piece(int32_t id) const {
 bool Engine::is_eog(int32_t id) const { return impl_->tokenizer->is_eog(id); }
 
 std::unique_ptr<Session> Engine::new_session() {
-  auto impl = std::unique_ptr<Session::Impl>(
-      new Session::Impl{*impl_, Transformer(impl_->config, impl_->weights, impl_->n_ctx, *impl_->pool)});
+  MatmulKernelFn choose_kernel;
+  if (KernelSelector* kernels = impl_->kernels.get()) {
+    choose_kernel = [kernels](const TensorView& w, int64_t n_tokens) -> const MatmulKernel& {
+      return kernels->select_kernel(w, n_tokens);
+    };
+  }
+  auto impl = std::unique_ptr<Session::Impl>(new Session::Impl{
+      *impl_,
+      Transformer(impl_->config, impl_->weights, impl_->n_ctx, *impl_->pool, std::move(choose_kernel))});
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 

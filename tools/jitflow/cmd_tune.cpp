@@ -1,13 +1,23 @@
-// jitflow tune: on-device tuning. One mode per flag, each in its own function; today:
+// jitflow tune: on-device tuning. One mode per flag, each in its own function:
+//   -m MODEL       tune the model's matmul kernels into the kernel database (src/tune/tuner.h);
 //   --microbench   measure the device limits that feed the kernels' occupancy rules.
+#include <unistd.h>
+
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 
 #include "args.h"
+#include "base/clock.h"
 #include "commands.h"
+#include "gguf/gguf.h"
 #include "kdb/fingerprint.h"
 #include "kdb/json.h"
+#include "model/hparams.h"
+#include "model/weights.h"
+#include "tune/machine_limits.h"
 #include "tune/microbench.h"
+#include "tune/tuner.h"
 
 namespace jf::cli {
 namespace {
@@ -15,6 +25,11 @@ namespace {
 using kdb::Json;
 using tune::DeviceLimits;
 using tune::Limit;
+
+int fail_tune(const Status& status) {
+  std::fprintf(stderr, "jitflow tune: %s\n", status.to_string().c_str());
+  return 1;
+}
 
 std::string human_bytes(uint64_t bytes) {
   if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return str_printf("%" PRIu64 " MiB", bytes >> 20);
@@ -145,13 +160,207 @@ int run_microbench(bool quick, bool json) {
   return 0;
 }
 
+// --- -m MODEL: tune the model's matmuls ---
+
+struct ModelTuneArgs {
+  std::string model_path;
+  std::string kdb_path;
+  std::string tokens = "1,64,512";
+  double budget_s = 30;
+  int n_threads = 0;
+  bool full_space = false;
+  double full_space_budget_s = 300;
+  bool nominal_limits = false;
+};
+
+std::string time_text(double ns) {
+  if (ns <= 0) return "-";
+  if (ns >= 1e6) return str_printf("%.2f ms", ns / 1e6);
+  return str_printf("%.1f us", ns / 1e3);
+}
+
+std::string workload_text(const tune::WorkloadReport& w) {
+  return str_printf("%s %lldx%lld t%lld", dtype_name(w.dtype), static_cast<long long>(w.n_rows),
+                    static_cast<long long>(w.n_cols), static_cast<long long>(w.n_tokens));
+}
+
+// The kernel name without its type prefix ("r4t1k0p0__avx512"): the workload column has the type.
+std::string short_name(const std::string& name) {
+  const size_t at = name.find("-matmul-");
+  return at == std::string::npos ? name : name.substr(at + 8);
+}
+
+// A bar redrawn in place on a terminal; elsewhere (logs) one line per finished workload.
+class ProgressBar {
+ public:
+  void update(const tune::TuneProgress& p) {
+    const bool finished_one = p.n_done != last_done_ || p.phase != last_phase_;
+    last_done_ = p.n_done;
+    last_phase_ = p.phase;
+    if (!tty_ && !finished_one) return;
+    constexpr int kWidth = 30;
+    const int filled = p.n_total > 0 ? kWidth * p.n_done / p.n_total : 0;
+    std::string bar(kWidth, ' ');
+    for (int i = 0; i < filled; ++i) bar[i] = '=';
+    if (filled < kWidth) bar[filled] = '>';
+    std::string best;
+    if (p.current != nullptr && p.current->best_ns > 0) {
+      best = str_printf(" | %s best %s (%.2fx)", workload_text(*p.current).c_str(),
+                        time_text(p.current->best_ns).c_str(), p.current->gain());
+    }
+    std::fprintf(stderr, "%s[%s] %d/%d workloads (%s)%s | %.1f/%.0f s%s", tty_ ? "\r\033[K" : "", bar.c_str(),
+                 p.n_done, p.n_total, p.phase, best.c_str(), p.elapsed_s, p.budget_s, tty_ ? "" : "\n");
+  }
+  void finish() const {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool tty_ = isatty(STDERR_FILENO) != 0;
+  int last_done_ = -1;
+  const char* last_phase_ = "";
+};
+
+void print_limits(const tune::DeviceLimits& measured, bool nominal) {
+  std::printf("limits (%s):", nominal ? "nominal" : "measured, nominal where unknown");
+  for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2}) {
+    if (!cpu_has_isa(isa)) continue;
+    const MachineLimits l = tune::machine_limits(measured, isa);
+    std::printf(" %s %d regs, L1d %s, L2 %s;", isa_name(isa), l.n_vec_regs, human_bytes(l.l1d_bytes).c_str(),
+                human_bytes(l.l2_bytes).c_str());
+  }
+  std::printf("\n");
+}
+
+void print_workloads(const tune::TuneReport& report, bool full_space) {
+  std::printf("\n%-22s %4s %6s %11s %9s  %-18s %10s  %-18s %10s %6s", "workload", "uses", "share",
+              "full/pruned", "tried", "default", "time", "tuned", "time", "gain");
+  if (full_space) std::printf("  %-18s %10s %9s %9s", "best of full", "time", "tried", "tuned/full");
+  std::printf("\n");
+  for (const tune::WorkloadReport& w : report.workloads) {
+    const std::string space = str_printf("%d/%d", w.n_full, w.n_pruned);
+    const std::string tried = str_printf("%d/%d%s", w.n_tried, w.n_pruned, w.complete ? "" : "*");
+    std::printf("%-22s %4d %5.1f%% %11s %9s  %-18s %10s  %-18s %10s %5.2fx", workload_text(w).c_str(),
+                w.uses_per_forward, 100 * w.time_share, space.c_str(), tried.c_str(),
+                short_name(w.default_name).c_str(), time_text(w.default_ns).c_str(),
+                short_name(w.best_name).c_str(), time_text(w.best_ns).c_str(), w.gain());
+    if (full_space) {
+      const std::string full_tried =
+          str_printf("%d/%d%s", w.n_full_tried, w.n_full, w.full_complete ? "" : "*");
+      std::printf("  %-18s %10s %9s %9.3f", short_name(w.full_best_name).c_str(),
+                  time_text(w.full_best_ns).c_str(), full_tried.c_str(),
+                  w.full_best_ns > 0 ? w.best_ns / w.full_best_ns : 0);
+    }
+    std::printf("\n");
+  }
+  int n_rejected = 0;
+  for (const tune::WorkloadReport& w : report.workloads) n_rejected += w.n_rejected;
+  std::printf(
+      "* the budget ran out before the whole space was timed. Candidates that failed the check "
+      "against the reference: %d\n",
+      n_rejected);
+}
+
+// Per token count: the matmul time of one forward pass (uses x median), default vs tuned kernels.
+void print_per_token_count(const tune::TuneReport& report, bool full_space) {
+  struct Sums {
+    double default_ns = 0, best_ns = 0, full_ns = 0;
+    int n = 0, n_within_5pct = 0;
+  };
+  std::map<int64_t, Sums> sums;
+  for (const tune::WorkloadReport& w : report.workloads) {
+    if (w.default_ns <= 0) continue;
+    Sums& s = sums[w.n_tokens];
+    s.default_ns += w.uses_per_forward * w.default_ns;
+    s.best_ns += w.uses_per_forward * w.best_ns;
+    s.full_ns += w.uses_per_forward * w.full_best_ns;
+    ++s.n;
+    s.n_within_5pct += w.full_best_ns > 0 && w.best_ns <= 1.05 * w.full_best_ns;
+  }
+  std::printf("\nmatmul time of one forward pass, default -> tuned kernels:\n");
+  for (const auto& [n_tokens, s] : sums) {
+    std::printf("  %3lld tokens: %s -> %s (%.2fx)", static_cast<long long>(n_tokens),
+                time_text(s.default_ns).c_str(), time_text(s.best_ns).c_str(), s.default_ns / s.best_ns);
+    if (full_space) {
+      std::printf("; best of full space %s, pruned within 5%% of it on %d/%d workloads",
+                  time_text(s.full_ns).c_str(), s.n_within_5pct, s.n);
+    }
+    std::printf("\n");
+  }
+}
+
+Result<ModelWeights> load_model_weights(const std::string& path) {
+  JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(path));
+  JF_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(file));
+  return load_weights(file, config);
+}
+
+int tune_model(const ModelTuneArgs& args) {
+  Result<std::vector<int>> tokens = parse_int_list(args.tokens);
+  if (!tokens.ok()) return fail_tune(tokens.status());
+  const double load_start_ms = now_ms();
+  Result<ModelWeights> weights = load_model_weights(args.model_path);
+  if (!weights.ok()) return fail_tune(weights.status());
+  const double load_s = (now_ms() - load_start_ms) / 1000;
+
+  // The microbenchmarks are part of tuning on a new device, so they come out of the budget.
+  const double start_ms = now_ms();
+  tune::TuneOptions options;
+  if (!args.nominal_limits) options.device_limits = tune::run_microbenchmarks({.quick = true});
+  const double microbench_s = (now_ms() - start_ms) / 1000;
+  options.token_counts = *tokens;
+  options.n_threads = args.n_threads;
+  options.budget_s = args.budget_s - microbench_s;
+  options.full_space = args.full_space;
+  options.full_space_budget_s = args.full_space_budget_s;
+  ProgressBar bar;
+  options.on_progress = [&](const tune::TuneProgress& p) { bar.update(p); };
+
+  kdb::KernelDb db =
+      kdb::KernelDb::load(args.kdb_path.empty() ? kdb::KernelDb::default_path() : args.kdb_path);
+  Result<tune::TuneReport> report = tune::tune_model_matmuls(*weights, options, &db);
+  bar.finish();
+  if (!report.ok()) return fail_tune(report.status());
+  const double total_s = (now_ms() - start_ms) / 1000 - report->full_space_wall_s;
+
+  const kdb::DeviceFingerprint& device = kdb::current_device();
+  std::printf("device: %s, fingerprint %s, %d threads\n", device.cpu_model.c_str(), device.hash().c_str(),
+              report->n_threads);
+  print_limits(options.device_limits, args.nominal_limits);
+  print_workloads(*report, args.full_space);
+  print_per_token_count(*report, args.full_space);
+  std::printf("\nwall time: model load %.1f s (outside the budget); microbenchmarks %.1f s + search %.1f s\n",
+              load_s, microbench_s, report->wall_s);
+  std::printf("  = %.1f s of a %.0f s budget", total_s, args.budget_s);
+  if (args.full_space) std::printf("; full space %.1f s more", report->full_space_wall_s);
+  std::printf("\n%d record(s) appended to %s\n", report->n_records, db.path().c_str());
+  if (!report->kdb_status.ok()) return fail_tune(report->kdb_status);
+  return 0;
+}
 }  // namespace
 
 int cmd_tune(int argc, char** argv) {
   bool microbench = false, quick = false, json = false;
-  ArgParser parser("jitflow tune",
-                   "Tune on this device. Available now: --microbench, which measures the limits that the\n"
-                   "kernels' occupancy rules use (SIMD registers, cache sizes, DRAM bandwidth, cores).");
+  ModelTuneArgs model;
+  ArgParser parser(
+      "jitflow tune",
+      "Tune on this device. -m MODEL: find the fastest matmul kernels for the model's shapes\n"
+      "(checked against the reference, timed, within the budget) and store them in the kernel\n"
+      "database, where `jitflow run` and `bench` find them. --microbench: measure the limits\n"
+      "that the kernels' occupancy rules use (SIMD registers, cache sizes, DRAM bandwidth, cores).");
+  parser.add("-m", "--model", &model.model_path, "GGUF model whose matmuls to tune");
+  parser.add("", "--budget-s", &model.budget_s,
+             "wall time of the tuning, microbenchmarks included (default 30)");
+  parser.add("", "--tokens", &model.tokens,
+             "token counts to tune: 1 = decode, the rest prefill (default 1,64,512)");
+  parser.add("-t", "--threads", &model.n_threads, "threads (default: one per core, as `jitflow run`)");
+  parser.add("", "--kdb", &model.kdb_path,
+             "kernel database (default: $JITFLOW_KDB or ~/.cache/jitflow/kdb.jsonl)");
+  parser.add_flag("", "--full-space", &model.full_space,
+                  "then also time the unpruned space, to compare (not in --budget-s)");
+  parser.add("", "--full-budget-s", &model.full_space_budget_s, "time for --full-space (default 300)");
+  parser.add_flag("", "--nominal-limits", &model.nominal_limits,
+                  "prune with nominal limits (ISA registers, sysfs caches) instead of measuring");
   parser.add_flag("", "--microbench", &microbench, "measure and print the device limits");
   parser.add_flag("", "--quick", &quick, "shorter measurement (~1-2 s instead of ~5-10 s), less precise");
   parser.add_flag("", "--json", &json, "print one JSON object instead of a table");
@@ -164,6 +373,7 @@ int cmd_tune(int argc, char** argv) {
     return 0;
   }
   if (microbench) return run_microbench(quick, json);
+  if (!model.model_path.empty()) return tune_model(model);
   std::fprintf(stderr, "%s", parser.usage().c_str());
   return 2;
 }

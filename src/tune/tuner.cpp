@@ -1,0 +1,533 @@
+#include "tune/tuner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include "base/clock.h"
+#include "base/cpu_features.h"
+#include "base/log.h"
+#include "base/thread_pool.h"
+#include "kernels/matmul/ref.h"
+#include "model/transformer.h"
+#include "tensor/quant.h"
+#include "tune/machine_limits.h"
+#include "tune/matmul_record.h"
+#include "tune/measure.h"
+
+namespace jf::tune {
+namespace {
+
+// Timing of one kernel: samples of >= 50 us (below that the clock and the pool's wake-up
+// dominate), at least 10 ms of them, and at most 150 ms, so a decode call gets dozens of samples
+// and a slow prefill call one or two (the budget buys more candidates instead).
+constexpr double kMinSampleNs = 50e3;
+constexpr double kMinTimeMs = 10;
+constexpr double kMaxCandidateMs = 150;
+constexpr int kMinSamples = 5;
+// Rows whose every token is checked, spread over the matrix.
+constexpr int64_t kCheckedRows = 20;
+
+// Expected wall time of one measurement of a kernel whose call takes call_ms.
+double measurement_ms(double call_ms) {
+  return std::max(call_ms, std::min(kMaxCandidateMs, std::max(kMinTimeMs, kMinSamples * call_ms)));
+}
+
+using ShapeKey = std::tuple<DType, int64_t, int64_t>;
+
+void add_tensor(std::map<ShapeKey, std::vector<TensorView>>* shapes, const TensorView& w) {
+  if (w.present()) (*shapes)[{w.dtype, w.n_rows, w.n_cols}].push_back(w);
+}
+
+std::vector<MatmulWorkload> workloads_of(const std::map<ShapeKey, std::vector<TensorView>>& shapes,
+                                         int n_tokens) {
+  std::vector<MatmulWorkload> out;
+  for (const auto& [key, views] : shapes) {
+    out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), n_tokens, views});
+  }
+  return out;
+}
+
+// The SIMD ISAs of this CPU with a variant for `dtype`, widest first; the scalar one (the reference)
+// only when there is none.
+std::vector<CpuIsa> searched_isas(DType dtype) {
+  std::vector<CpuIsa> isas;
+  VariantInfo info;
+  for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2}) {
+    if (cpu_has_isa(isa) && variant_info(dtype, isa, &info)) isas.push_back(isa);
+  }
+  if (isas.empty()) isas.push_back(CpuIsa::scalar);
+  return isas;
+}
+
+MatmulShape shape_of(const MatmulWorkload& w, int n_threads) {
+  return MatmulShape{w.dtype, w.n_rows, w.n_cols, w.n_tokens, n_threads};
+}
+
+std::vector<MatmulKernel> pruned_space(const MatmulWorkload& w, int n_threads, const DeviceLimits& limits) {
+  std::vector<MatmulKernel> out;
+  for (CpuIsa isa : searched_isas(w.dtype)) {
+    VariantInfo info;
+    if (!variant_info(w.dtype, isa, &info)) continue;
+    for (const MatmulConfig& c : enumerate_space(shape_of(w, n_threads), info, machine_limits(limits, isa))) {
+      MatmulKernel k = resolve_kernel(w.dtype, isa, c);
+      if (k.valid()) out.push_back(std::move(k));
+    }
+  }
+  return out;
+}
+
+// Every combination of the knob candidates that resolves: the space before the rules.
+std::vector<MatmulKernel> full_space(DType dtype) {
+  std::vector<MatmulKernel> out;
+  for (CpuIsa isa : searched_isas(dtype)) {
+    for (int r : kRowTileCandidates) {
+      for (int t : kTokenTileCandidates) {
+        for (int kb : kKBlockCandidates) {
+          for (int pf : kPrefetchCandidates) {
+            MatmulKernel k = resolve_kernel(
+                dtype, isa, {.row_tile = r, .token_tile = t, .k_block = kb, .prefetch_rows = pf});
+            if (k.valid()) out.push_back(std::move(k));
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// The outputs a check compares, and their reference values.
+struct CheckSet {
+  std::vector<int64_t> index;  // t * n_rows + r
+  std::vector<float> value;
+  double tolerance = 0;
+};
+
+std::vector<int64_t> checked_indices(const MatmulWorkload& w) {
+  std::set<int64_t> index;
+  for (int64_t t : {int64_t{0}, w.n_tokens / 2, w.n_tokens - 1}) {
+    for (int64_t r = 0; r < w.n_rows; ++r) index.insert(t * w.n_rows + r);
+  }
+  // An odd stride lands on every position within the row tiles; the last row ends a remainder tile.
+  const int64_t stride = std::max<int64_t>(1, w.n_rows / kCheckedRows) | 1;
+  for (int64_t r = 0; r < w.n_rows; r += stride) {
+    for (int64_t t = 0; t < w.n_tokens; ++t) index.insert(t * w.n_rows + r);
+  }
+  for (int64_t t = 0; t < w.n_tokens; ++t) index.insert(t * w.n_rows + w.n_rows - 1);
+  return {index.begin(), index.end()};
+}
+
+// The oracle on the sampled outputs: activations through quantize_row, then vec_dot_ref.
+CheckSet make_check_set(const MatmulWorkload& w, const std::vector<float>& x, ThreadPool& pool) {
+  const DType x_type = vec_dot_type(w.dtype);
+  const size_t x_row_bytes = row_bytes(x_type, w.n_cols);
+  std::vector<uint8_t> encoded(x_row_bytes * w.n_tokens);
+  for (int64_t t = 0; t < w.n_tokens; ++t) {
+    quantize_row(x_type, x.data() + t * w.n_cols, encoded.data() + t * x_row_bytes, w.n_cols);
+  }
+  CheckSet set;
+  set.index = checked_indices(w);
+  set.value.resize(set.index.size());
+  const TensorView& weight = w.weights.front();
+  pool.run([&](int ith, int nth) {
+    int64_t begin, end;
+    split_range(static_cast<int64_t>(set.index.size()), ith, nth, &begin, &end);
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t t = set.index[i] / w.n_rows, r = set.index[i] % w.n_rows;
+      set.value[i] = vec_dot_ref(w.dtype, w.n_cols, weight.row(r), encoded.data() + t * x_row_bytes);
+    }
+  });
+  double sum_sq = 0;
+  for (float v : set.value) sum_sq += static_cast<double>(v) * v;
+  set.tolerance = kCheckRelTolerance * std::sqrt(sum_sq / static_cast<double>(set.value.size()));
+  return set;
+}
+
+// One workload's inputs and outputs, for checking and timing its candidates.
+class WorkloadBench {
+ public:
+  WorkloadBench(const MatmulWorkload& w, ThreadPool& pool, uint64_t seed)
+      : w_(w), pool_(pool), x_(w.n_tokens * w.n_cols), y_(w.n_tokens * w.n_rows) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);  // what rmsnorm hands the projections
+    for (float& v : x_) v = normal(rng);
+  }
+
+  const std::vector<float>& x() const { return x_; }
+
+  // One call on the first weight tensor; true when every output is finite and the sampled ones
+  // agree with `set`. Sets last_call_ns().
+  bool check(const MatmulKernel& kernel, const CheckSet& set) {
+    std::fill(y_.begin(), y_.end(), std::nanf(""));
+    const double start_ns = steady_now_ns();
+    matmul(w_.weights.front(), x_.data(), w_.n_tokens, y_.data(), pool_, scratch_, kernel);
+    last_call_ns_ = steady_now_ns() - start_ns;
+    last_kernel_ = kernel.name;
+    for (float v : y_) {
+      if (!std::isfinite(v)) return false;
+    }
+    for (size_t i = 0; i < set.index.size(); ++i) {
+      if (!(std::fabs(static_cast<double>(y_[set.index[i]]) - set.value[i]) <= set.tolerance)) return false;
+    }
+    return true;
+  }
+
+  // The protocol of tune/measure; each call takes the next tensor of the shape. A check of the
+  // same kernel just before is its warm-up.
+  Measurement time(const MatmulKernel& kernel, double max_time_ms) {
+    MeasureSettings settings;
+    settings.warmup_runs = last_kernel_ == kernel.name ? 0 : 1;
+    last_kernel_ = kernel.name;
+    settings.min_samples = kMinSamples;
+    settings.min_time_ms = std::min(kMinTimeMs, max_time_ms);
+    settings.max_time_ms = max_time_ms;
+    settings.calls_per_sample =
+        static_cast<int>(std::clamp(kMinSampleNs / std::max(last_call_ns_, 1.0), 1.0, 1000.0));
+    return measure(settings, [&] {
+      const TensorView& w = w_.weights[next_weight_++ % w_.weights.size()];
+      matmul(w, x_.data(), w_.n_tokens, y_.data(), pool_, scratch_, kernel);
+    });
+  }
+
+  double last_call_ns() const { return last_call_ns_; }
+
+ private:
+  const MatmulWorkload& w_;
+  ThreadPool& pool_;
+  MatmulScratch scratch_;
+  std::vector<float> x_, y_;
+  double last_call_ns_ = 0;
+  std::string last_kernel_;  // name of the kernel that ran last
+  size_t next_weight_ = 0;
+};
+
+// The fastest kernel timed so far.
+struct Winner {
+  MatmulKernel kernel;
+  double ns = 0;
+
+  void offer(const MatmulKernel& k, double k_ns) {
+    if (kernel.valid() && k_ns >= ns) return;
+    kernel = k;
+    ns = k_ns;
+  }
+};
+
+// Everything the phases know about one workload.
+struct WorkloadState {
+  MatmulWorkload workload;
+  WorkloadReport report;
+  CheckSet check_set;
+  MatmulKernel default_kernel;
+  std::vector<MatmulKernel> pruned;
+  Winner best;                  // of the pruned space and the default
+  Winner full_best;             // of everything timed, the full space included
+  std::set<std::string> timed;  // kernel names
+  double weight = 0;            // share of the whole budget (sums to 1 over the timed defaults)
+  uint64_t seed = 0;            // of the activations: the check set holds for these only
+};
+
+class Tuner {
+ public:
+  Tuner(const TuneOptions& options, int n_threads, kdb::KernelDb* db)
+      : options_(options), pool_(n_threads), db_(db) {}
+
+  TuneReport run(const ModelWeights& weights);
+
+ private:
+  double elapsed_ms() const { return now_ms() - start_ms_; }
+  void progress(const char* phase, const WorkloadState* current, double budget_s) const;
+  void time_defaults();
+  void assign_weights();
+  void search(WorkloadState& s, double end_ms);
+  void confirm(WorkloadState& s, WorkloadBench& bench);
+  void search_full(WorkloadState& s, double end_ms);
+  // Checks and times `kernel` unless its expected cost passes end_ms, and offers it to `winner`;
+  // false when it did not start.
+  bool try_candidate(WorkloadState& s, WorkloadBench& bench, const MatmulKernel& kernel, double end_ms,
+                     Winner* winner);
+  void write_record(WorkloadState& s, TuneReport* report);
+  double run_full_space();
+
+  const TuneOptions& options_;
+  ThreadPool pool_;
+  kdb::KernelDb* db_;
+  std::vector<WorkloadState> states_;
+  int n_done_ = 0;  // workloads finished in the current phase
+  double start_ms_ = 0;
+  double phase_start_ms_ = 0;  // elapsed_ms() when the phase the budget counts from began
+};
+
+void Tuner::progress(const char* phase, const WorkloadState* current, double budget_s) const {
+  if (!options_.on_progress) return;
+  TuneProgress p;
+  p.phase = phase;
+  p.n_done = n_done_;
+  p.n_total = static_cast<int>(states_.size());
+  p.current = current != nullptr ? &current->report : nullptr;
+  p.elapsed_s = (elapsed_ms() - phase_start_ms_) / 1000;
+  p.budget_s = budget_s;
+  options_.on_progress(p);
+}
+
+bool Tuner::try_candidate(WorkloadState& s, WorkloadBench& bench, const MatmulKernel& kernel, double end_ms,
+                          Winner* winner) {
+  // Expected: the check call and the samples, at the default's speed (a candidate much slower
+  // than the default is cut by max_time_ms after its first sample).
+  const double call_ms = s.report.default_ns / 1e6;
+  if (elapsed_ms() + call_ms + measurement_ms(call_ms) > end_ms) return false;
+  s.timed.insert(kernel.name);
+  if (!bench.check(kernel, s.check_set)) {
+    ++s.report.n_rejected;
+    JF_LOG_WARN("tune: %s fails the check against the reference on %s %lldx%lld, %lld tokens; not timed",
+                kernel.name.c_str(), dtype_name(s.workload.dtype), static_cast<long long>(s.workload.n_rows),
+                static_cast<long long>(s.workload.n_cols), static_cast<long long>(s.workload.n_tokens));
+    return true;
+  }
+  const double budget_ms = std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs);
+  winner->offer(kernel, bench.time(kernel, budget_ms).median_ns);
+  return true;
+}
+
+void Tuner::time_defaults() {
+  const double end_ms = options_.budget_s * 1000;
+  for (n_done_ = 0; n_done_ < static_cast<int>(states_.size()); ++n_done_) {
+    WorkloadState& s = states_[n_done_];
+    progress("defaults", &s, options_.budget_s);
+    if (elapsed_ms() >= end_ms) return;
+    WorkloadBench bench(s.workload, pool_, s.seed);
+    s.check_set = make_check_set(s.workload, bench.x(), pool_);
+    s.default_kernel =
+        select_default_kernel(s.workload.dtype, s.workload.n_rows, s.workload.n_cols, s.workload.n_tokens);
+    s.report.default_name = s.default_kernel.name;
+    s.timed.insert(s.default_kernel.name);
+    if (!bench.check(s.default_kernel, s.check_set)) {
+      ++s.report.n_rejected;
+      JF_LOG_ERROR("tune: the default kernel %s fails the check against the reference; workload skipped",
+                   s.default_kernel.name.c_str());
+      continue;
+    }
+    // A default that cannot be timed in full gets no record: its gain would be noise.
+    if (elapsed_ms() + measurement_ms(bench.last_call_ns() / 1e6) > end_ms) return;
+    s.report.default_ns =
+        bench.time(s.default_kernel, std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs)).median_ns;
+    s.best.offer(s.default_kernel, s.report.default_ns);
+    s.report.best_name = s.best.kernel.name;
+    s.report.best_ns = s.best.ns;
+  }
+}
+
+// Each token count weighs 1 / (token counts); within one, a workload weighs its share of the
+// default kernels' time (uses per forward x median).
+void Tuner::assign_weights() {
+  std::map<int64_t, double> bucket_ns;
+  for (const WorkloadState& s : states_)
+    bucket_ns[s.workload.n_tokens] += s.report.uses_per_forward * s.report.default_ns;
+  int n_buckets = 0;
+  for (const auto& [n_tokens, ns] : bucket_ns) n_buckets += ns > 0;
+  for (WorkloadState& s : states_) {
+    const double total = bucket_ns[s.workload.n_tokens];
+    s.report.time_share = total > 0 ? s.report.uses_per_forward * s.report.default_ns / total : 0;
+    s.weight = n_buckets > 0 ? s.report.time_share / n_buckets : 0;
+  }
+}
+
+// Knobs (and the ISA) in which `k` differs from `from`.
+int distance(const MatmulKernel& k, const MatmulKernel& from) {
+  const MatmulConfig& a = k.config;
+  const MatmulConfig& b = from.config;
+  return (k.family != from.family) + (a.row_tile != b.row_tile) + (a.token_tile != b.token_tile) +
+         (a.k_block != b.k_block) + (a.prefetch_rows != b.prefetch_rows);
+}
+
+void Tuner::search(WorkloadState& s, double end_ms) {
+  // The default's neighbours first: when the slice cannot time the whole space, the steps away from a
+  // good kernel are the likeliest wins.
+  std::stable_sort(s.pruned.begin(), s.pruned.end(), [&](const MatmulKernel& a, const MatmulKernel& b) {
+    return distance(a, s.default_kernel) < distance(b, s.default_kernel);
+  });
+  WorkloadBench bench(s.workload, pool_, s.seed);
+  s.report.complete = true;
+  for (const MatmulKernel& kernel : s.pruned) {
+    if (s.timed.count(kernel.name) != 0) continue;
+    // Room is left for confirm(): two more measurements.
+    if (!try_candidate(s, bench, kernel, end_ms - 2 * measurement_ms(s.report.default_ns / 1e6), &s.best)) {
+      s.report.complete = false;
+      break;
+    }
+    s.report.best_name = s.best.kernel.name;
+    s.report.best_ns = s.best.ns;
+    progress("search", &s, options_.budget_s);
+  }
+  confirm(s, bench);
+  s.report.best_name = s.best.kernel.name;
+  s.report.best_ns = s.best.ns;
+  s.report.n_tried = static_cast<int>(s.timed.size());
+}
+
+// Times the default and the winner again, back to back: load from other processes comes and
+// goes, so only times taken together compare fairly. Load only ever slows a kernel down, so each
+// keeps the faster of its two medians; the winner must still beat the default.
+void Tuner::confirm(WorkloadState& s, WorkloadBench& bench) {
+  if (s.best.kernel.name == s.default_kernel.name) return;
+  const double budget_ms = options_.budget_s * 1000 - elapsed_ms();
+  const double cap_ms = std::clamp(budget_ms / 2, 1e-3, kMaxCandidateMs);
+  s.report.default_ns = std::min(s.report.default_ns, bench.time(s.default_kernel, cap_ms).median_ns);
+  s.best.ns = std::min(s.best.ns, bench.time(s.best.kernel, cap_ms).median_ns);
+  if (s.best.ns >= s.report.default_ns) s.best = Winner{s.default_kernel, s.report.default_ns};
+}
+
+void Tuner::search_full(WorkloadState& s, double end_ms) {
+  std::vector<MatmulKernel> rest;
+  for (MatmulKernel& kernel : full_space(s.workload.dtype)) {
+    if (s.timed.count(kernel.name) == 0) rest.push_back(std::move(kernel));
+  }
+  // Random order: a cut-short run still samples the whole space evenly.
+  std::shuffle(rest.begin(), rest.end(), std::mt19937_64(options_.seed));
+  WorkloadBench bench(s.workload, pool_, s.seed);
+  s.report.full_complete = true;
+  s.full_best = s.best;
+  for (const MatmulKernel& kernel : rest) {
+    if (!try_candidate(s, bench, kernel, end_ms, &s.full_best)) {
+      s.report.full_complete = false;
+      break;
+    }
+    progress("full space", &s, options_.full_space_budget_s);
+  }
+  s.report.n_full_tried = static_cast<int>(s.timed.size());
+  s.report.full_best_name = s.full_best.kernel.name;
+  s.report.full_best_ns = s.full_best.ns;
+}
+
+void Tuner::write_record(WorkloadState& s, TuneReport* report) {
+  if (db_ == nullptr || !s.best.kernel.valid() || !report->kdb_status.ok()) return;
+  const kdb::Workload key = matmul_workload(s.workload.dtype, s.workload.n_rows, s.workload.n_cols,
+                                            s.workload.n_tokens, pool_.n_threads());
+  Status status =
+      db_->append(matmul_record(s.best.kernel, key, s.best.ns, s.report.default_ns, s.report.n_tried));
+  if (!status.ok()) {
+    JF_LOG_WARN("tune: %s; the remaining winners are not written", status.message().c_str());
+    report->kdb_status = std::move(status);
+    return;
+  }
+  s.report.recorded = true;
+  ++report->n_records;
+}
+
+// Returns its wall time in seconds. Every workload gets an equal part of the time left.
+double Tuner::run_full_space() {
+  const double start_ms = phase_start_ms_ = elapsed_ms();
+  const double end_ms = start_ms + options_.full_space_budget_s * 1000;
+  for (n_done_ = 0; n_done_ < static_cast<int>(states_.size());) {
+    WorkloadState& s = states_[n_done_];
+    const double slice_ms = (end_ms - elapsed_ms()) / static_cast<double>(states_.size() - n_done_);
+    if (s.report.default_ns > 0) search_full(s, elapsed_ms() + slice_ms);
+    ++n_done_;
+    progress("full space", &s, options_.full_space_budget_s);
+  }
+  return (elapsed_ms() - start_ms) / 1000;
+}
+
+TuneReport Tuner::run(const ModelWeights& weights) {
+  start_ms_ = now_ms();
+  for (const MatmulWorkload& w : model_matmul_workloads(weights, options_.token_counts)) {
+    WorkloadState s;
+    s.seed = options_.seed + states_.size();
+    s.workload = w;
+    s.report.dtype = w.dtype;
+    s.report.n_rows = w.n_rows;
+    s.report.n_cols = w.n_cols;
+    s.report.n_tokens = w.n_tokens;
+    s.report.uses_per_forward = static_cast<int>(w.weights.size());
+    s.report.n_full = static_cast<int>(full_space(w.dtype).size());
+    s.pruned = pruned_space(w, pool_.n_threads(), options_.device_limits);
+    s.report.n_pruned = static_cast<int>(s.pruned.size());
+    states_.push_back(std::move(s));
+  }
+  // Big matrices first, so a budget too small for every default still covers the costly ones.
+  std::stable_sort(states_.begin(), states_.end(), [](const WorkloadState& a, const WorkloadState& b) {
+    return a.report.uses_per_forward * a.workload.n_rows * a.workload.n_cols >
+           b.report.uses_per_forward * b.workload.n_rows * b.workload.n_cols;
+  });
+  time_defaults();
+  assign_weights();
+  std::stable_sort(states_.begin(), states_.end(),
+                   [](const WorkloadState& a, const WorkloadState& b) { return a.weight > b.weight; });
+
+  TuneReport report;
+  report.n_threads = pool_.n_threads();
+  double weight_left = 0;
+  for (const WorkloadState& s : states_) weight_left += s.weight;
+  const double end_ms = options_.budget_s * 1000;
+  for (n_done_ = 0; n_done_ < static_cast<int>(states_.size());) {
+    WorkloadState& s = states_[n_done_];
+    const double slice_ms = (end_ms - elapsed_ms()) * (weight_left > 0 ? s.weight / weight_left : 0);
+    weight_left -= s.weight;
+    if (s.report.default_ns > 0) {
+      search(s, elapsed_ms() + slice_ms);
+      write_record(s, &report);
+    }
+    ++n_done_;
+    progress("search", &s, options_.budget_s);
+  }
+  report.wall_s = elapsed_ms() / 1000;
+  if (options_.full_space) report.full_space_wall_s = run_full_space();
+  for (WorkloadState& s : states_) report.workloads.push_back(std::move(s.report));
+  return report;
+}
+
+Status check_options(const TuneOptions& options) {
+  if (options.token_counts.empty()) return error(StatusCode::kInvalidArgument, "no token counts to tune");
+  for (int n : options.token_counts) {
+    if (n < 1 || n > kMaxBatchTokens) {
+      return error(StatusCode::kInvalidArgument, "token count %d is outside 1..%d (the forward pass's batch)",
+                   n, kMaxBatchTokens);
+    }
+  }
+  if (options.n_threads < 0 || options.n_threads > 1024) {
+    return error(StatusCode::kInvalidArgument, "thread count %d is outside 0..1024", options.n_threads);
+  }
+  if (!(options.budget_s > 0)) return error(StatusCode::kInvalidArgument, "the budget must be > 0 s");
+  if (options.full_space && !(options.full_space_budget_s > 0)) {
+    return error(StatusCode::kInvalidArgument, "the full-space budget must be > 0 s");
+  }
+  return Status();
+}
+
+}  // namespace
+
+std::vector<MatmulWorkload> model_matmul_workloads(const ModelWeights& weights,
+                                                   const std::vector<int>& token_counts) {
+  std::map<ShapeKey, std::vector<TensorView>> layer_shapes, head_shape;
+  for (const LayerWeights& l : weights.layers) {
+    for (const TensorView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      add_tensor(&layer_shapes, *w);
+  }
+  add_tensor(&head_shape, weights.output);
+  std::vector<int> counts = token_counts;
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  std::vector<MatmulWorkload> out;
+  for (int n_tokens : counts) {
+    std::map<ShapeKey, std::vector<TensorView>> shapes = layer_shapes;
+    if (n_tokens == 1) {
+      for (const auto& [key, views] : head_shape)
+        shapes[key].insert(shapes[key].end(), views.begin(), views.end());
+    }
+    for (MatmulWorkload& w : workloads_of(shapes, n_tokens)) out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Result<TuneReport> tune_model_matmuls(const ModelWeights& weights, const TuneOptions& options,
+                                      kdb::KernelDb* db) {
+  JF_RETURN_IF_ERROR(check_options(options));
+  const int n_threads = options.n_threads > 0 ? options.n_threads : cpu_features().n_logical_cpus;
+  Tuner tuner(options, n_threads, db);
+  return tuner.run(weights);
+}
+
+}  // namespace jf::tune
