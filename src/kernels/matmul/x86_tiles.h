@@ -25,12 +25,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-inline float fp16_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
 // The fp16 at p, converted and broadcast to 8 lanes (a broadcast load and one conversion).
 inline __m256 fp16_broadcast(const uint8_t* p) {
   int16_t h;
