@@ -1,5 +1,6 @@
 #include "kernels/attention/attention.h"
 
+#include "base/check.h"
 #include "kernels/attention/kernels.h"
 
 namespace jf {
@@ -22,6 +23,8 @@ const std::vector<OpVariant<AttentionHeadsFn>>& attention_heads_variants() {
 void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
                      const float* v, int64_t n_kv, float* out) {
   static const AttentionHeadsFn kBest = attention_heads_variants().front().fn;
+  const int group = shape.n_head / shape.n_head_kv;
+  JF_CHECK(n_kv >= 1 && h_begin < h_end && h_begin / group == (h_end - 1) / group);
   kBest(shape, h_begin, h_end, q, k, v, n_kv, out);
 }
 
