@@ -104,6 +104,8 @@ bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const Matmul
   }
   if (!variant.has_tile(R, T) || c.k_block % variant.k_step != 0) return false;
   if (c.prefetch_rows != 0 && !variant.prefetches) return false;
+  // 7. Prefetching rows of the tile itself does nothing.
+  if (c.prefetch_rows != 0 && c.prefetch_rows < R) return false;
   // 2. No duplicates of a smaller config.
   const int64_t rows_per_thread = (shape.n_rows + shape.n_threads - 1) / std::max(shape.n_threads, 1);
   if (T > pow2_ceil(shape.n_tokens) || R > pow2_ceil(rows_per_thread)) return false;

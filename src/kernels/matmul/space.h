@@ -92,7 +92,9 @@ MachineLimits nominal_limits(CpuIsa isa);
 //     fit L1;
 //  5. (L2) the activation panel of all tokens for one k block, which every row tile reads, fits L2;
 //  6. (no needless split) k_block > 0 only when whole rows would break rule 4 or 5 (splitting
-//     otherwise only adds passes over y).
+//     otherwise only adds passes over y);
+//  7. (no needless prefetch) prefetch_rows is 0 or at least R (rows closer than that belong to the
+//     tile itself, which is loading them anyway).
 bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const MatmulConfig& config,
               const MachineLimits& limits);
 
