@@ -167,7 +167,9 @@ void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y,
 // Defaults per (weight type, ISA), measured with bench/matmul_bench on TinyLlama shapes (AMD EPYC
 // Zen 4, see the benchmark's header). Decode (one token) reads one weight row at a time: several
 // interleaved row streams (R > 1) halve the DRAM bandwidth the hardware prefetcher delivers, even
-// with software prefetch, while the pair tiles already overlap enough work per row. Prefill takes
+// with software prefetch, while the pair tiles already overlap enough work per row. Q4_0, the type
+// with the most work per byte, keeps up with DRAM only when it prefetches the next row (+20-30%);
+// for the others prefetching measured slower than the hardware prefetcher alone. Prefill takes
 // the largest tile the register rule admits: each weight vector serves T tokens from registers and
 // each activation vector R rows from L1. K is not split: on TinyLlama shapes with 64 tokens every
 // k_block measured 5-15% slower than whole rows (the 1 MiB L2 and the L3 keep up).
@@ -177,10 +179,10 @@ struct DefaultConfigs {
 };
 
 DefaultConfigs default_configs(DType dtype, CpuIsa isa) {
-  const MatmulConfig decode{.row_tile = 1, .token_tile = 1};
+  const MatmulConfig decode{.row_tile = 1, .token_tile = 1, .prefetch_rows = dtype == DType::Q4_0 ? 1 : 0};
   switch (isa) {
     case CpuIsa::scalar:
-      return {decode, decode};
+      return {MatmulConfig{}, MatmulConfig{}};  // 1 x 1, nothing to prefetch
     case CpuIsa::avx2:
       if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16)
         return {decode, {.row_tile = 4, .token_tile = 2}};

@@ -46,7 +46,7 @@ std::string config_name(const MatmulConfig& config);
 inline constexpr int kRowTileCandidates[] = {1, 2, 4, 8};
 inline constexpr int kTokenTileCandidates[] = {1, 2, 4, 8};
 inline constexpr int kKBlockCandidates[] = {0, 256, 512, 1024, 2048};
-inline constexpr int kPrefetchCandidates[] = {0, 4, 8, 16};
+inline constexpr int kPrefetchCandidates[] = {0, 1, 2, 4, 8, 16};
 
 // What a compiled variant (one weight type on one ISA) tells the rules about itself.
 struct VariantInfo {
