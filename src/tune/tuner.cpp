@@ -243,7 +243,7 @@ class Tuner {
   void time_defaults();
   void assign_weights();
   void search(WorkloadState& s, double end_ms);
-  void confirm(WorkloadState& s, WorkloadBench& bench);
+  void retime(WorkloadBench& bench, Winner* a, Winner* b, double end_ms);
   void search_full(WorkloadState& s, double end_ms);
   // Checks and times `kernel` unless its expected cost passes end_ms, and offers it to `winner`;
   // false when it did not start.
@@ -353,7 +353,7 @@ void Tuner::search(WorkloadState& s, double end_ms) {
   s.report.complete = true;
   for (const MatmulKernel& kernel : s.pruned) {
     if (s.timed.count(kernel.name) != 0) continue;
-    // Room is left for confirm(): two more measurements.
+    // Room is left for retime(): two more measurements.
     if (!try_candidate(s, bench, kernel, end_ms - 2 * measurement_ms(s.report.default_ns / 1e6), &s.best)) {
       s.report.complete = false;
       break;
@@ -362,22 +362,24 @@ void Tuner::search(WorkloadState& s, double end_ms) {
     s.report.best_ns = s.best.ns;
     progress("search", &s, options_.budget_s);
   }
-  confirm(s, bench);
+  if (s.best.kernel.name != s.default_kernel.name) {
+    Winner by_default{s.default_kernel, s.report.default_ns};
+    retime(bench, &by_default, &s.best, options_.budget_s * 1000);
+    s.report.default_ns = by_default.ns;
+    if (s.best.ns >= by_default.ns) s.best = by_default;  // the winner must still beat the default
+  }
   s.report.best_name = s.best.kernel.name;
   s.report.best_ns = s.best.ns;
   s.report.n_tried = static_cast<int>(s.timed.size());
 }
 
-// Times the default and the winner again, back to back: load from other processes comes and
-// goes, so only times taken together compare fairly. Load only ever slows a kernel down, so each
-// keeps the faster of its two medians; the winner must still beat the default.
-void Tuner::confirm(WorkloadState& s, WorkloadBench& bench) {
-  if (s.best.kernel.name == s.default_kernel.name) return;
-  const double budget_ms = options_.budget_s * 1000 - elapsed_ms();
-  const double cap_ms = std::clamp(budget_ms / 2, 1e-3, kMaxCandidateMs);
-  s.report.default_ns = std::min(s.report.default_ns, bench.time(s.default_kernel, cap_ms).median_ns);
-  s.best.ns = std::min(s.best.ns, bench.time(s.best.kernel, cap_ms).median_ns);
-  if (s.best.ns >= s.report.default_ns) s.best = Winner{s.default_kernel, s.report.default_ns};
+// Times two kernels again, back to back: load from other processes comes and goes, so only times
+// taken together compare fairly. Load only ever slows a kernel down: each keeps the faster of
+// its two medians.
+void Tuner::retime(WorkloadBench& bench, Winner* a, Winner* b, double end_ms) {
+  const double cap_ms = std::clamp((end_ms - elapsed_ms()) / 2, 1e-3, kMaxCandidateMs);
+  a->ns = std::min(a->ns, bench.time(a->kernel, cap_ms).median_ns);
+  b->ns = std::min(b->ns, bench.time(b->kernel, cap_ms).median_ns);
 }
 
 void Tuner::search_full(WorkloadState& s, double end_ms) {
@@ -391,12 +393,19 @@ void Tuner::search_full(WorkloadState& s, double end_ms) {
   s.report.full_complete = true;
   s.full_best = s.best;
   for (const MatmulKernel& kernel : rest) {
-    if (!try_candidate(s, bench, kernel, end_ms, &s.full_best)) {
+    if (!try_candidate(s, bench, kernel, end_ms - 2 * measurement_ms(s.report.default_ns / 1e6),
+                       &s.full_best)) {
       s.report.full_complete = false;
       break;
     }
     progress("full space", &s, options_.full_space_budget_s);
   }
+  Winner tuned = s.best;
+  if (s.full_best.kernel.name != tuned.kernel.name) {
+    retime(bench, &tuned, &s.full_best, end_ms);
+    if (s.full_best.ns >= tuned.ns) s.full_best = tuned;
+  }
+  s.report.full_tuned_ns = tuned.ns;
   s.report.n_full_tried = static_cast<int>(s.timed.size());
   s.report.full_best_name = s.full_best.kernel.name;
   s.report.full_best_ns = s.full_best.ns;

@@ -27,7 +27,8 @@
 // The scalar variant is the reference, 10-50x slower than SIMD: it is searched only for types
 // without a SIMD variant. --full-space then also times the rest of the resolvable space (every
 // combination of the knob candidates that resolve_kernel accepts), in random order, under its
-// own budget, to measure what pruning loses.
+// own budget, to measure what pruning loses (its best and the tuned kernel are timed again back
+// to back before they are compared).
 //
 // Threads: call from one thread; the kernels run on a pool of `n_threads` the tuner owns.
 #pragma once
@@ -80,6 +81,7 @@ struct WorkloadReport {
   int n_full_tried = 0;  // configs of the full space timed (pruned ones included)
   std::string full_best_name;
   double full_best_ns = 0;
+  double full_tuned_ns = 0;  // the tuned kernel, timed again beside the full space's best
   bool full_complete = false;
 
   double gain() const { return best_ns > 0 ? default_ns / best_ns : 0; }

@@ -16,7 +16,7 @@ constexpr Command kCommands[] = {
     {"run", jf::cli::cmd_run, "generate text from a prompt with a GGUF model"},
     {"bench", jf::cli::cmd_bench, "prompt and generation tokens/s, GB/s and %BW, like llama-bench"},
     {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
-    {"tune", jf::cli::cmd_tune, "measure this device's limits for the kernels (--microbench)"},
+    {"tune", jf::cli::cmd_tune, "tune a model's kernels here (-m), measure device limits (--microbench)"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
     {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
 };
