@@ -11,6 +11,7 @@
 // each side's median is taken over the runs of all rounds: both then see the same mix of load.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -96,12 +97,14 @@ function withBandwidth(row) {
   return { ...row, gbps, bw_fraction: row.bandwidth_gbps ? gbps / row.bandwidth_gbps : null };
 }
 
-function report(ours, peer, rounds) {
+function report(ours, peer, rounds, loadBefore) {
   const p = peer.peer;
   const first = ours[0];
   const peerSettings = peer.tests[0];
+  const load = (l) => l.map((x) => x.toFixed(1)).join(" ");
   const lines = [
-    `device: ${first.cpu_info}`,
+    `device: ${first.cpu_info}, ${os.cpus().length} CPUs; load average ${load(loadBefore)} before, ${load(os.loadavg())} after ` +
+      "(a load above the CPU count means other processes shared the cores)",
     `jitflow: ${first.backends}, n_ctx ${first.n_ctx}, KV cache ${first.type_k}/${first.type_v}, prompt batches of <= 512 tokens, weights read into memory`,
     `llama.cpp: ${p.llama_cpp_release}, commit ${p.llama_cpp_commit} (build ${p.llama_cpp_build_number}, ${p.compiler}), ` +
       `node-llama-cpp ${p.node_llama_cpp} ${p.build_type} CPU backend ${p.cpu_backend}`,
@@ -128,6 +131,7 @@ function report(ours, peer, rounds) {
 function main() {
   const o = parseOptions();
   installPeer();
+  const loadBefore = os.loadavg();
   const ourRounds = [runJitflow(o)];
   const nCtx = ourRounds[0][0].n_ctx;
   // Later rounds reuse the first round's bandwidth, so that %BW has one denominator.
@@ -140,7 +144,7 @@ function main() {
   }
   const ours = pool(ourRounds).map(withBandwidth);
   const peer = { peer: peerRounds[0].peer, tests: pool(peerRounds.map((r) => r.tests)) };
-  process.stdout.write(report(ours, peer, Number(o.rounds)));
+  process.stdout.write(report(ours, peer, Number(o.rounds), loadBefore));
 }
 
 try {
