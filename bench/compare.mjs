@@ -2,7 +2,8 @@
 // (llama.cpp's prebuilt CPU binaries from node-llama-cpp) with the same models, tests, threads,
 // repetitions, token ids and context length, printed as one markdown table of medians.
 //
-//   node bench/compare.mjs -m MODEL.gguf -p 64,512 -n 128 -t 1,2 -r 5 [--rounds 3] [--jitflow PATH] [--peer-kv f16|f32]
+//   node bench/compare.mjs -m MODEL.gguf -p 64,512 -n 128 -t 1,2 -r 5 [--rounds 3] [--jitflow PATH]
+//                          [--peer-kv f16|f32] [--peer-flash-attn on|off] [--no-kdb]
 //
 // The peer is installed on first use with `npm ci --ignore-scripts` from the committed lock file
 // (no install script, so nothing is downloaded or built besides the npm packages). The two tools
@@ -31,6 +32,8 @@ function parseOptions() {
       jitflow: { type: "string", default: path.join(repoRoot, "build/release/tools/jitflow/jitflow") },
       "bandwidth-gbps": { type: "string" },
       "peer-kv": { type: "string", default: "f16" },
+      "peer-flash-attn": { type: "string", default: "on" },
+      "no-kdb": { type: "boolean", default: false },
       rounds: { type: "string", default: "1" },
     },
   });
@@ -62,13 +65,14 @@ function runJitflow(o) {
   const args = ["bench", "-m", o.model, "-p", o["n-prompt"], "-n", o["n-gen"], "-t", o.threads, "-r", o.repetitions,
     "-s", o.seed, "-o", "json", "--progress"];
   if (o["bandwidth-gbps"]) args.push("--bandwidth-gbps", o["bandwidth-gbps"]);
+  if (o["no-kdb"]) args.push("--no-kdb");
   return runJson(o.jitflow, args);
 }
 
 function runPeer(o, nCtx) {
   return runJson(process.execPath, [path.join(peerDir, "llama_bench.mjs"), "-m", o.model, "-p", o["n-prompt"],
     "-n", o["n-gen"], "-t", o.threads, "-r", o.repetitions, "--seed", o.seed, "--ctx-size", String(nCtx),
-    "--kv-type", o["peer-kv"], "-o", "json"]);
+    "--kv-type", o["peer-kv"], "--flash-attn", o["peer-flash-attn"], "-o", "json"]);
 }
 
 const key = (row) => `${row.model_filename}|${row.test}|${row.n_threads}`;
@@ -105,7 +109,8 @@ function report(ours, peer, rounds, loadBefore) {
   const lines = [
     `device: ${first.cpu_info}, ${os.cpus().length} CPUs; load average ${load(loadBefore)} before, ${load(os.loadavg())} after ` +
       "(a load above the CPU count means other processes shared the cores)",
-    `jitflow: ${first.backends}, n_ctx ${first.n_ctx}, KV cache ${first.type_k}/${first.type_v}, prompt batches of <= 512 tokens, weights read into memory`,
+    `jitflow: ${first.backends}, ${first.use_kdb ? "tuned kernels (kdb) where stored" : "default kernels"}, n_ctx ${first.n_ctx}, ` +
+      `KV cache ${first.type_k}/${first.type_v}, fused online-softmax attention, prompt batches of <= 512 tokens, weights read into memory`,
     `llama.cpp: ${p.llama_cpp_release}, commit ${p.llama_cpp_commit} (build ${p.llama_cpp_build_number}, ${p.compiler}), ` +
       `node-llama-cpp ${p.node_llama_cpp} ${p.build_type} CPU backend ${p.cpu_backend}`,
     `llama.cpp settings (from its log): n_ctx ${peerSettings.n_ctx}, n_batch ${peerSettings.n_batch}, n_ubatch ${peerSettings.n_ubatch}, ` +

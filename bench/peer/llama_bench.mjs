@@ -18,8 +18,9 @@
 //   - threads: llama.cpp gets exactly -t threads (node-llama-cpp otherwise defaults to
 //     max(math cores, 4)); the value llama.cpp reports is checked;
 //   - context: --ctx-size cells (jitflow bench's n_ctx), batch = ubatch;
-//   - flash attention off (jitflow has none); weights read into memory (no mmap), like jitflow;
-//     load time is never timed by either;
+//   - flash attention on by default: jitflow's attention is a fused online-softmax (flash-style)
+//     kernel with no unfused path, so this is the same algorithm (--flash-attn off: llama.cpp's
+//     unfused attention); weights read into memory (no mmap), like jitflow; load time is never timed;
 //   - KV cache f16 by default (llama.cpp's default; jitflow's is f32): --kv-type f32 matches jitflow.
 // Known differences left in: each decode is one N-API async call (tens of microseconds), and
 // without an attached thread pool ggml starts its worker threads per decode.
@@ -32,7 +33,7 @@ process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD = "true";
 const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
 
 const USAGE = `usage: node llama_bench.mjs -m MODEL[,MODEL] [-p 512] [-n 128] [-t N[,N]] [-r 5] [--seed 1234]
-       [--ctx-size N] [--ubatch 512] [--kv-type f16|f32] [-o json|md]`;
+       [--ctx-size N] [--ubatch 512] [--kv-type f16|f32] [--flash-attn on|off] [-o json|md]`;
 
 function parseIntList(flag, text) {
   const values = text.split(",").map((item) => (/^\d+$/.test(item) ? Number(item) : NaN));
@@ -53,6 +54,7 @@ function parseOptions(argv) {
       "ctx-size": { type: "string", default: "0" },
       ubatch: { type: "string", default: "512" },
       "kv-type": { type: "string", default: "f16" },
+      "flash-attn": { type: "string", default: "on" },
       output: { type: "string", short: "o", default: "json" },
     },
   });
@@ -66,6 +68,7 @@ function parseOptions(argv) {
     seed: BigInt(parseIntList("--seed", values.seed)[0]),
     ubatch: parseIntList("--ubatch", values.ubatch)[0],
     kvType: values["kv-type"].toUpperCase(),
+    flashAttention: values["flash-attn"] === "on",
     output: values.output,
   };
   const ctxSize = parseIntList("--ctx-size", values["ctx-size"])[0];
@@ -73,6 +76,7 @@ function parseOptions(argv) {
   if (options.threads.some((t) => t < 1)) throw new Error("-t: thread counts must be >= 1");
   if (options.repetitions < 1) throw new Error("-r: repetitions must be >= 1");
   if (!["F16", "F32"].includes(options.kvType)) throw new Error("--kv-type: f16 or f32");
+  if (!["on", "off"].includes(values["flash-attn"])) throw new Error("--flash-attn: on or off");
   if (!["json", "md"].includes(options.output)) throw new Error("-o: json or md");
   return options;
 }
@@ -239,7 +243,7 @@ async function createContext(model, options, threads, logs) {
     contextSize: options.ctxSize,
     batchSize: Math.min(options.ubatch, options.ctxSize),  // batch = ubatch in node-llama-cpp
     threads,
-    flashAttention: false,
+    flashAttention: options.flashAttention,
     sequences: 1,
     experimentalKvCacheKeyType: options.kvType,
     experimentalKvCacheValueType: options.kvType,
@@ -252,7 +256,7 @@ async function createContext(model, options, threads, logs) {
 }
 
 async function benchModel(llama, options, modelPath, logs) {
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: false, defaultContextFlashAttention: false });
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: false });
   const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
   const bos = model.tokens.shouldPrependBosToken && model.tokens.bos != null ? model.tokens.bos : -1;
   const rows = [];

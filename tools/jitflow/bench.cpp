@@ -63,8 +63,9 @@ DType main_weight_type(const GgufFile& file) {
   return main;
 }
 
-// "jitflow avx512": the ISA suffix of the canonical name of the kernel decode uses for the main
-// weight type ("q4_0-f32-matmul-r4t1k0p0__avx512"), i.e. what really runs, not what the CPU has.
+// "jitflow avx512": the ISA suffix of the canonical name of the default decode kernel for the main
+// weight type ("q4_0-f32-matmul-r4t1k0p0__avx512"): what runs, not what the CPU has (tuned kernels
+// from the kdb are made for this device and use the same ISA).
 std::string backend_name(const std::string& weight_type, const ModelInfo& info) {
   const std::optional<DType> dtype = dtype_from_name(weight_type);
   if (!dtype) return "jitflow";
@@ -157,12 +158,15 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
   base.model = facts;
   base.cpu_info = cpu_features().model_name;
   base.n_ctx = bench_context_length(options);
+  base.use_kdb = options.use_kdb;
   std::vector<int> thread_counts = options.n_threads;
   if (thread_counts.empty()) thread_counts.push_back(tune::available_cpu_count());
   for (int n_threads : thread_counts) {
     EngineOptions engine_options;
     engine_options.n_threads = n_threads;
     engine_options.n_ctx = base.n_ctx;
+    engine_options.use_kdb = options.use_kdb;
+    engine_options.kdb_path = options.kdb_path;
     JF_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::load(path, engine_options));
     base.n_threads = engine->n_threads();
     base.backend = backend_name(facts.weight_type, engine->info());
@@ -233,6 +237,7 @@ Json test_json(const BenchReport& report, const TestResult& t) {
   Json row = Json::object();
   row.set("cpu_info", Json::string(t.cpu_info));
   row.set("backends", Json::string(t.backend));
+  row.set("use_kdb", Json::boolean(t.use_kdb));
   row.set("model_filename", Json::string(t.model.file_name));
   row.set("model_type", Json::string(t.model.type));
   row.set("model_size", Json::number(static_cast<double>(t.model.size_bytes)));
@@ -312,8 +317,11 @@ std::string format_markdown(const BenchReport& report) {
                       t.median_ts(), gbps > 0 ? str_printf("%.2f", gbps).c_str() : "",
                       fraction > 0 ? str_printf("%.1f%%", 100 * fraction).c_str() : "");
   }
-  out += str_printf("\nKV cache f32 | GB/s = weight bytes read per decode token x median t/s | %%BW of %.1f GB/s (%s)\n",
-                    report.bandwidth_gbps, report.bandwidth_source.c_str());
+  const bool use_kdb = !report.tests.empty() && report.tests.front().use_kdb;
+  out += str_printf(
+      "\nKV cache f32 | kernels: %s | GB/s = weight bytes read per decode token x median t/s | %%BW of %.1f GB/s (%s)\n",
+      use_kdb ? "tuned (kdb) where available" : "defaults (--no-kdb)", report.bandwidth_gbps,
+      report.bandwidth_source.c_str());
   return out;
 }
 

@@ -49,6 +49,8 @@ struct BenchOptions {
   int repetitions = 5;                // timed runs per test, after one warm-up run
   uint64_t seed = 1234;               // of the token ids
   double bandwidth_gbps = 0;          // > 0: the DRAM bandwidth for %BW; 0: measure it
+  bool use_kdb = true;                // run the kernels `jitflow tune` stored (EngineOptions::use_kdb)
+  std::string kdb_path;               // "": EngineOptions' default
 };
 
 // Facts about a model file, read from its GGUF tensor directory.
@@ -63,7 +65,8 @@ struct ModelFacts {
 
 struct TestResult {
   ModelFacts model;
-  std::string backend;  // "jitflow avx512": the ISA of the matmul kernel for the model's main type
+  std::string backend;  // "jitflow avx512": the ISA of the default matmul kernel for the main type
+  bool use_kdb = true;  // tuned kernels from the kernel database where it has them
   std::string cpu_info;
   int n_threads = 0;
   int n_ctx = 0;

@@ -135,6 +135,7 @@ TEST(BenchFormat, JsonIsAnArrayOfTestObjects) {
   EXPECT_DOUBLE_EQ(tg["gbps"].as_number(), 10);
   EXPECT_EQ(tg["samples_ns"].size(), 3u);
   EXPECT_EQ(tg["samples_ts"].size(), 3u);
+  EXPECT_TRUE(tg["use_kdb"].as_bool());
 }
 
 TEST(BenchFormat, JsonlIsOneObjectPerLine) {
@@ -220,6 +221,7 @@ TEST(BenchModel, RunsPromptAndGenerationTestsOnTheTinyModel) {
   options.n_threads = {1, 2};
   options.repetitions = 2;
   options.bandwidth_gbps = 10;  // skips the bandwidth measurement
+  options.use_kdb = false;      // the default kernels, whatever this machine's kernel database holds
   int n_seen = 0;
   const auto report = run_bench(options, [&](const TestResult&) { ++n_seen; });
   ASSERT_TRUE(report.ok()) << report.status().to_string();

@@ -17,6 +17,7 @@ struct BenchArgs {
   std::string output = "md";
   int64_t seed = 1234;
   bool progress = false;
+  bool no_kdb = false;
 };
 
 Result<std::vector<int>> parse_list(const char* flag, const std::string& text) {
@@ -45,6 +46,7 @@ Status fill_options(const BenchArgs& args, const std::vector<std::string>& posit
     JF_ASSIGN_OR_RETURN(options->n_threads, parse_list("-t", args.n_threads));
   }
   options->seed = static_cast<uint64_t>(args.seed);
+  options->use_kdb = !args.no_kdb;
   return bench::validate_options(*options);
 }
 
@@ -70,6 +72,8 @@ int cmd_bench(int argc, char** argv) {
   parser.add("-o", "--output", &args.output, "md, csv, json or jsonl (default md)");
   parser.add("-s", "--seed", &args.seed, "seed of the random token ids (default 1234)");
   parser.add("", "--bandwidth-gbps", &options.bandwidth_gbps, "DRAM bandwidth for %BW (default: measure, ~2 s)");
+  parser.add("", "--kdb", &options.kdb_path, "kernel database (default: $JITFLOW_KDB, else ~/.cache/jitflow/kdb.jsonl)");
+  parser.add_flag("", "--no-kdb", &args.no_kdb, "run the default kernels, not the tuned ones");
   parser.add_flag("", "--progress", &args.progress, "print each test's median to stderr as it finishes");
   parser.allow_positional("MODEL", &positional);
   if (Status s = parser.parse(argc, argv); !s.ok()) {
