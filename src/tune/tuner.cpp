@@ -30,6 +30,8 @@ constexpr double kMaxCandidateMs = 150;
 constexpr int kMinSamples = 5;
 // Rows whose every token is checked, spread over the matrix.
 constexpr int64_t kCheckedRows = 20;
+// Alternating measurements of two kernels when they are compared back to back.
+constexpr int kRetimeRounds = 3;
 
 // Expected wall time of one measurement of a kernel whose call takes call_ms.
 double measurement_ms(double call_ms) {
@@ -244,6 +246,10 @@ class Tuner {
   void assign_weights();
   void search(WorkloadState& s, double end_ms);
   void retime(WorkloadBench& bench, Winner* a, Winner* b, double end_ms);
+  // Time a search keeps for its retime() at the end.
+  static double retime_ms(const WorkloadState& s) {
+    return 2 * kRetimeRounds * measurement_ms(s.report.default_ns / 1e6);
+  }
   void search_full(WorkloadState& s, double end_ms);
   // Checks and times `kernel` unless its expected cost passes end_ms, and offers it to `winner`;
   // false when it did not start.
@@ -353,8 +359,7 @@ void Tuner::search(WorkloadState& s, double end_ms) {
   s.report.complete = true;
   for (const MatmulKernel& kernel : s.pruned) {
     if (s.timed.count(kernel.name) != 0) continue;
-    // Room is left for retime(): two more measurements.
-    if (!try_candidate(s, bench, kernel, end_ms - 2 * measurement_ms(s.report.default_ns / 1e6), &s.best)) {
+    if (!try_candidate(s, bench, kernel, end_ms - retime_ms(s), &s.best)) {
       s.report.complete = false;
       break;
     }
@@ -373,13 +378,18 @@ void Tuner::search(WorkloadState& s, double end_ms) {
   s.report.n_tried = static_cast<int>(s.timed.size());
 }
 
-// Times two kernels again, back to back: load from other processes comes and goes, so only times
-// taken together compare fairly. Load only ever slows a kernel down: each keeps the faster of
-// its two medians.
+// Times two kernels again, alternately: on a shared machine the load, and with it the DRAM
+// bandwidth left to us, changes within seconds (decode times jump by 2x), so only times taken
+// together compare fairly and earlier ones are dropped. Each gets the median of its rounds.
 void Tuner::retime(WorkloadBench& bench, Winner* a, Winner* b, double end_ms) {
-  const double cap_ms = std::clamp((end_ms - elapsed_ms()) / 2, 1e-3, kMaxCandidateMs);
-  a->ns = std::min(a->ns, bench.time(a->kernel, cap_ms).median_ns);
-  b->ns = std::min(b->ns, bench.time(b->kernel, cap_ms).median_ns);
+  const double cap_ms = std::clamp((end_ms - elapsed_ms()) / (2 * kRetimeRounds), 1e-3, kMaxCandidateMs);
+  std::vector<double> a_ns, b_ns;
+  for (int round = 0; round < kRetimeRounds; ++round) {
+    a_ns.push_back(bench.time(a->kernel, cap_ms).median_ns);
+    b_ns.push_back(bench.time(b->kernel, cap_ms).median_ns);
+  }
+  a->ns = summarize_samples(a_ns).median_ns;
+  b->ns = summarize_samples(b_ns).median_ns;
 }
 
 void Tuner::search_full(WorkloadState& s, double end_ms) {
@@ -393,8 +403,7 @@ void Tuner::search_full(WorkloadState& s, double end_ms) {
   s.report.full_complete = true;
   s.full_best = s.best;
   for (const MatmulKernel& kernel : rest) {
-    if (!try_candidate(s, bench, kernel, end_ms - 2 * measurement_ms(s.report.default_ns / 1e6),
-                       &s.full_best)) {
+    if (!try_candidate(s, bench, kernel, end_ms - retime_ms(s), &s.full_best)) {
       s.report.full_complete = false;
       break;
     }

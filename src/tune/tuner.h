@@ -19,10 +19,11 @@
 // goes to the workloads in order of their share, biggest first; each gets the time left times its
 // share of the shares left, so time a small space does not use passes on. Every token count
 // weighs the same (decode and prefill are separate scenarios). A candidate starts only when its
-// expected time fits, with room kept to time the winner and the default again back to back (a
-// loaded machine's speed drifts; each keeps the faster of its two medians, and the winner must
-// still beat the default). The budget is overshot by at most a slower-than-expected candidate, or
-// the reference values and one call of the workload whose default is being timed when time ran out.
+// expected time fits, with room kept to time the winner and the default again, alternately, three
+// times each (a shared machine's speed drifts within seconds; only times taken together compare):
+// the winner must still beat the default on the medians of these rounds, which are recorded. The
+// budget is overshot by at most a slower-than-expected candidate, or the reference values and one
+// call of the workload whose default is being timed when time ran out.
 //
 // The scalar variant is the reference, 10-50x slower than SIMD: it is searched only for types
 // without a SIMD variant. --full-space then also times the rest of the resolvable space (every

@@ -220,7 +220,6 @@ TEST(TunerTest, FullSpaceCoversThePrunedSpace) {
   for (const WorkloadReport& w : report->workloads) {
     if (w.default_ns <= 0) continue;
     EXPECT_GE(w.n_full_tried, w.n_tried);
-    EXPECT_LE(w.full_best_ns, w.best_ns);
     EXPECT_LE(w.full_best_ns, w.full_tuned_ns);  // timed together, the tuned one is never faster
     if (w.full_complete) {
       EXPECT_EQ(w.n_full_tried, w.n_full);

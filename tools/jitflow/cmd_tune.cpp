@@ -235,7 +235,8 @@ void print_limits(const tune::DeviceLimits& measured, bool nominal) {
 void print_workloads(const tune::TuneReport& report, bool full_space) {
   std::printf("\n%-22s %4s %6s %11s %9s  %-18s %10s  %-18s %10s %6s", "workload", "uses", "share",
               "full/pruned", "tried", "default", "time", "tuned", "time", "gain");
-  if (full_space) std::printf("  %-18s %10s %9s %9s", "best of full", "time", "tried", "tuned/full");
+  if (full_space)
+    std::printf("  %-18s %10s %10s %9s %10s", "best of full", "time", "tuned then", "tried", "tuned/full");
   std::printf("\n");
   for (const tune::WorkloadReport& w : report.workloads) {
     const std::string space = str_printf("%d/%d", w.n_full, w.n_pruned);
@@ -247,8 +248,8 @@ void print_workloads(const tune::TuneReport& report, bool full_space) {
     if (full_space) {
       const std::string full_tried =
           str_printf("%d/%d%s", w.n_full_tried, w.n_full, w.full_complete ? "" : "*");
-      std::printf("  %-18s %10s %9s %9.3f", short_name(w.full_best_name).c_str(),
-                  time_text(w.full_best_ns).c_str(), full_tried.c_str(),
+      std::printf("  %-18s %10s %10s %9s %10.3f", short_name(w.full_best_name).c_str(),
+                  time_text(w.full_best_ns).c_str(), time_text(w.full_tuned_ns).c_str(), full_tried.c_str(),
                   w.full_best_ns > 0 ? w.full_tuned_ns / w.full_best_ns : 0);
     }
     std::printf("\n");
