@@ -172,28 +172,32 @@ void fill_weights(DType dtype, uint8_t* w, size_t n_bytes) {
 // last-level cache when `dram` is set.
 struct WeightSet {
   DType dtype = DType::F32;
+  WeightLayout layout = WeightLayout::rows;
   Shape shape{0, 0};
   bool dram = false;
   std::vector<AlignedBuffer> copies;
   TensorView view(size_t i) const {
-    return TensorView{"w", dtype, shape.n_cols, shape.n_rows, copies[i % copies.size()].data()};
+    return TensorView{"w", dtype, shape.n_cols, shape.n_rows, copies[i % copies.size()].data(), layout};
   }
 };
 
 // The weights of the last benchmark, kept for its repetitions (only one set lives at a time).
-const WeightSet& weights_for(DType dtype, const Shape& s, bool dram) {
+// The copies are in `layout` (the kernels' layout; GGUF rows for the scalar reference).
+const WeightSet& weights_for(DType dtype, WeightLayout layout, const Shape& s, bool dram) {
   static WeightSet set;
-  if (set.dtype == dtype && set.shape.n_cols == s.n_cols && set.shape.n_rows == s.n_rows &&
-      set.dram == dram && !set.copies.empty()) {
+  if (set.dtype == dtype && set.layout == layout && set.shape.n_cols == s.n_cols &&
+      set.shape.n_rows == s.n_rows && set.dram == dram && !set.copies.empty()) {
     return set;
   }
-  set = WeightSet{dtype, s, dram, {}};
-  const size_t bytes = row_bytes(dtype, s.n_cols) * s.n_rows;
+  set = WeightSet{dtype, layout, s, dram, {}};
+  const size_t bytes = layout_row_bytes(dtype, layout, s.n_cols) * s.n_rows;
   const size_t n_copies = dram ? std::max<size_t>(1, (kDramBytes + bytes - 1) / bytes) : 1;
   for (size_t i = 0; i < n_copies; ++i) {
     set.copies.emplace_back(bytes);
     if (i == 0) {
-      fill_weights(dtype, set.copies[0].as<uint8_t>(), bytes);
+      std::vector<uint8_t> rows(row_bytes(dtype, s.n_cols) * s.n_rows);
+      fill_weights(dtype, rows.data(), rows.size());
+      pack_rows(dtype, layout, rows.data(), s.n_rows, s.n_cols, set.copies[0].data());
     } else {
       std::memcpy(set.copies[i].data(), set.copies[0].data(), bytes);
     }
@@ -210,19 +214,19 @@ std::vector<float> make_activations(int64_t n) {
 }
 
 MatmulKernel pick_kernel(DType dtype, const Shape& s, int64_t n_tokens, const std::string& which) {
-  if (which == "scalar") return resolve_kernel(dtype, CpuIsa::scalar, MatmulConfig{});
-  return select_default_kernel(dtype, s.n_rows, s.n_cols, n_tokens);
+  if (which == "scalar") return resolve_kernel(dtype, WeightLayout::rows, CpuIsa::scalar, MatmulConfig{});
+  return select_default_kernel(dtype, preferred_layout(dtype), s.n_rows, s.n_cols, n_tokens);
 }
 
 void run_matmul(benchmark::State& state, DType dtype, Shape s, int n_threads, int64_t n_tokens,
                 std::string which) {
   const bool decode = n_tokens == 1;
-  const WeightSet& weights = weights_for(dtype, s, decode);
+  const MatmulKernel kernel = pick_kernel(dtype, s, n_tokens, which);
+  const WeightSet& weights = weights_for(dtype, kernel.layout, s, decode);
   const std::vector<float> x = make_activations(n_tokens * s.n_cols);
   std::vector<float> y(n_tokens * s.n_rows);
   ThreadPool pool(n_threads);
   MatmulScratch scratch;
-  const MatmulKernel kernel = pick_kernel(dtype, s, n_tokens, which);
   size_t i = 0;
   const double c0 = thread_cpu_s();
   for (auto _ : state) {

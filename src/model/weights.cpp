@@ -3,6 +3,7 @@
 #include <cinttypes>
 
 #include "base/checked_math.h"
+#include "kernels/matmul/matmul.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -17,18 +18,21 @@ struct Request {
   int64_t n_cols;
   int64_t n_rows;  // 1 for vectors
   Need need;
-  bool vector;     // norms and biases: converted to f32 at load time
+  bool vector;  // norms and biases: converted to f32 at load time
 };
 
 Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& r) {
-  const bool ok_shape = info.ne[0] == r.n_cols && info.n_rows() == r.n_rows && info.ne[2] == 1 && info.ne[3] == 1;
+  const bool ok_shape =
+      info.ne[0] == r.n_cols && info.n_rows() == r.n_rows && info.ne[2] == 1 && info.ne[3] == 1;
   if (!ok_shape) {
-    return error(StatusCode::kCorruptFile, "%s: tensor '%s' has shape %s, expected [%" PRId64 ", %" PRId64 "]",
-                 file.path().c_str(), r.name.c_str(), info.shape_string().c_str(), r.n_cols, r.n_rows);
+    return error(StatusCode::kCorruptFile,
+                 "%s: tensor '%s' has shape %s, expected [%" PRId64 ", %" PRId64 "]", file.path().c_str(),
+                 r.name.c_str(), info.shape_string().c_str(), r.n_cols, r.n_rows);
   }
   if (!dtype_info(info.dtype).supported) {
-    return error(StatusCode::kUnsupported, "%s: tensor '%s' has type %s, which jitflow cannot compute with yet",
-                 file.path().c_str(), r.name.c_str(), dtype_name(info.dtype));
+    return error(StatusCode::kUnsupported,
+                 "%s: tensor '%s' has type %s, which jitflow cannot compute with yet", file.path().c_str(),
+                 r.name.c_str(), dtype_name(info.dtype));
   }
   return Status();
 }
@@ -62,9 +66,21 @@ std::vector<Request> plan_requests(const ModelConfig& c, ModelWeights* w, bool t
   return r;
 }
 
-// Bytes the tensor occupies in the arena: vectors are stored as f32 whatever their file type.
+// Matrices are kept in the layout the matmul kernels of this CPU read fastest (weight_layout.h).
+WeightLayout layout_of(const TensorInfo& info, const Request& r) {
+  return r.vector ? WeightLayout::rows : preferred_layout(info.dtype);
+}
+
+// Bytes the tensor occupies in the arena: vectors are stored as f32 whatever their file type;
+// repacked matrices may be padded.
 uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
-  const uint64_t bytes = r.vector ? static_cast<uint64_t>(info.n_elements()) * sizeof(float) : info.n_bytes;
+  uint64_t bytes = info.n_bytes;
+  if (r.vector) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
+  const WeightLayout layout = layout_of(info, r);
+  if (layout != WeightLayout::rows) {
+    bytes = *checked_mul(static_cast<uint64_t>(layout_row_bytes(info.dtype, layout, r.n_cols)),
+                         static_cast<uint64_t>(r.n_rows));
+  }
   return *checked_align_up(bytes, kSimdAlignment);
 }
 
@@ -90,7 +106,8 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
 
   w.arena = AlignedBuffer(total);
   if (w.arena.data() == nullptr && total > 0) {
-    return error(StatusCode::kOutOfRange, "%s: cannot allocate %" PRIu64 " bytes for the weights", file.path().c_str(), total);
+    return error(StatusCode::kOutOfRange, "%s: cannot allocate %" PRIu64 " bytes for the weights",
+                 file.path().c_str(), total);
   }
   w.n_bytes = total;
   std::byte* cursor = w.arena.data();
@@ -109,6 +126,12 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
       dequantize_row(info->dtype, staging.data(), reinterpret_cast<float*>(cursor), info->n_elements());
       t.dtype = DType::F32;
+    } else if (const WeightLayout layout = layout_of(*info, r); layout != WeightLayout::rows) {
+      staging.resize(info->n_bytes);
+      JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
+      pack_rows(info->dtype, layout, staging.data(), r.n_rows, r.n_cols, cursor);
+      t.dtype = info->dtype;
+      t.layout = layout;
     } else {
       JF_RETURN_IF_ERROR(file.read_tensor(*info, cursor));
       t.dtype = info->dtype;

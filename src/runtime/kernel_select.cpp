@@ -33,7 +33,7 @@ std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> workloads_in(const 
 }  // namespace
 
 size_t KernelSelector::CacheKeyHash::operator()(const CacheKey& k) const {
-  size_t h = static_cast<size_t>(k.dtype);
+  size_t h = static_cast<size_t>(k.dtype) * 2 + static_cast<size_t>(k.layout);
   for (int64_t v : {k.n_rows, k.n_cols, k.n_tokens}) h = h * 1000003u ^ std::hash<int64_t>()(v);
   return h;
 }
@@ -67,7 +67,7 @@ const MatmulKernel* KernelSelector::tuned_kernel(const CacheKey& key) const {
   const MatmulKernel* best = nullptr;
   double best_distance = 0;
   for (const Tuned& t : it->second) {
-    if ((t.batch == 1) != (key.n_tokens == 1)) continue;
+    if ((t.batch == 1) != (key.n_tokens == 1) || t.kernel.layout != key.layout) continue;
     const double distance =
         std::fabs(std::log(static_cast<double>(t.batch) / static_cast<double>(key.n_tokens)));
     if (best == nullptr || distance < best_distance) {
@@ -79,11 +79,11 @@ const MatmulKernel* KernelSelector::tuned_kernel(const CacheKey& key) const {
 }
 
 const MatmulKernel& KernelSelector::select_kernel(const TensorView& w, int64_t n_tokens) {
-  const CacheKey key{w.dtype, w.n_rows, w.n_cols, n_tokens};
+  const CacheKey key{w.dtype, w.layout, w.n_rows, w.n_cols, n_tokens};
   if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
   const MatmulKernel* tuned = tuned_kernel(key);
   MatmulKernel kernel =
-      tuned != nullptr ? *tuned : select_default_kernel(w.dtype, w.n_rows, w.n_cols, n_tokens);
+      tuned != nullptr ? *tuned : select_default_kernel(w.dtype, w.layout, w.n_rows, w.n_cols, n_tokens);
   return cache_.emplace(key, std::move(kernel)).first->second;
 }
 

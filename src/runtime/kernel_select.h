@@ -44,6 +44,7 @@ class KernelSelector {
   };
   struct CacheKey {
     DType dtype;
+    WeightLayout layout;
     int64_t n_rows, n_cols, n_tokens;
     bool operator==(const CacheKey&) const = default;
   };

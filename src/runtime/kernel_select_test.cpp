@@ -28,10 +28,10 @@ std::string temp_kdb_path(const char* name) {
 // A kernel for the weights, named by its k_block, that is not the default one at n_tokens.
 MatmulKernel other_kernel(int64_t n_tokens, int k_block) {
   const std::string default_name =
-      select_default_kernel(kWeights.dtype, kWeights.n_rows, kWeights.n_cols, n_tokens).name;
+      select_default_kernel(kWeights.dtype, kWeights.layout, kWeights.n_rows, kWeights.n_cols, n_tokens).name;
   for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
-    MatmulKernel k =
-        resolve_kernel(kWeights.dtype, isa, {.row_tile = 1, .token_tile = 1, .k_block = k_block});
+    MatmulKernel k = resolve_kernel(kWeights.dtype, kWeights.layout, isa,
+                                    {.row_tile = 1, .token_tile = 1, .k_block = k_block});
     if (k.valid() && k.name != default_name) return k;
   }
   return {};
@@ -44,7 +44,8 @@ kdb::Record record_for(const MatmulKernel& kernel, int64_t batch) {
 }
 
 std::string default_name(int64_t n_tokens) {
-  return select_default_kernel(kWeights.dtype, kWeights.n_rows, kWeights.n_cols, n_tokens).name;
+  return select_default_kernel(kWeights.dtype, kWeights.layout, kWeights.n_rows, kWeights.n_cols, n_tokens)
+      .name;
 }
 
 TEST(KernelSelectTest, WithoutKdbEveryKernelIsTheDefault) {
@@ -74,7 +75,8 @@ TEST(KernelSelectTest, WinnersByNearestTunedBatch) {
   EXPECT_EQ(selector.select_kernel(kWeights, 512).name, large.name);
   // Another shape, another thread count: defaults.
   const TensorView other{"v", DType::Q4_0, 512, 32, nullptr};
-  EXPECT_EQ(selector.select_kernel(other, 1).name, select_default_kernel(DType::Q4_0, 32, 512, 1).name);
+  EXPECT_EQ(selector.select_kernel(other, 1).name,
+            select_default_kernel(DType::Q4_0, WeightLayout::rows, 32, 512, 1).name);
   KernelSelector one_thread(db, 1);
   EXPECT_EQ(one_thread.select_kernel(kWeights, 1).name, default_name(1));
   // The second call is the cached kernel itself.

@@ -1,11 +1,14 @@
 // A non-owning view of a 2-D tensor as the kernels see it: n_rows rows of n_cols elements
-// (ggml ne0 = n_cols, ne1 = n_rows), rows contiguous, each row a whole number of blocks.
+// (ggml ne0 = n_cols, ne1 = n_rows), each row a whole number of blocks, in `layout` (GGUF order
+// unless the loader repacked it for the kernels, see weight_layout.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tensor/dtype.h"
+#include "tensor/weight_layout.h"
 
 namespace jf {
 
@@ -15,11 +18,20 @@ struct TensorView {
   int64_t n_cols = 0;
   int64_t n_rows = 0;
   const void* data = nullptr;  // null when the tensor is absent (e.g. optional biases)
+  WeightLayout layout = WeightLayout::rows;
 
   bool present() const { return data != nullptr; }
-  size_t row_stride_bytes() const { return row_bytes(dtype, n_cols); }
+  size_t row_stride_bytes() const { return layout_row_bytes(dtype, layout, n_cols); }
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + r * row_stride_bytes(); }
   const float* f32() const { return static_cast<const float*>(data); }
+
+  // Row r in GGUF block order: the row itself, or its unpacked copy in *scratch.
+  const uint8_t* gguf_row(int64_t r, std::vector<uint8_t>* scratch) const {
+    if (layout == WeightLayout::rows) return row(r);
+    scratch->resize(row_bytes(dtype, n_cols));
+    unpack_row(dtype, layout, row(r), n_cols, scratch->data());
+    return scratch->data();
+  }
 };
 
 }  // namespace jf

@@ -59,9 +59,11 @@ MatmulKernel kernel_from_record(const kdb::Record& record, std::string* why) {
   MatmulConfig config;
   if (!config_from_knobs(record.config, &config))
     return fail(why, "config knobs are not those of a matmul kernel");
-  for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
-    MatmulKernel kernel = resolve_kernel(*dtype, isa, config);
-    if (kernel.valid() && kernel.name == record.canonical_name) return kernel;
+  for (WeightLayout layout : {WeightLayout::rows, WeightLayout::x16}) {
+    for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
+      MatmulKernel kernel = resolve_kernel(*dtype, layout, isa, config);
+      if (kernel.valid() && kernel.name == record.canonical_name) return kernel;
+    }
   }
   return fail(why, "no kernel of this build and CPU is " + record.canonical_name);
 }

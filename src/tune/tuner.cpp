@@ -38,28 +38,28 @@ double measurement_ms(double call_ms) {
   return std::max(call_ms, std::min(kMaxCandidateMs, std::max(kMinTimeMs, kMinSamples * call_ms)));
 }
 
-using ShapeKey = std::tuple<DType, int64_t, int64_t>;
+using ShapeKey = std::tuple<DType, WeightLayout, int64_t, int64_t>;
 
 void add_tensor(std::map<ShapeKey, std::vector<TensorView>>* shapes, const TensorView& w) {
-  if (w.present()) (*shapes)[{w.dtype, w.n_rows, w.n_cols}].push_back(w);
+  if (w.present()) (*shapes)[{w.dtype, w.layout, w.n_rows, w.n_cols}].push_back(w);
 }
 
 std::vector<MatmulWorkload> workloads_of(const std::map<ShapeKey, std::vector<TensorView>>& shapes,
                                          int n_tokens) {
   std::vector<MatmulWorkload> out;
   for (const auto& [key, views] : shapes) {
-    out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), n_tokens, views});
+    out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), n_tokens, views});
   }
   return out;
 }
 
-// The SIMD ISAs of this CPU with a variant for `dtype`, widest first; the scalar one (the reference)
-// only when there is none.
-std::vector<CpuIsa> searched_isas(DType dtype) {
+// The SIMD ISAs of this CPU with a variant for `dtype` in `layout`, widest first; the scalar one
+// (the reference) only when there is none.
+std::vector<CpuIsa> searched_isas(DType dtype, WeightLayout layout) {
   std::vector<CpuIsa> isas;
   VariantInfo info;
   for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2}) {
-    if (cpu_has_isa(isa) && variant_info(dtype, isa, &info)) isas.push_back(isa);
+    if (cpu_has_isa(isa) && variant_info(dtype, layout, isa, &info)) isas.push_back(isa);
   }
   if (isas.empty()) isas.push_back(CpuIsa::scalar);
   return isas;
@@ -71,11 +71,11 @@ MatmulShape shape_of(const MatmulWorkload& w, int n_threads) {
 
 std::vector<MatmulKernel> pruned_space(const MatmulWorkload& w, int n_threads, const DeviceLimits& limits) {
   std::vector<MatmulKernel> out;
-  for (CpuIsa isa : searched_isas(w.dtype)) {
+  for (CpuIsa isa : searched_isas(w.dtype, w.layout)) {
     VariantInfo info;
-    if (!variant_info(w.dtype, isa, &info)) continue;
+    if (!variant_info(w.dtype, w.layout, isa, &info)) continue;
     for (const MatmulConfig& c : enumerate_space(shape_of(w, n_threads), info, machine_limits(limits, isa))) {
-      MatmulKernel k = resolve_kernel(w.dtype, isa, c);
+      MatmulKernel k = resolve_kernel(w.dtype, w.layout, isa, c);
       if (k.valid()) out.push_back(std::move(k));
     }
   }
@@ -83,15 +83,15 @@ std::vector<MatmulKernel> pruned_space(const MatmulWorkload& w, int n_threads, c
 }
 
 // Every combination of the knob candidates that resolves: the space before the rules.
-std::vector<MatmulKernel> full_space(DType dtype) {
+std::vector<MatmulKernel> full_space(DType dtype, WeightLayout layout) {
   std::vector<MatmulKernel> out;
-  for (CpuIsa isa : searched_isas(dtype)) {
+  for (CpuIsa isa : searched_isas(dtype, layout)) {
     for (int r : kRowTileCandidates) {
       for (int t : kTokenTileCandidates) {
         for (int kb : kKBlockCandidates) {
           for (int pf : kPrefetchCandidates) {
             MatmulKernel k = resolve_kernel(
-                dtype, isa, {.row_tile = r, .token_tile = t, .k_block = kb, .prefetch_rows = pf});
+                dtype, layout, isa, {.row_tile = r, .token_tile = t, .k_block = kb, .prefetch_rows = pf});
             if (k.valid()) out.push_back(std::move(k));
           }
         }
@@ -137,9 +137,11 @@ CheckSet make_check_set(const MatmulWorkload& w, const std::vector<float>& x, Th
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
     split_range(static_cast<int64_t>(set.index.size()), ith, nth, &begin, &end);
+    std::vector<uint8_t> row_scratch;
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = set.index[i] / w.n_rows, r = set.index[i] % w.n_rows;
-      set.value[i] = vec_dot_ref(w.dtype, w.n_cols, weight.row(r), encoded.data() + t * x_row_bytes);
+      set.value[i] =
+          vec_dot_ref(w.dtype, w.n_cols, weight.gguf_row(r, &row_scratch), encoded.data() + t * x_row_bytes);
     }
   });
   double sum_sq = 0;
@@ -306,8 +308,8 @@ void Tuner::time_defaults() {
     if (elapsed_ms() >= end_ms) return;
     WorkloadBench bench(s.workload, pool_, s.seed);
     s.check_set = make_check_set(s.workload, bench.x(), pool_);
-    s.default_kernel =
-        select_default_kernel(s.workload.dtype, s.workload.n_rows, s.workload.n_cols, s.workload.n_tokens);
+    s.default_kernel = select_default_kernel(s.workload.dtype, s.workload.layout, s.workload.n_rows,
+                                             s.workload.n_cols, s.workload.n_tokens);
     s.report.default_name = s.default_kernel.name;
     s.timed.insert(s.default_kernel.name);
     if (!bench.check(s.default_kernel, s.check_set)) {
@@ -394,7 +396,7 @@ void Tuner::retime(WorkloadBench& bench, Winner* a, Winner* b, double end_ms) {
 
 void Tuner::search_full(WorkloadState& s, double end_ms) {
   std::vector<MatmulKernel> rest;
-  for (MatmulKernel& kernel : full_space(s.workload.dtype)) {
+  for (MatmulKernel& kernel : full_space(s.workload.dtype, s.workload.layout)) {
     if (s.timed.count(kernel.name) == 0) rest.push_back(std::move(kernel));
   }
   // Random order: a cut-short run still samples the whole space evenly.
@@ -460,7 +462,7 @@ TuneReport Tuner::run(const ModelWeights& weights) {
     s.report.n_cols = w.n_cols;
     s.report.n_tokens = w.n_tokens;
     s.report.uses_per_forward = static_cast<int>(w.weights.size());
-    s.report.n_full = static_cast<int>(full_space(w.dtype).size());
+    s.report.n_full = static_cast<int>(full_space(w.dtype, w.layout).size());
     s.pruned = pruned_space(w, pool_.n_threads(), options_.device_limits);
     s.report.n_pruned = static_cast<int>(s.pruned.size());
     states_.push_back(std::move(s));

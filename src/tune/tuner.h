@@ -52,6 +52,7 @@ inline constexpr double kCheckRelTolerance = 1e-3;
 // One matmul workload of a model.
 struct MatmulWorkload {
   DType dtype = DType::F32;
+  WeightLayout layout = WeightLayout::rows;  // as the model holds these tensors
   int64_t n_rows = 0;
   int64_t n_cols = 0;
   int64_t n_tokens = 0;

@@ -102,7 +102,8 @@ TEST(MachineLimitsTest, MeasuredValuesWin) {
 }
 
 TEST(MatmulRecordTest, RoundTripsAndRejectsForeignRecords) {
-  const MatmulKernel kernel = resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.k_block = 256});
+  const MatmulKernel kernel =
+      resolve_kernel(DType::Q4_0, WeightLayout::rows, CpuIsa::scalar, {.k_block = 256});
   ASSERT_TRUE(kernel.valid());
   const kdb::Record record =
       matmul_record(kernel, matmul_workload(DType::Q4_0, 64, 512, 1, 2), 1000, 1500, 7);

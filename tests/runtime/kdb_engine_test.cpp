@@ -141,7 +141,8 @@ TEST(KdbEngineTest, ForcedKernelsOfAnotherIsaKeepTheGoldenLogits) {
     const ModelWeights weights = load_weights_of(test::source_path(kModel));
     kdb::KernelDb db = kdb::KernelDb::load(path);
     for (const tune::MatmulWorkload& w : tune::model_matmul_workloads(weights, {1, 8})) {
-      const MatmulKernel kernel = resolve_kernel(w.dtype, CpuIsa::avx2, {.row_tile = 2, .token_tile = 2});
+      const MatmulKernel kernel =
+          resolve_kernel(w.dtype, w.layout, CpuIsa::avx2, {.row_tile = 2, .token_tile = 2});
       ASSERT_TRUE(kernel.valid());
       const kdb::Workload key = tune::matmul_workload(w.dtype, w.n_rows, w.n_cols, w.n_tokens, kThreads);
       ASSERT_TRUE(db.append(tune::matmul_record(kernel, key, 1, 2, 1)).ok());

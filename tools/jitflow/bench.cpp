@@ -41,7 +41,8 @@ std::string file_name_of(const std::string& path) {
 // output projection is tied to that table (no output.weight) and reads all of it.
 uint64_t decode_bytes_per_token(const GgufFile& file, uint64_t total_bytes) {
   const TensorInfo* embd = file.find_tensor("token_embd.weight");
-  if (embd == nullptr || embd->n_rows() == 0 || file.find_tensor("output.weight") == nullptr) return total_bytes;
+  if (embd == nullptr || embd->n_rows() == 0 || file.find_tensor("output.weight") == nullptr)
+    return total_bytes;
   const uint64_t row_bytes = embd->n_bytes / static_cast<uint64_t>(embd->n_rows());
   return total_bytes - embd->n_bytes + row_bytes;
 }
@@ -69,7 +70,8 @@ DType main_weight_type(const GgufFile& file) {
 std::string backend_name(const std::string& weight_type, const ModelInfo& info) {
   const std::optional<DType> dtype = dtype_from_name(weight_type);
   if (!dtype) return "jitflow";
-  const MatmulKernel kernel = select_default_kernel(*dtype, info.n_embd, info.n_embd, 1);
+  const MatmulKernel kernel =
+      select_default_kernel(*dtype, preferred_layout(*dtype), info.n_embd, info.n_embd, 1);
   const size_t sep = kernel.name.rfind("__");
   return sep == std::string::npos ? "jitflow" : "jitflow " + kernel.name.substr(sep + 2);
 }
@@ -132,15 +134,16 @@ std::vector<TestPlan> plan_tests(const BenchOptions& options) {
   return plans;
 }
 
-Status run_engine_tests(const BenchOptions& options, const TestResult& base, Engine& engine, BenchReport* report,
-                        const std::function<void(const TestResult&)>& on_test_done) {
+Status run_engine_tests(const BenchOptions& options, const TestResult& base, Engine& engine,
+                        BenchReport* report, const std::function<void(const TestResult&)>& on_test_done) {
   std::unique_ptr<Session> session = engine.new_session();
   const int32_t bos = bos_id(engine);
   for (const TestPlan& plan : plan_tests(options)) {
     TestResult test = base;
     test.n_prompt = plan.n_prompt;
     test.n_gen = plan.n_gen;
-    const std::vector<int32_t> tokens = bench_token_ids(options.seed, test.n_tokens(), engine.info().n_vocab, bos);
+    const std::vector<int32_t> tokens =
+        bench_token_ids(options.seed, test.n_tokens(), engine.info().n_vocab, bos);
     const auto run_once = [&]() -> Status {
       return test.is_generation() ? run_generation(*session, tokens) : run_prompt(*session, tokens);
     };
@@ -183,7 +186,8 @@ double measured_bandwidth_gbps() {
   const tune::DeviceLimits limits = tune::run_microbenchmarks(quick);
   double best = 0;
   if (limits.dram_bandwidth_one_thread_gbps.known()) best = limits.dram_bandwidth_one_thread_gbps.value;
-  if (limits.dram_bandwidth_all_threads_gbps.known()) best = std::max(best, limits.dram_bandwidth_all_threads_gbps.value);
+  if (limits.dram_bandwidth_all_threads_gbps.known())
+    best = std::max(best, limits.dram_bandwidth_all_threads_gbps.value);
   return best;
 }
 
@@ -230,7 +234,9 @@ Json number_array(const std::vector<double>& values) {
 }
 
 // Zero means "not applicable" (pp rows, unknown bandwidth): null in JSON, empty in CSV.
-Json number_or_null(double value) { return value > 0 ? Json::number(value) : Json(); }
+Json number_or_null(double value) {
+  return value > 0 ? Json::number(value) : Json();
+}
 
 // One row's fields, named as llama-bench names them where it has the field.
 Json test_json(const BenchReport& report, const TestResult& t) {
@@ -311,15 +317,17 @@ std::string format_markdown(const BenchReport& report) {
   for (const TestResult& t : report.tests) {
     const double gbps = report.decode_gbps(t);
     const double fraction = report.bandwidth_fraction(t);
-    out += str_printf("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s | %s |\n", t.model.file_name.c_str(),
-                      human_size(t.model.size_bytes).c_str(), human_count(t.model.n_params).c_str(),
-                      t.backend.c_str(), t.n_threads, t.test_name().c_str(), t.avg_ts(), t.stddev_ts(),
-                      t.median_ts(), gbps > 0 ? str_printf("%.2f", gbps).c_str() : "",
+    out += str_printf("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s | %s |\n",
+                      t.model.file_name.c_str(), human_size(t.model.size_bytes).c_str(),
+                      human_count(t.model.n_params).c_str(), t.backend.c_str(), t.n_threads,
+                      t.test_name().c_str(), t.avg_ts(), t.stddev_ts(), t.median_ts(),
+                      gbps > 0 ? str_printf("%.2f", gbps).c_str() : "",
                       fraction > 0 ? str_printf("%.1f%%", 100 * fraction).c_str() : "");
   }
   const bool use_kdb = !report.tests.empty() && report.tests.front().use_kdb;
   out += str_printf(
-      "\nKV cache f32 | kernels: %s | GB/s = weight bytes read per decode token x median t/s | %%BW of %.1f GB/s (%s)\n",
+      "\nKV cache f32 | kernels: %s | GB/s = weight bytes read per decode token x median t/s | %%BW of %.1f "
+      "GB/s (%s)\n",
       use_kdb ? "tuned (kdb) where available" : "defaults (--no-kdb)", report.bandwidth_gbps,
       report.bandwidth_source.c_str());
   return out;
@@ -340,11 +348,21 @@ std::string TestResult::test_name() const {
   return is_generation() ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt);
 }
 
-double TestResult::avg_ns() const { return mean(samples_ns); }
-double TestResult::stddev_ns() const { return sample_stddev(samples_ns); }
-double TestResult::median_ns() const { return tune::summarize_samples(samples_ns).median_ns; }
-double TestResult::avg_ts() const { return mean(tokens_per_s(*this)); }
-double TestResult::stddev_ts() const { return sample_stddev(tokens_per_s(*this)); }
+double TestResult::avg_ns() const {
+  return mean(samples_ns);
+}
+double TestResult::stddev_ns() const {
+  return sample_stddev(samples_ns);
+}
+double TestResult::median_ns() const {
+  return tune::summarize_samples(samples_ns).median_ns;
+}
+double TestResult::avg_ts() const {
+  return mean(tokens_per_s(*this));
+}
+double TestResult::stddev_ts() const {
+  return sample_stddev(tokens_per_s(*this));
+}
 double TestResult::median_ts() const {
   const double ns = median_ns();
   return ns > 0 ? n_tokens() * 1e9 / ns : 0;
@@ -414,12 +432,15 @@ Result<ModelFacts> read_model_facts(const std::string& path) {
   return facts;
 }
 
-Result<BenchReport> run_bench(const BenchOptions& options, const std::function<void(const TestResult&)>& on_test_done) {
+Result<BenchReport> run_bench(const BenchOptions& options,
+                              const std::function<void(const TestResult&)>& on_test_done) {
   JF_RETURN_IF_ERROR(validate_options(options));
   BenchReport report;
   // Measured before any model is loaded, on an otherwise idle process (microbench.h).
   report.bandwidth_gbps = options.bandwidth_gbps > 0 ? options.bandwidth_gbps : measured_bandwidth_gbps();
-  report.bandwidth_source = options.bandwidth_gbps > 0 ? "given" : report.bandwidth_gbps > 0 ? "measured" : "unknown";
+  report.bandwidth_source = options.bandwidth_gbps > 0  ? "given"
+                            : report.bandwidth_gbps > 0 ? "measured"
+                                                        : "unknown";
   for (const std::string& path : options.model_paths) {
     JF_RETURN_IF_ERROR(run_model(options, path, &report, on_test_done));
   }
@@ -428,10 +449,14 @@ Result<BenchReport> run_bench(const BenchOptions& options, const std::function<v
 
 std::string format_report(const BenchReport& report, OutputFormat format) {
   switch (format) {
-    case OutputFormat::kMarkdown: return format_markdown(report);
-    case OutputFormat::kCsv: return format_csv(report);
-    case OutputFormat::kJson: return format_json(report, /*one_per_line=*/false);
-    case OutputFormat::kJsonl: return format_json(report, /*one_per_line=*/true);
+    case OutputFormat::kMarkdown:
+      return format_markdown(report);
+    case OutputFormat::kCsv:
+      return format_csv(report);
+    case OutputFormat::kJson:
+      return format_json(report, /*one_per_line=*/false);
+    case OutputFormat::kJsonl:
+      return format_json(report, /*one_per_line=*/true);
   }
   return "";
 }

@@ -20,7 +20,7 @@ struct Avx2IntDot {
 
 }  // namespace
 
-const MatmulFamily* avx2_family(DType weight) {
+const MatmulFamily* avx2_family(DType weight, WeightLayout layout) {
   constexpr CpuIsa kIsa = CpuIsa::avx2;
   static const MatmulFamily kFamilies[] = {
       make_family<Q8_32Tiles<Q4_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32, 8, 4, 1}),
@@ -37,7 +37,7 @@ const MatmulFamily* avx2_family(DType weight) {
       make_family<FloatTiles<Ymm, DType::F16>::At>(kIsa, {DType::F16, ActLayout::f32, 0, 2, 0}),
       make_family<FloatTiles<Ymm, DType::BF16>::At>(kIsa, {DType::BF16, ActLayout::f32, 0, 2, 0}),
   };
-  return find_family(kFamilies, weight);
+  return find_family(kFamilies, weight, layout);
 }
 
 bool avx2_quantize_row(DType act_type, const float* x, void* dst, int64_t n) {

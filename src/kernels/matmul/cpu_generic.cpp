@@ -42,7 +42,8 @@ MatmulFamily make_family() {
 
 }  // namespace
 
-const MatmulFamily* generic_family(DType weight) {
+const MatmulFamily* generic_family(DType weight, WeightLayout layout) {
+  if (layout != WeightLayout::rows) return nullptr;
   static const MatmulFamily kFamilies[] = {
       make_family<DType::F32>(),  make_family<DType::F16>(),  make_family<DType::BF16>(),
       make_family<DType::Q4_0>(), make_family<DType::Q4_1>(), make_family<DType::Q5_0>(),

@@ -7,19 +7,21 @@
 
 #include "kernels/matmul/space.h"
 #include "tensor/dtype.h"
+#include "tensor/weight_layout.h"
 
 namespace jf {
 
 // How a variant wants the activations laid out; the driver encodes them once per matmul.
 enum class ActLayout : uint8_t {
-  blocks,       // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
-  q8_32,        // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
-  q8_32_sum,    // Q8_1: Q8_0's codes and scales, plus per block the f32 value of s = fp16(d * sum)
-  q8_32_lanes,  // the same with 8 lanes per block, as a 512-bit vector over two blocks multiplies
-                // and adds them: lanes 0-3 hold elements 0-15, lanes 4-7 elements 16-31 (see
-                // ActEncoding::high_shift); the bias of each half sits in its first lane
-  q8_256,       // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
-  f32,          // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
+  blocks,     // rows of vec_dot_type(weight) blocks, exactly as quantize_row writes them
+  q8_32,      // Q8_0 codes as plain int8 rows, plus per block of 32 an f32 scale and an int32 bias
+  q8_32_sum,  // Q8_1: Q8_0's codes and scales, plus per block the f32 value of s = fp16(d * sum)
+  q8_x16,     // Q8_0 in the order of WeightLayout::x16 weights: per group of 16 blocks 8 vectors of
+              // 64 bytes, bytes 4j..4j+3 of vector v = codes 4v..4v+3 of block j; then per block
+              // an f32 scale and an int32 bias (16 of each per group, the last group padded with
+              // zero codes, scales and biases)
+  q8_256,     // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
+  f32,        // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
 };
 
 // Encoded activations of all tokens of one matmul. Strides are per token, in elements of the
@@ -29,8 +31,8 @@ struct ActRows {
   size_t blocks_stride = 0;
   const int8_t* qs = nullptr;  // q8_32, q8_256: codes
   size_t qs_stride = 0;
-  const float* d = nullptr;       // q8_*: the scale of each block (8 lanes each for q8_32_lanes)
-  const int32_t* bias = nullptr;  // q8_32, q8_32_lanes: -bias_offset * (sum of the block's codes),
+  const float* d = nullptr;       // q8_*: the scale of each block
+  const int32_t* bias = nullptr;  // q8_32, q8_x16: -bias_offset * (sum of the block's codes),
                                   // indexed like d
   const float* sums = nullptr;    // q8_32_sum: s of each block, indexed like d
   size_t d_stride = 0;
@@ -62,18 +64,16 @@ struct Tile {
   float* y = nullptr;    // output of (token 0, row 0) of the tile
   int64_t y_stride = 0;  // floats between tokens in y
   bool accumulate = false;
-  int prefetch_bytes = 0;  // prefetch this far below each weight block (0: none)
+  int prefetch_bytes = 0;      // prefetch this far below each weight block (0: none)
+  size_t w_scales_offset = 0;  // WeightLayout::x16: where the scales start in each row
 };
 using TileFn = void (*)(const Tile& tile);
 
 // What an encoder needs to know besides the layout.
 struct ActEncoding {
   DType act_type = DType::F32;  // vec_dot_type of the weights
-  int bias_offset = 0;  // q8_32, q8_32_lanes: the variant multiplies unsigned codes (weight code + offset) by
+  int bias_offset = 0;  // q8_32, q8_x16: the variant multiplies unsigned codes (weight code + offset) by
                         // the activation codes, so the activations carry -offset * sum(codes) per block
-  int high_shift = 0;  // q8_32_lanes: the variant's codes for elements 16-31 of a block are 2^shift
-                       // times the real ones (Q4_0 high nibbles left in place), so the scale lanes
-                       // of that half are divided and its bias multiplied by 2^shift
 };
 
 // Encodes one token (n columns of f32) into `out`.
@@ -81,9 +81,10 @@ using EncodeFn = void (*)(const float* x, int64_t n, const ActRowOut& out, const
 
 inline constexpr int kTileLog2Max = 3;  // tiles of 1, 2, 4, 8 rows and tokens
 
-// A compiled variant: one weight type on one ISA.
+// A compiled variant: one weight type in one layout on one ISA.
 struct MatmulFamily {
   DType weight = DType::F32;
+  WeightLayout weight_layout = WeightLayout::rows;
   CpuIsa isa = CpuIsa::scalar;
   ActLayout layout = ActLayout::blocks;
   ActEncoding encoding;
@@ -92,10 +93,10 @@ struct MatmulFamily {
   EncodeFn encode = nullptr;
 };
 
-// The variants of each ISA file; null when the file has none for `weight`.
-const MatmulFamily* generic_family(DType weight);
-const MatmulFamily* avx2_family(DType weight);
-const MatmulFamily* avx512_family(DType weight);
+// The variants of each ISA file; null when the file has none for `weight` in `layout`.
+const MatmulFamily* generic_family(DType weight, WeightLayout layout);
+const MatmulFamily* avx2_family(DType weight, WeightLayout layout);
+const MatmulFamily* avx512_family(DType weight, WeightLayout layout);
 
 // Fast activation encoders of the x86 files (same bytes as quantize_row); false when the file has
 // none for act_type.

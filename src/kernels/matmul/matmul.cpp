@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
+#include <vector>
 
 #include "base/check.h"
 #include "kernels/matmul/kernels.h"
@@ -10,15 +12,15 @@
 namespace jf {
 namespace {
 
-const MatmulFamily* find_family(DType dtype, CpuIsa isa) {
+const MatmulFamily* find_family(DType dtype, WeightLayout layout, CpuIsa isa) {
   switch (isa) {
     case CpuIsa::scalar:
-      return generic_family(dtype);
+      return generic_family(dtype, layout);
 #if defined(JITFLOW_MATMUL_X86)
     case CpuIsa::avx2:
-      return avx2_family(dtype);
+      return avx2_family(dtype, layout);
     case CpuIsa::avx512:
-      return avx512_family(dtype);
+      return avx512_family(dtype, layout);
 #else
     default:
       return nullptr;
@@ -74,12 +76,14 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
       break;
     case ActLayout::q8_32:
     case ActLayout::q8_32_sum:
-    case ActLayout::q8_32_lanes:
+    case ActLayout::q8_x16:
     case ActLayout::q8_256: {
-      const int64_t n_blocks = n_cols / dtype_info(x_type).block_size;
-      qs.row_bytes = align64(n_cols);
-      d.row_bytes = align64(n_blocks * 4 * (layout == ActLayout::q8_32_lanes ? 8 : 1));
-      if (layout == ActLayout::q8_32 || layout == ActLayout::q8_32_lanes) bias.row_bytes = d.row_bytes;
+      // q8_x16 pads the row to whole groups of 16 blocks.
+      const int64_t padded_cols = layout == ActLayout::q8_x16 ? x16_groups(n_cols) * kX16GroupCols : n_cols;
+      const int64_t n_blocks = padded_cols / dtype_info(x_type).block_size;
+      qs.row_bytes = align64(padded_cols);
+      d.row_bytes = align64(n_blocks * 4);
+      if (layout == ActLayout::q8_32 || layout == ActLayout::q8_x16) bias.row_bytes = d.row_bytes;
       if (layout == ActLayout::q8_32_sum) sums.row_bytes = d.row_bytes;
       if (layout == ActLayout::q8_256) bsums.row_bytes = align64(n_blocks * 16 * 2);
       break;
@@ -145,6 +149,7 @@ void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y,
   tile.x = &x;
   tile.y_stride = w.n_rows;
   tile.prefetch_bytes = static_cast<int>(c.prefetch_rows * tile.w_stride);
+  tile.w_scales_offset = w.layout == WeightLayout::x16 ? x16_scales_offset(w.dtype, n_cols) : 0;
   for (int64_t k0 = 0; k0 < n_cols; k0 += k_block) {
     tile.k0 = k0;
     tile.k1 = std::min(n_cols, k0 + k_block);
@@ -178,7 +183,9 @@ struct DefaultConfigs {
   MatmulConfig prefill;
 };
 
-DefaultConfigs default_configs(DType dtype, CpuIsa isa) {
+DefaultConfigs default_configs(DType dtype, WeightLayout layout, CpuIsa isa) {
+  if (layout == WeightLayout::x16)
+    return {{.row_tile = 1, .token_tile = 1}, {.row_tile = 2, .token_tile = 4}};
   const MatmulConfig decode{.row_tile = 1, .token_tile = 1, .prefetch_rows = dtype == DType::Q4_0 ? 1 : 0};
   switch (isa) {
     case CpuIsa::scalar:
@@ -197,7 +204,9 @@ MatmulKernel make_kernel(const MatmulFamily* family, const MatmulConfig& config)
   MatmulKernel k;
   k.family = family;
   k.config = config;
-  k.name = std::string(dtype_name(family->weight)) + "-f32-matmul-" + config_name(config) + "__" +
+  k.layout = family->weight_layout;
+  const char* layout = family->weight_layout == WeightLayout::rows ? "" : layout_name(family->weight_layout);
+  k.name = std::string(dtype_name(family->weight)) + layout + "-f32-matmul-" + config_name(config) + "__" +
            isa_name(family->isa);
   return k;
 }
@@ -208,32 +217,41 @@ constexpr int kDTypeCount = 0
 #undef JF_DTYPE
     ;
 
-// The family of each type on the best ISA the CPU has, found once (the forward pass calls matmul
-// hundreds of times per token).
-const MatmulFamily* best_family(DType dtype) {
+constexpr WeightLayout kLayouts[] = {WeightLayout::rows, WeightLayout::x16};
+
+// The family of each type and layout on the best ISA the CPU has (null: none), found once (the
+// forward pass calls matmul hundreds of times per token).
+const MatmulFamily* find_best_family(DType dtype, WeightLayout layout) {
   static const auto kBest = [] {
-    std::array<const MatmulFamily*, kDTypeCount> best{};
+    std::array<std::array<const MatmulFamily*, std::size(kLayouts)>, kDTypeCount> best{};
     for (int i = 0; i < kDTypeCount; ++i) {
-      for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
-        best[i] = cpu_has_isa(isa) ? find_family(static_cast<DType>(i), isa) : nullptr;
-        if (best[i] != nullptr) break;
+      for (size_t l = 0; l < std::size(kLayouts); ++l) {
+        for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
+          best[i][l] = cpu_has_isa(isa) ? find_family(static_cast<DType>(i), kLayouts[l], isa) : nullptr;
+          if (best[i][l] != nullptr) break;
+        }
       }
     }
     return best;
   }();
-  const MatmulFamily* family = kBest[static_cast<int>(dtype)];
-  JF_CHECK_MSG(family != nullptr, "matmul: no kernel for this weight type");
+  return kBest[static_cast<int>(dtype)][static_cast<int>(layout)];
+}
+
+const MatmulFamily* best_family(DType dtype, WeightLayout layout) {
+  const MatmulFamily* family = find_best_family(dtype, layout);
+  JF_CHECK_MSG(family != nullptr, "matmul: no kernel for this weight type and layout");
   return family;
 }
 
 MatmulConfig default_config(const MatmulFamily& family, int64_t n_tokens) {
-  const DefaultConfigs defaults = default_configs(family.weight, family.isa);
+  const DefaultConfigs defaults = default_configs(family.weight, family.weight_layout, family.isa);
   return n_tokens > 1 ? defaults.prefill : defaults.decode;
 }
 
 void run_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
                 MatmulScratch& scratch, const MatmulFamily& family, const MatmulConfig& config) {
-  JF_CHECK(family.weight == w.dtype && w.n_cols % family.info.k_step == 0);
+  JF_CHECK(family.weight == w.dtype && family.weight_layout == w.layout &&
+           w.n_cols % dtype_info(w.dtype).block_size == 0);
   const DType x_type = vec_dot_type(w.dtype);
   ActBuffers buffers;
   if (family.layout == ActLayout::f32 && x_type == DType::F32) {
@@ -256,15 +274,15 @@ void run_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y,
 
 }  // namespace
 
-bool variant_info(DType dtype, CpuIsa isa, VariantInfo* info) {
-  const MatmulFamily* family = find_family(dtype, isa);
+bool variant_info(DType dtype, WeightLayout layout, CpuIsa isa, VariantInfo* info) {
+  const MatmulFamily* family = find_family(dtype, layout, isa);
   if (family == nullptr) return false;
   *info = family->info;
   return true;
 }
 
-MatmulKernel resolve_kernel(DType dtype, CpuIsa isa, const MatmulConfig& config) {
-  const MatmulFamily* family = cpu_has_isa(isa) ? find_family(dtype, isa) : nullptr;
+MatmulKernel resolve_kernel(DType dtype, WeightLayout layout, CpuIsa isa, const MatmulConfig& config) {
+  const MatmulFamily* family = cpu_has_isa(isa) ? find_family(dtype, layout, isa) : nullptr;
   if (family == nullptr || !family->info.has_tile(config.row_tile, config.token_tile) || config.k_block < 0 ||
       config.k_block % family->info.k_step != 0 || config.prefetch_rows < 0 ||
       (config.prefetch_rows != 0 && !family->info.prefetches)) {
@@ -273,9 +291,16 @@ MatmulKernel resolve_kernel(DType dtype, CpuIsa isa, const MatmulConfig& config)
   return make_kernel(family, config);
 }
 
-MatmulKernel select_default_kernel(DType dtype, int64_t /*n_rows*/, int64_t /*n_cols*/, int64_t n_tokens) {
-  const MatmulFamily* family = best_family(dtype);
+MatmulKernel select_default_kernel(DType dtype, WeightLayout layout, int64_t /*n_rows*/, int64_t /*n_cols*/,
+                                   int64_t n_tokens) {
+  const MatmulFamily* family = best_family(dtype, layout);
   return make_kernel(family, default_config(*family, n_tokens));
+}
+
+WeightLayout preferred_layout(DType dtype) {
+  const MatmulFamily* packed = find_best_family(dtype, WeightLayout::x16);
+  return packed != nullptr && packed->isa >= best_family(dtype, WeightLayout::rows)->isa ? WeightLayout::x16
+                                                                                         : WeightLayout::rows;
 }
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
@@ -286,7 +311,7 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch) {
-  const MatmulFamily& family = *best_family(w.dtype);
+  const MatmulFamily& family = *best_family(w.dtype, w.layout);
   run_matmul(w, x, n_tokens, y, pool, scratch, family, default_config(family, n_tokens));
 }
 
@@ -300,7 +325,8 @@ void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t 
 
 void get_row_f32(const TensorView& w, int64_t r, float* dst) {
   JF_CHECK(r >= 0 && r < w.n_rows);
-  dequantize_row(w.dtype, w.row(r), dst, w.n_cols);
+  std::vector<uint8_t> scratch;
+  dequantize_row(w.dtype, w.gguf_row(r, &scratch), dst, w.n_cols);
 }
 
 }  // namespace jf

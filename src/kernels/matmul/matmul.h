@@ -33,26 +33,33 @@ struct MatmulFamily;  // a compiled variant: one weight type on one ISA (interna
 struct MatmulKernel {
   const MatmulFamily* family = nullptr;
   MatmulConfig config;
-  std::string name;  // canonical, e.g. "q4_0-f32-matmul-r4t1k0p0__avx512"
+  WeightLayout layout = WeightLayout::rows;  // of the weights it reads
+  std::string name;                          // canonical, e.g. "q4_0-f32-matmul-r4t1k0p0__avx512"
 
   bool valid() const { return family != nullptr; }
 };
 
-// The kernel for weights of `dtype` on `isa` with `config`, or an invalid kernel (valid() false)
-// when that ISA has no variant for the type, the CPU lacks the ISA, or the config is not structurally
-// runnable (tile sizes not compiled, k_block not a multiple of the variant's step).
-MatmulKernel resolve_kernel(DType dtype, CpuIsa isa, const MatmulConfig& config);
+// The kernel for weights of `dtype` in `layout` on `isa` with `config`, or an invalid kernel
+// (valid() false) when that ISA has no variant for the type and layout, the CPU lacks the ISA, or the
+// config is not structurally runnable (tile sizes not compiled, k_block not a multiple of the
+// variant's step).
+MatmulKernel resolve_kernel(DType dtype, WeightLayout layout, CpuIsa isa, const MatmulConfig& config);
 
-// The ISA's compiled variant facts for `dtype` (step of k_block, register model), or false.
-bool variant_info(DType dtype, CpuIsa isa, VariantInfo* info);
+// The ISA's compiled variant facts for `dtype` in `layout` (step of k_block, register model), or false.
+bool variant_info(DType dtype, WeightLayout layout, CpuIsa isa, VariantInfo* info);
 
-// The best ISA the CPU supports that has a variant for `dtype` (scalar as the last resort), with the
-// default config for the shape (chosen by measurement, see defaults in matmul.cpp).
-MatmulKernel select_default_kernel(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens);
+// The best ISA the CPU supports that has a variant for `dtype` in `layout` (scalar as the last
+// resort for `rows`), with the default config for the shape (chosen by measurement, see defaults in
+// matmul.cpp).
+MatmulKernel select_default_kernel(DType dtype, WeightLayout layout, int64_t n_rows, int64_t n_cols,
+                                   int64_t n_tokens);
+
+// The layout the fastest kernel for `dtype` on this CPU reads: the loader packs weights into it.
+WeightLayout preferred_layout(DType dtype);
 
 // y[t * w.n_rows + r] = dot(W row r, X row t) for t < n_tokens, r < w.n_rows.
 // x: n_tokens rows of w.n_cols f32, contiguous; y: n_tokens * w.n_rows f32. `kernel` must be valid
-// and made for w.dtype.
+// and made for w.dtype and w.layout.
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, const MatmulKernel& kernel);
 

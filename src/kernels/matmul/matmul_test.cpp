@@ -34,6 +34,7 @@ constexpr double kRelTol = 1e-5;
 constexpr DType kAllTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
                                DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 constexpr CpuIsa kAllIsas[] = {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512};
+constexpr WeightLayout kAllLayouts[] = {WeightLayout::rows, WeightLayout::x16};
 
 enum class Values { gaussian, zeros, outliers, negative, tiny };
 
@@ -114,13 +115,18 @@ std::vector<uint8_t> make_weights(DType dtype, int64_t n_rows, int64_t n_cols, u
 
 struct Problem {
   DType dtype;
+  WeightLayout layout;
   int64_t n_rows, n_cols, n_tokens;
-  std::vector<uint8_t> w;
+  std::vector<uint8_t> w;       // GGUF rows (what the reference reads)
+  std::vector<uint8_t> packed;  // w in `layout` when that is not rows
   std::vector<float> x;
   std::vector<float> y_ref;       // [n_tokens][n_rows]
   std::vector<double> magnitude;  // sum of term magnitudes per output (see the tolerance above)
 
-  TensorView view() const { return TensorView{"w", dtype, n_cols, n_rows, w.data()}; }
+  TensorView view() const {
+    if (layout == WeightLayout::rows) return TensorView{"w", dtype, n_cols, n_rows, w.data()};
+    return TensorView{"w", dtype, n_cols, n_rows, packed.data(), layout};
+  }
 };
 
 // The code offset a kernel may multiply through (see the tolerance).
@@ -163,18 +169,19 @@ std::vector<double> term_weights(DType dtype, const uint8_t* row, int64_t n_cols
 }
 
 // The reference: quantize_row (the scalar oracle) for the activations, vec_dot_ref per output.
-Problem make_problem(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens, uint32_t seed,
-                     Values kind) {
-  Problem p{dtype,
-            n_rows,
-            n_cols,
-            n_tokens,
-            make_weights(dtype, n_rows, n_cols, seed),
-            make_activations(n_tokens * n_cols, seed + 7, kind),
-            {},
-            {}};
+Problem make_problem(DType dtype, WeightLayout layout, int64_t n_rows, int64_t n_cols, int64_t n_tokens,
+                     uint32_t seed, Values kind) {
+  Problem p{dtype,    layout,
+            n_rows,   n_cols,
+            n_tokens, make_weights(dtype, n_rows, n_cols, seed),
+            {},       make_activations(n_tokens * n_cols, seed + 7, kind),
+            {},       {}};
+  if (layout != WeightLayout::rows) {
+    p.packed.resize(layout_row_bytes(dtype, layout, n_cols) * n_rows);
+    pack_rows(dtype, layout, p.w.data(), n_rows, n_cols, p.packed.data());
+  }
   const DType x_type = vec_dot_type(dtype);
-  const TensorView w = p.view();
+  const TensorView w{"w", dtype, n_cols, n_rows, p.w.data()};
   std::vector<uint8_t> x_enc(row_bytes(x_type, n_cols));
   std::vector<float> x_deq(n_cols);
   p.y_ref.resize(n_tokens * n_rows);
@@ -220,9 +227,10 @@ bool skip_isa(CpuIsa isa) {
 }
 
 // Columns that exercise one block, a k_block boundary that is not a tile multiple, and a remainder
-// of the float vector width.
-std::vector<int64_t> odd_cols(DType dtype) {
+// of the float vector width (x16: a padded group, and k blocks of whole groups before it).
+std::vector<int64_t> odd_cols(DType dtype, WeightLayout layout) {
   const int64_t block = dtype_info(dtype).block_size;
+  if (layout == WeightLayout::x16) return {32, 800, 1568};
   if (block == 1) return {5, 777};
   if (block == kQK) return {32, 800};
   return {256, 768};
@@ -230,14 +238,14 @@ std::vector<int64_t> odd_cols(DType dtype) {
 
 // Every runnable config of every variant: each compiled tile with each k_block shorter than the
 // row and each prefetch distance (a superset of what enumerate_space keeps for any machine).
-std::vector<MatmulConfig> runnable_configs(DType dtype, CpuIsa isa, int64_t n_cols) {
+std::vector<MatmulConfig> runnable_configs(DType dtype, WeightLayout layout, CpuIsa isa, int64_t n_cols) {
   std::vector<MatmulConfig> out;
   for (int R : kRowTileCandidates) {
     for (int T : kTokenTileCandidates) {
       for (int kb : kKBlockCandidates) {
         for (int pf : kPrefetchCandidates) {
           const MatmulConfig c{.row_tile = R, .token_tile = T, .k_block = kb, .prefetch_rows = pf};
-          if (kb < n_cols && resolve_kernel(dtype, isa, c).valid()) out.push_back(c);
+          if (kb < n_cols && resolve_kernel(dtype, layout, isa, c).valid()) out.push_back(c);
         }
       }
     }
@@ -251,14 +259,16 @@ TEST(MatmulTest, EveryConfigMatchesReference) {
   for (CpuIsa isa : kAllIsas) {
     if (skip_isa(isa)) continue;
     for (DType dtype : kAllTypes) {
-      for (int64_t n_cols : odd_cols(dtype)) {
-        const std::vector<MatmulConfig> configs = runnable_configs(dtype, isa, n_cols);
-        if (configs.empty()) continue;  // no variant of this type on this ISA
-        for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
-          const Problem p = make_problem(dtype, n_rows, n_cols, n_tokens, 11, Values::gaussian);
-          for (const MatmulConfig& c : configs) {
-            const MatmulKernel k = resolve_kernel(dtype, isa, c);
-            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name;
+      for (WeightLayout layout : kAllLayouts) {
+        for (int64_t n_cols : odd_cols(dtype, layout)) {
+          const std::vector<MatmulConfig> configs = runnable_configs(dtype, layout, isa, n_cols);
+          if (configs.empty()) continue;  // no variant of this type and layout on this ISA
+          for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
+            const Problem p = make_problem(dtype, layout, n_rows, n_cols, n_tokens, 11, Values::gaussian);
+            for (const MatmulConfig& c : configs) {
+              const MatmulKernel k = resolve_kernel(dtype, layout, isa, c);
+              EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name;
+            }
           }
         }
       }
@@ -266,21 +276,30 @@ TEST(MatmulTest, EveryConfigMatchesReference) {
   }
 }
 
-// The default kernel of each type over prime row counts, token counts 1..64 and special values.
+// GGUF rows, and the layout the loader packs `dtype` into when that differs.
+std::vector<WeightLayout> layouts_to_test(DType dtype) {
+  if (preferred_layout(dtype) == WeightLayout::rows) return {WeightLayout::rows};
+  return {WeightLayout::rows, preferred_layout(dtype)};
+}
+
+// The default kernel of each type, in GGUF rows and in the layout the loader packs into, over
+// prime row counts, token counts 1..64 and special values.
 TEST(MatmulTest, DefaultKernelOddShapesAndSpecialValues) {
   ThreadPool pool(3);
   MatmulScratch scratch;
   for (DType dtype : kAllTypes) {
-    for (int64_t n_cols : odd_cols(dtype)) {
-      for (int64_t n_rows : {1, 3, 7, 67}) {
-        for (int64_t n_tokens : {1, 2, 5, 17, 64}) {
-          for (Values kind :
-               {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
-            if (kind != Values::gaussian && n_tokens > 5) continue;
-            const Problem p = make_problem(dtype, n_rows, n_cols, n_tokens, 3, kind);
-            const MatmulKernel k = select_default_kernel(dtype, n_rows, n_cols, n_tokens);
-            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0)
-                << k.name << " values " << static_cast<int>(kind);
+    for (WeightLayout layout : layouts_to_test(dtype)) {
+      for (int64_t n_cols : odd_cols(dtype, layout)) {
+        for (int64_t n_rows : {1, 3, 7, 67}) {
+          for (int64_t n_tokens : {1, 2, 5, 17, 64}) {
+            for (Values kind :
+                 {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
+              if (kind != Values::gaussian && n_tokens > 5) continue;
+              const Problem p = make_problem(dtype, layout, n_rows, n_cols, n_tokens, 3, kind);
+              const MatmulKernel k = select_default_kernel(dtype, layout, n_rows, n_cols, n_tokens);
+              EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0)
+                  << k.name << " values " << static_cast<int>(kind);
+            }
           }
         }
       }
@@ -293,8 +312,9 @@ TEST(MatmulTest, ThreadCountDoesNotChangeResults) {
   ThreadPool one(1), three(3);
   MatmulScratch scratch;
   for (DType dtype : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16}) {
-    const Problem p = make_problem(dtype, 67, odd_cols(dtype)[1], 9, 5, Values::gaussian);
-    const MatmulKernel k = select_default_kernel(dtype, p.n_rows, p.n_cols, p.n_tokens);
+    const WeightLayout layout = preferred_layout(dtype);
+    const Problem p = make_problem(dtype, layout, 67, odd_cols(dtype, layout)[1], 9, 5, Values::gaussian);
+    const MatmulKernel k = select_default_kernel(dtype, layout, p.n_rows, p.n_cols, p.n_tokens);
     std::vector<float> y1(p.n_tokens * p.n_rows), y3(y1.size());
     matmul(p.view(), p.x.data(), p.n_tokens, y1.data(), one, scratch, k);
     matmul(p.view(), p.x.data(), p.n_tokens, y3.data(), three, scratch, k);
@@ -346,11 +366,14 @@ TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
 // The space: rules prune, the defaults are inside it, invalid configs do not resolve.
 TEST(MatmulSpaceTest, RulesAndDefaults) {
   VariantInfo info;
-  ASSERT_TRUE(variant_info(DType::Q4_0, CpuIsa::scalar, &info));
-  EXPECT_FALSE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.row_tile = 2}).valid());  // tile not compiled
-  EXPECT_FALSE(resolve_kernel(DType::Q4_K, CpuIsa::scalar, {.k_block = 512 + 32}).valid());  // not a multiple
-  EXPECT_FALSE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.prefetch_rows = 4}).valid());   // no prefetch
-  EXPECT_TRUE(resolve_kernel(DType::Q4_0, CpuIsa::scalar, {.k_block = 512}).valid());
+  constexpr WeightLayout kRows = WeightLayout::rows;
+  ASSERT_TRUE(variant_info(DType::Q4_0, kRows, CpuIsa::scalar, &info));
+  EXPECT_FALSE(variant_info(DType::Q4_0, WeightLayout::x16, CpuIsa::scalar, &info));          // rows only
+  EXPECT_FALSE(resolve_kernel(DType::Q4_0, kRows, CpuIsa::scalar, {.row_tile = 2}).valid());  // not compiled
+  EXPECT_FALSE(
+      resolve_kernel(DType::Q4_K, kRows, CpuIsa::scalar, {.k_block = 512 + 32}).valid());          // multiple
+  EXPECT_FALSE(resolve_kernel(DType::Q4_0, kRows, CpuIsa::scalar, {.prefetch_rows = 4}).valid());  // prefetch
+  EXPECT_TRUE(resolve_kernel(DType::Q4_0, kRows, CpuIsa::scalar, {.k_block = 512}).valid());
 
   // A 16-register machine cannot hold a 4 x 4 tile of accumulators plus operands; 32 registers can.
   const VariantInfo quant{.k_step = 32,
@@ -388,7 +411,7 @@ TEST(MatmulSpaceTest, RulesAndDefaults) {
   // The default of each type on TinyLlama shapes is in the pruned space of the machine.
   for (DType dtype : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16, DType::F32}) {
     for (int64_t n_tokens : {1, 64}) {
-      const MatmulKernel k = select_default_kernel(dtype, 2048, 2048, n_tokens);
+      const MatmulKernel k = select_default_kernel(dtype, preferred_layout(dtype), 2048, 2048, n_tokens);
       const MatmulShape shape{dtype, 2048, 2048, n_tokens, 2};
       EXPECT_TRUE(is_valid(shape, k.family->info, k.config, nominal_limits(k.family->isa))) << k.name;
       const std::vector<MatmulConfig> space =

@@ -111,7 +111,7 @@ bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const Matmul
   if (T > pow2_ceil(shape.n_tokens) || R > pow2_ceil(rows_per_thread)) return false;
   if (c.k_block >= shape.n_cols) return false;
   // 3. Registers.
-  const int accumulators = variant.cold_accumulators ? 0 : R * T;
+  const int accumulators = variant.cold_accumulators ? 0 : variant.regs_per_pair * R * T;
   if (limits.n_vec_regs > 0 &&
       accumulators + variant.regs_fixed + variant.regs_per_token * T > limits.n_vec_regs) {
     return false;

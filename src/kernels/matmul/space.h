@@ -53,6 +53,8 @@ struct VariantInfo {
   int k_step = 1;                  // columns: k_block must be a multiple
   int regs_fixed = 0;              // vector registers a tile needs besides accumulators and per-token ones
   int regs_per_token = 0;          // vector registers held per token (hoisted scales, integer sums)
+  int regs_per_pair = 1;           // vector registers held per (row, token) pair: the float
+                                   // accumulator, plus an integer one where sums are kept per group
   bool cold_accumulators = false;  // the R*T float accumulators change once per super-block (not
                                    // every step), so they may live in L1 (K-quants)
   double x_bytes_per_col = 4;      // bytes of encoded activation per column (codes + scales + sums)
@@ -87,7 +89,8 @@ MachineLimits nominal_limits(CpuIsa isa);
 //     multiple of k_step, and prefetch_rows is 0 unless the variant prefetches;
 //  2. (no duplicates) T <= n_tokens and R <= rows per thread, each rounded up to a power of two, and
 //     k_block < n_cols (a larger block is the same kernel as 0);
-//  3. (registers) R*T accumulators (unless cold) + regs_fixed + regs_per_token*T <= n_vec_regs;
+//  3. (registers) regs_per_pair*R*T accumulators (unless cold) + regs_fixed + regs_per_token*T
+//     <= n_vec_regs;
 //  4. (L1) when several token tiles reuse the R weight rows of one k block (n_tokens > T), those rows
 //     fit L1;
 //  5. (L2) the activation panel of all tokens for one k block, which every row tile reads, fits L2;

@@ -550,7 +550,7 @@ inline void round_through_f16(const float* x, float* out, int64_t n) {
   for (; i < n; ++i) out[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
-// ActLayout::q8_32 / q8_32_sum / q8_32_lanes / q8_256 / f32 encoders (EncodeFn).
+// ActLayout::q8_32 / q8_32_sum / q8_x16 / q8_256 / f32 encoders (EncodeFn).
 void encode_q8_32(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& e) {
   for (int64_t b = 0; b < n / kQK; ++b) {
     int low, high;
@@ -570,17 +570,19 @@ void encode_q8_32_sum(const float* x, int64_t n, const ActRowOut& out, const Act
   }
 }
 
-void encode_q8_32_lanes(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& e) {
-  const float high_scale = 1.0f / static_cast<float>(1 << e.high_shift);  // exact: a power of two
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    int low, high;
-    const float d = _cvtsh_ss(q8_0_block(x + b * kQK, out.qs + b * kQK, &low, &high));
-    _mm256_storeu_ps(out.d + 8 * b, _mm256_setr_ps(d, d, d, d, d * high_scale, d * high_scale, d * high_scale,
-                                                   d * high_scale));
-    const int bias_low = -e.bias_offset * low;
-    const int bias_high = -e.bias_offset * (high << e.high_shift);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.bias + 8 * b),
-                        _mm256_setr_epi32(bias_low, 0, 0, 0, bias_high, 0, 0, 0));
+// Q8_0 codes in the order of WeightLayout::x16 (see ActLayout::q8_x16): each block quantised as
+// quantize_row does, its 8 lanes of 4 codes scattered to vectors 0..7 of its group.
+void encode_q8_x16(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& e) {
+  const int64_t n_blocks = n / kQK;
+  const int64_t n_padded = x16_groups(n) * kX16Blocks;
+  for (int64_t b = 0; b < n_padded; ++b) {
+    int8_t* group = out.qs + (b / kX16Blocks) * kX16Blocks * kQK;
+    const int64_t j = b % kX16Blocks;
+    alignas(32) int8_t codes[kQK] = {};
+    int low = 0, high = 0;
+    out.d[b] = b < n_blocks ? _cvtsh_ss(q8_0_block(x + b * kQK, codes, &low, &high)) : 0.0f;
+    out.bias[b] = -e.bias_offset * (low + high);
+    for (int v = 0; v < kQK / 4; ++v) std::memcpy(group + v * 64 + 4 * j, codes + 4 * v, 4);
   }
 }
 
@@ -714,19 +716,22 @@ struct FamilySpec {
   int bias_offset;
   int regs_fixed;
   int regs_per_token;
-  int high_shift = 0;
+  int regs_per_pair = 1;
+  WeightLayout weight_layout = WeightLayout::rows;
 };
 
 template <template <int, int> class Tiles>
 MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
   MatmulFamily f;
   f.weight = spec.weight;
+  f.weight_layout = spec.weight_layout;
   f.isa = isa;
   f.layout = spec.layout;
-  f.encoding = {vec_dot_type(spec.weight), spec.bias_offset, spec.high_shift};
+  f.encoding = {vec_dot_type(spec.weight), spec.bias_offset};
   f.info.k_step = static_cast<int>(dtype_info(spec.weight).block_size);
   f.info.regs_fixed = spec.regs_fixed;
   f.info.regs_per_token = spec.regs_per_token;
+  f.info.regs_per_pair = spec.regs_per_pair;
   f.info.prefetches = true;
   switch (spec.layout) {
     case ActLayout::q8_32:
@@ -737,9 +742,10 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
       f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + f32 sum) per 32
       f.encode = encode_q8_32_sum;
       break;
-    case ActLayout::q8_32_lanes:
-      f.info.x_bytes_per_col = 1 + 64.0 / kQK;  // code + 8 lanes of (f32 scale + int32 bias) per 32
-      f.encode = encode_q8_32_lanes;
+    case ActLayout::q8_x16:
+      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + int32 bias) per 32
+      f.info.k_step = static_cast<int>(kX16GroupCols);
+      f.encode = encode_q8_x16;
       break;
     case ActLayout::q8_256:
       f.info.x_bytes_per_col = 1 + 36.0 / kQK_K;  // code + (f32 scale + 16 int16 sums) per 256
@@ -756,9 +762,9 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
 }
 
 template <size_t N>
-const MatmulFamily* find_family(const MatmulFamily (&families)[N], DType weight) {
+const MatmulFamily* find_family(const MatmulFamily (&families)[N], DType weight, WeightLayout layout) {
   for (const MatmulFamily& f : families) {
-    if (f.weight == weight) return &f;
+    if (f.weight == weight && f.weight_layout == layout) return &f;
   }
   return nullptr;
 }

@@ -1,0 +1,124 @@
+#include "tensor/weight_layout.h"
+
+#include <cstring>
+
+#include "base/check.h"
+#include "tensor/quant.h"
+
+namespace jf {
+namespace {
+
+constexpr int64_t kVectorBytes = 64;
+constexpr int64_t kLaneBytes = 4;
+
+int64_t align64(int64_t bytes) {
+  return (bytes + 63) / 64 * 64;
+}
+
+// Where code byte i of block j of a group goes within the group's codes (i < code bytes per block).
+int64_t x16_code_index(int64_t j, int64_t i) {
+  return (i / kLaneBytes) * kVectorBytes + j * kLaneBytes + i % kLaneBytes;
+}
+
+// Code bytes per block and where they start in a GGUF block; Q8_0 codes are stored plus 128.
+struct X16Type {
+  int64_t code_bytes;
+  size_t code_offset;
+  uint8_t code_xor;
+};
+
+X16Type x16_type(DType dtype) {
+  switch (dtype) {
+    case DType::Q4_0:
+      return {kQK / 2, offsetof(BlockQ4_0, qs), 0};
+    case DType::Q8_0:
+      return {kQK, offsetof(BlockQ8_0, qs), 0x80};
+    default:
+      JF_CHECK_MSG(false, "x16 layout: unsupported weight type");
+  }
+  return {};
+}
+
+}  // namespace
+
+const char* layout_name(WeightLayout layout) {
+  return layout == WeightLayout::x16 ? "x16" : "rows";
+}
+
+bool layout_supports(WeightLayout layout, DType dtype) {
+  return layout == WeightLayout::rows || dtype == DType::Q4_0 || dtype == DType::Q8_0;
+}
+
+int64_t x16_group_code_bytes(DType dtype) {
+  return kX16Blocks * x16_type(dtype).code_bytes;
+}
+
+int64_t x16_groups(int64_t n_cols) {
+  return (n_cols + kX16GroupCols - 1) / kX16GroupCols;
+}
+
+size_t x16_scales_offset(DType dtype, int64_t n_cols) {
+  return static_cast<size_t>(x16_groups(n_cols) * x16_group_code_bytes(dtype));
+}
+
+size_t layout_row_bytes(DType dtype, WeightLayout layout, int64_t n_cols) {
+  if (layout == WeightLayout::rows) return row_bytes(dtype, n_cols);
+  const int64_t scale_bytes = x16_groups(n_cols) * kX16Blocks * 2;
+  return static_cast<size_t>(align64(static_cast<int64_t>(x16_scales_offset(dtype, n_cols)) + scale_bytes));
+}
+
+void pack_rows(DType dtype, WeightLayout layout, const void* src, int64_t n_rows, int64_t n_cols, void* dst) {
+  JF_CHECK(layout_supports(layout, dtype));
+  const size_t src_row = row_bytes(dtype, n_cols);
+  const size_t dst_row = layout_row_bytes(dtype, layout, n_cols);
+  const auto* in = static_cast<const uint8_t*>(src);
+  auto* out = static_cast<uint8_t*>(dst);
+  if (layout == WeightLayout::rows) {
+    std::memcpy(out, in, src_row * n_rows);
+    return;
+  }
+  const X16Type type = x16_type(dtype);
+  const int64_t block_bytes = dtype_info(dtype).block_bytes;
+  const int64_t n_blocks = n_cols / kQK;
+  const int64_t group_bytes = x16_group_code_bytes(dtype);
+  const size_t scales_offset = x16_scales_offset(dtype, n_cols);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    uint8_t* row = out + r * dst_row;
+    // Padding blocks: code 0 (Q8_0: 0x80, the stored zero), scale 0; the row's tail bytes zero.
+    std::memset(row, type.code_xor, scales_offset);
+    std::memset(row + scales_offset, 0, dst_row - scales_offset);
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* block = in + r * src_row + b * block_bytes;
+      uint8_t* codes = row + (b / kX16Blocks) * group_bytes;
+      const int64_t j = b % kX16Blocks;
+      for (int64_t i = 0; i < type.code_bytes; ++i) {
+        codes[x16_code_index(j, i)] = block[type.code_offset + i] ^ type.code_xor;
+      }
+      std::memcpy(row + scales_offset + 2 * b, block, 2);  // d: the first field of both types
+    }
+  }
+}
+
+void unpack_row(DType dtype, WeightLayout layout, const void* row, int64_t n_cols, void* dst) {
+  const auto* in = static_cast<const uint8_t*>(row);
+  auto* out = static_cast<uint8_t*>(dst);
+  if (layout == WeightLayout::rows) {
+    std::memcpy(out, in, row_bytes(dtype, n_cols));
+    return;
+  }
+  const X16Type type = x16_type(dtype);
+  const int64_t block_bytes = dtype_info(dtype).block_bytes;
+  const int64_t group_bytes = x16_group_code_bytes(dtype);
+  const size_t scales_offset = x16_scales_offset(dtype, n_cols);
+  for (int64_t b = 0; b < n_cols / kQK; ++b) {
+    uint8_t* block = out + b * block_bytes;
+    const uint8_t* codes = in + (b / kX16Blocks) * group_bytes;
+    const int64_t j = b % kX16Blocks;
+    for (int64_t i = 0; i < type.code_bytes; ++i) {
+      block[type.code_offset + i] = codes[x16_code_index(j, i)] ^ type.code_xor;
+    }
+    std::memcpy(block, in + scales_offset + 2 * b, 2);
+  }
+}
+
+}  // namespace jf

@@ -1,0 +1,54 @@
+// How the bytes of a weight matrix lie in memory. `rows` is the GGUF order (each row a run of
+// blocks, as ggml writes them). `x16` is a repacked order for SIMD kernels that process 16 blocks
+// of 32 at once (Q4_0 and Q8_0): one 512-bit multiply-add then advances 16 blocks by 4 codes each,
+// and the 16 block sums come out in the 16 lanes of one vector, scaled by one vector of scales,
+// with no shuffles (a block of 18 or 34 bytes never lines up with a vector).
+//
+// x16 row of n_cols columns = G = ceil(n_cols / 512) groups of 16 blocks (the last group padded
+// with blocks of scale 0 and code 0), stored as
+//   [codes of group 0][codes of group 1]...[codes of group G-1][scales][padding to 64 bytes]
+// codes of a group: V vectors of 64 bytes (Q4_0: V = 4, Q8_0: V = 8); bytes 4j..4j+3 of vector v
+//   are the code bytes 4v..4v+3 of block j of the group: Q4_0 the nibble pairs as in the block
+//   (low nibble element 4v+i, high element 16+4v+i), Q8_0 the codes plus 128 (unsigned).
+// scales: 16 fp16 block scales per group, group after group.
+// Rows start 64-byte aligned when the tensor does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "tensor/dtype.h"
+
+namespace jf {
+
+enum class WeightLayout : uint8_t {
+  rows,  // GGUF blocks, row after row
+  x16,   // groups of 16 blocks, code bytes interleaved by 4 (Q4_0, Q8_0)
+};
+
+const char* layout_name(WeightLayout layout);  // "rows", "x16"
+
+inline constexpr int64_t kX16Blocks = 16;
+inline constexpr int64_t kX16GroupCols = 512;  // columns of one group (16 blocks of 32)
+
+bool layout_supports(WeightLayout layout, DType dtype);
+
+// Code bytes of one x16 group (Q4_0: 256, Q8_0: 512).
+int64_t x16_group_code_bytes(DType dtype);
+int64_t x16_groups(int64_t n_cols);
+
+// Bytes between the starts of two rows of n_cols columns.
+size_t layout_row_bytes(DType dtype, WeightLayout layout, int64_t n_cols);
+
+// Offset of the scales within an x16 row.
+size_t x16_scales_offset(DType dtype, int64_t n_cols);
+
+// Writes n_rows rows of `dtype` blocks (GGUF order) at src to dst in `layout`
+// (n_rows * layout_row_bytes bytes). layout_supports(layout, dtype) must hold.
+void pack_rows(DType dtype, WeightLayout layout, const void* src, int64_t n_rows, int64_t n_cols, void* dst);
+
+// One row in GGUF block order: row_bytes(dtype, n_cols) bytes from a row in `layout`.
+void unpack_row(DType dtype, WeightLayout layout, const void* row, int64_t n_cols, void* dst);
+
+}  // namespace jf
