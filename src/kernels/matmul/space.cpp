@@ -41,9 +41,10 @@ bool fits_caches(const MatmulShape& shape, const VariantInfo& variant, int R, in
   if (limits.l1d_bytes > 0 && shape.n_tokens > T && R * w_bytes > static_cast<double>(limits.l1d_bytes)) {
     return false;
   }
-  // 5. L2: the activation panel of all tokens, which every row tile reads again.
+  // 5. L2: the activation panel, which every row tile reads again.
   return limits.l2_bytes <= 0 ||
-         x_bytes * static_cast<double>(shape.n_tokens) <= static_cast<double>(limits.l2_bytes);
+         x_bytes * static_cast<double>(std::min(shape.n_tokens, kTokenPanel)) <=
+             static_cast<double>(limits.l2_bytes);
 }
 
 }  // namespace
