@@ -15,7 +15,9 @@ constexpr DTypeInfo kInfos[] = {
 
 }  // namespace
 
-const DTypeInfo& dtype_info(DType dtype) { return kInfos[static_cast<size_t>(dtype)]; }
+const DTypeInfo& dtype_info(DType dtype) {
+  return kInfos[static_cast<size_t>(dtype)];
+}
 
 std::optional<DType> dtype_from_gguf_id(uint32_t gguf_id) {
   for (const DTypeInfo& info : kInfos) {

@@ -16,15 +16,17 @@ enum class DType : uint8_t {
 
 struct DTypeInfo {
   DType dtype;
-  const char* name;   // lower-case, as in canonical kernel names: "q4_0"
-  uint32_t gguf_id;   // ggml_type
+  const char* name;  // lower-case, as in canonical kernel names: "q4_0"
+  uint32_t gguf_id;  // ggml_type
   uint32_t block_size;
   uint32_t block_bytes;
   bool supported;
 };
 
 const DTypeInfo& dtype_info(DType dtype);
-inline const char* dtype_name(DType dtype) { return dtype_info(dtype).name; }
+inline const char* dtype_name(DType dtype) {
+  return dtype_info(dtype).name;
+}
 
 // The DType for a GGUF/ggml type id, or nullopt for an id this build does not know.
 std::optional<DType> dtype_from_gguf_id(uint32_t gguf_id);

@@ -18,7 +18,9 @@ namespace {
 
 enum class Rounding { kWeight, kActivation };
 
-int clamp_int(int v, int lo, int hi) { return std::min(hi, std::max(lo, v)); }
+int clamp_int(int v, int lo, int hi) {
+  return std::min(hi, std::max(lo, v));
+}
 
 // Round half to even, like ggml's nearest_int and _mm256_round_ps, for |x| <= 2^22: adding 1.5 * 2^23
 // leaves no fraction bits, so the addition itself rounds (in the default FP environment). Inline, where
@@ -30,7 +32,8 @@ int nearest_int(float x) {
 
 // nearest_int for a code that is clamped to [lo, hi] anyway (|lo|, |hi| < 2^22): safe for any finite x.
 int nearest_code(float x, int lo, int hi) {
-  return clamp_int(nearest_int(std::min(std::max(x, static_cast<float>(lo) - 1), static_cast<float>(hi) + 1)), lo, hi);
+  return clamp_int(nearest_int(std::min(std::max(x, static_cast<float>(lo) - 1), static_cast<float>(hi) + 1)),
+                   lo, hi);
 }
 
 // Blocks are copied in and out: rows of GGUF data need not be aligned for the block structs.
@@ -74,7 +77,8 @@ void min_max(const float* x, int n, float* min, float* max) {
 
 // Element j and j + 16 share byte j of qs (low / high nibble); bit 4 of element i is bit i of qh.
 void pack_nibbles(const int* codes, uint8_t* qs) {
-  for (int j = 0; j < kQK / 2; ++j) qs[j] = static_cast<uint8_t>((codes[j] & 0xF) | ((codes[j + kQK / 2] & 0xF) << 4));
+  for (int j = 0; j < kQK / 2; ++j)
+    qs[j] = static_cast<uint8_t>((codes[j] & 0xF) | ((codes[j + kQK / 2] & 0xF) << 4));
 }
 
 void pack_fifth_bits(const int* codes, uint8_t* qh) {
@@ -148,7 +152,9 @@ float quantize_q8_activation(const float* x, int8_t* qs, uint16_t* d_bits) {
   return d;
 }
 
-void quantize_q8_0_activation(const float* x, BlockQ8_0* y) { quantize_q8_activation(x, y->qs, &y->d); }
+void quantize_q8_0_activation(const float* x, BlockQ8_0* y) {
+  quantize_q8_activation(x, y->qs, &y->d);
+}
 
 void quantize_q8_1(const float* x, BlockQ8_1* y) {
   const float d = quantize_q8_activation(x, y->qs, &y->d);
@@ -236,8 +242,8 @@ AffineTrial affine_trial(const float* x, const float* w, int n, int nmax, float 
     scale = sqx / sqq;
   }
   if (scale <= 0) return {};
-  const double err = m.wxx + scale * scale * sqq + offset * offset * m.w - 2 * scale * sqx - 2 * offset * m.wx +
-                     2 * scale * offset * sq;
+  const double err = m.wxx + scale * scale * sqq + offset * offset * m.w - 2 * scale * sqx -
+                     2 * offset * m.wx + 2 * scale * offset * sq;
   return {{static_cast<float>(scale), static_cast<float>(-offset)}, err};
 }
 
@@ -252,8 +258,8 @@ AffineFit fit_affine_sub_block(const float* x, const float* w, int n, int nmax) 
   AffineTrial best;
   best.fit = {(hi - lo) / static_cast<float>(nmax), -lo};
   for (int step = -10; step <= 10; step += 2) {
-    const AffineTrial trial =
-        affine_trial(x, w, n, nmax, -lo, (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo), m);
+    const AffineTrial trial = affine_trial(
+        x, w, n, nmax, -lo, (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo), m);
     if (trial.err < best.err) best = trial;
   }
   for (int iter = 0; iter < 8 && best.fit.scale > 0; ++iter) {
@@ -275,7 +281,9 @@ void pack_k_scales(const int* ls, const int* lm, uint8_t* out) {
 }
 
 // Code of `value` on a 6-bit grid of step `unit` (0 when the unit is 0).
-int six_bit_code(float value, float unit) { return unit > 0 ? nearest_code(value / unit, 0, 63) : 0; }
+int six_bit_code(float value, float unit) {
+  return unit > 0 ? nearest_code(value / unit, 0, 63) : 0;
+}
 
 // A Q4_K / Q5_K super-block: 8 affine sub-blocks of 32 whose scales and mins are 6-bit multiples of the
 // fp16 d and dmin. Writes d, dmin, the packed scales and the 256 element codes (0..nmax).
@@ -307,7 +315,8 @@ void quantize_affine_super_block(const float* x, int nmax, uint16_t* d, uint16_t
 // Q4_K / Q5_K element order: each 64 elements share 32 bytes of qs, the first 32 in the low nibbles.
 void pack_k_nibbles(const uint8_t* q, uint8_t* qs) {
   for (int p = 0; p < 4; ++p) {
-    for (int l = 0; l < 32; ++l) qs[32 * p + l] = static_cast<uint8_t>((q[64 * p + l] & 0xF) | ((q[64 * p + 32 + l] & 0xF) << 4));
+    for (int l = 0; l < 32; ++l)
+      qs[32 * p + l] = static_cast<uint8_t>((q[64 * p + l] & 0xF) | ((q[64 * p + 32 + l] & 0xF) << 4));
   }
 }
 
@@ -324,13 +333,16 @@ void quantize_q5_k(const float* x, BlockQ5_K* y) {
   pack_k_nibbles(q, y->qs);
   for (int l = 0; l < 32; ++l) {
     int bits = 0;
-    for (int p = 0; p < 4; ++p) bits |= ((q[64 * p + l] >> 4) << (2 * p)) | ((q[64 * p + 32 + l] >> 4) << (2 * p + 1));
+    for (int p = 0; p < 4; ++p)
+      bits |= ((q[64 * p + l] >> 4) << (2 * p)) | ((q[64 * p + 32 + l] >> 4) << (2 * p + 1));
     y->qh[l] = static_cast<uint8_t>(bits);
   }
 }
 
 // Q6_K sub-blocks: x ≈ scale * q, q in [-32, 31].
-int symmetric_code(float x, float inv_scale) { return nearest_code(x * inv_scale, -32, 31); }
+int symmetric_code(float x, float inv_scale) {
+  return nearest_code(x * inv_scale, -32, 31);
+}
 
 struct SymmetricTrial {
   float scale = 0;
@@ -358,7 +370,8 @@ float fit_symmetric_sub_block(const float* x, const float* w, int n) {
   const double wxx = moments(x, w, n).wxx;
   SymmetricTrial best;
   for (int step = -10; step <= 10; step += 2) {
-    const SymmetricTrial trial = symmetric_trial(x, w, n, -(32.0f + 0.1f * static_cast<float>(step)) / max, wxx);
+    const SymmetricTrial trial =
+        symmetric_trial(x, w, n, -(32.0f + 0.1f * static_cast<float>(step)) / max, wxx);
     if (trial.err < best.err) best = trial;
   }
   for (int iter = 0; iter < 8 && best.scale != 0; ++iter) {
@@ -389,7 +402,8 @@ void quantize_q6_k(const float* x, BlockQ6_K* y) {
     y->scales[j] = static_cast<int8_t>(code);
     const float sub_scale = d * static_cast<float>(code);
     const float inv = sub_scale != 0 ? 1.0f / sub_scale : 0.0f;
-    for (int i = 0; i < 16; ++i) q[16 * j + i] = static_cast<uint8_t>(symmetric_code(x[16 * j + i], inv) + 32);
+    for (int i = 0; i < 16; ++i)
+      q[16 * j + i] = static_cast<uint8_t>(symmetric_code(x[16 * j + i], inv) + 32);
   }
   for (int h = 0; h < 2; ++h) {
     const uint8_t* codes = q + 128 * h;
@@ -477,7 +491,8 @@ void dequantize_blocks(DType dtype, const void* src, float* dst, int64_t n) {
 }
 
 template <typename Block>
-void quantize_blocks(const float* src, void* dst, int64_t n, int block_size, void (*fn)(const float*, Block*)) {
+void quantize_blocks(const float* src, void* dst, int64_t n, int block_size,
+                     void (*fn)(const float*, Block*)) {
   for (int64_t i = 0; i < n / block_size; ++i) {
     Block b{};
     fn(src + i * block_size, &b);
@@ -489,7 +504,9 @@ void quantize(DType dtype, const float* src, void* dst, int64_t n, Rounding roun
   JF_CHECK_MSG(n % dtype_info(dtype).block_size == 0, "row length is not a multiple of the block size");
   auto* out = static_cast<uint8_t*>(dst);
   switch (dtype) {
-    case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
+    case DType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
     case DType::F16:
       for (int64_t i = 0; i < n; ++i) {
         const uint16_t h = f32_to_fp16(src[i]);
@@ -502,19 +519,29 @@ void quantize(DType dtype, const float* src, void* dst, int64_t n, Rounding roun
         std::memcpy(out + 2 * i, &h, 2);
       }
       return;
-    case DType::Q4_0: return quantize_blocks<BlockQ4_0>(src, dst, n, kQK, quantize_q4_0);
-    case DType::Q4_1: return quantize_blocks<BlockQ4_1>(src, dst, n, kQK, quantize_q4_1);
-    case DType::Q5_0: return quantize_blocks<BlockQ5_0>(src, dst, n, kQK, quantize_q5_0);
-    case DType::Q5_1: return quantize_blocks<BlockQ5_1>(src, dst, n, kQK, quantize_q5_1);
+    case DType::Q4_0:
+      return quantize_blocks<BlockQ4_0>(src, dst, n, kQK, quantize_q4_0);
+    case DType::Q4_1:
+      return quantize_blocks<BlockQ4_1>(src, dst, n, kQK, quantize_q4_1);
+    case DType::Q5_0:
+      return quantize_blocks<BlockQ5_0>(src, dst, n, kQK, quantize_q5_0);
+    case DType::Q5_1:
+      return quantize_blocks<BlockQ5_1>(src, dst, n, kQK, quantize_q5_1);
     case DType::Q8_0:
-      return quantize_blocks<BlockQ8_0>(src, dst, n, kQK,
-                                        rounding == Rounding::kWeight ? quantize_q8_0_weight : quantize_q8_0_activation);
-    case DType::Q8_1: return quantize_blocks<BlockQ8_1>(src, dst, n, kQK, quantize_q8_1);
-    case DType::Q4_K: return quantize_blocks<BlockQ4_K>(src, dst, n, kQK_K, quantize_q4_k);
-    case DType::Q5_K: return quantize_blocks<BlockQ5_K>(src, dst, n, kQK_K, quantize_q5_k);
-    case DType::Q6_K: return quantize_blocks<BlockQ6_K>(src, dst, n, kQK_K, quantize_q6_k);
-    case DType::Q8_K: return quantize_blocks<BlockQ8_K>(src, dst, n, kQK_K, quantize_q8_k);
-    default: JF_CHECK_MSG(false, "quantize: unsupported dtype");
+      return quantize_blocks<BlockQ8_0>(
+          src, dst, n, kQK, rounding == Rounding::kWeight ? quantize_q8_0_weight : quantize_q8_0_activation);
+    case DType::Q8_1:
+      return quantize_blocks<BlockQ8_1>(src, dst, n, kQK, quantize_q8_1);
+    case DType::Q4_K:
+      return quantize_blocks<BlockQ4_K>(src, dst, n, kQK_K, quantize_q4_k);
+    case DType::Q5_K:
+      return quantize_blocks<BlockQ5_K>(src, dst, n, kQK_K, quantize_q5_k);
+    case DType::Q6_K:
+      return quantize_blocks<BlockQ6_K>(src, dst, n, kQK_K, quantize_q6_k);
+    case DType::Q8_K:
+      return quantize_blocks<BlockQ8_K>(src, dst, n, kQK_K, quantize_q8_k);
+    default:
+      JF_CHECK_MSG(false, "quantize: unsupported dtype");
   }
 }
 
@@ -585,8 +612,10 @@ void unpack_block(DType dtype, const void* block, BlockCodes* out) {
       out->dmin = fp16_to_f32(b.dmin);
       return unpack_k_affine(b.scales, b.qs, b.qh, out);
     }
-    case DType::Q6_K: return unpack_q6_k(load_block<BlockQ6_K>(block), out);
-    default: JF_CHECK_MSG(false, "unpack_block: not a quantised type");
+    case DType::Q6_K:
+      return unpack_q6_k(load_block<BlockQ6_K>(block), out);
+    default:
+      JF_CHECK_MSG(false, "unpack_block: not a quantised type");
   }
 }
 
@@ -594,7 +623,9 @@ void dequantize_row(DType dtype, const void* src, float* dst, int64_t n) {
   JF_CHECK_MSG(n % dtype_info(dtype).block_size == 0, "row length is not a multiple of the block size");
   const auto* in = static_cast<const uint8_t*>(src);
   switch (dtype) {
-    case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
+    case DType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
     case DType::F16:
     case DType::BF16:
       for (int64_t i = 0; i < n; ++i) {
@@ -603,7 +634,8 @@ void dequantize_row(DType dtype, const void* src, float* dst, int64_t n) {
         dst[i] = dtype == DType::F16 ? fp16_to_f32(h) : bf16_to_f32(h);
       }
       return;
-    default: return dequantize_blocks(dtype, src, dst, n);
+    default:
+      return dequantize_blocks(dtype, src, dst, n);
   }
 }
 
@@ -619,16 +651,21 @@ DType vec_dot_type(DType weight) {
   switch (weight) {
     case DType::F32:
     case DType::F16:
-    case DType::BF16: return weight;
+    case DType::BF16:
+      return weight;
     case DType::Q4_0:
     case DType::Q5_0:
-    case DType::Q8_0: return DType::Q8_0;
+    case DType::Q8_0:
+      return DType::Q8_0;
     case DType::Q4_1:
-    case DType::Q5_1: return DType::Q8_1;
+    case DType::Q5_1:
+      return DType::Q8_1;
     case DType::Q4_K:
     case DType::Q5_K:
-    case DType::Q6_K: return DType::Q8_K;
-    default: JF_CHECK_MSG(false, "vec_dot_type: not a supported weight type");
+    case DType::Q6_K:
+      return DType::Q8_K;
+    default:
+      JF_CHECK_MSG(false, "vec_dot_type: not a supported weight type");
   }
   return weight;
 }

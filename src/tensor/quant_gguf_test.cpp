@@ -22,7 +22,9 @@ namespace {
 
 constexpr const char* kMaster = "models/synth/synth-F32.gguf";
 
-std::string synth(const std::string& type) { return "models/synth/synth-" + type + ".gguf"; }
+std::string synth(const std::string& type) {
+  return "models/synth/synth-" + type + ".gguf";
+}
 
 GgufFile open_or_die(const std::string& relative) {
   auto file = GgufFile::open_path(test::shared_path(relative));
@@ -97,8 +99,8 @@ TEST_P(SynthFileTest, DequantisesCloseToTheF32Master) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, SynthFileTest,
-                         testing::Values("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "Q6_K", "F16",
-                                         "BF16"));
+                         testing::Values("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "Q6_K",
+                                         "F16", "BF16"));
 
 // Quantising the master reproduces llama-quantize's bytes for every tensor of the file's main type
 // (the file's Q6_K output.weight is a K-quant, checked by KQuantErrorIsCloseToLlamaQuantize).
@@ -161,8 +163,9 @@ TEST_P(KQuantErrorTest, ErrorIsCloseToLlamaQuantize) {
     ++n_checked;
   }
   EXPECT_GE(n_checked, 1);
-  std::printf("%s %s: mean relative rms error ours %.5f, llama-quantize %.5f (ratio %.3f) over %d tensors\n", type,
-              dtype_name(dtype), ours_sum / n_checked, theirs_sum / n_checked, ours_sum / theirs_sum, n_checked);
+  std::printf("%s %s: mean relative rms error ours %.5f, llama-quantize %.5f (ratio %.3f) over %d tensors\n",
+              type, dtype_name(dtype), ours_sum / n_checked, theirs_sum / n_checked, ours_sum / theirs_sum,
+              n_checked);
 }
 
 INSTANTIATE_TEST_SUITE_P(KQuants, KQuantErrorTest,

@@ -72,7 +72,8 @@ std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f) {
 TEST(QuantTest, RandomRowsRoundTrip) {
   for (DType t : kTypes) {
     const int64_t n_cols = 3 * kQK_K;  // a multiple of every block size
-    for (int64_t n_rows : {1, 7, 13}) expect_round_trip(t, gaussian(n_cols * n_rows, 1234 + n_rows, 0.02f), n_cols);
+    for (int64_t n_rows : {1, 7, 13})
+      expect_round_trip(t, gaussian(n_cols * n_rows, 1234 + n_rows, 0.02f), n_cols);
   }
 }
 
@@ -100,8 +101,8 @@ TEST(QuantTest, SingleHugeOutlier) {
 TEST(QuantTest, NegativeOnlyAndConstantBlocks) {
   std::vector<float> x = gaussian(3 * kQK_K, 7);
   for (int i = 0; i < kQK_K; ++i) x[i] = -std::fabs(x[i]) - 0.5f;  // negative only
-  for (int i = kQK_K; i < 2 * kQK_K; ++i) x[i] = -1.25f;             // constant negative
-  for (int i = 2 * kQK_K; i < 3 * kQK_K; ++i) x[i] = 3.0f;           // constant positive
+  for (int i = kQK_K; i < 2 * kQK_K; ++i) x[i] = -1.25f;           // constant negative
+  for (int i = 2 * kQK_K; i < 3 * kQK_K; ++i) x[i] = 3.0f;         // constant positive
   for (DType t : kTypes) expect_round_trip(t, x, kQK_K);
 }
 
@@ -173,9 +174,9 @@ TEST(QuantTest, Q4_0PutsSignedMaxOnCodeZeroAndClampsTheFarSide) {
   EXPECT_EQ(fp16_to_f32(b.d), -1.0f);
   EXPECT_EQ(b.qs[0] & 0xF, 0);
   EXPECT_EQ(b.qs[1] & 0xF, 15);
-  EXPECT_EQ(b.qs[2] & 0xF, 7);                // 1 * -1 + 8.5 = 7.5, truncated
-  EXPECT_EQ(b.qs[3] & 0xF, 8);                // zero
-  EXPECT_EQ(b.qs[0] >> 4, 8);                 // element 16 (zero) shares byte 0
+  EXPECT_EQ(b.qs[2] & 0xF, 7);  // 1 * -1 + 8.5 = 7.5, truncated
+  EXPECT_EQ(b.qs[3] & 0xF, 8);  // zero
+  EXPECT_EQ(b.qs[0] >> 4, 8);   // element 16 (zero) shares byte 0
 }
 
 TEST(QuantTest, Q5_0StoresTheFifthBitInQh) {

@@ -94,15 +94,16 @@ __attribute__((flatten)) void tile_x16(const Tile& a) {
       unroll<T>([&](auto t) { sum[r][t] = _mm512_loadu_si512(x.bias[t] + kX16Blocks * g); });
     });
     unroll<R>([&](auto r) {
-      Weights::codes(w + r * w_stride + g * kGroupCodeBytes, prefetch_bytes, [&](int v, __m512i u) {
-        unroll<T>([&](auto t) {
-          const __m512i xv = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * v);
-          sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], u, xv);
-        });
-      });
+      Weights::codes(w + r * w_stride + a.w_codes_offset + g * kGroupCodeBytes, prefetch_bytes,
+                     [&](int v, __m512i u) {
+                       unroll<T>([&](auto t) {
+                         const __m512i xv = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * v);
+                         sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], u, xv);
+                       });
+                     });
     });
     unroll<R>([&](auto r) {
-      const uint8_t* scales = w + r * w_stride + a.w_scales_offset + g * kX16Blocks * 2;
+      const uint8_t* scales = w + r * w_stride + g * kX16Blocks * 2;
       prefetch(scales, prefetch_bytes);
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
       unroll<T>([&](auto t) {

@@ -65,7 +65,7 @@ struct Tile {
   int64_t y_stride = 0;  // floats between tokens in y
   bool accumulate = false;
   int prefetch_bytes = 0;      // prefetch this far below each weight block (0: none)
-  size_t w_scales_offset = 0;  // WeightLayout::x16: where the scales start in each row
+  size_t w_codes_offset = 0;  // WeightLayout::x16: where the codes start in each row
 };
 using TileFn = void (*)(const Tile& tile);
 

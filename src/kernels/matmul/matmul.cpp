@@ -148,14 +148,14 @@ void run_panel(const TensorView& w, const ActRows& x, int64_t t_begin, int64_t t
   tile.x = &x;
   tile.y_stride = w.n_rows;
   tile.prefetch_bytes = static_cast<int>(c.prefetch_rows * tile.w_stride);
-  tile.w_scales_offset = w.layout == WeightLayout::x16 ? x16_scales_offset(w.dtype, n_cols) : 0;
+  tile.w_codes_offset = w.layout == WeightLayout::x16 ? x16_codes_offset(n_cols) : 0;
   for (int64_t k0 = 0; k0 < n_cols; k0 += k_block) {
     tile.k0 = k0;
     tile.k1 = std::min(n_cols, k0 + k_block);
     tile.accumulate = k0 > 0;
     for (int64_t r = r_begin; r < r_end;) {
       const int lr = log2_of(static_cast<int>(std::min<int64_t>(c.row_tile, r_end - r)));
-      tile.w = w.row(r);
+      tile.w = static_cast<const uint8_t*>(w.data) + r * tile.w_stride;
       for (int64_t t = t_begin; t < t_end;) {
         const int lt = log2_of(static_cast<int>(std::min<int64_t>(c.token_tile, t_end - t)));
         tile.t0 = t;
@@ -195,7 +195,8 @@ struct DefaultConfigs {
 };
 
 DefaultConfigs default_configs(DType dtype, WeightLayout layout, CpuIsa isa) {
-  if (layout == WeightLayout::x16) return {{.row_tile = 1, .token_tile = 1}, {.row_tile = 4, .token_tile = 2}};
+  if (layout == WeightLayout::x16)
+    return {{.row_tile = 1, .token_tile = 1}, {.row_tile = 4, .token_tile = 2}};
   const MatmulConfig decode{.row_tile = 1, .token_tile = 1, .prefetch_rows = dtype == DType::Q4_0 ? 1 : 0};
   switch (isa) {
     case CpuIsa::scalar:
