@@ -1,6 +1,7 @@
 #include "model/transformer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -76,9 +77,27 @@ Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights,
       kv_(config, n_ctx),
       choose_kernel_(std::move(choose_kernel)) {}
 
+const MatmulKernel& Transformer::kernel_for(const TensorView& w, int64_t n, MatmulKernel* storage) {
+  if (choose_kernel_) return choose_kernel_(w, n);
+  *storage = select_default_kernel(w.dtype, w.layout, w.n_rows, w.n_cols, n);
+  return *storage;
+}
+
 void Transformer::project(const TensorView& w, const float* x, int64_t n, float* y) {
   if (!choose_kernel_) return matmul(w, x, n, y, pool_, matmul_scratch_);
   matmul(w, x, n, y, pool_, matmul_scratch_, choose_kernel_(w, n));
+}
+
+void Transformer::project_shared(std::initializer_list<std::pair<const TensorView*, float*>> projections,
+                                 const float* x, int64_t n) {
+  std::array<MatmulKernel, kMaxSharedOutputs> storage;
+  std::array<MatmulOutput, kMaxSharedOutputs> outputs;
+  size_t count = 0;
+  for (const auto& [w, y] : projections) {
+    outputs[count] = {w, &kernel_for(*w, n, &storage[count]), y};
+    ++count;
+  }
+  matmul_shared_input({outputs.data(), count}, x, n, pool_, matmul_scratch_);
 }
 
 void Transformer::reserve(int64_t n, int n_out) {
@@ -120,7 +139,8 @@ Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool 
     }
     const int n_out = all_logits ? static_cast<int>(batch.size()) : 1;
     forward_batch(batch, all_logits, n_out);
-    if (total_out > n_out) all.insert(all.end(), a_.logits.begin(), a_.logits.begin() + n_out * config_.n_vocab);
+    if (total_out > n_out)
+      all.insert(all.end(), a_.logits.begin(), a_.logits.begin() + n_out * config_.n_vocab);
   }
   if (!all.empty()) a_.logits = std::move(all);
   return a_.logits.data();
@@ -136,31 +156,33 @@ void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits
   const RopeParams rope = rope_params(c, weights_);
   for (int64_t t = 0; t < n; ++t) rope_angles(rope, n_past_ + t, a_.cos_sin.data() + t * c.n_rot);
 
+  // Only the rows whose logits are wanted go on after the last layer has cached its keys and values
+  // (llama.cpp does the same): the others' attention output and FFN would never be read.
+  const int64_t n_final = all_logits ? n : 1;
   for (int layer = 0; layer < c.n_layer; ++layer) {
-    attention_block(layer, n);
-    ffn_block(layer, n);
+    const int64_t n_keep = layer == c.n_layer - 1 ? n_final : n;
+    attention_block(layer, n, n_keep);
+    ffn_block(layer, n_keep);
   }
   n_past_ += static_cast<int>(n);
   if (n_out == 0) return;
 
-  // Only the rows whose logits are wanted go through the output norm and head.
-  const int64_t first = all_logits ? 0 : n - 1;
-  for_each_row(pool_, n - first, [&](int64_t row) {
-    rmsnorm(a_.x.data() + (first + row) * c.n_embd, weights_.output_norm.f32(), a_.xn.data() + row * c.n_embd,
-            c.n_embd, c.rms_eps);
+  for_each_row(pool_, n_final, [&](int64_t row) {
+    rmsnorm(a_.x.data() + row * c.n_embd, weights_.output_norm.f32(), a_.xn.data() + row * c.n_embd, c.n_embd,
+            c.rms_eps);
   });
-  project(weights_.output, a_.xn.data(), n - first, a_.logits.data());
+  project(weights_.output, a_.xn.data(), n_final, a_.logits.data());
 }
 
-void Transformer::attention_block(int layer, int64_t n) {
+// All n tokens' keys and values go into the cache; the last n_keep tokens' outputs go on, moved to
+// rows 0..n_keep-1 of x.
+void Transformer::attention_block(int layer, int64_t n, int64_t n_keep) {
   const ModelConfig& c = config_;
   const LayerWeights& w = weights_.layers[layer];
   for_each_row(pool_, n, [&](int64_t t) {
     rmsnorm(a_.x.data() + t * c.n_embd, w.attn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
   });
-  project(w.wq, a_.xn.data(), n, a_.q.data());
-  project(w.wk, a_.xn.data(), n, a_.k.data());
-  project(w.wv, a_.xn.data(), n, a_.v.data());
+  project_shared({{&w.wq, a_.q.data()}, {&w.wk, a_.k.data()}, {&w.wv, a_.v.data()}}, a_.xn.data(), n);
   add_bias(a_.q.data(), w.bq, n);
   add_bias(a_.k.data(), w.bk, n);
   add_bias(a_.v.data(), w.bv, n);
@@ -182,22 +204,25 @@ void Transformer::attention_block(int layer, int64_t n) {
   shape.kv_stride = kv_width;
   shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   // One item = query heads [h, h + item_heads) of one token, all of one KV group.
-  const int item_heads = heads_per_item(c.n_head / c.n_head_kv, n * c.n_head_kv, pool_.n_threads());
+  const int item_heads = heads_per_item(c.n_head / c.n_head_kv, n_keep * c.n_head_kv, pool_.n_threads());
   const int64_t items_per_token = c.n_head / item_heads;
-  const int64_t n_items = n * items_per_token;
+  const int64_t n_items = n_keep * items_per_token;
+  const int64_t first = n - n_keep;
   pool_.run([&](int ith, int nth) {
     // Round robin: later tokens of a batch attend to more keys, so contiguous ranges of items would
     // give the last thread the most work.
     for (int64_t item = ith; item < n_items; item += nth) {
-      const int64_t t = item / items_per_token;
+      const int64_t row = item / items_per_token;
+      const int64_t t = first + row;
       const int h = static_cast<int>(item % items_per_token) * item_heads;
       attention_heads(shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
-                      kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + t * c.n_embd_q());
+                      kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + row * c.n_embd_q());
     }
   });
 
-  project(w.wo, a_.attn.data(), n, a_.tmp.data());
-  add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
+  project(w.wo, a_.attn.data(), n_keep, a_.tmp.data());
+  if (first > 0) std::memmove(a_.x.data(), a_.x.data() + first * c.n_embd, n_keep * c.n_embd * sizeof(float));
+  add_into(a_.x.data(), a_.tmp.data(), n_keep * c.n_embd);
 }
 
 void Transformer::ffn_block(int layer, int64_t n) {
@@ -206,8 +231,7 @@ void Transformer::ffn_block(int layer, int64_t n) {
   for_each_row(pool_, n, [&](int64_t t) {
     rmsnorm(a_.x.data() + t * c.n_embd, w.ffn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
   });
-  project(w.w_gate, a_.xn.data(), n, a_.gate.data());
-  project(w.w_up, a_.xn.data(), n, a_.up.data());
+  project_shared({{&w.w_gate, a_.gate.data()}, {&w.w_up, a_.up.data()}}, a_.xn.data(), n);
   for_each_row(pool_, n, [&](int64_t t) {
     swiglu(a_.gate.data() + t * c.n_ff, a_.up.data() + t * c.n_ff, a_.gate.data() + t * c.n_ff, c.n_ff);
   });

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -66,10 +67,14 @@ class Transformer {
   };
 
   void forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out);
-  void attention_block(int layer, int64_t n);
+  void attention_block(int layer, int64_t n, int64_t n_keep);
   void ffn_block(int layer, int64_t n);
   void reserve(int64_t n_tokens, int n_out);
+  const MatmulKernel& kernel_for(const TensorView& w, int64_t n, MatmulKernel* storage);
   void project(const TensorView& w, const float* x, int64_t n, float* y);  // y = x · wᵀ
+  // y_i = x · w_iᵀ for up to kMaxSharedOutputs (w_i, y_i) with one encoding of x.
+  void project_shared(std::initializer_list<std::pair<const TensorView*, float*>> projections, const float* x,
+                      int64_t n);
 
   ModelConfig config_;
   const ModelWeights& weights_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <iterator>
+#include <span>
 #include <vector>
 
 #include "base/check.h"
@@ -259,27 +260,51 @@ MatmulConfig default_config(const MatmulFamily& family, int64_t n_tokens) {
   return n_tokens > 1 ? defaults.prefill : defaults.decode;
 }
 
-void run_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-                MatmulScratch& scratch, const MatmulFamily& family, const MatmulConfig& config) {
-  JF_CHECK(family.weight == w.dtype && family.weight_layout == w.layout &&
-           w.n_cols % dtype_info(w.dtype).block_size == 0);
-  const DType x_type = vec_dot_type(w.dtype);
-  ActBuffers buffers;
-  if (family.layout == ActLayout::f32 && x_type == DType::F32) {
-    buffers.rows.f = x;  // already what the kernel reads
-    buffers.rows.f_stride = static_cast<size_t>(w.n_cols);
-  } else {
-    buffers = carve(family.layout, x_type, w.n_cols, n_tokens, scratch);
-    encode_activations(family, x_type, x, w.n_cols, n_tokens, buffers, pool);
+// One product of a run_matmul call.
+struct Part {
+  const TensorView* w;
+  const MatmulFamily* family;
+  MatmulConfig config;
+  float* y;
+};
+
+// The parts share x and one encoding of it (same family layout and encoding).
+void run_matmul(std::span<const Part> parts, const float* x, int64_t n_tokens, ThreadPool& pool,
+                MatmulScratch& scratch) {
+  const TensorView& w0 = *parts[0].w;
+  const MatmulFamily& f0 = *parts[0].family;
+  for (const Part& p : parts) {
+    JF_CHECK(p.family->weight == p.w->dtype && p.family->weight_layout == p.w->layout &&
+             p.w->n_cols == w0.n_cols && p.w->n_cols % dtype_info(p.w->dtype).block_size == 0);
   }
-  // Contiguous row slices per thread, in whole row tiles, so each thread streams one part of W.
-  const int64_t row_tile = config.row_tile;
-  const int64_t n_units = (w.n_rows + row_tile - 1) / row_tile;
+  const DType x_type = vec_dot_type(w0.dtype);
+  ActBuffers buffers;
+  if (f0.layout == ActLayout::f32 && x_type == DType::F32) {
+    buffers.rows.f = x;  // already what the kernel reads
+    buffers.rows.f_stride = static_cast<size_t>(w0.n_cols);
+  } else {
+    buffers = carve(f0.layout, x_type, w0.n_cols, n_tokens, scratch);
+    encode_activations(f0, x_type, x, w0.n_cols, n_tokens, buffers, pool);
+  }
+  // Units of work are row tiles; the units of all parts are numbered one after the other and each
+  // thread takes a contiguous range, so it streams one contiguous slice of each W it touches.
+  std::array<int64_t, kMaxSharedOutputs + 1> first_unit{};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const int64_t row_tile = parts[i].config.row_tile;
+    first_unit[i + 1] = first_unit[i] + (parts[i].w->n_rows + row_tile - 1) / row_tile;
+  }
   pool.run([&](int ith, int nth) {
     int64_t begin, end;
-    split_range(n_units, ith, nth, &begin, &end);
-    run_rows(w, buffers.rows, n_tokens, y, family, config, begin * row_tile,
-             std::min(w.n_rows, end * row_tile));
+    split_range(first_unit[parts.size()], ith, nth, &begin, &end);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const int64_t lo = std::max(begin, first_unit[i]) - first_unit[i];
+      const int64_t hi = std::min(end, first_unit[i + 1]) - first_unit[i];
+      if (lo >= hi) continue;
+      const Part& p = parts[i];
+      const int64_t row_tile = p.config.row_tile;
+      run_rows(*p.w, buffers.rows, n_tokens, p.y, *p.family, p.config, lo * row_tile,
+               std::min(p.w->n_rows, hi * row_tile));
+    }
   });
 }
 
@@ -317,13 +342,32 @@ WeightLayout preferred_layout(DType dtype) {
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, const MatmulKernel& kernel) {
   JF_CHECK(kernel.valid());
-  run_matmul(w, x, n_tokens, y, pool, scratch, *kernel.family, kernel.config);
+  const Part part{&w, kernel.family, kernel.config, y};
+  run_matmul({&part, 1}, x, n_tokens, pool, scratch);
 }
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch) {
-  const MatmulFamily& family = *best_family(w.dtype, w.layout);
-  run_matmul(w, x, n_tokens, y, pool, scratch, family, default_config(family, n_tokens));
+  const MatmulFamily* family = best_family(w.dtype, w.layout);
+  const Part part{&w, family, default_config(*family, n_tokens), y};
+  run_matmul({&part, 1}, x, n_tokens, pool, scratch);
+}
+
+void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens,
+                         ThreadPool& pool, MatmulScratch& scratch) {
+  JF_CHECK(!outputs.empty() && outputs.size() <= kMaxSharedOutputs);
+  std::array<Part, kMaxSharedOutputs> parts;
+  bool shared = true;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const MatmulKernel& k = *outputs[i].kernel;
+    JF_CHECK(k.valid());
+    parts[i] = {outputs[i].w, k.family, k.config, outputs[i].y};
+    const MatmulFamily& f0 = *parts[0].family;
+    shared = shared && k.family->layout == f0.layout && k.family->encoding.act_type == f0.encoding.act_type &&
+             k.family->encoding.bias_offset == f0.encoding.bias_offset;
+  }
+  if (shared) return run_matmul({parts.data(), outputs.size()}, x, n_tokens, pool, scratch);
+  for (size_t i = 0; i < outputs.size(); ++i) run_matmul({&parts[i], 1}, x, n_tokens, pool, scratch);
 }
 
 void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "base/aligned_buffer.h"
@@ -66,6 +67,22 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 // The same with select_default_kernel (what the forward pass uses).
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+
+// One product of matmul_shared_input: y = X · wᵀ with `kernel` (valid, made for w).
+struct MatmulOutput {
+  const TensorView* w;
+  const MatmulKernel* kernel;
+  float* y;  // n_tokens * w->n_rows
+};
+inline constexpr size_t kMaxSharedOutputs = 4;
+
+// Up to kMaxSharedOutputs products of the same activations (Q, K and V; gate and up), all W with
+// x's n_cols columns: X is encoded once and the rows of all W go to the pool in one dispatch, each
+// thread a contiguous share of the concatenated row tiles. Each output element is computed as
+// matmul() computes it. When the kernels read X in different encodings (different weight types),
+// the products run one after the other.
+void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens,
+                         ThreadPool& pool, MatmulScratch& scratch);
 
 // Encodes one activation row as `act_type` (Q8_0, Q8_K, F16, ... — a vec_dot_type), byte-identical
 // to quantize_row(act_type, ...), with SIMD where the CPU has it. dst: row_bytes(act_type, n) bytes.

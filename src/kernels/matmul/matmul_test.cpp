@@ -322,6 +322,42 @@ TEST(MatmulTest, ThreadCountDoesNotChangeResults) {
   }
 }
 
+// matmul_shared_input gives each output the bits matmul() gives it, with one shared encoding (Q, K,
+// V of one type, different row counts) and without (types that encode X differently).
+TEST(MatmulTest, SharedInputEqualsSeparateProducts) {
+  ThreadPool pool(3);
+  MatmulScratch scratch;
+  const int64_t n_cols = 1280, n_tokens = 5;  // whole Q6_K blocks, half an x16 group at the end
+  for (const std::vector<DType>& types :
+       {std::vector<DType>{DType::Q4_0, DType::Q4_0, DType::Q4_0}, {DType::Q4_0, DType::Q6_K, DType::F16}}) {
+    std::vector<Problem> problems;
+    for (size_t i = 0; i < types.size(); ++i) {
+      const WeightLayout layout = preferred_layout(types[i]);
+      problems.push_back(make_problem(types[i], layout, 37 + 16 * static_cast<int64_t>(i), n_cols, n_tokens, 9,
+                                      Values::gaussian));
+    }
+    std::vector<TensorView> views;
+    std::vector<MatmulKernel> kernels;
+    std::vector<std::vector<float>> separate, shared;
+    for (const Problem& p : problems) {
+      views.push_back(p.view());
+      kernels.push_back(select_default_kernel(p.dtype, p.layout, p.n_rows, n_cols, n_tokens));
+      separate.emplace_back(n_tokens * p.n_rows);
+      shared.emplace_back(n_tokens * p.n_rows, std::nanf(""));
+    }
+    std::vector<MatmulOutput> outputs;
+    for (size_t i = 0; i < problems.size(); ++i) {
+      matmul(views[i], problems[0].x.data(), n_tokens, separate[i].data(), pool, scratch, kernels[i]);
+      outputs.push_back({&views[i], &kernels[i], shared[i].data()});
+    }
+    matmul_shared_input(outputs, problems[0].x.data(), n_tokens, pool, scratch);
+    for (size_t i = 0; i < problems.size(); ++i) {
+      EXPECT_EQ(std::memcmp(separate[i].data(), shared[i].data(), separate[i].size() * sizeof(float)), 0)
+          << kernels[i].name;
+    }
+  }
+}
+
 // The SIMD encoders write exactly quantize_row's bytes (codes, fp16/f32 scales, sums).
 TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
   using QuantizeFn = bool (*)(DType, const float*, void*, int64_t);
