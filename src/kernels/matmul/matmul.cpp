@@ -196,8 +196,10 @@ struct DefaultConfigs {
 };
 
 DefaultConfigs default_configs(DType dtype, WeightLayout layout, CpuIsa isa) {
-  if (layout == WeightLayout::x16)
-    return {{.row_tile = 1, .token_tile = 1}, {.row_tile = 4, .token_tile = 2}};
+  if (layout == WeightLayout::x16) {
+    const int prefill_rows = isa == CpuIsa::avx512 ? 4 : 2;  // 16 ymm registers hold 2 x 2 pairs
+    return {{.row_tile = 1, .token_tile = 1}, {.row_tile = prefill_rows, .token_tile = 2}};
+  }
   const MatmulConfig decode{.row_tile = 1, .token_tile = 1, .prefetch_rows = dtype == DType::Q4_0 ? 1 : 0};
   switch (isa) {
     case CpuIsa::scalar:

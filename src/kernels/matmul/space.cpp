@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "base/cpu_features.h"
+#include "base/log.h"
 
 namespace jf {
 namespace {
@@ -42,9 +45,8 @@ bool fits_caches(const MatmulShape& shape, const VariantInfo& variant, int R, in
     return false;
   }
   // 5. L2: the activation panel, which every row tile reads again.
-  return limits.l2_bytes <= 0 ||
-         x_bytes * static_cast<double>(std::min(shape.n_tokens, kTokenPanel)) <=
-             static_cast<double>(limits.l2_bytes);
+  return limits.l2_bytes <= 0 || x_bytes * static_cast<double>(std::min(shape.n_tokens, kTokenPanel)) <=
+                                     static_cast<double>(limits.l2_bytes);
 }
 
 }  // namespace
@@ -61,7 +63,23 @@ const char* isa_name(CpuIsa isa) {
   return "?";
 }
 
+// JITFLOW_MAX_ISA=scalar|avx2|avx512 caps the ISAs every kernel may use, so that the narrower
+// variants can be tested and benchmarked end to end on a wider CPU. Unset: no cap.
+CpuIsa isa_cap() {
+  static const CpuIsa cap = [] {
+    const char* env = std::getenv("JITFLOW_MAX_ISA");
+    if (env == nullptr || *env == '\0') return CpuIsa::avx512;
+    for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+      if (std::strcmp(env, isa_name(isa)) == 0) return isa;
+    }
+    JF_LOG_WARN("JITFLOW_MAX_ISA=%s is not scalar, avx2 or avx512; ignored", env);
+    return CpuIsa::avx512;
+  }();
+  return cap;
+}
+
 bool cpu_has_isa(CpuIsa isa) {
+  if (isa > isa_cap()) return false;
   const CpuFeatures& f = cpu_features();
   switch (isa) {
     case CpuIsa::scalar:

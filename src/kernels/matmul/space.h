@@ -24,7 +24,8 @@ enum class CpuIsa : uint8_t {
 };
 
 const char* isa_name(CpuIsa isa);  // "scalar", "avx2", "avx512"
-bool cpu_has_isa(CpuIsa isa);      // run-time detection (jf::cpu_features())
+bool cpu_has_isa(CpuIsa isa);      // run-time detection (jf::cpu_features()), capped by the
+                                   // environment variable JITFLOW_MAX_ISA=scalar|avx2|avx512
 
 // The knobs of one matmul kernel. Named fields, never positional.
 struct MatmulConfig {
