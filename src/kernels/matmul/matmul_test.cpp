@@ -16,8 +16,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "base/cpu_features.h"
@@ -333,8 +335,8 @@ TEST(MatmulTest, SharedInputEqualsSeparateProducts) {
     std::vector<Problem> problems;
     for (size_t i = 0; i < types.size(); ++i) {
       const WeightLayout layout = preferred_layout(types[i]);
-      problems.push_back(make_problem(types[i], layout, 37 + 16 * static_cast<int64_t>(i), n_cols, n_tokens, 9,
-                                      Values::gaussian));
+      problems.push_back(make_problem(types[i], layout, 37 + 16 * static_cast<int64_t>(i), n_cols, n_tokens,
+                                      9, Values::gaussian));
     }
     std::vector<TensorView> views;
     std::vector<MatmulKernel> kernels;
@@ -396,6 +398,21 @@ TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
         }
       }
     }
+  }
+}
+
+// JITFLOW_MAX_ISA caps the ISAs (ctest runs this once with the cap at avx2 and once at scalar):
+// no ISA above the cap is reported and no default kernel uses one.
+TEST(MatmulTest, IsaCapFromEnvironment) {
+  const char* cap = std::getenv("JITFLOW_MAX_ISA");
+  if (cap == nullptr) GTEST_SKIP() << "JITFLOW_MAX_ISA is not set";
+  const CpuIsa max = std::string(cap) == "scalar" ? CpuIsa::scalar : CpuIsa::avx2;
+  ASSERT_TRUE(std::string(cap) == isa_name(max)) << "this test expects scalar or avx2, not " << cap;
+  EXPECT_FALSE(cpu_has_isa(CpuIsa::avx512));
+  if (max == CpuIsa::scalar) EXPECT_FALSE(cpu_has_isa(CpuIsa::avx2));
+  for (DType dtype : kAllTypes) {
+    const MatmulKernel k = select_default_kernel(dtype, preferred_layout(dtype), 64, 2048, 1);
+    EXPECT_LE(k.family->isa, max) << k.name;
   }
 }
 
