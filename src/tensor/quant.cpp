@@ -270,16 +270,6 @@ AffineFit fit_affine_sub_block(const float* x, const float* w, int n, int nmax) 
   return best.fit;
 }
 
-// The inverse of k_scale_min: scales 0..3 and mins 0..3 in the low 6 bits of bytes 0..3 / 4..7; scales
-// and mins 4..7 split into a low nibble in bytes 8..11 and their top 2 bits on top of bytes 0..3 / 4..7.
-void pack_k_scales(const int* ls, const int* lm, uint8_t* out) {
-  for (int j = 0; j < 4; ++j) {
-    out[j] = static_cast<uint8_t>(ls[j] | ((ls[j + 4] >> 4) << 6));
-    out[j + 4] = static_cast<uint8_t>(lm[j] | ((lm[j + 4] >> 4) << 6));
-    out[j + 8] = static_cast<uint8_t>((ls[j + 4] & 0xF) | ((lm[j + 4] & 0xF) << 4));
-  }
-}
-
 // Code of `value` on a 6-bit grid of step `unit` (0 when the unit is 0).
 int six_bit_code(float value, float unit) {
   return unit > 0 ? nearest_code(value / unit, 0, 63) : 0;
@@ -554,6 +544,16 @@ void k_scale_min(const uint8_t* scales, int j, int* scale, int* min) {
   } else {
     *scale = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
     *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+  }
+}
+
+// Scales 0..3 and mins 0..3 in the low 6 bits of bytes 0..3 / 4..7; scales
+// and mins 4..7 split into a low nibble in bytes 8..11 and their top 2 bits on top of bytes 0..3 / 4..7.
+void pack_k_scales(const int* ls, const int* lm, uint8_t* out) {
+  for (int j = 0; j < 4; ++j) {
+    out[j] = static_cast<uint8_t>(ls[j] | ((ls[j + 4] >> 4) << 6));
+    out[j + 4] = static_cast<uint8_t>(lm[j] | ((lm[j + 4] >> 4) << 6));
+    out[j + 8] = static_cast<uint8_t>((ls[j + 4] & 0xF) | ((lm[j + 4] & 0xF) << 4));
   }
 }
 

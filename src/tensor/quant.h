@@ -97,6 +97,9 @@ void unpack_block(DType dtype, const void* block, BlockCodes* out);
 // The 6-bit scale and min of sub-block j (0..7) from the 12 packed scale bytes of Q4_K / Q5_K.
 void k_scale_min(const uint8_t* scales, int j, int* scale, int* min);
 
+// The inverse of k_scale_min: the 12 packed bytes of the 8 scales ls[] and mins lm[] (each < 64).
+void pack_k_scales(const int* ls, const int* lm, uint8_t* out);
+
 // dst[0..n) = the values that `src` (n elements of `dtype`) encodes. dtype must be supported.
 // src needs no particular alignment.
 void dequantize_row(DType dtype, const void* src, float* dst, int64_t n);

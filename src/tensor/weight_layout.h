@@ -1,11 +1,12 @@
 // How the bytes of a weight matrix lie in memory. `rows` is the GGUF order (each row a run of
 // blocks, as ggml writes them). `x16` is a repacked order for SIMD kernels that process 16 blocks
-// of 32 at once (Q4_0 and Q8_0): one 512-bit multiply-add then advances 16 blocks by 4 codes each,
-// and the 16 block sums come out in the 16 lanes of one vector, scaled by one vector of scales,
-// with no shuffles (a block of 18 or 34 bytes never lines up with a vector).
+// of 32 at once (Q4_0, Q8_0; Q4_K: 16 sub-blocks of 32, two super-blocks): one 512-bit multiply-add
+// then advances 16 blocks by 4 codes each, and the 16 block sums come out in the 16 lanes of one
+// vector, scaled by one vector of scales, with no shuffles (a block of 18, 34 or 144 bytes never
+// lines up with a vector, and the 6-bit Q4_K scales need unpacking).
 //
 // x16 row of n_cols columns = G = ceil(n_cols / 512) groups of 16 blocks (the last group padded
-// with blocks of scale 0 and code 0), stored as
+// with blocks of scale 0 and code 0). Q4_0 and Q8_0 rows are stored as
 //   [scales][padding to 64 bytes][codes of group 0][codes of group 1]...[codes of group G-1]
 // scales: 16 fp16 block scales per group, group after group. They come first so that a row is one
 //   ascending stream for the hardware prefetcher (at the end of the row they were a second,
@@ -14,6 +15,13 @@
 //   are the code bytes 4v..4v+3 of block j of the group: Q4_0 the nibble pairs as in the block
 //   (low nibble element 4v+i, high element 16+4v+i), Q8_0 the codes plus 128 (unsigned).
 // Rows are a multiple of 64 bytes, so they start 64-byte aligned when the tensor does.
+//
+// Q4_K: a group is 16 sub-blocks of 32 (two super-blocks) in kX16Q4KGroupBytes = 296 bytes,
+//   [16 scales][16 mins][d0 d1 dmin0 dmin1][4 vectors of 64 code bytes], group after group (no
+//   padding: the row is one ascending stream; a separate run of scales, 40 bytes per group, was
+//   a second stream that the prefetcher lost on 5632-column rows, decode 17 -> 10 GB/s). Scales
+//   and mins are the six-bit values as bytes, d and dmin the fp16 values of super-blocks 0 and 1;
+//   the code vectors pair the 32 codes of sub-block j as Q4_0 pairs those of block j.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +34,7 @@ namespace jf {
 
 enum class WeightLayout : uint8_t {
   rows,  // GGUF blocks, row after row
-  x16,   // groups of 16 blocks, code bytes interleaved by 4 (Q4_0, Q8_0)
+  x16,   // groups of 16 blocks, code bytes interleaved by 4 (Q4_0, Q8_0, Q4_K)
 };
 
 const char* layout_name(WeightLayout layout);  // "rows", "x16"
@@ -36,14 +44,17 @@ inline constexpr int64_t kX16GroupCols = 512;  // columns of one group (16 block
 
 bool layout_supports(WeightLayout layout, DType dtype);
 
-// Code bytes of one x16 group (Q4_0: 256, Q8_0: 512).
+inline constexpr int64_t kX16Q4KScaleBytes = 40;                       // per Q4_K group
+inline constexpr int64_t kX16Q4KGroupBytes = kX16Q4KScaleBytes + 256;  // scales and codes
+
+// Code bytes of one x16 group (Q4_0, Q4_K: 256, Q8_0: 512).
 int64_t x16_group_code_bytes(DType dtype);
 int64_t x16_groups(int64_t n_cols);
 
 // Bytes between the starts of two rows of n_cols columns.
 size_t layout_row_bytes(DType dtype, WeightLayout layout, int64_t n_cols);
 
-// Offset of the codes of group 0 within an x16 row (the scales start at 0).
+// Offset of the codes of group 0 within an x16 row of Q4_0 / Q8_0 (the scales start at 0).
 size_t x16_codes_offset(int64_t n_cols);
 
 // Writes n_rows rows of `dtype` blocks (GGUF order) at src to dst in `layout`

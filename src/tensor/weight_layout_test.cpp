@@ -30,14 +30,19 @@ TEST(WeightLayoutTest, X16RowBytes) {
   EXPECT_EQ(layout_row_bytes(DType::Q8_0, WeightLayout::x16, 2048), 4u * 512 + 4 * 32);
   EXPECT_EQ(layout_row_bytes(DType::Q8_0, WeightLayout::rows, 2048), row_bytes(DType::Q8_0, 2048));
   EXPECT_TRUE(layout_supports(WeightLayout::x16, DType::Q4_0));
-  EXPECT_FALSE(layout_supports(WeightLayout::x16, DType::Q4_K));
+  // Q4_K, 5632 columns: 11 groups of 40 scale and 256 code bytes; 768: two groups, one padded.
+  EXPECT_EQ(layout_row_bytes(DType::Q4_K, WeightLayout::x16, 5632), 11u * 296);
+  EXPECT_EQ(layout_row_bytes(DType::Q4_K, WeightLayout::x16, 768), 2u * 296);
+  EXPECT_TRUE(layout_supports(WeightLayout::x16, DType::Q4_K));
+  EXPECT_FALSE(layout_supports(WeightLayout::x16, DType::Q6_K));
   EXPECT_TRUE(layout_supports(WeightLayout::rows, DType::Q4_K));
 }
 
 // Packing then unpacking gives every row back byte for byte, for whole and partial groups.
 TEST(WeightLayoutTest, X16RoundTrip) {
-  for (DType dtype : {DType::Q4_0, DType::Q8_0}) {
-    for (int64_t n_cols : {32, 480, 512, 800, 2048, 5632}) {
+  for (DType dtype : {DType::Q4_0, DType::Q8_0, DType::Q4_K}) {
+    for (int64_t n_cols : {32, 480, 512, 768, 800, 2048, 5632}) {
+      if (n_cols % dtype_info(dtype).block_size != 0) continue;
       const int64_t n_rows = 5;
       const std::vector<uint8_t> src = random_rows(dtype, n_rows, n_cols, 7);
       const size_t stride = layout_row_bytes(dtype, WeightLayout::x16, n_cols);

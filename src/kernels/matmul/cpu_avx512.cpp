@@ -1,6 +1,7 @@
 // AVX-512 (F, BW, VL, VNNI) variants (this file is compiled with the AVX-512 flags plus AVX2/FMA/F16C;
 // the driver calls it only when cpu_features() reports all of them).
-//   Q4_0, Q8_0: 512-bit tiles over WeightLayout::x16 groups of 16 blocks (below).
+//   Q4_0, Q8_0, Q4_K: 512-bit tiles over WeightLayout::x16 groups of 16 blocks (below); Q4_K also
+//               the 256-bit tiles over GGUF rows.
 //   Q5_0, Q4_1, Q5_1: the 256-bit tiles of x86_tiles.h with vpdpbusd.
 //   Q4_K, Q5_K, Q6_K: the 256-bit tiles of x86_tiles.h with VNNI dot products (vpdpwssd: one instruction
 //               where AVX2 needs madd + add).
@@ -47,8 +48,8 @@ struct Zmm {
 //
 // Shapes: W[R rows, groups g0..g1) x16, X[T tokens] q8_x16 -> Y[T, R].
 
-// Q4_0: 4 vectors of nibble pairs per group; the low nibbles of vector v are activation vector v,
-// the high nibbles activation vector v + 4.
+// Q4_0 (and the Q4_K sub-blocks): 4 vectors of nibble pairs per group; the low nibbles of vector v
+// are activation vector v, the high nibbles activation vector v + 4.
 struct Q4_0x16 {
   static constexpr int kOffset = 8;
   static constexpr int kCodeVectors = 4;
@@ -115,12 +116,71 @@ __attribute__((flatten)) void tile_x16(const Tile& a) {
   store_tile<R, T>(a, acc, Zmm::sum);
 }
 
+// Q4_K in WeightLayout::x16: a group is 16 sub-blocks of 32 (two super-blocks), value of element
+// i of sub-block j  d_j * scale_j * q_i - dmin_j * min_j  (d_j, dmin_j those of j's super-block).
+// Per group, row and token: 8 vpdpbusd leave sub-block j's  sum_i q_i * x_i  in lane j (codes
+// 0..15 need no offset), then in f32 for all 16 sub-blocks at once
+//   acc += sum * (d_j * scale_j) * dx_j - (dmin_j * min_j) * (dx_j * sum_i x_i)
+// with the activation scale dx_j and scaled sum dx_j * sum_i x_i of ActLayout::q8_k_x16.
+//
+// Shapes: W[R rows, groups g0..g1) x16, X[T tokens] q8_k_x16 -> Y[T, R].
+template <int R, int T>
+__attribute__((flatten)) void tile_q4_k_x16(const Tile& a) {
+  constexpr int kActGroupBytes = kX16Blocks * kQK;
+  const TokenRows<T> x(a);
+  const uint8_t* const w = a.w;
+  const size_t w_stride = a.w_stride;
+  const int prefetch_bytes = a.prefetch_bytes;
+  // Lanes 0..7 take super-block 0's d (dmin), lanes 8..15 super-block 1's.
+  const __m512i d_index = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i dmin_index = _mm512_add_epi32(d_index, _mm512_set1_epi32(2));
+  __m512 acc[R][T];
+  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = _mm512_setzero_ps(); }); });
+  const int64_t g_end = (a.k1 + kX16GroupCols - 1) / kX16GroupCols;
+  for (int64_t g = a.k0 / kX16GroupCols; g < g_end; ++g) {
+    __m512i sum[R][T];
+    unroll<R>([&](auto r) { unroll<T>([&](auto t) { sum[r][t] = _mm512_setzero_si512(); }); });
+    unroll<R>([&](auto r) {
+      Q4_0x16::codes(w + r * w_stride + g * kX16Q4KGroupBytes + kX16Q4KScaleBytes, prefetch_bytes,
+                     [&](int v, __m512i u) {
+                       unroll<T>([&](auto t) {
+                         const __m512i xv = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * v);
+                         sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], u, xv);
+                       });
+                     });
+    });
+    unroll<R>([&](auto r) {
+      const uint8_t* scales = w + r * w_stride + g * kX16Q4KGroupBytes;
+      prefetch(scales, prefetch_bytes);
+      const __m512 d = _mm512_castps128_ps512(
+          _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales + 2 * kX16Blocks))));
+      const __m512 scale = _mm512_mul_ps(
+          _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)))),
+          _mm512_permutexvar_ps(d_index, d));
+      const __m512 min = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                                           reinterpret_cast<const __m128i*>(scales + kX16Blocks)))),
+                                       _mm512_permutexvar_ps(dmin_index, d));
+      unroll<T>([&](auto t) {
+        const __m512 dx = _mm512_loadu_ps(x.d[t] + kX16Blocks * g);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][t]), _mm512_mul_ps(scale, dx), acc[r][t]);
+        acc[r][t] = _mm512_fnmadd_ps(min, _mm512_loadu_ps(x.sums[t] + kX16Blocks * g), acc[r][t]);
+      });
+    });
+  }
+  store_tile<R, T>(a, acc, Zmm::sum);
+}
+
 template <class Weights>
 struct X16Tiles {
   template <int R, int T>
   struct At {
     static constexpr TileFn fn = tile_x16<Weights, R, T>;
   };
+};
+
+template <int R, int T>
+struct Q4_KX16Tiles {
+  static constexpr TileFn fn = tile_q4_k_x16<R, T>;
 };
 
 }  // namespace
@@ -140,6 +200,8 @@ const MatmulFamily* avx512_family(DType weight, WeightLayout layout) {
       make_family<X16Tiles<Q8_0x16>::At>(
           kIsa, {DType::Q8_0, ActLayout::q8_x16, Q8_0x16::kOffset, 4, 0, 2, WeightLayout::x16}),
       make_family<Q4_KTiles<VnniIntDot, Q4_KLayout>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
+      // Q4_K x16: the x16 registers plus the row's scale, min and d vectors and the two indices.
+      make_family<Q4_KX16Tiles>(kIsa, {DType::Q4_K, ActLayout::q8_k_x16, 0, 9, 0, 2, WeightLayout::x16}),
       make_family<Q4_KTiles<VnniIntDot, Q5_KLayout>::At>(kIsa, {DType::Q5_K, ActLayout::q8_256, 0, 8, 1}),
       make_family<Q6_KTiles<VnniIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),
       make_family<FloatTiles<Zmm, DType::F32>::At>(kIsa, {DType::F32, ActLayout::f32, 0, 2, 0}),

@@ -21,6 +21,9 @@ enum class ActLayout : uint8_t {
               // an f32 scale and an int32 bias (16 of each per group, the last group padded with
               // zero codes, scales and biases)
   q8_256,     // Q8_K codes as plain int8 rows, plus per block of 256 an f32 scale and 16 int16 sums
+  q8_k_x16,   // Q8_K in the order of WeightLayout::x16 Q4_K weights: the codes of the sub-blocks of
+              // 32 placed as q8_x16 places blocks; per sub-block an f32 scale (its super-block's d)
+              // and in `sums` d * (sum of its codes) (padded like q8_x16, with zero scales and sums)
   f32,        // f32 rows, rounded through vec_dot_type (f16 / bf16) when that is not f32
 };
 
@@ -34,7 +37,8 @@ struct ActRows {
   const float* d = nullptr;       // q8_*: the scale of each block
   const int32_t* bias = nullptr;  // q8_32, q8_x16: -bias_offset * (sum of the block's codes),
                                   // indexed like d
-  const float* sums = nullptr;    // q8_32_sum: s of each block, indexed like d
+  const float* sums = nullptr;    // q8_32_sum: s of each block; q8_k_x16: d * sum of each
+                                  // sub-block's codes; indexed like d
   size_t d_stride = 0;
   const int16_t* bsums = nullptr;  // q8_256: sums of 16 codes, 16 per block
   size_t bsums_stride = 0;
@@ -64,8 +68,8 @@ struct Tile {
   float* y = nullptr;    // output of (token 0, row 0) of the tile
   int64_t y_stride = 0;  // floats between tokens in y
   bool accumulate = false;
-  int prefetch_bytes = 0;      // prefetch this far below each weight block (0: none)
-  size_t w_codes_offset = 0;  // WeightLayout::x16: where the codes start in each row
+  int prefetch_bytes = 0;     // prefetch this far below each weight block (0: none)
+  size_t w_codes_offset = 0;  // WeightLayout::x16 Q4_0 / Q8_0: where the codes start in each row
 };
 using TileFn = void (*)(const Tile& tile);
 

@@ -78,14 +78,16 @@ ActBuffers carve(ActLayout layout, DType x_type, int64_t n_cols, int64_t n_token
     case ActLayout::q8_32:
     case ActLayout::q8_32_sum:
     case ActLayout::q8_x16:
-    case ActLayout::q8_256: {
-      // q8_x16 pads the row to whole groups of 16 blocks.
-      const int64_t padded_cols = layout == ActLayout::q8_x16 ? x16_groups(n_cols) * kX16GroupCols : n_cols;
-      const int64_t n_blocks = padded_cols / dtype_info(x_type).block_size;
+    case ActLayout::q8_256:
+    case ActLayout::q8_k_x16: {
+      // The x16 layouts pad the row to whole groups of 16 blocks; q8_k_x16 has scales per 32.
+      const bool x16 = layout == ActLayout::q8_x16 || layout == ActLayout::q8_k_x16;
+      const int64_t padded_cols = x16 ? x16_groups(n_cols) * kX16GroupCols : n_cols;
+      const int64_t n_blocks = padded_cols / (x16 ? kQK : dtype_info(x_type).block_size);
       qs.row_bytes = align64(padded_cols);
       d.row_bytes = align64(n_blocks * 4);
       if (layout == ActLayout::q8_32 || layout == ActLayout::q8_x16) bias.row_bytes = d.row_bytes;
-      if (layout == ActLayout::q8_32_sum) sums.row_bytes = d.row_bytes;
+      if (layout == ActLayout::q8_32_sum || layout == ActLayout::q8_k_x16) sums.row_bytes = d.row_bytes;
       if (layout == ActLayout::q8_256) bsums.row_bytes = align64(n_blocks * 16 * 2);
       break;
     }

@@ -232,7 +232,8 @@ bool skip_isa(CpuIsa isa) {
 // of the float vector width (x16: a padded group, and k blocks of whole groups before it).
 std::vector<int64_t> odd_cols(DType dtype, WeightLayout layout) {
   const int64_t block = dtype_info(dtype).block_size;
-  if (layout == WeightLayout::x16) return {32, 800, 1568};
+  if (layout == WeightLayout::x16)
+    return block == kQK_K ? std::vector<int64_t>{256, 768, 1280} : std::vector<int64_t>{32, 800, 1568};
   if (block == 1) return {5, 777};
   if (block == kQK) return {32, 800};
   return {256, 768};

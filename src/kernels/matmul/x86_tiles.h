@@ -586,6 +586,35 @@ void encode_q8_x16(const float* x, int64_t n, const ActRowOut& out, const ActEnc
   }
 }
 
+// Q8_K in the order of WeightLayout::x16 Q4_K weights (see ActLayout::q8_k_x16): each super-block
+// quantised as quantize_row does, the 8 lanes of 4 codes of each sub-block scattered to vectors
+// 0..7 of its group.
+void encode_q8_k_x16(const float* x, int64_t n, const ActRowOut& out, const ActEncoding&) {
+  constexpr int64_t kSubBlocks = kQK_K / kQK;
+  const int64_t n_sub_blocks = n / kQK;
+  const int64_t n_padded = x16_groups(n) * kX16Blocks;
+  alignas(32) int8_t codes[kQK_K] = {};
+  int16_t bsums[kQK_K / 16] = {};
+  float d = 0;
+  for (int64_t b = 0; b < n_padded; ++b) {
+    const int64_t s = b % kSubBlocks;
+    if (s == 0) {
+      if (b < n_sub_blocks) {
+        d = q8_k_block(x + b * kQK, codes, bsums);
+      } else {  // padding: zero codes, scales and sums
+        std::memset(codes, 0, sizeof(codes));
+        std::memset(bsums, 0, sizeof(bsums));
+        d = 0;
+      }
+    }
+    int8_t* group = out.qs + (b / kX16Blocks) * kX16Blocks * kQK;
+    const int64_t j = b % kX16Blocks;
+    for (int v = 0; v < kQK / 4; ++v) std::memcpy(group + v * 64 + 4 * j, codes + kQK * s + 4 * v, 4);
+    out.d[b] = d;
+    out.sums[b] = d * static_cast<float>(bsums[2 * s] + bsums[2 * s + 1]);
+  }
+}
+
 void encode_q8_256(const float* x, int64_t n, const ActRowOut& out, const ActEncoding&) {
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     out.d[b] = q8_k_block(x + b * kQK_K, out.qs + b * kQK_K, out.bsums + b * 16);
@@ -751,6 +780,11 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
       f.info.x_bytes_per_col = 1 + 36.0 / kQK_K;  // code + (f32 scale + 16 int16 sums) per 256
       f.info.cold_accumulators = true;            // the K-quant tiles update them once per 256
       f.encode = encode_q8_256;
+      break;
+    case ActLayout::q8_k_x16:
+      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + f32 sum) per 32
+      f.info.k_step = static_cast<int>(kX16GroupCols);
+      f.encode = encode_q8_k_x16;
       break;
     default:
       f.info.x_bytes_per_col = 4;
