@@ -48,8 +48,8 @@ struct Zmm {
 //
 // Shapes: W[R rows, groups g0..g1) x16, X[T tokens] q8_x16 -> Y[T, R].
 
-// Q4_0 (and the Q4_K sub-blocks): 4 vectors of nibble pairs per group; the low nibbles of vector v
-// are activation vector v, the high nibbles activation vector v + 4.
+// Q4_0: 4 vectors of nibble pairs per group; the low nibbles of vector v are activation vector v,
+// the high nibbles activation vector v + 4.
 struct Q4_0x16 {
   static constexpr int kOffset = 8;
   static constexpr int kCodeVectors = 4;
@@ -134,20 +134,30 @@ __attribute__((flatten)) void tile_q4_k_x16(const Tile& a) {
   // Lanes 0..7 take super-block 0's d (dmin), lanes 8..15 super-block 1's.
   const __m512i d_index = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   const __m512i dmin_index = _mm512_add_epi32(d_index, _mm512_set1_epi32(2));
+  const __m512i low_mask = _mm512_set1_epi8(0x0F);
   __m512 acc[R][T];
   unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = _mm512_setzero_ps(); }); });
   const int64_t g_end = (a.k1 + kX16GroupCols - 1) / kX16GroupCols;
   for (int64_t g = a.k0 / kX16GroupCols; g < g_end; ++g) {
     __m512i sum[R][T];
     unroll<R>([&](auto r) { unroll<T>([&](auto t) { sum[r][t] = _mm512_setzero_si512(); }); });
-    unroll<R>([&](auto r) {
-      Q4_0x16::codes(w + r * w_stride + g * kX16Q4KGroupBytes + kX16Q4KScaleBytes, prefetch_bytes,
-                     [&](int v, __m512i u) {
-                       unroll<T>([&](auto t) {
-                         const __m512i xv = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * v);
-                         sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], u, xv);
-                       });
-                     });
+    // Code vector v of every row meets activation vectors v (low nibbles) and v + 4 (high), each
+    // loaded once per group and held for the R rows.
+    unroll<Q4_0x16::kCodeVectors>([&](auto v) {
+      __m512i x_low[T], x_high[T];
+      unroll<T>([&](auto t) {
+        x_low[t] = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * v);
+        x_high[t] = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * (v + 4));
+      });
+      unroll<R>([&](auto r) {
+        const uint8_t* codes = w + r * w_stride + g * kX16Q4KGroupBytes + kX16Q4KScaleBytes + 64 * v;
+        prefetch(codes, prefetch_bytes);
+        const __m512i pairs = _mm512_loadu_si512(codes);
+        const __m512i low = _mm512_and_si512(pairs, low_mask);
+        const __m512i high = _mm512_and_si512(_mm512_srli_epi16(pairs, 4), low_mask);
+        unroll<T>([&](auto t) { sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], low, x_low[t]); });
+        unroll<T>([&](auto t) { sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], high, x_high[t]); });
+      });
     });
     unroll<R>([&](auto r) {
       const uint8_t* scales = w + r * w_stride + g * kX16Q4KGroupBytes;
@@ -200,8 +210,9 @@ const MatmulFamily* avx512_family(DType weight, WeightLayout layout) {
       make_family<X16Tiles<Q8_0x16>::At>(
           kIsa, {DType::Q8_0, ActLayout::q8_x16, Q8_0x16::kOffset, 4, 0, 2, WeightLayout::x16}),
       make_family<Q4_KTiles<VnniIntDot, Q4_KLayout>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
-      // Q4_K x16: the x16 registers plus the row's scale, min and d vectors and the two indices.
-      make_family<Q4_KX16Tiles>(kIsa, {DType::Q4_K, ActLayout::q8_k_x16, 0, 9, 0, 2, WeightLayout::x16}),
+      // Q4_K x16: per token the two activation vectors of a step; fixed the mask, the two d indices
+      // and the code vector with its nibbles (the scale, min and d vectors come after the codes).
+      make_family<Q4_KX16Tiles>(kIsa, {DType::Q4_K, ActLayout::q8_k_x16, 0, 6, 2, 2, WeightLayout::x16}),
       make_family<Q4_KTiles<VnniIntDot, Q5_KLayout>::At>(kIsa, {DType::Q5_K, ActLayout::q8_256, 0, 8, 1}),
       make_family<Q6_KTiles<VnniIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::q8_256, 0, 9, 1}),
       make_family<FloatTiles<Zmm, DType::F32>::At>(kIsa, {DType::F32, ActLayout::f32, 0, 2, 0}),
