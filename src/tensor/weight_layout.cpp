@@ -125,14 +125,13 @@ int64_t x16_groups(int64_t n_cols) {
   return (n_cols + kX16GroupCols - 1) / kX16GroupCols;
 }
 
-size_t x16_codes_offset(int64_t n_cols) {
-  return static_cast<size_t>(align64(x16_groups(n_cols) * kX16Blocks * 2));
+int64_t x16_group_bytes(DType dtype) {
+  return dtype == DType::Q4_K ? kX16Q4KGroupBytes : kX16ScaleBytes + x16_group_code_bytes(dtype);
 }
 
 size_t layout_row_bytes(DType dtype, WeightLayout layout, int64_t n_cols) {
   if (layout == WeightLayout::rows) return row_bytes(dtype, n_cols);
-  if (dtype == DType::Q4_K) return static_cast<size_t>(x16_groups(n_cols) * kX16Q4KGroupBytes);
-  return x16_codes_offset(n_cols) + static_cast<size_t>(x16_groups(n_cols) * x16_group_code_bytes(dtype));
+  return static_cast<size_t>(x16_groups(n_cols) * x16_group_bytes(dtype));
 }
 
 void pack_rows(DType dtype, WeightLayout layout, const void* src, int64_t n_rows, int64_t n_cols, void* dst) {
@@ -153,16 +152,18 @@ void pack_rows(DType dtype, WeightLayout layout, const void* src, int64_t n_rows
   const X16Type type = x16_type(dtype);
   const int64_t block_bytes = dtype_info(dtype).block_bytes;
   const int64_t n_blocks = n_cols / kQK;
-  const int64_t group_bytes = x16_group_code_bytes(dtype);
-  const size_t codes_offset = x16_codes_offset(n_cols);
+  const int64_t group_bytes = x16_group_bytes(dtype);
   for (int64_t r = 0; r < n_rows; ++r) {
     uint8_t* row = out + r * dst_row;
-    // Padding blocks: scale 0, code 0 (Q8_0: 0x80, the stored zero); the padding after the scales 0.
-    std::memset(row, 0, codes_offset);
-    std::memset(row + codes_offset, type.code_xor, dst_row - codes_offset);
+    // Padding blocks: scale 0, code 0 (Q8_0: 0x80, the stored zero).
+    for (int64_t g = 0; g < x16_groups(n_cols); ++g) {
+      std::memset(row + g * group_bytes, 0, kX16ScaleBytes);
+      std::memset(row + g * group_bytes + kX16ScaleBytes, type.code_xor, group_bytes - kX16ScaleBytes);
+    }
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = in + r * src_row + b * block_bytes;
-      uint8_t* codes = row + codes_offset + (b / kX16Blocks) * group_bytes;
+      uint8_t* group = row + (b / kX16Blocks) * group_bytes;
+      uint8_t* codes = group + kX16ScaleBytes;
       const int64_t j = b % kX16Blocks;
       for (int64_t i = 0; i < type.code_bytes; i += kLaneBytes) {
         uint32_t lane;
@@ -170,7 +171,7 @@ void pack_rows(DType dtype, WeightLayout layout, const void* src, int64_t n_rows
         lane ^= type.code_xor * 0x01010101u;
         std::memcpy(codes + x16_code_index(j, i), &lane, kLaneBytes);
       }
-      std::memcpy(row + 2 * b, block, 2);  // d: the first field of both types
+      std::memcpy(group + 2 * j, block, 2);  // d: the first field of both types
     }
   }
 }
@@ -185,16 +186,16 @@ void unpack_row(DType dtype, WeightLayout layout, const void* row, int64_t n_col
   if (dtype == DType::Q4_K) return unpack_q4_k_row(in, n_cols, out);
   const X16Type type = x16_type(dtype);
   const int64_t block_bytes = dtype_info(dtype).block_bytes;
-  const int64_t group_bytes = x16_group_code_bytes(dtype);
-  const size_t codes_offset = x16_codes_offset(n_cols);
+  const int64_t group_bytes = x16_group_bytes(dtype);
   for (int64_t b = 0; b < n_cols / kQK; ++b) {
     uint8_t* block = out + b * block_bytes;
-    const uint8_t* codes = in + codes_offset + (b / kX16Blocks) * group_bytes;
+    const uint8_t* group = in + (b / kX16Blocks) * group_bytes;
+    const uint8_t* codes = group + kX16ScaleBytes;
     const int64_t j = b % kX16Blocks;
     for (int64_t i = 0; i < type.code_bytes; ++i) {
       block[type.code_offset + i] = codes[x16_code_index(j, i)] ^ type.code_xor;
     }
-    std::memcpy(block, in + 2 * b, 2);
+    std::memcpy(block, group + 2 * j, 2);
   }
 }
 

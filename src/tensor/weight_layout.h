@@ -6,20 +6,18 @@
 // lines up with a vector, and the 6-bit Q4_K scales need unpacking).
 //
 // x16 row of n_cols columns = G = ceil(n_cols / 512) groups of 16 blocks (the last group padded
-// with blocks of scale 0 and code 0). Q4_0 and Q8_0 rows are stored as
-//   [scales][padding to 64 bytes][codes of group 0][codes of group 1]...[codes of group G-1]
-// scales: 16 fp16 block scales per group, group after group. They come first so that a row is one
-//   ascending stream for the hardware prefetcher (at the end of the row they were a second,
-//   sparse stream that missed the caches: half of the decode time went to waiting for them).
+// with blocks of scale 0 and code 0), group after group, each group its scales then its codes, so
+// that a row is one ascending stream for the hardware prefetcher (the scales in a run of their own,
+// at the end or at the start of the row, were a second, sparse stream that the prefetcher lost:
+// decode waited on them). The 64-byte code vectors are therefore not 64-byte aligned.
+// Q4_0 and Q8_0 group = [16 fp16 block scales: 32 bytes][codes]
 // codes of a group: V vectors of 64 bytes (Q4_0: V = 4, Q8_0: V = 8); bytes 4j..4j+3 of vector v
 //   are the code bytes 4v..4v+3 of block j of the group: Q4_0 the nibble pairs as in the block
 //   (low nibble element 4v+i, high element 16+4v+i), Q8_0 the codes plus 128 (unsigned).
-// Rows are a multiple of 64 bytes, so they start 64-byte aligned when the tensor does.
 //
 // Q4_K: a group is 16 sub-blocks of 32 (two super-blocks) in kX16Q4KGroupBytes = 296 bytes,
-//   [16 scales][16 mins][d0 d1 dmin0 dmin1][4 vectors of 64 code bytes], group after group (no
-//   padding: the row is one ascending stream; a separate run of scales, 40 bytes per group, was
-//   a second stream that the prefetcher lost on 5632-column rows, decode 17 -> 10 GB/s). Scales
+//   [16 scales][16 mins][d0 d1 dmin0 dmin1][4 vectors of 64 code bytes] (a separate run of
+//   scales, 40 bytes per group, measured decode 17 -> 10 GB/s on 5632-column rows). Scales
 //   and mins are the six-bit values as bytes, d and dmin the fp16 values of super-blocks 0 and 1;
 //   the code vectors pair the 32 codes of sub-block j as Q4_0 pairs those of block j.
 #pragma once
@@ -44,6 +42,7 @@ inline constexpr int64_t kX16GroupCols = 512;  // columns of one group (16 block
 
 bool layout_supports(WeightLayout layout, DType dtype);
 
+inline constexpr int64_t kX16ScaleBytes = kX16Blocks * 2;              // per Q4_0 / Q8_0 group
 inline constexpr int64_t kX16Q4KScaleBytes = 40;                       // per Q4_K group
 inline constexpr int64_t kX16Q4KGroupBytes = kX16Q4KScaleBytes + 256;  // scales and codes
 
@@ -54,8 +53,8 @@ int64_t x16_groups(int64_t n_cols);
 // Bytes between the starts of two rows of n_cols columns.
 size_t layout_row_bytes(DType dtype, WeightLayout layout, int64_t n_cols);
 
-// Offset of the codes of group 0 within an x16 row of Q4_0 / Q8_0 (the scales start at 0).
-size_t x16_codes_offset(int64_t n_cols);
+// Bytes of one x16 group: scales and codes.
+int64_t x16_group_bytes(DType dtype);
 
 // Writes n_rows rows of `dtype` blocks (GGUF order) at src to dst in `layout`
 // (n_rows * layout_row_bytes bytes). layout_supports(layout, dtype) must hold.

@@ -20,14 +20,12 @@ std::vector<uint8_t> random_rows(DType dtype, int64_t n_rows, int64_t n_cols, ui
 }
 
 TEST(WeightLayoutTest, X16RowBytes) {
-  // 2048 columns of Q4_0: 4 * 32 scale bytes (a multiple of 64) + 4 groups of 256 code bytes.
-  EXPECT_EQ(layout_row_bytes(DType::Q4_0, WeightLayout::x16, 2048), 4u * 32 + 4 * 256);
-  EXPECT_EQ(x16_codes_offset(2048), 128u);
-  // 5632 columns: 11 groups; scales 352 -> 384 bytes, then 11 * 256.
-  EXPECT_EQ(layout_row_bytes(DType::Q4_0, WeightLayout::x16, 5632), 384u + 11 * 256);
-  // 32 columns: one group padded from 1 block to 16: 64 + 256.
-  EXPECT_EQ(layout_row_bytes(DType::Q4_0, WeightLayout::x16, 32), 320u);
-  EXPECT_EQ(layout_row_bytes(DType::Q8_0, WeightLayout::x16, 2048), 4u * 512 + 4 * 32);
+  // 2048 columns of Q4_0: 4 groups of 32 scale and 256 code bytes; 5632 columns: 11 groups.
+  EXPECT_EQ(layout_row_bytes(DType::Q4_0, WeightLayout::x16, 2048), 4u * (32 + 256));
+  EXPECT_EQ(layout_row_bytes(DType::Q4_0, WeightLayout::x16, 5632), 11u * (32 + 256));
+  // 32 columns: one group padded from 1 block to 16.
+  EXPECT_EQ(layout_row_bytes(DType::Q4_0, WeightLayout::x16, 32), 32u + 256);
+  EXPECT_EQ(layout_row_bytes(DType::Q8_0, WeightLayout::x16, 2048), 4u * (32 + 512));
   EXPECT_EQ(layout_row_bytes(DType::Q8_0, WeightLayout::rows, 2048), row_bytes(DType::Q8_0, 2048));
   EXPECT_TRUE(layout_supports(WeightLayout::x16, DType::Q4_0));
   // Q4_K, 5632 columns: 11 groups of 40 scale and 256 code bytes; 768: two groups, one padded.
@@ -68,7 +66,7 @@ TEST(WeightLayoutTest, X16Placement) {
   std::memcpy(&second, src.data() + sizeof(BlockQ8_0), sizeof(second));
   std::vector<uint8_t> packed(layout_row_bytes(DType::Q8_0, WeightLayout::x16, n_cols));
   pack_rows(DType::Q8_0, WeightLayout::x16, src.data(), 1, n_cols, packed.data());
-  const size_t codes = x16_codes_offset(n_cols);
+  const size_t codes = kX16ScaleBytes;
   for (int v = 0; v < 8; ++v) {
     for (int i = 0; i < 4; ++i) {
       EXPECT_EQ(packed[codes + v * 64 + 1 * 4 + i], static_cast<uint8_t>(second.qs[4 * v + i] ^ 0x80));

@@ -60,7 +60,7 @@ struct Q8_0x16Half {
 
 template <class Weights, int R, int T>
 __attribute__((flatten)) void tile_x16_halves(const Tile& a) {
-  constexpr int kGroupCodeBytes = Weights::kCodeVectors * 64;
+  constexpr int kGroupBytes = kX16ScaleBytes + Weights::kCodeVectors * 64;
   constexpr int kActGroupBytes = kX16Blocks * kQK;
   const TokenRows<T> x(a);
   const uint8_t* const w = a.w;
@@ -70,12 +70,12 @@ __attribute__((flatten)) void tile_x16_halves(const Tile& a) {
   unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = _mm256_setzero_ps(); }); });
   const int64_t g_end = (a.k1 + kX16GroupCols - 1) / kX16GroupCols;
   for (int64_t g = a.k0 / kX16GroupCols; g < g_end; ++g) {
-    for (int h = 0; h < 2; ++h) {  // blocks 8h .. 8h + 7 of the group
-      const int64_t block = kX16Blocks * g + 8 * h;
+    for (int h = 0; h < 2; ++h) {                    // blocks 8h .. 8h + 7 of the group
+      const int64_t block = kX16Blocks * g + 8 * h;  // of the activations
       __m256i sum[R][T];
       unroll<R>([&](auto r) { unroll<T>([&](auto t) { sum[r][t] = load256(x.bias[t] + block); }); });
       unroll<R>([&](auto r) {
-        const uint8_t* half = w + r * w_stride + a.w_codes_offset + g * kGroupCodeBytes + 32 * h;
+        const uint8_t* half = w + r * w_stride + g * kGroupBytes + kX16ScaleBytes + 32 * h;
         Weights::codes(half, prefetch_bytes, [&](int v, __m256i u, auto is_signed) {
           unroll<T>([&](auto t) {
             const __m256i xv = load256(x.qs[t] + g * kActGroupBytes + 64 * v + 32 * h);
@@ -88,7 +88,7 @@ __attribute__((flatten)) void tile_x16_halves(const Tile& a) {
         });
       });
       unroll<R>([&](auto r) {
-        const uint8_t* scales = w + r * w_stride + block * 2;
+        const uint8_t* scales = w + r * w_stride + g * kGroupBytes + 16 * h;
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
         unroll<T>([&](auto t) {
           const __m256 d = _mm256_mul_ps(dw, _mm256_loadu_ps(x.d[t] + block));

@@ -80,7 +80,7 @@ struct Q8_0x16 {
 
 template <class Weights, int R, int T>
 __attribute__((flatten)) void tile_x16(const Tile& a) {
-  constexpr int kGroupCodeBytes = Weights::kCodeVectors * 64;
+  constexpr int kGroupBytes = kX16ScaleBytes + Weights::kCodeVectors * 64;
   constexpr int kActGroupBytes = kX16Blocks * kQK;
   const TokenRows<T> x(a);
   const uint8_t* const w = a.w;
@@ -95,7 +95,7 @@ __attribute__((flatten)) void tile_x16(const Tile& a) {
       unroll<T>([&](auto t) { sum[r][t] = _mm512_loadu_si512(x.bias[t] + kX16Blocks * g); });
     });
     unroll<R>([&](auto r) {
-      Weights::codes(w + r * w_stride + a.w_codes_offset + g * kGroupCodeBytes, prefetch_bytes,
+      Weights::codes(w + r * w_stride + g * kGroupBytes + kX16ScaleBytes, prefetch_bytes,
                      [&](int v, __m512i u) {
                        unroll<T>([&](auto t) {
                          const __m512i xv = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * v);
@@ -104,7 +104,7 @@ __attribute__((flatten)) void tile_x16(const Tile& a) {
                      });
     });
     unroll<R>([&](auto r) {
-      const uint8_t* scales = w + r * w_stride + g * kX16Blocks * 2;
+      const uint8_t* scales = w + r * w_stride + g * kGroupBytes;
       prefetch(scales, prefetch_bytes);
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
       unroll<T>([&](auto t) {

@@ -69,7 +69,6 @@ struct Tile {
   int64_t y_stride = 0;  // floats between tokens in y
   bool accumulate = false;
   int prefetch_bytes = 0;     // prefetch this far below each weight block (0: none)
-  size_t w_codes_offset = 0;  // WeightLayout::x16 Q4_0 / Q8_0: where the codes start in each row
 };
 using TileFn = void (*)(const Tile& tile);
 

@@ -151,7 +151,6 @@ void run_panel(const TensorView& w, const ActRows& x, int64_t t_begin, int64_t t
   tile.x = &x;
   tile.y_stride = w.n_rows;
   tile.prefetch_bytes = static_cast<int>(c.prefetch_rows * tile.w_stride);
-  tile.w_codes_offset = w.layout == WeightLayout::x16 ? x16_codes_offset(n_cols) : 0;
   for (int64_t k0 = 0; k0 < n_cols; k0 += k_block) {
     tile.k0 = k0;
     tile.k1 = std::min(n_cols, k0 + k_block);
