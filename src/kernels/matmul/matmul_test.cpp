@@ -35,7 +35,6 @@ constexpr double kRelTol = 1e-5;
 
 constexpr DType kAllTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
                                DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
-constexpr CpuIsa kAllIsas[] = {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512};
 constexpr WeightLayout kAllLayouts[] = {WeightLayout::rows, WeightLayout::x16};
 
 enum class Values { gaussian, zeros, outliers, negative, tiny };
@@ -259,7 +258,7 @@ std::vector<MatmulConfig> runnable_configs(DType dtype, WeightLayout layout, Cpu
 TEST(MatmulTest, EveryConfigMatchesReference) {
   ThreadPool pool(2);
   MatmulScratch scratch;
-  for (CpuIsa isa : kAllIsas) {
+  for (CpuIsa isa : compiled_isas()) {
     if (skip_isa(isa)) continue;
     for (DType dtype : kAllTypes) {
       for (WeightLayout layout : kAllLayouts) {

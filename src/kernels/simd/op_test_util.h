@@ -26,9 +26,10 @@ inline std::vector<float> random_floats(int64_t n, float lo, float hi, uint32_t 
   return v;
 }
 
-// Variants for ISAs this CPU lacks are not listed by *_variants(), so they go untested: say which.
+// Variants for ISAs of this build that the CPU lacks are not listed by *_variants(), so they go
+// untested: say which.
 inline void note_missing_isas() {
-  for (CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512}) {
+  for (CpuIsa isa : compiled_isas()) {
     if (!cpu_has_isa(isa)) {
       std::printf("[  SKIPPED ] %s variants: this CPU lacks it (%s)\n", isa_name(isa),
                   cpu_features().feature_list().c_str());

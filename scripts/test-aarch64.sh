@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The kernel tests (src/kernels) cross-compiled for AArch64 with Debian's cross toolchain and run
+# under qemu-user, so that the NEON variants are checked against the scalar references without ARM
+# hardware. GoogleTest is built for the target from Debian's sources (package googletest).
+# Usage: scripts/test-aarch64.sh            (from the repository root, as scripts/test.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh g++-aarch64-linux-gnu qemu-user googletest
+jobs=$(nproc)
+build=build/aarch64
+
+cmake -G Ninja -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
+  -DJITFLOW_GTEST_SOURCE_DIR=/usr/src/googletest
+cmake --build "$build" -j "$jobs" --target src/kernels/all  # only the kernels and their tests
+ctest --test-dir "$build/src/kernels" -j "$jobs" --output-on-failure
