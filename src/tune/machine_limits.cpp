@@ -8,7 +8,7 @@ namespace {
 Limit<int> registers_of(const DeviceLimits& measured, CpuIsa isa) {
   for (const RegisterSweep& sweep : measured.register_sweeps) {
     // NEON registers are measured by the portable 128-bit sweep.
-    const char* sweep_isa = isa == CpuIsa::neon ? "simd128" : isa_name(isa);
+    const char* sweep_isa = isa == CpuIsa::neon || isa == CpuIsa::neon_dotprod ? "simd128" : isa_name(isa);
     if (sweep.isa == sweep_isa) return register_limit_from_sweep(sweep);
   }
   return {};

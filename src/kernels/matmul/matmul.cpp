@@ -26,6 +26,8 @@ const MatmulFamily* find_family(DType dtype, WeightLayout layout, CpuIsa isa) {
 #if defined(JITFLOW_MATMUL_NEON)
     case CpuIsa::neon:
       return neon_family(dtype, layout);
+    case CpuIsa::neon_dotprod:
+      return neon_dotprod_family(dtype, layout);
 #endif
     default:
       return nullptr;
@@ -219,6 +221,7 @@ DefaultConfigs default_configs(DType dtype, WeightLayout layout, CpuIsa isa) {
     case CpuIsa::avx512:
       return {decode, {.row_tile = 4, .token_tile = 4}};
     case CpuIsa::neon:  // not measured on ARM hardware yet: AVX2's choices, without prefetch
+    case CpuIsa::neon_dotprod:
       if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16)
         return {MatmulConfig{}, {.row_tile = 4, .token_tile = 2}};
       return {MatmulConfig{}, {.row_tile = 2, .token_tile = 4}};

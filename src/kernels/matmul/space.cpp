@@ -61,6 +61,8 @@ const char* isa_name(CpuIsa isa) {
       return "avx512";
     case CpuIsa::neon:
       return "neon";
+    case CpuIsa::neon_dotprod:
+      return "neon_dotprod";
   }
   return "?";
 }
@@ -105,6 +107,8 @@ bool cpu_has_isa(CpuIsa isa) {
       return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
     case CpuIsa::neon:
       return f.neon;
+    case CpuIsa::neon_dotprod:
+      return f.neon && f.neon_dotprod;
   }
   return false;
 }
@@ -113,7 +117,7 @@ std::span<const CpuIsa> compiled_isas() {
 #if defined(JITFLOW_MATMUL_X86)
   static constexpr CpuIsa kIsas[] = {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar};
 #elif defined(JITFLOW_MATMUL_NEON)
-  static constexpr CpuIsa kIsas[] = {CpuIsa::neon, CpuIsa::scalar};
+  static constexpr CpuIsa kIsas[] = {CpuIsa::neon_dotprod, CpuIsa::neon, CpuIsa::scalar};
 #else
   static constexpr CpuIsa kIsas[] = {CpuIsa::scalar};
 #endif
@@ -135,7 +139,8 @@ bool VariantInfo::has_tile(int row_tile, int token_tile) const {
 MachineLimits nominal_limits(CpuIsa isa) {
   MachineLimits limits;
   // x86-64 has 16 ymm registers; AVX-512 adds 16 more (zmm16-31, also usable as ymm). AArch64 has 32.
-  limits.n_vec_regs = isa == CpuIsa::avx512 || isa == CpuIsa::neon ? 32 : isa == CpuIsa::avx2 ? 16 : 0;
+  const bool has_32 = isa == CpuIsa::avx512 || isa == CpuIsa::neon || isa == CpuIsa::neon_dotprod;
+  limits.n_vec_regs = has_32 ? 32 : isa == CpuIsa::avx2 ? 16 : 0;
   limits.l1d_bytes = sysconf_bytes(_SC_LEVEL1_DCACHE_SIZE);
   limits.l2_bytes = sysconf_bytes(_SC_LEVEL2_CACHE_SIZE);
   return limits;
