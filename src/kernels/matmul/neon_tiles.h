@@ -119,7 +119,7 @@ struct Q8_0Weights {
 
 // W[R, k1-k0] (Q4_0 / Q8_0) · X[T, k1-k0] (Q8_0 blocks) -> Y[T, R].
 template <class IntDot, class Weights, int R, int T>
-void tile_q8_32(const Tile& a) {
+__attribute__((flatten)) void tile_q8_32(const Tile& a) {
   const TokenRows<T> x(a);
   const uint8_t* const w = a.w;
   const size_t w_stride = a.w_stride;
@@ -173,7 +173,7 @@ inline void q4_k_scales_mins(const uint8_t* packed, uint8_t (&scales)[8], uint8_
 // bytes: byte j of chunk c holds element 64c + j (low nibble, sub-block 2c) and 64c + 32 + j (high
 // nibble, sub-block 2c + 1). Element = d * scale_s * q - dmin * min_s.
 template <class IntDot, int R, int T>
-void tile_q4_k(const Tile& a) {
+__attribute__((flatten)) void tile_q4_k(const Tile& a) {
   const TokenRows<T> x(a);
   const uint8_t* const w = a.w;
   const size_t w_stride = a.w_stride;
@@ -236,7 +236,7 @@ void tile_q4_k(const Tile& a) {
 // (low nibble for k < 2, high for k >= 2) and high 2 bits in qh[32h + l] bits 2k..2k+1; value
 // d * scale * (q - 32).
 template <class IntDot, int R, int T>
-void tile_q6_k(const Tile& a) {
+__attribute__((flatten)) void tile_q6_k(const Tile& a) {
   const TokenRows<T> x(a);
   const uint8_t* const w = a.w;
   const size_t w_stride = a.w_stride;
@@ -307,7 +307,7 @@ inline float32x4_t load_weights(const uint8_t* p) {
 // W[R, k1-k0] (f32 / f16 / bf16) · X[T, k1-k0] (f32) -> Y[T, R]. The last partial vector goes
 // through zero-padded copies, so rows need no padding.
 template <DType W, int R, int T>
-void tile_float(const Tile& a) {
+__attribute__((flatten)) void tile_float(const Tile& a) {
   constexpr int kLanes = 4;
   constexpr int kElemBytes = W == DType::F32 ? 4 : 2;
   const TokenRows<T> x(a);
