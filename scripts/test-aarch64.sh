@@ -14,7 +14,12 @@ cmake -G Ninja -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake 
   -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DJITFLOW_GTEST_SOURCE_DIR=/usr/src/googletest
 cmake --build "$build" -j "$jobs" --target src/kernels/all  # only the kernels and their tests
 ctest --test-dir "$build/src/kernels" -j "$jobs" --output-on-failure
-# A CPU without the dot product extension (qemu's default CPU has it): the default kernels fall back
-# to the plain NEON tiles.
-QEMU_CPU=cortex-a53 qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/src/kernels/matmul_test" \
+
+# A CPU without the dot product extension (qemu's default CPU has it), where the default kernels fall
+# back to the plain NEON tiles; then the ISA cap (JITFLOW_MAX_ISA) at neon and at scalar.
+qemu=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+QEMU_CPU=cortex-a53 "${qemu[@]}" "$build/src/kernels/matmul_test" \
   --gtest_filter='MatmulTest.DefaultKernel*:MatmulTest.ThreadCount*'
+for isa in neon scalar; do
+  JITFLOW_MAX_ISA=$isa "${qemu[@]}" "$build/src/kernels/matmul_test" --gtest_filter=MatmulTest.IsaCapFromEnvironment
+done
