@@ -3,8 +3,7 @@
 //
 // Each of those files includes this header once with an `IntDot` policy: acc + the 16 products
 // a[i] * b[i] of two int8x16 vectors, added into the 4 int32 lanes (which lane gets which products is
-// the policy's business: callers only use the lanes' total). Everything here has internal linkage,
-// so the two compilations never merge.
+// the policy's business). Everything here has internal linkage, so the two compilations never merge.
 //
 // The quantised types read the activations as quantize_row writes them (ActLayout::blocks: Q8_0
 // blocks for Q4_0 / Q8_0, Q8_K blocks for Q4_K / Q6_K) and compute each block's integer sum exactly
@@ -13,8 +12,9 @@
 //
 // Tile shapes: R weight rows x T tokens over columns [k0, k1). The accumulator of each (row, token)
 // pair sees the same sequence of operations whatever R, T and the thread count are, so results do
-// not depend on tiling or threads (only k_block changes the float summation order). The integer
-// sums are exact, so both policies give the same bits.
+// not depend on tiling or threads (only k_block changes the float summation order). Both policies
+// give the same integer sum per block but spread it differently over the lanes, which are scaled and
+// added in f32 before the final horizontal sum: the two ISAs may differ in the last bits.
 #pragma once
 
 #include <arm_neon.h>
