@@ -6,6 +6,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 namespace jf {
 namespace {
@@ -58,8 +62,10 @@ CpuFeatures detect() {
   detect_x86(&f);
 #elif defined(__aarch64__)
   f.neon = true;
-#if defined(__ARM_FEATURE_DOTPROD)
-  f.neon_dotprod = true;
+#if defined(__linux__)
+  f.neon_dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__ARM_FEATURE_DOTPROD)
+  f.neon_dotprod = true;  // no run-time query: what the compiler was told
 #endif
   f.model_name = "aarch64";
 #endif

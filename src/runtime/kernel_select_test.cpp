@@ -29,7 +29,7 @@ std::string temp_kdb_path(const char* name) {
 MatmulKernel other_kernel(int64_t n_tokens, int k_block) {
   const std::string default_name =
       select_default_kernel(kWeights.dtype, kWeights.layout, kWeights.n_rows, kWeights.n_cols, n_tokens).name;
-  for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
+  for (CpuIsa isa : compiled_isas()) {
     MatmulKernel k = resolve_kernel(kWeights.dtype, kWeights.layout, isa,
                                     {.row_tile = 1, .token_tile = 1, .k_block = k_block});
     if (k.valid() && k.name != default_name) return k;

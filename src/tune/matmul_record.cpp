@@ -60,7 +60,7 @@ MatmulKernel kernel_from_record(const kdb::Record& record, std::string* why) {
   if (!config_from_knobs(record.config, &config))
     return fail(why, "config knobs are not those of a matmul kernel");
   for (WeightLayout layout : {WeightLayout::rows, WeightLayout::x16}) {
-    for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
+    for (CpuIsa isa : compiled_isas()) {
       MatmulKernel kernel = resolve_kernel(*dtype, layout, isa, config);
       if (kernel.valid() && kernel.name == record.canonical_name) return kernel;
     }

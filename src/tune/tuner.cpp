@@ -58,8 +58,9 @@ std::vector<MatmulWorkload> workloads_of(const std::map<ShapeKey, std::vector<Te
 std::vector<CpuIsa> searched_isas(DType dtype, WeightLayout layout) {
   std::vector<CpuIsa> isas;
   VariantInfo info;
-  for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2}) {
-    if (cpu_has_isa(isa) && variant_info(dtype, layout, isa, &info)) isas.push_back(isa);
+  for (CpuIsa isa : compiled_isas()) {
+    if (isa != CpuIsa::scalar && cpu_has_isa(isa) && variant_info(dtype, layout, isa, &info))
+      isas.push_back(isa);
   }
   if (isas.empty()) isas.push_back(CpuIsa::scalar);
   return isas;

@@ -75,7 +75,7 @@ double relative_error(const MatmulKernel& kernel, const TensorView& w, int64_t n
 }
 
 TEST(MachineLimitsTest, NothingMeasuredIsNominal) {
-  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::neon, CpuIsa::neon_dotprod}) {
     const MachineLimits got = machine_limits(DeviceLimits{}, isa);
     const MachineLimits want = nominal_limits(isa);
     EXPECT_EQ(got.n_vec_regs, want.n_vec_regs) << isa_name(isa);

@@ -223,8 +223,8 @@ class ProgressBar {
 
 void print_limits(const tune::DeviceLimits& measured, bool nominal) {
   std::printf("limits (%s):", nominal ? "nominal" : "measured, nominal where unknown");
-  for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2}) {
-    if (!cpu_has_isa(isa)) continue;
+  for (CpuIsa isa : compiled_isas()) {
+    if (isa == CpuIsa::scalar || !cpu_has_isa(isa)) continue;
     const MachineLimits l = tune::machine_limits(measured, isa);
     std::printf(" %s %d regs, L1d %s, L2 %s;", isa_name(isa), l.n_vec_regs, human_bytes(l.l1d_bytes).c_str(),
                 human_bytes(l.l2_bytes).c_str());

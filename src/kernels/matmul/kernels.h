@@ -1,5 +1,6 @@
 // Internal interface between the matmul driver (matmul.cpp) and the compiled variants
-// (cpu_generic.cpp, cpu_avx2.cpp, cpu_avx512.cpp). Not for use outside src/kernels/matmul.
+// (cpu_generic.cpp, cpu_avx2.cpp, cpu_avx512.cpp, cpu_neon.cpp, cpu_neon_dotprod.cpp). Not for use
+// outside src/kernels/matmul.
 #pragma once
 
 #include <cstddef>
@@ -100,6 +101,8 @@ struct MatmulFamily {
 const MatmulFamily* generic_family(DType weight, WeightLayout layout);
 const MatmulFamily* avx2_family(DType weight, WeightLayout layout);
 const MatmulFamily* avx512_family(DType weight, WeightLayout layout);
+const MatmulFamily* neon_family(DType weight, WeightLayout layout);
+const MatmulFamily* neon_dotprod_family(DType weight, WeightLayout layout);
 
 // Fast activation encoders of the x86 files (same bytes as quantize_row); false when the file has
 // none for act_type.

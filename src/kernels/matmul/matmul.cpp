@@ -22,12 +22,16 @@ const MatmulFamily* find_family(DType dtype, WeightLayout layout, CpuIsa isa) {
       return avx2_family(dtype, layout);
     case CpuIsa::avx512:
       return avx512_family(dtype, layout);
-#else
+#endif
+#if defined(JITFLOW_MATMUL_NEON)
+    case CpuIsa::neon:
+      return neon_family(dtype, layout);
+    case CpuIsa::neon_dotprod:
+      return neon_dotprod_family(dtype, layout);
+#endif
     default:
       return nullptr;
-#endif
   }
-  return nullptr;
 }
 
 int log2_of(int v) {
@@ -215,6 +219,11 @@ DefaultConfigs default_configs(DType dtype, WeightLayout layout, CpuIsa isa) {
       return {decode, {.row_tile = 2, .token_tile = 4}};
     case CpuIsa::avx512:
       return {decode, {.row_tile = 4, .token_tile = 4}};
+    case CpuIsa::neon:  // not measured on ARM hardware yet: AVX2's choices, without prefetch
+    case CpuIsa::neon_dotprod:
+      if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16)
+        return {MatmulConfig{}, {.row_tile = 4, .token_tile = 2}};
+      return {MatmulConfig{}, {.row_tile = 2, .token_tile = 4}};
   }
   return {decode, decode};
 }
@@ -245,7 +254,7 @@ const MatmulFamily* find_best_family(DType dtype, WeightLayout layout) {
     std::array<std::array<const MatmulFamily*, std::size(kLayouts)>, kDTypeCount> best{};
     for (int i = 0; i < kDTypeCount; ++i) {
       for (size_t l = 0; l < std::size(kLayouts); ++l) {
-        for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar}) {
+        for (CpuIsa isa : compiled_isas()) {
           best[i][l] = cpu_has_isa(isa) ? find_family(static_cast<DType>(i), kLayouts[l], isa) : nullptr;
           if (best[i][l] != nullptr) break;
         }

@@ -15,10 +15,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,7 +37,6 @@ constexpr double kRelTol = 1e-5;
 
 constexpr DType kAllTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
                                DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
-constexpr CpuIsa kAllIsas[] = {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512};
 constexpr WeightLayout kAllLayouts[] = {WeightLayout::rows, WeightLayout::x16};
 
 enum class Values { gaussian, zeros, outliers, negative, tiny };
@@ -259,7 +260,7 @@ std::vector<MatmulConfig> runnable_configs(DType dtype, WeightLayout layout, Cpu
 TEST(MatmulTest, EveryConfigMatchesReference) {
   ThreadPool pool(2);
   MatmulScratch scratch;
-  for (CpuIsa isa : kAllIsas) {
+  for (CpuIsa isa : compiled_isas()) {
     if (skip_isa(isa)) continue;
     for (DType dtype : kAllTypes) {
       for (WeightLayout layout : kAllLayouts) {
@@ -402,18 +403,21 @@ TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
   }
 }
 
-// JITFLOW_MAX_ISA caps the ISAs (ctest runs this once with the cap at avx2 and once at scalar):
-// no ISA above the cap is reported and no default kernel uses one.
+// JITFLOW_MAX_ISA caps the ISAs (ctest runs this once with the cap at avx2 and once at scalar; the
+// AArch64 script at neon): no ISA above the cap (before it in compiled_isas()) is reported and no
+// default kernel uses one.
 TEST(MatmulTest, IsaCapFromEnvironment) {
   const char* cap = std::getenv("JITFLOW_MAX_ISA");
   if (cap == nullptr) GTEST_SKIP() << "JITFLOW_MAX_ISA is not set";
-  const CpuIsa max = std::string(cap) == "scalar" ? CpuIsa::scalar : CpuIsa::avx2;
-  ASSERT_TRUE(std::string(cap) == isa_name(max)) << "this test expects scalar or avx2, not " << cap;
-  EXPECT_FALSE(cpu_has_isa(CpuIsa::avx512));
-  if (max == CpuIsa::scalar) EXPECT_FALSE(cpu_has_isa(CpuIsa::avx2));
+  const std::span<const CpuIsa> isas = compiled_isas();  // fastest first
+  const auto max =
+      std::find_if(isas.begin(), isas.end(), [&](CpuIsa isa) { return std::string(cap) == isa_name(isa); });
+  ASSERT_NE(max, isas.end()) << cap << " is not an ISA of this build";
+  for (auto above = isas.begin(); above != max; ++above)
+    EXPECT_FALSE(cpu_has_isa(*above)) << isa_name(*above);
   for (DType dtype : kAllTypes) {
     const MatmulKernel k = select_default_kernel(dtype, preferred_layout(dtype), 64, 2048, 1);
-    EXPECT_LE(k.family->isa, max) << k.name;
+    EXPECT_NE(std::find(max, isas.end(), k.family->isa), isas.end()) << k.name;
   }
 }
 

@@ -59,27 +59,44 @@ const char* isa_name(CpuIsa isa) {
       return "avx2";
     case CpuIsa::avx512:
       return "avx512";
+    case CpuIsa::neon:
+      return "neon";
+    case CpuIsa::neon_dotprod:
+      return "neon_dotprod";
   }
   return "?";
 }
 
-// JITFLOW_MAX_ISA=scalar|avx2|avx512 caps the ISAs every kernel may use, so that the narrower
-// variants can be tested and benchmarked end to end on a wider CPU. Unset: no cap.
+namespace {
+
+// The position of `isa` in compiled_isas() (fastest first), or -1 when this build has no variants for it.
+int compiled_rank(CpuIsa isa) {
+  const std::span<const CpuIsa> isas = compiled_isas();
+  const auto it = std::find(isas.begin(), isas.end(), isa);
+  return it == isas.end() ? -1 : static_cast<int>(it - isas.begin());
+}
+
+// JITFLOW_MAX_ISA=<isa_name> caps the ISAs every kernel may use to that one and those listed after it
+// in compiled_isas(), so that the narrower variants can be tested and benchmarked end to end on a
+// wider CPU. Unset: no cap.
 CpuIsa isa_cap() {
   static const CpuIsa cap = [] {
+    const CpuIsa fastest = compiled_isas().front();
     const char* env = std::getenv("JITFLOW_MAX_ISA");
-    if (env == nullptr || *env == '\0') return CpuIsa::avx512;
-    for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+    if (env == nullptr || *env == '\0') return fastest;
+    for (CpuIsa isa : compiled_isas()) {
       if (std::strcmp(env, isa_name(isa)) == 0) return isa;
     }
-    JF_LOG_WARN("JITFLOW_MAX_ISA=%s is not scalar, avx2 or avx512; ignored", env);
-    return CpuIsa::avx512;
+    JF_LOG_WARN("JITFLOW_MAX_ISA=%s is not an ISA of this build; ignored", env);
+    return fastest;
   }();
   return cap;
 }
 
+}  // namespace
+
 bool cpu_has_isa(CpuIsa isa) {
-  if (isa > isa_cap()) return false;
+  if (compiled_rank(isa) < compiled_rank(isa_cap())) return false;
   const CpuFeatures& f = cpu_features();
   switch (isa) {
     case CpuIsa::scalar:
@@ -88,8 +105,23 @@ bool cpu_has_isa(CpuIsa isa) {
       return f.avx2 && f.fma && f.f16c;
     case CpuIsa::avx512:
       return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+    case CpuIsa::neon:
+      return f.neon;
+    case CpuIsa::neon_dotprod:
+      return f.neon && f.neon_dotprod;
   }
   return false;
+}
+
+std::span<const CpuIsa> compiled_isas() {
+#if defined(JITFLOW_MATMUL_X86)
+  static constexpr CpuIsa kIsas[] = {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar};
+#elif defined(JITFLOW_MATMUL_NEON)
+  static constexpr CpuIsa kIsas[] = {CpuIsa::neon_dotprod, CpuIsa::neon, CpuIsa::scalar};
+#else
+  static constexpr CpuIsa kIsas[] = {CpuIsa::scalar};
+#endif
+  return kIsas;
 }
 
 std::string config_name(const MatmulConfig& c) {
@@ -106,8 +138,9 @@ bool VariantInfo::has_tile(int row_tile, int token_tile) const {
 
 MachineLimits nominal_limits(CpuIsa isa) {
   MachineLimits limits;
-  // x86-64 has 16 ymm registers; AVX-512 adds 16 more (zmm16-31, also usable as ymm).
-  limits.n_vec_regs = isa == CpuIsa::avx512 ? 32 : isa == CpuIsa::avx2 ? 16 : 0;
+  // x86-64 has 16 ymm registers; AVX-512 adds 16 more (zmm16-31, also usable as ymm). AArch64 has 32.
+  const bool has_32 = isa == CpuIsa::avx512 || isa == CpuIsa::neon || isa == CpuIsa::neon_dotprod;
+  limits.n_vec_regs = has_32 ? 32 : isa == CpuIsa::avx2 ? 16 : 0;
   limits.l1d_bytes = sysconf_bytes(_SC_LEVEL1_DCACHE_SIZE);
   limits.l2_bytes = sysconf_bytes(_SC_LEVEL2_CACHE_SIZE);
   return limits;

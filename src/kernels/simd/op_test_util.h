@@ -26,14 +26,17 @@ inline std::vector<float> random_floats(int64_t n, float lo, float hi, uint32_t 
   return v;
 }
 
-// Variants for ISAs this CPU lacks are not listed by *_variants(), so they go untested: say which.
+// Variants for ISAs the CPU lacks are not listed by *_variants(), so they go untested: say which
+// (x86 builds carry AVX2 and AVX-512 variants; NEON, the only ARM one, is in every AArch64 CPU).
 inline void note_missing_isas() {
+#if defined(JITFLOW_MATMUL_X86)
   for (CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512}) {
     if (!cpu_has_isa(isa)) {
       std::printf("[  SKIPPED ] %s variants: this CPU lacks it (%s)\n", isa_name(isa),
                   cpu_features().feature_list().c_str());
     }
   }
+#endif
 }
 
 // Expects |got[i] - want[i]| <= rel |want[i]| + abs for every i (NaN matches NaN, inf the same inf),

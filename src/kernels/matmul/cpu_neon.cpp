@@ -1,0 +1,33 @@
+// NEON variants for ARMv8.0 (NEON is part of the base ISA: no flags, no run-time check): integer
+// dot products by vmull_s8 and pairwise adds (neon_tiles.h has the tiles).
+#include "kernels/matmul/neon_tiles.h"
+
+namespace jf {
+namespace {
+
+struct NeonIntDot {
+  // acc + the 16 products a[i] * b[i], added pairwise into the 4 int32 lanes (|a[i] * b[i]| <=
+  // 128 * 127, so the int16 sums of two products cannot overflow).
+  static int32x4_t dot(int32x4_t acc, int8x16_t a, int8x16_t b) {
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+    return vpadalq_s16(acc, vmull_high_s8(a, b));
+  }
+};
+
+}  // namespace
+
+const MatmulFamily* neon_family(DType weight, WeightLayout layout) {
+  constexpr CpuIsa kIsa = CpuIsa::neon;
+  static const MatmulFamily kFamilies[] = {
+      make_family<Q8_32Tiles<NeonIntDot, Q4_0Weights>::At>(kIsa, {DType::Q4_0, 6, 1}),
+      make_family<Q8_32Tiles<NeonIntDot, Q8_0Weights>::At>(kIsa, {DType::Q8_0, 4, 1}),
+      make_family<Q4_KTiles<NeonIntDot>::At>(kIsa, {DType::Q4_K, 8, 1}),
+      make_family<Q6_KTiles<NeonIntDot>::At>(kIsa, {DType::Q6_K, 10, 1}),
+      make_family<FloatTiles<DType::F32>::At>(kIsa, {DType::F32, 2, 0}),
+      make_family<FloatTiles<DType::F16>::At>(kIsa, {DType::F16, 2, 0}),
+      make_family<FloatTiles<DType::BF16>::At>(kIsa, {DType::BF16, 2, 0}),
+  };
+  return find_family(kFamilies, weight, layout);
+}
+
+}  // namespace jf

@@ -1,0 +1,27 @@
+// NEON variants with the dot product extension (ARMv8.2 DotProd: sdot); this file is compiled with
+// -march=armv8.2-a+dotprod and the driver calls it only when cpu_features() reports it. Only the
+// quantised types: the float tiles would be those of cpu_neon.cpp.
+#include "kernels/matmul/neon_tiles.h"
+
+namespace jf {
+namespace {
+
+struct SdotIntDot {
+  // acc + the 16 products a[i] * b[i], in groups of 4 per int32 lane.
+  static int32x4_t dot(int32x4_t acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
+};
+
+}  // namespace
+
+const MatmulFamily* neon_dotprod_family(DType weight, WeightLayout layout) {
+  constexpr CpuIsa kIsa = CpuIsa::neon_dotprod;
+  static const MatmulFamily kFamilies[] = {
+      make_family<Q8_32Tiles<SdotIntDot, Q4_0Weights>::At>(kIsa, {DType::Q4_0, 6, 1}),
+      make_family<Q8_32Tiles<SdotIntDot, Q8_0Weights>::At>(kIsa, {DType::Q8_0, 4, 1}),
+      make_family<Q4_KTiles<SdotIntDot>::At>(kIsa, {DType::Q4_K, 8, 1}),
+      make_family<Q6_KTiles<SdotIntDot>::At>(kIsa, {DType::Q6_K, 10, 1}),
+  };
+  return find_family(kFamilies, weight, layout);
+}
+
+}  // namespace jf
