@@ -26,6 +26,7 @@
 #include "base/fp16.h"
 #include "kernels/matmul/kernels.h"
 #include "kernels/matmul/matmul.h"
+#include "kernels/matmul/tile_common.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -33,16 +34,6 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
-
-// f(integral_constant<int, 0>) ... f(integral_constant<int, N - 1>): compile-time indices, so that
-// arrays of accumulators indexed by them stay in registers (as in x86_tiles.h).
-template <int N, typename F>
-inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (f(std::integral_constant<int, I>{}), ...);
-  }
-  (std::make_integer_sequence<int, N>{});
-}
 
 inline void prefetch(const uint8_t* p, int distance) {
   if (distance != 0) __builtin_prefetch(p + distance);
@@ -371,24 +362,6 @@ void encode_f32(const float* x, int64_t n, const ActRowOut& out, const ActEncodi
 // ---------------------------------------------------------------------------------------------
 // Family tables.
 
-// Tiles compiled for each family: every R x T with R, T in {1, 2, 4, 8} and R * T <= 16 (32
-// registers cannot hold more accumulators). Closed under halving, so the driver can cover any
-// remainder with smaller power-of-two tiles.
-inline constexpr int kMaxTilePairs = 16;
-
-template <template <int, int> class Tiles>
-void fill_tiles(MatmulFamily* f) {
-  unroll<kTileLog2Max + 1>([&](auto lr) {
-    unroll<kTileLog2Max + 1>([&](auto lt) {
-      constexpr int R = 1 << decltype(lr)::value, T = 1 << decltype(lt)::value;
-      if constexpr (R * T <= kMaxTilePairs) {
-        f->tiles[lr][lt] = Tiles<R, T>::fn;
-        f->info.tile_mask |= static_cast<uint16_t>(1u << (4 * lr + lt));
-      }
-    });
-  });
-}
-
 template <class IntDot, class Weights>
 struct Q8_32Tiles {
   template <int R, int T>
@@ -449,15 +422,6 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
   }
   fill_tiles<Tiles>(&f);
   return f;
-}
-
-template <size_t N>
-const MatmulFamily* find_family(const MatmulFamily (&families)[N], DType weight, WeightLayout layout) {
-  if (layout != WeightLayout::rows) return nullptr;
-  for (const MatmulFamily& f : families) {
-    if (f.weight == weight) return &f;
-  }
-  return nullptr;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "base/fp16.h"
 #include "kernels/matmul/kernels.h"
+#include "kernels/matmul/tile_common.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -59,17 +60,6 @@ inline __m256 abs_ps(__m256 v) {
 
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-
-// f(integral_constant<int, 0>) ... f(integral_constant<int, N - 1>): compile-time indices from the
-// start, so that arrays of accumulators indexed by them stay in registers (GCC replaces such arrays
-// by scalars before it unrolls loops, so a plain loop would keep them in memory).
-template <int N, typename F>
-inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (f(std::integral_constant<int, I>{}), ...);
-  }
-  (std::make_integer_sequence<int, N>{});
 }
 
 inline void prefetch(const uint8_t* p, int distance) {
@@ -679,33 +669,6 @@ bool quantize_row_x86(DType act_type, const float* x, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------------
 // Family tables.
 
-// Tiles compiled for each family: every R x T with R, T in {1, 2, 4, 8} and R * T <= 16 (beyond
-// that even 32 registers cannot hold the accumulators). Closed under halving, so the driver can
-// cover any remainder with smaller power-of-two tiles. Tiles<R, T>::fn is the tile function.
-inline constexpr int kMaxTilePairs = 16;
-
-template <template <int, int> class Tiles, int LR, int LT>
-void set_tile(MatmulFamily* f) {
-  if constexpr ((1 << LR) * (1 << LT) <= kMaxTilePairs) {
-    f->tiles[LR][LT] = Tiles<1 << LR, 1 << LT>::fn;
-    f->info.tile_mask |= static_cast<uint16_t>(1u << (4 * LR + LT));
-  }
-}
-
-template <template <int, int> class Tiles, int LR, int... LT>
-void set_tile_row(MatmulFamily* f, std::integer_sequence<int, LT...>) {
-  (set_tile<Tiles, LR, LT>(f), ...);
-}
-
-template <template <int, int> class Tiles>
-void fill_tiles(MatmulFamily* f) {
-  constexpr auto kLog2T = std::make_integer_sequence<int, kTileLog2Max + 1>{};
-  set_tile_row<Tiles, 0>(f, kLog2T);
-  set_tile_row<Tiles, 1>(f, kLog2T);
-  set_tile_row<Tiles, 2>(f, kLog2T);
-  set_tile_row<Tiles, 3>(f, kLog2T);
-}
-
 // Tile sets per family, for fill_tiles.
 template <class Weights>
 struct Q8_32Tiles {
@@ -793,14 +756,6 @@ MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
   }
   fill_tiles<Tiles>(&f);
   return f;
-}
-
-template <size_t N>
-const MatmulFamily* find_family(const MatmulFamily (&families)[N], DType weight, WeightLayout layout) {
-  for (const MatmulFamily& f : families) {
-    if (f.weight == weight && f.weight_layout == layout) return &f;
-  }
-  return nullptr;
 }
 
 }  // namespace
