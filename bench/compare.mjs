@@ -84,13 +84,23 @@ function median(values) {
   return (sorted[Math.floor(mid)] + sorted[Math.ceil(mid)]) / 2;
 }
 
-// The rows of the first round with median_ts recomputed over the timed runs of every round.
+// The rows of the first round with median_ts recomputed over the timed runs of every round, and
+// the highest DRAM bandwidth measured around the row's test in any round (the limit of %BW).
 function pool(rounds) {
   const samples = new Map();
-  for (const row of rounds.flat()) samples.set(key(row), [...(samples.get(key(row)) ?? []), ...row.samples_ns]);
+  const bandwidth = new Map();
+  for (const row of rounds.flat()) {
+    samples.set(key(row), [...(samples.get(key(row)) ?? []), ...row.samples_ns]);
+    bandwidth.set(key(row), Math.max(bandwidth.get(key(row)) ?? 0, row.bandwidth_gbps ?? 0));
+  }
   return rounds[0].map((row) => {
     const pooled = samples.get(key(row));
-    return { ...row, n_runs: pooled.length, median_ts: ((row.n_prompt + row.n_gen) * 1e9) / median(pooled) };
+    return {
+      ...row,
+      n_runs: pooled.length,
+      median_ts: ((row.n_prompt + row.n_gen) * 1e9) / median(pooled),
+      bandwidth_gbps: bandwidth.get(key(row)) || null,
+    };
   });
 }
 
@@ -125,11 +135,12 @@ function report(ours, peer, rounds, loadBefore) {
   for (const r of ours) {
     const theirs = peerRows.get(key(r));
     const ratio = theirs ? r.median_ts / theirs.median_ts : null;
-    const bw = r.bw_fraction == null ? "" : `${(100 * r.bw_fraction).toFixed(1)}%`;
+    const bw = r.bw_fraction == null ? "" : `${(100 * r.bw_fraction).toFixed(1)}% of ${r.bandwidth_gbps.toFixed(1)}`;
     lines.push(`| ${r.model_filename} | ${r.test} | ${r.n_threads} | ${fixed(r.median_ts)} | ${fixed(theirs?.median_ts)} | ` +
       `${fixed(ratio)} | ${fixed(r.gbps)} | ${bw} |`);
   }
-  if (first.bandwidth_gbps) lines.push("", `%BW of ${first.bandwidth_gbps.toFixed(1)} GB/s DRAM read bandwidth (${first.bandwidth_source})`);
+  lines.push("", `%BW of the DRAM read bandwidth in GB/s, ${first.bandwidth_source === "given" ? "given" :
+    "measured by jitflow just before and after each of its tg tests (the highest of all rounds)"}`);
   return lines.join("\n") + "\n";
 }
 
@@ -139,8 +150,6 @@ function main() {
   const loadBefore = os.loadavg();
   const ourRounds = [runJitflow(o)];
   const nCtx = ourRounds[0][0].n_ctx;
-  // Later rounds reuse the first round's bandwidth, so that %BW has one denominator.
-  o["bandwidth-gbps"] ??= String(ourRounds[0][0].bandwidth_gbps ?? "");
   const peerRounds = [runPeer(o, nCtx)];
   for (let round = 1; round < Number(o.rounds); round++) {
     if (round % 2 === 1) peerRounds.push(runPeer(o, nCtx));

@@ -16,9 +16,10 @@
 //                            it, in which case the whole table is read as the output matrix);
 //   GB/s  = decode bytes per token x median tokens/s (KV cache and activations not counted, so
 //           this is a lower bound on the traffic);
-//   %BW   = GB/s / the DRAM read bandwidth of the machine (the faster of tune's one-thread and
-//           all-thread streaming reads, measured once per invocation in quick mode), or the
-//           bandwidth the caller gives.
+//   %BW   = GB/s / the DRAM read bandwidth of the machine (the faster of a one-thread and an
+//           all-thread streaming read, measured just before and just after each tg test, the
+//           higher of the two: on a shared machine it moves within minutes), or the bandwidth the
+//           caller gives.
 //
 // Engines are loaded once per (model, thread count); load time is never timed. The context of
 // every engine holds max(all P, all N) positions rounded up to a multiple of 256, the padding
@@ -48,14 +49,14 @@ struct BenchOptions {
   std::vector<int> n_threads;         // empty: the CPUs this process may run on
   int repetitions = 5;                // timed runs per test, after one warm-up run
   uint64_t seed = 1234;               // of the token ids
-  double bandwidth_gbps = 0;          // > 0: the DRAM bandwidth for %BW; 0: measure it
+  double bandwidth_gbps = 0;          // > 0: the DRAM bandwidth for %BW; 0: measure it per tg test
   bool use_kdb = true;                // run the kernels `jitflow tune` stored (EngineOptions::use_kdb)
   std::string kdb_path;               // "": EngineOptions' default
 };
 
 // Facts about a model file, read from its GGUF tensor directory.
 struct ModelFacts {
-  std::string file_name;   // without directories
+  std::string file_name;    // without directories
   std::string weight_type;  // "q4_0": the type holding the most matrix bytes
   std::string type;         // "llama q4_0": architecture and weight type
   uint64_t size_bytes = 0;  // tensor data in the file
@@ -73,6 +74,8 @@ struct TestResult {
   int n_prompt = 0;  // a pp test: n_prompt > 0 and n_gen == 0; tg: the reverse
   int n_gen = 0;
   std::vector<double> samples_ns;  // one per timed run, in run order
+  double bandwidth_gbps = 0;       // tg, unless the limit is given: the DRAM read bandwidth measured just
+                                   // before and just after the test (the higher), 0 when not measured
 
   int n_tokens() const { return n_prompt + n_gen; }
   bool is_generation() const { return n_gen > 0; }
@@ -80,17 +83,20 @@ struct TestResult {
   double avg_ns() const;
   double stddev_ns() const;  // sample standard deviation (n - 1); 0 for one sample
   double median_ns() const;
-  double avg_ts() const;     // mean over runs of tokens/s
+  double avg_ts() const;  // mean over runs of tokens/s
   double stddev_ts() const;
   double median_ts() const;  // tokens / median time
 };
 
 struct BenchReport {
   std::vector<TestResult> tests;  // model-major, then threads, then pp tests, then tg tests
-  double bandwidth_gbps = 0;
-  std::string bandwidth_source;  // "measured", "given"
+  double bandwidth_gbps = 0;      // given (--bandwidth-gbps), else 0
+  std::string bandwidth_source;   // "measured", "given"
 
-  double decode_gbps(const TestResult& test) const;      // 0 for pp tests
+  double decode_gbps(const TestResult& test) const;  // 0 for pp tests
+  // The limit of a tg test: its own measurement, else the report's (a shared machine's bandwidth
+  // moves within minutes, so a limit measured at the start can be far off by the last test).
+  double bandwidth_limit_gbps(const TestResult& test) const;
   double bandwidth_fraction(const TestResult& test) const;  // 0 for pp tests or an unknown bandwidth
 };
 

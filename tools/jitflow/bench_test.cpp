@@ -94,8 +94,20 @@ TEST(BenchFormat, MarkdownHasAHeaderAndOneRowPerTest) {
   EXPECT_EQ(rows[0].rfind("| model | size | params | backend | threads | test | t/s |", 0), 0u) << rows[0];
   EXPECT_EQ(rows[1].rfind("| -----", 0), 0u);
   EXPECT_NE(rows[2].find("| pp64 | 37.33 ± 24.44 | 32.00 |  |  |"), std::string::npos) << rows[2];
-  EXPECT_NE(rows[3].find("| tg4 | 10.44 ± 2.69 | 10.00 | 10.00 | 50.0% |"), std::string::npos) << rows[3];
+  EXPECT_NE(rows[3].find("| tg4 | 10.44 ± 2.69 | 10.00 | 10.00 | 50.0% of 20.0 |"), std::string::npos) << rows[3];
   EXPECT_NE(rows[2].find("| 1.00 MiB | 2.00 M | jitflow avx2 | 2 |"), std::string::npos) << rows[2];
+}
+
+// A bandwidth measured around a tg test is that test's limit; the report's is the fallback.
+TEST(BenchFormat, TestBandwidthOverridesTheReports) {
+  BenchReport report = make_report();
+  report.tests[1].bandwidth_gbps = 40;
+  EXPECT_DOUBLE_EQ(report.bandwidth_limit_gbps(report.tests[1]), 40);
+  EXPECT_DOUBLE_EQ(report.bandwidth_fraction(report.tests[1]), 0.25);
+  EXPECT_DOUBLE_EQ(report.bandwidth_fraction(report.tests[0]), 0);  // pp
+  report.bandwidth_gbps = 0;
+  report.tests[1].bandwidth_gbps = 0;
+  EXPECT_DOUBLE_EQ(report.bandwidth_fraction(report.tests[1]), 0);  // unknown
 }
 
 TEST(BenchFormat, CsvParsesWithOneRecordPerTest) {

@@ -22,7 +22,8 @@ struct BenchArgs {
 
 Result<std::vector<int>> parse_list(const char* flag, const std::string& text) {
   auto values = parse_int_list(text);
-  if (!values.ok()) return error(StatusCode::kInvalidArgument, "%s: %s", flag, values.status().message().c_str());
+  if (!values.ok())
+    return error(StatusCode::kInvalidArgument, "%s: %s", flag, values.status().message().c_str());
   return values;
 }
 
@@ -37,7 +38,8 @@ std::vector<std::string> split_commas(const std::string& text) {
   return items;
 }
 
-Status fill_options(const BenchArgs& args, const std::vector<std::string>& positional, bench::BenchOptions* options) {
+Status fill_options(const BenchArgs& args, const std::vector<std::string>& positional,
+                    bench::BenchOptions* options) {
   options->model_paths = split_commas(args.models);
   options->model_paths.insert(options->model_paths.end(), positional.begin(), positional.end());
   JF_ASSIGN_OR_RETURN(options->n_prompt, parse_list("-p", args.n_prompt));
@@ -51,8 +53,9 @@ Status fill_options(const BenchArgs& args, const std::vector<std::string>& posit
 }
 
 void print_progress(const bench::TestResult& t) {
-  std::fprintf(stderr, "jitflow bench: %s %s threads %d: %.2f t/s (median of %zu)\n", t.model.file_name.c_str(),
-               t.test_name().c_str(), t.n_threads, t.median_ts(), t.samples_ns.size());
+  std::fprintf(stderr, "jitflow bench: %s %s threads %d: %.2f t/s (median of %zu)\n",
+               t.model.file_name.c_str(), t.test_name().c_str(), t.n_threads, t.median_ts(),
+               t.samples_ns.size());
 }
 
 }  // namespace
@@ -61,18 +64,22 @@ int cmd_bench(int argc, char** argv) {
   BenchArgs args;
   bench::BenchOptions options;
   std::vector<std::string> positional;
-  ArgParser parser("jitflow bench",
-                   "Prompt (pp) and generation (tg) tokens/s like llama-bench; tg rows add GB/s of weights read\n"
-                   "and its fraction of the measured DRAM bandwidth (%BW).");
+  ArgParser parser(
+      "jitflow bench",
+      "Prompt (pp) and generation (tg) tokens/s like llama-bench; tg rows add GB/s of weights read\n"
+      "and its fraction of the measured DRAM bandwidth (%BW).");
   parser.add("-m", "--model", &args.models, "GGUF model(s), comma-separated (also as positional arguments)");
   parser.add("-p", "--n-prompt", &args.n_prompt, "prompt lengths, comma-separated; 0 skips (default 512)");
   parser.add("-n", "--n-gen", &args.n_gen, "generated lengths, comma-separated; 0 skips (default 128)");
   parser.add("-t", "--threads", &args.n_threads, "thread counts, comma-separated (default: all CPUs)");
-  parser.add("-r", "--repetitions", &options.repetitions, "timed runs per test after one warm-up (default 5)");
+  parser.add("-r", "--repetitions", &options.repetitions,
+             "timed runs per test after one warm-up (default 5)");
   parser.add("-o", "--output", &args.output, "md, csv, json or jsonl (default md)");
   parser.add("-s", "--seed", &args.seed, "seed of the random token ids (default 1234)");
-  parser.add("", "--bandwidth-gbps", &options.bandwidth_gbps, "DRAM bandwidth for %BW (default: measure, ~2 s)");
-  parser.add("", "--kdb", &options.kdb_path, "kernel database (default: $JITFLOW_KDB, else ~/.cache/jitflow/kdb.jsonl)");
+  parser.add("", "--bandwidth-gbps", &options.bandwidth_gbps,
+             "DRAM bandwidth for %BW (default: measure around each tg test, ~0.5 s)");
+  parser.add("", "--kdb", &options.kdb_path,
+             "kernel database (default: $JITFLOW_KDB, else ~/.cache/jitflow/kdb.jsonl)");
   parser.add_flag("", "--no-kdb", &args.no_kdb, "run the default kernels, not the tuned ones");
   parser.add_flag("", "--progress", &args.progress, "print each test's median to stderr as it finishes");
   parser.allow_positional("MODEL", &positional);
