@@ -87,16 +87,9 @@ std::vector<MatmulKernel> pruned_space(const MatmulWorkload& w, int n_threads, c
 std::vector<MatmulKernel> full_space(DType dtype, WeightLayout layout) {
   std::vector<MatmulKernel> out;
   for (CpuIsa isa : searched_isas(dtype, layout)) {
-    for (int r : kRowTileCandidates) {
-      for (int t : kTokenTileCandidates) {
-        for (int kb : kKBlockCandidates) {
-          for (int pf : kPrefetchCandidates) {
-            MatmulKernel k = resolve_kernel(
-                dtype, layout, isa, {.row_tile = r, .token_tile = t, .k_block = kb, .prefetch_rows = pf});
-            if (k.valid()) out.push_back(std::move(k));
-          }
-        }
-      }
+    for (const MatmulConfig& c : candidate_configs()) {
+      MatmulKernel k = resolve_kernel(dtype, layout, isa, c);
+      if (k.valid()) out.push_back(std::move(k));
     }
   }
   return out;

@@ -69,7 +69,7 @@ struct Tile {
   float* y = nullptr;    // output of (token 0, row 0) of the tile
   int64_t y_stride = 0;  // floats between tokens in y
   bool accumulate = false;
-  int prefetch_bytes = 0;     // prefetch this far below each weight block (0: none)
+  int prefetch_bytes = 0;  // prefetch this far below each weight block (0: none)
 };
 using TileFn = void (*)(const Tile& tile);
 
@@ -78,6 +78,8 @@ struct ActEncoding {
   DType act_type = DType::F32;  // vec_dot_type of the weights
   int bias_offset = 0;  // q8_32, q8_x16: the variant multiplies unsigned codes (weight code + offset) by
                         // the activation codes, so the activations carry -offset * sum(codes) per block
+
+  bool operator==(const ActEncoding&) const = default;
 };
 
 // Encodes one token (n columns of f32) into `out`.

@@ -373,14 +373,13 @@ void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, 
                          ThreadPool& pool, MatmulScratch& scratch) {
   JF_CHECK(!outputs.empty() && outputs.size() <= kMaxSharedOutputs);
   std::array<Part, kMaxSharedOutputs> parts;
-  bool shared = true;
+  bool shared = true;  // every kernel reads X in the first one's layout and encoding
   for (size_t i = 0; i < outputs.size(); ++i) {
     const MatmulKernel& k = *outputs[i].kernel;
     JF_CHECK(k.valid());
     parts[i] = {outputs[i].w, k.family, k.config, outputs[i].y};
-    const MatmulFamily& f0 = *parts[0].family;
-    shared = shared && k.family->layout == f0.layout && k.family->encoding.act_type == f0.encoding.act_type &&
-             k.family->encoding.bias_offset == f0.encoding.bias_offset;
+    shared = shared && k.family->layout == parts[0].family->layout &&
+             k.family->encoding == parts[0].family->encoding;
   }
   if (shared) return run_matmul({parts.data(), outputs.size()}, x, n_tokens, pool, scratch);
   for (size_t i = 0; i < outputs.size(); ++i) run_matmul({&parts[i], 1}, x, n_tokens, pool, scratch);

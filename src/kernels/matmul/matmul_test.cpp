@@ -244,15 +244,8 @@ std::vector<int64_t> odd_cols(DType dtype, WeightLayout layout) {
 // row and each prefetch distance (a superset of what enumerate_space keeps for any machine).
 std::vector<MatmulConfig> runnable_configs(DType dtype, WeightLayout layout, CpuIsa isa, int64_t n_cols) {
   std::vector<MatmulConfig> out;
-  for (int R : kRowTileCandidates) {
-    for (int T : kTokenTileCandidates) {
-      for (int kb : kKBlockCandidates) {
-        for (int pf : kPrefetchCandidates) {
-          const MatmulConfig c{.row_tile = R, .token_tile = T, .k_block = kb, .prefetch_rows = pf};
-          if (kb < n_cols && resolve_kernel(dtype, layout, isa, c).valid()) out.push_back(c);
-        }
-      }
-    }
+  for (const MatmulConfig& c : candidate_configs()) {
+    if (c.k_block < n_cols && resolve_kernel(dtype, layout, isa, c).valid()) out.push_back(c);
   }
   return out;
 }

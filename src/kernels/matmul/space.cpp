@@ -173,18 +173,25 @@ bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const Matmul
   return c.k_block == 0 || !fits_caches(shape, variant, R, T, 0, limits);
 }
 
-std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,
-                                          const MachineLimits& limits) {
+std::vector<MatmulConfig> candidate_configs() {
   std::vector<MatmulConfig> out;
   for (int R : kRowTileCandidates) {
     for (int T : kTokenTileCandidates) {
       for (int kb : kKBlockCandidates) {
         for (int pf : kPrefetchCandidates) {
-          const MatmulConfig c{.row_tile = R, .token_tile = T, .k_block = kb, .prefetch_rows = pf};
-          if (is_valid(shape, variant, c, limits)) out.push_back(c);
+          out.push_back({.row_tile = R, .token_tile = T, .k_block = kb, .prefetch_rows = pf});
         }
       }
     }
+  }
+  return out;
+}
+
+std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,
+                                          const MachineLimits& limits) {
+  std::vector<MatmulConfig> out;
+  for (const MatmulConfig& c : candidate_configs()) {
+    if (is_valid(shape, variant, c, limits)) out.push_back(c);
   }
   return out;
 }

@@ -117,7 +117,10 @@ MachineLimits nominal_limits(CpuIsa isa);
 bool is_valid(const MatmulShape& shape, const VariantInfo& variant, const MatmulConfig& config,
               const MachineLimits& limits);
 
-// Every candidate config that is_valid keeps, in a fixed order.
+// Every combination of the knob candidates (the space before the rules), in a fixed order.
+std::vector<MatmulConfig> candidate_configs();
+
+// Every candidate config that is_valid keeps, in the order of candidate_configs.
 std::vector<MatmulConfig> enumerate_space(const MatmulShape& shape, const VariantInfo& variant,
                                           const MachineLimits& limits);
 
