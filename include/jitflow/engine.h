@@ -49,8 +49,15 @@ struct GenerationStats {
 
 class Session;
 
+// Check options before use: a bad value gets kInvalidArgument naming the option and its valid
+// range. Engine::load and Session::generate check theirs; callers may check earlier.
+Status check_options(const EngineOptions& options);
+Status check_options(const GenerateOptions& options);
+
 class Engine {
  public:
+  // Reads and checks the model. A context whose KV cache and weights exceed the machine's memory is
+  // refused (kOutOfRange, stating the bytes it would need); more threads than CPUs is a warning.
   static Result<std::unique_ptr<Engine>> load(const std::string& model_path, const EngineOptions& options);
   ~Engine();
 
@@ -84,7 +91,7 @@ class Session {
   // Tokenizes `prompt`, evaluates it, then samples up to options.n_predict tokens, calling
   // on_piece with each token's text as soon as it exists (return false to stop). Generation also
   // stops, with stats.context_full set, when the context fills up; a prompt longer than the
-  // context is an error (kOutOfRange).
+  // context is an error (kOutOfRange) returned before on_piece is called.
   Result<GenerationStats> generate(std::string_view prompt, const GenerateOptions& options,
                                    const std::function<bool(std::string_view piece)>& on_piece);
 

@@ -7,26 +7,27 @@
 namespace jf {
 
 struct EngineOptions {
-  int n_threads = 0;  // worker threads for the kernels; 0: one per core
-  int n_ctx = 0;      // positions each session's KV cache holds; 0: min(the model's context, 2048)
+  int n_threads = 0;  // worker threads for the kernels, 0..1024; 0: one per core
+  int n_ctx = 0;      // positions each session's KV cache holds, >= 0; 0: min(the model's context, 2048)
   bool use_kdb = true;   // run the kernels `jitflow tune` stored for this device; false: the defaults
   std::string kdb_path;  // kernel database; "": $JITFLOW_KDB, else ~/.cache/jitflow/kdb.jsonl
 };
 
-// How the next token is chosen. temperature <= 0 is greedy (argmax, lowest id on ties); otherwise
-// repetition penalty -> top-k -> top-p -> min-p -> temperature -> a seeded draw.
+// How the next token is chosen. temperature 0 is greedy (argmax, lowest id on ties); otherwise
+// repetition penalty -> top-k -> top-p -> min-p -> temperature -> a seeded draw. The valid range of
+// each field is stated beside it (check_options in engine.h enforces it).
 struct SamplingOptions {
-  float temperature = 0.8f;     // <= 0: greedy (argmax, lowest id on ties)
-  int top_k = 40;               // <= 0: off
-  float top_p = 0.95f;          // >= 1: off; <= 0 keeps only the top token
-  float min_p = 0.05f;          // <= 0: off
+  float temperature = 0.8f;     // >= 0; 0: greedy (argmax, lowest id on ties)
+  int top_k = 40;               // >= 0; 0: off
+  float top_p = 0.95f;          // [0, 1]; 1: off; 0 keeps only the top token
+  float min_p = 0.05f;          // [0, 1]; 0: off
   float repeat_penalty = 1.0f;  // > 0; 1: off. Also applies to greedy, as in llama.cpp
-  int repeat_last_n = 64;       // window of accepted tokens penalised; 0: off; < 0: all since reset()
+  int repeat_last_n = 64;       // >= -1: window of accepted tokens penalised; 0: off; -1: all since reset()
   uint64_t seed = 0;
 };
 
 struct GenerateOptions {
-  int n_predict = 128;        // tokens to generate
+  int n_predict = 128;        // tokens to generate, >= 0
   bool stop_at_eog = true;    // stop early at an end-of-generation token (EOS, EOT)
   SamplingOptions sampling;
 };

@@ -1,4 +1,4 @@
-// Monotonic wall clock for timing, and the process's peak resident set size.
+// Monotonic wall clock for timing, the process's peak resident set size and the machine's memory.
 #pragma once
 
 #include <chrono>
@@ -13,5 +13,8 @@ inline double now_ms() {
 
 // Peak resident set size of this process in bytes (0 where the OS cannot tell).
 uint64_t peak_rss_bytes();
+
+// Physical memory of the machine in bytes (0 where the OS cannot tell).
+uint64_t physical_memory_bytes();
 
 }  // namespace jf

@@ -62,18 +62,27 @@ double exp_nonpositive(double x) {
 }  // namespace
 
 Status check_sampler_params(const SamplingOptions& params) {
-  if (!std::isfinite(params.temperature)) {
-    return error(StatusCode::kInvalidArgument, "sampler: temperature %g is not a finite number", params.temperature);
+  // Written as !(in range) so that NaN fails too.
+  if (!(params.temperature >= 0 && std::isfinite(params.temperature))) {
+    return error(StatusCode::kInvalidArgument, "sampler: temperature %g must be a number >= 0 (0: greedy)",
+                 params.temperature);
   }
-  if (!std::isfinite(params.top_p)) {
-    return error(StatusCode::kInvalidArgument, "sampler: top_p %g is not a finite number", params.top_p);
+  if (params.top_k < 0) {
+    return error(StatusCode::kInvalidArgument, "sampler: top_k %d must be >= 0 (0: off)", params.top_k);
   }
-  if (!std::isfinite(params.min_p)) {
-    return error(StatusCode::kInvalidArgument, "sampler: min_p %g is not a finite number", params.min_p);
+  if (!(params.top_p >= 0 && params.top_p <= 1)) {
+    return error(StatusCode::kInvalidArgument, "sampler: top_p %g must be in [0, 1] (1: off)", params.top_p);
   }
-  if (!std::isfinite(params.repeat_penalty) || params.repeat_penalty <= 0) {
-    return error(StatusCode::kInvalidArgument, "sampler: repeat_penalty %g is not a positive number",
+  if (!(params.min_p >= 0 && params.min_p <= 1)) {
+    return error(StatusCode::kInvalidArgument, "sampler: min_p %g must be in [0, 1] (0: off)", params.min_p);
+  }
+  if (!(params.repeat_penalty > 0 && std::isfinite(params.repeat_penalty))) {
+    return error(StatusCode::kInvalidArgument, "sampler: repeat_penalty %g must be a number > 0 (1: off)",
                  params.repeat_penalty);
+  }
+  if (params.repeat_last_n < -1) {
+    return error(StatusCode::kInvalidArgument, "sampler: repeat_last_n %d must be >= -1 (0: off, -1: all)",
+                 params.repeat_last_n);
   }
   return Status::ok_status();
 }

@@ -156,7 +156,7 @@ TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
   EXPECT_EQ(distinct_draws(params, logits, 3000), (std::set<TokenId>{1, 2, 3}));
   params.min_p = 0.5f;  // keeps p >= 0.25
   EXPECT_EQ(distinct_draws(params, logits, 3000), (std::set<TokenId>{1, 2}));
-  params.min_p = 5.0f;  // nothing reaches it: the best token stays
+  params.min_p = 1.0f;  // only tokens as likely as the best stay
   EXPECT_EQ(distinct_draws(params, logits, 300), std::set<TokenId>{1});
 }
 
@@ -266,20 +266,37 @@ TEST(Sampler, LargeVocabularyWithDefaults) {
   EXPECT_EQ(sampler.sample(logits), 150000);
 }
 
-TEST(SamplingOptions, RejectsUnusableValues) {
+TEST(SamplingOptions, RejectsValuesOutsideTheirRange) {
   EXPECT_TRUE(check_sampler_params(SamplingOptions{}).ok());
-  SamplingOptions p;
-  p.temperature = kNaN;
-  EXPECT_EQ(check_sampler_params(p).code(), StatusCode::kInvalidArgument);
-  p = SamplingOptions{};
-  p.top_p = kInf;
-  EXPECT_NE(check_sampler_params(p).message().find("top_p"), std::string::npos);
-  p = SamplingOptions{};
-  p.min_p = -kInf;
-  EXPECT_FALSE(check_sampler_params(p).ok());
-  p = SamplingOptions{};
-  p.repeat_penalty = 0;
-  EXPECT_NE(check_sampler_params(p).message().find("repeat_penalty"), std::string::npos);
+  struct Case {
+    const char* field;
+    void (*set)(SamplingOptions&);
+  };
+  const Case bad[] = {
+      {"temperature", [](SamplingOptions& p) { p.temperature = kNaN; }},
+      {"temperature", [](SamplingOptions& p) { p.temperature = -1; }},
+      {"top_k", [](SamplingOptions& p) { p.top_k = -1; }},
+      {"top_p", [](SamplingOptions& p) { p.top_p = kInf; }},
+      {"top_p", [](SamplingOptions& p) { p.top_p = 5; }},
+      {"top_p", [](SamplingOptions& p) { p.top_p = -0.1f; }},
+      {"min_p", [](SamplingOptions& p) { p.min_p = -kInf; }},
+      {"min_p", [](SamplingOptions& p) { p.min_p = 2; }},
+      {"repeat_penalty", [](SamplingOptions& p) { p.repeat_penalty = 0; }},
+      {"repeat_last_n", [](SamplingOptions& p) { p.repeat_last_n = -2; }},
+  };
+  for (const Case& c : bad) {
+    SamplingOptions p;
+    c.set(p);
+    const Status s = check_sampler_params(p);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.field;
+    EXPECT_NE(s.message().find(c.field), std::string::npos) << s.message();
+  }
+  // The ends of each range are valid.
+  SamplingOptions edges;
+  edges.temperature = 0, edges.top_k = 0, edges.top_p = 0, edges.min_p = 1, edges.repeat_last_n = -1;
+  EXPECT_TRUE(check_sampler_params(edges).ok());
+  edges.top_p = 1, edges.min_p = 0;
+  EXPECT_TRUE(check_sampler_params(edges).ok());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/checked_math.h"
 #include "kernels/attention/attention.h"
 #include "kernels/rmsnorm/rmsnorm.h"
 #include "kernels/rope/rope.h"
@@ -68,6 +69,13 @@ KvCache::KvCache(const ModelConfig& config, int n_ctx)
       row_(config.n_embd_kv()),
       k_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()),
       v_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()) {}
+
+uint64_t KvCache::bytes_for(const ModelConfig& config, int64_t n_ctx) {
+  std::optional<uint64_t> bytes = checked_mul(static_cast<uint64_t>(config.n_layer), static_cast<uint64_t>(n_ctx));
+  if (bytes) bytes = checked_mul(*bytes, static_cast<uint64_t>(config.n_embd_kv()));
+  if (bytes) bytes = checked_mul(*bytes, 2 * sizeof(float));  // K and V
+  return bytes.value_or(UINT64_MAX);
+}
 
 Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool,
                          MatmulKernelFn choose_kernel)

@@ -25,6 +25,8 @@ class KvCache {
  public:
   KvCache() = default;
   KvCache(const ModelConfig& config, int n_ctx);
+  // Bytes a cache of n_ctx positions holds; UINT64_MAX when that does not fit 64 bits.
+  static uint64_t bytes_for(const ModelConfig& config, int64_t n_ctx);
   float* k(int layer, int64_t pos) { return k_.data() + (layer * n_ctx_ + pos) * row_; }
   float* v(int layer, int64_t pos) { return v_.data() + (layer * n_ctx_ + pos) * row_; }
   int n_ctx() const { return static_cast<int>(n_ctx_); }

@@ -62,15 +62,47 @@ std::unique_ptr<KernelSelector> load_kernels(const EngineOptions& options, int n
   return kernels->n_tuned() > 0 ? std::move(kernels) : nullptr;
 }
 
-Status check_options(const EngineOptions& options) {
-  if (options.n_threads < 0 || options.n_threads > 1024) {
-    return error(StatusCode::kInvalidArgument, "thread count %d is outside 0..1024", options.n_threads);
+// Refuses a context whose KV cache, with the weights, cannot fit the machine's memory: failing here
+// with the bytes it needs beats an allocation failure (or the OOM killer) when the session starts.
+Status check_memory(const ModelConfig& config, uint64_t weight_bytes, int n_ctx) {
+  const uint64_t kv_bytes = KvCache::bytes_for(config, n_ctx);
+  const uint64_t memory = physical_memory_bytes();
+  if (memory == 0 || (kv_bytes < memory && weight_bytes < memory - kv_bytes)) return Status();
+  return error(StatusCode::kOutOfRange,
+               "a context of %d positions needs %llu bytes of KV cache, plus %llu bytes of weights, but this "
+               "machine has %llu bytes of memory; lower the context length (-c)",
+               n_ctx, static_cast<unsigned long long>(kv_bytes), static_cast<unsigned long long>(weight_bytes),
+               static_cast<unsigned long long>(memory));
+}
+
+void warn_if_oversubscribed(int n_threads) {
+  const int n_cpus = cpu_features().n_logical_cpus;
+  if (n_threads > n_cpus) {
+    JF_LOG_WARN("%d threads on %d CPUs: threads beyond the CPU count wait for one another (see -t)", n_threads,
+                n_cpus);
   }
-  if (options.n_ctx < 0) return error(StatusCode::kInvalidArgument, "context length %d is negative", options.n_ctx);
-  return Status();
 }
 
 }  // namespace
+
+Status check_options(const EngineOptions& options) {
+  if (options.n_threads < 0 || options.n_threads > 1024) {
+    return error(StatusCode::kInvalidArgument, "thread count %d is outside 0..1024 (0: one per core)",
+                 options.n_threads);
+  }
+  if (options.n_ctx < 0) {
+    return error(StatusCode::kInvalidArgument, "context length %d is negative (0: the model's, at most 2048)",
+                 options.n_ctx);
+  }
+  return Status();
+}
+
+Status check_options(const GenerateOptions& options) {
+  if (options.n_predict < 0) {
+    return error(StatusCode::kInvalidArgument, "token count to generate %d is negative", options.n_predict);
+  }
+  return check_sampler_params(options.sampling);
+}
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -88,10 +120,12 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
   }
   JF_ASSIGN_OR_RETURN(impl->weights, load_weights(file, impl->config));
   impl->info = make_info(model_path, impl->config, impl->weights);
+  impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
+  JF_RETURN_IF_ERROR(check_memory(impl->config, impl->weights.n_bytes, impl->n_ctx));
   const int n_threads = options.n_threads > 0 ? options.n_threads : cpu_features().n_logical_cpus;
+  warn_if_oversubscribed(n_threads);
   impl->pool = std::make_unique<ThreadPool>(n_threads);
   impl->kernels = load_kernels(options, n_threads);
-  impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
   impl->load_ms = now_ms() - start_ms;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -139,10 +173,15 @@ Result<std::span<const float>> Session::eval(std::span<const int32_t> tokens, bo
 
 Result<GenerationStats> Session::generate(std::string_view prompt, const GenerateOptions& options,
                                           const std::function<bool(std::string_view)>& on_piece) {
+  JF_RETURN_IF_ERROR(check_options(options));
   const Tokenizer& tokenizer = *impl_->engine.tokenizer;
   std::vector<int32_t> tokens = tokenizer.encode(prompt, /*add_special=*/n_past() == 0);
   if (tokens.empty()) {
     return error(StatusCode::kInvalidArgument, "the prompt is empty and the vocabulary adds no BOS token");
+  }
+  if (static_cast<int64_t>(n_past()) + static_cast<int64_t>(tokens.size()) > n_ctx()) {
+    return error(StatusCode::kOutOfRange, "the prompt is %zu tokens but the context holds %d (%d already used); "
+                 "raise the context length (-c) or shorten the prompt", tokens.size(), n_ctx(), n_past());
   }
   GenerationStats stats;
   stats.n_prompt_tokens = static_cast<int>(tokens.size());

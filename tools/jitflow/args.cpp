@@ -1,6 +1,9 @@
 #include "args.h"
 
 #include <cerrno>
+#include <cfloat>
+#include <climits>
+#include <cmath>
 #include <cstdlib>
 
 namespace jf::cli {
@@ -23,32 +26,61 @@ void ArgParser::allow_positional(const char* name, std::vector<std::string>* out
   positional_ = out;
 }
 
-Status ArgParser::assign(const Option& option, const std::string& value) {
-  const char* begin = value.c_str();
+namespace {
+
+// Parses all of `text` as a base-10 integer in [lo, hi]; false for anything else (no silent
+// truncation: "4294967297" is not 1).
+bool parse_integer(const std::string& text, long long lo, long long hi, long long* out) {
   char* end = nullptr;
   errno = 0;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0' || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+// Parses all of `text` as a finite number that fits `max_magnitude`.
+bool parse_real(const std::string& text, double max_magnitude, double* out) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  if (errno != 0 || end == text.c_str() || *end != '\0' || !std::isfinite(v) || std::fabs(v) > max_magnitude) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+Status ArgParser::assign(const Option& option, const std::string& value) {
+  long long integer = 0;
+  double real = 0;
   switch (option.kind) {
     case Kind::kString: *static_cast<std::string*>(option.out) = value; return Status();
     case Kind::kInt:
-    case Kind::kInt64: {
-      const long long v = std::strtoll(begin, &end, 10);
-      if (errno != 0 || end == begin || *end != '\0') break;
-      if (option.kind == Kind::kInt) *static_cast<int*>(option.out) = static_cast<int>(v);
-      else *static_cast<int64_t*>(option.out) = v;
+      if (!parse_integer(value, INT_MIN, INT_MAX, &integer)) break;
+      *static_cast<int*>(option.out) = static_cast<int>(integer);
       return Status();
-    }
+    case Kind::kInt64:
+      if (!parse_integer(value, LLONG_MIN, LLONG_MAX, &integer)) break;
+      *static_cast<int64_t*>(option.out) = integer;
+      return Status();
     case Kind::kFloat:
-    case Kind::kDouble: {
-      const double v = std::strtod(begin, &end);
-      if (errno != 0 || end == begin || *end != '\0') break;
-      if (option.kind == Kind::kFloat) *static_cast<float*>(option.out) = static_cast<float>(v);
-      else *static_cast<double*>(option.out) = v;
+      if (!parse_real(value, FLT_MAX, &real)) break;
+      *static_cast<float*>(option.out) = static_cast<float>(real);
       return Status();
-    }
+    case Kind::kDouble:
+      if (!parse_real(value, DBL_MAX, &real)) break;
+      *static_cast<double*>(option.out) = real;
+      return Status();
     case Kind::kFlag: break;
   }
-  return error(StatusCode::kInvalidArgument, "%s: bad value '%s' for %s", command_.c_str(), value.c_str(),
-               option.long_name.c_str());
+  const char* want = option.kind == Kind::kInt     ? "an integer in -2147483648..2147483647"
+                     : option.kind == Kind::kInt64 ? "a 64-bit integer"
+                                                   : "a finite number";
+  return error(StatusCode::kInvalidArgument, "%s: %s: '%s' is not %s", command_.c_str(),
+               option.long_name.c_str(), value.c_str(), want);
 }
 
 Status ArgParser::parse(int argc, char** argv) {
@@ -110,9 +142,8 @@ Result<std::vector<int>> parse_int_list(const std::string& text) {
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
     const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0') {
+    long long v = 0;
+    if (!parse_integer(item, INT_MIN, INT_MAX, &v)) {
       return error(StatusCode::kInvalidArgument, "'%s' is not a comma-separated list of integers", text.c_str());
     }
     values.push_back(static_cast<int>(v));

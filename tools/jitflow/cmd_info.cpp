@@ -1,4 +1,5 @@
 // jitflow info FILE: metadata, tensor directory and bytes per layer of a GGUF file.
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -13,7 +14,11 @@ namespace {
 // "blk.12.attn_q.weight" -> 12; anything else -> -1 (embeddings, output head, norms).
 int layer_of(const std::string& name) {
   if (name.rfind("blk.", 0) != 0) return -1;
-  return std::atoi(name.c_str() + 4);
+  // Names come from the file: read at most 9 digits, so that a hostile index cannot overflow.
+  int layer = 0, digits = 0;
+  for (size_t i = 4; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])) && digits < 9; ++i, ++digits)
+    layer = layer * 10 + (name[i] - '0');
+  return digits > 0 ? layer : -1;
 }
 
 std::string human_bytes(uint64_t bytes) {

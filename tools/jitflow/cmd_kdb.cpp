@@ -1,5 +1,8 @@
 // jitflow kdb list|merge|export|import: look at and share kernel databases (src/kdb), so that
 // results tuned on one machine warm-start machines of the same kind.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -40,6 +43,17 @@ int parse_action(ArgParser* parser, int argc, char** argv) {
 int fail(const Status& status) {
   std::fprintf(stderr, "jitflow kdb: %s\n", status.to_string().c_str());
   return 1;
+}
+
+// An input file named on the command line must exist: KernelDb::load treats a missing file as an
+// empty cache, which would turn a typo into "0 records".
+Status check_input_exists(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return error(StatusCode::kNotFound, "%s: cannot read it: %s", path.c_str(), std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return error(StatusCode::kInvalidArgument, "%s: not a regular file", path.c_str());
+  return Status();
 }
 
 std::string workload_text(const kdb::Workload& w) {
@@ -86,7 +100,10 @@ int kdb_merge(int argc, char** argv) {
     return 2;
   }
   KernelDb merged;
-  for (const std::string& input : inputs) merged.merge(KernelDb::load(input));
+  for (const std::string& input : inputs) {
+    if (Status s = check_input_exists(input); !s.ok()) return fail(s);
+    merged.merge(KernelDb::load(input));
+  }
   auto written = merged.write_file(out_path);
   if (!written.ok()) return fail(written.status());
   std::printf("wrote %d records to %s\n", *written, out_path.c_str());
@@ -120,6 +137,9 @@ int kdb_import(int argc, char** argv) {
   if (inputs.empty()) {
     std::fprintf(stderr, "%s", parser.usage().c_str());
     return 2;
+  }
+  for (const std::string& input : inputs) {
+    if (Status s = check_input_exists(input); !s.ok()) return fail(s);
   }
   KernelDb db = KernelDb::load(db_path);
   for (const std::string& input : inputs) {

@@ -40,12 +40,14 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "jitflow run: -m MODEL is required\n\n%s", parser.usage().c_str());
     return 2;
   }
-  if (gen.n_predict < 0) {
-    std::fprintf(stderr, "jitflow run: -n must be >= 0\n");
-    return 2;
-  }
   gen.sampling.seed = static_cast<uint64_t>(seed);
   gen.stop_at_eog = !ignore_eos;
+  for (const Status& s : {check_options(engine_options), check_options(gen)}) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "jitflow run: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
 
   auto engine = Engine::load(model_path, engine_options);
   if (!engine.ok()) {
@@ -53,19 +55,26 @@ int cmd_run(int argc, char** argv) {
     return 1;
   }
   auto session = (*engine)->new_session();
-  std::fwrite(prompt.data(), 1, prompt.size(), stdout);
-  std::fflush(stdout);
-  auto stats = session->generate(prompt, gen, [](std::string_view piece) {
+  // The prompt is echoed once the model has accepted it (with the first piece), so that a refused
+  // prompt prints nothing but the error.
+  bool echoed = false;
+  auto echo_prompt = [&] {
+    if (!echoed) std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+    echoed = true;
+  };
+  auto stats = session->generate(prompt, gen, [&](std::string_view piece) {
+    echo_prompt();
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
     return true;
   });
-  std::printf("\n");
-  std::fflush(stdout);
   if (!stats.ok()) {
     std::fprintf(stderr, "jitflow run: %s\n", stats.status().to_string().c_str());
     return 1;
   }
+  echo_prompt();
+  std::printf("\n");
+  std::fflush(stdout);
   if (stats->context_full) {
     std::fprintf(stderr, "jitflow run: stopped after %d tokens: the context (%d) is full (raise -c)\n",
                  stats->n_generated, session->n_ctx());

@@ -162,6 +162,10 @@ int run_microbench(bool quick, bool json) {
 
 // --- -m MODEL: tune the model's matmuls ---
 
+// The quick microbenchmarks take about a second of the budget; the search needs at least as much
+// again to time one candidate per workload against the default.
+constexpr double kMinBudgetS = 2;
+
 struct ModelTuneArgs {
   std::string model_path;
   std::string kdb_path;
@@ -300,6 +304,21 @@ Result<ModelWeights> load_model_weights(const std::string& path) {
   return load_weights(file, config);
 }
 
+Status check_args(const ModelTuneArgs& args) {
+  if (!(args.budget_s >= kMinBudgetS)) {
+    return error(StatusCode::kInvalidArgument,
+                 "--budget-s %g is too short: at least %g s (about 1 s of device microbenchmarks, then the "
+                 "search)", args.budget_s, kMinBudgetS);
+  }
+  if (!(args.full_space_budget_s >= 0)) {
+    return error(StatusCode::kInvalidArgument, "--full-budget-s %g must be >= 0", args.full_space_budget_s);
+  }
+  if (args.n_threads < 0 || args.n_threads > 1024) {
+    return error(StatusCode::kInvalidArgument, "-t %d is outside 0..1024 (0: one per core)", args.n_threads);
+  }
+  return Status();
+}
+
 int tune_model(const ModelTuneArgs& args) {
   Result<std::vector<int>> tokens = parse_int_list(args.tokens);
   if (!tokens.ok()) return fail_tune(tokens.status());
@@ -378,7 +397,13 @@ int cmd_tune(int argc, char** argv) {
     return 0;
   }
   if (microbench) return run_microbench(quick, json);
-  if (!model.model_path.empty()) return tune_model(model);
+  if (!model.model_path.empty()) {
+    if (Status s = check_args(model); !s.ok()) {
+      std::fprintf(stderr, "jitflow tune: %s\n", s.message().c_str());
+      return 2;
+    }
+    return tune_model(model);
+  }
   std::fprintf(stderr, "%s", parser.usage().c_str());
   return 2;
 }
