@@ -85,7 +85,9 @@ template <typename Fn>
 OpCase with_variants(std::string name, Call ref, const std::vector<OpVariant<Fn>>& variants,
                      const std::function<Call(Fn)>& bind, double bytes) {
   OpCase c{std::move(name), std::move(ref), {}, bytes};
-  for (const auto& v : variants) c.variants.emplace_back(v.isa, bind(v.fn));
+  for (const auto& v : variants) {
+    if (cpu_has_isa(v.isa)) c.variants.emplace_back(isa_name(v.isa), bind(v.fn));
+  }
   return c;
 }
 

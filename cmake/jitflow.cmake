@@ -40,7 +40,12 @@ function(jitflow_test name)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  # Timing-sensitive device measurements run alone, not beside the rest of the parallel suite.
+  set(serial FALSE)
+  if("device" IN_LIST ARG_LABELS)
+    set(serial TRUE)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" RUN_SERIAL ${serial} DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # jitflow_cli_test(NAME [EXIT_CODE n] [EXPECT ERE...] [REJECT ERE...] COMMAND cmd args...): one

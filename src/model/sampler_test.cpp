@@ -85,8 +85,8 @@ TEST(Sampler, SameSeedSameSequenceDifferentSeedDifferent) {
 }
 
 // Pins the generator, the exp and the walk over the candidates: the same ids must come out on
-// every platform and compiler (x86, ARM, WebAssembly). The ids were cross-checked against an
-// independent Python model of the contract in sampler.h.
+// every platform and compiler (x86, ARM, WebAssembly). sampler_reference.py, an independent Python
+// model of the contract in sampler.h, recomputes these lists (ctest: sampler_reference).
 TEST(Sampler, FixedSeedGivesTheSameTokensEverywhere) {
   SamplingOptions params;  // the defaults: top-k 40, top-p 0.95, min-p 0.05, temperature 0.8
   params.seed = 1234;

@@ -84,6 +84,9 @@ const MatmulKernel& KernelSelector::select_kernel(const TensorView& w, int64_t n
   const MatmulKernel* tuned = tuned_kernel(key);
   MatmulKernel kernel =
       tuned != nullptr ? *tuned : select_default_kernel(w.dtype, w.layout, w.n_rows, w.n_cols, n_tokens);
+  JF_LOG_DEBUG("matmul %s %lldx%lld, %lld token(s): %s (%s)", dtype_name(w.dtype), static_cast<long long>(w.n_rows),
+               static_cast<long long>(w.n_cols), static_cast<long long>(n_tokens), kernel.name.c_str(),
+               tuned != nullptr ? "tuned" : "default");
   return cache_.emplace(key, std::move(kernel)).first->second;
 }
 

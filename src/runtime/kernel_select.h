@@ -30,8 +30,8 @@ class KernelSelector {
   KernelSelector(const kdb::KernelDb& db, int n_threads);
 
   // The kernel for a matmul of weights `w` with a batch of n_tokens >= 1. After the first call for
-  // a (type, shape, n_tokens) this is one hash lookup. The reference stays valid for the
-  // selector's lifetime. Not thread-safe: one caller at a time (the forward pass).
+  // a (type, shape, n_tokens) this is one hash lookup; that first call logs the choice at debug
+  // level (JITFLOW_LOG=debug). The reference stays valid for the selector's lifetime. Not thread-safe: one caller at a time (the forward pass).
   const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens);
 
   int n_tuned() const { return n_tuned_; }  // kdb winners this selector can use

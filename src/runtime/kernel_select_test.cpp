@@ -3,13 +3,13 @@
 #include "runtime/kernel_select.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "kdb/fingerprint.h"
 #include "tune/matmul_record.h"
+#include "test_env.h"
 
 namespace jf {
 namespace {
@@ -17,13 +17,7 @@ namespace {
 constexpr int kThreads = 2;
 const TensorView kWeights{"w", DType::Q4_0, 512, 64, nullptr};  // 64 rows of 512 columns
 
-std::string temp_kdb_path(const char* name) {
-  const std::string file =
-      "jitflow_kernel_select_test_" + std::string(name) + "_" + std::to_string(getpid()) + ".jsonl";
-  const std::string path = (std::filesystem::path(testing::TempDir()) / file).string();
-  std::filesystem::remove(path);
-  return path;
-}
+std::string temp_kdb_path(const char* name) { return test::temp_path(std::string(name) + ".jsonl"); }
 
 // A kernel for the weights, named by its k_block, that is not the default one at n_tokens.
 MatmulKernel other_kernel(int64_t n_tokens, int k_block) {

@@ -252,6 +252,11 @@ class Tuner {
   bool try_candidate(WorkloadState& s, WorkloadBench& bench, const MatmulKernel& kernel, double end_ms,
                      Winner* winner);
   void write_record(WorkloadState& s, TuneReport* report);
+  // The median ns of `kernel` (bench.time), through options_.time_override when set.
+  double time_ns(WorkloadBench& bench, const MatmulKernel& kernel, double max_time_ms) {
+    const double ns = bench.time(kernel, max_time_ms).median_ns;
+    return options_.time_override ? options_.time_override(kernel, ns) : ns;
+  }
   double run_full_space();
 
   const TuneOptions& options_;
@@ -290,7 +295,7 @@ bool Tuner::try_candidate(WorkloadState& s, WorkloadBench& bench, const MatmulKe
     return true;
   }
   const double budget_ms = std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs);
-  winner->offer(kernel, bench.time(kernel, budget_ms).median_ns);
+  winner->offer(kernel, time_ns(bench, kernel, budget_ms));
   return true;
 }
 
@@ -315,7 +320,7 @@ void Tuner::time_defaults() {
     // A default that cannot be timed in full gets no record: its gain would be noise.
     if (elapsed_ms() + measurement_ms(bench.last_call_ns() / 1e6) > end_ms) return;
     s.report.default_ns =
-        bench.time(s.default_kernel, std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs)).median_ns;
+        time_ns(bench, s.default_kernel, std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs));
     s.best.offer(s.default_kernel, s.report.default_ns);
     s.report.best_name = s.best.kernel.name;
     s.report.best_ns = s.best.ns;
@@ -381,8 +386,8 @@ void Tuner::retime(WorkloadBench& bench, Winner* a, Winner* b, double end_ms) {
   const double cap_ms = std::clamp((end_ms - elapsed_ms()) / (2 * kRetimeRounds), 1e-3, kMaxCandidateMs);
   std::vector<double> a_ns, b_ns;
   for (int round = 0; round < kRetimeRounds; ++round) {
-    a_ns.push_back(bench.time(a->kernel, cap_ms).median_ns);
-    b_ns.push_back(bench.time(b->kernel, cap_ms).median_ns);
+    a_ns.push_back(time_ns(bench, a->kernel, cap_ms));
+    b_ns.push_back(time_ns(bench, b->kernel, cap_ms));
   }
   a->ns = summarize_samples(a_ns).median_ns;
   b->ns = summarize_samples(b_ns).median_ns;

@@ -108,6 +108,9 @@ struct TuneOptions {
   DeviceLimits device_limits;  // measured; unknown fields fall back to nominal_limits
   uint64_t seed = 1;           // random activations and the full-space order
   std::function<void(const TuneProgress&)> on_progress;
+  // For tests: replaces every measured median (ns) of a kernel with what it returns, so that a
+  // test decides which kernel wins. Null: the measurements stand.
+  std::function<double(const MatmulKernel& kernel, double measured_ns)> time_override;
 };
 
 struct TuneReport {

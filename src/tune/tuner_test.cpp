@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
 #include <cmath>
 
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "test_paths.h"
 #include "tune/machine_limits.h"
 #include "tune/matmul_record.h"
+#include "test_env.h"
 
 namespace jf::tune {
 namespace {
@@ -43,13 +43,7 @@ Model load_stories260k() {
   return m;
 }
 
-std::string temp_kdb_path(const char* name) {
-  const std::string file =
-      "jitflow_tuner_test_" + std::string(name) + "_" + std::to_string(getpid()) + ".jsonl";
-  const std::string path = (std::filesystem::path(testing::TempDir()) / file).string();
-  std::filesystem::remove(path);
-  return path;
-}
+std::string temp_kdb_path(const char* name) { return test::temp_path(std::string(name) + ".jsonl"); }
 
 // Largest |y - y_ref| of `kernel` over every output, relative to the rms of y_ref.
 double relative_error(const MatmulKernel& kernel, const TensorView& w, int64_t n_tokens) {
@@ -73,6 +67,10 @@ double relative_error(const MatmulKernel& kernel, const TensorView& w, int64_t n
   }
   return max_err / std::sqrt(sum_sq / static_cast<double>(y.size()));
 }
+
+// The tuner overshoots its budget by at most one candidate that ran slower than expected; on a
+// loaded machine (ctest -j, other processes) such a call can take a second.
+constexpr double kMaxOvershootS = 1.5;
 
 TEST(MachineLimitsTest, NothingMeasuredIsNominal) {
   for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::neon, CpuIsa::neon_dotprod}) {
@@ -172,7 +170,7 @@ TEST(TunerTest, KeepsToTheBudgetAndWritesCheckedWinners) {
   Result<TuneReport> report = tune_model_matmuls(m.weights, options, &db);
   const double wall_s = (now_ms() - start_ms) / 1000;
   ASSERT_TRUE(report.ok()) << report.status().to_string();
-  EXPECT_LT(wall_s, options.budget_s + 0.5);
+  EXPECT_LT(wall_s, options.budget_s + kMaxOvershootS);
   EXPECT_LE(report->wall_s, wall_s);
   EXPECT_GT(n_progress, 0);
   ASSERT_TRUE(report->kdb_status.ok()) << report->kdb_status.to_string();
@@ -217,7 +215,7 @@ TEST(TunerTest, FullSpaceCoversThePrunedSpace) {
   options.full_space_budget_s = 1;
   Result<TuneReport> report = tune_model_matmuls(m.weights, options, nullptr);
   ASSERT_TRUE(report.ok()) << report.status().to_string();
-  EXPECT_LT(report->full_space_wall_s, options.full_space_budget_s + 0.5);
+  EXPECT_LT(report->full_space_wall_s, options.full_space_budget_s + kMaxOvershootS);
   for (const WorkloadReport& w : report->workloads) {
     if (w.default_ns <= 0) continue;
     EXPECT_GE(w.n_full_tried, w.n_tried);

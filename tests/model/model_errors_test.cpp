@@ -9,6 +9,7 @@
 #include "gguf/gguf_writer.h"
 #include "jitflow/engine.h"
 #include "synth.h"
+#include "test_env.h"
 
 namespace jf {
 namespace {
@@ -33,9 +34,7 @@ class ModelErrors : public ::testing::Test {
     ASSERT_TRUE(writer->write_file(good_path_).ok());
   }
 
-  static std::string temp_path(const std::string& tag) {
-    return (std::filesystem::temp_directory_path() / ("jitflow_model_errors_" + tag + ".gguf")).string();
-  }
+  static std::string temp_path(const std::string& tag) { return test::temp_path(tag + ".gguf"); }
 
   // Copies the good model with its metadata and tensors passed through the two edit functions
   // (a tensor edit returning false drops the tensor).

@@ -2,17 +2,19 @@
 // keep the teacher-forced logits within the golden tolerance of tests/golden/golden_test.cpp, and a
 // corrupt kdb runs exactly the default kernels.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "gguf/gguf.h"
 #include "jitflow/engine.h"
 #include "json_lite.h"
 #include "kdb/kernel_db.h"
 #include "model/hparams.h"
+#include "base/log.h"
+#include "test_env.h"
 #include "test_paths.h"
 #include "tune/matmul_record.h"
 #include "tune/tuner.h"
@@ -24,13 +26,7 @@ constexpr int kThreads = 2;
 constexpr float kGoldenMaxAbs = 1e-3f;  // stories260K's tolerance in golden_test.cpp
 const char* const kModel = "models/stories260K.gguf";
 
-std::string temp_kdb_path(const char* name) {
-  const std::string file =
-      "jitflow_kdb_engine_test_" + std::string(name) + "_" + std::to_string(getpid()) + ".jsonl";
-  const std::string path = (std::filesystem::path(testing::TempDir()) / file).string();
-  std::filesystem::remove(path);
-  return path;
-}
+std::string temp_kdb_path(const char* name) { return test::temp_path(std::string(name) + ".jsonl"); }
 
 std::vector<int32_t> ids_of(const json_lite::Value& array) {
   std::vector<int32_t> ids;
@@ -171,6 +167,51 @@ TEST(KdbEngineTest, CorruptKdbRunsTheDefaultKernels) {
   std::vector<float> golden;
   EXPECT_EQ(teacher_forced_logits(*corrupt, &golden), teacher_forced_logits(*plain, &golden));
   std::filesystem::remove(path);
+}
+
+// The tuner keeps the kernel that times fastest, and the engine then runs it. A fake timer decides
+// the race: the first non-default kernel the tuner times takes 1 ns, every other kernel (the
+// defaults included) 1 ms; so that kernel must be recorded, with no other non-default one, and
+// the forward pass, which logs each kernel it first uses at debug level, must name it.
+TEST(KdbEngineTest, TheFastestKernelIsRecordedAndRun) {
+  const std::string path = test::temp_path("fastest.jsonl");
+  std::string winner;
+  {
+    const ModelWeights weights = load_weights_of(test::source_path(kModel));
+    kdb::KernelDb db = kdb::KernelDb::load(path);
+    std::set<std::string> defaults;
+    for (const tune::MatmulWorkload& w : tune::model_matmul_workloads(weights, {1})) {
+      defaults.insert(select_default_kernel(w.dtype, w.layout, w.n_rows, w.n_cols, w.n_tokens).name);
+    }
+    tune::TuneOptions options;
+    options.token_counts = {1};
+    options.n_threads = kThreads;
+    options.budget_s = 2;
+    options.time_override = [&](const MatmulKernel& kernel, double) {
+      if (winner.empty() && !defaults.count(kernel.name)) winner = kernel.name;
+      return kernel.name == winner ? 1.0 : 1e6;
+    };
+    Result<tune::TuneReport> report = tune::tune_model_matmuls(weights, options, &db);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    ASSERT_FALSE(winner.empty()) << "the tuner timed no kernel but the defaults";
+    int n_winner = 0;
+    const kdb::KernelDb written = kdb::KernelDb::load(path);
+    for (const kdb::Record& r : written.records()) {
+      if (r.canonical_name == winner) ++n_winner;
+      else EXPECT_TRUE(defaults.count(r.canonical_name)) << r.canonical_name << " was slower than the default";
+    }
+    EXPECT_GE(n_winner, 1) << winner << " is not in the kdb";
+  }
+  std::unique_ptr<Engine> engine = load_engine(true, path);
+  ASSERT_NE(engine, nullptr);
+  auto session = engine->new_session();
+  set_log_level(LogLevel::kDebug);
+  testing::internal::CaptureStderr();
+  const std::vector<int32_t> prompt = engine->tokenize("Once", true);
+  ASSERT_TRUE(session->eval({prompt.data(), 1}).ok());  // a 1-token batch: the tuned workloads
+  const std::string log = testing::internal::GetCapturedStderr();
+  set_log_level(LogLevel::kWarn);
+  EXPECT_NE(log.find(winner + " (tuned)"), std::string::npos) << log;
 }
 
 }  // namespace

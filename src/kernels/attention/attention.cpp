@@ -15,14 +15,14 @@ const std::vector<OpVariant<AttentionHeadsFn>>& attention_heads_variants() {
     e.neon = attention_heads_neon;
 #endif
     e.generic = attention_heads_generic;
-    return runnable_variants(e);
+    return compiled_variants(e);
   }();
   return kVariants;
 }
 
 void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
                      const float* v, int64_t n_kv, float* out) {
-  static const AttentionHeadsFn kBest = attention_heads_variants().front().fn;
+  static const AttentionHeadsFn kBest = best_variant(attention_heads_variants(), attention_heads_generic);
   const int group = shape.n_head / shape.n_head_kv;
   JF_CHECK(n_kv >= 1 && h_begin < h_end && h_begin / group == (h_end - 1) / group);
   kBest(shape, h_begin, h_end, q, k, v, n_kv, out);
@@ -37,13 +37,13 @@ const std::vector<OpVariant<SoftmaxFn>>& softmax_variants() {
 #elif defined(JITFLOW_OPS_NEON)
     e.neon = softmax_neon;
 #endif
-    return runnable_variants(e);
+    return compiled_variants(e);
   }();
   return kVariants;
 }
 
 void softmax(float* x, int64_t n) {
-  static const SoftmaxFn kBest = softmax_variants().empty() ? softmax_ref : softmax_variants().front().fn;
+  static const SoftmaxFn kBest = best_variant(softmax_variants(), softmax_ref);
   kBest(x, n);
 }
 

@@ -36,7 +36,7 @@ using AttentionHeadsFn = void (*)(const AttentionShape& shape, int h_begin, int 
 void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
                      const float* v, int64_t n_kv, float* out);
 
-// The variants this CPU runs, fastest first; the last is "generic" (portable C++, any CPU).
+// The variants this build has, fastest first; the last is "scalar" (portable C++, any CPU).
 const std::vector<OpVariant<AttentionHeadsFn>>& attention_heads_variants();
 
 // In-place softmax of x[0..n): exp(x - max) / sum, the sum accumulated in double as ggml does.
@@ -48,7 +48,7 @@ using SoftmaxFn = void (*)(float* x, int64_t n);
 // simd/f32.h's (max relative error 8.3e-8), the sum is accumulated in double.
 void softmax(float* x, int64_t n);
 
-// The vector variants this CPU runs, fastest first (empty: none).
+// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
 const std::vector<OpVariant<SoftmaxFn>>& softmax_variants();
 
 }  // namespace jf

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/kernels.h"
 #include "kernels/simd/op_test_util.h"
 
 namespace jf {
@@ -24,20 +25,18 @@ constexpr double kSoftmaxRel = 3e-7;
 constexpr double kSoftmaxAbs = 0x1p-148;  // 2 subnormal ulps, for probabilities near 0
 constexpr double kAttentionAbs = 2e-7;
 
-void expect_softmax_matches_ref(const std::vector<float>& x, const std::string& what) {
-  std::vector<float> want = x;
-  softmax_ref(want.data(), static_cast<int64_t>(x.size()));
-  for (const auto& variant : softmax_variants()) {
+class SoftmaxTest : public test::VariantTest<SoftmaxFn> {
+ protected:
+  void expect_softmax_matches_ref(const std::vector<float>& x, const std::string& what) {
+    std::vector<float> want = x;
+    softmax_ref(want.data(), static_cast<int64_t>(x.size()));
     std::vector<float> got = x;
-    variant.fn(got.data(), static_cast<int64_t>(x.size()));
-    test::expect_close(got.data(), want.data(), static_cast<int64_t>(x.size()), kSoftmaxRel, kSoftmaxAbs,
-                       std::string(variant.isa) + " " + what);
+    fn()(got.data(), static_cast<int64_t>(x.size()));
+    test::expect_close(got.data(), want.data(), static_cast<int64_t>(x.size()), kSoftmaxRel, kSoftmaxAbs, what);
   }
-}
+};
 
-TEST(SoftmaxTest, OddLengthsMatchReference) {
-  test::note_missing_isas();
-  if (softmax_variants().empty()) GTEST_SKIP() << "no vector softmax in this build";
+TEST_P(SoftmaxTest, OddLengthsMatchReference) {
   for (int64_t n : test::kOddSizes) {
     expect_softmax_matches_ref(test::random_floats(n, -10.0f, 10.0f, static_cast<uint32_t>(n)),
                                "n=" + std::to_string(n));
@@ -47,7 +46,7 @@ TEST(SoftmaxTest, OddLengthsMatchReference) {
   }
 }
 
-TEST(SoftmaxTest, SpecialValuesMatchReference) {
+TEST_P(SoftmaxTest, SpecialValuesMatchReference) {
   expect_softmax_matches_ref({0.0f}, "one element");
   expect_softmax_matches_ref(std::vector<float>(37, 3.0f), "ties");
   expect_softmax_matches_ref(
@@ -89,9 +88,9 @@ AttentionData make_data(const AttentionCase& c, int64_t n_kv, float q_gain, floa
   return d;
 }
 
-// Runs every variant on heads [h_begin, h_end) and compares them with attention_head_ref.
-void expect_attention_matches_ref(const AttentionData& d, int64_t n_kv, int h_begin, int h_end,
-                                  const std::string& what) {
+// Runs `fn` on heads [h_begin, h_end) and compares it with attention_head_ref.
+void expect_attention_matches_ref(AttentionHeadsFn fn, const AttentionData& d, int64_t n_kv, int h_begin,
+                                  int h_end, const std::string& what) {
   const int hd = d.shape.head_dim;
   const int group = d.shape.n_head / d.shape.n_head_kv;
   double score_bound = 0;  // max over heads and keys of scale * Σ|q_d k_d|
@@ -109,65 +108,66 @@ void expect_attention_matches_ref(const AttentionData& d, int64_t n_kv, int h_be
   for (int h = h_begin; h < h_end; ++h) {
     attention_head_ref(d.shape, h, d.q.data(), d.k.data(), d.v.data(), n_kv, want.data(), scores.data());
   }
-  for (const auto& variant : attention_heads_variants()) {
-    std::vector<float> got(d.q.size(), NAN);
-    variant.fn(d.shape, h_begin, h_end, d.q.data(), d.k.data(), d.v.data(), n_kv, got.data());
-    test::expect_close(got.data() + int64_t{h_begin} * hd, want.data() + int64_t{h_begin} * hd,
-                       int64_t{h_end - h_begin} * hd, 0, tolerance,
-                       std::string(variant.isa) + " " + what + " heads [" + std::to_string(h_begin) + ", " +
-                           std::to_string(h_end) + ")");
-    for (int64_t i = 0; i < int64_t{h_begin} * hd; ++i)
-      ASSERT_TRUE(std::isnan(got[i])) << "wrote outside its heads";
-  }
+  std::vector<float> got(d.q.size(), NAN);
+  fn(d.shape, h_begin, h_end, d.q.data(), d.k.data(), d.v.data(), n_kv, got.data());
+  test::expect_close(got.data() + int64_t{h_begin} * hd, want.data() + int64_t{h_begin} * hd,
+                     int64_t{h_end - h_begin} * hd, 0, tolerance,
+                     what + " heads [" + std::to_string(h_begin) + ", " + std::to_string(h_end) + ")");
+  for (int64_t i = 0; i < int64_t{h_begin} * hd; ++i) ASSERT_TRUE(std::isnan(got[i])) << "wrote outside its heads";
 }
+
+class AttentionTest : public test::VariantTest<AttentionHeadsFn> {};
 
 constexpr AttentionCase kCases[] = {{32, 1, 2}, {64, 2, 2}, {128, 4, 1}, {64, 8, 2}, {40, 4, 2}, {128, 1, 1}};
 constexpr int64_t kNKv[] = {1, 2, 3, 4, 5, 17, 31, 32, 33, 64, 65, 100, 255, 256, 300};
 
-TEST(AttentionTest, GroupsMatchReference) {
-  test::note_missing_isas();
+TEST_P(AttentionTest, GroupsMatchReference) {
   for (const AttentionCase& c : kCases) {
     for (int64_t n_kv : kNKv) {
       const std::string what = "head_dim=" + std::to_string(c.head_dim) +
                                " group=" + std::to_string(c.group) + " n_kv=" + std::to_string(n_kv);
       const AttentionData d = make_data(c, n_kv, 1.0f, 0.0f, static_cast<uint32_t>(n_kv));
       for (int g = 0; g < c.n_head_kv; ++g)
-        expect_attention_matches_ref(d, n_kv, g * c.group, (g + 1) * c.group, what);
+        expect_attention_matches_ref(fn(), d, n_kv, g * c.group, (g + 1) * c.group, what);
       // One head, and a part of the last group (callers split groups over threads).
       const int last = c.n_head_kv * c.group;
-      expect_attention_matches_ref(d, n_kv, last - 1, last, what);
-      if (c.group >= 4) expect_attention_matches_ref(d, n_kv, last - c.group / 2, last, what);
+      expect_attention_matches_ref(fn(), d, n_kv, last - 1, last, what);
+      if (c.group >= 4) expect_attention_matches_ref(fn(), d, n_kv, last - c.group / 2, last, what);
     }
   }
 }
 
-TEST(AttentionTest, SharpFlatAndGrowingScoresMatchReference) {
+TEST_P(AttentionTest, SharpFlatAndGrowingScoresMatchReference) {
   for (const AttentionCase& c : {AttentionCase{64, 8, 1}, AttentionCase{128, 2, 1}}) {
     for (int64_t n_kv : {int64_t{33}, int64_t{300}}) {
       const std::string what = "head_dim=" + std::to_string(c.head_dim) + " n_kv=" + std::to_string(n_kv);
       // Sharp: scores up to ~±80 (most weights are e^-100 or less); flat: q = 0, every score 0.
-      expect_attention_matches_ref(make_data(c, n_kv, 20.0f, 0.0f, 11), n_kv, 0, c.group, "sharp " + what);
-      expect_attention_matches_ref(make_data(c, n_kv, 0.0f, 0.0f, 12), n_kv, 0, c.group, "flat " + what);
+      expect_attention_matches_ref(fn(), make_data(c, n_kv, 20.0f, 0.0f, 11), n_kv, 0, c.group, "sharp " + what);
+      expect_attention_matches_ref(fn(), make_data(c, n_kv, 0.0f, 0.0f, 12), n_kv, 0, c.group, "flat " + what);
       // Growing: the max moves to a later block again and again, so earlier sums get rescaled.
-      expect_attention_matches_ref(make_data(c, n_kv, 2.0f, 0.05f, 13), n_kv, 0, c.group, "growing " + what);
+      expect_attention_matches_ref(fn(), make_data(c, n_kv, 2.0f, 0.05f, 13), n_kv, 0, c.group, "growing " + what);
     }
   }
 }
 
-TEST(AttentionTest, LongContextMatchesReference) {
+TEST_P(AttentionTest, LongContextMatchesReference) {
   const AttentionCase c{64, 8, 1};
   const int64_t n_kv = 4096;
-  expect_attention_matches_ref(make_data(c, n_kv, 1.0f, 0.0f, 21), n_kv, 0, c.group, "n_kv=4096");
+  expect_attention_matches_ref(fn(), make_data(c, n_kv, 1.0f, 0.0f, 21), n_kv, 0, c.group, "n_kv=4096");
 }
 
-TEST(AttentionTest, DispatchUsesTheFirstVariant) {
+TEST(AttentionDispatch, UsesTheFirstVariantThisCpuRuns) {
   const AttentionCase c{64, 4, 2};
   const AttentionData d = make_data(c, 50, 1.0f, 0.0f, 31);
   std::vector<float> got(d.q.size()), want(d.q.size());
   attention_heads(d.shape, 4, 8, d.q.data(), d.k.data(), d.v.data(), 50, got.data());
-  attention_heads_variants().front().fn(d.shape, 4, 8, d.q.data(), d.k.data(), d.v.data(), 50, want.data());
+  best_variant(attention_heads_variants(), attention_heads_generic)(d.shape, 4, 8, d.q.data(), d.k.data(), d.v.data(), 50, want.data());
   EXPECT_EQ(got, want);
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, SoftmaxTest, ::testing::ValuesIn(softmax_variants()), test::VariantName());
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SoftmaxTest);  // a build without vector variants
+INSTANTIATE_TEST_SUITE_P(Isa, AttentionTest, ::testing::ValuesIn(attention_heads_variants()), test::VariantName());
 
 }  // namespace
 }  // namespace jf

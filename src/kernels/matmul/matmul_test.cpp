@@ -1,6 +1,7 @@
 // Every matmul variant and every config of its space against a reference matmul built from
 // vec_dot_ref, over odd shapes and special values; the SIMD activation encoders against
-// quantize_row byte for byte. Variants for ISAs the CPU lacks are skipped with a message.
+// quantize_row byte for byte. Each ISA is its own test case (MatmulIsaTest/avx2, ...), skipped as a
+// whole when the CPU lacks it.
 //
 // Tolerance: |y - y_ref| <= kRelTol * (sum of the magnitudes of the terms that are added up), in
 // double: sum_i |x_i| * (|w_i| + |d_i * offset| + |dmin_i * min_i|), where offset is the code offset
@@ -28,6 +29,7 @@
 #include "base/fp16.h"
 #include "kernels/matmul/kernels.h"
 #include "kernels/matmul/ref.h"
+#include "kernels/simd/op_test_util.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -222,12 +224,11 @@ int count_mismatches(const Problem& p, const MatmulKernel& kernel, ThreadPool& p
   return bad;
 }
 
-bool skip_isa(CpuIsa isa) {
-  if (cpu_has_isa(isa)) return false;
-  std::printf("[  SKIPPED ] %s: this CPU lacks it (%s)\n", isa_name(isa),
-              cpu_features().feature_list().c_str());
-  return true;
-}
+// A case per compiled ISA (test::begin_isa_case skips the ones this CPU lacks).
+class MatmulIsaTest : public ::testing::TestWithParam<CpuIsa> {
+ protected:
+  void SetUp() override { test::begin_isa_case(GetParam()); }
+};
 
 // Columns that exercise one block, a k_block boundary that is not a tile multiple, and a remainder
 // of the float vector width (x16: a padded group, and k blocks of whole groups before it).
@@ -250,22 +251,20 @@ std::vector<MatmulConfig> runnable_configs(DType dtype, WeightLayout layout, Cpu
   return out;
 }
 
-TEST(MatmulTest, EveryConfigMatchesReference) {
+TEST_P(MatmulIsaTest, EveryConfigMatchesReference) {
+  const CpuIsa isa = GetParam();
   ThreadPool pool(2);
   MatmulScratch scratch;
-  for (CpuIsa isa : compiled_isas()) {
-    if (skip_isa(isa)) continue;
-    for (DType dtype : kAllTypes) {
-      for (WeightLayout layout : kAllLayouts) {
-        for (int64_t n_cols : odd_cols(dtype, layout)) {
-          const std::vector<MatmulConfig> configs = runnable_configs(dtype, layout, isa, n_cols);
-          if (configs.empty()) continue;  // no variant of this type and layout on this ISA
-          for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
-            const Problem p = make_problem(dtype, layout, n_rows, n_cols, n_tokens, 11, Values::gaussian);
-            for (const MatmulConfig& c : configs) {
-              const MatmulKernel k = resolve_kernel(dtype, layout, isa, c);
-              EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name;
-            }
+  for (DType dtype : kAllTypes) {
+    for (WeightLayout layout : kAllLayouts) {
+      for (int64_t n_cols : odd_cols(dtype, layout)) {
+        const std::vector<MatmulConfig> configs = runnable_configs(dtype, layout, isa, n_cols);
+        if (configs.empty()) continue;  // no variant of this type and layout on this ISA
+        for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
+          const Problem p = make_problem(dtype, layout, n_rows, n_cols, n_tokens, 11, Values::gaussian);
+          for (const MatmulConfig& c : configs) {
+            const MatmulKernel k = resolve_kernel(dtype, layout, isa, c);
+            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name;
           }
         }
       }
@@ -355,46 +354,53 @@ TEST(MatmulTest, SharedInputEqualsSeparateProducts) {
   }
 }
 
-// The SIMD encoders write exactly quantize_row's bytes (codes, fp16/f32 scales, sums).
-TEST(MatmulTest, ActivationEncodersAreByteIdentical) {
-  using QuantizeFn = bool (*)(DType, const float*, void*, int64_t);
-  const std::pair<CpuIsa, QuantizeFn> encoders[] = {
+// The activation encoder of `isa`, or null where it has none of its own.
+using QuantizeFn = bool (*)(DType, const float*, void*, int64_t);
+QuantizeFn activation_encoder(CpuIsa isa) {
 #if defined(JITFLOW_MATMUL_X86)
-    {CpuIsa::avx2, avx2_quantize_row},
-    {CpuIsa::avx512, avx512_quantize_row},
+  if (isa == CpuIsa::avx2) return avx2_quantize_row;
+  if (isa == CpuIsa::avx512) return avx512_quantize_row;
 #endif
-    {CpuIsa::scalar,
-     [](DType t, const float* x, void* dst, int64_t n) {
-       quantize_activation_row(t, x, dst, n);
-       return true;
-     }},
-  };
-  for (auto [isa, quantize] : encoders) {
-    if (skip_isa(isa)) continue;
-    for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q8_K, DType::F16}) {
-      for (Values kind :
-           {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
-        for (uint32_t seed = 1; seed <= 20; ++seed) {
-          const int64_t n = 4096;
-          std::vector<float> x = make_activations(n, seed, kind);
-          if (seed % 2 == 0) {  // ties of the largest magnitude with both signs: the first one wins
-            x[300] = -50.0f;
-            x[301] = 50.0f;
-          }
-          if (seed % 3 == 0) {  // values on rounding midpoints of the codes
-            for (int64_t i = 0; i < n; ++i) x[i] = std::round(x[i] * 4) / 4;
-          }
-          std::vector<uint8_t> want(row_bytes(type, n)), got(want.size(), 0xAB);
-          quantize_row(type, x.data(), want.data(), n);
-          ASSERT_TRUE(quantize(type, x.data(), got.data(), n));
-          ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size()), 0)
-              << isa_name(isa) << " " << dtype_name(type) << " values " << static_cast<int>(kind) << " seed "
-              << seed;
+  if (isa == CpuIsa::scalar) {
+    return [](DType t, const float* x, void* dst, int64_t n) {
+      quantize_activation_row(t, x, dst, n);
+      return true;
+    };
+  }
+  return nullptr;
+}
+
+// The SIMD encoders write exactly quantize_row's bytes (codes, fp16/f32 scales, sums).
+TEST_P(MatmulIsaTest, ActivationEncodersAreByteIdentical) {
+  const CpuIsa isa = GetParam();
+  const QuantizeFn quantize = activation_encoder(isa);
+  if (quantize == nullptr) GTEST_SKIP() << isa_name(isa) << " has no activation encoder of its own";
+  for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q8_K, DType::F16}) {
+    for (Values kind :
+         {Values::gaussian, Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
+      for (uint32_t seed = 1; seed <= 20; ++seed) {
+        const int64_t n = 4096;
+        std::vector<float> x = make_activations(n, seed, kind);
+        if (seed % 2 == 0) {  // ties of the largest magnitude with both signs: the first one wins
+          x[300] = -50.0f;
+          x[301] = 50.0f;
         }
+        if (seed % 3 == 0) {  // values on rounding midpoints of the codes
+          for (int64_t i = 0; i < n; ++i) x[i] = std::round(x[i] * 4) / 4;
+        }
+        std::vector<uint8_t> want(row_bytes(type, n)), got(want.size(), 0xAB);
+        quantize_row(type, x.data(), want.data(), n);
+        ASSERT_TRUE(quantize(type, x.data(), got.data(), n));
+        ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size()), 0)
+            << isa_name(isa) << " " << dtype_name(type) << " values " << static_cast<int>(kind) << " seed "
+            << seed;
       }
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, MatmulIsaTest, ::testing::ValuesIn(compiled_isas().begin(), compiled_isas().end()),
+                         [](const ::testing::TestParamInfo<CpuIsa>& info) { return std::string(isa_name(info.param)); });
 
 // JITFLOW_MAX_ISA caps the ISAs (ctest runs this once with the cap at avx2 and once at scalar; the
 // AArch64 script at neon): no ISA above the cap (before it in compiled_isas()) is reported and no

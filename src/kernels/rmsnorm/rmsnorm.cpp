@@ -13,13 +13,13 @@ const std::vector<OpVariant<RmsnormFn>>& rmsnorm_variants() {
 #elif defined(JITFLOW_OPS_NEON)
     e.neon = rmsnorm_neon;
 #endif
-    return runnable_variants(e);
+    return compiled_variants(e);
   }();
   return kVariants;
 }
 
 void rmsnorm(const float* x, const float* weight, float* y, int64_t n, float eps) {
-  static const RmsnormFn kBest = rmsnorm_variants().empty() ? rmsnorm_ref : rmsnorm_variants().front().fn;
+  static const RmsnormFn kBest = best_variant(rmsnorm_variants(), rmsnorm_ref);
   kBest(x, weight, y, n, eps);
 }
 

@@ -16,24 +16,22 @@ namespace {
 constexpr double kRel = 0x1p-23;  // 1 ulp
 constexpr float kEps = 1e-5f;
 
-void expect_matches_ref(const std::vector<float>& x, const std::vector<float>& w, const std::string& what) {
-  const int64_t n = static_cast<int64_t>(x.size());
-  std::vector<float> want(x.size());
-  rmsnorm_ref(x.data(), w.data(), want.data(), n, kEps);
-  for (const auto& variant : rmsnorm_variants()) {
+class RmsnormTest : public test::VariantTest<RmsnormFn> {
+ protected:
+  void expect_matches_ref(const std::vector<float>& x, const std::vector<float>& w, const std::string& what) {
+    const int64_t n = static_cast<int64_t>(x.size());
+    std::vector<float> want(x.size());
+    rmsnorm_ref(x.data(), w.data(), want.data(), n, kEps);
     std::vector<float> got(x.size(), NAN);
-    variant.fn(x.data(), w.data(), got.data(), n, kEps);
-    test::expect_close(got.data(), want.data(), n, kRel, 0, std::string(variant.isa) + " " + what);
+    fn()(x.data(), w.data(), got.data(), n, kEps);
+    test::expect_close(got.data(), want.data(), n, kRel, 0, what);
     std::vector<float> in_place = x;
-    variant.fn(in_place.data(), w.data(), in_place.data(), n, kEps);
-    test::expect_close(in_place.data(), want.data(), n, kRel, 0,
-                       std::string(variant.isa) + " in place " + what);
+    fn()(in_place.data(), w.data(), in_place.data(), n, kEps);
+    test::expect_close(in_place.data(), want.data(), n, kRel, 0, "in place " + what);
   }
-}
+};
 
-TEST(RmsnormTest, OddLengthsMatchReference) {
-  test::note_missing_isas();
-  if (rmsnorm_variants().empty()) GTEST_SKIP() << "no vector RMSNorm in this build";
+TEST_P(RmsnormTest, OddLengthsMatchReference) {
   for (int64_t n : test::kOddSizes) {
     const auto x = test::random_floats(n, -3.0f, 3.0f, static_cast<uint32_t>(n));
     const auto w = test::random_floats(n, 0.5f, 1.5f, static_cast<uint32_t>(n + 1));
@@ -41,7 +39,7 @@ TEST(RmsnormTest, OddLengthsMatchReference) {
   }
 }
 
-TEST(RmsnormTest, SpecialValuesMatchReference) {
+TEST_P(RmsnormTest, SpecialValuesMatchReference) {
   for (int64_t n : {int64_t{5}, int64_t{2048}, int64_t{4099}}) {
     const auto w = test::random_floats(n, -2.0f, 2.0f, 7);
     const auto r = test::random_floats(n, -1.0f, 1.0f, 8);
@@ -55,14 +53,17 @@ TEST(RmsnormTest, SpecialValuesMatchReference) {
   }
 }
 
-TEST(RmsnormTest, DispatchUsesTheFirstVariant) {
+TEST(RmsnormDispatch, UsesTheFirstVariantThisCpuRuns) {
   const auto x = test::random_floats(100, -1.0f, 1.0f, 1), w = test::random_floats(100, -1.0f, 1.0f, 2);
   std::vector<float> got(100), want(100);
   rmsnorm(x.data(), w.data(), got.data(), 100, kEps);
-  const RmsnormFn best = rmsnorm_variants().empty() ? rmsnorm_ref : rmsnorm_variants().front().fn;
+  const RmsnormFn best = best_variant(rmsnorm_variants(), rmsnorm_ref);
   best(x.data(), w.data(), want.data(), 100, kEps);
   EXPECT_EQ(got, want);
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, RmsnormTest, ::testing::ValuesIn(rmsnorm_variants()), test::VariantName());
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RmsnormTest);  // a build without vector variants
 
 }  // namespace
 }  // namespace jf

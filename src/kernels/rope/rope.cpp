@@ -13,14 +13,13 @@ const std::vector<OpVariant<RopeApplyFn>>& rope_apply_variants() {
 #elif defined(JITFLOW_OPS_NEON)
     e.neon = rope_apply_neon;
 #endif
-    return runnable_variants(e);
+    return compiled_variants(e);
   }();
   return kVariants;
 }
 
 void rope_apply(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim) {
-  static const RopeApplyFn kBest =
-      rope_apply_variants().empty() ? rope_apply_ref : rope_apply_variants().front().fn;
+  static const RopeApplyFn kBest = best_variant(rope_apply_variants(), rope_apply_ref);
   kBest(params, cos_sin, x, n_heads, head_dim);
 }
 

@@ -36,7 +36,7 @@ using RopeApplyFn = void (*)(const RopeParams& params, const float* cos_sin, flo
 // reference's a*b - c*d into an FMA (then within 1 ulp).
 void rope_apply(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim);
 
-// The vector variants this CPU runs, fastest first (empty: none).
+// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
 const std::vector<OpVariant<RopeApplyFn>>& rope_apply_variants();
 
 }  // namespace jf

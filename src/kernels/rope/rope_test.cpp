@@ -22,9 +22,9 @@ struct RopeCase {
 constexpr RopeCase kCases[] = {{32, 32}, {64, 64}, {128, 128}, {64, 32},  {128, 64},
                                {64, 24}, {32, 6},  {64, 2},    {128, 100}};
 
-TEST(RopeTest, VariantsMatchReference) {
-  test::note_missing_isas();
-  if (rope_apply_variants().empty()) GTEST_SKIP() << "no vector RoPE in this build";
+class RopeTest : public test::VariantTest<RopeApplyFn> {};
+
+TEST_P(RopeTest, MatchesReference) {
   for (const RopeCase& c : kCases) {
     const std::vector<float> factors = test::random_floats(c.n_rot / 2, 1.0f, 8.0f, 3);
     for (RopePairing pairing : {RopePairing::kAdjacent, RopePairing::kHalves}) {
@@ -42,16 +42,13 @@ TEST(RopeTest, VariantsMatchReference) {
                                                static_cast<uint32_t>(position + n_heads));
             std::vector<float> want = x;
             rope_apply_ref(params, cos_sin.data(), want.data(), n_heads, c.head_dim);
-            for (const auto& variant : rope_apply_variants()) {
-              std::vector<float> got = x;
-              variant.fn(params, cos_sin.data(), got.data(), n_heads, c.head_dim);
-              test::expect_close(
-                  got.data(), want.data(), static_cast<int64_t>(x.size()), 0, kAbs,
-                  std::string(variant.isa) + (pairing == RopePairing::kAdjacent ? " adjacent" : " halves") +
-                      " head_dim=" + std::to_string(c.head_dim) + " n_rot=" + std::to_string(c.n_rot) +
-                      " heads=" + std::to_string(n_heads) + " pos=" + std::to_string(position) +
-                      (with_factors ? " factors" : ""));
-            }
+            std::vector<float> got = x;
+            fn()(params, cos_sin.data(), got.data(), n_heads, c.head_dim);
+            test::expect_close(got.data(), want.data(), static_cast<int64_t>(x.size()), 0, kAbs,
+                               std::string(pairing == RopePairing::kAdjacent ? "adjacent" : "halves") +
+                                   " head_dim=" + std::to_string(c.head_dim) + " n_rot=" + std::to_string(c.n_rot) +
+                                   " heads=" + std::to_string(n_heads) + " pos=" + std::to_string(position) +
+                                   (with_factors ? " factors" : ""));
           }
         }
       }
@@ -59,7 +56,7 @@ TEST(RopeTest, VariantsMatchReference) {
   }
 }
 
-TEST(RopeTest, DispatchUsesTheFirstVariant) {
+TEST(RopeDispatch, UsesTheFirstVariantThisCpuRuns) {
   RopeParams params;
   params.n_rot = 64;
   std::vector<float> cos_sin(64);
@@ -67,10 +64,13 @@ TEST(RopeTest, DispatchUsesTheFirstVariant) {
   const auto x = test::random_floats(4 * 64, -1.0f, 1.0f, 9);
   std::vector<float> got = x, want = x;
   rope_apply(params, cos_sin.data(), got.data(), 4, 64);
-  const RopeApplyFn best = rope_apply_variants().empty() ? rope_apply_ref : rope_apply_variants().front().fn;
+  const RopeApplyFn best = best_variant(rope_apply_variants(), rope_apply_ref);
   best(params, cos_sin.data(), want.data(), 4, 64);
   EXPECT_EQ(got, want);
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, RopeTest, ::testing::ValuesIn(rope_apply_variants()), test::VariantName());
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RopeTest);  // a build without vector variants
 
 }  // namespace
 }  // namespace jf

@@ -13,13 +13,13 @@ const std::vector<OpVariant<ExpFn>>& exp_variants() {
 #elif defined(JITFLOW_OPS_NEON)
     e.neon = exp_neon;
 #endif
-    return runnable_variants(e);
+    return compiled_variants(e);
   }();
   return kVariants;
 }
 
 void exp_f32(const float* x, float* y, int64_t n) {
-  static const ExpFn kBest = exp_variants().empty() ? exp_ref : exp_variants().front().fn;
+  static const ExpFn kBest = best_variant(exp_variants(), exp_ref);
   kBest(x, y, n);
 }
 

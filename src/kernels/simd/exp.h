@@ -15,7 +15,7 @@ using ExpFn = void (*)(const float* x, float* y, int64_t n);
 void exp_ref(const float* x, float* y, int64_t n);  // std::exp
 void exp_f32(const float* x, float* y, int64_t n);  // the fastest variant this CPU runs, else exp_ref
 
-// The vector variants this CPU runs, fastest first (empty: none).
+// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
 const std::vector<OpVariant<ExpFn>>& exp_variants();
 
 }  // namespace jf

@@ -27,74 +27,66 @@ std::vector<float> float_sweep(float lo, float hi, uint32_t step) {
   return xs;
 }
 
-TEST(ExpTest, RelativeErrorOverTheNormalRange) {
-  test::note_missing_isas();
-  if (exp_variants().empty()) GTEST_SKIP() << "no vector exp in this build";
+class ExpTest : public test::VariantTest<ExpFn> {};
+
+TEST_P(ExpTest, RelativeErrorOverTheNormalRange) {
   // exp(x) is a normal float for x in [-87.33, 88.72].
   const std::vector<float> xs = float_sweep(-87.33f, 88.72f, 997);
   std::vector<float> ys(xs.size());
-  for (const auto& variant : exp_variants()) {
-    variant.fn(xs.data(), ys.data(), static_cast<int64_t>(xs.size()));
-    double worst = 0;
-    float worst_x = 0;
-    for (size_t i = 0; i < xs.size(); ++i) {
-      const double want = std::exp(static_cast<double>(xs[i]));
-      const double rel = std::fabs(ys[i] - want) / want;
-      if (rel > worst) worst = rel, worst_x = xs[i];
-    }
-    std::printf("exp %s: max relative error %.3g at x = %.9g over %zu values\n", variant.isa, worst, worst_x,
-                xs.size());
-    EXPECT_LE(worst, kMaxRelError) << variant.isa << " at x = " << worst_x;
+  fn()(xs.data(), ys.data(), static_cast<int64_t>(xs.size()));
+  double worst = 0;
+  float worst_x = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double want = std::exp(static_cast<double>(xs[i]));
+    const double rel = std::fabs(ys[i] - want) / want;
+    if (rel > worst) worst = rel, worst_x = xs[i];
   }
+  std::printf("exp %s: max relative error %.3g at x = %.9g over %zu values\n", isa().c_str(), worst, worst_x,
+              xs.size());
+  EXPECT_LE(worst, kMaxRelError) << "at x = " << worst_x;
 }
 
-TEST(ExpTest, SubnormalResultsWithinOneUlp) {
-  if (exp_variants().empty()) GTEST_SKIP() << "no vector exp in this build";
+TEST_P(ExpTest, SubnormalResultsWithinOneUlp) {
   std::vector<float> sub;  // every float where exp is subnormal or rounds to 0
   for (float x = -104.0f; x < -87.34f; x = std::nextafter(x, 0.0f)) sub.push_back(x);
   std::vector<float> ys(sub.size());
-  for (const auto& variant : exp_variants()) {
-    variant.fn(sub.data(), ys.data(), static_cast<int64_t>(sub.size()));
-    for (size_t i = 0; i < sub.size(); ++i) {
-      const double want = std::exp(static_cast<double>(sub[i]));
-      ASSERT_LE(std::fabs(ys[i] - want), kSubnormalUlp + kMaxRelError * want)
-          << variant.isa << " x = " << sub[i];
-    }
+  fn()(sub.data(), ys.data(), static_cast<int64_t>(sub.size()));
+  for (size_t i = 0; i < sub.size(); ++i) {
+    const double want = std::exp(static_cast<double>(sub[i]));
+    ASSERT_LE(std::fabs(ys[i] - want), kSubnormalUlp + kMaxRelError * want) << "x = " << sub[i];
   }
 }
 
-TEST(ExpTest, SpecialValues) {
+TEST_P(ExpTest, SpecialValues) {
   const std::vector<float> xs = {0.0f,   -0.0f,   -INFINITY, INFINITY, NAN,
                                  88.73f, 1000.0f, -104.0f,   -1e30f,   1.0f};
-  for (const auto& variant : exp_variants()) {
-    std::vector<float> ys(xs.size());
-    variant.fn(xs.data(), ys.data(), static_cast<int64_t>(xs.size()));
-    EXPECT_EQ(ys[0], 1.0f) << variant.isa;
-    EXPECT_EQ(ys[1], 1.0f) << variant.isa;
-    EXPECT_EQ(ys[2], 0.0f) << variant.isa;
-    EXPECT_EQ(ys[3], INFINITY) << variant.isa;
-    EXPECT_TRUE(std::isnan(ys[4])) << variant.isa;
-    EXPECT_EQ(ys[5], INFINITY) << variant.isa;
-    EXPECT_EQ(ys[6], INFINITY) << variant.isa;
-    EXPECT_EQ(ys[7], 0.0f) << variant.isa;
-    EXPECT_EQ(ys[8], 0.0f) << variant.isa;
-    EXPECT_NEAR(ys[9], std::exp(1.0), kMaxRelError * std::exp(1.0)) << variant.isa;
+  std::vector<float> ys(xs.size());
+  fn()(xs.data(), ys.data(), static_cast<int64_t>(xs.size()));
+  EXPECT_EQ(ys[0], 1.0f);
+  EXPECT_EQ(ys[1], 1.0f);
+  EXPECT_EQ(ys[2], 0.0f);
+  EXPECT_EQ(ys[3], INFINITY);
+  EXPECT_TRUE(std::isnan(ys[4]));
+  EXPECT_EQ(ys[5], INFINITY);
+  EXPECT_EQ(ys[6], INFINITY);
+  EXPECT_EQ(ys[7], 0.0f);
+  EXPECT_EQ(ys[8], 0.0f);
+  EXPECT_NEAR(ys[9], std::exp(1.0), kMaxRelError * std::exp(1.0));
+}
+
+TEST_P(ExpTest, OddLengthsInPlaceAndNothingPastTheEnd) {
+  for (int64_t n : test::kOddSizes) {
+    std::vector<float> x = test::random_floats(n + 16, -20.0f, 20.0f, static_cast<uint32_t>(n));
+    std::vector<float> want(x.size());
+    exp_ref(x.data(), want.data(), n);
+    std::copy(x.begin() + n, x.end(), want.begin() + n);  // past n: untouched
+    fn()(x.data(), x.data(), n);
+    test::expect_close(x.data(), want.data(), n + 16, kMaxRelError + 6e-8, 0, "n=" + std::to_string(n));
   }
 }
 
-TEST(ExpTest, OddLengthsInPlaceAndNothingPastTheEnd) {
-  for (const auto& variant : exp_variants()) {
-    for (int64_t n : test::kOddSizes) {
-      std::vector<float> x = test::random_floats(n + 16, -20.0f, 20.0f, static_cast<uint32_t>(n));
-      std::vector<float> want(x.size());
-      exp_ref(x.data(), want.data(), n);
-      std::copy(x.begin() + n, x.end(), want.begin() + n);  // past n: untouched
-      variant.fn(x.data(), x.data(), n);
-      test::expect_close(x.data(), want.data(), n + 16, kMaxRelError + 6e-8, 0,
-                         std::string(variant.isa) + " n=" + std::to_string(n));
-    }
-  }
-}
+INSTANTIATE_TEST_SUITE_P(Isa, ExpTest, ::testing::ValuesIn(exp_variants()), test::VariantName());
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ExpTest);  // a build without vector variants
 
 }  // namespace
 }  // namespace jf

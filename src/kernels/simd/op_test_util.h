@@ -1,10 +1,12 @@
-// Helpers for the tests of exp, RMSNorm, RoPE, softmax, attention and SwiGLU (tests only).
+// Helpers for the kernel tests (matmul, exp, RMSNorm, RoPE, softmax, attention, SwiGLU): a test case
+// per ISA, random inputs, and comparison with stated tolerances.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,18 +28,40 @@ inline std::vector<float> random_floats(int64_t n, float lo, float hi, uint32_t 
   return v;
 }
 
-// Variants for ISAs the CPU lacks are not listed by *_variants(), so they go untested: say which
-// (x86 builds carry AVX2 and AVX-512 variants; NEON, the only ARM one, is in every AArch64 CPU).
-inline void note_missing_isas() {
-#if defined(JITFLOW_MATMUL_X86)
-  for (CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512}) {
-    if (!cpu_has_isa(isa)) {
-      std::printf("[  SKIPPED ] %s variants: this CPU lacks it (%s)\n", isa_name(isa),
-                  cpu_features().feature_list().c_str());
-    }
+// Starts the test case of one ISA: skips the whole case when this CPU cannot run the ISA (or
+// JITFLOW_MAX_ISA caps it), and fails it at once when JITFLOW_TEST_FAIL_ISA names it, which
+// tests/check_failure_is_not_skip.sh uses to prove that a failing case is reported as failed.
+// Skipping a whole case is the only skip: CMake's gtest discovery reports any case whose output
+// holds GoogleTest's skip marker as skipped whatever its exit code, so one case must never test
+// several ISAs and print that marker for some of them.
+inline void begin_isa_case(CpuIsa isa) {
+  if (!cpu_has_isa(isa)) {
+    GTEST_SKIP() << isa_name(isa) << ": this CPU lacks it or JITFLOW_MAX_ISA caps it ("
+                 << cpu_features().feature_list() << ")";
   }
-#endif
+  const char* fail = std::getenv("JITFLOW_TEST_FAIL_ISA");
+  if (fail != nullptr && std::string(fail) == isa_name(isa)) {
+    GTEST_FAIL() << "JITFLOW_TEST_FAIL_ISA=" << fail << ": failing this case on request";
+  }
 }
+
+// A case per compiled variant of an op: TEST_P(SomeTest, ...) calls fn(); instantiate with
+// INSTANTIATE_TEST_SUITE_P(Isa, SomeTest, ValuesIn(some_variants()), test::VariantName()).
+template <typename Fn>
+class VariantTest : public ::testing::TestWithParam<OpVariant<Fn>> {
+ protected:
+  void SetUp() override { begin_isa_case(this->GetParam().isa); }
+  Fn fn() const { return this->GetParam().fn; }
+  std::string isa() const { return isa_name(this->GetParam().isa); }
+};
+
+// Names each case by its ISA: RmsnormTest/avx2, not RmsnormTest/1.
+struct VariantName {
+  template <typename Fn>
+  std::string operator()(const ::testing::TestParamInfo<OpVariant<Fn>>& info) const {
+    return isa_name(info.param.isa);
+  }
+};
 
 // Expects |got[i] - want[i]| <= rel |want[i]| + abs for every i (NaN matches NaN, inf the same inf),
 // and reports only the worst element, so that a broken kernel prints one line, not thousands.
@@ -58,3 +82,13 @@ inline void expect_close(const float* got, const float* want, int64_t n, double 
 }
 
 }  // namespace jf::test
+
+namespace jf {
+// How GoogleTest prints an ISA or a variant parameter.
+inline void PrintTo(CpuIsa isa, std::ostream* os) { *os << isa_name(isa); }
+
+template <typename Fn>
+void PrintTo(const OpVariant<Fn>& v, std::ostream* os) {
+  *os << isa_name(v.isa);
+}
+}  // namespace jf

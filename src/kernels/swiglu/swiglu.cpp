@@ -13,13 +13,13 @@ const std::vector<OpVariant<SwigluFn>>& swiglu_variants() {
 #elif defined(JITFLOW_OPS_NEON)
     e.neon = swiglu_neon;
 #endif
-    return runnable_variants(e);
+    return compiled_variants(e);
   }();
   return kVariants;
 }
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-  static const SwigluFn kBest = swiglu_variants().empty() ? swiglu_ref : swiglu_variants().front().fn;
+  static const SwigluFn kBest = best_variant(swiglu_variants(), swiglu_ref);
   kBest(gate, up, out, n);
 }
 

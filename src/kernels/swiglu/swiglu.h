@@ -17,7 +17,7 @@ void swiglu_ref(const float* gate, const float* up, float* out, int64_t n);
 // vector exp of simd/f32.h (max relative error 8.3e-8), the rest is computed as swiglu_ref does.
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 
-// The vector variants this CPU runs, fastest first (empty: none).
+// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
 const std::vector<OpVariant<SwigluFn>>& swiglu_variants();
 
 }  // namespace jf
