@@ -42,7 +42,7 @@ KernelSelector::KernelSelector(const kdb::KernelDb& db, int n_threads) {
   const std::string& fingerprint = kdb::current_device().hash();
   for (const auto& [dtype_text, n, k, batch] : workloads_in(db, n_threads)) {
     const kdb::Workload workload{dtype_text, n, k, batch, n_threads};
-    const kdb::Record* record = db.lookup(fingerprint, tune::kMatmulGenerator, tune::kMatmulOp, workload);
+    const kdb::Record* record = db.lookup(fingerprint, kMatmulGenerator, tune::kMatmulOp, workload);
     if (record == nullptr) continue;  // stale: lookup warned
     std::string why;
     MatmulKernel kernel = tune::kernel_from_record(*record, &why);

@@ -25,7 +25,7 @@ class KernelSelector {
  public:
   // Defaults only.
   KernelSelector() = default;
-  // The winners in `db` for this device (kdb::current_device()), tune::kMatmulGenerator and
+  // The winners in `db` for this device (kdb::current_device()), kMatmulGenerator and
   // `n_threads`; logs each at info level and every unusable record at warning level.
   KernelSelector(const kdb::KernelDb& db, int n_threads);
 

@@ -12,16 +12,12 @@
 #include <string>
 
 #include "kdb/record.h"
+#include "kernels/matmul/generator_version.h"  // kMatmulGenerator, generated at build time
 #include "kernels/matmul/matmul.h"
 
 namespace jf::tune {
 
 inline constexpr const char* kMatmulOp = "matmul";
-
-// The version of the native matmul kernel set. Bump it when a variant or the meaning of a knob
-// changes: the kdb then treats older winners as stale (a miss with a warning) instead of running
-// a config that was timed on other code.
-inline constexpr const char* kMatmulGenerator = "native-matmul-2";
 
 kdb::Workload matmul_workload(DType dtype, int64_t n_rows, int64_t n_cols, int64_t n_tokens, int n_threads);
 
