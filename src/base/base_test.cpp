@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -397,6 +399,28 @@ TEST(Bf16, RoundsToNearestEven) {
     if (std::isnan(f)) continue;
     ASSERT_EQ(f32_to_bf16(f), h);
   }
+}
+
+// The OS's cache sizes from a sysfs-like folder made here (instruction caches are not data caches).
+TEST(Sysfs, ReadsLevelsAndSkipsInstructionCaches) {
+  const std::filesystem::path root = std::filesystem::path(testing::TempDir()) / "sysfs_cache";
+  auto add = [&](int index, const char* level, const char* type, const char* size) {
+    const auto dir = root / ("index" + std::to_string(index));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "level") << level << "\n";
+    std::ofstream(dir / "type") << type << "\n";
+    std::ofstream(dir / "size") << size << "\n";
+  };
+  add(0, "1", "Data", "48K");
+  add(1, "1", "Instruction", "32K");
+  add(2, "2", "Unified", "2048K");
+  add(3, "3", "Unified", "36M");
+  const CacheSizes sizes = read_sysfs_cache_sizes(root.string());
+  EXPECT_EQ(sizes.l1d_bytes, 48u << 10);
+  EXPECT_EQ(sizes.l2_bytes, 2u << 20);
+  EXPECT_EQ(sizes.l3_bytes, 36u << 20);
+  const CacheSizes missing = read_sysfs_cache_sizes((root / "nowhere").string());
+  EXPECT_EQ(missing.l1d_bytes, 0u);
 }
 
 }  // namespace

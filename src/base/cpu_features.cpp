@@ -1,6 +1,8 @@
 #include "base/cpu_features.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -100,6 +102,47 @@ std::string CpuFeatures::feature_list() const {
 const CpuFeatures& cpu_features() {
   static const CpuFeatures features = detect();
   return features;
+}
+
+namespace {
+
+// "32K", "1024K", "8M" or a plain byte count; 0 when unparsable.
+uint64_t parse_cache_size(const std::string& text) {
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (end == text.c_str()) return 0;
+  switch (*end) {
+    case 'K': return value << 10;
+    case 'M': return value << 20;
+    case 'G': return value << 30;
+    case '\0': case '\n': return value;
+    default: return 0;
+  }
+}
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+CacheSizes read_sysfs_cache_sizes(const std::string& cache_dir) {
+  CacheSizes sizes;
+  for (int index = 0; index < 16; ++index) {
+    const std::string dir = cache_dir + "/index" + std::to_string(index) + "/";
+    const std::string level = read_first_line(dir + "level");
+    if (level.empty()) continue;  // indices may have gaps; 16 is more levels than any CPU has
+    const std::string type = read_first_line(dir + "type");
+    const uint64_t bytes = parse_cache_size(read_first_line(dir + "size"));
+    if (type == "Instruction") continue;
+    if (level == "1") sizes.l1d_bytes = bytes;
+    if (level == "2") sizes.l2_bytes = bytes;
+    if (level == "3") sizes.l3_bytes = bytes;
+  }
+  return sizes;
 }
 
 }  // namespace jf

@@ -1,6 +1,7 @@
 // What the CPU we run on can do, detected once at run time (never assumed at build time).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace jf {
@@ -25,5 +26,15 @@ struct CpuFeatures {
 };
 
 const CpuFeatures& cpu_features();
+
+// Data/unified cache sizes as the OS reports them; 0 = not reported.
+struct CacheSizes {
+  uint64_t l1d_bytes = 0;
+  uint64_t l2_bytes = 0;
+  uint64_t l3_bytes = 0;
+};
+
+// Reads index*/{level,type,size} under `cache_dir`; missing or unreadable = zeros.
+CacheSizes read_sysfs_cache_sizes(const std::string& cache_dir = "/sys/devices/system/cpu/cpu0/cache");
 
 }  // namespace jf

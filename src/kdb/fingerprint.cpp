@@ -2,7 +2,6 @@
 
 #include "base/cpu_features.h"
 #include "jitflow/status.h"
-#include "tune/microbench.h"
 
 namespace jf::kdb {
 namespace {
@@ -18,7 +17,7 @@ uint64_t fnv1a64(const std::string& text) {
 
 DeviceFingerprint detect_device() {
   const CpuFeatures& cpu = cpu_features();
-  const tune::CacheSizes caches = tune::read_sysfs_cache_sizes();
+  const CacheSizes caches = read_sysfs_cache_sizes();
   DeviceFingerprint device;
   device.cpu_model = cpu.model_name;
   device.features = cpu.feature_list();

@@ -12,27 +12,6 @@
 namespace jf::tune {
 namespace {
 
-// "32K", "1024K", "8M" or a plain byte count; 0 when unparsable.
-uint64_t parse_cache_size(const std::string& text) {
-  char* end = nullptr;
-  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-  if (end == text.c_str()) return 0;
-  switch (*end) {
-    case 'K': return value << 10;
-    case 'M': return value << 20;
-    case 'G': return value << 30;
-    case '\0': case '\n': return value;
-    default: return 0;
-  }
-}
-
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 // The measured boundary closest to `reported` (in log scale) within a factor of 2; 0 if none.
 // The one found is removed so that two levels never claim the same jump.
 uint64_t take_matching_boundary(uint64_t reported, std::vector<uint64_t>* boundaries) {
@@ -103,22 +82,6 @@ int available_cpu_count() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
   return cpu_features().n_logical_cpus;
-}
-
-CacheSizes read_sysfs_cache_sizes(const std::string& cache_dir) {
-  CacheSizes sizes;
-  for (int index = 0; index < 16; ++index) {
-    const std::string dir = cache_dir + "/index" + std::to_string(index) + "/";
-    const std::string level = read_first_line(dir + "level");
-    if (level.empty()) continue;  // indices may have gaps; 16 is more levels than any CPU has
-    const std::string type = read_first_line(dir + "type");
-    const uint64_t bytes = parse_cache_size(read_first_line(dir + "size"));
-    if (type == "Instruction") continue;
-    if (level == "1") sizes.l1d_bytes = bytes;
-    if (level == "2") sizes.l2_bytes = bytes;
-    if (level == "3") sizes.l3_bytes = bytes;
-  }
-  return sizes;
 }
 
 void assign_cache_levels(const std::vector<uint64_t>& boundaries, const CacheSizes& sysfs, DeviceLimits* limits) {

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "base/cpu_features.h"  // CacheSizes
+
 namespace jf::tune {
 
 // Where a value comes from.
@@ -53,13 +55,6 @@ struct RegisterSweep {
 struct LatencyPoint {
   uint64_t working_set_bytes = 0;
   double ns_per_load = 0;
-};
-
-// Data/unified cache sizes as the OS reports them; 0 = not reported.
-struct CacheSizes {
-  uint64_t l1d_bytes = 0;
-  uint64_t l2_bytes = 0;
-  uint64_t l3_bytes = 0;
 };
 
 struct DeviceLimits {
@@ -115,9 +110,6 @@ std::vector<uint64_t> find_latency_boundaries(const std::vector<LatencyPoint>& c
 
 // Fills l1d/l2/llc of `limits` from measured boundaries and the OS's sizes (see the file comment).
 void assign_cache_levels(const std::vector<uint64_t>& boundaries, const CacheSizes& sysfs, DeviceLimits* limits);
-
-// Reads index*/{level,type,size} under `cache_dir`; missing or unreadable = zeros.
-CacheSizes read_sysfs_cache_sizes(const std::string& cache_dir = "/sys/devices/system/cpu/cpu0/cache");
 
 // GB/s (1e9 bytes/s) of a vectorised streaming read of `buffer_bytes` split over `n_threads`;
 // 0 when the buffer cannot be allocated.

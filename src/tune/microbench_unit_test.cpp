@@ -2,8 +2,6 @@
 // level assignment, sysfs parsing.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 
 #include "tune/microbench.h"
 
@@ -126,28 +124,6 @@ TEST(CacheLevels, WithoutSysfsBoundariesAreTakenInOrder) {
   EXPECT_FALSE(none.llc_bytes.known());
 }
 
-TEST(Sysfs, ReadsLevelsAndSkipsInstructionCaches) {
-  const std::filesystem::path root = std::filesystem::path(testing::TempDir()) / "jf_sysfs_cache";
-  std::filesystem::remove_all(root);
-  auto add = [&](int index, const char* level, const char* type, const char* size) {
-    const auto dir = root / ("index" + std::to_string(index));
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "level") << level << "\n";
-    std::ofstream(dir / "type") << type << "\n";
-    std::ofstream(dir / "size") << size << "\n";
-  };
-  add(0, "1", "Data", "48K");
-  add(1, "1", "Instruction", "32K");
-  add(2, "2", "Unified", "2048K");
-  add(3, "3", "Unified", "36M");
-  const CacheSizes sizes = read_sysfs_cache_sizes(root.string());
-  EXPECT_EQ(sizes.l1d_bytes, 48u << 10);
-  EXPECT_EQ(sizes.l2_bytes, 2u << 20);
-  EXPECT_EQ(sizes.l3_bytes, 36u << 20);
-  const CacheSizes missing = read_sysfs_cache_sizes((root / "nowhere").string());
-  EXPECT_EQ(missing.l1d_bytes, 0u);
-  std::filesystem::remove_all(root);
-}
 
 }  // namespace
 }  // namespace jf::tune

@@ -138,7 +138,7 @@ std::vector<TestPlan> plan_tests(const BenchOptions& options) {
 // saturate DRAM on one machine and fall far short on another; the limit is whichever is higher).
 // Quick: a few tenths of a second, over a buffer four times the last-level cache.
 double stream_bandwidth_gbps(int n_threads) {
-  const uint64_t l3 = static_cast<uint64_t>(std::max<int64_t>(tune::read_sysfs_cache_sizes().l3_bytes, 0));
+  const uint64_t l3 = static_cast<uint64_t>(std::max<int64_t>(read_sysfs_cache_sizes().l3_bytes, 0));
   const uint64_t bytes = std::max<uint64_t>(128ull << 20, 4 * l3);
   double best = tune::measure_read_bandwidth_gbps(bytes, 1, /*quick=*/true);
   if (n_threads > 1)
