@@ -15,6 +15,16 @@ if(JITFLOW_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# The SIMD family this build compiles kernels for: x86 (AVX2, AVX-512), neon (AArch64) or none
+# (portable C++ only). base/ defines JITFLOW_SIMD_X86 or JITFLOW_SIMD_NEON for all code to see.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND NOT EMSCRIPTEN)
+  set(JITFLOW_SIMD x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64" AND NOT EMSCRIPTEN)
+  set(JITFLOW_SIMD neon)
+else()
+  set(JITFLOW_SIMD none)
+endif()
+
 # jitflow_library(NAME SOURCES ... DEPS ...): one folder of src/ = one static library.
 # Libraries build without exceptions so that the same code runs in WebAssembly.
 function(jitflow_library name)

@@ -8,10 +8,10 @@ namespace jf {
 const std::vector<OpVariant<AttentionHeadsFn>>& attention_heads_variants() {
   static const auto kVariants = [] {
     OpEntryPoints<AttentionHeadsFn> e;
-#if defined(JITFLOW_OPS_X86)
+#if defined(JITFLOW_SIMD_X86)
     e.avx512 = attention_heads_avx512;
     e.avx2 = attention_heads_avx2;
-#elif defined(JITFLOW_OPS_NEON)
+#elif defined(JITFLOW_SIMD_NEON)
     e.neon = attention_heads_neon;
 #endif
     e.generic = attention_heads_generic;
@@ -31,10 +31,10 @@ void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const 
 const std::vector<OpVariant<SoftmaxFn>>& softmax_variants() {
   static const auto kVariants = [] {
     OpEntryPoints<SoftmaxFn> e;
-#if defined(JITFLOW_OPS_X86)
+#if defined(JITFLOW_SIMD_X86)
     e.avx512 = softmax_avx512;
     e.avx2 = softmax_avx2;
-#elif defined(JITFLOW_OPS_NEON)
+#elif defined(JITFLOW_SIMD_NEON)
     e.neon = softmax_neon;
 #endif
     return compiled_variants(e);

@@ -17,13 +17,13 @@ const MatmulFamily* find_family(DType dtype, WeightLayout layout, CpuIsa isa) {
   switch (isa) {
     case CpuIsa::scalar:
       return generic_family(dtype, layout);
-#if defined(JITFLOW_MATMUL_X86)
+#if defined(JITFLOW_SIMD_X86)
     case CpuIsa::avx2:
       return avx2_family(dtype, layout);
     case CpuIsa::avx512:
       return avx512_family(dtype, layout);
 #endif
-#if defined(JITFLOW_MATMUL_NEON)
+#if defined(JITFLOW_SIMD_NEON)
     case CpuIsa::neon:
       return neon_family(dtype, layout);
     case CpuIsa::neon_dotprod:
@@ -386,7 +386,7 @@ void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, 
 }
 
 void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n) {
-#if defined(JITFLOW_MATMUL_X86)
+#if defined(JITFLOW_SIMD_X86)
   if (cpu_has_isa(CpuIsa::avx512) && avx512_quantize_row(act_type, x, dst, n)) return;
   if (cpu_has_isa(CpuIsa::avx2) && avx2_quantize_row(act_type, x, dst, n)) return;
 #endif

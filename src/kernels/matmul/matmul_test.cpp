@@ -357,7 +357,7 @@ TEST(MatmulTest, SharedInputEqualsSeparateProducts) {
 // The activation encoder of `isa`, or null where it has none of its own.
 using QuantizeFn = bool (*)(DType, const float*, void*, int64_t);
 QuantizeFn activation_encoder(CpuIsa isa) {
-#if defined(JITFLOW_MATMUL_X86)
+#if defined(JITFLOW_SIMD_X86)
   if (isa == CpuIsa::avx2) return avx2_quantize_row;
   if (isa == CpuIsa::avx512) return avx512_quantize_row;
 #endif

@@ -13,28 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "base/cpu_isa.h"
 #include "tensor/dtype.h"
 
 namespace jf {
-
-// The instruction sets the native kernels are compiled for, chosen at run time.
-enum class CpuIsa : uint8_t {
-  scalar,        // the reference dot products (vec_dot_ref): every type, every CPU
-  avx2,          // AVX2 + FMA + F16C
-  avx512,        // AVX-512 F/BW/VL + VNNI (plus AVX2/FMA/F16C)
-  neon,          // AArch64 Advanced SIMD (part of the base ISA)
-  neon_dotprod,  // NEON + the dot product extension (ARMv8.2 DotProd: sdot)
-};
-
-const char* isa_name(CpuIsa isa);  // "scalar", "avx2", "avx512", "neon", "neon_dotprod"
-
-// Run-time detection (jf::cpu_features()), capped by the environment variable JITFLOW_MAX_ISA (an
-// isa_name of compiled_isas(): scalar|avx2|avx512 on x86, scalar|neon|neon_dotprod on ARM).
-bool cpu_has_isa(CpuIsa isa);
-
-// The ISAs this build has matmul variants for, fastest first, scalar last (whether this CPU runs
-// them is cpu_has_isa's answer).
-std::span<const CpuIsa> compiled_isas();
 
 // The knobs of one matmul kernel. Named fields, never positional.
 struct MatmulConfig {

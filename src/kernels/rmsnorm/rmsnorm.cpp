@@ -7,10 +7,10 @@ namespace jf {
 const std::vector<OpVariant<RmsnormFn>>& rmsnorm_variants() {
   static const auto kVariants = [] {
     OpEntryPoints<RmsnormFn> e;
-#if defined(JITFLOW_OPS_X86)
+#if defined(JITFLOW_SIMD_X86)
     e.avx512 = rmsnorm_avx512;
     e.avx2 = rmsnorm_avx2;
-#elif defined(JITFLOW_OPS_NEON)
+#elif defined(JITFLOW_SIMD_NEON)
     e.neon = rmsnorm_neon;
 #endif
     return compiled_variants(e);

@@ -7,10 +7,10 @@ namespace jf {
 const std::vector<OpVariant<RopeApplyFn>>& rope_apply_variants() {
   static const auto kVariants = [] {
     OpEntryPoints<RopeApplyFn> e;
-#if defined(JITFLOW_OPS_X86)
+#if defined(JITFLOW_SIMD_X86)
     e.avx512 = rope_apply_avx512;
     e.avx2 = rope_apply_avx2;
-#elif defined(JITFLOW_OPS_NEON)
+#elif defined(JITFLOW_SIMD_NEON)
     e.neon = rope_apply_neon;
 #endif
     return compiled_variants(e);

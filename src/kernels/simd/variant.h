@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "kernels/matmul/space.h"
+#include "base/cpu_isa.h"
 
 namespace jf {
 

@@ -7,10 +7,10 @@ namespace jf {
 const std::vector<OpVariant<SwigluFn>>& swiglu_variants() {
   static const auto kVariants = [] {
     OpEntryPoints<SwigluFn> e;
-#if defined(JITFLOW_OPS_X86)
+#if defined(JITFLOW_SIMD_X86)
     e.avx512 = swiglu_avx512;
     e.avx2 = swiglu_avx2;
-#elif defined(JITFLOW_OPS_NEON)
+#elif defined(JITFLOW_SIMD_NEON)
     e.neon = swiglu_neon;
 #endif
     return compiled_variants(e);
