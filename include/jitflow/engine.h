@@ -73,9 +73,10 @@ class Engine {
 
   std::unique_ptr<Session> new_session();
 
-  struct Impl;
+  struct Impl;  // src/runtime/engine_impl.h
 
  private:
+  friend const Impl& engine_impl(const Engine& engine);
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -12,20 +12,10 @@
 #include "model/tokenizer/tokenizer.h"
 #include "model/transformer.h"
 #include "model/weights.h"
+#include "runtime/engine_impl.h"
 #include "runtime/kernel_select.h"
 
 namespace jf {
-
-struct Engine::Impl {
-  ModelInfo info;
-  ModelConfig config;
-  ModelWeights weights;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<KernelSelector> kernels;  // null: the default kernels
-  int n_ctx = 0;
-  double load_ms = 0;
-};
 
 struct Session::Impl {
   Engine::Impl& engine;
@@ -105,6 +95,13 @@ Status check_options(const GenerateOptions& options) {
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+const Engine::Impl& engine_impl(const Engine& engine) { return *engine.impl_; }
+
+Result<tune::TuneReport> tune_engine_matmuls(const Engine& engine, const tune::TuneOptions& options,
+                                             kdb::KernelDb* db) {
+  return tune::tune_model_matmuls(engine_impl(engine).weights, options, db);
+}
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, const EngineOptions& options) {

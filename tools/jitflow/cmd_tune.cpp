@@ -10,11 +10,9 @@
 #include "args.h"
 #include "base/clock.h"
 #include "commands.h"
-#include "gguf/gguf.h"
 #include "kdb/fingerprint.h"
 #include "kdb/json.h"
-#include "model/hparams.h"
-#include "model/weights.h"
+#include "runtime/engine_impl.h"
 #include "tune/machine_limits.h"
 #include "tune/microbench.h"
 #include "tune/tuner.h"
@@ -298,12 +296,6 @@ void print_per_token_count(const tune::TuneReport& report, bool full_space) {
   }
 }
 
-Result<ModelWeights> load_model_weights(const std::string& path) {
-  JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(path));
-  JF_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(file));
-  return load_weights(file, config);
-}
-
 Status check_args(const ModelTuneArgs& args) {
   if (!(args.budget_s >= kMinBudgetS)) {
     return error(StatusCode::kInvalidArgument,
@@ -323,8 +315,12 @@ int tune_model(const ModelTuneArgs& args) {
   Result<std::vector<int>> tokens = parse_int_list(args.tokens);
   if (!tokens.ok()) return fail_tune(tokens.status());
   const double load_start_ms = now_ms();
-  Result<ModelWeights> weights = load_model_weights(args.model_path);
-  if (!weights.ok()) return fail_tune(weights.status());
+  // The engine loads and checks the model as `jitflow run` does, without the kernel database.
+  EngineOptions engine_options;
+  engine_options.n_threads = args.n_threads;
+  engine_options.use_kdb = false;
+  Result<std::unique_ptr<Engine>> engine = Engine::load(args.model_path, engine_options);
+  if (!engine.ok()) return fail_tune(engine.status());
   const double load_s = (now_ms() - load_start_ms) / 1000;
 
   // The microbenchmarks are part of tuning on a new device, so they come out of the budget.
@@ -342,7 +338,7 @@ int tune_model(const ModelTuneArgs& args) {
 
   kdb::KernelDb db =
       kdb::KernelDb::load(args.kdb_path.empty() ? kdb::KernelDb::default_path() : args.kdb_path);
-  Result<tune::TuneReport> report = tune::tune_model_matmuls(*weights, options, &db);
+  Result<tune::TuneReport> report = tune_engine_matmuls(**engine, options, &db);
   bar.finish();
   if (!report.ok()) return fail_tune(report.status());
   const double total_s = (now_ms() - start_ms) / 1000 - report->full_space_wall_s;

@@ -1,0 +1,37 @@
+// What the runtime knows of an Engine beyond the public API (include/jitflow/engine.h): the loaded
+// model itself, for the runtime's own tools (tuning) and tests. Not part of the public API.
+#pragma once
+
+#include <memory>
+
+#include "base/thread_pool.h"
+#include "jitflow/engine.h"
+#include "kdb/kernel_db.h"
+#include "model/hparams.h"
+#include "model/tokenizer/tokenizer.h"
+#include "model/weights.h"
+#include "runtime/kernel_select.h"
+#include "tune/tuner.h"
+
+namespace jf {
+
+struct Engine::Impl {
+  ModelInfo info;
+  ModelConfig config;
+  ModelWeights weights;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<KernelSelector> kernels;  // null: the default kernels
+  int n_ctx = 0;
+  double load_ms = 0;
+};
+
+// The engine's model, as Engine::load checked and laid it out.
+const Engine::Impl& engine_impl(const Engine& engine);
+
+// Tunes the matmuls of the engine's model (its weights in the layout it runs them) with
+// tune::tune_model_matmuls; `db` as there.
+Result<tune::TuneReport> tune_engine_matmuls(const Engine& engine, const tune::TuneOptions& options,
+                                             kdb::KernelDb* db);
+
+}  // namespace jf
