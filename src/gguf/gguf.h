@@ -79,6 +79,8 @@ class GgufFile {
   // Metadata in file order.
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return metadata_; }
   const GgufValue* find(const std::string& key) const;
+  // Byte offset of the value of `key` in the file (for error messages), or 0 when it is absent.
+  uint64_t value_offset(const std::string& key) const;
 
   // Typed getters. A missing key is kNotFound; a value of another type (or out of the target's
   // range) is kCorruptFile naming the key. Integer getters accept any integer GGUF type.
@@ -107,6 +109,7 @@ class GgufFile {
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
+  std::vector<uint64_t> metadata_value_at_;  // per metadata_ entry: where its value starts
   std::map<std::string, size_t> metadata_index_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t> tensor_index_;
