@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every libFuzzer target for a bounded time each, one after the other: configures and builds
 # the `fuzz` preset (clang, ASan + UBSan), then runs
-#   gguf  the GGUF reader              (seeds: tiny handmade files + shrunk copies of the small models)
+#   gguf  the GGUF reader, then the tokenizer of a file that opens
+#                                      (seeds: tiny handmade files + shrunk copies of the small models)
 #   kdb   the kernel-database parser   (seeds: tests/fuzz/kdb/)
 #   spm   the SentencePiece tokenizer  (seeds: tests/fuzz/tokenizer/, vocab ../shared/vocab/ggml-vocab-llama-spm.gguf)
 #   bpe   the byte-level BPE tokenizer (seeds: tests/fuzz/tokenizer/, vocab ../shared/vocab/ggml-vocab-gpt-2.gguf)

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gguf/gguf.h"
 #include "model/tokenizer/tokenizer.h"
