@@ -53,6 +53,7 @@ struct TensorInfo {
   int64_t ne[kGgufMaxDims] = {1, 1, 1, 1};  // ggml order: ne[0] is the contiguous (row) dimension
   uint64_t offset = 0;                       // absolute byte offset of the data in the file
   uint64_t n_bytes = 0;
+  uint64_t info_at = 0;  // byte offset of this tensor's entry in the tensor directory (for error messages)
 
   // The reader guarantees that the product of the nonzero dimensions fits in int64.
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }

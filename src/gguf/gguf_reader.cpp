@@ -458,6 +458,7 @@ Status GgufParser::parse() {
       return corrupt(record.info_at, "duplicate tensor name '%s'", info.name.c_str());
     }
     file_.tensor_index_[info.name] = i;
+    info.info_at = record.info_at;
     file_.tensors_.push_back(std::move(info));
     records.push_back(record);
   }

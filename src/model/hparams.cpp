@@ -111,8 +111,10 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
     return error(StatusCode::kNotFound, "%s: tensor 'token_embd.weight' is missing", file.path().c_str());
   }
   if (embd->ne[1] < 1 || embd->ne[1] > INT32_MAX) {
-    return error(StatusCode::kCorruptFile, "%s: tensor 'token_embd.weight' has shape %s: %" PRId64 " is not a vocabulary size",
-                 file.path().c_str(), embd->shape_string().c_str(), embd->ne[1]);
+    return error(StatusCode::kCorruptFile,
+                 "%s: tensor 'token_embd.weight' at byte offset %" PRIu64 " has shape %s: %" PRId64
+                 " rows is not a vocabulary size",
+                 file.path().c_str(), embd->info_at, embd->shape_string().c_str(), embd->ne[1]);
   }
   c.n_vocab = static_cast<int>(embd->ne[1]);
   return c;

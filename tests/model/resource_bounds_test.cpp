@@ -197,5 +197,19 @@ TEST_F(ResourceBounds, BlockCount2To30) {
   EXPECT_TRUE(refused(write("layers-2^30.gguf", b), value_at, {"llama.block_count", "fewer than 9 per layer"}));
 }
 
+// An embedding of 2^31 rows (and an empty third dimension, so no bytes) declares a vocabulary
+// that does not fit the int32 token ids. Nine empty tensors make one layer's worth.
+TEST_F(ResourceBounds, EmbeddingOf2To31Rows) {
+  Bytes b;
+  b.header(10, 5).kv_string("general.architecture", "llama").kv_u32("llama.embedding_length", 4);
+  b.kv_u32("llama.feed_forward_length", 4).kv_u32("llama.attention.head_count", 1);
+  b.kv_u32("llama.block_count", 1);
+  const uint64_t tensor_at = b.size();
+  b.tensor("token_embd.weight", {4, 1ull << 31, 0}, kF32, 0);
+  for (int i = 0; i < 9; ++i) b.tensor("empty." + std::to_string(i), {0}, kF32, 0);
+  b.pad_to(32).zeros(32);
+  EXPECT_TRUE(refused(write("embedding-2^31.gguf", b), tensor_at, {"token_embd.weight", "2147483648 rows"}));
+}
+
 }  // namespace
 }  // namespace jf
