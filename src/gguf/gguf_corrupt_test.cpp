@@ -218,7 +218,8 @@ TEST(GgufCorrupt, ArrayElementsPastTheFileLimit) {
   b.header(0, 1).str("big").u32(9);
   const uint64_t array_at = b.size();
   b.u32(0).u64((1ull << 24) + 1).zeros((1ull << 24) + 1);
-  EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, array_at + 4, {"'big'", "array count 16777217", "limit of 16777216"}));
+  EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, array_at + 4,
+                      {"'big'", "array count 16777217", "limit of 16777216"}));
 }
 
 TEST(GgufCorrupt, NestedArraysTooDeep) {

@@ -14,7 +14,8 @@ namespace {
 
 // False if the tokenizer of an opened file breaks a promise.
 bool exercise_tokenizer(const uint8_t* data, size_t size) {
-  auto file = jf::GgufFile::open(jf::make_memory_source(std::vector<uint8_t>(data, data + size), "fuzz-input"));
+  auto file =
+      jf::GgufFile::open(jf::make_memory_source(std::vector<uint8_t>(data, data + size), "fuzz-input"));
   if (!file.ok()) return false;  // it opened a moment ago
   auto tokenizer = jf::Tokenizer::from_gguf(*file);
   if (!tokenizer.ok()) return true;
@@ -32,7 +33,8 @@ bool exercise_tokenizer(const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool promise_broken = false;
-  const jf::Status status = jf::test::exercise_gguf_bytes(std::vector<uint8_t>(data, data + size), &promise_broken);
+  const jf::Status status =
+      jf::test::exercise_gguf_bytes(std::vector<uint8_t>(data, data + size), &promise_broken);
   if (promise_broken) __builtin_trap();
   if (status.ok() && !exercise_tokenizer(data, size)) __builtin_trap();
   return 0;

@@ -424,15 +424,17 @@ Status GgufParser::check_no_overlap(const std::vector<TensorRecord>& records) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (tensors[i].n_bytes > 0) order.push_back(i);
   }
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors[a].offset < tensors[b].offset; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return tensors[a].offset < tensors[b].offset; });
   for (size_t k = 1; k < order.size(); ++k) {
     const TensorInfo& before = tensors[order[k - 1]];
     const TensorInfo& after = tensors[order[k]];
     if (after.offset < before.offset + before.n_bytes) {
+      const uint64_t before_end = before.offset + before.n_bytes;
       return corrupt(records[order[k]].offset_field_at,
-                     "tensor '%s': data at byte %" PRIu64 " overlaps tensor '%s' (bytes %" PRIu64 "..%" PRIu64 ")",
-                     after.name.c_str(), after.offset, before.name.c_str(), before.offset,
-                     before.offset + before.n_bytes);
+                     "tensor '%s': data at byte %" PRIu64 " overlaps tensor '%s'"
+                     " (bytes %" PRIu64 "..%" PRIu64 ")",
+                     after.name.c_str(), after.offset, before.name.c_str(), before.offset, before_end);
     }
   }
   return Status();

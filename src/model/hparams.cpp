@@ -10,7 +10,8 @@ namespace {
 constexpr uint64_t kMinTensorsPerLayer = 9;
 
 Status out_of_range(const GgufFile& file, const std::string& key, uint64_t v, const char* why) {
-  return error(StatusCode::kCorruptFile, "%s: metadata '%s' = %" PRIu64 " at byte offset %" PRIu64 " is out of range%s",
+  return error(StatusCode::kCorruptFile,
+               "%s: metadata '%s' = %" PRIu64 " at byte offset %" PRIu64 " is out of range%s",
                file.path().c_str(), key.c_str(), v, file.value_offset(key), why);
 }
 

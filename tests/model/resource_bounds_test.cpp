@@ -26,7 +26,7 @@ namespace {
 using test::Bytes;
 
 constexpr long kMaxRssGrowthKib = 50 * 1024;
-constexpr uint32_t kF32 = 0;  // tensor type
+constexpr uint32_t kF32 = 0;        // tensor type
 constexpr uint32_t kArrayType = 9;  // metadata value types
 constexpr uint32_t kStringType = 8;
 constexpr uint32_t kFloat32Type = 6;
@@ -58,7 +58,8 @@ class ResourceBounds : public ::testing::Test {
  protected:
   // A folder of this process's own, so that tests running in parallel never share a path.
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "jitflow_resource_bounds_XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "jitflow_resource_bounds_XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
   }
@@ -71,14 +72,16 @@ class ResourceBounds : public ::testing::Test {
   std::string write(const std::string& name, const Bytes& bytes, uint64_t size_bytes = 0) {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data().data()), static_cast<std::streamsize>(bytes.size()));
+        .write(reinterpret_cast<const char*>(bytes.data().data()),
+               static_cast<std::streamsize>(bytes.size()));
     if (size_bytes > bytes.size()) std::filesystem::resize_file(path, size_bytes);
     return path;
   }
 
   // The file is refused with a corrupt-file error naming it, "byte offset <at>" and every one of
   // `names`, by a process whose RSS grows by less than the bound.
-  ::testing::AssertionResult refused(const std::string& path, uint64_t at, const std::vector<std::string>& names) {
+  ::testing::AssertionResult refused(const std::string& path, uint64_t at,
+                                     const std::vector<std::string>& names) {
     const ChildOutcome outcome = load_in_child(path);
     std::cout << std::filesystem::path(path).filename().string() << ": RSS " << outcome.rss_before_kib
               << " KiB before, peak " << outcome.peak_rss_kib << " KiB; " << outcome.status << "\n";
@@ -86,8 +89,8 @@ class ResourceBounds : public ::testing::Test {
       return ::testing::AssertionFailure() << "load_peak_rss did not report (it crashed?)";
     }
     if (outcome.peak_rss_kib - outcome.rss_before_kib >= kMaxRssGrowthKib) {
-      return ::testing::AssertionFailure() << "RSS grew from " << outcome.rss_before_kib << " KiB to a peak of "
-                                           << outcome.peak_rss_kib << " KiB";
+      return ::testing::AssertionFailure() << "RSS grew from " << outcome.rss_before_kib
+                                           << " KiB to a peak of " << outcome.peak_rss_kib << " KiB";
     }
     std::vector<std::string> wanted = names;
     wanted.insert(wanted.end(), {"corrupt file", path, "byte offset " + std::to_string(at)});
@@ -125,7 +128,8 @@ TEST_F(ResourceBounds, MetadataCount2To40InASparseFile) {
   std::error_code too_big;
   const std::string path = write("kv-2^40-sparse.gguf", b);
   std::filesystem::resize_file(path, size, too_big);
-  if (too_big) GTEST_SKIP() << "this file system cannot hold a " << size << "-byte sparse file: " << too_big.message();
+  if (too_big)
+    GTEST_SKIP() << "this file system cannot hold a " << size << "-byte sparse file: " << too_big.message();
   EXPECT_TRUE(refused(path, 24 + 13, {"duplicate metadata key"}));
 }
 
@@ -194,7 +198,8 @@ TEST_F(ResourceBounds, BlockCount2To30) {
   const uint64_t value_at = b.size() + 8 + std::string("llama.block_count").size() + 4;
   b.kv_u32("llama.block_count", 1u << 30);
   b.tensor("token_embd.weight", {4, 2}, kF32, 0).pad_to(32).zeros(32);
-  EXPECT_TRUE(refused(write("layers-2^30.gguf", b), value_at, {"llama.block_count", "fewer than 9 per layer"}));
+  EXPECT_TRUE(
+      refused(write("layers-2^30.gguf", b), value_at, {"llama.block_count", "fewer than 9 per layer"}));
 }
 
 // An embedding of 2^31 rows (and an empty third dimension, so no bytes) declares a vocabulary

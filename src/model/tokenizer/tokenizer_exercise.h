@@ -45,7 +45,8 @@ inline bool is_valid_utf8(std::string_view text) {
 }
 
 // The round trip of the Tokenizer contract (tokenizer.h, detokenize), for text it covers.
-inline bool round_trips(const Tokenizer& tokenizer, bool is_spm, std::string_view text, const std::vector<TokenId>& ids) {
+inline bool round_trips(const Tokenizer& tokenizer, bool is_spm, std::string_view text,
+                        const std::vector<TokenId>& ids) {
   if (is_spm) {
     return text.find("\xE2\x96\x81") != std::string_view::npos || tokenizer.detokenize(ids) == text;
   }
