@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: release build + all tests, then the unit tests under ASan/UBSan, then the
-# kernel tests cross-compiled for AArch64 under qemu-user.
+# kernel tests cross-compiled for AArch64 under qemu-user, then every fuzz target for 20 s.
 # Usage: scripts/test.sh            (from the repository root; ../shared must sit beside the checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +17,6 @@ ctest --preset asan -j "$jobs"
 
 # The kernel tests again for AArch64 (NEON variants), cross-compiled and run under qemu-user (~1.5 min).
 scripts/test-aarch64.sh
+
+# Every libFuzzer target for 20 s (build ~2 min + ~1.5 min of fuzzing); the corpus grows in build/fuzz/corpus.
+scripts/fuzz.sh 20

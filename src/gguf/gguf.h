@@ -53,6 +53,7 @@ struct TensorInfo {
   int64_t ne[kGgufMaxDims] = {1, 1, 1, 1};  // ggml order: ne[0] is the contiguous (row) dimension
   uint64_t offset = 0;                       // absolute byte offset of the data in the file
   uint64_t n_bytes = 0;
+  uint64_t info_at = 0;  // byte offset of this tensor's entry in the tensor directory (for error messages)
 
   // The reader guarantees that the product of the nonzero dimensions fits in int64.
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
@@ -79,6 +80,8 @@ class GgufFile {
   // Metadata in file order.
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return metadata_; }
   const GgufValue* find(const std::string& key) const;
+  // Byte offset of the value of `key` in the file (for error messages), or 0 when it is absent.
+  uint64_t value_offset(const std::string& key) const;
 
   // Typed getters. A missing key is kNotFound; a value of another type (or out of the target's
   // range) is kCorruptFile naming the key. Integer getters accept any integer GGUF type.
@@ -107,6 +110,7 @@ class GgufFile {
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
+  std::vector<uint64_t> metadata_value_at_;  // per metadata_ entry: where its value starts
   std::map<std::string, size_t> metadata_index_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t> tensor_index_;

@@ -10,6 +10,7 @@
 
 #include "gguf/gguf.h"
 #include "gguf/gguf_writer.h"
+#include "gguf_bytes.h"
 #include "test_paths.h"
 
 namespace jf {
@@ -18,47 +19,7 @@ namespace {
 constexpr uint32_t kF32 = 0;
 constexpr uint32_t kQ4_0 = 2;
 
-// Little-endian GGUF bytes written field by field, so that a test can forge any defect and knows
-// the byte offset of every field it wrote (size() before writing it).
-class Bytes {
- public:
-  template <typename T>
-  Bytes& pod(T value) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&value);
-    data_.insert(data_.end(), p, p + sizeof(T));
-    return *this;
-  }
-  Bytes& u32(uint32_t v) { return pod(v); }
-  Bytes& u64(uint64_t v) { return pod(v); }
-  Bytes& str(const std::string& s) {
-    u64(s.size());
-    data_.insert(data_.end(), s.begin(), s.end());
-    return *this;
-  }
-  Bytes& zeros(uint64_t n) {
-    data_.resize(data_.size() + n, 0);
-    return *this;
-  }
-  Bytes& pad_to(uint64_t alignment) { return zeros((alignment - data_.size() % alignment) % alignment); }
-
-  Bytes& header(uint64_t n_tensors, uint64_t n_kv, uint32_t version = 3) {
-    return u32(0x46554747).u32(version).u64(n_tensors).u64(n_kv);
-  }
-  Bytes& kv_u32(const std::string& key, uint32_t v) { return str(key).u32(4).u32(v); }
-  Bytes& kv_string(const std::string& key, const std::string& v) { return str(key).u32(8).str(v); }
-  Bytes& tensor(const std::string& name, const std::vector<uint64_t>& ne, uint32_t type, uint64_t offset) {
-    str(name).u32(static_cast<uint32_t>(ne.size()));
-    for (uint64_t d : ne) u64(d);
-    return u32(type).u64(offset);
-  }
-
-  uint64_t size() const { return data_.size(); }
-  const std::vector<uint8_t>& data() const { return data_; }
-  std::vector<uint8_t> prefix(uint64_t n) const { return {data_.begin(), data_.begin() + n}; }
-
- private:
-  std::vector<uint8_t> data_;
-};
+using test::Bytes;
 
 Result<GgufFile> open_bytes(std::vector<uint8_t> bytes) {
   return GgufFile::open(make_memory_source(std::move(bytes), "forged.gguf"));
@@ -250,6 +211,17 @@ Bytes nested_arrays(int levels, uint64_t* level_at) {
   return b.u32(0).u64(0);
 }
 
+// Each array element costs ~48 bytes in memory, so a file's arrays are capped at 2^24 elements in
+// all, however many bytes the file has left.
+TEST(GgufCorrupt, ArrayElementsPastTheFileLimit) {
+  Bytes b;
+  b.header(0, 1).str("big").u32(9);
+  const uint64_t array_at = b.size();
+  b.u32(0).u64((1ull << 24) + 1).zeros((1ull << 24) + 1);
+  EXPECT_TRUE(rejects(b, StatusCode::kCorruptFile, array_at + 4,
+                      {"'big'", "array count 16777217", "limit of 16777216"}));
+}
+
 TEST(GgufCorrupt, NestedArraysTooDeep) {
   EXPECT_TRUE(open_bytes(nested_arrays(8, nullptr).data()).ok());
   uint64_t level_at[10] = {};
@@ -410,6 +382,28 @@ TEST(GgufCorrupt, TensorDataOutsideTheFile) {
   // The last byte is one past the end.
   EXPECT_TRUE(rejects_placement(placed_tensor(8, 0, 31), {"tensor 'w'", "outside"}));
   EXPECT_TRUE(open_bytes(placed_tensor(8, 0, 32).bytes.data()).ok());
+}
+
+// Tensors a and b of 8 floats (32 bytes) each at the given offsets; a comes first in the directory.
+PlacedTensor two_tensors(uint64_t a_offset, uint64_t b_offset, uint64_t b_floats = 8) {
+  PlacedTensor out;
+  out.bytes.header(2, 0).tensor("a", {8}, kF32, a_offset).tensor("b", {b_floats}, kF32, b_offset);
+  out.offset_field_at = out.bytes.size() - 8;
+  out.bytes.pad_to(32).zeros(128);
+  return out;
+}
+
+// Shared bytes would let a small file declare tensors that add up to more than it holds.
+TEST(GgufCorrupt, OverlappingTensorData) {
+  EXPECT_TRUE(rejects_placement(two_tensors(0, 0), {"tensor 'b'", "overlaps tensor 'a'", "bytes 96..128"}));
+  // b sorts first, so a (whose offset field follows the header and its name, dims and type) is reported.
+  PlacedTensor a_inside_b = two_tensors(32, 0, 16);
+  a_inside_b.offset_field_at = 24 + 8 + 1 + 4 + 8 + 4;
+  EXPECT_TRUE(rejects_placement(a_inside_b, {"tensor 'a'", "overlaps tensor 'b'"}));
+  EXPECT_TRUE(open_bytes(two_tensors(0, 32).bytes.data()).ok());
+  EXPECT_TRUE(open_bytes(two_tensors(32, 0).bytes.data()).ok());
+  // An empty tensor holds no bytes and may share an offset.
+  EXPECT_TRUE(open_bytes(two_tensors(0, 0, 0).bytes.data()).ok());
 }
 
 TEST(GgufCorrupt, MisalignedTensorOffset) {

@@ -62,11 +62,16 @@ inline Status exercise_gguf_bytes(std::vector<uint8_t> bytes, bool* promise_brok
   if (file->alignment() == 0 || (file->alignment() & (file->alignment() - 1)) != 0) *promise_broken = true;
   for (const auto& [key, value] : file->metadata()) {
     if (file->find(key) != &value) *promise_broken = true;
+    // Every value has at least one byte, after the 24-byte header.
+    if (file->value_offset(key) < 24 || file->value_offset(key) >= file->file_size()) *promise_broken = true;
     exercise_gguf_key(*file, key, value);
   }
   (void)file->get_uint("no.such.key");
+  uint64_t tensor_bytes = 0;  // no two tensors share bytes, so they add up to at most the file
   for (const TensorInfo& tensor : file->tensors()) {
     if (!exercise_gguf_tensor(*file, tensor)) *promise_broken = true;
+    tensor_bytes += tensor.n_bytes;
+    if (tensor_bytes > file->file_size()) *promise_broken = true;
   }
   return Status();
 }

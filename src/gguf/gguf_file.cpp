@@ -42,6 +42,11 @@ const GgufValue* GgufFile::find(const std::string& key) const {
   return it == metadata_index_.end() ? nullptr : &metadata_[it->second].second;
 }
 
+uint64_t GgufFile::value_offset(const std::string& key) const {
+  auto it = metadata_index_.find(key);
+  return it == metadata_index_.end() ? 0 : metadata_value_at_[it->second];
+}
+
 const TensorInfo* GgufFile::find_tensor(const std::string& name) const {
   auto it = tensor_index_.find(name);
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];

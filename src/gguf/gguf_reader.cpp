@@ -14,6 +14,11 @@ constexpr uint64_t kMaxStringBytes = 1ull << 30;
 // The spec caps keys at 65535 bytes; tensor names get the same cap (ggml itself allows only 63).
 constexpr uint64_t kMaxNameBytes = 65535;
 constexpr size_t kReadChunkBytes = 1 << 20;
+// All metadata arrays of one file together hold at most this many elements. The largest real
+// vocabularies (256K tokens with scores, types and merges) need about 1M; each element costs ~48
+// bytes in memory, so the cap bounds metadata at ~800 MiB even in a (sparse) file big enough to
+// pass the bytes-left checks with a forged count such as a vocabulary of 2^31 tokens.
+constexpr uint64_t kMaxArrayItemsPerFile = 1ull << 24;
 // Smallest encodings, used to reject counts the file cannot hold before allocating for them:
 // a key-value pair is key length + type + a 1-byte value; a tensor info is name length + n_dims +
 // one dimension + type + offset.
@@ -118,12 +123,14 @@ class GgufParser {
   Status parse_tensor_info(uint64_t index, TensorInfo* info, TensorRecord* record);
   Status parse_dims(uint32_t n_dims, TensorInfo* info, uint64_t* n_elements);
   Status place_tensor_data(const std::vector<TensorRecord>& records);
+  Status check_no_overlap(const std::vector<TensorRecord>& records);
 
   const ByteSource& source_;
   GgufFile& file_;
   uint64_t pos_ = 0;
   std::vector<uint8_t> buffer_;
   uint64_t buffer_start_ = 0;
+  uint64_t n_array_items_ = 0;  // elements of all arrays read so far, nested ones included
 };
 
 // Copies n bytes at the cursor into dst and advances; `field` names what was being read.
@@ -236,9 +243,19 @@ Status GgufParser::read_array(GgufArray* array, const std::string& key, int dept
                    "metadata '%s': array count %" PRIu64 " of %s cannot fit in the %" PRIu64 " bytes left",
                    key.c_str(), count, gguf_type_name(array->elem_type), remaining());
   }
-  array->items.resize(count);
-  for (GgufValue& item : array->items) {
+  if (count > kMaxArrayItemsPerFile - n_array_items_) {
+    return corrupt(at + 4,
+                   "metadata '%s': array count %" PRIu64 " takes the file past the limit of %" PRIu64
+                   " array elements in all",
+                   key.c_str(), count, kMaxArrayItemsPerFile);
+  }
+  n_array_items_ += count;
+  // Grown as values are read rather than sized from the count, so that memory follows the bytes
+  // the file actually holds.
+  for (uint64_t i = 0; i < count; ++i) {
+    GgufValue item;
     JF_RETURN_IF_ERROR(read_value(array->elem_type, &item, key, depth));
+    array->items.push_back(std::move(item));
   }
   return Status();
 }
@@ -306,6 +323,7 @@ Status GgufParser::parse_metadata_entry(uint64_t index) {
   if (key == "general.alignment") JF_RETURN_IF_ERROR(apply_alignment(value, type_at, value_at));
   file_.metadata_index_[key] = file_.metadata_.size();
   file_.metadata_.emplace_back(std::move(key), std::move(value));
+  file_.metadata_value_at_.push_back(value_at);
   return Status();
 }
 
@@ -394,6 +412,31 @@ Status GgufParser::place_tensor_data(const std::vector<TensorRecord>& records) {
     }
     info.offset = *start;
   }
+  return check_no_overlap(records);
+}
+
+// No two tensors share data bytes, so that the tensors of a file add up to at most its size and
+// whoever copies them all (load_weights) allocates no more than the file holds. Empty tensors
+// hold no bytes and may sit anywhere.
+Status GgufParser::check_no_overlap(const std::vector<TensorRecord>& records) {
+  const std::vector<TensorInfo>& tensors = file_.tensors_;
+  std::vector<size_t> order;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].n_bytes > 0) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return tensors[a].offset < tensors[b].offset; });
+  for (size_t k = 1; k < order.size(); ++k) {
+    const TensorInfo& before = tensors[order[k - 1]];
+    const TensorInfo& after = tensors[order[k]];
+    if (after.offset < before.offset + before.n_bytes) {
+      const uint64_t before_end = before.offset + before.n_bytes;
+      return corrupt(records[order[k]].offset_field_at,
+                     "tensor '%s': data at byte %" PRIu64 " overlaps tensor '%s'"
+                     " (bytes %" PRIu64 "..%" PRIu64 ")",
+                     after.name.c_str(), after.offset, before.name.c_str(), before.offset, before_end);
+    }
+  }
   return Status();
 }
 
@@ -407,15 +450,19 @@ Status GgufParser::parse() {
     return corrupt(8, "tensor count %" PRIu64 " cannot fit in the %" PRIu64 " bytes after the metadata",
                    n_tensors, remaining());
   }
-  file_.tensors_.resize(n_tensors);
-  std::vector<TensorRecord> records(n_tensors);
+  // Grown as tensor infos are read, like arrays: a forged count in a large file costs nothing.
+  std::vector<TensorRecord> records;
   for (uint64_t i = 0; i < n_tensors; ++i) {
-    TensorInfo& info = file_.tensors_[i];
-    JF_RETURN_IF_ERROR(parse_tensor_info(i, &info, &records[i]));
+    TensorInfo info;
+    TensorRecord record;
+    JF_RETURN_IF_ERROR(parse_tensor_info(i, &info, &record));
     if (file_.tensor_index_.count(info.name) != 0) {
-      return corrupt(records[i].info_at, "duplicate tensor name '%s'", info.name.c_str());
+      return corrupt(record.info_at, "duplicate tensor name '%s'", info.name.c_str());
     }
     file_.tensor_index_[info.name] = i;
+    info.info_at = record.info_at;
+    file_.tensors_.push_back(std::move(info));
+    records.push_back(record);
   }
   return place_tensor_data(records);
 }

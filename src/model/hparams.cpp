@@ -1,16 +1,36 @@
 #include "model/hparams.h"
 
+#include <cinttypes>
+#include <climits>
+
 namespace jf {
 namespace {
+
+// Every layer has at least these tensors (attention norm, q, k, v, output; ffn norm, gate, up, down).
+constexpr uint64_t kMinTensorsPerLayer = 9;
+
+Status out_of_range(const GgufFile& file, const std::string& key, uint64_t v, const char* why) {
+  return error(StatusCode::kCorruptFile,
+               "%s: metadata '%s' = %" PRIu64 " at byte offset %" PRIu64 " is out of range%s",
+               file.path().c_str(), key.c_str(), v, file.value_offset(key), why);
+}
 
 // Reads `<arch>.<suffix>` as a positive int.
 Result<int> read_positive(const GgufFile& file, const std::string& key) {
   JF_ASSIGN_OR_RETURN(uint64_t v, file.get_uint(key));
-  if (v == 0 || v > (1u << 30)) {
-    return error(StatusCode::kCorruptFile, "%s: metadata '%s' = %llu is out of range", file.path().c_str(),
-                 key.c_str(), static_cast<unsigned long long>(v));
-  }
+  if (v == 0 || v > (1u << 30)) return out_of_range(file, key, v, "");
   return static_cast<int>(v);
+}
+
+// The layer count, bounded by the tensors the file has before anything is sized by it.
+Result<int> read_layer_count(const GgufFile& file, const std::string& key) {
+  JF_ASSIGN_OR_RETURN(int n_layer, read_positive(file, key));
+  if (static_cast<uint64_t>(n_layer) > file.tensors().size() / kMinTensorsPerLayer) {
+    const std::string why = str_printf(": the file has %zu tensors, fewer than %" PRIu64 " per layer",
+                                       file.tensors().size(), kMinTensorsPerLayer);
+    return out_of_range(file, key, static_cast<uint64_t>(n_layer), why.c_str());
+  }
+  return n_layer;
 }
 
 Result<int> read_positive_or(const GgufFile& file, const std::string& key, int fallback) {
@@ -66,7 +86,7 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
   JF_ASSIGN_OR_RETURN(c.name, file.get_string_or("general.name", ""));
   const std::string& a = c.arch_name;
   JF_ASSIGN_OR_RETURN(c.n_embd, read_positive(file, a + ".embedding_length"));
-  JF_ASSIGN_OR_RETURN(c.n_layer, read_positive(file, a + ".block_count"));
+  JF_ASSIGN_OR_RETURN(c.n_layer, read_layer_count(file, a + ".block_count"));
   JF_ASSIGN_OR_RETURN(c.n_ff, read_positive(file, a + ".feed_forward_length"));
   JF_ASSIGN_OR_RETURN(c.n_head, read_positive(file, a + ".attention.head_count"));
   JF_ASSIGN_OR_RETURN(c.n_head_kv, read_positive_or(file, a + ".attention.head_count_kv", c.n_head));
@@ -90,6 +110,12 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
   const TensorInfo* embd = file.find_tensor("token_embd.weight");
   if (embd == nullptr) {
     return error(StatusCode::kNotFound, "%s: tensor 'token_embd.weight' is missing", file.path().c_str());
+  }
+  if (embd->ne[1] < 1 || embd->ne[1] > INT32_MAX) {
+    return error(StatusCode::kCorruptFile,
+                 "%s: tensor 'token_embd.weight' at byte offset %" PRIu64 " has shape %s: %" PRId64
+                 " rows is not a vocabulary size",
+                 file.path().c_str(), embd->info_at, embd->shape_string().c_str(), embd->ne[1]);
   }
   c.n_vocab = static_cast<int>(embd->ne[1]);
   return c;
