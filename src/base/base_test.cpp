@@ -42,6 +42,7 @@ TEST(ThreadPool, ChunkCountIsAFewPerThreadAndAtMostTheItems) {
   EXPECT_EQ(pool.chunk_count(0), 1);
   EXPECT_EQ(pool.chunk_count(5), 5);
   EXPECT_EQ(pool.chunk_count(1000), 3 * ThreadPool::kChunksPerThread);
+  EXPECT_EQ(ThreadPool(1).chunk_count(1000), 1);
 }
 
 // Many back-to-back jobs are where a lost wake-up, a chunk claimed twice or a worker left inside a
