@@ -34,58 +34,117 @@ namespace {
 TEST(ThreadPool, ClampsThreadCountToOne) {
   ThreadPool pool(0);
   EXPECT_EQ(pool.n_threads(), 1);
-  int calls = 0;
-  pool.run([&](int ith, int nth) {
-    EXPECT_EQ(ith, 0);
-    EXPECT_EQ(nth, 1);
-    ++calls;
-  });
-  EXPECT_EQ(calls, 1);
+  std::vector<int64_t> begins;
+  pool.parallel_for(10, 3, [&](int64_t begin, int64_t) { begins.push_back(begin); });
+  EXPECT_EQ(begins, (std::vector<int64_t>{0, 4, 7}));
 }
 
-// Many back-to-back runs are where a lost wake-up or a worker running a job twice would show.
-TEST(ThreadPool, EveryThreadIndexRunsExactlyOncePerRun) {
-  constexpr int kRuns = 10000;
-  for (int n_threads = 1; n_threads <= 4; ++n_threads) {
+TEST(ThreadPool, ChunkCountIsAFewPerThreadAndAtMostTheItems) {
+  ThreadPool pool(3);
+  EXPECT_EQ(pool.chunk_count(0), 1);
+  EXPECT_EQ(pool.chunk_count(5), 5);
+  EXPECT_EQ(pool.chunk_count(1000), 3 * ThreadPool::kChunksPerThread);
+  EXPECT_EQ(ThreadPool(1).chunk_count(1000), 1);
+}
+
+// Many back-to-back jobs are where a lost wake-up, a chunk claimed twice or a worker left inside a
+// finished job would show. More threads than chunks, and than cores, included.
+TEST(ThreadPool, EveryChunkRunsExactlyOnceWithItsSplitRange) {
+  constexpr int kJobs = 3000;
+  constexpr int64_t n = 100;
+  for (int n_threads : {1, 2, 3, 4, 8}) {
     ThreadPool pool(n_threads);
-    std::vector<int> calls(n_threads, 0);  // slot ith is written by thread ith only
-    bool counts_ok = true;
-    std::atomic<bool> bad_args{false};
-    for (int run = 0; run < kRuns; ++run) {
-      pool.run([&](int ith, int nth) {
-        if (nth != n_threads || ith < 0 || ith >= nth) {
-          bad_args.store(true);
-          return;
-        }
-        ++calls[ith];
-      });
-      // run() returned, so every call of this run has finished and its writes are visible.
-      for (int i = 0; i < n_threads; ++i) counts_ok &= calls[i] == run + 1;
-      if (!counts_ok) break;
+    for (int64_t n_chunks : {1, 2, 3, 7, 64}) {
+      std::vector<int64_t> chunk_at(n, -1);  // chunk_at[begin]: the chunk split_range starts there
+      std::vector<int64_t> expected_end(n_chunks);
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        int64_t begin;
+        split_range(n, c, n_chunks, &begin, &expected_end[c]);
+        chunk_at[begin] = c;
+      }
+      // Slot c is written only by the thread that runs chunk c: a second run of it shows as 2.
+      std::vector<int> calls(n_chunks);
+      std::atomic<bool> bad_range{false};
+      bool counts_ok = true;
+      for (int job = 0; job < kJobs && counts_ok; ++job) {
+        std::fill(calls.begin(), calls.end(), 0);
+        pool.parallel_for(n, n_chunks, [&](int64_t begin, int64_t end) {
+          const int64_t chunk = begin >= 0 && begin < n ? chunk_at[begin] : -1;
+          if (chunk < 0 || end != expected_end[chunk]) {
+            bad_range.store(true);
+            return;
+          }
+          ++calls[chunk];
+        });
+        // parallel_for returned, so every chunk has finished and its writes are visible.
+        counts_ok = std::all_of(calls.begin(), calls.end(), [](int c) { return c == 1; });
+      }
+      EXPECT_FALSE(bad_range.load()) << n_threads << " threads, " << n_chunks << " chunks";
+      EXPECT_TRUE(counts_ok) << n_threads << " threads, " << n_chunks << " chunks";
     }
-    EXPECT_FALSE(bad_args.load()) << n_threads << " threads";
-    EXPECT_TRUE(counts_ok) << n_threads << " threads";
   }
 }
 
-TEST(ThreadPool, StaticSplitGivesDeterministicResults) {
+TEST(ThreadPool, MoreChunksThanItemsGivesEmptyChunks) {
+  ThreadPool pool(2);
+  std::atomic<int> calls{0}, items{0};
+  pool.parallel_for(2, 5, [&](int64_t begin, int64_t end) {
+    calls.fetch_add(1);
+    items.fetch_add(static_cast<int>(end - begin));
+  });
+  EXPECT_EQ(calls.load(), 5);
+  EXPECT_EQ(items.load(), 2);
+}
+
+// Chunks that take long (a thread descheduled mid-chunk looks like this to the others) send the
+// caller to sleep and make the pool run jobs on the caller alone for a while; every chunk must
+// still run exactly once before parallel_for returns, and jobs right after must too.
+TEST(ThreadPool, SlowChunksStillRunExactlyOnce) {
+  ThreadPool pool(3);
+  constexpr int64_t kChunks = 6;
+  for (int job = 0; job < 20; ++job) {
+    std::vector<int> calls(kChunks, 0);
+    pool.parallel_for(kChunks, kChunks, [&](int64_t chunk, int64_t) {
+      if (job % 2 == 0 && chunk == job % kChunks) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      ++calls[chunk];
+    });
+    ASSERT_EQ(calls, std::vector<int>(kChunks, 1)) << "job " << job;
+  }
+}
+
+// The sum of each chunk, computed by whichever thread claims it, is the same bits as the same sum
+// computed on one thread, whatever the thread count and the timing. Some chunks yield or sleep so
+// that the claiming order varies from job to job.
+TEST(ThreadPool, ResultsDoNotDependOnScheduling) {
   std::vector<double> values(100003);
   for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(static_cast<double>(i)) * 1e3;
+  const int64_t n = static_cast<int64_t>(values.size());
+  constexpr int64_t kChunks = 37;
+  auto chunk_sum = [&](int64_t begin, int64_t end) {
+    double sum = 0;
+    for (int64_t i = begin; i < end; ++i) sum += values[i];
+    return sum;
+  };
+  std::vector<double> expected(kChunks);
+  std::vector<int64_t> chunk_at(n);  // chunk_at[begin]: the chunk split_range starts there
+  for (int64_t c = 0; c < kChunks; ++c) {
+    int64_t begin, end;
+    split_range(n, c, kChunks, &begin, &end);
+    expected[c] = chunk_sum(begin, end);
+    chunk_at[begin] = c;
+  }
   for (int n_threads = 1; n_threads <= 4; ++n_threads) {
     ThreadPool pool(n_threads);
-    std::vector<double> partial(n_threads);
-    auto job = [&](int ith, int nth) {
-      int64_t begin, end;
-      split_range(static_cast<int64_t>(values.size()), ith, nth, &begin, &end);
-      double sum = 0;
-      for (int64_t i = begin; i < end; ++i) sum += values[i];
-      partial[ith] = sum;
-    };
-    pool.run(job);  // an lvalue callable
-    const std::vector<double> first = partial;
-    for (int run = 0; run < 200; ++run) {
-      pool.run(job);
-      ASSERT_EQ(partial, first) << n_threads << " threads, run " << run;
+    std::vector<double> sums(kChunks);
+    for (int job = 0; job < 200; ++job) {
+      const auto chunk_job = [&](int64_t begin, int64_t end) {
+        const int64_t chunk = chunk_at[begin];
+        if ((chunk + job) % 11 == 0) std::this_thread::yield();
+        if ((chunk + job) % 53 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        sums[chunk] = chunk_sum(begin, end);
+      };
+      pool.parallel_for(n, kChunks, chunk_job);  // an lvalue callable
+      ASSERT_EQ(sums, expected) << n_threads << " threads, job " << job;
     }
   }
 }
@@ -93,24 +152,24 @@ TEST(ThreadPool, StaticSplitGivesDeterministicResults) {
 TEST(ThreadPool, AcceptsConstCallables) {
   ThreadPool pool(2);
   std::atomic<int> calls{0};
-  const auto job = [&](int, int) { calls.fetch_add(1); };
-  pool.run(job);
-  EXPECT_EQ(calls.load(), 2);
+  const auto job = [&](int64_t, int64_t) { calls.fetch_add(1); };
+  pool.parallel_for(4, 4, job);
+  EXPECT_EQ(calls.load(), 4);
 }
 
-TEST(ThreadPool, DestroysWithoutAnyRun) {
+TEST(ThreadPool, DestroysWithoutAnyJob) {
   for (int i = 0; i < 50; ++i) ThreadPool pool(4);
 }
 
 TEST(ThreadPool, DestroysWhileWorkersSleep) {
   ThreadPool pool(3);
   std::atomic<int> calls{0};
-  pool.run([&](int, int) { calls.fetch_add(1); });
+  pool.parallel_for(6, 6, [&](int64_t, int64_t) { calls.fetch_add(1); });
   // Long enough for the workers to give up spinning and wait on the condition variable.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  pool.run([&](int, int) { calls.fetch_add(1); });
+  pool.parallel_for(6, 6, [&](int64_t, int64_t) { calls.fetch_add(1); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(calls.load(), 6);
+  EXPECT_EQ(calls.load(), 12);
 }
 
 TEST(SplitRange, CoversRangeExactlyWithNearEqualParts) {

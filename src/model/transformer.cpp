@@ -35,9 +35,7 @@ void for_each_row(ThreadPool& pool, int64_t n, const Fn& fn) {
     fn(0);
     return;
   }
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(n, ith, nth, &begin, &end);
+  pool.parallel_for(n, pool.chunk_count(n), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) fn(t);
   });
 }
@@ -216,16 +214,14 @@ void Transformer::attention_block(int layer, int64_t n, int64_t n_keep) {
   const int64_t items_per_token = c.n_head / item_heads;
   const int64_t n_items = n_keep * items_per_token;
   const int64_t first = n - n_keep;
-  pool_.run([&](int ith, int nth) {
-    // Round robin: later tokens of a batch attend to more keys, so contiguous ranges of items would
-    // give the last thread the most work.
-    for (int64_t item = ith; item < n_items; item += nth) {
-      const int64_t row = item / items_per_token;
-      const int64_t t = first + row;
-      const int h = static_cast<int>(item % items_per_token) * item_heads;
-      attention_heads(shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
-                      kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + row * c.n_embd_q());
-    }
+  // One chunk per item: later tokens of a batch attend to more keys, and items claimed one at a
+  // time keep the threads busy until the end.
+  pool_.parallel_for(n_items, n_items, [&](int64_t item, int64_t) {
+    const int64_t row = item / items_per_token;
+    const int64_t t = first + row;
+    const int h = static_cast<int>(item % items_per_token) * item_heads;
+    attention_heads(shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
+                    kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + row * c.n_embd_q());
   });
 
   project(w.wo, a_.attn.data(), n_keep, a_.tmp.data());

@@ -128,9 +128,8 @@ CheckSet make_check_set(const MatmulWorkload& w, const std::vector<float>& x, Th
   set.index = checked_indices(w);
   set.value.resize(set.index.size());
   const TensorView& weight = w.weights.front();
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(static_cast<int64_t>(set.index.size()), ith, nth, &begin, &end);
+  const int64_t n_checked = static_cast<int64_t>(set.index.size());
+  pool.parallel_for(n_checked, pool.chunk_count(n_checked), [&](int64_t begin, int64_t end) {
     std::vector<uint8_t> row_scratch;
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = set.index[i] / w.n_rows, r = set.index[i] % w.n_rows;

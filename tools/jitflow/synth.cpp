@@ -146,9 +146,7 @@ std::vector<uint8_t> make_tensor(const TensorPlan& t, uint64_t seed, uint64_t te
   const int64_t n_rows = std::max<int64_t>(t.n_out, 1);
   const size_t bytes_per_row = row_bytes(t.dtype, t.n_in);
   std::vector<uint8_t> data(bytes_per_row * n_rows);
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(n_rows, ith, nth, &begin, &end);
+  pool.parallel_for(n_rows, pool.chunk_count(n_rows), [&](int64_t begin, int64_t end) {
     std::vector<float> row(t.n_in, 1.0f);
     for (int64_t r = begin; r < end; ++r) {
       if (t.fill == Fill::kGaussian) gaussian_row(seed, tensor_index, r, kWeightSigma, row.data(), t.n_in);

@@ -138,11 +138,7 @@ void encode_activations(const MatmulFamily& family, DType x_type, const float* x
     }
   };
   if (n_tokens * n_cols <= kInlineEncodeValues || pool.n_threads() == 1) return encode_range(0, n_tokens);
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(n_tokens, ith, nth, &begin, &end);
-    encode_range(begin, end);
-  });
+  pool.parallel_for(n_tokens, pool.chunk_count(n_tokens), encode_range);
 }
 
 // Rows [r_begin, r_end) of y for tokens [t_begin, t_end).
@@ -276,6 +272,11 @@ MatmulConfig default_config(const MatmulFamily& family, int64_t n_tokens) {
   return n_tokens > 1 ? defaults.prefill : defaults.decode;
 }
 
+// The least weight bytes of a chunk of rows that run_matmul gives the pool's threads to claim.
+// Each chunk boundary costs 1-2 us of streaming (docs-28M decode on one thread:
+// ~10% slower with its 0.25-4 MiB matrices cut into 4 chunks each), so small matrices get few.
+constexpr int64_t kMinChunkWeightBytes = 256 * 1024;
+
 // One product of a run_matmul call.
 struct Part {
   const TensorView* w;
@@ -302,16 +303,22 @@ void run_matmul(std::span<const Part> parts, const float* x, int64_t n_tokens, T
     buffers = carve(f0.layout, x_type, w0.n_cols, n_tokens, scratch);
     encode_activations(f0, x_type, x, w0.n_cols, n_tokens, buffers, pool);
   }
-  // Units of work are row tiles; the units of all parts are numbered one after the other and each
-  // thread takes a contiguous range, so it streams one contiguous slice of each W it touches.
+  // Units of work are row tiles; the units of all parts are numbered one after the other and cut
+  // into chunks of contiguous units for the pool's threads to claim. Every chunk boundary is a
+  // row tile boundary, so each row goes through the same tiles whichever thread runs it. A chunk
+  // holds at least kMinChunkWeightBytes of weights, so that claiming it costs little beside
+  // streaming it (decode runs hundreds of small matrix-vector products per token).
   std::array<int64_t, kMaxSharedOutputs + 1> first_unit{};
+  int64_t weight_bytes = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
     const int64_t row_tile = parts[i].config.row_tile;
     first_unit[i + 1] = first_unit[i] + (parts[i].w->n_rows + row_tile - 1) / row_tile;
+    weight_bytes += parts[i].w->n_rows * static_cast<int64_t>(parts[i].w->row_stride_bytes());
   }
-  pool.run([&](int ith, int nth) {
-    int64_t begin, end;
-    split_range(first_unit[parts.size()], ith, nth, &begin, &end);
+  const int64_t n_units = first_unit[parts.size()];
+  const int64_t n_chunks =
+      std::max<int64_t>(1, std::min(pool.chunk_count(n_units), weight_bytes / kMinChunkWeightBytes));
+  pool.parallel_for(n_units, n_chunks, [&](int64_t begin, int64_t end) {
     for (size_t i = 0; i < parts.size(); ++i) {
       const int64_t lo = std::max(begin, first_unit[i]) - first_unit[i];
       const int64_t hi = std::min(end, first_unit[i + 1]) - first_unit[i];

@@ -2,9 +2,10 @@
 //   Y[n_tokens, W.n_rows] = X[n_tokens, W.n_cols] · Wᵀ      (X, Y f32; W any supported type)
 // As in llama.cpp's CPU backend, X is first encoded in vec_dot_type(W.dtype) (Q8_0, Q8_K, F16, ...)
 // and each output element is one dot product of a weight row with an encoded activation row, so the
-// results agree with the llama.cpp goldens. Rows of W are split across the threads of the pool in
-// contiguous slices; every output element is computed by one thread in an order that depends only
-// on the kernel and its config, so results do not depend on the thread count.
+// results agree with the llama.cpp goldens. Rows of W are cut into chunks of whole row tiles that the
+// threads of the pool claim; every output element is computed by one thread in an order that
+// depends only on the kernel and its config, so results depend neither on the thread count nor on
+// which thread ran which chunk.
 //
 // A kernel is a compiled variant (one ISA, one weight type) plus a MatmulConfig. Every variant and
 // config runs through the same entry point, so a tuner can enumerate the space (space.h), check
@@ -77,8 +78,8 @@ struct MatmulOutput {
 inline constexpr size_t kMaxSharedOutputs = 4;
 
 // Up to kMaxSharedOutputs products of the same activations (Q, K and V; gate and up), all W with
-// x's n_cols columns: X is encoded once and the rows of all W go to the pool in one dispatch, each
-// thread a contiguous share of the concatenated row tiles. Each output element is computed as
+// x's n_cols columns: X is encoded once and the rows of all W go to the pool in one dispatch, as
+// chunks of the concatenated row tiles. Each output element is computed as
 // matmul() computes it. When the kernels read X in different encodings (different weight types),
 // the products run one after the other.
 void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens,
