@@ -39,12 +39,16 @@ TEST(ThreadPool, ClampsThreadCountToOne) {
   EXPECT_EQ(begins, (std::vector<int64_t>{0, 4, 7}));
 }
 
-TEST(ThreadPool, ChunkCountIsAFewPerThreadAndAtMostTheItems) {
+TEST(ThreadPool, ChunkCountIsAFewPerThreadAtMostTheItemsAndAMultipleOfTheThreads) {
   ThreadPool pool(3);
   EXPECT_EQ(pool.chunk_count(0), 1);
-  EXPECT_EQ(pool.chunk_count(5), 5);
+  EXPECT_EQ(pool.chunk_count(2), 2);
+  EXPECT_EQ(pool.chunk_count(5), 3);
   EXPECT_EQ(pool.chunk_count(1000), 3 * ThreadPool::kChunksPerThread);
   EXPECT_EQ(ThreadPool(1).chunk_count(1000), 1);
+  EXPECT_EQ(pool.chunk_count(1000, 8), 6);  // a multiple of the thread count above it
+  EXPECT_EQ(pool.chunk_count(1000, 2), 2);
+  EXPECT_EQ(pool.chunk_count(1000, 0), 1);
 }
 
 // Many back-to-back jobs are where a lost wake-up, a chunk claimed twice or a worker left inside a

@@ -180,9 +180,12 @@ void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y,
 }
 
 // Defaults per (weight type, ISA), measured with bench/matmul_bench on TinyLlama shapes (AMD EPYC
-// Zen 4, see the benchmark's header). Decode (one token) reads one weight row at a time: several
-// interleaved row streams (R > 1) halve the DRAM bandwidth the hardware prefetcher delivers, even
-// with software prefetch, while the pair tiles already overlap enough work per row. Q4_0, the type
+// Zen 4, see the benchmark's header). Decode (one token) of the block types reads one weight row at
+// a time: several interleaved row streams (R > 1) halve the DRAM bandwidth the hardware prefetcher
+// delivers, even with software prefetch, while the pair tiles already overlap enough work per row.
+// The float tiles are the exception: one row is one chain of dependent FMAs (4 cycles per vector),
+// which caps F16 at ~25 GB/s; 4 rows with prefetch (AVX-512) or 8 rows (AVX2) match it on DRAM-bound
+// TinyLlama shapes and are 2-3x faster where the weights come from the caches (docs-28M). Q4_0, the type
 // with the most work per byte, keeps up with DRAM only when it prefetches the next row (+20-30%);
 // for the others prefetching measured slower than the hardware prefetcher alone. Prefill takes
 // the largest tile the register rule admits: each weight vector serves T tokens from registers and
@@ -206,14 +209,15 @@ DefaultConfigs default_configs(DType dtype, WeightLayout layout, CpuIsa isa) {
     return {{.row_tile = 1, .token_tile = 1}, {.row_tile = prefill_rows, .token_tile = 2}};
   }
   const MatmulConfig decode{.row_tile = 1, .token_tile = 1, .prefetch_rows = dtype == DType::Q4_0 ? 1 : 0};
+  const bool is_float = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
   switch (isa) {
     case CpuIsa::scalar:
       return {MatmulConfig{}, MatmulConfig{}};  // 1 x 1, nothing to prefetch
     case CpuIsa::avx2:
-      if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16)
-        return {decode, {.row_tile = 4, .token_tile = 2}};
+      if (is_float) return {{.row_tile = 8, .token_tile = 1}, {.row_tile = 4, .token_tile = 2}};
       return {decode, {.row_tile = 2, .token_tile = 4}};
     case CpuIsa::avx512:
+      if (is_float) return {{.row_tile = 4, .token_tile = 1, .prefetch_rows = 4}, {.row_tile = 4, .token_tile = 4}};
       return {decode, {.row_tile = 4, .token_tile = 4}};
     case CpuIsa::neon:  // not measured on ARM hardware yet: AVX2's choices, without prefetch
     case CpuIsa::neon_dotprod:
@@ -316,9 +320,7 @@ void run_matmul(std::span<const Part> parts, const float* x, int64_t n_tokens, T
     weight_bytes += parts[i].w->n_rows * static_cast<int64_t>(parts[i].w->row_stride_bytes());
   }
   const int64_t n_units = first_unit[parts.size()];
-  const int64_t n_chunks =
-      std::max<int64_t>(1, std::min(pool.chunk_count(n_units), weight_bytes / kMinChunkWeightBytes));
-  pool.parallel_for(n_units, n_chunks, [&](int64_t begin, int64_t end) {
+  pool.parallel_for(n_units, pool.chunk_count(n_units, weight_bytes / kMinChunkWeightBytes), [&](int64_t begin, int64_t end) {
     for (size_t i = 0; i < parts.size(); ++i) {
       const int64_t lo = std::max(begin, first_unit[i]) - first_unit[i];
       const int64_t hi = std::min(end, first_unit[i + 1]) - first_unit[i];
