@@ -13,12 +13,17 @@
 
 namespace jf {
 
+// Which builder composes the shared blocks into a forward pass: a causal decoder with a KV cache
+// (llama, qwen2, GPT-2; model/transformer.h), a bidirectional post-norm encoder (BERT), or an
+// encoder and a decoder with cross-attention (T5).
+enum class ForwardKind : uint8_t { kDecoder, kEncoder, kEncoderDecoder };
+
 // RMSNorm (llama, T5) or LayerNorm with a bias (GPT-2, BERT).
 enum class NormKind : uint8_t { kRms, kLayer };
 
-// The FFN's activation: SwiGLU is down(silu(gate(x)) * up(x)) (llama); GELU is down(gelu(up(x)))
-// (GPT-2, BERT), without a gate tensor.
-enum class FfnKind : uint8_t { kSwiGlu, kGelu };
+// The FFN's activation: SwiGLU is down(silu(gate(x)) * up(x)) (llama), GeGLU the same with GELU
+// (T5 v1.1); GELU is down(gelu(up(x))) (GPT-2, BERT), without a gate tensor.
+enum class FfnKind : uint8_t { kSwiGlu, kGeGlu, kGelu };
 
 // How positions enter: RoPE pairing (2i, 2i+1) (GGUF "llama" layout) or (i, i + n_rot/2) (NeoX,
 // qwen2); learned absolute embeddings added to the token embedding (GPT-2, BERT); relative
@@ -86,6 +91,7 @@ struct TensorSpec {
 
 struct ArchInfo {
   const char* name = "";  // general.architecture, and the prefix of its metadata keys
+  ForwardKind forward = ForwardKind::kDecoder;
   NormKind norm = NormKind::kRms;
   FfnKind ffn = FfnKind::kSwiGlu;
   PositionKind positions = PositionKind::kRopeNormal;

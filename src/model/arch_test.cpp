@@ -73,21 +73,63 @@ TEST(ArchTest, RoleTableMatchesTheEnum) {
   EXPECT_TRUE(role_info(TensorRole::kAttnNorm).per_layer);
 }
 
-// A row the blocks cannot run (a GPT-2-like one) is refused naming the architecture and the kind.
-TEST(ArchTest, KindsTheBlocksLackAreRefused) {
-  ArchInfo gpt2 = *find_arch("llama");
-  gpt2.name = "gpt2";
-  gpt2.norm = NormKind::kLayer;
+// GPT-2, BERT and T5 written with the table's fields (as docs/architecture.md describes them). They
+// are not rows of the table: the forward pass lacks their kinds, and reading such a config is
+// refused naming the architecture and what is missing.
+ArchInfo gpt2_like() {
+  ArchInfo a;
+  a.name = "gpt2";
+  a.norm = NormKind::kLayer;
+  a.ffn = FfnKind::kGelu;
+  a.positions = PositionKind::kLearned;
+  a.tied_output = true;
+  a.norm_eps_key = "attention.layer_norm_epsilon";
+  auto set = [&a](TensorRole role, const char* pattern) {
+    a.tensors[static_cast<size_t>(role)] = {pattern, Need::kRequired};
+  };
+  set(TensorRole::kTokenEmbd, "token_embd.weight");
+  set(TensorRole::kPosEmbd, "position_embd.weight");
+  set(TensorRole::kOutputNorm, "output_norm.weight");
+  set(TensorRole::kOutputNormBias, "output_norm.bias");
+  set(TensorRole::kOutput, "output.weight");
+  set(TensorRole::kAttnNorm, "blk.{}.attn_norm.weight");
+  set(TensorRole::kAttnNormBias, "blk.{}.attn_norm.bias");
+  set(TensorRole::kAttnOut, "blk.{}.attn_output.weight");
+  set(TensorRole::kAttnOutBias, "blk.{}.attn_output.bias");
+  set(TensorRole::kFfnNorm, "blk.{}.ffn_norm.weight");
+  set(TensorRole::kFfnNormBias, "blk.{}.ffn_norm.bias");
+  set(TensorRole::kFfnUp, "blk.{}.ffn_up.weight");
+  set(TensorRole::kFfnUpBias, "blk.{}.ffn_up.bias");
+  set(TensorRole::kFfnDown, "blk.{}.ffn_down.weight");
+  set(TensorRole::kFfnDownBias, "blk.{}.ffn_down.bias");
+  return a;
+}
+
+TEST(ArchTest, KindsTheBlocksLackAreRefusedNamingThem) {
+  const ArchInfo gpt2 = gpt2_like();
   Status s = check_blocks_support(gpt2);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("gpt2"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("'gpt2'"), std::string::npos) << s.message();
+  EXPECT_EQ(tensor_name(gpt2, TensorRole::kFfnUpBias, 3), "blk.3.ffn_up.bias");
+  EXPECT_EQ(tensor_name(gpt2, TensorRole::kFfnGate, 3), "") << "GELU FFN: no gate";
+
+  ArchInfo layer_norm = *find_arch("llama");
+  layer_norm.norm = NormKind::kLayer;
+  s = check_blocks_support(layer_norm);
   EXPECT_NE(s.message().find("layer norm"), std::string::npos) << s.message();
 
-  ArchInfo learned = *find_arch("llama");
-  learned.positions = PositionKind::kLearned;
-  s = check_blocks_support(learned);
+  ArchInfo bert = *find_arch("llama");
+  bert.name = "bert";
+  bert.forward = ForwardKind::kEncoder;
+  s = check_blocks_support(bert);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("positions"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("encoder"), std::string::npos) << s.message();
+
+  ArchInfo t5 = *find_arch("llama");
+  t5.forward = ForwardKind::kEncoderDecoder;
+  t5.positions = PositionKind::kRelativeBias;
+  t5.ffn = FfnKind::kGeGlu;
+  EXPECT_EQ(check_blocks_support(t5).code(), StatusCode::kUnsupported);
 }
 
 }  // namespace

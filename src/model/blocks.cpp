@@ -30,6 +30,7 @@ ActivationRowFn activation_row_fn(FfnKind kind) {
   switch (kind) {
     case FfnKind::kSwiGlu:
       return swiglu_row;
+    case FfnKind::kGeGlu:
     case FfnKind::kGelu:
       return nullptr;
   }
@@ -38,8 +39,9 @@ ActivationRowFn activation_row_fn(FfnKind kind) {
 
 Status check_blocks_support(const ArchInfo& arch) {
   const char* missing = nullptr;
+  if (arch.forward != ForwardKind::kDecoder) missing = "an encoder";
   if (norm_row_fn(arch.norm) == nullptr) missing = "layer norm";
-  if (activation_row_fn(arch.ffn) == nullptr) missing = "a GELU FFN";
+  if (activation_row_fn(arch.ffn) == nullptr) missing = "a GELU activation";
   if (!uses_rope(arch.positions)) missing = "positions other than RoPE";
   if (missing == nullptr) return Status();
   return error(StatusCode::kUnsupported, "architecture '%s' needs %s, which jitflow's forward pass lacks",

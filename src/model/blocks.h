@@ -23,7 +23,7 @@ using ActivationRowFn = void (*)(const float* gate, const float* up, float* out,
 NormRowFn norm_row_fn(NormKind kind);
 ActivationRowFn activation_row_fn(FfnKind kind);
 
-// kUnsupported naming the architecture and the first kind of its row the blocks do not implement.
+// kUnsupported naming the architecture and a kind of its row the blocks (or builders) lack.
 Status check_blocks_support(const ArchInfo& arch);
 
 // RoPE of a RoPE architecture: its pairing, the config's frequencies and the optional per-pair
