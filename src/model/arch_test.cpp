@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/blocks.h"
+#include "model/weights.h"
 
 namespace jf {
 namespace {
@@ -71,6 +72,21 @@ TEST(ArchTest, RoleTableMatchesTheEnum) {
   EXPECT_EQ(role_info(TensorRole::kAttnQBias).n_cols, Dim::kEmbdQ);
   EXPECT_FALSE(role_info(TensorRole::kOutput).per_layer);
   EXPECT_TRUE(role_info(TensorRole::kAttnNorm).per_layer);
+}
+
+// The loader fills, and the forward pass reads, one field per role: a role without one would fail
+// at load time, so every role must map to a field of its own.
+TEST(ArchTest, EveryRoleHasItsOwnField) {
+  ModelWeights w;
+  w.layers.resize(2);
+  std::set<const TensorView*> fields;
+  for (int layer = 0; layer < 2; ++layer) {
+    for (size_t i = 0; i < kTensorRoleCount; ++i) {
+      const TensorRole role = static_cast<TensorRole>(i);
+      if (layer > 0 && !role_info(role).per_layer) continue;
+      EXPECT_TRUE(fields.insert(&tensor_of(w, role, layer)).second) << role_info(role).name;
+    }
+  }
 }
 
 // GPT-2, BERT and T5 written with the table's fields (as docs/architecture.md describes them). They

@@ -109,7 +109,10 @@ TEST_F(ModelErrors, MissingTensorIsNamed) {
 
 // qwen2's row of the architecture table requires the q/k/v biases that llama's leaves optional.
 TEST_F(ModelErrors, TensorTheArchitectureRequiresIsNamed) {
-  EXPECT_TRUE(load_status(good_qwen2_path_).ok()) << load_status(good_qwen2_path_).to_string();
+  auto engine = Engine::load(good_qwen2_path_, EngineOptions{});
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  EXPECT_EQ((*engine)->info().arch, "qwen2");
+  EXPECT_EQ((*engine)->info().path, good_qwen2_path_);
   const std::string path = rewrite(
       "qwen2-no-bias", keep_metadata, [](TensorEdit& t) { return t.name != "blk.1.attn_k.bias"; },
       good_qwen2_path_);
