@@ -109,70 +109,67 @@ uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
 
 }  // namespace
 
+// One case per role and no default: a role added without a field does not compile (-Wswitch).
 const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer) {
-  if (!role_info(role).per_layer) {
-    switch (role) {
-      case TensorRole::kTokenEmbd:
-        return w.token_embd;
-      case TensorRole::kPosEmbd:
-        return w.pos_embd;
-      case TensorRole::kRopeFreqs:
-        return w.rope_freqs;
-      case TensorRole::kOutputNorm:
-        return w.output_norm.weight;
-      case TensorRole::kOutputNormBias:
-        return w.output_norm.bias;
-      case TensorRole::kOutput:
-        return w.output.weight;
-      case TensorRole::kOutputBias:
-        return w.output.bias;
-      default:
-        break;
-    }
-  }
-  JF_CHECK(layer >= 0 && layer < static_cast<int>(w.layers.size()));
-  const LayerWeights& l = w.layers[layer];
+  const auto at = [&]() -> const LayerWeights& {
+    JF_CHECK(layer >= 0 && layer < static_cast<int>(w.layers.size()));
+    return w.layers[layer];
+  };
   switch (role) {
+    case TensorRole::kTokenEmbd:
+      return w.token_embd;
+    case TensorRole::kPosEmbd:
+      return w.pos_embd;
+    case TensorRole::kRopeFreqs:
+      return w.rope_freqs;
+    case TensorRole::kOutputNorm:
+      return w.output_norm.weight;
+    case TensorRole::kOutputNormBias:
+      return w.output_norm.bias;
+    case TensorRole::kOutput:
+      return w.output.weight;
+    case TensorRole::kOutputBias:
+      return w.output.bias;
     case TensorRole::kAttnNorm:
-      return l.attn_norm.weight;
+      return at().attn_norm.weight;
     case TensorRole::kAttnNormBias:
-      return l.attn_norm.bias;
+      return at().attn_norm.bias;
     case TensorRole::kAttnQ:
-      return l.q.weight;
+      return at().q.weight;
     case TensorRole::kAttnQBias:
-      return l.q.bias;
+      return at().q.bias;
     case TensorRole::kAttnK:
-      return l.k.weight;
+      return at().k.weight;
     case TensorRole::kAttnKBias:
-      return l.k.bias;
+      return at().k.bias;
     case TensorRole::kAttnV:
-      return l.v.weight;
+      return at().v.weight;
     case TensorRole::kAttnVBias:
-      return l.v.bias;
+      return at().v.bias;
     case TensorRole::kAttnOut:
-      return l.o.weight;
+      return at().o.weight;
     case TensorRole::kAttnOutBias:
-      return l.o.bias;
+      return at().o.bias;
     case TensorRole::kFfnNorm:
-      return l.ffn_norm.weight;
+      return at().ffn_norm.weight;
     case TensorRole::kFfnNormBias:
-      return l.ffn_norm.bias;
+      return at().ffn_norm.bias;
     case TensorRole::kFfnGate:
-      return l.gate.weight;
+      return at().gate.weight;
     case TensorRole::kFfnGateBias:
-      return l.gate.bias;
+      return at().gate.bias;
     case TensorRole::kFfnUp:
-      return l.up.weight;
+      return at().up.weight;
     case TensorRole::kFfnUpBias:
-      return l.up.bias;
+      return at().up.bias;
     case TensorRole::kFfnDown:
-      return l.down.weight;
+      return at().down.weight;
     case TensorRole::kFfnDownBias:
-      return l.down.bias;
-    default:
+      return at().down.bias;
+    case TensorRole::kCount:
       break;
   }
-  check_failed(__FILE__, __LINE__, "tensor_of", "a role without a field in ModelWeights");
+  check_failed(__FILE__, __LINE__, "role < TensorRole::kCount", "tensor_of: not a role");
 }
 
 std::vector<NamedLinear> model_linears(const ModelWeights& w) {
