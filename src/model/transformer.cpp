@@ -189,12 +189,12 @@ void Transformer::attention_block(const LayerWeights& w, int layer, int64_t n, i
 void Transformer::ffn_block(const LayerWeights& w, int64_t n) {
   const ModelConfig& c = config_;
   norm_block(w.ffn_norm, n);
-  if (w.gate.present()) {
+  const bool gated = w.gate.present();
+  if (gated) {
     linears_.forward({{&w.gate, a_.gate.data()}, {&w.up, a_.up.data()}}, a_.xn.data(), n);
   } else {
     linears_.forward(w.up, a_.xn.data(), n, a_.up.data());
   }
-  const bool gated = w.gate.present();
   for_each_row(pool_, n, [&](int64_t t) {
     float* gate = a_.gate.data() + t * c.n_ff;
     activation_row_(gated ? gate : nullptr, a_.up.data() + t * c.n_ff, gate, c.n_ff);
