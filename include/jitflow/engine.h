@@ -17,22 +17,15 @@
 #include <string_view>
 #include <vector>
 
+#include "jitflow/model_shape.h"
 #include "jitflow/options.h"
 #include "jitflow/status.h"
 
 namespace jf {
 
-struct ModelInfo {
+// The model an Engine loaded: its shape (model_shape.h), where it came from and what it holds.
+struct ModelInfo : ModelShape {
   std::string path;
-  std::string arch;          // "llama", "qwen2"
-  std::string name;          // general.name
-  int n_vocab = 0;
-  int n_ctx_train = 0;
-  int n_embd = 0;
-  int n_layer = 0;
-  int n_head = 0;
-  int n_head_kv = 0;
-  int n_ff = 0;
   uint64_t weight_bytes = 0;  // bytes of tensor data held in DRAM
 };
 

@@ -3,11 +3,10 @@
 #include <cinttypes>
 #include <climits>
 
+#include "model/blocks.h"
+
 namespace jf {
 namespace {
-
-// Every layer has at least these tensors (attention norm, q, k, v, output; ffn norm, gate, up, down).
-constexpr uint64_t kMinTensorsPerLayer = 9;
 
 Status out_of_range(const GgufFile& file, const std::string& key, uint64_t v, const char* why) {
   return error(StatusCode::kCorruptFile,
@@ -23,11 +22,12 @@ Result<int> read_positive(const GgufFile& file, const std::string& key) {
 }
 
 // The layer count, bounded by the tensors the file has before anything is sized by it.
-Result<int> read_layer_count(const GgufFile& file, const std::string& key) {
+Result<int> read_layer_count(const GgufFile& file, const ArchInfo& arch, const std::string& key) {
   JF_ASSIGN_OR_RETURN(int n_layer, read_positive(file, key));
-  if (static_cast<uint64_t>(n_layer) > file.tensors().size() / kMinTensorsPerLayer) {
+  const uint64_t per_layer = static_cast<uint64_t>(required_tensors_per_layer(arch));
+  if (static_cast<uint64_t>(n_layer) > file.tensors().size() / per_layer) {
     const std::string why = str_printf(": the file has %zu tensors, fewer than %" PRIu64 " per layer",
-                                       file.tensors().size(), kMinTensorsPerLayer);
+                                       file.tensors().size(), per_layer);
     return out_of_range(file, key, static_cast<uint64_t>(n_layer), why.c_str());
   }
   return n_layer;
@@ -59,34 +59,37 @@ Result<float> read_rope_freq_scale(const GgufFile& file, const std::string& a) {
   return static_cast<float>(1.0 / legacy);
 }
 
-}  // namespace
-
-const char* arch_name(Arch arch) {
-  switch (arch) {
-    case Arch::kLlama: return "llama";
-    case Arch::kQwen2: return "qwen2";
+// n_rot, the base frequency and the scaling of a RoPE architecture.
+Status read_rope(const GgufFile& file, const std::string& a, ModelConfig* c) {
+  JF_ASSIGN_OR_RETURN(c->n_rot, read_positive_or(file, a + ".rope.dimension_count", c->head_dim));
+  if (c->n_rot > c->head_dim || c->n_rot % 2 != 0) {
+    return invalid(file, "rope.dimension_count must be even and <= head_dim");
   }
-  return "?";
+  JF_ASSIGN_OR_RETURN(double base, file.get_float_or(a + ".rope.freq_base", 10000.0));
+  if (!(base > 1)) return invalid(file, "rope.freq_base must be > 1");
+  c->rope_freq_base = static_cast<float>(base);
+  JF_ASSIGN_OR_RETURN(c->rope_freq_scale, read_rope_freq_scale(file, a));
+  return Status();
 }
+
+}  // namespace
 
 Result<ModelConfig> read_model_config(const GgufFile& file) {
   ModelConfig c;
-  JF_ASSIGN_OR_RETURN(c.arch_name, file.get_string("general.architecture"));
-  if (c.arch_name == "llama") {
-    c.arch = Arch::kLlama;
-    c.rope_style = RopeStyle::kNormal;
-  } else if (c.arch_name == "qwen2") {
-    c.arch = Arch::kQwen2;
-    c.rope_style = RopeStyle::kNeox;
-    c.has_qkv_bias = true;
-  } else {
-    return error(StatusCode::kUnsupported, "%s: architecture '%s' is not supported (jitflow runs llama and qwen2)",
-                 file.path().c_str(), c.arch_name.c_str());
+  JF_ASSIGN_OR_RETURN(c.arch, file.get_string("general.architecture"));
+  c.arch_info = find_arch(c.arch);
+  if (c.arch_info == nullptr) {
+    return error(StatusCode::kUnsupported, "%s: architecture '%s' is not supported (jitflow runs %s)",
+                 file.path().c_str(), c.arch.c_str(), arch_names().c_str());
+  }
+  const ArchInfo& arch = *c.arch_info;
+  if (Status s = check_blocks_support(arch); !s.ok()) {
+    return error(s.code(), "%s: %s", file.path().c_str(), s.message().c_str());
   }
   JF_ASSIGN_OR_RETURN(c.name, file.get_string_or("general.name", ""));
-  const std::string& a = c.arch_name;
+  const std::string& a = c.arch;
   JF_ASSIGN_OR_RETURN(c.n_embd, read_positive(file, a + ".embedding_length"));
-  JF_ASSIGN_OR_RETURN(c.n_layer, read_layer_count(file, a + ".block_count"));
+  JF_ASSIGN_OR_RETURN(c.n_layer, read_layer_count(file, arch, a + ".block_count"));
   JF_ASSIGN_OR_RETURN(c.n_ff, read_positive(file, a + ".feed_forward_length"));
   JF_ASSIGN_OR_RETURN(c.n_head, read_positive(file, a + ".attention.head_count"));
   JF_ASSIGN_OR_RETURN(c.n_head_kv, read_positive_or(file, a + ".attention.head_count_kv", c.n_head));
@@ -96,26 +99,23 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
   JF_ASSIGN_OR_RETURN(int value_length, read_positive_or(file, a + ".attention.value_length", c.head_dim));
   if (value_length != c.head_dim) return error(StatusCode::kUnsupported, "%s: value_length != key_length", file.path().c_str());
   if (c.n_head % c.n_head_kv != 0) return invalid(file, "head_count_kv does not divide head_count");
-  JF_ASSIGN_OR_RETURN(c.n_rot, read_positive_or(file, a + ".rope.dimension_count", c.head_dim));
-  if (c.n_rot > c.head_dim || c.n_rot % 2 != 0) return invalid(file, "rope.dimension_count must be even and <= head_dim");
-  JF_ASSIGN_OR_RETURN(double eps, file.get_float_or(a + ".attention.layer_norm_rms_epsilon", 1e-5));
-  if (!(eps > 0) || eps > 1) return invalid(file, "layer_norm_rms_epsilon must be in (0, 1]");
-  c.rms_eps = static_cast<float>(eps);
-  JF_ASSIGN_OR_RETURN(double base, file.get_float_or(a + ".rope.freq_base", 10000.0));
-  if (!(base > 1)) return invalid(file, "rope.freq_base must be > 1");
-  c.rope_freq_base = static_cast<float>(base);
-  JF_ASSIGN_OR_RETURN(c.rope_freq_scale, read_rope_freq_scale(file, a));
+  JF_ASSIGN_OR_RETURN(double eps, file.get_float_or(a + "." + arch.norm_eps_key, 1e-5));
+  if (!(eps > 0) || eps > 1)
+    return invalid(file, (std::string(arch.norm_eps_key) + " must be in (0, 1]").c_str());
+  c.norm_eps = static_cast<float>(eps);
+  if (uses_rope(arch.positions)) JF_RETURN_IF_ERROR(read_rope(file, a, &c));
 
   // The vocabulary size is the row count of the embedding; vocab_size or the token list may say too.
-  const TensorInfo* embd = file.find_tensor("token_embd.weight");
+  const std::string embd_name = tensor_name(arch, TensorRole::kTokenEmbd, 0);
+  const TensorInfo* embd = file.find_tensor(embd_name);
   if (embd == nullptr) {
-    return error(StatusCode::kNotFound, "%s: tensor 'token_embd.weight' is missing", file.path().c_str());
+    return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), embd_name.c_str());
   }
   if (embd->ne[1] < 1 || embd->ne[1] > INT32_MAX) {
-    return error(StatusCode::kCorruptFile,
-                 "%s: tensor 'token_embd.weight' at byte offset %" PRIu64 " has shape %s: %" PRId64
-                 " rows is not a vocabulary size",
-                 file.path().c_str(), embd->info_at, embd->shape_string().c_str(), embd->ne[1]);
+    return error(
+        StatusCode::kCorruptFile,
+        "%s: tensor '%s' at byte offset %" PRIu64 " has shape %s: %" PRId64 " rows is not a vocabulary size",
+        file.path().c_str(), embd_name.c_str(), embd->info_at, embd->shape_string().c_str(), embd->ne[1]);
   }
   c.n_vocab = static_cast<int>(embd->ne[1]);
   return c;

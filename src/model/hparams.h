@@ -1,46 +1,26 @@
-// The shape and numerics of a transformer, read from GGUF metadata (`<arch>.*` keys).
+// The shape and numerics of a transformer, read from GGUF metadata (`<arch>.*` keys) as the
+// architecture's row of the table (model/arch.h) names them.
 #pragma once
 
-#include <string>
-
 #include "gguf/gguf.h"
+#include "jitflow/model_shape.h"
 #include "jitflow/status.h"
+#include "model/arch.h"
 
 namespace jf {
 
-enum class Arch { kLlama, kQwen2 };
-
-// How RoPE pairs the dimensions of a head: kNormal rotates (2i, 2i+1) (GGUF "llama" layout);
-// kNeox rotates (i, i + n_rot/2) (qwen2 and models converted without the llama permutation).
-enum class RopeStyle { kNormal, kNeox };
-
-struct ModelConfig {
-  Arch arch = Arch::kLlama;
-  std::string arch_name;      // general.architecture
-  std::string name;           // general.name (may be empty)
-  int n_vocab = 0;
-  int n_ctx_train = 0;
-  int n_embd = 0;
-  int n_layer = 0;
-  int n_head = 0;
-  int n_head_kv = 0;
-  int head_dim = 0;           // n_embd / n_head unless <arch>.attention.key_length says otherwise
-  int n_ff = 0;
-  int n_rot = 0;              // dimensions of each head that RoPE rotates (<= head_dim)
-  float rms_eps = 1e-5f;
+// The public shape (jitflow/model_shape.h, also what ModelInfo reports) plus what only the forward
+// pass needs.
+struct ModelConfig : ModelShape {
+  const ArchInfo* arch_info = nullptr;  // the row of `arch` in the architecture table
+  float norm_eps = 1e-5f;
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // linear scaling: positions are multiplied by this
-  RopeStyle rope_style = RopeStyle::kNormal;
-  bool has_qkv_bias = false;
-
-  int n_embd_kv() const { return n_head_kv * head_dim; }
-  int n_embd_q() const { return n_head * head_dim; }
 };
 
-// Reads and validates the config. Unsupported architectures and inconsistent shapes (n_head not
+// Reads and validates the config. An architecture without a row in the table, or with kinds the
+// forward pass does not implement, is kUnsupported naming it; inconsistent shapes (n_head not
 // dividing n_embd, n_head_kv not dividing n_head, n_rot odd or > head_dim) are errors naming the key.
 Result<ModelConfig> read_model_config(const GgufFile& file);
-
-const char* arch_name(Arch arch);
 
 }  // namespace jf

@@ -1,27 +1,15 @@
 #include "model/transformer.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstring>
 
-#include "base/checked_math.h"
+#include "base/check.h"
 #include "kernels/attention/attention.h"
-#include "kernels/rmsnorm/rmsnorm.h"
 #include "kernels/rope/rope.h"
-#include "kernels/swiglu/swiglu.h"
 
 namespace jf {
 namespace {
-
-void add_bias(float* rows, const TensorView& bias, int64_t n_rows) {
-  if (!bias.present()) return;
-  const float* b = bias.f32();
-  for (int64_t t = 0; t < n_rows; ++t) {
-    float* row = rows + t * bias.n_cols;
-    for (int64_t i = 0; i < bias.n_cols; ++i) row[i] += b[i];
-  }
-}
 
 void add_into(float* dst, const float* src, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
@@ -50,60 +38,19 @@ int heads_per_item(int group, int64_t n_groups, int n_threads) {
   return 1;
 }
 
-RopeParams rope_params(const ModelConfig& c, const ModelWeights& w) {
-  RopeParams p;
-  p.n_rot = c.n_rot;
-  p.freq_base = c.rope_freq_base;
-  p.freq_scale = c.rope_freq_scale;
-  p.pairing = c.rope_style == RopeStyle::kNormal ? RopePairing::kAdjacent : RopePairing::kHalves;
-  p.freq_factors = w.rope_freqs.present() ? w.rope_freqs.f32() : nullptr;
-  return p;
-}
-
 }  // namespace
 
-KvCache::KvCache(const ModelConfig& config, int n_ctx)
-    : n_ctx_(n_ctx),
-      row_(config.n_embd_kv()),
-      k_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()),
-      v_(static_cast<size_t>(config.n_layer) * n_ctx * config.n_embd_kv()) {}
-
-uint64_t KvCache::bytes_for(const ModelConfig& config, int64_t n_ctx) {
-  std::optional<uint64_t> bytes = checked_mul(static_cast<uint64_t>(config.n_layer), static_cast<uint64_t>(n_ctx));
-  if (bytes) bytes = checked_mul(*bytes, static_cast<uint64_t>(config.n_embd_kv()));
-  if (bytes) bytes = checked_mul(*bytes, 2 * sizeof(float));  // K and V
-  return bytes.value_or(UINT64_MAX);
-}
-
-Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool,
-                         MatmulKernelFn choose_kernel)
+Transformer::Transformer(const ModelConfig& config, WeightProvider& weights, int n_ctx, ThreadPool& pool,
+                         KernelChooser& kernels)
     : config_(config),
       weights_(weights),
       pool_(pool),
-      kv_(config, n_ctx),
-      choose_kernel_(std::move(choose_kernel)) {}
-
-const MatmulKernel& Transformer::kernel_for(const TensorView& w, int64_t n, MatmulKernel* storage) {
-  if (choose_kernel_) return choose_kernel_(w, n);
-  *storage = select_default_kernel(w.dtype, w.layout, w.n_rows, w.n_cols, n);
-  return *storage;
-}
-
-void Transformer::project(const TensorView& w, const float* x, int64_t n, float* y) {
-  if (!choose_kernel_) return matmul(w, x, n, y, pool_, matmul_scratch_);
-  matmul(w, x, n, y, pool_, matmul_scratch_, choose_kernel_(w, n));
-}
-
-void Transformer::project_shared(std::initializer_list<std::pair<const TensorView*, float*>> projections,
-                                 const float* x, int64_t n) {
-  std::array<MatmulKernel, kMaxSharedOutputs> storage;
-  std::array<MatmulOutput, kMaxSharedOutputs> outputs;
-  size_t count = 0;
-  for (const auto& [w, y] : projections) {
-    outputs[count] = {w, &kernel_for(*w, n, &storage[count]), y};
-    ++count;
-  }
-  matmul_shared_input({outputs.data(), count}, x, n, pool_, matmul_scratch_);
+      linears_(pool, kernels),
+      norm_row_(norm_row_fn(config.arch_info->norm)),
+      activation_row_(activation_row_fn(config.arch_info->ffn)),
+      rope_(rope_params(config, weights.model().rope_freqs)),
+      kv_(config, n_ctx) {
+  JF_CHECK(norm_row_ != nullptr && activation_row_ != nullptr);
 }
 
 void Transformer::reserve(int64_t n, int n_out) {
@@ -156,49 +103,58 @@ void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(tokens.size());
   reserve(n, std::max(n_out, 1));
-  for (int64_t t = 0; t < n; ++t) {
-    get_row_f32(weights_.token_embd, tokens[t], a_.x.data() + t * c.n_embd);
-  }
-  const RopeParams rope = rope_params(c, weights_);
-  for (int64_t t = 0; t < n; ++t) rope_angles(rope, n_past_ + t, a_.cos_sin.data() + t * c.n_rot);
+  embed(tokens);
 
   // Only the rows whose logits are wanted go on after the last layer has cached its keys and values
   // (llama.cpp does the same): the others' attention output and FFN would never be read.
   const int64_t n_final = all_logits ? n : 1;
   for (int layer = 0; layer < c.n_layer; ++layer) {
+    if (layer + 1 < c.n_layer) weights_.prefetch(layer + 1);
+    const LayerWeights& w = weights_.acquire(layer);
     const int64_t n_keep = layer == c.n_layer - 1 ? n_final : n;
-    attention_block(layer, n, n_keep);
-    ffn_block(layer, n_keep);
+    attention_block(w, layer, n, n_keep);
+    ffn_block(w, n_keep);
+    weights_.release(layer);
   }
   n_past_ += static_cast<int>(n);
-  if (n_out == 0) return;
+  if (n_out > 0) output_head(n_final);
+}
 
-  for_each_row(pool_, n_final, [&](int64_t row) {
-    rmsnorm(a_.x.data() + row * c.n_embd, weights_.output_norm.f32(), a_.xn.data() + row * c.n_embd, c.n_embd,
-            c.rms_eps);
+// x = the tokens' embeddings; cos_sin = their RoPE angles.
+void Transformer::embed(std::span<const TokenId> tokens) {
+  const ModelConfig& c = config_;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  for (int64_t t = 0; t < n; ++t) {
+    get_row_f32(weights_.model().token_embd, tokens[t], a_.x.data() + t * c.n_embd);
+  }
+  for (int64_t t = 0; t < n; ++t) rope_angles(rope_, n_past_ + t, a_.cos_sin.data() + t * c.n_rot);
+}
+
+void Transformer::norm_block(const NormWeight& w, int64_t n) {
+  const int64_t width = config_.n_embd;
+  for_each_row(pool_, n, [&](int64_t t) {
+    norm_row_(a_.x.data() + t * width, w, a_.xn.data() + t * width, width, config_.norm_eps);
   });
-  project(weights_.output, a_.xn.data(), n_final, a_.logits.data());
+}
+
+// logits = head(norm(x)) for rows 0..n-1.
+void Transformer::output_head(int64_t n) {
+  norm_block(weights_.model().output_norm, n);
+  linears_.forward(weights_.model().output, a_.xn.data(), n, a_.logits.data());
 }
 
 // All n tokens' keys and values go into the cache; the last n_keep tokens' outputs go on, moved to
 // rows 0..n_keep-1 of x.
-void Transformer::attention_block(int layer, int64_t n, int64_t n_keep) {
+void Transformer::attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep) {
   const ModelConfig& c = config_;
-  const LayerWeights& w = weights_.layers[layer];
-  for_each_row(pool_, n, [&](int64_t t) {
-    rmsnorm(a_.x.data() + t * c.n_embd, w.attn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
-  });
-  project_shared({{&w.wq, a_.q.data()}, {&w.wk, a_.k.data()}, {&w.wv, a_.v.data()}}, a_.xn.data(), n);
-  add_bias(a_.q.data(), w.bq, n);
-  add_bias(a_.k.data(), w.bk, n);
-  add_bias(a_.v.data(), w.bv, n);
+  norm_block(w.attn_norm, n);
+  linears_.forward({{&w.q, a_.q.data()}, {&w.k, a_.k.data()}, {&w.v, a_.v.data()}}, a_.xn.data(), n);
 
-  const RopeParams rope = rope_params(c, weights_);
   const int64_t kv_width = c.n_embd_kv();
   for_each_row(pool_, n, [&](int64_t t) {
     const float* cos_sin = a_.cos_sin.data() + t * c.n_rot;
-    rope_apply(rope, cos_sin, a_.q.data() + t * c.n_embd_q(), c.n_head, c.head_dim);
-    rope_apply(rope, cos_sin, a_.k.data() + t * kv_width, c.n_head_kv, c.head_dim);
+    rope_apply(rope_, cos_sin, a_.q.data() + t * c.n_embd_q(), c.n_head, c.head_dim);
+    rope_apply(rope_, cos_sin, a_.k.data() + t * kv_width, c.n_head_kv, c.head_dim);
     std::memcpy(kv_.k(layer, n_past_ + t), a_.k.data() + t * kv_width, kv_width * sizeof(float));
     std::memcpy(kv_.v(layer, n_past_ + t), a_.v.data() + t * kv_width, kv_width * sizeof(float));
   });
@@ -224,22 +180,26 @@ void Transformer::attention_block(int layer, int64_t n, int64_t n_keep) {
                     kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + row * c.n_embd_q());
   });
 
-  project(w.wo, a_.attn.data(), n_keep, a_.tmp.data());
+  linears_.forward(w.o, a_.attn.data(), n_keep, a_.tmp.data());
   if (first > 0) std::memmove(a_.x.data(), a_.x.data() + first * c.n_embd, n_keep * c.n_embd * sizeof(float));
   add_into(a_.x.data(), a_.tmp.data(), n_keep * c.n_embd);
 }
 
-void Transformer::ffn_block(int layer, int64_t n) {
+// x += down(act(gate(norm(x)), up(norm(x)))); an ungated FFN has no gate and act reads up alone.
+void Transformer::ffn_block(const LayerWeights& w, int64_t n) {
   const ModelConfig& c = config_;
-  const LayerWeights& w = weights_.layers[layer];
+  norm_block(w.ffn_norm, n);
+  const bool gated = w.gate.present();
+  if (gated) {
+    linears_.forward({{&w.gate, a_.gate.data()}, {&w.up, a_.up.data()}}, a_.xn.data(), n);
+  } else {
+    linears_.forward(w.up, a_.xn.data(), n, a_.up.data());
+  }
   for_each_row(pool_, n, [&](int64_t t) {
-    rmsnorm(a_.x.data() + t * c.n_embd, w.ffn_norm.f32(), a_.xn.data() + t * c.n_embd, c.n_embd, c.rms_eps);
+    float* gate = a_.gate.data() + t * c.n_ff;
+    activation_row_(gated ? gate : nullptr, a_.up.data() + t * c.n_ff, gate, c.n_ff);
   });
-  project_shared({{&w.w_gate, a_.gate.data()}, {&w.w_up, a_.up.data()}}, a_.xn.data(), n);
-  for_each_row(pool_, n, [&](int64_t t) {
-    swiglu(a_.gate.data() + t * c.n_ff, a_.up.data() + t * c.n_ff, a_.gate.data() + t * c.n_ff, c.n_ff);
-  });
-  project(w.w_down, a_.gate.data(), n, a_.tmp.data());
+  linears_.forward(w.down, a_.gate.data(), n, a_.tmp.data());
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
 }
 

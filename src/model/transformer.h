@@ -1,54 +1,35 @@
-// The llama-family forward pass (llama, qwen2) over an f32 KV cache.
+// The decoder-only forward pass (llama, qwen2 and any architecture whose row of the table the
+// shared blocks implement) over an f32 KV cache.
 //
 // One Transformer is one sequence: forward() appends tokens at positions n_past.. and returns their
-// logits. Prompts are processed in batches (all matmuls see every token of the batch at once);
-// decode is a batch of one. Not thread-safe: one caller at a time; the kernels use the pool.
+// logits. Prompts are processed in batches (all linears see every token of the batch at once);
+// decode is a batch of one. A layer is a norm, attention with the KV cache, a norm and an FFN, each
+// a shared block set up from the architecture's kinds (blocks.h); every linear goes through the
+// linear seam (linear.h); layer weights come from a WeightProvider. Not thread-safe: one caller at
+// a time; the kernels use the pool.
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <initializer_list>
 #include <span>
 #include <vector>
 
 #include "base/thread_pool.h"
-#include "kernels/matmul/matmul.h"
+#include "model/blocks.h"
 #include "model/hparams.h"
-#include "model/weights.h"
+#include "model/kv_cache.h"
+#include "model/linear.h"
+#include "model/weight_provider.h"
 
 namespace jf {
 
 using TokenId = int32_t;
 
-// K and V of every layer and position: [n_layer][n_ctx][n_embd_kv] f32.
-class KvCache {
- public:
-  KvCache() = default;
-  KvCache(const ModelConfig& config, int n_ctx);
-  // Bytes a cache of n_ctx positions holds; UINT64_MAX when that does not fit 64 bits.
-  static uint64_t bytes_for(const ModelConfig& config, int64_t n_ctx);
-  float* k(int layer, int64_t pos) { return k_.data() + (layer * n_ctx_ + pos) * row_; }
-  float* v(int layer, int64_t pos) { return v_.data() + (layer * n_ctx_ + pos) * row_; }
-  int n_ctx() const { return static_cast<int>(n_ctx_); }
-  uint64_t n_bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
-
- private:
-  int64_t n_ctx_ = 0;
-  int64_t row_ = 0;
-  std::vector<float> k_, v_;
-};
-
-// Chooses the kernel of each matmul of the forward pass (runtime/kernel_select.h consults the
-// kdb): weights `w`, a batch of n_tokens. Called for every matmul, so it must be cheap; the kernel
-// must be made for w.dtype and stay valid until the next call.
-using MatmulKernelFn = std::function<const MatmulKernel&(const TensorView& w, int64_t n_tokens)>;
-
 class Transformer {
  public:
-  // `weights` and `pool` must outlive the Transformer. n_ctx: positions the KV cache holds.
-  // choose_kernel: empty = select_default_kernel for every matmul.
-  Transformer(const ModelConfig& config, const ModelWeights& weights, int n_ctx, ThreadPool& pool,
-              MatmulKernelFn choose_kernel = {});
+  // `weights`, `pool` and `kernels` must outlive the Transformer. n_ctx: positions the KV cache
+  // holds. The config's architecture must pass check_blocks_support (read_model_config checks).
+  Transformer(const ModelConfig& config, WeightProvider& weights, int n_ctx, ThreadPool& pool,
+              KernelChooser& kernels);
 
   // Runs `tokens` at positions n_past()..; returns logits [n_rows, n_vocab] where n_rows is
   // tokens.size() when all_logits, else 1 (the last token). The pointer stays valid until the next
@@ -69,23 +50,23 @@ class Transformer {
   };
 
   void forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out);
-  void attention_block(int layer, int64_t n, int64_t n_keep);
-  void ffn_block(int layer, int64_t n);
+  void embed(std::span<const TokenId> tokens);
+  void norm_block(const NormWeight& w, int64_t n);  // xn = norm(x), rows 0..n-1
+  void attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep);
+  void ffn_block(const LayerWeights& w, int64_t n);
+  void output_head(int64_t n);
   void reserve(int64_t n_tokens, int n_out);
-  const MatmulKernel& kernel_for(const TensorView& w, int64_t n, MatmulKernel* storage);
-  void project(const TensorView& w, const float* x, int64_t n, float* y);  // y = x · wᵀ
-  // y_i = x · w_iᵀ for up to kMaxSharedOutputs (w_i, y_i) with one encoding of x.
-  void project_shared(std::initializer_list<std::pair<const TensorView*, float*>> projections, const float* x,
-                      int64_t n);
 
   ModelConfig config_;
-  const ModelWeights& weights_;
+  WeightProvider& weights_;
   ThreadPool& pool_;
+  LinearRunner linears_;
+  NormRowFn norm_row_;
+  ActivationRowFn activation_row_;
+  RopeParams rope_;
   KvCache kv_;
   int n_past_ = 0;
   Activations a_;
-  MatmulScratch matmul_scratch_;
-  MatmulKernelFn choose_kernel_;
 };
 
 // Tokens per forward batch: longer prompts are split so scratch memory stays bounded.

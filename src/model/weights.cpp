@@ -2,14 +2,13 @@
 
 #include <cinttypes>
 
+#include "base/check.h"
 #include "base/checked_math.h"
 #include "kernels/matmul/matmul.h"
 #include "tensor/quant.h"
 
 namespace jf {
 namespace {
-
-enum class Need { kRequired, kOptional };
 
 // One tensor to load: where its descriptor goes and which shape it must have.
 struct Request {
@@ -20,6 +19,28 @@ struct Request {
   Need need;
   bool vector;  // norms and biases: converted to f32 at load time
 };
+
+int64_t dim(const ModelConfig& c, Dim d) {
+  switch (d) {
+    case Dim::kOne:
+      return 1;
+    case Dim::kEmbd:
+      return c.n_embd;
+    case Dim::kEmbdQ:
+      return c.n_embd_q();
+    case Dim::kEmbdKv:
+      return c.n_embd_kv();
+    case Dim::kFf:
+      return c.n_ff;
+    case Dim::kVocab:
+      return c.n_vocab;
+    case Dim::kCtxTrain:
+      return c.n_ctx_train;
+    case Dim::kRotHalf:
+      return c.n_rot / 2;
+  }
+  return 0;
+}
 
 Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& r) {
   const bool ok_shape =
@@ -37,31 +58,33 @@ Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& 
   return Status();
 }
 
-std::vector<Request> plan_requests(const ModelConfig& c, ModelWeights* w, bool tied_output) {
-  const int64_t e = c.n_embd, q = c.n_embd_q(), kv = c.n_embd_kv(), ff = c.n_ff, v = c.n_vocab;
-  std::vector<Request> r = {
-      {&w->token_embd, "token_embd.weight", e, v, Need::kRequired, false},
-      {&w->output_norm, "output_norm.weight", e, 1, Need::kRequired, true},
-      {&w->rope_freqs, "rope_freqs.weight", c.n_rot / 2, 1, Need::kOptional, true},
-  };
-  if (!tied_output) r.push_back({&w->output, "output.weight", e, v, Need::kRequired, false});
+Request request_for(const ModelConfig& c, ModelWeights* w, TensorRole role, int layer, Need need) {
+  const RoleInfo& info = role_info(role);
+  // tensor_of is the one map from roles to fields; *w is ours to fill.
+  TensorView* dst = const_cast<TensorView*>(&tensor_of(*w, role, layer));
+  const int64_t n_cols = dim(c, info.n_cols), n_rows = dim(c, info.n_rows);
+  return {dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector};
+}
+
+// Every tensor the architecture's row lists, model-wide ones first, then layer by layer. The output
+// head of an architecture that may tie it is optional: token_embd stands in when it is missing.
+std::vector<Request> plan_requests(const ModelConfig& c, ModelWeights* w) {
+  const ArchInfo& arch = *c.arch_info;
   w->layers.resize(c.n_layer);
-  for (int i = 0; i < c.n_layer; ++i) {
-    LayerWeights& l = w->layers[i];
-    const std::string p = "blk." + std::to_string(i) + ".";
-    const Need bias = c.has_qkv_bias ? Need::kRequired : Need::kOptional;
-    r.push_back({&l.attn_norm, p + "attn_norm.weight", e, 1, Need::kRequired, true});
-    r.push_back({&l.wq, p + "attn_q.weight", e, q, Need::kRequired, false});
-    r.push_back({&l.wk, p + "attn_k.weight", e, kv, Need::kRequired, false});
-    r.push_back({&l.wv, p + "attn_v.weight", e, kv, Need::kRequired, false});
-    r.push_back({&l.bq, p + "attn_q.bias", q, 1, bias, true});
-    r.push_back({&l.bk, p + "attn_k.bias", kv, 1, bias, true});
-    r.push_back({&l.bv, p + "attn_v.bias", kv, 1, bias, true});
-    r.push_back({&l.wo, p + "attn_output.weight", q, e, Need::kRequired, false});
-    r.push_back({&l.ffn_norm, p + "ffn_norm.weight", e, 1, Need::kRequired, true});
-    r.push_back({&l.w_gate, p + "ffn_gate.weight", e, ff, Need::kRequired, false});
-    r.push_back({&l.w_up, p + "ffn_up.weight", e, ff, Need::kRequired, false});
-    r.push_back({&l.w_down, p + "ffn_down.weight", ff, e, Need::kRequired, false});
+  std::vector<Request> r;
+  for (size_t i = 0; i < kTensorRoleCount; ++i) {
+    const TensorRole role = static_cast<TensorRole>(i);
+    Need need = arch.tensor(role).need;
+    if (role == TensorRole::kOutput && arch.tied_output) need = Need::kOptional;
+    if (need != Need::kAbsent && !role_info(role).per_layer) r.push_back(request_for(c, w, role, 0, need));
+  }
+  for (int layer = 0; layer < c.n_layer; ++layer) {
+    for (size_t i = 0; i < kTensorRoleCount; ++i) {
+      const TensorRole role = static_cast<TensorRole>(i);
+      const Need need = arch.tensor(role).need;
+      if (need != Need::kAbsent && role_info(role).per_layer)
+        r.push_back(request_for(c, w, role, layer, need));
+    }
   }
   return r;
 }
@@ -86,10 +109,87 @@ uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
 
 }  // namespace
 
+// One case per role and no default: a role added without a field does not compile (-Wswitch).
+const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer) {
+  const auto at = [&]() -> const LayerWeights& {
+    JF_CHECK(layer >= 0 && layer < static_cast<int>(w.layers.size()));
+    return w.layers[layer];
+  };
+  switch (role) {
+    case TensorRole::kTokenEmbd:
+      return w.token_embd;
+    case TensorRole::kPosEmbd:
+      return w.pos_embd;
+    case TensorRole::kRopeFreqs:
+      return w.rope_freqs;
+    case TensorRole::kOutputNorm:
+      return w.output_norm.weight;
+    case TensorRole::kOutputNormBias:
+      return w.output_norm.bias;
+    case TensorRole::kOutput:
+      return w.output.weight;
+    case TensorRole::kOutputBias:
+      return w.output.bias;
+    case TensorRole::kAttnNorm:
+      return at().attn_norm.weight;
+    case TensorRole::kAttnNormBias:
+      return at().attn_norm.bias;
+    case TensorRole::kAttnQ:
+      return at().q.weight;
+    case TensorRole::kAttnQBias:
+      return at().q.bias;
+    case TensorRole::kAttnK:
+      return at().k.weight;
+    case TensorRole::kAttnKBias:
+      return at().k.bias;
+    case TensorRole::kAttnV:
+      return at().v.weight;
+    case TensorRole::kAttnVBias:
+      return at().v.bias;
+    case TensorRole::kAttnOut:
+      return at().o.weight;
+    case TensorRole::kAttnOutBias:
+      return at().o.bias;
+    case TensorRole::kFfnNorm:
+      return at().ffn_norm.weight;
+    case TensorRole::kFfnNormBias:
+      return at().ffn_norm.bias;
+    case TensorRole::kFfnGate:
+      return at().gate.weight;
+    case TensorRole::kFfnGateBias:
+      return at().gate.bias;
+    case TensorRole::kFfnUp:
+      return at().up.weight;
+    case TensorRole::kFfnUpBias:
+      return at().up.bias;
+    case TensorRole::kFfnDown:
+      return at().down.weight;
+    case TensorRole::kFfnDownBias:
+      return at().down.bias;
+    case TensorRole::kCount:
+      break;
+  }
+  check_failed(__FILE__, __LINE__, "role < TensorRole::kCount", "tensor_of: not a role");
+}
+
+std::vector<NamedLinear> model_linears(const ModelWeights& w) {
+  std::vector<NamedLinear> out;
+  for (int layer = 0; layer < static_cast<int>(w.layers.size()); ++layer) {
+    for (size_t i = 0; i < kTensorRoleCount; ++i) {
+      const TensorRole role = static_cast<TensorRole>(i);
+      const RoleInfo& info = role_info(role);
+      if (info.per_layer && info.kind == RoleKind::kMatrix && tensor_of(w, role, layer).present()) {
+        out.push_back({layer, role, &tensor_of(w, role, layer)});
+      }
+    }
+  }
+  if (w.output.weight.present()) out.push_back({-1, TensorRole::kOutput, &w.output.weight});
+  return out;
+}
+
 Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& config) {
   ModelWeights w;
-  const bool tied_output = file.find_tensor("output.weight") == nullptr;
-  std::vector<Request> requests = plan_requests(config, &w, tied_output);
+  std::vector<Request> requests = plan_requests(config, &w);
 
   uint64_t total = 0;
   std::vector<const TensorInfo*> infos(requests.size(), nullptr);
@@ -138,7 +238,7 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
     }
     cursor += arena_bytes(*info, r);
   }
-  if (tied_output) w.output = w.token_embd;
+  if (!w.output.weight.present()) w.output.weight = w.token_embd;
   return w;
 }
 

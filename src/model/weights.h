@@ -1,6 +1,7 @@
-// The tensors of a llama-family model, loaded from a GGUF file into one aligned arena in DRAM.
-// Every tensor is checked against the shape the config implies before any byte is read, so a
-// model with a wrong or missing tensor fails with a message naming it.
+// The tensors of a model, loaded from a GGUF file into one aligned arena in DRAM, as its
+// architecture's row of the table (model/arch.h) lists them. Every tensor is checked against the
+// shape the config implies before any byte is read, so a model with a wrong or missing tensor fails
+// with a message naming it.
 #pragma once
 
 #include <cstdint>
@@ -9,30 +10,52 @@
 
 #include "base/aligned_buffer.h"
 #include "gguf/gguf.h"
+#include "model/arch.h"
 #include "model/hparams.h"
+#include "model/linear.h"
 #include "tensor/tensor_view.h"
 
 namespace jf {
 
-// Norms and biases are 1 x n_cols views, always f32; matrices keep their file type.
+// A norm's weight and, for layer norm, its bias: f32 [n_embd].
+struct NormWeight {
+  TensorView weight;
+  TensorView bias;
+};
+
+// One layer, whatever the architecture: a tensor the row does not list is absent (data null).
 struct LayerWeights {
-  TensorView attn_norm;       // [n_embd]
-  TensorView wq, wk, wv, wo;  // [n_embd -> n_embd_q], [-> n_embd_kv] x2, [n_embd_q -> n_embd]
-  TensorView bq, bk, bv;      // qwen2 only
-  TensorView ffn_norm;        // [n_embd]
-  TensorView w_gate, w_up;    // [n_embd -> n_ff]
-  TensorView w_down;          // [n_ff -> n_embd]
+  NormWeight attn_norm;
+  LinearWeight q, k, v, o;  // [n_embd -> n_embd_q], [-> n_embd_kv] x2, [n_embd_q -> n_embd]
+  NormWeight ffn_norm;
+  LinearWeight gate, up;  // [n_embd -> n_ff]; no gate without a gated activation
+  LinearWeight down;      // [n_ff -> n_embd]
 };
 
 struct ModelWeights {
-  TensorView token_embd;   // [n_vocab rows of n_embd]
-  TensorView output_norm;  // [n_embd]
-  TensorView output;       // [n_vocab rows of n_embd]; token_embd when the file ties them
-  TensorView rope_freqs;   // optional per-pair frequency divisors [n_rot / 2] (Llama 3.1)
+  TensorView token_embd;  // [n_vocab rows of n_embd]
+  TensorView pos_embd;    // learned positions [n_ctx_train rows of n_embd]
+  TensorView rope_freqs;  // optional per-pair frequency divisors [n_rot / 2] (Llama 3.1)
+  NormWeight output_norm;
+  LinearWeight output;  // [n_embd -> n_vocab]; token_embd when the file ties them
   std::vector<LayerWeights> layers;
   AlignedBuffer arena;  // owns every byte above
   uint64_t n_bytes = 0;
 };
+
+// Where the tensor of `role` (of `layer` for a per-layer role) lives in `w`: the one map from roles
+// to fields.
+const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer);
+
+// A linear of the model, as the tuner sees it: its layer (-1: the output head), role and weight.
+struct NamedLinear {
+  int layer;
+  TensorRole role;
+  const TensorView* weight;
+};
+
+// Every present linear: layer by layer in the order the forward pass runs them, then the head.
+std::vector<NamedLinear> model_linears(const ModelWeights& w);
 
 // Checks and reads every tensor the model needs. Errors: a missing tensor (kNotFound), a wrong
 // shape (kCorruptFile), a tensor type jitflow cannot compute with (kUnsupported), all naming the

@@ -11,6 +11,7 @@
 #include "model/sampler.h"
 #include "model/tokenizer/tokenizer.h"
 #include "model/transformer.h"
+#include "model/weight_provider.h"
 #include "model/weights.h"
 #include "runtime/engine_impl.h"
 #include "runtime/kernel_select.h"
@@ -24,32 +25,24 @@ struct Session::Impl {
 
 namespace {
 
+// The public facts are the config's shape, not a copy kept field by field.
 ModelInfo make_info(const std::string& path, const ModelConfig& c, const ModelWeights& w) {
   ModelInfo info;
+  static_cast<ModelShape&>(info) = c;
   info.path = path;
-  info.arch = c.arch_name;
-  info.name = c.name;
-  info.n_vocab = c.n_vocab;
-  info.n_ctx_train = c.n_ctx_train;
-  info.n_embd = c.n_embd;
-  info.n_layer = c.n_layer;
-  info.n_head = c.n_head;
-  info.n_head_kv = c.n_head_kv;
-  info.n_ff = c.n_ff;
   info.weight_bytes = w.n_bytes;
   return info;
 }
 
-// The kdb's winners for this thread count, or null when there are none (the forward pass then
-// calls the default kernels directly).
+// The kdb's winners for this thread count; without a kdb (or none usable), the default kernels.
 std::unique_ptr<KernelSelector> load_kernels(const EngineOptions& options, int n_threads) {
-  if (!options.use_kdb) return nullptr;
+  if (!options.use_kdb) return std::make_unique<KernelSelector>();
   const kdb::KernelDb db =
       kdb::KernelDb::load(options.kdb_path.empty() ? kdb::KernelDb::default_path() : options.kdb_path);
   auto kernels = std::make_unique<KernelSelector>(db, n_threads);
   JF_LOG_INFO("kdb %s: %d tuned matmul kernel(s) for this device and %d threads", db.path().c_str(),
               kernels->n_tuned(), n_threads);
-  return kernels->n_tuned() > 0 ? std::move(kernels) : nullptr;
+  return kernels;
 }
 
 // Refuses a context whose KV cache, with the weights, cannot fit the machine's memory: failing here
@@ -116,6 +109,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
                  model_path.c_str(), impl->tokenizer->n_vocab(), impl->config.n_vocab);
   }
   JF_ASSIGN_OR_RETURN(impl->weights, load_weights(file, impl->config));
+  impl->provider = std::make_unique<ResidentWeightProvider>(impl->weights);
   impl->info = make_info(model_path, impl->config, impl->weights);
   impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
   JF_RETURN_IF_ERROR(check_memory(impl->config, impl->weights.n_bytes, impl->n_ctx));
@@ -143,15 +137,8 @@ std::string Engine::token_to_piece(int32_t id) const {
 bool Engine::is_eog(int32_t id) const { return impl_->tokenizer->is_eog(id); }
 
 std::unique_ptr<Session> Engine::new_session() {
-  MatmulKernelFn choose_kernel;
-  if (KernelSelector* kernels = impl_->kernels.get()) {
-    choose_kernel = [kernels](const TensorView& w, int64_t n_tokens) -> const MatmulKernel& {
-      return kernels->select_kernel(w, n_tokens);
-    };
-  }
   auto impl = std::unique_ptr<Session::Impl>(new Session::Impl{
-      *impl_,
-      Transformer(impl_->config, impl_->weights, impl_->n_ctx, *impl_->pool, std::move(choose_kernel))});
+      *impl_, Transformer(impl_->config, *impl_->provider, impl_->n_ctx, *impl_->pool, *impl_->kernels)});
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 

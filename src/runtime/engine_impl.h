@@ -9,6 +9,7 @@
 #include "kdb/kernel_db.h"
 #include "model/hparams.h"
 #include "model/tokenizer/tokenizer.h"
+#include "model/weight_provider.h"
 #include "model/weights.h"
 #include "runtime/kernel_select.h"
 #include "tune/tuner.h"
@@ -16,12 +17,13 @@
 namespace jf {
 
 struct Engine::Impl {
-  ModelInfo info;
   ModelConfig config;
   ModelWeights weights;
+  std::unique_ptr<WeightProvider> provider;  // of `weights`
+  ModelInfo info;                            // config's shape, path and weight bytes
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<KernelSelector> kernels;  // null: the default kernels
+  std::unique_ptr<KernelSelector> kernels;  // the kdb's winners, else the default kernels
   int n_ctx = 0;
   double load_ms = 0;
 };

@@ -17,11 +17,13 @@
 
 #include "kdb/kernel_db.h"
 #include "kernels/matmul/matmul.h"
+#include "model/linear.h"
 #include "tensor/tensor_view.h"
 
 namespace jf {
 
-class KernelSelector {
+// The one KernelChooser of the linear seam (model/linear.h): every linear's kernel comes from here.
+class KernelSelector final : public KernelChooser {
  public:
   // Defaults only.
   KernelSelector() = default;
@@ -32,7 +34,7 @@ class KernelSelector {
   // The kernel for a matmul of weights `w` with a batch of n_tokens >= 1. After the first call for
   // a (type, shape, n_tokens) this is one hash lookup; that first call logs the choice at debug
   // level (JITFLOW_LOG=debug). The reference stays valid for the selector's lifetime. Not thread-safe: one caller at a time (the forward pass).
-  const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens);
+  const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens) override;
 
   int n_tuned() const { return n_tuned_; }  // kdb winners this selector can use
 

@@ -520,11 +520,9 @@ Status check_options(const TuneOptions& options) {
 std::vector<MatmulWorkload> model_matmul_workloads(const ModelWeights& weights,
                                                    const std::vector<int>& token_counts) {
   std::map<ShapeKey, std::vector<TensorView>> layer_shapes, head_shape;
-  for (const LayerWeights& l : weights.layers) {
-    for (const TensorView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      add_tensor(&layer_shapes, *w);
+  for (const NamedLinear& linear : model_linears(weights)) {
+    add_tensor(linear.layer >= 0 ? &layer_shapes : &head_shape, *linear.weight);
   }
-  add_tensor(&head_shape, weights.output);
   std::vector<int> counts = token_counts;
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());

@@ -24,24 +24,34 @@ struct TensorEdit {
 class ModelErrors : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    good_path_ = write_tiny("good", "llama");
+    good_qwen2_path_ = write_tiny("good-qwen2", "qwen2");
+  }
+
+  // The test-tiny shape as `arch` (qwen2: with q/k/v biases), Q4_0.
+  static std::string write_tiny(const std::string& tag, const char* arch) {
     synth::Options options;
     options.shape = *synth::find_shape("test-tiny");
+    options.shape.arch = arch;
+    options.shape.qkv_bias = std::string(arch) == "qwen2";
     options.type = synth::FileType::kQ4_0;
     options.n_threads = 2;
     auto writer = synth::build_model(options);
-    ASSERT_TRUE(writer.ok()) << writer.status().to_string();
-    good_path_ = temp_path("good");
-    ASSERT_TRUE(writer->write_file(good_path_).ok());
+    EXPECT_TRUE(writer.ok()) << writer.status().to_string();
+    const std::string path = temp_path(tag);
+    EXPECT_TRUE(writer.ok() && writer->write_file(path).ok());
+    return path;
   }
 
   static std::string temp_path(const std::string& tag) { return test::temp_path(tag + ".gguf"); }
 
-  // Copies the good model with its metadata and tensors passed through the two edit functions
-  // (a tensor edit returning false drops the tensor).
+  // Copies the good model (or `source`) with its metadata and tensors passed through the two edit
+  // functions (a tensor edit returning false drops the tensor).
   static std::string rewrite(const std::string& tag,
                              const std::function<void(std::string& key, GgufValue& value)>& edit_metadata,
-                             const std::function<bool(TensorEdit& tensor)>& edit_tensor) {
-    auto file = GgufFile::open_path(good_path_);
+                             const std::function<bool(TensorEdit& tensor)>& edit_tensor,
+                             const std::string& source = good_path_) {
+    auto file = GgufFile::open_path(source);
     EXPECT_TRUE(file.ok());
     GgufWriter writer;
     for (auto [key, value] : file->metadata()) {
@@ -65,6 +75,7 @@ class ModelErrors : public ::testing::Test {
   }
 
   static inline std::string good_path_;
+  static inline std::string good_qwen2_path_;
 };
 
 void keep_metadata(std::string&, GgufValue&) {}
@@ -94,6 +105,20 @@ TEST_F(ModelErrors, MissingTensorIsNamed) {
   const Status s = load_status(path);
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_NE(s.message().find("blk.1.ffn_up.weight"), std::string::npos) << s.message();
+}
+
+// qwen2's row of the architecture table requires the q/k/v biases that llama's leaves optional.
+TEST_F(ModelErrors, TensorTheArchitectureRequiresIsNamed) {
+  auto engine = Engine::load(good_qwen2_path_, EngineOptions{});
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  EXPECT_EQ((*engine)->info().arch, "qwen2");
+  EXPECT_EQ((*engine)->info().path, good_qwen2_path_);
+  const std::string path = rewrite(
+      "qwen2-no-bias", keep_metadata, [](TensorEdit& t) { return t.name != "blk.1.attn_k.bias"; },
+      good_qwen2_path_);
+  const Status s = load_status(path);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("blk.1.attn_k.bias"), std::string::npos) << s.message();
 }
 
 TEST_F(ModelErrors, WrongShapeIsNamed) {

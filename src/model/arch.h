@@ -1,0 +1,124 @@
+// The architecture table: everything that differs between transformer architectures, as data
+// (llama.cpp's LLM_ARCH / LLM_TENSOR tables play the same role). hparams reads the metadata keys a
+// row names, weights loads the tensors a row lists, and the forward pass composes its shared blocks
+// (blocks.h) from the row's kinds. Adding an architecture is a row in arch.cpp, plus a block for any
+// kind the blocks do not implement yet (docs/architecture.md walks through one).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace jf {
+
+// Which builder composes the shared blocks into a forward pass: a causal decoder with a KV cache
+// (llama, qwen2, GPT-2; model/transformer.h), a bidirectional post-norm encoder (BERT), or an
+// encoder and a decoder with cross-attention (T5).
+enum class ForwardKind : uint8_t { kDecoder, kEncoder, kEncoderDecoder };
+
+// RMSNorm (llama, T5) or LayerNorm with a bias (GPT-2, BERT).
+enum class NormKind : uint8_t { kRms, kLayer };
+
+// The FFN's activation: SwiGLU is down(silu(gate(x)) * up(x)) (llama), GeGLU the same with GELU
+// (T5 v1.1); GELU is down(gelu(up(x))) (GPT-2, BERT), without a gate tensor.
+enum class FfnKind : uint8_t { kSwiGlu, kGeGlu, kGelu };
+
+// How positions enter: RoPE pairing (2i, 2i+1) (GGUF "llama" layout) or (i, i + n_rot/2) (NeoX,
+// qwen2); learned absolute embeddings added to the token embedding (GPT-2, BERT); relative
+// position buckets added to the attention scores (T5).
+enum class PositionKind : uint8_t { kRopeNormal, kRopeNeox, kLearned, kRelativeBias };
+
+// Every tensor a model may hold, by what it does. Shapes and the role's name come from the
+// arch-independent role table (role_info); file names come from the architecture's row.
+enum class TensorRole : uint8_t {
+  kTokenEmbd,
+  kPosEmbd,
+  kRopeFreqs,
+  kOutputNorm,
+  kOutputNormBias,
+  kOutput,
+  kOutputBias,
+  // Per layer, in the order the forward pass uses them.
+  kAttnNorm,
+  kAttnNormBias,
+  kAttnQ,
+  kAttnQBias,
+  kAttnK,
+  kAttnKBias,
+  kAttnV,
+  kAttnVBias,
+  kAttnOut,
+  kAttnOutBias,
+  kFfnNorm,
+  kFfnNormBias,
+  kFfnGate,
+  kFfnGateBias,
+  kFfnUp,
+  kFfnUpBias,
+  kFfnDown,
+  kFfnDownBias,
+  kCount
+};
+inline constexpr size_t kTensorRoleCount = static_cast<size_t>(TensorRole::kCount);
+
+// A dimension of a tensor, in terms of the config (model/hparams.h).
+enum class Dim : uint8_t { kOne, kEmbd, kEmbdQ, kEmbdKv, kFf, kVocab, kCtxTrain, kRotHalf };
+
+// What a role is, whatever the architecture.
+enum class RoleKind : uint8_t {
+  kEmbedding,  // rows looked up by index (kept in the file's type, packed like a matrix)
+  kMatrix,     // the weight of a linear (kept in its file type, packed for the matmul kernels)
+  kVector,     // norm weights, biases, frequency factors (converted to f32 at load time)
+};
+
+struct RoleInfo {
+  const char* name;  // "attn_q" (for messages; file names are the row's patterns)
+  RoleKind kind;
+  bool per_layer;
+  Dim n_cols, n_rows;  // ggml ne0, ne1
+};
+const RoleInfo& role_info(TensorRole role);
+
+enum class Need : uint8_t { kAbsent, kOptional, kRequired };
+
+// The file name of a role: "{}" stands for the layer index ("blk.{}.attn_q.weight").
+struct TensorSpec {
+  const char* pattern = nullptr;
+  Need need = Need::kAbsent;
+};
+
+struct ArchInfo {
+  const char* name = "";  // general.architecture, and the prefix of its metadata keys
+  ForwardKind forward = ForwardKind::kDecoder;
+  NormKind norm = NormKind::kRms;
+  FfnKind ffn = FfnKind::kSwiGlu;
+  PositionKind positions = PositionKind::kRopeNormal;
+  // A file without the output head's weight uses token_embd as the head.
+  bool tied_output = false;
+  // Metadata keys after "<name>.": every architecture has embedding_length, block_count,
+  // feed_forward_length, attention.head_count and, optionally, attention.head_count_kv,
+  // context_length, attention.key_length and attention.value_length; RoPE architectures also read
+  // rope.dimension_count, rope.freq_base and rope.scaling.*. The norm's epsilon is named per row.
+  const char* norm_eps_key = "attention.layer_norm_rms_epsilon";
+  std::array<TensorSpec, kTensorRoleCount> tensors{};
+
+  const TensorSpec& tensor(TensorRole role) const { return tensors[static_cast<size_t>(role)]; }
+};
+
+// The rows, and the one of general.architecture `name` (null when jitflow has no such row).
+std::span<const ArchInfo> all_archs();
+const ArchInfo* find_arch(std::string_view name);
+// "llama, qwen2": for messages about an unknown architecture.
+std::string arch_names();
+
+// The file name of `role` in `arch` for `layer` (ignored by non-layer roles); "" when absent.
+std::string tensor_name(const ArchInfo& arch, TensorRole role, int layer);
+
+// Tensors every layer of `arch` must have (bounds the layer count by the file's tensor count).
+int required_tensors_per_layer(const ArchInfo& arch);
+
+bool uses_rope(PositionKind positions);
+
+}  // namespace jf

@@ -1,0 +1,75 @@
+// The linear seam: every linear of every architecture (q, k, v, o, gate, up, down, the output
+// head) is one call of LinearRunner::forward, whatever layout its weight is held in and whether its
+// input is dense or a set of active channels. Kernel choice happens behind it, in the one
+// KernelChooser the runner is given (runtime/kernel_select.h); sparsity and flash plug in here.
+//
+//   Y[n_tokens, W.n_rows] = X[n_tokens, W.n_cols] · Wᵀ (+ bias)
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+
+#include "base/thread_pool.h"
+#include "kernels/matmul/matmul.h"
+#include "tensor/tensor_view.h"
+
+namespace jf {
+
+// A linear's weight, in the dtype and layout it is held in, and its bias (f32 [n_rows]; absent,
+// data null, when the architecture's layer has none).
+struct LinearWeight {
+  TensorView weight;
+  TensorView bias;
+
+  bool present() const { return weight.present(); }
+};
+
+// Input channels that may be nonzero: ascending, distinct, each < W.n_cols. The others are taken
+// as zero, so y = W[:, channels] · x[channels]. One set for every token of the batch.
+struct ActiveChannels {
+  std::span<const int32_t> channels;
+};
+
+// Chooses the matmul kernel of a weight for a batch of n_tokens (runtime/kernel_select.h: the
+// kdb's winner or the default). Called for every linear, so it must be cheap; the kernel must be
+// made for w.dtype and w.layout and stay valid for the chooser's lifetime.
+class KernelChooser {
+ public:
+  virtual ~KernelChooser() = default;
+  virtual const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens) = 0;
+};
+
+// One output of a shared-input call: y = X · weightᵀ (+ bias), y: n_tokens * weight.n_rows f32.
+struct LinearOutput {
+  const LinearWeight* weight;
+  float* y;
+};
+
+// Runs the linears of one forward pass. Not thread-safe: one caller at a time; the kernels use the
+// pool. `pool` and `kernels` must outlive the runner.
+class LinearRunner {
+ public:
+  LinearRunner(ThreadPool& pool, KernelChooser& kernels) : pool_(pool), kernels_(kernels) {}
+
+  // Up to kMaxSharedOutputs linears of the same input x (n_tokens rows of W.n_cols f32), e.g. Q, K
+  // and V: dense, x is encoded once for all of them (matmul_shared_input). With `active`, each is
+  // computed over the active channels only (a reference path: dequantized rows, f32 sums).
+  void forward(std::initializer_list<LinearOutput> outputs, const float* x, int64_t n_tokens,
+               const ActiveChannels* active = nullptr);
+
+  void forward(const LinearWeight& w, const float* x, int64_t n_tokens, float* y,
+               const ActiveChannels* active = nullptr) {
+    forward({{&w, y}}, x, n_tokens, active);
+  }
+
+ private:
+  void forward_active(const LinearWeight& w, const float* x, int64_t n_tokens, float* y,
+                      const ActiveChannels& active);
+
+  ThreadPool& pool_;
+  KernelChooser& kernels_;
+  MatmulScratch scratch_;
+};
+
+}  // namespace jf
