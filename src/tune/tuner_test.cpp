@@ -19,29 +19,14 @@
 #include "tune/machine_limits.h"
 #include "tune/matmul_record.h"
 #include "test_env.h"
+#include "test_model.h"
 
 namespace jf::tune {
 namespace {
 
-struct Model {
-  ModelConfig config;
-  ModelWeights weights;
-};
+using Model = test::LoadedModel;
 
-Model load_stories260k() {
-  Model m;
-  Result<GgufFile> file = GgufFile::open_path(test::source_path("models/stories260K.gguf"));
-  EXPECT_TRUE(file.ok()) << file.status().to_string();
-  if (!file.ok()) return m;
-  Result<ModelConfig> config = read_model_config(*file);
-  EXPECT_TRUE(config.ok()) << config.status().to_string();
-  if (!config.ok()) return m;
-  m.config = *config;
-  Result<ModelWeights> weights = load_weights(*file, m.config);
-  EXPECT_TRUE(weights.ok()) << weights.status().to_string();
-  if (weights.ok()) m.weights = std::move(weights).value();
-  return m;
-}
+Model load_stories260k() { return test::load_model(test::source_path("models/stories260K.gguf")); }
 
 std::string temp_kdb_path(const char* name) { return test::temp_path(std::string(name) + ".jsonl"); }
 

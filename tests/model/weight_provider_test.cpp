@@ -12,29 +12,14 @@
 #include "model/transformer.h"
 #include "runtime/kernel_select.h"
 #include "test_paths.h"
+#include "test_model.h"
 
 namespace jf {
 namespace {
 
-struct Model {
-  ModelConfig config;
-  ModelWeights weights;
-};
+using Model = test::LoadedModel;
 
-Model load_stories260k() {
-  Model m;
-  Result<GgufFile> file = GgufFile::open_path(test::source_path("models/stories260K.gguf"));
-  EXPECT_TRUE(file.ok()) << file.status().to_string();
-  if (!file.ok()) return m;
-  Result<ModelConfig> config = read_model_config(*file);
-  EXPECT_TRUE(config.ok()) << config.status().to_string();
-  if (!config.ok()) return m;
-  m.config = *config;
-  Result<ModelWeights> weights = load_weights(*file, m.config);
-  EXPECT_TRUE(weights.ok()) << weights.status().to_string();
-  if (weights.ok()) m.weights = std::move(weights).value();
-  return m;
-}
+Model load_stories260k() { return test::load_model(test::source_path("models/stories260K.gguf")); }
 
 // Serves the resident weights and records every call, as "a0" (acquire 0), "r0", "p1".
 class RecordingProvider final : public WeightProvider {
