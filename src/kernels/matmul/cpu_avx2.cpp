@@ -110,7 +110,7 @@ struct X16HalfTiles {
 
 }  // namespace
 
-const MatmulFamily* avx2_family(DType weight, WeightLayout layout) {
+std::span<const MatmulFamily> avx2_matmul_families() {
   constexpr CpuIsa kIsa = CpuIsa::avx2;
   static const MatmulFamily kFamilies[] = {
       make_family<Q8_32Tiles<Q4_0Weights<Avx2IntDot>>::At>(kIsa, {DType::Q4_0, ActLayout::q8_32, 8, 4, 1}),
@@ -133,7 +133,7 @@ const MatmulFamily* avx2_family(DType weight, WeightLayout layout) {
       make_family<X16HalfTiles<Q8_0x16Half>::At>(
           kIsa, {DType::Q8_0, ActLayout::q8_x16, Q8_0x16Half::kOffset, 4, 0, 2, WeightLayout::x16}),
   };
-  return find_family(kFamilies, weight, layout);
+  return kFamilies;
 }
 
 bool avx2_quantize_row(DType act_type, const float* x, void* dst, int64_t n) {

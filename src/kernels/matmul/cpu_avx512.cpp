@@ -195,7 +195,7 @@ struct Q4_KX16Tiles {
 
 }  // namespace
 
-const MatmulFamily* avx512_family(DType weight, WeightLayout layout) {
+std::span<const MatmulFamily> avx512_matmul_families() {
   constexpr CpuIsa kIsa = CpuIsa::avx512;
   // Registers of the x16 tiles: per (row, token) an integer and a float accumulator; the activation
   // vectors are memory operands; fixed the code vector, its nibbles, the mask and a temporary.
@@ -219,7 +219,7 @@ const MatmulFamily* avx512_family(DType weight, WeightLayout layout) {
       make_family<FloatTiles<Zmm, DType::F16>::At>(kIsa, {DType::F16, ActLayout::f32, 0, 2, 0}),
       make_family<FloatTiles<Zmm, DType::BF16>::At>(kIsa, {DType::BF16, ActLayout::f32, 0, 2, 0}),
   };
-  return find_family(kFamilies, weight, layout);
+  return kFamilies;
 }
 
 bool avx512_quantize_row(DType act_type, const float* x, void* dst, int64_t n) {

@@ -16,7 +16,7 @@ struct NeonIntDot {
 
 }  // namespace
 
-const MatmulFamily* neon_family(DType weight, WeightLayout layout) {
+std::span<const MatmulFamily> neon_matmul_families() {
   constexpr CpuIsa kIsa = CpuIsa::neon;
   static const MatmulFamily kFamilies[] = {
       make_family<Q8_32Tiles<NeonIntDot, Q4_0Weights>::At>(kIsa, {DType::Q4_0, 6, 1}),
@@ -27,7 +27,7 @@ const MatmulFamily* neon_family(DType weight, WeightLayout layout) {
       make_family<FloatTiles<DType::F16>::At>(kIsa, {DType::F16, 2, 0}),
       make_family<FloatTiles<DType::BF16>::At>(kIsa, {DType::BF16, 2, 0}),
   };
-  return find_family(kFamilies, weight, layout);
+  return kFamilies;
 }
 
 }  // namespace jf

@@ -41,13 +41,5 @@ void fill_tiles(MatmulFamily* f) {
   });
 }
 
-template <size_t N>
-const MatmulFamily* find_family(const MatmulFamily (&families)[N], DType weight, WeightLayout layout) {
-  for (const MatmulFamily& f : families) {
-    if (f.weight == weight && f.weight_layout == layout) return &f;
-  }
-  return nullptr;
-}
-
 }  // namespace
 }  // namespace jf
