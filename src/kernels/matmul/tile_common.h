@@ -1,8 +1,8 @@
 // The ISA-independent layer of the matmul tiles: everything a tile family needs besides its vector
-// policy. x86_tiles.h and neon_tiles.h hold the policies (vector types, integer dot products,
-// activation encoders) and the tiles whose inner loops differ per ISA; each cpu_<isa>.cpp includes one
-// of them once, under its own target flags. Everything here has internal linkage (anonymous
-// namespace), so the copies compiled for different ISAs never merge.
+// policy (TokenRows, store_tile, the float and x16 tile families, make_family). x86_tiles.h and neon_tiles.h
+// hold the policies (vector types, integer dot products, activation encoders) and the tiles whose inner loops
+// differ per ISA; each cpu_<isa>.cpp includes one of them once, under its own target flags. Everything here
+// has internal linkage (anonymous namespace), so the copies compiled for different ISAs never merge.
 //
 // A vector policy for the float tiles (x86_tiles.h: Ymm, Zmm; neon_tiles.h: Neon128) provides:
 //   F, kLanes                the f32 vector type and its lanes
@@ -10,7 +10,11 @@
 //   fmadd(a, b, c)           a * b + c, fused
 //   load_f16(p), load_bf16(p)  kLanes f16 / bf16 values from p, widened to f32
 //   sum(v)                   the horizontal sum of v
-// and the ISA header defines encoder_for (below).
+// and for the x16 tiles also
+//   I                        an integer vector (a whole 64-byte code vector of x16 weights, or a
+//                            part of one: 512-bit I take it at once, 256-bit I in halves)
+//   load_i(p), mul(a, b), from_i32(v)   an integer vector from p; a * b; int32 lanes to f32
+// The ISA header defines encoder_for (below).
 #pragma once
 
 #include <cstddef>
@@ -142,6 +146,82 @@ struct FloatTiles {
   template <int R, int T>
   struct At {
     static constexpr TileFn fn = tile_float<Vec, W, R, T>;
+  };
+};
+
+// f(0), ..., f(N - 1): a single part as a compile-time 0, so that its addresses stay plain offsets
+// (a loop of one adds an induction variable per address to GCC's code); several parts as a loop at
+// run time (unrolled, the 256-bit tiles would double in size).
+template <int N, typename F>
+inline void for_parts(F&& f) {
+  if constexpr (N == 1) {
+    f(std::integral_constant<int, 0>{});
+  } else {
+    for (int h = 0; h < N; ++h) f(h);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q4_0 and Q8_0 in WeightLayout::x16: 16 blocks per group, 32-bit lane j of every 64-byte code
+// vector belongs to block j. The weight codes are unsigned (w + offset) and the activation bias
+// -offset * sum(x) of each block (ActLayout::q8_x16, the same lane order) restores the signed sum;
+// it is the initial value of the integer sums. A vector of the policy holds a part of each code
+// vector (kParts = 1 at 512 bits, 2 at 256): per group, part, row and token, Weights::kCodeVectors
+// (8 per block of 32 codes, 4 codes per lane) integer dot products leave block j's sum in lane j,
+// then one conversion, one scale product and one FMA for the blocks of the part.
+// `Weights` is the ISA's code format: kOffset, kCodeVectors, kPrefetchScales, codes(part,
+// prefetch_bytes, dot) calling dot(v, u) for activation vector v, and dot(sum, u, x).
+//
+// Shapes: W[R rows, groups g0..g1) x16, X[T tokens] q8_x16 -> Y[T, R].
+template <class V, class Weights, int R, int T>
+__attribute__((flatten)) void tile_x16(const Tile& a) {
+  using I = typename V::I;
+  constexpr int kGroupBytes = kX16ScaleBytes + Weights::kCodeVectors * 64;
+  constexpr int kActGroupBytes = kX16Blocks * kQK;
+  constexpr int kParts = 64 / static_cast<int>(sizeof(I));
+  constexpr int kPartBlocks = kX16Blocks / kParts;
+  constexpr int kPartBytes = 64 / kParts;
+  static_assert(kPartBlocks == V::kLanes, "one f32 lane per block of the part");
+  const TokenRows<T> x(a);
+  const uint8_t* const w = a.w;
+  const size_t w_stride = a.w_stride;
+  const int prefetch_bytes = a.prefetch_bytes;
+  typename V::F acc[R][T];
+  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = V::zero(); }); });
+  const int64_t g_end = (a.k1 + kX16GroupCols - 1) / kX16GroupCols;
+  for (int64_t g = a.k0 / kX16GroupCols; g < g_end; ++g) {
+    for_parts<kParts>([&](auto h) {                            // blocks kPartBlocks * h ... of the group
+      const int64_t block = kX16Blocks * g + kPartBlocks * h;  // of the activations
+      I sum[R][T];
+      unroll<R>([&](auto r) { unroll<T>([&](auto t) { sum[r][t] = V::load_i(x.bias[t] + block); }); });
+      unroll<R>([&](auto r) {
+        const uint8_t* part = w + r * w_stride + g * kGroupBytes + kX16ScaleBytes + kPartBytes * h;
+        Weights::codes(part, prefetch_bytes, [&](int v, I u) {
+          unroll<T>([&](auto t) {
+            const I xv = V::load_i(x.qs[t] + g * kActGroupBytes + 64 * v + kPartBytes * h);
+            sum[r][t] = Weights::dot(sum[r][t], u, xv);
+          });
+        });
+      });
+      unroll<R>([&](auto r) {
+        const uint8_t* scales = w + r * w_stride + g * kGroupBytes + 2 * kPartBlocks * h;
+        if constexpr (Weights::kPrefetchScales) prefetch(scales, prefetch_bytes);
+        const typename V::F dw = V::load_f16(scales);
+        unroll<T>([&](auto t) {
+          const typename V::F d = V::mul(dw, V::load(x.d[t] + block));
+          acc[r][t] = V::fmadd(V::from_i32(sum[r][t]), d, acc[r][t]);
+        });
+      });
+    });
+  }
+  store_tile<R, T>(a, acc, V::sum);
+}
+
+template <class V, class Weights>
+struct X16Tiles {
+  template <int R, int T>
+  struct At {
+    static constexpr TileFn fn = tile_x16<V, Weights, R, T>;
   };
 };
 

@@ -351,14 +351,18 @@ __attribute__((flatten)) void tile_q6_k(const Tile& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The float vector policy at 256 bits (tile_common.h's tile_float; cpu_avx512.cpp adds Zmm).
+// The vector policy at 256 bits (tile_common.h's tile_float and tile_x16; cpu_avx512.cpp adds Zmm).
 
 struct Ymm {
   using F = __m256;
+  using I = __m256i;
   static constexpr int kLanes = 8;
   static F zero() { return _mm256_setzero_ps(); }
   static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static I load_i(const void* p) { return load256(p); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F from_i32(I v) { return _mm256_cvtepi32_ps(v); }
   static F load_f16(const uint8_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
