@@ -5,9 +5,9 @@
 //   build/<dir>/bench/ops_bench --benchmark_min_time=0.2
 //
 // OP/SHAPE/ref    the reference (rmsnorm_ref, ...; attention: attention_head_ref for every head)
-// OP/SHAPE/ISA    a variant; vs_ref = reference time / variant time in CPU time of the thread (other
-//                 processes on a shared machine inflate wall time), the reference timed just
-//                 before the variant in the same run
+// OP/SHAPE/ISA    a registered kernel (kernels/kernel_list.inc); vs_ref = reference time / kernel
+//                 time in CPU time of the thread (other processes on a shared machine inflate wall
+//                 time), the reference timed just before the kernel in the same run
 // attention/decode/n_kv:N    one token's 32 heads over N cached positions (variants: one call per
 //                            KV group of 8 heads); GB/s counts the K and V bytes read per CPU second
 // attention/prefill/n:128    128 tokens from position 0, causal
@@ -22,11 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/attention/attention.h"
-#include "kernels/rmsnorm/rmsnorm.h"
-#include "kernels/rope/rope.h"
-#include "kernels/simd/exp.h"
-#include "kernels/swiglu/swiglu.h"
+#include "kernels/registry.h"
 
 namespace jf {
 namespace {
@@ -81,12 +77,12 @@ void run_call(benchmark::State& state, const Call& fn, const Call& ref, double b
   if (bytes > 0) state.counters["GB/s"] = bytes / ns;
 }
 
-template <typename Fn>
-OpCase with_variants(std::string name, Call ref, const std::vector<OpVariant<Fn>>& variants,
-                     const std::function<Call(Fn)>& bind, double bytes) {
+// The case `name` of `op`: its reference and every registered kernel of the op this CPU runs.
+template <Op op>
+OpCase with_kernels(std::string name, Call ref, const std::function<Call(OpFn<op>)>& bind, double bytes) {
   OpCase c{std::move(name), std::move(ref), {}, bytes};
-  for (const auto& v : variants) {
-    if (cpu_has_isa(v.isa)) c.variants.emplace_back(isa_name(v.isa), bind(v.fn));
+  for (const KernelArtifact* k : kernels_of(op)) {
+    if (cpu_has_isa(k->key.isa)) c.variants.emplace_back(isa_name(k->key.isa), bind(k->native<op>()));
   }
   return c;
 }
@@ -98,8 +94,7 @@ OpCase rmsnorm_case() {
   const auto bind = [=](RmsnormFn fn) -> Call {
     return [=] { fn(x->data(), w->data(), y->data(), kEmbd, 1e-5f); };
   };
-  return with_variants<RmsnormFn>("rmsnorm/n:2048", bind(rmsnorm_ref), rmsnorm_variants(), bind,
-                                  3.0 * kEmbd * 4);
+  return with_kernels<Op::rmsnorm>("rmsnorm/n:2048", bind(rmsnorm_ref), bind, 3.0 * kEmbd * 4);
 }
 
 OpCase rope_case(RopePairing pairing) {
@@ -118,15 +113,14 @@ OpCase rope_case(RopePairing pairing) {
     };
   };
   const std::string name = pairing == RopePairing::kAdjacent ? "rope/adjacent/q32+k4" : "rope/halves/q32+k4";
-  return with_variants<RopeApplyFn>(name, bind(rope_apply_ref), rope_apply_variants(), bind, 0);
+  return with_kernels<Op::rope_apply>(name, bind(rope_apply_ref), bind, 0);
 }
 
 OpCase softmax_case(int n) {
   auto x = std::make_shared<std::vector<float>>(random_floats(n, -8, 8, 5));
   // In place, again and again: the inputs become probabilities, which costs the kernels the same.
   const auto bind = [=](SoftmaxFn fn) -> Call { return [=] { fn(x->data(), n); }; };
-  return with_variants<SoftmaxFn>("softmax/n:" + std::to_string(n), bind(softmax_ref), softmax_variants(),
-                                  bind, 0);
+  return with_kernels<Op::softmax>("softmax/n:" + std::to_string(n), bind(softmax_ref), bind, 0);
 }
 
 OpCase swiglu_case() {
@@ -136,14 +130,14 @@ OpCase swiglu_case() {
   const auto bind = [=](SwigluFn fn) -> Call {
     return [=] { fn(gate->data(), up->data(), out->data(), kFf); };
   };
-  return with_variants<SwigluFn>("swiglu/n:5632", bind(swiglu_ref), swiglu_variants(), bind, 3.0 * kFf * 4);
+  return with_kernels<Op::swiglu>("swiglu/n:5632", bind(swiglu_ref), bind, 3.0 * kFf * 4);
 }
 
 OpCase exp_case() {
   auto x = std::make_shared<std::vector<float>>(random_floats(kFf, -20, 20, 8));
   auto y = std::make_shared<std::vector<float>>(kFf);
   const auto bind = [=](ExpFn fn) -> Call { return [=] { fn(x->data(), y->data(), kFf); }; };
-  return with_variants<ExpFn>("exp/n:5632", bind(exp_ref), exp_variants(), bind, 0);
+  return with_kernels<Op::exp>("exp/n:5632", bind(exp_ref), bind, 0);
 }
 
 AttentionShape tinyllama_attention() {
@@ -175,9 +169,8 @@ OpCase attention_decode_case(int64_t n_kv) {
         fn(s, g * kGroup, (g + 1) * kGroup, q->data(), k->data(), v->data(), n_kv, out->data());
     };
   };
-  return with_variants<AttentionHeadsFn>("attention/decode/n_kv:" + std::to_string(n_kv), ref,
-                                         attention_heads_variants(), bind,
-                                         2.0 * static_cast<double>(n_kv) * s.kv_stride * 4);
+  return with_kernels<Op::attention_heads>("attention/decode/n_kv:" + std::to_string(n_kv), ref, bind,
+                                           2.0 * static_cast<double>(n_kv) * s.kv_stride * 4);
 }
 
 // n tokens from position 0: token t attends to t + 1 positions.
@@ -207,8 +200,7 @@ OpCase attention_prefill_case(int64_t n) {
       }
     };
   };
-  return with_variants<AttentionHeadsFn>("attention/prefill/n:" + std::to_string(n), ref,
-                                         attention_heads_variants(), bind, 0);
+  return with_kernels<Op::attention_heads>("attention/prefill/n:" + std::to_string(n), ref, bind, 0);
 }
 
 bool register_all() {

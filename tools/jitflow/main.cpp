@@ -17,6 +17,7 @@ constexpr Command kCommands[] = {
     {"bench", jf::cli::cmd_bench, "prompt and generation tokens/s, GB/s and %BW, like llama-bench"},
     {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
     {"tune", jf::cli::cmd_tune, "tune a model's kernels here (-m), measure device limits (--microbench)"},
+    {"kernels", jf::cli::cmd_kernels, "list the compiled kernels by canonical name (the kernel registry)"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
     {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
 };

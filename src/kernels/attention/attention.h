@@ -6,9 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
-#include "kernels/simd/variant.h"
 
 namespace jf {
 
@@ -36,9 +33,6 @@ using AttentionHeadsFn = void (*)(const AttentionShape& shape, int h_begin, int 
 void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
                      const float* v, int64_t n_kv, float* out);
 
-// The variants this build has, fastest first; the last is "scalar" (portable C++, any CPU).
-const std::vector<OpVariant<AttentionHeadsFn>>& attention_heads_variants();
-
 // In-place softmax of x[0..n): exp(x - max) / sum, the sum accumulated in double as ggml does.
 void softmax_ref(float* x, int64_t n);
 
@@ -47,8 +41,5 @@ using SoftmaxFn = void (*)(float* x, int64_t n);
 // The fastest variant this CPU runs (chosen once), else softmax_ref. Same contract; the exp is
 // simd/f32.h's (max relative error 8.3e-8), the sum is accumulated in double.
 void softmax(float* x, int64_t n);
-
-// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
-const std::vector<OpVariant<SoftmaxFn>>& softmax_variants();
 
 }  // namespace jf

@@ -25,7 +25,7 @@ constexpr double kSoftmaxRel = 3e-7;
 constexpr double kSoftmaxAbs = 0x1p-148;  // 2 subnormal ulps, for probabilities near 0
 constexpr double kAttentionAbs = 2e-7;
 
-class SoftmaxTest : public test::VariantTest<SoftmaxFn> {
+class SoftmaxTest : public test::KernelTest<Op::softmax> {
  protected:
   void expect_softmax_matches_ref(const std::vector<float>& x, const std::string& what) {
     std::vector<float> want = x;
@@ -116,7 +116,7 @@ void expect_attention_matches_ref(AttentionHeadsFn fn, const AttentionData& d, i
   for (int64_t i = 0; i < int64_t{h_begin} * hd; ++i) ASSERT_TRUE(std::isnan(got[i])) << "wrote outside its heads";
 }
 
-class AttentionTest : public test::VariantTest<AttentionHeadsFn> {};
+class AttentionTest : public test::KernelTest<Op::attention_heads> {};
 
 constexpr AttentionCase kCases[] = {{32, 1, 2}, {64, 2, 2}, {128, 4, 1}, {64, 8, 2}, {40, 4, 2}, {128, 1, 1}};
 constexpr int64_t kNKv[] = {1, 2, 3, 4, 5, 17, 31, 32, 33, 64, 65, 100, 255, 256, 300};
@@ -161,13 +161,15 @@ TEST(AttentionDispatch, UsesTheFirstVariantThisCpuRuns) {
   const AttentionData d = make_data(c, 50, 1.0f, 0.0f, 31);
   std::vector<float> got(d.q.size()), want(d.q.size());
   attention_heads(d.shape, 4, 8, d.q.data(), d.k.data(), d.v.data(), 50, got.data());
-  best_variant(attention_heads_variants(), attention_heads_generic)(d.shape, 4, 8, d.q.data(), d.k.data(), d.v.data(), 50, want.data());
+  select_native<Op::attention_heads>(attention_heads_generic)(d.shape, 4, 8, d.q.data(), d.k.data(),
+                                                              d.v.data(), 50, want.data());
   EXPECT_EQ(got, want);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, SoftmaxTest, ::testing::ValuesIn(softmax_variants()), test::VariantName());
+INSTANTIATE_TEST_SUITE_P(Isa, SoftmaxTest, ::testing::ValuesIn(kernels_of(Op::softmax)), test::IsaName());
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SoftmaxTest);  // a build without vector variants
-INSTANTIATE_TEST_SUITE_P(Isa, AttentionTest, ::testing::ValuesIn(attention_heads_variants()), test::VariantName());
+INSTANTIATE_TEST_SUITE_P(Isa, AttentionTest, ::testing::ValuesIn(kernels_of(Op::attention_heads)),
+                         test::IsaName());
 
 }  // namespace
 }  // namespace jf

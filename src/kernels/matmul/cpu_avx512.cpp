@@ -22,12 +22,17 @@ struct VnniIntDot {
   static __m256i madd_i16(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
 };
 
+// The vector policy at 512 bits (tile_common.h).
 struct Zmm {
   using F = __m512;
+  using I = __m512i;
   static constexpr int kLanes = 16;
   static F zero() { return _mm512_setzero_ps(); }
   static F load(const float* p) { return _mm512_loadu_ps(p); }
+  static I load_i(const void* p) { return _mm512_loadu_si512(p); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F from_i32(I v) { return _mm512_cvtepi32_ps(v); }
   static F load_f16(const uint8_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }
@@ -39,20 +44,16 @@ struct Zmm {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Q4_0 and Q8_0 in WeightLayout::x16: 16 blocks per group, 32-bit lane j of every 64-byte code
-// vector belongs to block j. Per group, row and token: V vpdpbusd (V = 8 code vectors of 4 per
-// block) leave block j's integer sum in lane j, then one conversion, one scale product and one FMA
-// for all 16 blocks. As in x86_tiles.h the weight codes are unsigned (w + offset) and the
-// activation bias -offset * sum(x) of each block restores the signed sum; it is the initial value
-// of the integer sums. The activations come as ActLayout::q8_x16 (the same lane order).
-//
-// Shapes: W[R rows, groups g0..g1) x16, X[T tokens] q8_x16 -> Y[T, R].
+// Q4_0 and Q8_0 in WeightLayout::x16 (tile_common.h's tile_x16 on Zmm): a whole 64-byte code
+// vector per vpdpbusd, so all 16 blocks of a group at once.
 
 // Q4_0: 4 vectors of nibble pairs per group; the low nibbles of vector v are activation vector v,
 // the high nibbles activation vector v + 4.
 struct Q4_0x16 {
   static constexpr int kOffset = 8;
   static constexpr int kCodeVectors = 4;
+  static constexpr bool kPrefetchScales = true;
+  static __m512i dot(__m512i sum, __m512i u, __m512i x) { return _mm512_dpbusd_epi32(sum, u, x); }
   template <class F>
   static void codes(const uint8_t* group, int prefetch_bytes, F&& dot) {
     const __m512i low_mask = _mm512_set1_epi8(0x0F);
@@ -69,6 +70,8 @@ struct Q4_0x16 {
 struct Q8_0x16 {
   static constexpr int kOffset = 128;
   static constexpr int kCodeVectors = 8;
+  static constexpr bool kPrefetchScales = true;
+  static __m512i dot(__m512i sum, __m512i u, __m512i x) { return _mm512_dpbusd_epi32(sum, u, x); }
   template <class F>
   static void codes(const uint8_t* group, int prefetch_bytes, F&& dot) {
     unroll<kCodeVectors>([&](auto v) {
@@ -77,44 +80,6 @@ struct Q8_0x16 {
     });
   }
 };
-
-template <class Weights, int R, int T>
-__attribute__((flatten)) void tile_x16(const Tile& a) {
-  constexpr int kGroupBytes = kX16ScaleBytes + Weights::kCodeVectors * 64;
-  constexpr int kActGroupBytes = kX16Blocks * kQK;
-  const TokenRows<T> x(a);
-  const uint8_t* const w = a.w;
-  const size_t w_stride = a.w_stride;
-  const int prefetch_bytes = a.prefetch_bytes;
-  __m512 acc[R][T];
-  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = _mm512_setzero_ps(); }); });
-  const int64_t g_end = (a.k1 + kX16GroupCols - 1) / kX16GroupCols;
-  for (int64_t g = a.k0 / kX16GroupCols; g < g_end; ++g) {
-    __m512i sum[R][T];
-    unroll<R>([&](auto r) {
-      unroll<T>([&](auto t) { sum[r][t] = _mm512_loadu_si512(x.bias[t] + kX16Blocks * g); });
-    });
-    unroll<R>([&](auto r) {
-      Weights::codes(w + r * w_stride + g * kGroupBytes + kX16ScaleBytes, prefetch_bytes,
-                     [&](int v, __m512i u) {
-                       unroll<T>([&](auto t) {
-                         const __m512i xv = _mm512_loadu_si512(x.qs[t] + g * kActGroupBytes + 64 * v);
-                         sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], u, xv);
-                       });
-                     });
-    });
-    unroll<R>([&](auto r) {
-      const uint8_t* scales = w + r * w_stride + g * kGroupBytes;
-      prefetch(scales, prefetch_bytes);
-      const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
-      unroll<T>([&](auto t) {
-        const __m512 d = _mm512_mul_ps(dw, _mm512_loadu_ps(x.d[t] + kX16Blocks * g));
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][t]), d, acc[r][t]);
-      });
-    });
-  }
-  store_tile<R, T>(a, acc, Zmm::sum);
-}
 
 // Q4_K in WeightLayout::x16: a group is 16 sub-blocks of 32 (two super-blocks), value of element
 // i of sub-block j  d_j * scale_j * q_i - dmin_j * min_j  (d_j, dmin_j those of j's super-block).
@@ -180,14 +145,6 @@ __attribute__((flatten)) void tile_q4_k_x16(const Tile& a) {
   store_tile<R, T>(a, acc, Zmm::sum);
 }
 
-template <class Weights>
-struct X16Tiles {
-  template <int R, int T>
-  struct At {
-    static constexpr TileFn fn = tile_x16<Weights, R, T>;
-  };
-};
-
 template <int R, int T>
 struct Q4_KX16Tiles {
   static constexpr TileFn fn = tile_q4_k_x16<R, T>;
@@ -195,19 +152,19 @@ struct Q4_KX16Tiles {
 
 }  // namespace
 
-const MatmulFamily* avx512_family(DType weight, WeightLayout layout) {
+std::span<const MatmulFamily> avx512_matmul_families() {
   constexpr CpuIsa kIsa = CpuIsa::avx512;
   // Registers of the x16 tiles: per (row, token) an integer and a float accumulator; the activation
   // vectors are memory operands; fixed the code vector, its nibbles, the mask and a temporary.
   static const MatmulFamily kFamilies[] = {
-      make_family<X16Tiles<Q4_0x16>::At>(
+      make_family<X16Tiles<Zmm, Q4_0x16>::At>(
           kIsa, {DType::Q4_0, ActLayout::q8_x16, Q4_0x16::kOffset, 4, 0, 2, WeightLayout::x16}),
       make_family<Q8_32Tiles<Q5_0Weights<VnniIntDot>>::At>(kIsa, {DType::Q5_0, ActLayout::q8_32, 16, 6, 1}),
       make_family<Q8_32Tiles<Q4_1Weights<VnniIntDot>>::At>(kIsa,
                                                            {DType::Q4_1, ActLayout::q8_32_sum, 0, 5, 1}),
       make_family<Q8_32Tiles<Q5_1Weights<VnniIntDot>>::At>(kIsa,
                                                            {DType::Q5_1, ActLayout::q8_32_sum, 0, 6, 1}),
-      make_family<X16Tiles<Q8_0x16>::At>(
+      make_family<X16Tiles<Zmm, Q8_0x16>::At>(
           kIsa, {DType::Q8_0, ActLayout::q8_x16, Q8_0x16::kOffset, 4, 0, 2, WeightLayout::x16}),
       make_family<Q4_KTiles<VnniIntDot, Q4_KLayout>::At>(kIsa, {DType::Q4_K, ActLayout::q8_256, 0, 7, 1}),
       // Q4_K x16: per token the two activation vectors of a step; fixed the mask, the two d indices
@@ -219,7 +176,7 @@ const MatmulFamily* avx512_family(DType weight, WeightLayout layout) {
       make_family<FloatTiles<Zmm, DType::F16>::At>(kIsa, {DType::F16, ActLayout::f32, 0, 2, 0}),
       make_family<FloatTiles<Zmm, DType::BF16>::At>(kIsa, {DType::BF16, ActLayout::f32, 0, 2, 0}),
   };
-  return find_family(kFamilies, weight, layout);
+  return kFamilies;
 }
 
 bool avx512_quantize_row(DType act_type, const float* x, void* dst, int64_t n) {

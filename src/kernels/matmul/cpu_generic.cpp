@@ -42,18 +42,14 @@ MatmulFamily make_family() {
 
 }  // namespace
 
-const MatmulFamily* generic_family(DType weight, WeightLayout layout) {
-  if (layout != WeightLayout::rows) return nullptr;
+std::span<const MatmulFamily> generic_matmul_families() {
   static const MatmulFamily kFamilies[] = {
       make_family<DType::F32>(),  make_family<DType::F16>(),  make_family<DType::BF16>(),
       make_family<DType::Q4_0>(), make_family<DType::Q4_1>(), make_family<DType::Q5_0>(),
       make_family<DType::Q5_1>(), make_family<DType::Q8_0>(), make_family<DType::Q4_K>(),
       make_family<DType::Q5_K>(), make_family<DType::Q6_K>(),
   };
-  for (const MatmulFamily& f : kFamilies) {
-    if (f.weight == weight) return &f;
-  }
-  return nullptr;
+  return kFamilies;
 }
 
 }  // namespace jf

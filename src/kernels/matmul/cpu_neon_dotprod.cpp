@@ -13,15 +13,15 @@ struct SdotIntDot {
 
 }  // namespace
 
-const MatmulFamily* neon_dotprod_family(DType weight, WeightLayout layout) {
+std::span<const MatmulFamily> neon_dotprod_matmul_families() {
   constexpr CpuIsa kIsa = CpuIsa::neon_dotprod;
   static const MatmulFamily kFamilies[] = {
-      make_family<Q8_32Tiles<SdotIntDot, Q4_0Weights>::At>(kIsa, {DType::Q4_0, 6, 1}),
-      make_family<Q8_32Tiles<SdotIntDot, Q8_0Weights>::At>(kIsa, {DType::Q8_0, 4, 1}),
-      make_family<Q4_KTiles<SdotIntDot>::At>(kIsa, {DType::Q4_K, 8, 1}),
-      make_family<Q6_KTiles<SdotIntDot>::At>(kIsa, {DType::Q6_K, 10, 1}),
+      make_family<Q8_32Tiles<SdotIntDot, Q4_0Weights>::At>(kIsa, {DType::Q4_0, ActLayout::blocks, 0, 6, 1}),
+      make_family<Q8_32Tiles<SdotIntDot, Q8_0Weights>::At>(kIsa, {DType::Q8_0, ActLayout::blocks, 0, 4, 1}),
+      make_family<Q4_KTiles<SdotIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::blocks, 0, 8, 1}),
+      make_family<Q6_KTiles<SdotIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::blocks, 0, 10, 1}),
   };
-  return find_family(kFamilies, weight, layout);
+  return kFamilies;
 }
 
 }  // namespace jf

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "kernels/matmul/space.h"
 #include "tensor/dtype.h"
@@ -99,15 +100,15 @@ struct MatmulFamily {
   EncodeFn encode = nullptr;
 };
 
-// The variants of each ISA file; null when the file has none for `weight` in `layout`.
-const MatmulFamily* generic_family(DType weight, WeightLayout layout);
-const MatmulFamily* avx2_family(DType weight, WeightLayout layout);
-const MatmulFamily* avx512_family(DType weight, WeightLayout layout);
-const MatmulFamily* neon_family(DType weight, WeightLayout layout);
-const MatmulFamily* neon_dotprod_family(DType weight, WeightLayout layout);
+// The families of each ISA file, registered by kernels/kernel_list.inc.
+std::span<const MatmulFamily> generic_matmul_families();
+std::span<const MatmulFamily> avx2_matmul_families();
+std::span<const MatmulFamily> avx512_matmul_families();
+std::span<const MatmulFamily> neon_matmul_families();
+std::span<const MatmulFamily> neon_dotprod_matmul_families();
 
-// Fast activation encoders of the x86 files (same bytes as quantize_row); false when the file has
-// none for act_type.
+// Fast activation encoders of the x86 files (QuantizeActivationFn, registered as
+// Op::quantize_activation): same bytes as quantize_row; false when the file has none for act_type.
 bool avx2_quantize_row(DType act_type, const float* x, void* dst, int64_t n);
 bool avx512_quantize_row(DType act_type, const float* x, void* dst, int64_t n);
 

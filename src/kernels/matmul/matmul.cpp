@@ -8,30 +8,17 @@
 
 #include "base/check.h"
 #include "kernels/matmul/kernels.h"
+#include "kernels/registry.h"
 #include "tensor/quant.h"
 
 namespace jf {
 namespace {
 
+// The registered family of `dtype` in `layout` on `isa`, whether or not this CPU runs it; or null.
 const MatmulFamily* find_family(DType dtype, WeightLayout layout, CpuIsa isa) {
-  switch (isa) {
-    case CpuIsa::scalar:
-      return generic_family(dtype, layout);
-#if defined(JITFLOW_SIMD_X86)
-    case CpuIsa::avx2:
-      return avx2_family(dtype, layout);
-    case CpuIsa::avx512:
-      return avx512_family(dtype, layout);
-#endif
-#if defined(JITFLOW_SIMD_NEON)
-    case CpuIsa::neon:
-      return neon_family(dtype, layout);
-    case CpuIsa::neon_dotprod:
-      return neon_dotprod_family(dtype, layout);
-#endif
-    default:
-      return nullptr;
-  }
+  const KernelArtifact* kernel =
+      find_kernel({.op = Op::matmul, .isa = isa, .dtype = dtype, .layout = layout});
+  return kernel != nullptr ? kernel->native<Op::matmul>() : nullptr;
 }
 
 int log2_of(int v) {
@@ -233,9 +220,7 @@ MatmulKernel make_kernel(const MatmulFamily* family, const MatmulConfig& config)
   k.family = family;
   k.config = config;
   k.layout = family->weight_layout;
-  const char* layout = family->weight_layout == WeightLayout::rows ? "" : layout_name(family->weight_layout);
-  k.name = std::string(dtype_name(family->weight)) + layout + "-f32-matmul-" + config_name(config) + "__" +
-           isa_name(family->isa);
+  k.name = kernel_name({Op::matmul, family->isa, family->weight, family->weight_layout, config});
   return k;
 }
 
@@ -254,10 +239,8 @@ const MatmulFamily* find_best_family(DType dtype, WeightLayout layout) {
     std::array<std::array<const MatmulFamily*, std::size(kLayouts)>, kDTypeCount> best{};
     for (int i = 0; i < kDTypeCount; ++i) {
       for (size_t l = 0; l < std::size(kLayouts); ++l) {
-        for (CpuIsa isa : compiled_isas()) {
-          best[i][l] = cpu_has_isa(isa) ? find_family(static_cast<DType>(i), kLayouts[l], isa) : nullptr;
-          if (best[i][l] != nullptr) break;
-        }
+        const KernelArtifact* kernel = select_kernel(Op::matmul, static_cast<DType>(i), kLayouts[l]);
+        best[i][l] = kernel != nullptr ? kernel->native<Op::matmul>() : nullptr;
       }
     }
     return best;
@@ -395,10 +378,17 @@ void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, 
 }
 
 void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n) {
-#if defined(JITFLOW_SIMD_X86)
-  if (cpu_has_isa(CpuIsa::avx512) && avx512_quantize_row(act_type, x, dst, n)) return;
-  if (cpu_has_isa(CpuIsa::avx2) && avx2_quantize_row(act_type, x, dst, n)) return;
-#endif
+  // The registered encoders this CPU runs, fastest first (each covers some act_types only).
+  static const std::vector<QuantizeActivationFn> kEncoders = [] {
+    std::vector<QuantizeActivationFn> encoders;
+    for (const KernelArtifact* k : kernels_of(Op::quantize_activation)) {
+      if (cpu_has_isa(k->key.isa)) encoders.push_back(k->native<Op::quantize_activation>());
+    }
+    return encoders;
+  }();
+  for (QuantizeActivationFn encode : kEncoders) {
+    if (encode(act_type, x, dst, n)) return;
+  }
   quantize_row(act_type, x, dst, n);
 }
 

@@ -89,6 +89,10 @@ void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, 
 // to quantize_row(act_type, ...), with SIMD where the CPU has it. dst: row_bytes(act_type, n) bytes.
 void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n);
 
+// A SIMD activation encoder (Op::quantize_activation): quantize_activation_row's bytes, or false when
+// it has none for act_type.
+using QuantizeActivationFn = bool (*)(DType act_type, const float* x, void* dst, int64_t n);
+
 // Copies row `r` of `w` into dst as f32 (embedding lookup).
 void get_row_f32(const TensorView& w, int64_t r, float* dst);
 

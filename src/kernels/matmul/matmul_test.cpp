@@ -29,6 +29,7 @@
 #include "base/fp16.h"
 #include "kernels/matmul/kernels.h"
 #include "kernels/matmul/ref.h"
+#include "kernels/registry.h"
 #include "kernels/simd/op_test_util.h"
 #include "tensor/quant.h"
 
@@ -39,7 +40,6 @@ constexpr double kRelTol = 1e-5;
 
 constexpr DType kAllTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
                                DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
-constexpr WeightLayout kAllLayouts[] = {WeightLayout::rows, WeightLayout::x16};
 
 enum class Values { gaussian, zeros, outliers, negative, tiny };
 
@@ -255,17 +255,16 @@ TEST_P(MatmulIsaTest, EveryConfigMatchesReference) {
   const CpuIsa isa = GetParam();
   ThreadPool pool(2);
   MatmulScratch scratch;
-  for (DType dtype : kAllTypes) {
-    for (WeightLayout layout : kAllLayouts) {
-      for (int64_t n_cols : odd_cols(dtype, layout)) {
-        const std::vector<MatmulConfig> configs = runnable_configs(dtype, layout, isa, n_cols);
-        if (configs.empty()) continue;  // no variant of this type and layout on this ISA
-        for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
-          const Problem p = make_problem(dtype, layout, n_rows, n_cols, n_tokens, 11, Values::gaussian);
-          for (const MatmulConfig& c : configs) {
-            const MatmulKernel k = resolve_kernel(dtype, layout, isa, c);
-            EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name;
-          }
+  for (const KernelArtifact* kernel : kernels_of(Op::matmul, isa)) {
+    const DType dtype = kernel->key.dtype;
+    const WeightLayout layout = kernel->key.layout;
+    for (int64_t n_cols : odd_cols(dtype, layout)) {
+      const std::vector<MatmulConfig> configs = runnable_configs(dtype, layout, isa, n_cols);
+      for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
+        const Problem p = make_problem(dtype, layout, n_rows, n_cols, n_tokens, 11, Values::gaussian);
+        for (const MatmulConfig& c : configs) {
+          const MatmulKernel k = resolve_kernel(dtype, layout, isa, c);
+          EXPECT_EQ(count_mismatches(p, k, pool, scratch), 0) << k.name;
         }
       }
     }
@@ -355,25 +354,21 @@ TEST(MatmulTest, SharedInputEqualsSeparateProducts) {
 }
 
 // The activation encoder of `isa`, or null where it has none of its own.
-using QuantizeFn = bool (*)(DType, const float*, void*, int64_t);
-QuantizeFn activation_encoder(CpuIsa isa) {
-#if defined(JITFLOW_SIMD_X86)
-  if (isa == CpuIsa::avx2) return avx2_quantize_row;
-  if (isa == CpuIsa::avx512) return avx512_quantize_row;
-#endif
+QuantizeActivationFn activation_encoder(CpuIsa isa) {
   if (isa == CpuIsa::scalar) {
     return [](DType t, const float* x, void* dst, int64_t n) {
       quantize_activation_row(t, x, dst, n);
       return true;
     };
   }
-  return nullptr;
+  const std::vector<const KernelArtifact*> encoders = kernels_of(Op::quantize_activation, isa);
+  return encoders.empty() ? nullptr : encoders[0]->native<Op::quantize_activation>();
 }
 
 // The SIMD encoders write exactly quantize_row's bytes (codes, fp16/f32 scales, sums).
 TEST_P(MatmulIsaTest, ActivationEncodersAreByteIdentical) {
   const CpuIsa isa = GetParam();
-  const QuantizeFn quantize = activation_encoder(isa);
+  const QuantizeActivationFn quantize = activation_encoder(isa);
   if (quantize == nullptr) GTEST_SKIP() << isa_name(isa) << " has no activation encoder of its own";
   for (DType type : {DType::Q8_0, DType::Q8_1, DType::Q8_K, DType::F16}) {
     for (Values kind :

@@ -1,5 +1,6 @@
-// NEON micro-tiles and activation encoders, shared by cpu_neon.cpp (ARMv8.0) and
-// cpu_neon_dotprod.cpp (built with the dot product extension), GGUF rows only.
+// The NEON vector policy, micro-tiles and activation encoders, shared by cpu_neon.cpp (ARMv8.0) and
+// cpu_neon_dotprod.cpp (built with the dot product extension), GGUF rows only (the ISA-independent
+// layer is tile_common.h: TokenRows, store_tile, the float tiles, make_family).
 //
 // Each of those files includes this header once with an `IntDot` policy: acc + the 16 products
 // a[i] * b[i] of two int8x16 vectors, added into the 4 int32 lanes (which lane gets which products is
@@ -35,10 +36,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-inline void prefetch(const uint8_t* p, int distance) {
-  if (distance != 0) __builtin_prefetch(p + distance);
-}
-
 inline float load_fp16(const uint8_t* p) {
   __fp16 h;
   std::memcpy(&h, p, 2);
@@ -49,38 +46,26 @@ inline int8x16_t load_s8(const void* p) {
   return vld1q_s8(static_cast<const int8_t*>(p));
 }
 
-// Row pointers of the tile's tokens, hoisted out of the column loops.
-template <int T>
-struct TokenRows {
-  const uint8_t* blocks[T];  // ActLayout::blocks: the encoded row at column 0
-  const float* f[T];         // ActLayout::f32
-
-  explicit TokenRows(const Tile& a) {
-    const ActRows& x = *a.x;
-    for (int t = 0; t < T; ++t) {
-      const int64_t token = a.t0 + t;
-      blocks[t] = x.blocks ? x.blocks + token * x.blocks_stride : nullptr;
-      f[t] = x.f ? x.f + token * x.f_stride : nullptr;
-    }
-  }
-};
-
-// y[t][r] = (or +=) the horizontal sum of acc[r][t].
-template <int R, int T>
-inline void store_tile(const Tile& a, const float32x4_t (&acc)[R][T]) {
-  unroll<T>([&](auto t) {
-    float* y = a.y + t * a.y_stride;
-    unroll<R>([&](auto r) {
-      const float v = vaddvq_f32(acc[r][t]);
-      y[r] = a.accumulate ? y[r] + v : v;
-    });
-  });
-}
-
 template <int R, int T>
 inline void zero_tile(float32x4_t (&acc)[R][T]) {
   unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = vdupq_n_f32(0.0f); }); });
 }
+
+// The float vector policy (tile_common.h).
+struct Neon128 {
+  using F = float32x4_t;
+  static constexpr int kLanes = 4;
+  static F zero() { return vdupq_n_f32(0.0f); }
+  static F load(const float* p) { return vld1q_f32(p); }
+  static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static F load_f16(const uint8_t* p) {
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
+  }
+  static F load_bf16(const uint8_t* p) {
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
+  }
+  static float sum(F v) { return vaddvq_f32(v); }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Blocks of 32 (Q4_0, Q8_0) against Q8_0 activation blocks [34 B]: fp16 d, 32 int8.
@@ -138,7 +123,7 @@ __attribute__((flatten)) void tile_q8_32(const Tile& a) {
       });
     });
   }
-  store_tile<R, T>(a, acc);
+  store_tile<R, T>(a, acc, Neon128::sum);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +203,7 @@ __attribute__((flatten)) void tile_q4_k(const Tile& a) {
       });
     });
   }
-  store_tile<R, T>(a, acc);
+  store_tile<R, T>(a, acc, Neon128::sum);
 }
 
 // W[R, k1-k0] (Q6_K) · X[T, k1-k0] (Q8_K blocks) -> Y[T, R].
@@ -279,69 +264,7 @@ __attribute__((flatten)) void tile_q6_k(const Tile& a) {
       });
     });
   }
-  store_tile<R, T>(a, acc);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Float weights (F32, F16, BF16) against f32 activations (ActLayout::f32), any column count.
-
-template <DType W>
-inline float32x4_t load_weights(const uint8_t* p) {
-  if constexpr (W == DType::F32) return vld1q_f32(reinterpret_cast<const float*>(p));
-  if constexpr (W == DType::F16)
-    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
-  if constexpr (W == DType::BF16) {
-    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
-  }
-}
-
-// W[R, k1-k0] (f32 / f16 / bf16) · X[T, k1-k0] (f32) -> Y[T, R]. The last partial vector goes
-// through zero-padded copies, so rows need no padding.
-template <DType W, int R, int T>
-__attribute__((flatten)) void tile_float(const Tile& a) {
-  constexpr int kLanes = 4;
-  constexpr int kElemBytes = W == DType::F32 ? 4 : 2;
-  const TokenRows<T> x(a);
-  const uint8_t* const w = a.w;
-  const size_t w_stride = a.w_stride;
-  const int prefetch_bytes = a.prefetch_bytes;
-  float32x4_t acc[R][T];
-  zero_tile(acc);
-  // One step of kLanes columns from weight rows w_rows[r] and activation rows x_rows[t].
-  auto step = [&](const uint8_t* const(&w_rows)[R], const float* const(&x_rows)[T]) {
-    unroll<R>([&](auto r) {
-      const float32x4_t wv = load_weights<W>(w_rows[r]);
-      unroll<T>([&](auto t) { acc[r][t] = vfmaq_f32(acc[r][t], wv, vld1q_f32(x_rows[t])); });
-    });
-  };
-  int64_t k = a.k0;
-  for (; k + kLanes <= a.k1; k += kLanes) {
-    const uint8_t* w_rows[R];
-    const float* x_rows[T];
-    unroll<R>([&](auto r) {
-      w_rows[r] = w + r * w_stride + k * kElemBytes;
-      prefetch(w_rows[r], prefetch_bytes);
-    });
-    unroll<T>([&](auto t) { x_rows[t] = x.f[t] + k; });
-    step(w_rows, x_rows);
-  }
-  if (k < a.k1) {
-    const int64_t n = a.k1 - k;
-    alignas(16) uint8_t w_pad[R][kLanes * kElemBytes] = {};
-    alignas(16) float x_pad[T][kLanes] = {};
-    const uint8_t* w_rows[R];
-    const float* x_rows[T];
-    for (int r = 0; r < R; ++r) {
-      std::memcpy(w_pad[r], w + r * w_stride + k * kElemBytes, n * kElemBytes);
-      w_rows[r] = w_pad[r];
-    }
-    for (int t = 0; t < T; ++t) {
-      std::memcpy(x_pad[t], x.f[t] + k, n * sizeof(float));
-      x_rows[t] = x_pad[t];
-    }
-    step(w_rows, x_rows);
-  }
-  store_tile<R, T>(a, acc);
+  store_tile<R, T>(a, acc, Neon128::sum);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,45 +306,15 @@ struct Q6_KTiles {
     static constexpr TileFn fn = tile_q6_k<IntDot, R, T>;
   };
 };
-template <DType W>
-struct FloatTiles {
-  template <int R, int T>
-  struct At {
-    static constexpr TileFn fn = tile_float<W, R, T>;
-  };
-};
-
-// Register counts feed the occupancy rule (space.h) and come from the tile code: per (row, token)
-// the f32 accumulator; per token the integer sum (quantised types); fixed the weight vectors,
-// constants and temporaries.
-struct FamilySpec {
-  DType weight;
-  int regs_fixed;
-  int regs_per_token;
-};
-
-template <template <int, int> class Tiles>
-MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
-  MatmulFamily f;
-  f.weight = spec.weight;
-  f.isa = isa;
-  f.encoding.act_type = vec_dot_type(spec.weight);
-  f.info.k_step = static_cast<int>(dtype_info(spec.weight).block_size);
-  f.info.regs_fixed = spec.regs_fixed;
-  f.info.regs_per_token = spec.regs_per_token;
-  f.info.prefetches = true;
-  const DTypeInfo& xi = dtype_info(f.encoding.act_type);
-  if (xi.block_size == 1) {  // f32 values
-    f.layout = ActLayout::f32;
-    f.encode = encode_f32;
-  } else {
-    f.layout = ActLayout::blocks;
-    f.encode = encode_blocks;
-    f.info.x_bytes_per_col = static_cast<double>(xi.block_bytes) / xi.block_size;
-    f.info.cold_accumulators = xi.block_size == kQK_K;  // updated once per 256 columns
+EncodeFn encoder_for(ActLayout layout) {
+  switch (layout) {
+    case ActLayout::blocks:
+      return encode_blocks;
+    case ActLayout::f32:
+      return encode_f32;
+    default:  // the NEON tiles read quantize_row's blocks
+      return nullptr;
   }
-  fill_tiles<Tiles>(&f);
-  return f;
 }
 
 }  // namespace

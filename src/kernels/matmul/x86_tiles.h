@@ -1,8 +1,11 @@
-// 256-bit x86 micro-tiles and activation encoders, shared by cpu_avx2.cpp and cpu_avx512.cpp.
+// The x86 vector policies and 256-bit micro-tiles, and the x86 activation encoders, shared by
+// cpu_avx2.cpp and cpu_avx512.cpp (the ISA-independent layer is tile_common.h: TokenRows,
+// store_tile, the float tiles, make_family).
 //
 // Each of those files includes this header once, under its own target flags, with an `IntDot`
-// policy (AVX2 maddubs/madd or AVX-512 VNNI dpbusd/dpwssd). Everything here has internal linkage
-// (anonymous namespace), so the two compilations never merge (no ODR clash between ISAs).
+// policy (AVX2 maddubs/madd or AVX-512 VNNI dpbusd/dpwssd) and a float vector policy (Ymm here,
+// Zmm in cpu_avx512.cpp). Everything here has internal linkage (anonymous namespace), so the two
+// compilations never merge (no ODR clash between ISAs).
 //
 // Tile shapes: R weight rows x T tokens over columns [k0, k1). The accumulator of each (row, token)
 // pair sees the same sequence of operations whatever R, T and the thread count are, so results do
@@ -60,43 +63,6 @@ inline __m256 abs_ps(__m256 v) {
 
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-
-inline void prefetch(const uint8_t* p, int distance) {
-  if (distance != 0) _mm_prefetch(reinterpret_cast<const char*>(p + distance), _MM_HINT_T0);
-}
-
-// Row pointers of the tile's tokens, hoisted out of the column loops.
-template <int T>
-struct TokenRows {
-  const int8_t* qs[T];      // codes at column 0
-  const float* d[T];        // block scales
-  const int32_t* bias[T];   // q8_32 biases
-  const float* sums[T];     // q8_32_sum activation sums
-  const int16_t* bsums[T];  // q8_256 sums of 16
-  const float* f[T];        // f32 values
-
-  explicit TokenRows(const Tile& a) {
-    const ActRows& x = *a.x;
-    for (int t = 0; t < T; ++t) {
-      const int64_t token = a.t0 + t;
-      qs[t] = x.qs ? x.qs + token * x.qs_stride : nullptr;
-      d[t] = x.d ? x.d + token * x.d_stride : nullptr;
-      bias[t] = x.bias ? x.bias + token * x.d_stride : nullptr;
-      sums[t] = x.sums ? x.sums + token * x.d_stride : nullptr;
-      bsums[t] = x.bsums ? x.bsums + token * x.bsums_stride : nullptr;
-      f[t] = x.f ? x.f + token * x.f_stride : nullptr;
-    }
-  }
-};
-
-// y[t][r] = (or +=) the horizontal sum of acc[r][t].
-template <int R, int T, typename V, typename HSum>
-inline void store_tile(const Tile& a, const V (&acc)[R][T], HSum hsum_fn) {
-  unroll<T>([&](auto t) {
-    float* y = a.y + t * a.y_stride;
-    unroll<R>([&](auto r) { y[r] = a.accumulate ? y[r] + hsum_fn(acc[r][t]) : hsum_fn(acc[r][t]); });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,15 +351,18 @@ __attribute__((flatten)) void tile_q6_k(const Tile& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Float weights (F32, F16, BF16) against f32 activations (ActLayout::f32), any column count.
-// `Vec` is the vector width policy (Ymm here; cpu_avx512.cpp adds Zmm).
+// The vector policy at 256 bits (tile_common.h's tile_float and tile_x16; cpu_avx512.cpp adds Zmm).
 
 struct Ymm {
   using F = __m256;
+  using I = __m256i;
   static constexpr int kLanes = 8;
   static F zero() { return _mm256_setzero_ps(); }
   static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static I load_i(const void* p) { return load256(p); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F from_i32(I v) { return _mm256_cvtepi32_ps(v); }
   static F load_f16(const uint8_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
@@ -403,62 +372,6 @@ struct Ymm {
   }
   static float sum(F v) { return hsum(v); }
 };
-
-template <class Vec, DType W>
-inline typename Vec::F load_weights(const uint8_t* p) {
-  if constexpr (W == DType::F32) return Vec::load(reinterpret_cast<const float*>(p));
-  if constexpr (W == DType::F16) return Vec::load_f16(p);
-  if constexpr (W == DType::BF16) return Vec::load_bf16(p);
-}
-
-// W[R, k1-k0] (f32 / f16 / bf16) · X[T, k1-k0] (f32) -> Y[T, R]. The last partial vector goes
-// through zero-padded copies, so rows need no padding.
-template <class Vec, DType W, int R, int T>
-__attribute__((flatten)) void tile_float(const Tile& a) {
-  constexpr int kLanes = Vec::kLanes;
-  constexpr int kElemBytes = W == DType::F32 ? 4 : 2;
-  const TokenRows<T> x(a);
-  const uint8_t* const w = a.w;
-  const size_t w_stride = a.w_stride;
-  const int prefetch_bytes = a.prefetch_bytes;
-  typename Vec::F acc[R][T];
-  unroll<R>([&](auto r) { unroll<T>([&](auto t) { acc[r][t] = Vec::zero(); }); });
-  // One step of kLanes columns from weight rows w_rows[r] and activation rows x_rows[t].
-  auto step = [&](const uint8_t* const(&w_rows)[R], const float* const(&x_rows)[T]) {
-    unroll<R>([&](auto r) {
-      const typename Vec::F wv = load_weights<Vec, W>(w_rows[r]);
-      unroll<T>([&](auto t) { acc[r][t] = Vec::fmadd(wv, Vec::load(x_rows[t]), acc[r][t]); });
-    });
-  };
-  int64_t k = a.k0;
-  for (; k + kLanes <= a.k1; k += kLanes) {
-    const uint8_t* w_rows[R];
-    const float* x_rows[T];
-    unroll<R>([&](auto r) {
-      w_rows[r] = w + r * w_stride + k * kElemBytes;
-      prefetch(w_rows[r], prefetch_bytes);
-    });
-    unroll<T>([&](auto t) { x_rows[t] = x.f[t] + k; });
-    step(w_rows, x_rows);
-  }
-  if (k < a.k1) {  // the last partial vector, through zero-padded copies (rows need no padding)
-    const int64_t n = a.k1 - k;
-    alignas(64) uint8_t w_pad[R][kLanes * kElemBytes] = {};
-    alignas(64) float x_pad[T][kLanes] = {};
-    const uint8_t* w_rows[R];
-    const float* x_rows[T];
-    for (int r = 0; r < R; ++r) {
-      std::memcpy(w_pad[r], w + r * w_stride + k * kElemBytes, n * kElemBytes);
-      w_rows[r] = w_pad[r];
-    }
-    for (int t = 0; t < T; ++t) {
-      std::memcpy(x_pad[t], x.f[t] + k, n * sizeof(float));
-      x_rows[t] = x_pad[t];
-    }
-    step(w_rows, x_rows);
-  }
-  store_tile<R, T>(a, acc, Vec::sum);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Activation encoders: the same bytes as quantize_row (tensor/quant.cpp), which follows llama.cpp's
@@ -691,71 +604,24 @@ struct Q6_KTiles {
     static constexpr TileFn fn = tile_q6_k<IntDot, R, T>;
   };
 };
-template <class Vec, DType W>
-struct FloatTiles {
-  template <int R, int T>
-  struct At {
-    static constexpr TileFn fn = tile_float<Vec, W, R, T>;
-  };
-};
-
-// What differs between families besides their tiles; register counts feed the occupancy rule
-// (space.h) and come from the tile code: per token the hoisted scale or integer sum, fixed the
-// weight codes, scales and temporaries.
-struct FamilySpec {
-  DType weight;
-  ActLayout layout;
-  int bias_offset;
-  int regs_fixed;
-  int regs_per_token;
-  int regs_per_pair = 1;
-  WeightLayout weight_layout = WeightLayout::rows;
-};
-
-template <template <int, int> class Tiles>
-MatmulFamily make_family(CpuIsa isa, const FamilySpec& spec) {
-  MatmulFamily f;
-  f.weight = spec.weight;
-  f.weight_layout = spec.weight_layout;
-  f.isa = isa;
-  f.layout = spec.layout;
-  f.encoding = {vec_dot_type(spec.weight), spec.bias_offset};
-  f.info.k_step = static_cast<int>(dtype_info(spec.weight).block_size);
-  f.info.regs_fixed = spec.regs_fixed;
-  f.info.regs_per_token = spec.regs_per_token;
-  f.info.regs_per_pair = spec.regs_per_pair;
-  f.info.prefetches = true;
-  switch (spec.layout) {
+EncodeFn encoder_for(ActLayout layout) {
+  switch (layout) {
     case ActLayout::q8_32:
-      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + int32 bias) per 32
-      f.encode = encode_q8_32;
-      break;
+      return encode_q8_32;
     case ActLayout::q8_32_sum:
-      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + f32 sum) per 32
-      f.encode = encode_q8_32_sum;
-      break;
+      return encode_q8_32_sum;
     case ActLayout::q8_x16:
-      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + int32 bias) per 32
-      f.info.k_step = static_cast<int>(kX16GroupCols);
-      f.encode = encode_q8_x16;
-      break;
+      return encode_q8_x16;
     case ActLayout::q8_256:
-      f.info.x_bytes_per_col = 1 + 36.0 / kQK_K;  // code + (f32 scale + 16 int16 sums) per 256
-      f.info.cold_accumulators = true;            // the K-quant tiles update them once per 256
-      f.encode = encode_q8_256;
-      break;
+      return encode_q8_256;
     case ActLayout::q8_k_x16:
-      f.info.x_bytes_per_col = 1 + 8.0 / kQK;  // code + (f32 scale + f32 sum) per 32
-      f.info.k_step = static_cast<int>(kX16GroupCols);
-      f.encode = encode_q8_k_x16;
-      break;
-    default:
-      f.info.x_bytes_per_col = 4;
-      f.encode = encode_f32;
+      return encode_q8_k_x16;
+    case ActLayout::f32:
+      return encode_f32;
+    case ActLayout::blocks:  // the x86 tiles read the q8_* layouts
       break;
   }
-  fill_tiles<Tiles>(&f);
-  return f;
+  return nullptr;
 }
 
 }  // namespace

@@ -3,9 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
-#include "kernels/simd/variant.h"
 
 namespace jf {
 
@@ -15,8 +12,5 @@ void rmsnorm_ref(const float* x, const float* weight, float* y, int64_t n, float
 
 // The fastest variant this CPU runs (chosen once), else rmsnorm_ref. Same contract as rmsnorm_ref.
 void rmsnorm(const float* x, const float* weight, float* y, int64_t n, float eps);
-
-// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
-const std::vector<OpVariant<RmsnormFn>>& rmsnorm_variants();
 
 }  // namespace jf

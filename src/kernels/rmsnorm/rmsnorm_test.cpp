@@ -16,7 +16,7 @@ namespace {
 constexpr double kRel = 0x1p-23;  // 1 ulp
 constexpr float kEps = 1e-5f;
 
-class RmsnormTest : public test::VariantTest<RmsnormFn> {
+class RmsnormTest : public test::KernelTest<Op::rmsnorm> {
  protected:
   void expect_matches_ref(const std::vector<float>& x, const std::vector<float>& w, const std::string& what) {
     const int64_t n = static_cast<int64_t>(x.size());
@@ -57,12 +57,12 @@ TEST(RmsnormDispatch, UsesTheFirstVariantThisCpuRuns) {
   const auto x = test::random_floats(100, -1.0f, 1.0f, 1), w = test::random_floats(100, -1.0f, 1.0f, 2);
   std::vector<float> got(100), want(100);
   rmsnorm(x.data(), w.data(), got.data(), 100, kEps);
-  const RmsnormFn best = best_variant(rmsnorm_variants(), rmsnorm_ref);
+  const RmsnormFn best = select_native<Op::rmsnorm>(rmsnorm_ref);
   best(x.data(), w.data(), want.data(), 100, kEps);
   EXPECT_EQ(got, want);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, RmsnormTest, ::testing::ValuesIn(rmsnorm_variants()), test::VariantName());
+INSTANTIATE_TEST_SUITE_P(Isa, RmsnormTest, ::testing::ValuesIn(kernels_of(Op::rmsnorm)), test::IsaName());
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RmsnormTest);  // a build without vector variants
 
 }  // namespace

@@ -5,9 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
-#include "kernels/simd/variant.h"
 
 namespace jf {
 
@@ -35,8 +32,5 @@ using RopeApplyFn = void (*)(const RopeParams& params, const float* cos_sin, flo
 // form rope_apply_ref's products and sums, so results are equal unless the compiler fused the
 // reference's a*b - c*d into an FMA (then within 1 ulp).
 void rope_apply(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim);
-
-// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
-const std::vector<OpVariant<RopeApplyFn>>& rope_apply_variants();
 
 }  // namespace jf

@@ -22,7 +22,7 @@ struct RopeCase {
 constexpr RopeCase kCases[] = {{32, 32}, {64, 64}, {128, 128}, {64, 32},  {128, 64},
                                {64, 24}, {32, 6},  {64, 2},    {128, 100}};
 
-class RopeTest : public test::VariantTest<RopeApplyFn> {};
+class RopeTest : public test::KernelTest<Op::rope_apply> {};
 
 TEST_P(RopeTest, MatchesReference) {
   for (const RopeCase& c : kCases) {
@@ -64,12 +64,12 @@ TEST(RopeDispatch, UsesTheFirstVariantThisCpuRuns) {
   const auto x = test::random_floats(4 * 64, -1.0f, 1.0f, 9);
   std::vector<float> got = x, want = x;
   rope_apply(params, cos_sin.data(), got.data(), 4, 64);
-  const RopeApplyFn best = best_variant(rope_apply_variants(), rope_apply_ref);
+  const RopeApplyFn best = select_native<Op::rope_apply>(rope_apply_ref);
   best(params, cos_sin.data(), want.data(), 4, 64);
   EXPECT_EQ(got, want);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, RopeTest, ::testing::ValuesIn(rope_apply_variants()), test::VariantName());
+INSTANTIATE_TEST_SUITE_P(Isa, RopeTest, ::testing::ValuesIn(kernels_of(Op::rope_apply)), test::IsaName());
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RopeTest);  // a build without vector variants
 
 }  // namespace

@@ -4,9 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
-#include "kernels/simd/variant.h"
 
 namespace jf {
 
@@ -14,8 +11,5 @@ using ExpFn = void (*)(const float* x, float* y, int64_t n);
 
 void exp_ref(const float* x, float* y, int64_t n);  // std::exp
 void exp_f32(const float* x, float* y, int64_t n);  // the fastest variant this CPU runs, else exp_ref
-
-// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
-const std::vector<OpVariant<ExpFn>>& exp_variants();
 
 }  // namespace jf

@@ -27,7 +27,7 @@ std::vector<float> float_sweep(float lo, float hi, uint32_t step) {
   return xs;
 }
 
-class ExpTest : public test::VariantTest<ExpFn> {};
+class ExpTest : public test::KernelTest<Op::exp> {};
 
 TEST_P(ExpTest, RelativeErrorOverTheNormalRange) {
   // exp(x) is a normal float for x in [-87.33, 88.72].
@@ -85,7 +85,7 @@ TEST_P(ExpTest, OddLengthsInPlaceAndNothingPastTheEnd) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, ExpTest, ::testing::ValuesIn(exp_variants()), test::VariantName());
+INSTANTIATE_TEST_SUITE_P(Isa, ExpTest, ::testing::ValuesIn(kernels_of(Op::exp)), test::IsaName());
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ExpTest);  // a build without vector variants
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "base/cpu_features.h"
-#include "kernels/simd/variant.h"
+#include "kernels/registry.h"
 
 namespace jf::test {
 
@@ -45,21 +45,20 @@ inline void begin_isa_case(CpuIsa isa) {
   }
 }
 
-// A case per compiled variant of an op: TEST_P(SomeTest, ...) calls fn(); instantiate with
-// INSTANTIATE_TEST_SUITE_P(Isa, SomeTest, ValuesIn(some_variants()), test::VariantName()).
-template <typename Fn>
-class VariantTest : public ::testing::TestWithParam<OpVariant<Fn>> {
+// A case per registered kernel of an op (one per ISA): TEST_P(SomeTest, ...) calls fn(); instantiate
+// with INSTANTIATE_TEST_SUITE_P(Isa, SomeTest, ValuesIn(kernels_of(Op::some)), test::IsaName()).
+template <Op op>
+class KernelTest : public ::testing::TestWithParam<const KernelArtifact*> {
  protected:
-  void SetUp() override { begin_isa_case(this->GetParam().isa); }
-  Fn fn() const { return this->GetParam().fn; }
-  std::string isa() const { return isa_name(this->GetParam().isa); }
+  void SetUp() override { begin_isa_case(this->GetParam()->key.isa); }
+  OpFn<op> fn() const { return this->GetParam()->template native<op>(); }
+  std::string isa() const { return isa_name(this->GetParam()->key.isa); }
 };
 
 // Names each case by its ISA: RmsnormTest/avx2, not RmsnormTest/1.
-struct VariantName {
-  template <typename Fn>
-  std::string operator()(const ::testing::TestParamInfo<OpVariant<Fn>>& info) const {
-    return isa_name(info.param.isa);
+struct IsaName {
+  std::string operator()(const ::testing::TestParamInfo<const KernelArtifact*>& info) const {
+    return isa_name(info.param->key.isa);
   }
 };
 
@@ -84,11 +83,10 @@ inline void expect_close(const float* got, const float* want, int64_t n, double 
 }  // namespace jf::test
 
 namespace jf {
-// How GoogleTest prints an ISA or a variant parameter.
+// How GoogleTest prints an ISA or a kernel parameter.
 inline void PrintTo(CpuIsa isa, std::ostream* os) { *os << isa_name(isa); }
 
-template <typename Fn>
-void PrintTo(const OpVariant<Fn>& v, std::ostream* os) {
-  *os << isa_name(v.isa);
+inline void PrintTo(const KernelArtifact* k, std::ostream* os) {
+  *os << k->name;
 }
 }  // namespace jf

@@ -3,9 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
-#include "kernels/simd/variant.h"
 
 namespace jf {
 
@@ -16,8 +13,5 @@ void swiglu_ref(const float* gate, const float* up, float* out, int64_t n);
 // The fastest variant this CPU runs (chosen once), else swiglu_ref. Same contract; e^-x is the
 // vector exp of simd/f32.h (max relative error 8.3e-8), the rest is computed as swiglu_ref does.
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
-
-// The variants this build has, fastest first (empty: none); cpu_has_isa(v.isa) says which run here.
-const std::vector<OpVariant<SwigluFn>>& swiglu_variants();
 
 }  // namespace jf

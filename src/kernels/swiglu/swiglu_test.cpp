@@ -16,7 +16,7 @@ namespace {
 constexpr double kRel = 3e-7;
 constexpr double kAbs = 1e-36;  // where 1 + e^-x is near FLT_MAX, one side may round to inf
 
-class SwigluTest : public test::VariantTest<SwigluFn> {
+class SwigluTest : public test::KernelTest<Op::swiglu> {
  protected:
   void expect_matches_ref(const std::vector<float>& gate, const std::vector<float>& up, const std::string& what) {
     const int64_t n = static_cast<int64_t>(gate.size());
@@ -49,7 +49,7 @@ TEST_P(SwigluTest, SpecialValuesMatchReference) {
   expect_matches_ref(gate, std::vector<float>(gate.size(), 0.0f), "special gates, up 0");
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, SwigluTest, ::testing::ValuesIn(swiglu_variants()), test::VariantName());
+INSTANTIATE_TEST_SUITE_P(Isa, SwigluTest, ::testing::ValuesIn(kernels_of(Op::swiglu)), test::IsaName());
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SwigluTest);  // a build without vector variants
 
 }  // namespace
