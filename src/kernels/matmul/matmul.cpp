@@ -354,13 +354,6 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   run_matmul({&part, 1}, x, n_tokens, pool, scratch);
 }
 
-void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatmulScratch& scratch) {
-  const MatmulFamily* family = best_family(w.dtype, w.layout);
-  const Part part{&w, family, default_config(*family, n_tokens), y};
-  run_matmul({&part, 1}, x, n_tokens, pool, scratch);
-}
-
 void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens,
                          ThreadPool& pool, MatmulScratch& scratch) {
   JF_CHECK(!outputs.empty() && outputs.size() <= kMaxSharedOutputs);

@@ -65,10 +65,6 @@ WeightLayout preferred_layout(DType dtype);
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, const MatmulKernel& kernel);
 
-// The same with select_default_kernel (what the forward pass uses).
-void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatmulScratch& scratch);
-
 // One product of matmul_shared_input: y = X · wᵀ with `kernel` (valid, made for w).
 struct MatmulOutput {
   const TensorView* w;
