@@ -4,6 +4,7 @@
 #include <cfloat>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace jf::cli {
@@ -151,6 +152,18 @@ Result<std::vector<int>> parse_int_list(const std::string& text) {
     start = comma + 1;
   }
   return values;
+}
+
+std::optional<int> parse_command(ArgParser& parser, int argc, char** argv) {
+  if (Status s = parser.parse(argc, argv); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 2;
+  }
+  if (parser.help_requested()) {
+    std::printf("%s", parser.usage().c_str());
+    return 0;
+  }
+  return std::nullopt;
 }
 
 }  // namespace jf::cli

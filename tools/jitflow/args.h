@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ class ArgParser {
   std::vector<std::string>* positional_ = nullptr;
   bool help_requested_ = false;
 };
+
+// Parses a command's arguments: on an error prints it (exit code 2), on -h/--help prints the usage
+// (exit code 0); returns that exit code, or nullopt when the command goes on.
+std::optional<int> parse_command(ArgParser& parser, int argc, char** argv);
 
 // Parses "64,512" into {64, 512}.
 Result<std::vector<int>> parse_int_list(const std::string& text);

@@ -83,14 +83,7 @@ int cmd_bench(int argc, char** argv) {
   parser.add_flag("", "--no-kdb", &args.no_kdb, "run the default kernels, not the tuned ones");
   parser.add_flag("", "--progress", &args.progress, "print each test's median to stderr as it finishes");
   parser.allow_positional("MODEL", &positional);
-  if (Status s = parser.parse(argc, argv); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
-    return 2;
-  }
-  if (parser.help_requested()) {
-    std::printf("%s", parser.usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   auto format = bench::parse_output_format(args.output);
   Status valid = format.ok() ? fill_options(args, positional, &options) : format.status();
   if (!valid.ok()) {

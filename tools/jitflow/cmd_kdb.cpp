@@ -27,19 +27,6 @@ constexpr const char* kUsage =
     "  import [--db F] FILE ...                    append FILE's valid records to the db, skipping duplicates\n\n"
     "run `jitflow kdb <action> --help` for the options of an action\n";
 
-// Parses the options of one action; returns -1 to go on, else the exit code to return.
-int parse_action(ArgParser* parser, int argc, char** argv) {
-  if (Status s = parser->parse(argc, argv); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
-    return 2;
-  }
-  if (parser->help_requested()) {
-    std::printf("%s", parser->usage().c_str());
-    return 0;
-  }
-  return -1;
-}
-
 int fail(const Status& status) {
   std::fprintf(stderr, "jitflow kdb: %s\n", status.to_string().c_str());
   return 1;
@@ -75,7 +62,7 @@ int kdb_list(int argc, char** argv) {
   ArgParser parser("jitflow kdb list", "Print the records of a kernel database (* = this device).");
   parser.add("", "--db", &db_path, "database file");
   parser.add("", "--fingerprint", &fingerprint, "only records of this device fingerprint");
-  if (int code = parse_action(&parser, argc, argv); code >= 0) return code;
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   const KernelDb db = KernelDb::load(db_path);
   const std::string this_device = kdb::current_device().hash();
   std::printf("%s: %zu records, %d lines skipped; this device is %s (%s)\n\n", db_path.c_str(), db.records().size(),
@@ -94,7 +81,7 @@ int kdb_merge(int argc, char** argv) {
   ArgParser parser("jitflow kdb merge", "Merge kernel databases into a new file, dropping duplicate records.");
   parser.add("-o", "--output", &out_path, "file to write (replaced atomically)");
   parser.allow_positional("FILE...", &inputs);
-  if (int code = parse_action(&parser, argc, argv); code >= 0) return code;
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (inputs.empty() || out_path.empty()) {
     std::fprintf(stderr, "%s", parser.usage().c_str());
     return 2;
@@ -116,7 +103,7 @@ int kdb_export(int argc, char** argv) {
   parser.add("", "--db", &db_path, "database file");
   parser.add("", "--fingerprint", &fingerprint, "device fingerprint (default: this device)");
   parser.add("-o", "--output", &out_path, "file to write (replaced atomically)");
-  if (int code = parse_action(&parser, argc, argv); code >= 0) return code;
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (out_path.empty()) {
     std::fprintf(stderr, "%s", parser.usage().c_str());
     return 2;
@@ -133,7 +120,7 @@ int kdb_import(int argc, char** argv) {
   ArgParser parser("jitflow kdb import", "Append the valid records of files to the database, skipping duplicates.");
   parser.add("", "--db", &db_path, "database file");
   parser.allow_positional("FILE...", &inputs);
-  if (int code = parse_action(&parser, argc, argv); code >= 0) return code;
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (inputs.empty()) {
     std::fprintf(stderr, "%s", parser.usage().c_str());
     return 2;

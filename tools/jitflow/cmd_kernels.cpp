@@ -16,14 +16,7 @@ int cmd_kernels(int argc, char** argv) {
                    "here: this CPU runs it (JITFLOW_MAX_ISA included); *: the one an op without a\n"
                    "tuned choice runs for its weight type and layout.");
   parser.add("", "--op", &op, "only the kernels of this op (matmul, rmsnorm, ...)");
-  if (Status s = parser.parse(argc, argv); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
-    return 2;
-  }
-  if (parser.help_requested()) {
-    std::printf("%s", parser.usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   int listed = 0;
   for (const KernelArtifact& k : registered_kernels()) {
     if (!op.empty() && op != op_name(k.key.op)) continue;

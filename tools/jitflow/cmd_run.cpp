@@ -28,14 +28,7 @@ int cmd_run(int argc, char** argv) {
   parser.add("-t", "--threads", &engine_options.n_threads, "threads (default: one per core)");
   parser.add("-c", "--ctx-size", &engine_options.n_ctx, "context length (default: min(model, 2048))");
   parser.add_flag("", "--ignore-eos", &ignore_eos, "keep generating after an end-of-generation token");
-  if (Status s = parser.parse(argc, argv); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
-    return 2;
-  }
-  if (parser.help_requested()) {
-    std::printf("%s", parser.usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (model_path.empty()) {
     std::fprintf(stderr, "jitflow run: -m MODEL is required\n\n%s", parser.usage().c_str());
     return 2;

@@ -384,14 +384,7 @@ int cmd_tune(int argc, char** argv) {
   parser.add_flag("", "--microbench", &microbench, "measure and print the device limits");
   parser.add_flag("", "--quick", &quick, "shorter measurement (~1-2 s instead of ~5-10 s), less precise");
   parser.add_flag("", "--json", &json, "print one JSON object instead of a table");
-  if (Status s = parser.parse(argc, argv); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
-    return 2;
-  }
-  if (parser.help_requested()) {
-    std::printf("%s", parser.usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (microbench) return run_microbench(quick, json);
   if (!model.model_path.empty()) {
     if (Status s = check_args(model); !s.ok()) {
