@@ -11,7 +11,8 @@ build=build/aarch64
 
 # -O2 as the release preset (GCC 12 at -O3 also warns falsely about std::string's memcpy).
 cmake -G Ninja -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DJITFLOW_GTEST_SOURCE_DIR=/usr/src/googletest
+  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DJITFLOW_GTEST_SOURCE_DIR=/usr/src/googletest \
+  -DJITFLOW_KERNELS_ONLY=ON
 cmake --build "$build" -j "$jobs" --target src/kernels/all  # only the kernels and their tests
 ctest --test-dir "$build/src/kernels" -j "$jobs" --output-on-failure
 

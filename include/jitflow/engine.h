@@ -46,6 +46,7 @@ class Session;
 // range. Engine::load and Session::generate check theirs; callers may check earlier.
 Status check_options(const EngineOptions& options);
 Status check_options(const GenerateOptions& options);
+Status check_options(const SparsityOptions& options);
 
 class Engine {
  public:
@@ -65,6 +66,11 @@ class Engine {
   bool is_eog(int32_t id) const;
 
   std::unique_ptr<Session> new_session();
+  // A session whose linears compute only the active input channels (options.level 0: dense, as
+  // new_session()). Errors: an option out of range (kInvalidArgument); a thresholds file that cannot
+  // be read (kNotFound), is not one (kCorruptFile), was calibrated for another model or lacks the
+  // level (kInvalidArgument), each naming the file.
+  Result<std::unique_ptr<Session>> new_session(const SparsityOptions& options);
 
   struct Impl;  // src/runtime/engine_impl.h
 
@@ -92,11 +98,15 @@ class Session {
   int n_past() const;
   int n_ctx() const;
   void reset();
+  // The fraction of the linears' input channels dropped so far (0 for a dense session): the
+  // threshold mode's realised sparsity, which varies with the text.
+  double realised_sparsity() const;
 
   struct Impl;
 
  private:
   friend class Engine;
+  friend class Transformer& session_transformer(Session& session);  // runtime/engine_impl.h
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

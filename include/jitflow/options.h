@@ -26,6 +26,21 @@ struct SamplingOptions {
   uint64_t seed = 0;
 };
 
+// Contextual activation sparsity (ActiveFlow): each linear of a decoder layer computes only the input
+// channels whose activations matter for the token; the others are taken as zero.
+enum class SparsityMode : uint8_t {
+  topk,       // per token, exactly ceil((1 - level) * n) channels of largest |x|
+  threshold,  // |x| at least the layer and site's threshold for `level`, calibrated on text
+};
+
+struct SparsityOptions {
+  float level = 0;  // [0, 1): fraction of the channels dropped; 0: dense
+  SparsityMode mode = SparsityMode::topk;
+  std::string thresholds_path;  // threshold mode: the file `jitflow calibrate` wrote for this model
+};
+
+const char* sparsity_mode_name(SparsityMode mode);  // "topk", "threshold"
+
 struct GenerateOptions {
   int n_predict = 128;        // tokens to generate, >= 0
   bool stop_at_eog = true;    // stop early at an end-of-generation token (EOS, EOT)

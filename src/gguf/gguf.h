@@ -104,6 +104,11 @@ class GgufFile {
   // Reads the raw bytes of `tensor` into dst (tensor.n_bytes bytes).
   Status read_tensor(const TensorInfo& tensor, void* dst) const;
 
+  // 16 hex digits that tell this model's weights from another's: a hash of every tensor's name, type
+  // and shape and of up to 4 KiB at the start, middle and end of its data (not the whole file, so
+  // that it costs milliseconds for a model of gigabytes). Files that differ only in metadata share it.
+  Result<std::string> content_fingerprint() const;
+
  private:
   std::unique_ptr<ByteSource> source_;
   uint32_t version_ = 0;

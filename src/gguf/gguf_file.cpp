@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
+#include <vector>
 
 #include "gguf/gguf.h"
 
@@ -126,6 +128,33 @@ Result<std::string> GgufFile::get_string_or(const std::string& key, const std::s
 
 Status GgufFile::read_tensor(const TensorInfo& tensor, void* dst) const {
   return source_->read_at(tensor.offset, dst, tensor.n_bytes);
+}
+
+namespace {
+
+// FNV-1a, 64-bit.
+void hash_into(uint64_t* h, const void* bytes, size_t n) {
+  const auto* p = static_cast<const uint8_t*>(bytes);
+  for (size_t i = 0; i < n; ++i) *h = (*h ^ p[i]) * 0x100000001b3ull;
+}
+
+}  // namespace
+
+Result<std::string> GgufFile::content_fingerprint() const {
+  constexpr uint64_t kSample = 4096;
+  uint64_t h = 0xcbf29ce484222325ull;
+  std::vector<uint8_t> sample(kSample);
+  for (const TensorInfo& t : tensors_) {
+    hash_into(&h, t.name.data(), t.name.size());
+    hash_into(&h, &t.dtype, sizeof t.dtype);
+    hash_into(&h, t.ne, sizeof t.ne);
+    const uint64_t n = std::min(kSample, t.n_bytes);
+    for (uint64_t at : {uint64_t{0}, (t.n_bytes - n) / 2, t.n_bytes - n}) {
+      JF_RETURN_IF_ERROR(source_->read_at(t.offset + at, sample.data(), n));
+      hash_into(&h, sample.data(), n);
+    }
+  }
+  return str_printf("%016llx", static_cast<unsigned long long>(h));
 }
 
 std::string gguf_value_to_string(const GgufValue& value, size_t max_items) {

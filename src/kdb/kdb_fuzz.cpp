@@ -5,15 +5,15 @@
 #include <cstdint>
 #include <string_view>
 
-#include "kdb/json.h"
+#include "base/json.h"
 #include "kdb/record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  if (auto json = jf::kdb::parse_json(text); json.ok()) {
-    const std::string written = jf::kdb::to_json(*json);
-    auto again = jf::kdb::parse_json(written);
-    if (!again.ok() || jf::kdb::to_json(*again) != written) __builtin_trap();
+  if (auto json = jf::parse_json(text); json.ok()) {
+    const std::string written = jf::to_json(*json);
+    auto again = jf::parse_json(written);
+    if (!again.ok() || jf::to_json(*again) != written) __builtin_trap();
   }
   if (auto record = jf::kdb::record_from_json_line(text); record.ok()) {
     const std::string line = jf::kdb::record_to_json_line(*record);

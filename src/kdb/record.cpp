@@ -3,7 +3,7 @@
 #include <cmath>
 #include <ctime>
 
-#include "kdb/json.h"
+#include "base/json.h"
 
 namespace jf::kdb {
 namespace {

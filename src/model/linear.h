@@ -25,8 +25,9 @@ struct LinearWeight {
   bool present() const { return weight.present(); }
 };
 
-// Input channels that may be nonzero: ascending, distinct, each < W.n_cols. The others are taken
-// as zero, so y = W[:, channels] · x[channels]. One set for every token of the batch.
+// The input channels of one token (decode) that may be nonzero: ascending, distinct, each < W.n_cols.
+// The caller's x is already zero outside them, so a dense kernel gives the right answer; a kernel
+// over channel-major weights reads only these channels.
 struct ActiveChannels {
   std::span<const int32_t> channels;
 };
@@ -53,8 +54,8 @@ class LinearRunner {
   LinearRunner(ThreadPool& pool, KernelChooser& kernels) : pool_(pool), kernels_(kernels) {}
 
   // Up to kMaxSharedOutputs linears of the same input x (n_tokens rows of W.n_cols f32), e.g. Q, K
-  // and V: dense, x is encoded once for all of them (matmul_shared_input). With `active`, each is
-  // computed over the active channels only (a reference path: dequantized rows, f32 sums).
+  // and V: x is encoded once for all of them (matmul_shared_input). `active` (one token only) names
+  // x's nonzero channels; weights held by rows are read whole either way.
   void forward(std::initializer_list<LinearOutput> outputs, const float* x, int64_t n_tokens,
                const ActiveChannels* active = nullptr);
 
@@ -64,9 +65,6 @@ class LinearRunner {
   }
 
  private:
-  void forward_active(const LinearWeight& w, const float* x, int64_t n_tokens, float* y,
-                      const ActiveChannels& active);
-
   ThreadPool& pool_;
   KernelChooser& kernels_;
   MatmulScratch scratch_;

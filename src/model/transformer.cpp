@@ -113,7 +113,7 @@ void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits
     const LayerWeights& w = weights_.acquire(layer);
     const int64_t n_keep = layer == c.n_layer - 1 ? n_final : n;
     attention_block(w, layer, n, n_keep);
-    ffn_block(w, n_keep);
+    ffn_block(w, layer, n_keep);
     weights_.release(layer);
   }
   n_past_ += static_cast<int>(n);
@@ -143,12 +143,18 @@ void Transformer::output_head(int64_t n) {
   linears_.forward(weights_.model().output, a_.xn.data(), n, a_.logits.data());
 }
 
+LinearInput Transformer::site_input(int layer, SparseSite site, const float* x, int64_t n, int64_t width) {
+  if (sites_ == nullptr) return {x, nullptr};
+  return sites_->at_site(layer, site, x, n, width);
+}
+
 // All n tokens' keys and values go into the cache; the last n_keep tokens' outputs go on, moved to
 // rows 0..n_keep-1 of x.
 void Transformer::attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep) {
   const ModelConfig& c = config_;
   norm_block(w.attn_norm, n);
-  linears_.forward({{&w.q, a_.q.data()}, {&w.k, a_.k.data()}, {&w.v, a_.v.data()}}, a_.xn.data(), n);
+  const LinearInput in = site_input(layer, SparseSite::attn_in, a_.xn.data(), n, c.n_embd);
+  linears_.forward({{&w.q, a_.q.data()}, {&w.k, a_.k.data()}, {&w.v, a_.v.data()}}, in.x, n, in.active);
 
   const int64_t kv_width = c.n_embd_kv();
   for_each_row(pool_, n, [&](int64_t t) {
@@ -180,26 +186,29 @@ void Transformer::attention_block(const LayerWeights& w, int layer, int64_t n, i
                     kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + row * c.n_embd_q());
   });
 
-  linears_.forward(w.o, a_.attn.data(), n_keep, a_.tmp.data());
+  const LinearInput out = site_input(layer, SparseSite::attn_out, a_.attn.data(), n_keep, c.n_embd_q());
+  linears_.forward(w.o, out.x, n_keep, a_.tmp.data(), out.active);
   if (first > 0) std::memmove(a_.x.data(), a_.x.data() + first * c.n_embd, n_keep * c.n_embd * sizeof(float));
   add_into(a_.x.data(), a_.tmp.data(), n_keep * c.n_embd);
 }
 
 // x += down(act(gate(norm(x)), up(norm(x)))); an ungated FFN has no gate and act reads up alone.
-void Transformer::ffn_block(const LayerWeights& w, int64_t n) {
+void Transformer::ffn_block(const LayerWeights& w, int layer, int64_t n) {
   const ModelConfig& c = config_;
   norm_block(w.ffn_norm, n);
   const bool gated = w.gate.present();
+  const LinearInput in = site_input(layer, SparseSite::ffn_in, a_.xn.data(), n, c.n_embd);
   if (gated) {
-    linears_.forward({{&w.gate, a_.gate.data()}, {&w.up, a_.up.data()}}, a_.xn.data(), n);
+    linears_.forward({{&w.gate, a_.gate.data()}, {&w.up, a_.up.data()}}, in.x, n, in.active);
   } else {
-    linears_.forward(w.up, a_.xn.data(), n, a_.up.data());
+    linears_.forward(w.up, in.x, n, a_.up.data(), in.active);
   }
   for_each_row(pool_, n, [&](int64_t t) {
     float* gate = a_.gate.data() + t * c.n_ff;
     activation_row_(gated ? gate : nullptr, a_.up.data() + t * c.n_ff, gate, c.n_ff);
   });
-  linears_.forward(w.down, a_.gate.data(), n, a_.tmp.data());
+  const LinearInput down = site_input(layer, SparseSite::ffn_down, a_.gate.data(), n, c.n_ff);
+  linears_.forward(w.down, down.x, n, a_.tmp.data(), down.active);
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
 }
 

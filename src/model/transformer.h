@@ -18,6 +18,7 @@
 #include "model/hparams.h"
 #include "model/kv_cache.h"
 #include "model/linear.h"
+#include "model/sparsity.h"
 #include "model/weight_provider.h"
 
 namespace jf {
@@ -41,6 +42,9 @@ class Transformer {
   // Forgets the sequence (the cache is overwritten from position 0).
   void reset() { n_past_ = 0; }
   const ModelConfig& config() const { return config_; }
+  // Every linear's input goes through `sites` (sparsification, calibration); null: dense. It must
+  // outlive its use.
+  void set_activation_sites(ActivationSites* sites) { sites_ = sites; }
   uint64_t kv_cache_bytes() const { return kv_.n_bytes(); }
 
  private:
@@ -53,8 +57,9 @@ class Transformer {
   void embed(std::span<const TokenId> tokens);
   void norm_block(const NormWeight& w, int64_t n);  // xn = norm(x), rows 0..n-1
   void attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep);
-  void ffn_block(const LayerWeights& w, int64_t n);
+  void ffn_block(const LayerWeights& w, int layer, int64_t n);
   void output_head(int64_t n);
+  LinearInput site_input(int layer, SparseSite site, const float* x, int64_t n, int64_t width);
   void reserve(int64_t n_tokens, int n_out);
 
   ModelConfig config_;
@@ -65,6 +70,7 @@ class Transformer {
   ActivationRowFn activation_row_;
   RopeParams rope_;
   KvCache kv_;
+  ActivationSites* sites_ = nullptr;
   int n_past_ = 0;
   Activations a_;
 };

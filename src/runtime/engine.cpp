@@ -8,6 +8,8 @@
 #include "gguf/gguf.h"
 #include "kdb/kernel_db.h"
 #include "model/hparams.h"
+#include "model/sparsity.h"
+#include "model/thresholds.h"
 #include "model/sampler.h"
 #include "model/tokenizer/tokenizer.h"
 #include "model/transformer.h"
@@ -21,6 +23,7 @@ namespace jf {
 struct Session::Impl {
   Engine::Impl& engine;
   Transformer transformer;
+  std::unique_ptr<Sparsifier> sparsifier;  // null: dense
 };
 
 namespace {
@@ -87,6 +90,19 @@ Status check_options(const GenerateOptions& options) {
   return check_sampler_params(options.sampling);
 }
 
+Status check_options(const SparsityOptions& options) {
+  if (!(options.level >= 0 && options.level < 1)) {
+    return error(StatusCode::kInvalidArgument, "sparsity %g is outside [0, 1) (0: dense)", options.level);
+  }
+  if (options.mode == SparsityMode::threshold && options.level > 0 && options.thresholds_path.empty()) {
+    return error(StatusCode::kInvalidArgument,
+                 "sparsity mode 'threshold' needs a thresholds file (--thresholds; made by `jitflow calibrate`)");
+  }
+  return Status();
+}
+
+const char* sparsity_mode_name(SparsityMode mode) { return mode == SparsityMode::topk ? "topk" : "threshold"; }
+
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 const Engine::Impl& engine_impl(const Engine& engine) { return *engine.impl_; }
@@ -108,6 +124,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
     return error(StatusCode::kCorruptFile, "%s: the vocabulary has %d tokens but token_embd.weight has %d rows",
                  model_path.c_str(), impl->tokenizer->n_vocab(), impl->config.n_vocab);
   }
+  JF_ASSIGN_OR_RETURN(impl->fingerprint, file.content_fingerprint());
   JF_ASSIGN_OR_RETURN(impl->weights, load_weights(file, impl->config));
   impl->provider = std::make_unique<ResidentWeightProvider>(impl->weights);
   impl->info = make_info(model_path, impl->config, impl->weights);
@@ -138,9 +155,28 @@ bool Engine::is_eog(int32_t id) const { return impl_->tokenizer->is_eog(id); }
 
 std::unique_ptr<Session> Engine::new_session() {
   auto impl = std::unique_ptr<Session::Impl>(new Session::Impl{
-      *impl_, Transformer(impl_->config, *impl_->provider, impl_->n_ctx, *impl_->pool, *impl_->kernels)});
+      *impl_, Transformer(impl_->config, *impl_->provider, impl_->n_ctx, *impl_->pool, *impl_->kernels), nullptr});
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
+
+Result<std::unique_ptr<Session>> Engine::new_session(const SparsityOptions& options) {
+  JF_RETURN_IF_ERROR(check_options(options));
+  std::unique_ptr<Session> session = new_session();
+  if (options.level == 0) return session;
+  std::unique_ptr<Sparsifier>& sparsifier = session->impl_->sparsifier;
+  if (options.mode == SparsityMode::topk) {
+    sparsifier = std::make_unique<Sparsifier>(Sparsifier::topk(options.level));
+  } else {
+    JF_ASSIGN_OR_RETURN(std::vector<SiteThresholds> thresholds,
+                        load_thresholds_for(options.thresholds_path, options.level, impl_->info.path,
+                                            impl_->fingerprint, impl_->config.n_layer));
+    sparsifier = std::make_unique<Sparsifier>(Sparsifier::threshold(std::move(thresholds)));
+  }
+  session->impl_->transformer.set_activation_sites(sparsifier.get());
+  return session;
+}
+
+Transformer& session_transformer(Session& session) { return session.impl_->transformer; }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
@@ -148,6 +184,11 @@ Session::~Session() = default;
 int Session::n_past() const { return impl_->transformer.n_past(); }
 int Session::n_ctx() const { return impl_->transformer.n_ctx(); }
 void Session::reset() { impl_->transformer.reset(); }
+
+double Session::realised_sparsity() const {
+  const Sparsifier* s = impl_->sparsifier.get();
+  return s == nullptr || s->n_seen() == 0 ? 0.0 : 1.0 - static_cast<double>(s->n_kept()) / s->n_seen();
+}
 
 Result<std::span<const float>> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
   JF_ASSIGN_OR_RETURN(const float* logits, impl_->transformer.forward(tokens, all_logits));

@@ -9,6 +9,7 @@
 #include "kdb/kernel_db.h"
 #include "model/hparams.h"
 #include "model/tokenizer/tokenizer.h"
+#include "model/transformer.h"
 #include "model/weight_provider.h"
 #include "model/weights.h"
 #include "runtime/kernel_select.h"
@@ -21,6 +22,7 @@ struct Engine::Impl {
   ModelWeights weights;
   std::unique_ptr<WeightProvider> provider;  // of `weights`
   ModelInfo info;                            // config's shape, path and weight bytes
+  std::string fingerprint;                   // GgufFile::content_fingerprint (sparsity thresholds name it)
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<KernelSelector> kernels;  // the kdb's winners, else the default kernels
@@ -30,6 +32,9 @@ struct Engine::Impl {
 
 // The engine's model, as Engine::load checked and laid it out.
 const Engine::Impl& engine_impl(const Engine& engine);
+
+// The forward pass of a session, for tools that watch its activations (calibration, analysis).
+Transformer& session_transformer(Session& session);
 
 // Tunes the matmuls of the engine's model (its weights in the layout it runs them) with
 // tune::tune_model_matmuls; `db` as there.

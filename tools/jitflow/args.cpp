@@ -154,6 +154,29 @@ Result<std::vector<int>> parse_int_list(const std::string& text) {
   return values;
 }
 
+Result<std::vector<float>> parse_float_list(const std::string& text) {
+  std::vector<float> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    double v = 0;
+    if (!parse_real(item, FLT_MAX, &v)) {
+      return error(StatusCode::kInvalidArgument, "'%s' is not a comma-separated list of numbers", text.c_str());
+    }
+    values.push_back(static_cast<float>(v));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return values;
+}
+
+Result<SparsityMode> parse_sparsity_mode(const std::string& text) {
+  if (text == "topk") return SparsityMode::topk;
+  if (text == "threshold") return SparsityMode::threshold;
+  return error(StatusCode::kInvalidArgument, "--sparsity-mode: '%s' is neither topk nor threshold", text.c_str());
+}
+
 std::optional<int> parse_command(ArgParser& parser, int argc, char** argv) {
   if (Status s = parser.parse(argc, argv); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.message().c_str());

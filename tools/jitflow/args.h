@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "jitflow/options.h"
 #include "jitflow/status.h"
 
 namespace jf::cli {
@@ -56,5 +57,9 @@ std::optional<int> parse_command(ArgParser& parser, int argc, char** argv);
 
 // Parses "64,512" into {64, 512}.
 Result<std::vector<int>> parse_int_list(const std::string& text);
+// Parses "0.5,0.7" into {0.5f, 0.7f}.
+Result<std::vector<float>> parse_float_list(const std::string& text);
+// "topk" or "threshold" (--sparsity-mode).
+Result<SparsityMode> parse_sparsity_mode(const std::string& text);
 
 }  // namespace jf::cli

@@ -10,7 +10,7 @@
 #include "base/cpu_features.h"
 #include "gguf/gguf.h"
 #include "jitflow/engine.h"
-#include "kdb/json.h"
+#include "base/json.h"
 #include "kernels/matmul/matmul.h"
 #include "tensor/dtype.h"
 #include "tune/measure.h"
@@ -19,7 +19,6 @@
 namespace jf::bench {
 namespace {
 
-using kdb::Json;
 
 constexpr int kContextPadding = 256;  // llama.cpp pads its context to this
 constexpr int kMaxThreads = 1024;     // Engine's limit
@@ -275,10 +274,10 @@ Json test_json(const BenchReport& report, const TestResult& t) {
 
 std::string csv_field(const Json& value) {
   if (value.is_null()) return "";
-  if (value.is_number()) return kdb::to_json(value);
+  if (value.is_number()) return to_json(value);
   std::string text;
   if (value.is_array()) {
-    for (const Json& item : value.items()) text += (text.empty() ? "" : " ") + kdb::to_json(item);
+    for (const Json& item : value.items()) text += (text.empty() ? "" : " ") + to_json(item);
   } else {
     text = value.as_string();
   }
@@ -306,7 +305,7 @@ std::string format_csv(const BenchReport& report) {
 std::string format_json(const BenchReport& report, bool one_per_line) {
   std::string out = one_per_line ? "" : "[\n";
   for (size_t i = 0; i < report.tests.size(); ++i) {
-    out += kdb::to_json(test_json(report, report.tests[i]));
+    out += to_json(test_json(report, report.tests[i]));
     out += one_per_line || i + 1 == report.tests.size() ? "\n" : ",\n";
   }
   return one_per_line ? out : out + "]\n";

@@ -12,6 +12,8 @@ int cmd_run(int argc, char** argv) {
   std::string model_path, prompt;
   GenerateOptions gen;
   EngineOptions engine_options;
+  SparsityOptions sparsity;
+  std::string sparsity_mode = "topk";
   bool ignore_eos = false;
   int64_t seed = 0;
   ArgParser parser("jitflow run", "Generate text from a prompt; ends with a stats line on stderr.");
@@ -27,6 +29,9 @@ int cmd_run(int argc, char** argv) {
   parser.add("-s", "--seed", &seed, "random seed (default 0)");
   parser.add("-t", "--threads", &engine_options.n_threads, "threads (default: one per core)");
   parser.add("-c", "--ctx-size", &engine_options.n_ctx, "context length (default: min(model, 2048))");
+  parser.add("", "--sparsity", &sparsity.level, "fraction of each linear's input channels skipped, [0, 1) (default 0)");
+  parser.add("", "--sparsity-mode", &sparsity_mode, "topk (per token) or threshold (calibrated; default topk)");
+  parser.add("", "--thresholds", &sparsity.thresholds_path, "thresholds file of the threshold mode (jitflow calibrate)");
   parser.add_flag("", "--ignore-eos", &ignore_eos, "keep generating after an end-of-generation token");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (model_path.empty()) {
@@ -35,7 +40,13 @@ int cmd_run(int argc, char** argv) {
   }
   gen.sampling.seed = static_cast<uint64_t>(seed);
   gen.stop_at_eog = !ignore_eos;
-  for (const Status& s : {check_options(engine_options), check_options(gen)}) {
+  Result<SparsityMode> mode = parse_sparsity_mode(sparsity_mode);
+  if (!mode.ok()) {
+    std::fprintf(stderr, "jitflow run: %s\n", mode.status().message().c_str());
+    return 2;
+  }
+  sparsity.mode = *mode;
+  for (const Status& s : {check_options(engine_options), check_options(gen), check_options(sparsity)}) {
     if (!s.ok()) {
       std::fprintf(stderr, "jitflow run: %s\n", s.message().c_str());
       return 2;
@@ -47,7 +58,12 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "jitflow run: %s\n", engine.status().to_string().c_str());
     return 1;
   }
-  auto session = (*engine)->new_session();
+  auto made = (*engine)->new_session(sparsity);
+  if (!made.ok()) {
+    std::fprintf(stderr, "jitflow run: %s\n", made.status().to_string().c_str());
+    return 1;
+  }
+  std::unique_ptr<Session> session = std::move(*made);
   // The prompt is echoed once the model has accepted it (with the first piece), so that a refused
   // prompt prints nothing but the error.
   bool echoed = false;

@@ -11,7 +11,7 @@
 #include "base/clock.h"
 #include "commands.h"
 #include "kdb/fingerprint.h"
-#include "kdb/json.h"
+#include "base/json.h"
 #include "runtime/engine_impl.h"
 #include "tune/machine_limits.h"
 #include "tune/microbench.h"
@@ -20,7 +20,6 @@
 namespace jf::cli {
 namespace {
 
-using kdb::Json;
 using tune::DeviceLimits;
 using tune::Limit;
 
@@ -148,7 +147,7 @@ void print_json(const DeviceLimits& limits, bool quick) {
   out.set("latency_boundaries_bytes", std::move(boundaries));
   out.set("register_sweeps", sweeps_json(limits));
   out.set("latency_curve", latency_json(limits));
-  std::printf("%s\n", kdb::to_json(out).c_str());
+  std::printf("%s\n", to_json(out).c_str());
 }
 
 int run_microbench(bool quick, bool json) {

@@ -20,6 +20,8 @@ constexpr Command kCommands[] = {
     {"kernels", jf::cli::cmd_kernels, "list the compiled kernels by canonical name (the kernel registry)"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
     {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
+    {"perplexity", jf::cli::cmd_perplexity, "perplexity on a text, dense and sparse, with KL and top-1 vs dense"},
+    {"calibrate", jf::cli::cmd_calibrate, "sparsity thresholds per layer and site from text (threshold mode)"},
 };
 
 void print_usage() {

@@ -1,10 +1,10 @@
-#include "kdb/json.h"
+#include "base/json.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstring>
 
-namespace jf::kdb {
+namespace jf {
 
 Json Json::boolean(bool value) {
   Json j;
@@ -406,4 +406,4 @@ std::string to_json(const Json& value) {
   return out;
 }
 
-}  // namespace jf::kdb
+}  // namespace jf

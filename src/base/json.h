@@ -1,5 +1,5 @@
-// A small, strict JSON (RFC 8259) value, parser and writer for the kernel database and the
-// microbenchmark report. Strict because kdb files come from other machines: anything that is
+// A small, strict JSON (RFC 8259) value, parser and writer for the kernel database, the
+// microbenchmark report and sparsity thresholds. Strict because these files come from other machines: anything that is
 // not exactly JSON (comments, trailing commas, NaN, lone surrogates, invalid UTF-8, duplicate
 // keys, numbers that overflow a double, nesting deeper than kMaxJsonDepth) is an error with the
 // byte offset, never a guess.
@@ -13,7 +13,7 @@
 
 #include "jitflow/status.h"
 
-namespace jf::kdb {
+namespace jf {
 
 inline constexpr int kMaxJsonDepth = 64;
 
@@ -68,4 +68,4 @@ Result<Json> parse_json(std::string_view text);
 // that reads back to the same double (integers without a fraction).
 std::string to_json(const Json& value);
 
-}  // namespace jf::kdb
+}  // namespace jf

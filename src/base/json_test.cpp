@@ -1,11 +1,11 @@
-#include "kdb/json.h"
+#include "base/json.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
-namespace jf::kdb {
+namespace jf {
 namespace {
 
 TEST(Json, ParsesEveryTypeAndWritesItBack) {
@@ -72,4 +72,4 @@ TEST(Json, WriterEscapesControlCharacters) {
 }
 
 }  // namespace
-}  // namespace jf::kdb
+}  // namespace jf
