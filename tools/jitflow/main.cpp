@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
     {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
     {"perplexity", jf::cli::cmd_perplexity, "perplexity on a text, dense and sparse, with KL and top-1 vs dense"},
     {"calibrate", jf::cli::cmd_calibrate, "sparsity thresholds per layer and site from text (threshold mode)"},
+    {"analyze", jf::cli::cmd_analyze, "cross-layer similarity, top-k prediction and hot channels of a model's activations"},
 };
 
 void print_usage() {

@@ -1,0 +1,22 @@
+// A minimal SVG line chart for the tables the tools write (jitflow analyze): one line per series
+// over integer x (layers), a y axis with ticks, a legend. Self-contained SVG 1.1 text.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace jf::cli {
+
+struct PlotSeries {
+  std::string name;
+  std::vector<double> x, y;  // same length; points with y < y_min are skipped (no value)
+};
+
+struct PlotAxes {
+  std::string title, x_label, y_label;
+  double y_min = 0, y_max = 1;
+};
+
+std::string line_chart_svg(const PlotAxes& axes, const std::vector<PlotSeries>& series);
+
+}  // namespace jf::cli
