@@ -101,6 +101,9 @@ class Session {
   // The fraction of the linears' input channels dropped so far (0 for a dense session): the
   // threshold mode's realised sparsity, which varies with the text.
   double realised_sparsity() const;
+  // Weight bytes the linears (output head included) have read since the session began: what
+  // sparsity saves (`jitflow bench` reports it per decode token).
+  uint64_t linear_bytes_read() const;
 
   struct Impl;
 

@@ -27,6 +27,7 @@ void LinearRunner::forward(std::initializer_list<LinearOutput> outputs, const fl
   for (const LinearOutput& o : outputs) {
     const TensorView& w = o.weight->weight;
     matmuls[count++] = {&w, &kernels_.select_kernel(w, n_tokens), o.y};
+    bytes_read_ += static_cast<uint64_t>(w.n_rows) * w.row_stride_bytes();
   }
   matmul_shared_input({matmuls.data(), count}, x, n_tokens, pool_, scratch_);
   for (const LinearOutput& o : outputs) add_bias(o.y, o.weight->bias, n_tokens);

@@ -64,10 +64,15 @@ class LinearRunner {
     forward({{&w, y}}, x, n_tokens, active);
   }
 
+  // Weight bytes the linears have read since the runner was made: each call reads a whole weight
+  // once, however many tokens it has.
+  uint64_t bytes_read() const { return bytes_read_; }
+
  private:
   ThreadPool& pool_;
   KernelChooser& kernels_;
   MatmulScratch scratch_;
+  uint64_t bytes_read_ = 0;
 };
 
 }  // namespace jf

@@ -46,6 +46,8 @@ class Transformer {
   // outlive its use.
   void set_activation_sites(ActivationSites* sites) { sites_ = sites; }
   uint64_t kv_cache_bytes() const { return kv_.n_bytes(); }
+  // Weight bytes every linear (output head included) has read since construction.
+  uint64_t linear_bytes_read() const { return linears_.bytes_read(); }
 
  private:
   // Activations of one batch of n tokens, each [n, width] row-major.

@@ -185,6 +185,8 @@ int Session::n_past() const { return impl_->transformer.n_past(); }
 int Session::n_ctx() const { return impl_->transformer.n_ctx(); }
 void Session::reset() { impl_->transformer.reset(); }
 
+uint64_t Session::linear_bytes_read() const { return impl_->transformer.linear_bytes_read(); }
+
 double Session::realised_sparsity() const {
   const Sparsifier* s = impl_->sparsifier.get();
   return s == nullptr || s->n_seen() == 0 ? 0.0 : 1.0 - static_cast<double>(s->n_kept()) / s->n_seen();

@@ -8,9 +8,9 @@
 #include <optional>
 
 #include "base/cpu_features.h"
+#include "base/json.h"
 #include "gguf/gguf.h"
 #include "jitflow/engine.h"
-#include "base/json.h"
 #include "kernels/matmul/matmul.h"
 #include "tensor/dtype.h"
 #include "tune/measure.h"
@@ -18,7 +18,6 @@
 
 namespace jf::bench {
 namespace {
-
 
 constexpr int kContextPadding = 256;  // llama.cpp pads its context to this
 constexpr int kMaxThreads = 1024;     // Engine's limit
@@ -145,25 +144,57 @@ double stream_bandwidth_gbps(int n_threads) {
   return best;
 }
 
-Status run_engine_tests(const BenchOptions& options, const TestResult& base, Engine& engine,
-                        BenchReport* report, const std::function<void(const TestResult&)>& on_test_done) {
+// Weight bytes the linears of a dense session read for one decode token.
+Result<uint64_t> dense_linear_bytes_per_token(Engine& engine, int32_t token) {
   std::unique_ptr<Session> session = engine.new_session();
+  JF_RETURN_IF_ERROR(eval_status(*session, std::span<const int32_t>(&token, 1)));
+  return session->linear_bytes_read();
+}
+
+Status run_level_tests(const BenchOptions& options, const TestResult& base, Engine& engine, float level,
+                       bool with_prompts, uint64_t dense_linear_bytes, BenchReport* report,
+                       const std::function<void(const TestResult&)>& on_test_done) {
+  JF_ASSIGN_OR_RETURN(
+      std::unique_ptr<Session> session,
+      engine.new_session(SparsityOptions{level, options.sparsity_mode, options.thresholds_path}));
   const int32_t bos = bos_id(engine);
   for (const TestPlan& plan : plan_tests(options)) {
+    if (plan.n_prompt > 0 && !with_prompts) continue;
     TestResult test = base;
     test.n_prompt = plan.n_prompt;
     test.n_gen = plan.n_gen;
+    test.sparsity = level;
     const std::vector<int32_t> tokens =
         bench_token_ids(options.seed, test.n_tokens(), engine.info().n_vocab, bos);
+    uint64_t linear_bytes_last_run = 0;
     const auto run_once = [&]() -> Status {
-      return test.is_generation() ? run_generation(*session, tokens) : run_prompt(*session, tokens);
+      const uint64_t start = session->linear_bytes_read();
+      const Status status =
+          test.is_generation() ? run_generation(*session, tokens) : run_prompt(*session, tokens);
+      linear_bytes_last_run = session->linear_bytes_read() - start;
+      return status;
     };
     const bool measure_limit = test.is_generation() && options.bandwidth_gbps == 0;
     const double before = measure_limit ? stream_bandwidth_gbps(test.n_threads) : 0;
     JF_ASSIGN_OR_RETURN(test.samples_ns, time_runs(options.repetitions, run_once));
     if (measure_limit) test.bandwidth_gbps = std::max(before, stream_bandwidth_gbps(test.n_threads));
+    if (test.is_generation()) {
+      const uint64_t linear = linear_bytes_last_run / static_cast<uint64_t>(test.n_gen);
+      test.bytes_per_token = test.model.decode_bytes_per_token - dense_linear_bytes + linear;
+    }
     if (on_test_done) on_test_done(test);
     report->tests.push_back(std::move(test));
+  }
+  return Status();
+}
+
+Status run_engine_tests(const BenchOptions& options, const TestResult& base, Engine& engine,
+                        BenchReport* report, const std::function<void(const TestResult&)>& on_test_done) {
+  JF_ASSIGN_OR_RETURN(const uint64_t dense_linear_bytes,
+                      dense_linear_bytes_per_token(engine, std::max(bos_id(engine), 0)));
+  for (size_t i = 0; i < options.sparsity.size(); ++i) {
+    JF_RETURN_IF_ERROR(run_level_tests(options, base, engine, options.sparsity[i], i == 0, dense_linear_bytes,
+                                       report, on_test_done));
   }
   return Status();
 }
@@ -256,6 +287,7 @@ Json test_json(const BenchReport& report, const TestResult& t) {
   row.set("n_prompt", Json::number(t.n_prompt));
   row.set("n_gen", Json::number(t.n_gen));
   row.set("test", Json::string(t.test_name()));
+  row.set("sparsity", Json::number(t.sparsity));
   row.set("avg_ns", Json::number(std::round(t.avg_ns())));
   row.set("stddev_ns", Json::number(std::round(t.stddev_ns())));
   row.set("median_ns", Json::number(std::round(t.median_ns())));
@@ -265,6 +297,7 @@ Json test_json(const BenchReport& report, const TestResult& t) {
   row.set("samples_ns", number_array(t.samples_ns));
   row.set("samples_ts", number_array(tokens_per_s(t)));
   row.set("decode_bytes_per_token", Json::number(static_cast<double>(t.model.decode_bytes_per_token)));
+  row.set("bytes_per_token", number_or_null(static_cast<double>(t.bytes_per_token)));
   row.set("gbps", number_or_null(report.decode_gbps(t)));
   row.set("bandwidth_gbps", number_or_null(report.bandwidth_limit_gbps(t)));
   row.set("bandwidth_source", Json::string(report.bandwidth_source));
@@ -348,7 +381,8 @@ Result<OutputFormat> parse_output_format(std::string_view name) {
 }
 
 std::string TestResult::test_name() const {
-  return is_generation() ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt);
+  const std::string name = is_generation() ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt);
+  return sparsity > 0 ? name + str_printf("@s%g", sparsity) : name;
 }
 
 double TestResult::avg_ns() const {
@@ -373,7 +407,7 @@ double TestResult::median_ts() const {
 
 double BenchReport::decode_gbps(const TestResult& test) const {
   if (!test.is_generation()) return 0;
-  return static_cast<double>(test.model.decode_bytes_per_token) * test.median_ts() / 1e9;
+  return static_cast<double>(test.bytes_per_token) * test.median_ts() / 1e9;
 }
 
 double BenchReport::bandwidth_limit_gbps(const TestResult& test) const {

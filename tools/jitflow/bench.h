@@ -14,7 +14,10 @@
 //   decode bytes per token = every tensor of the file, except that of the embedding table only
 //                            one row is read per token (unless the output projection is tied to
 //                            it, in which case the whole table is read as the output matrix);
-//   GB/s  = decode bytes per token x median tokens/s (KV cache and activations not counted, so
+//   with sparsity (--sparsity), the linears read only the weight channels of active inputs where
+//   their weights are channel-major: bytes per token = decode bytes per token - the linears' bytes
+//   of a dense token + the bytes the sparse session's linears actually read per token (counted);
+//   GB/s  = bytes per token x median tokens/s (KV cache and activations not counted, so
 //           this is a lower bound on the traffic);
 //   %BW   = GB/s / the DRAM read bandwidth of the machine (the faster of a one-thread and an
 //           all-thread streaming read, measured just before and just after each tg test, the
@@ -33,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jitflow/options.h"
 #include "jitflow/status.h"
 
 namespace jf::bench {
@@ -50,6 +54,9 @@ struct BenchOptions {
   int repetitions = 5;                // timed runs per test, after one warm-up run
   uint64_t seed = 1234;               // of the token ids
   double bandwidth_gbps = 0;          // > 0: the DRAM bandwidth for %BW; 0: measure it per tg test
+  std::vector<float> sparsity = {0};  // tg tests run at each level; pp tests at the first
+  SparsityMode sparsity_mode = SparsityMode::topk;
+  std::string thresholds_path;        // of the threshold mode
   bool use_kdb = true;                // run the kernels `jitflow tune` stored (EngineOptions::use_kdb)
   std::string kdb_path;               // "": EngineOptions' default
 };
@@ -73,6 +80,8 @@ struct TestResult {
   int n_ctx = 0;
   int n_prompt = 0;  // a pp test: n_prompt > 0 and n_gen == 0; tg: the reverse
   int n_gen = 0;
+  float sparsity = 0;               // of the session's linears (SparsityOptions::level)
+  uint64_t bytes_per_token = 0;     // tg: weight bytes a decode token read (see the file comment)
   std::vector<double> samples_ns;  // one per timed run, in run order
   double bandwidth_gbps = 0;       // tg, unless the limit is given: the DRAM read bandwidth measured just
                                    // before and just after the test (the higher), 0 when not measured

@@ -5,6 +5,7 @@
 #include "args.h"
 #include "bench.h"
 #include "commands.h"
+#include "jitflow/engine.h"
 
 namespace jf::cli {
 namespace {
@@ -17,6 +18,8 @@ struct BenchArgs {
   std::string output = "md";
   int64_t seed = 1234;
   bool progress = false;
+  std::string sparsity = "0";
+  std::string sparsity_mode = "topk";
   bool no_kdb = false;
 };
 
@@ -49,6 +52,15 @@ Status fill_options(const BenchArgs& args, const std::vector<std::string>& posit
   }
   options->seed = static_cast<uint64_t>(args.seed);
   options->use_kdb = !args.no_kdb;
+  auto levels = parse_float_list(args.sparsity);
+  if (!levels.ok())
+    return error(StatusCode::kInvalidArgument, "--sparsity: %s", levels.status().message().c_str());
+  options->sparsity = *levels;
+  JF_ASSIGN_OR_RETURN(options->sparsity_mode, parse_sparsity_mode(args.sparsity_mode));
+  for (float level : options->sparsity) {
+    JF_RETURN_IF_ERROR(
+        check_options(SparsityOptions{level, options->sparsity_mode, options->thresholds_path}));
+  }
   return bench::validate_options(*options);
 }
 
@@ -80,6 +92,10 @@ int cmd_bench(int argc, char** argv) {
              "DRAM bandwidth for %BW (default: measure around each tg test, ~0.5 s)");
   parser.add("", "--kdb", &options.kdb_path,
              "kernel database (default: $JITFLOW_KDB, else ~/.cache/jitflow/kdb.jsonl)");
+  parser.add("", "--sparsity", &args.sparsity,
+             "sparsity levels of the tg tests, comma-separated (default 0: dense)");
+  parser.add("", "--sparsity-mode", &args.sparsity_mode, "topk or threshold (default topk)");
+  parser.add("", "--thresholds", &options.thresholds_path, "thresholds file of the threshold mode");
   parser.add_flag("", "--no-kdb", &args.no_kdb, "run the default kernels, not the tuned ones");
   parser.add_flag("", "--progress", &args.progress, "print each test's median to stderr as it finishes");
   parser.allow_positional("MODEL", &positional);
