@@ -20,6 +20,7 @@ TestResult make_test(int n_prompt, int n_gen, std::vector<double> samples_ns) {
   t.model.size_bytes = 1 << 20;
   t.model.n_params = 2'000'000;
   t.model.decode_bytes_per_token = 1'000'000'000;
+  t.bytes_per_token = n_gen > 0 ? 1'000'000'000 : 0;  // dense: what the file says
   t.backend = "jitflow avx2";
   t.cpu_info = "Test CPU";
   t.n_threads = 2;
