@@ -50,9 +50,24 @@ using SiteThresholds = std::array<float, kSparseSites>;
 int64_t topk_count(float sparsity, int64_t n);
 
 // The k channels of x[0..n) of largest |x| (ties: the lower index), ascending, into out[0..k).
-// Reference selection: O(n) (nth_element), small beside the linear that follows.
+// The reference: nth_element over copies of |x|.
 void select_topk(const float* x, int64_t n, int64_t k, int32_t* out);
-// The channels with |x| >= threshold, ascending, into out; returns their count.
+
+// select_topk's result by radix selection on the bits of |x| (monotone in |x| for floats): one
+// pass builds a histogram of the top 12 bits, the bin holding the k-th largest is then resolved
+// among its few members, one more pass writes the channels. Keeps its buffers between calls.
+class TopkSelector {
+ public:
+  // out: room for n channels (the branch-free pass writes beyond the k-th).
+  void select(const float* x, int64_t n, int64_t k, int32_t* out);
+
+ private:
+  static constexpr int kShift = 19;  // 31 bits of |x| >> 19: 12 bits, 4096 bins
+  std::vector<uint32_t> keys_;
+  std::vector<uint32_t> histogram_;
+  std::vector<uint32_t> candidates_;
+};
+// The channels with |x| >= threshold, ascending, into out (room for n); returns their count.
 int64_t select_at_least(const float* x, int64_t n, float threshold, int32_t* out);
 
 // Sparsifies every site's input per token: top-k with one level everywhere, or thresholds per
@@ -73,11 +88,12 @@ class Sparsifier final : public ActivationSites {
  private:
   Sparsifier(SparsityMode mode, float sparsity, std::vector<SiteThresholds> thresholds)
       : mode_(mode), sparsity_(sparsity), thresholds_(std::move(thresholds)) {}
-  int64_t select(int layer, SparseSite site, const float* x, int64_t width, int32_t* out) const;
+  int64_t select(int layer, SparseSite site, const float* x, int64_t width, int32_t* out);
 
   SparsityMode mode_;
   float sparsity_;
   std::vector<SiteThresholds> thresholds_;
+  TopkSelector topk_;
   std::vector<float> masked_;
   std::vector<int32_t> channels_;
   ActiveChannels active_;
