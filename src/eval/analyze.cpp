@@ -109,7 +109,6 @@ Result<Analysis> analyze_activations(Engine& engine, std::string_view text, cons
   session_transformer(*session).set_activation_sites(&recorder);
   Analysis a;
   a.sites.resize(static_cast<size_t>(n_layer) * kSparseSites);
-  for (SiteAnalysis& s : a.sites) s.cosine_prev = s.precision_prev = 0;  // sums until the end
   std::vector<std::vector<int64_t>> text_counts(a.sites.size());
   for (const ScoringWindow& w : windows) {
     session->reset();
@@ -127,8 +126,8 @@ Result<Analysis> analyze_activations(Engine& engine, std::string_view text, cons
     const int64_t width = static_cast<int64_t>(text_counts[i].size());
     s.hot_text = share_at_least(text_counts[i], a.n_tokens, 0.5);
     s.hit_text = top_share(text_counts[i], topk_count(options.sparsity, width));
-    s.cosine_prev = s.layer == 0 ? -1 : s.cosine_prev / a.n_tokens;
-    s.precision_prev = s.layer == 0 ? -1 : s.precision_prev / a.n_tokens;
+    s.cosine_prev = s.layer == 0 ? NAN : s.cosine_prev / a.n_tokens;
+    s.precision_prev = s.layer == 0 ? NAN : s.precision_prev / a.n_tokens;
   }
   return a;
 }

@@ -21,12 +21,12 @@
 
 namespace jf::eval {
 
-// One layer and site's figures (layer 0 has no similarity or precision: -1).
+// One layer and site's figures (layer 0 has no similarity or precision: NaN).
 struct SiteAnalysis {
   int layer = 0;
   SparseSite site = SparseSite::attn_in;
-  double cosine_prev = -1;     // mean over tokens of cos(x_{l-1}, x_l)
-  double precision_prev = -1;  // mean over tokens of |topk(x_{l-1}) ∩ topk(x_l)| / k
+  double cosine_prev = 0;     // mean over tokens of cos(x_{l-1}, x_l)
+  double precision_prev = 0;  // mean over tokens of |topk(x_{l-1}) ∩ topk(x_l)| / k
   double hot_context = 0;  // mean over windows of the share of channels selected for >= 70 % of its tokens
   double hot_text = 0;     // share of channels selected for >= 50 % of all tokens
   double hit_context = 0;  // mean over windows: share of selections inside the window's k most selected

@@ -1,5 +1,6 @@
 // jitflow analyze: the activation statistics ActiveFlow's design rests on (eval/analyze.h), per
 // layer and site: tables on stdout, and with -o DIR a CSV file and an SVG plot per table.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -39,7 +40,7 @@ void print_table(const eval::Analysis& a, const Table& t) {
     std::printf("| %d |", l);
     for (int s = 0; s < kSparseSites; ++s) {
       const double v = t.value(at(a, l, s));
-      if (v < 0)
+      if (std::isnan(v))
         std::printf(" - |");
       else
         std::printf(" %.3f |", v);
@@ -65,7 +66,7 @@ Status write_table(const eval::Analysis& a, const Table& t, const std::string& d
     csv += std::to_string(l);
     for (int s = 0; s < kSparseSites; ++s) {
       const double v = t.value(at(a, l, s));
-      csv += v < 0 ? "," : str_printf(",%.6f", v);
+      csv += std::isnan(v) ? "," : str_printf(",%.6f", v);
       series[s].x.push_back(l);
       series[s].y.push_back(v);
     }
@@ -113,7 +114,7 @@ int cmd_analyze(int argc, char** argv) {
 
   const Table tables[] = {
       {"cross_layer_similarity", "cosine similarity of a site's input, layer l-1 vs l",
-       [](const eval::SiteAnalysis& s) { return s.cosine_prev; }, 0.0},
+       [](const eval::SiteAnalysis& s) { return s.cosine_prev; }, -0.2},
       {"cross_layer_precision", "precision of layer l-1's top-k as layer l's top-k",
        [](const eval::SiteAnalysis& s) { return s.precision_prev; }, 0.0},
       {"hot_in_context", "share of channels active for >= 70 % of a context's tokens",

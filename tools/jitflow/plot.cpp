@@ -1,6 +1,7 @@
 #include "plot.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "jitflow/status.h"
 
@@ -67,8 +68,8 @@ std::string line_chart_svg(const PlotAxes& axes, const std::vector<PlotSeries>& 
     const char* color = kColors[i % std::size(kColors)];
     std::string points;
     for (size_t j = 0; j < s.x.size(); ++j) {
-      if (s.y[j] < axes.y_min) continue;
-      points += str_printf("%.1f,%.1f ", px(s.x[j]), py(std::min(s.y[j], axes.y_max)));
+      if (std::isnan(s.y[j])) continue;
+      points += str_printf("%.1f,%.1f ", px(s.x[j]), py(std::clamp(s.y[j], axes.y_min, axes.y_max)));
     }
     svg += str_printf("<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>\n", color,
                       points.c_str());

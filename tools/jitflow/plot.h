@@ -9,7 +9,7 @@ namespace jf::cli {
 
 struct PlotSeries {
   std::string name;
-  std::vector<double> x, y;  // same length; points with y < y_min are skipped (no value)
+  std::vector<double> x, y;  // same length; NaN y: no value there (skipped)
 };
 
 struct PlotAxes {
