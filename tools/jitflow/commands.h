@@ -10,5 +10,6 @@ int cmd_tune(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_kernels(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
 
 }  // namespace jf::cli

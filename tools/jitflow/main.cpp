@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"kernels", jf::cli::cmd_kernels, "list the compiled kernels by canonical name (the kernel registry)"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
     {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
+    {"convert", jf::cli::cmd_convert, "rewrite a GGUF model's linears channel-major (--channel-major)"},
 };
 
 void print_usage() {

@@ -1,0 +1,50 @@
+// AVX2 + FMA + F16C channel-major entries: tiles.h over 256-bit vectors, a block of 32 outputs in
+// four; Q4_0 and Q8_0 codes widened to int32 and converted (no integer dot: each output is a sum
+// over channels of x[j] · d · code, with a scale per channel and block).
+#include <immintrin.h>
+
+#include "kernels/channel_major/tiles.h"
+
+namespace jf {
+namespace {
+
+struct Avx2 {
+  using F = __m256;
+  static constexpr int kLanes = 8;
+  static constexpr int kTokens = 2;  // 8 accumulators, 4 values, 1 broadcast: within 16 registers
+  static F zero() { return _mm256_setzero_ps(); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static F set1(float f) { return _mm256_set1_ps(f); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static float half(uint16_t h) { return _cvtsh_ss(h); }
+  static F from_i8(__m128i codes) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes)); }
+  static void q4_0(const uint8_t* qs, F* out) {
+    const __m128i pairs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    const __m128i low = _mm_sub_epi8(_mm_and_si128(pairs, mask), eight);  // elements 0..15
+    const __m128i high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(pairs, 4), mask), eight);  // 16..31
+    out[0] = from_i8(low);
+    out[1] = from_i8(_mm_srli_si128(low, 8));
+    out[2] = from_i8(high);
+    out[3] = from_i8(_mm_srli_si128(high, 8));
+  }
+  static void q8_0(const int8_t* qs, F* out) {
+    for (int i = 0; i < 4; ++i) out[i] = from_i8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8 * i)));
+  }
+  static void f16(const uint8_t* p, F* out) {
+    for (int i = 0; i < 4; ++i) out[i] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)));
+  }
+  static void f32(const float* p, F* out) {
+    for (int i = 0; i < 4; ++i) out[i] = _mm256_loadu_ps(p + 8 * i);
+  }
+};
+
+}  // namespace
+
+std::span<const CmFamily> avx2_cm_families() {
+  static const std::array<CmFamily, 4> kFamilies = cm_families<Avx2>(CpuIsa::avx2);  // built on first use
+  return kFamilies;
+}
+
+}  // namespace jf
