@@ -319,7 +319,9 @@ std::vector<CmGatherConfig> cm_sweep_configs() {
   std::vector<CmGatherConfig> out;
   for (CmSplit split : {CmSplit::outputs, CmSplit::channels}) {
     for (int step : {1, 2, 4, 8}) {
-      for (int64_t tile : {256, 1024, 8192}) out.push_back({split, step, tile});
+      for (int64_t tile : {256, 1024, 8192}) {
+        for (bool prefetch : {false, true}) out.push_back({split, step, tile, prefetch});
+      }
     }
   }
   return out;

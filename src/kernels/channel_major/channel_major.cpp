@@ -21,7 +21,7 @@ void check_weight(const TensorView& w, const KernelArtifact* entry) {
 
 std::string cm_config_name(const CmGatherConfig& config) {
   return std::string(config.split == CmSplit::outputs ? "o" : "c") + std::to_string(config.channels_per_step) +
-         "t" + std::to_string(config.out_tile);
+         "t" + std::to_string(config.out_tile) + (config.prefetch ? "p" : "");
 }
 
 bool cm_config_valid(const CmGatherConfig& config) {
@@ -54,7 +54,7 @@ void cm_gather_matvec(const TensorView& w, const float* x, std::span<const int32
   const CmGatherFn fn = kernel.gather->native<Op::gather_matvec>();
   const CmGatherConfig& config = kernel.config;
   const CmGatherArgs g{static_cast<const uint8_t*>(w.data), channel_bytes(w.dtype, w.n_rows), x, active.data(),
-                       config.channels_per_step};
+                       config.channels_per_step, config.prefetch};
   const int64_t n_active = static_cast<int64_t>(active.size()), n_out = w.n_rows;
   // Outputs [o0, o1) over active channels [a0, a1), in passes of out_tile outputs.
   const auto run = [&](int64_t a0, int64_t a1, int64_t o0, int64_t o1, float* out) {

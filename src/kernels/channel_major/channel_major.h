@@ -31,6 +31,7 @@ struct CmGatherArgs {
   const float* x = nullptr;       // [n_in]
   const int32_t* active = nullptr;  // ascending input channels
   int channels_per_step = 4;      // channels summed in registers per load and store of y (1, 2, 4, 8)
+  bool prefetch = true;           // prefetch the next step's channels (software)
 };
 
 // y[o] = Σ_{a in [a_begin, a_end)} x[active[a]] · Wᵀ[active[a], o] for o in [o_begin, o_end)
@@ -65,11 +66,12 @@ struct CmGatherConfig {
   int channels_per_step = 4;  // 1, 2, 4 or 8
   int64_t out_tile = 1024;    // outputs per pass over the channels (a multiple of 32): bounds the
                               // part of y that one pass reads and writes (kept in L1)
+  bool prefetch = true;       // software prefetch of the next channels (CmGatherArgs)
 
   bool operator==(const CmGatherConfig&) const = default;
 };
 
-// "o4c1024" (split outputs, 4 channels per step, tiles of 1024 outputs), "c8c512", ...
+// "o4t1024p" (split outputs, 4 channels per step, tiles of 1024 outputs, prefetch), "c8t512", ...
 std::string cm_config_name(const CmGatherConfig& config);
 // Whether the entries run `config` (channels_per_step in 1, 2, 4, 8; out_tile a positive multiple of 32).
 bool cm_config_valid(const CmGatherConfig& config);

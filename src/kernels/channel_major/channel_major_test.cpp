@@ -119,7 +119,7 @@ TEST_P(GatherTest, MatchesReference) {
     std::vector<float> want(n_out);
     cm_gather_ref(w.view, x.data(), active, want.data());
     for (const int step : {1, 2, 4, 8}) {
-      const CmGatherArgs g{w.bytes.data(), channel_bytes(dtype, n_out), x.data(), active.data(), step};
+      const CmGatherArgs g{w.bytes.data(), channel_bytes(dtype, n_out), x.data(), active.data(), step, step != 2};
       std::vector<float> got(n_out, NAN);
       fn()(g, 0, static_cast<int64_t>(active.size()), 0, n_out, got.data());
       const std::string what = "active " + std::to_string(active.size()) + ", step " + std::to_string(step);
@@ -215,7 +215,7 @@ TEST(ChannelMajorDriver, ConfigsAndThreadsMatchReference) {
       CmScratch scratch;
       for (const CmSplit split : {CmSplit::outputs, CmSplit::channels}) {
         for (const int64_t out_tile : {32, 96, 1024}) {
-          const CmKernel k = resolve_cm_kernel(dtype, best.gather->key.isa, {split, 4, out_tile});
+          const CmKernel k = resolve_cm_kernel(dtype, best.gather->key.isa, {split, 4, out_tile, out_tile != 96});
           ASSERT_TRUE(k.valid());
           std::vector<float> got(n_out, NAN);
           cm_gather_matvec(w.view, x.data(), active, got.data(), pool, scratch, k);
@@ -239,8 +239,8 @@ TEST(ChannelMajorDriver, ConfigsAndThreadsMatchReference) {
 }
 
 TEST(ChannelMajorDriver, ConfigNamesAndValidity) {
-  EXPECT_EQ(cm_config_name({CmSplit::outputs, 4, 1024}), "o4t1024");
-  EXPECT_EQ(cm_config_name({CmSplit::channels, 8, 256}), "c8t256");
+  EXPECT_EQ(cm_config_name({CmSplit::outputs, 4, 1024, false}), "o4t1024");
+  EXPECT_EQ(cm_config_name({CmSplit::channels, 8, 256, true}), "c8t256p");
   EXPECT_TRUE(cm_config_valid({CmSplit::outputs, 1, 32}));
   EXPECT_FALSE(cm_config_valid({CmSplit::outputs, 3, 32}));
   EXPECT_FALSE(cm_config_valid({CmSplit::outputs, 4, 48}));

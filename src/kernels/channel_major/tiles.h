@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstring>
@@ -90,11 +91,17 @@ struct CmTiles {
   static constexpr int kN = static_cast<int>(kTile) / V::kLanes;  // vectors per block
 
   // y[32 b .. 32 b + 32) for b in [b_begin, b_end) = (add ? y : 0) + Σ_k xs[k] · block b of channel
-  // w[k]: the C channels' blocks summed in registers, y read and written once per step.
+  // w[k]: the C channels' blocks summed in registers, y read and written once per step. Block b of
+  // the next step's n_next channels is prefetched meanwhile: a step's channels are short runs
+  // (n_out / 32 blocks) at scattered addresses, each too short for the hardware prefetcher to learn.
   template <int C>
-  static void gather_step(const uint8_t* const* w, const float* xs, int64_t b_begin, int64_t b_end,
-                          float* y, bool add) {
+  static void gather_step(const uint8_t* const* w, const float* xs, const uint8_t* const* next, int n_next,
+                          int64_t b_begin, int64_t b_end, float* y, bool add) {
     for (int64_t b = b_begin; b < b_end; ++b) {
+      unroll<C>([&](auto k) {
+        if (k >= n_next) return;
+        for (int64_t line = 0; line < D::kBlockBytes; line += 64) __builtin_prefetch(next[k] + b * D::kBlockBytes + line);
+      });
       float* yb = y + b * kTile;
       F acc[kN];
       unroll<kN>([&](auto i) { acc[i] = add ? V::load(yb + i * V::kLanes) : V::zero(); });
@@ -116,13 +123,16 @@ struct CmTiles {
     int64_t a = a_begin;
     const auto step = [&]<int S>(std::integral_constant<int, S>) {
       const uint8_t* w[S];
+      const uint8_t* next[S];
       float xs[S];
+      const int n_next = g.prefetch ? static_cast<int>(std::min<int64_t>(S, a_end - a - S)) : 0;
       for (int k = 0; k < S; ++k) {
         const int32_t c = g.active[a + k];
         w[k] = g.w + c * g.channel_bytes;
         xs[k] = g.x[c];
+        next[k] = k < n_next ? g.w + g.active[a + S + k] * g.channel_bytes : nullptr;
       }
-      gather_step<S>(w, xs, b_begin, b_end, y, add);
+      gather_step<S>(w, xs, next, n_next, b_begin, b_end, y, add);
       add = true;
       a += S;
     };
