@@ -73,7 +73,7 @@ Request request_for(const ModelConfig& c, ModelWeights* w, TensorRole role, int 
   // tensor_of is the one map from roles to fields; *w is ours to fill.
   TensorView* dst = const_cast<TensorView*>(&tensor_of(*w, role, layer));
   const int64_t n_cols = dim(c, info.n_cols), n_rows = dim(c, info.n_rows);
-  return {dst,  tensor_name(*c.arch_info, role, layer),  n_cols, n_rows, need, info.kind == RoleKind::kVector,
+  return {dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector,
           info.kind == RoleKind::kMatrix};
 }
 

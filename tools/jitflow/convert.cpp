@@ -60,7 +60,9 @@ Result<std::vector<ProductError>> product_errors(const std::string& source, cons
   std::normal_distribution<double> normal;
   std::vector<ProductError> out;
   for (const GgufValue& v : names->items) {
-    const std::string& name = std::get<std::string>(v.data);
+    const std::string* listed = std::get_if<std::string>(&v.data);
+    if (listed == nullptr) return error(StatusCode::kCorruptFile, "%s: %s holds a non-string", converted.c_str(), kChannelMajorKey);
+    const std::string& name = *listed;
     const TensorInfo* a = src.find_tensor(name);
     const TensorInfo* b = cm.find_tensor(name + kChannelMajorSuffix);
     if (a == nullptr || b == nullptr) {
