@@ -62,7 +62,9 @@ void cm_gather_matvec(const TensorView& w, const float* x, std::span<const int32
   };
   if (config.split == CmSplit::outputs || pool.n_threads() == 1) {
     const int64_t n_tiles = n_out / kChannelMajorTile;
-    const int64_t n_chunks = pool.chunk_count(n_tiles, std::max<int64_t>(1, n_out / config.out_tile));
+    // A chunk per out_tile outputs, at least one per thread: a chunk reads a run of each channel, and
+    // short runs stream badly.
+    const int64_t n_chunks = pool.chunk_count(n_tiles, std::max<int64_t>(pool.n_threads(), n_out / config.out_tile));
     pool.parallel_for(n_tiles, n_chunks, [&](int64_t t0, int64_t t1) {
       run(0, n_active, t0 * kChannelMajorTile, t1 * kChannelMajorTile, y);
     });
