@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cpu_isa.h"
 #include "base/thread_pool.h"
 #include "tensor/channel_major.h"
 #include "tensor/tensor_view.h"

@@ -19,7 +19,7 @@
 
 #include "base/fp16.h"
 #include "kernels/channel_major/kernels.h"
-#include "kernels/matmul/tile_common.h"
+#include "kernels/unroll.h"
 #include "tensor/quant.h"
 
 namespace jf {
