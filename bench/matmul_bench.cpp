@@ -41,6 +41,7 @@
 #include "base/thread_pool.h"
 #include "kernels/channel_major/channel_major.h"
 #include "kernels/matmul/matmul.h"
+#include "kernels/registry.h"
 #include "tensor/quant.h"
 
 namespace jf {
