@@ -319,7 +319,7 @@ void run_cm_prefill(benchmark::State& state, DType dtype, Shape s, int n_threads
 std::vector<CmGatherConfig> cm_sweep_configs() {
   std::vector<CmGatherConfig> out;
   for (CmSplit split : {CmSplit::outputs, CmSplit::channels}) {
-    for (int step : {1, 2, 4, 8}) {
+    for (int step : {4, 8, 16}) {
       for (int64_t tile : {256, 1024, 8192}) {
         for (bool prefetch : {false, true}) out.push_back({split, step, tile, prefetch});
       }

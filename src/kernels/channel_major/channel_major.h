@@ -31,7 +31,7 @@ struct CmGatherArgs {
   size_t channel_bytes = 0;       // channel_bytes(dtype, n_out)
   const float* x = nullptr;       // [n_in]
   const int32_t* active = nullptr;  // ascending input channels
-  int channels_per_step = 4;      // channels summed in registers per load and store of y (1, 2, 4, 8)
+  int channels_per_step = 4;      // channels summed in registers per load and store of y (1, 2, 4, 8, 16)
   bool prefetch = true;           // prefetch the next step's channels (software)
 };
 
@@ -64,8 +64,8 @@ enum class CmSplit : uint8_t {
 
 struct CmGatherConfig {
   CmSplit split = CmSplit::outputs;
-  int channels_per_step = 4;  // 1, 2, 4 or 8
-  int64_t out_tile = 1024;    // outputs per pass over the channels (a multiple of 32): bounds the
+  int channels_per_step = 8;  // 1, 2, 4, 8 or 16
+  int64_t out_tile = 8192;    // outputs per pass over the channels (a multiple of 32): bounds the
                               // part of y that one pass reads and writes (kept in L1)
   bool prefetch = true;       // software prefetch of the next channels (CmGatherArgs)
 
@@ -74,7 +74,7 @@ struct CmGatherConfig {
 
 // "o4t1024p" (split outputs, 4 channels per step, tiles of 1024 outputs, prefetch), "c8t512", ...
 std::string cm_config_name(const CmGatherConfig& config);
-// Whether the entries run `config` (channels_per_step in 1, 2, 4, 8; out_tile a positive multiple of 32).
+// Whether the entries run `config` (channels_per_step in 1, 2, 4, 8, 16; out_tile a positive multiple of 32).
 bool cm_config_valid(const CmGatherConfig& config);
 
 struct KernelArtifact;

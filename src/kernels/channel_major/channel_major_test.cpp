@@ -118,7 +118,7 @@ TEST_P(GatherTest, MatchesReference) {
     const std::vector<int32_t> active = random_active(n_in, fraction, 3);
     std::vector<float> want(n_out);
     cm_gather_ref(w.view, x.data(), active, want.data());
-    for (const int step : {1, 2, 4, 8}) {
+    for (const int step : {1, 2, 4, 8, 16}) {
       const CmGatherArgs g{w.bytes.data(), channel_bytes(dtype, n_out), x.data(), active.data(), step, step != 2};
       std::vector<float> got(n_out, NAN);
       fn()(g, 0, static_cast<int64_t>(active.size()), 0, n_out, got.data());

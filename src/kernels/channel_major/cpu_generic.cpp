@@ -13,6 +13,7 @@ struct Scalar {
   static F load(const float* p) { return *p; }
   static void store(float* p, F v) { *p = v; }
   static F set1(float f) { return f; }
+  static F add(F a, F b) { return a + b; }
   static F fmadd(F a, F b, F c) { return a * b + c; }
   static float half(uint16_t h) { return fp16_to_f32(h); }
   static void q4_0(const uint8_t* qs, F* out) {

@@ -4,7 +4,7 @@
 // A vector policy V provides:
 //   F, kLanes              the f32 vector and its lanes (32 % kLanes == 0)
 //   kTokens                tokens per tile of the dense kernel (its accumulators: kTokens * 32 / kLanes)
-//   zero(), load(p), store(p, v), set1(f), fmadd(a, b, c) = a * b + c
+//   zero(), load(p), store(p, v), set1(f), add(a, b), fmadd(a, b, c) = a * b + c
 //   half(h)                an fp16 bit pattern as a float (the block scales)
 //   q4_0(qs, out), q8_0(qs, out), f16(p, out), f32(p, out): the 32 values of one block as 32 / kLanes
 //                          vectors: the signed codes (Q4_0: code - 8) or the floats themselves
@@ -103,16 +103,21 @@ struct CmTiles {
         for (int64_t line = 0; line < D::kBlockBytes; line += 64) __builtin_prefetch(next[k] + b * D::kBlockBytes + line);
       });
       float* yb = y + b * kTile;
-      F acc[kN];
-      unroll<kN>([&](auto i) { acc[i] = add ? V::load(yb + i * V::kLanes) : V::zero(); });
+      // Two chains of accumulators (even and odd channels of the step): a step's fused multiply-adds
+      // into one register would wait on each other's latency.
+      F acc[2][kN];
+      unroll<kN>([&](auto i) {
+        acc[0][i] = add ? V::load(yb + i * V::kLanes) : V::zero();
+        acc[1][i] = V::zero();
+      });
       unroll<C>([&](auto k) {
         const uint8_t* block = w[k] + b * D::kBlockBytes;
         const F s = V::set1(xs[k] * D::template scale<V>(block));
         F v[kN];
         D::template values<V>(block, v);
-        unroll<kN>([&](auto i) { acc[i] = V::fmadd(s, v[i], acc[i]); });
+        unroll<kN>([&](auto i) { acc[k % 2][i] = V::fmadd(s, v[i], acc[k % 2][i]); });
       });
-      unroll<kN>([&](auto i) { V::store(yb + i * V::kLanes, acc[i]); });
+      unroll<kN>([&](auto i) { V::store(yb + i * V::kLanes, V::add(acc[0][i], acc[1][i])); });
     }
   }
 
@@ -151,6 +156,8 @@ struct CmTiles {
         return gather_steps<2>(g, a_begin, a_end, b_begin, b_end, y);
       case 8:
         return gather_steps<8>(g, a_begin, a_end, b_begin, b_end, y);
+      case 16:
+        return gather_steps<16>(g, a_begin, a_end, b_begin, b_end, y);
       default:
         return gather_steps<4>(g, a_begin, a_end, b_begin, b_end, y);
     }
