@@ -47,7 +47,12 @@ void LinearRunner::forward_channel_major(const TensorView& w, const float* x, in
     bytes_read_ += active->channels.size() * channel;
     return;
   }
-  cm_matmul(w, x, n_tokens, y, pool_, kernel);
+  if (n_tokens == 1) {
+    while (static_cast<int64_t>(all_channels_.size()) < w.n_cols) all_channels_.push_back(static_cast<int32_t>(all_channels_.size()));
+    cm_gather_matvec(w, x, std::span<const int32_t>(all_channels_).first(w.n_cols), y, pool_, cm_scratch_, kernel);
+  } else {
+    cm_matmul(w, x, n_tokens, y, pool_, kernel);
+  }
   bytes_read_ += static_cast<uint64_t>(w.n_cols) * channel;
 }
 

@@ -5,8 +5,9 @@
 //
 //   weight layout   active set (decode)        no active set
 //   rows, x16       dense matmul (ignores it)  dense matmul (matmul_shared_input)
-//   channel_major   gathered matvec            dense channel-major matmul
-//                   (kernels/channel_major)
+//   channel_major   gathered matvec            dense channel-major matmul; for one token the
+//                   (kernels/channel_major)    gathered matvec over every channel (it streams
+//                                              whole channels, the dense kernel strides across them)
 //
 //   Y[n_tokens, W.n_rows] = X[n_tokens, W.n_cols] · Wᵀ (+ bias)
 #pragma once
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <vector>
 
 #include "base/thread_pool.h"
 #include "kernels/channel_major/channel_major.h"
@@ -85,6 +87,7 @@ class LinearRunner {
   KernelChooser& kernels_;
   MatmulScratch scratch_;
   CmScratch cm_scratch_;
+  std::vector<int32_t> all_channels_;  // 0, 1, 2, ...: the active set of a dense one-token product
   uint64_t bytes_read_ = 0;
 };
 

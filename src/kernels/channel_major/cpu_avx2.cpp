@@ -20,15 +20,15 @@ struct Avx2 {
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
   static float half(uint16_t h) { return _cvtsh_ss(h); }
   static F from_i8(__m128i codes) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes)); }
+  // Bytes 0..7 and 8..15 widened to int32 lanes, each then split: the low nibble of byte i is
+  // element i, its high nibble element 16 + i (two widening shuffles per block, not four).
   static void q4_0(const uint8_t* qs, F* out) {
-    const __m128i pairs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
-    const __m128i low = _mm_sub_epi8(_mm_and_si128(pairs, mask), eight);  // elements 0..15
-    const __m128i high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(pairs, 4), mask), eight);  // 16..31
-    out[0] = from_i8(low);
-    out[1] = from_i8(_mm_srli_si128(low, 8));
-    out[2] = from_i8(high);
-    out[3] = from_i8(_mm_srli_si128(high, 8));
+    const __m256i eight = _mm256_set1_epi32(8), mask = _mm256_set1_epi32(0x0F);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i pairs = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8 * h)));
+      out[h] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(pairs, mask), eight));
+      out[2 + h] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(pairs, 4), eight));
+    }
   }
   static void q8_0(const int8_t* qs, F* out) {
     for (int i = 0; i < 4; ++i) out[i] = from_i8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8 * i)));

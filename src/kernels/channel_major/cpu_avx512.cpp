@@ -18,11 +18,13 @@ struct Avx512 {
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static float half(uint16_t h) { return _cvtsh_ss(h); }
   static F from_i8(__m128i codes) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(codes)); }
+  // Each byte widened once to an int32 lane, then split: its low nibble is element i, its high
+  // nibble element 16 + i (one widening shuffle per block, not two).
   static void q4_0(const uint8_t* qs, F* out) {
-    const __m128i pairs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
-    out[0] = from_i8(_mm_sub_epi8(_mm_and_si128(pairs, mask), eight));                      // 0..15
-    out[1] = from_i8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(pairs, 4), mask), eight));  // 16..31
+    const __m512i pairs = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+    const __m512i eight = _mm512_set1_epi32(8);
+    out[0] = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(pairs, _mm512_set1_epi32(0x0F)), eight));
+    out[1] = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(pairs, 4), eight));
   }
   static void q8_0(const int8_t* qs, F* out) {
     out[0] = from_i8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
