@@ -16,6 +16,12 @@
 // GB/s_cpu).
 // KERNEL is "default" (select_default_kernel, the best ISA) or "scalar" (the vec_dot_ref variant, the
 // baseline; only on the 2048x2048 shape, it is slow).
+// gather/TYPE/KxN/s:S/threads:N/CONFIG   one token over channel-major weights (kernels/channel_major)
+//                          with a random active set of (1 - S) K channels, S = 0.5, 0.7: compare its
+//                          time with decode/TYPE/KxN/threads:N/default (dense, row-major, all K).
+//                          GB/s counts the bytes it reads (active channels); CONFIG is the default
+//                          gather config, or each of cm_sweep_configs() on ffn shapes (gather_sweep/).
+// cm_prefill/TYPE/KxN/threads:N       64 tokens through the dense channel-major kernel.
 #include <benchmark/benchmark.h>
 
 #include <immintrin.h>
@@ -33,7 +39,9 @@
 #include "base/clock.h"
 #include "base/fp16.h"
 #include "base/thread_pool.h"
+#include "kernels/channel_major/channel_major.h"
 #include "kernels/matmul/matmul.h"
+#include "kernels/registry.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -189,11 +197,14 @@ const WeightSet& weights_for(DType dtype, WeightLayout layout, const Shape& s, b
     return set;
   }
   set = WeightSet{dtype, layout, s, dram, {}};
-  const size_t bytes = layout_row_bytes(dtype, layout, s.n_cols) * s.n_rows;
+  const bool cm = layout == WeightLayout::channel_major;  // n_cols channels of n_rows: random blocks too
+  const size_t bytes = cm ? channel_bytes(dtype, s.n_rows) * s.n_cols : layout_row_bytes(dtype, layout, s.n_cols) * s.n_rows;
   const size_t n_copies = dram ? std::max<size_t>(1, (kDramBytes + bytes - 1) / bytes) : 1;
   for (size_t i = 0; i < n_copies; ++i) {
     set.copies.emplace_back(bytes);
-    if (i == 0) {
+    if (i == 0 && cm) {
+      fill_weights(dtype, set.copies[0].as<uint8_t>(), bytes);
+    } else if (i == 0) {
       std::vector<uint8_t> rows(row_bytes(dtype, s.n_cols) * s.n_rows);
       fill_weights(dtype, rows.data(), rows.size());
       pack_rows(dtype, layout, rows.data(), s.n_rows, s.n_cols, set.copies[0].data());
@@ -251,7 +262,105 @@ void run_matmul(benchmark::State& state, DType dtype, Shape s, int n_threads, in
   }
 }
 
+// A random active set of round((1 - sparsity) n) channels of [0, n), ascending.
+std::vector<int32_t> random_active(int64_t n, double sparsity) {
+  std::vector<int32_t> all(n);
+  for (int32_t j = 0; j < n; ++j) all[j] = j;
+  std::mt19937 rng(7);
+  std::shuffle(all.begin(), all.end(), rng);
+  all.resize(static_cast<size_t>(std::lround((1.0 - sparsity) * static_cast<double>(n))));
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+void run_gather(benchmark::State& state, DType dtype, Shape s, int n_threads, double sparsity, CmGatherConfig config) {
+  const CmKernel best = select_cm_kernel(dtype);
+  const CmKernel kernel = resolve_cm_kernel(dtype, best.gather->key.isa, config);
+  const WeightSet& weights = weights_for(dtype, WeightLayout::channel_major, s, true);
+  const std::vector<float> x = make_activations(s.n_cols);
+  const std::vector<int32_t> active = random_active(s.n_cols, sparsity);
+  std::vector<float> y(s.n_rows);
+  ThreadPool pool(n_threads);
+  CmScratch scratch;
+  size_t i = 0;
+  const double c0 = thread_cpu_s();
+  for (auto _ : state) {
+    cm_gather_matvec(weights.view(i++), x.data(), active, y.data(), pool, scratch, kernel);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double cpu_s = thread_cpu_s() - c0;
+  state.SetLabel(kernel.gather->name + " " + cm_config_name(config));
+  const double n = static_cast<double>(state.iterations());
+  const double gb = static_cast<double>(channel_bytes(dtype, s.n_rows) * active.size()) * n / 1e9;
+  const Bandwidth limit = stream_gbps(n_threads);
+  state.counters["GB/s"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
+  state.counters["bw_frac"] = benchmark::Counter(gb / limit.wall_gbps, benchmark::Counter::kIsRate);
+  state.counters["GB/s_cpu"] = gb / cpu_s;
+}
+
+void run_cm_prefill(benchmark::State& state, DType dtype, Shape s, int n_threads) {
+  const CmKernel kernel = select_cm_kernel(dtype);
+  const WeightSet& weights = weights_for(dtype, WeightLayout::channel_major, s, false);
+  const std::vector<float> x = make_activations(kPrefillTokens * s.n_cols);
+  std::vector<float> y(kPrefillTokens * s.n_rows);
+  ThreadPool pool(n_threads);
+  for (auto _ : state) {
+    cm_matmul(weights.view(0), x.data(), kPrefillTokens, y.data(), pool, kernel);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(kernel.matmul->name);
+  const double n = static_cast<double>(state.iterations());
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(kPrefillTokens) * n, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * s.n_cols * s.n_rows * kPrefillTokens * n / 1e9, benchmark::Counter::kIsRate);
+}
+
+// The gather configs the sweep compares (the default is one of them).
+std::vector<CmGatherConfig> cm_sweep_configs() {
+  std::vector<CmGatherConfig> out;
+  for (CmSplit split : {CmSplit::outputs, CmSplit::channels}) {
+    for (int step : {4, 8, 16}) {
+      for (int64_t tile : {256, 1024, 8192}) {
+        for (bool prefetch : {false, true}) out.push_back({split, step, tile, prefetch});
+      }
+    }
+  }
+  return out;
+}
+
+void register_channel_major() {
+  for (DType dtype : {DType::Q4_0, DType::Q8_0}) {
+    for (const Shape& s : kShapes) {
+      if (s.n_rows == 32000) continue;  // the head stays dense
+      const std::string shape = std::to_string(s.n_cols) + "x" + std::to_string(s.n_rows);
+      for (int n_threads : {1, 2}) {
+        for (double sparsity : {0.5, 0.7}) {
+          const std::string name = std::string("gather/") + dtype_name(dtype) + "/" + shape + "/s:" +
+                                   (sparsity == 0.5 ? "0.5" : "0.7") + "/threads:" + std::to_string(n_threads);
+          benchmark::RegisterBenchmark((name + "/default").c_str(), run_gather, dtype, s, n_threads, sparsity,
+                                       CmGatherConfig{})
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+          if (dtype != DType::Q4_0 || sparsity != 0.5 || s.n_cols == s.n_rows) continue;
+          for (const CmGatherConfig& c : cm_sweep_configs()) {
+            benchmark::RegisterBenchmark(("gather_sweep/" + name.substr(7) + "/" + cm_config_name(c)).c_str(),
+                                         run_gather, dtype, s, n_threads, sparsity, c)
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+          }
+        }
+        benchmark::RegisterBenchmark(
+            (std::string("cm_prefill/") + dtype_name(dtype) + "/" + shape + "/threads:" + std::to_string(n_threads)).c_str(),
+            run_cm_prefill, dtype, s, n_threads)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+}
+
 bool register_all() {
+  register_channel_major();
   benchmark::RegisterBenchmark("stream_read", stream_read)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
   for (const char* phase : {"decode", "prefill"}) {
     const int64_t n_tokens = std::string(phase) == "decode" ? 1 : kPrefillTokens;

@@ -5,6 +5,7 @@
 
 #include "base/check.h"
 #include "kernels/attention/kernels.h"
+#include "kernels/channel_major/kernels.h"
 #include "kernels/matmul/kernels.h"
 #include "kernels/rmsnorm/kernels.h"
 #include "kernels/rope/kernels.h"
@@ -43,7 +44,7 @@ std::string kernel_name(const KernelKey& key) {
            (key.layout == WeightLayout::rows ? "" : layout_name(key.layout)) + "-";
   }
   name += std::string("f32-") + op_name(key.op);
-  if (weighted) name += "-" + config_name(key.config);
+  if (key.op == Op::matmul) name += "-" + config_name(key.config);
   return name + "__" + isa_name(key.isa);
 }
 
@@ -71,7 +72,17 @@ std::vector<KernelArtifact> build_registry() {
     add(KernelKey{.op = Op::matmul, .isa = CpuIsa::isa_, .dtype = f.weight, .layout = f.weight_layout}, \
         NativeFn(std::in_place_index<static_cast<size_t>(Op::matmul)>, &f));                            \
   }
+#define JF_CHANNEL_MAJOR(isa_, families_)                                                             \
+  for (const CmFamily& f : families_()) {                                                             \
+    JF_CHECK(f.isa == CpuIsa::isa_);                                                                  \
+    const WeightLayout cm = WeightLayout::channel_major;                                              \
+    add(KernelKey{.op = Op::gather_matvec, .isa = CpuIsa::isa_, .dtype = f.dtype, .layout = cm},      \
+        NativeFn(std::in_place_index<static_cast<size_t>(Op::gather_matvec)>, f.gather));             \
+    add(KernelKey{.op = Op::cm_matmul, .isa = CpuIsa::isa_, .dtype = f.dtype, .layout = cm},          \
+        NativeFn(std::in_place_index<static_cast<size_t>(Op::cm_matmul)>, f.matmul));                 \
+  }
 #include "kernels/kernel_list.inc"
+#undef JF_CHANNEL_MAJOR
 #undef JF_MATMUL
 #undef JF_KERNEL
   std::stable_sort(all.begin(), all.end(), [](const KernelArtifact& a, const KernelArtifact& b) {

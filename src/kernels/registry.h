@@ -15,6 +15,7 @@
 
 #include "base/cpu_isa.h"
 #include "kernels/attention/attention.h"
+#include "kernels/channel_major/channel_major.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/rmsnorm/rmsnorm.h"
 #include "kernels/rope/rope.h"
@@ -41,14 +42,16 @@ struct KernelKey {
   CpuIsa isa = CpuIsa::scalar;
   DType dtype = DType::F32;                  // of the weights (weighted ops); else of the data
   WeightLayout layout = WeightLayout::rows;  // of the weights
-  MatmulConfig config = {};                  // the op's knobs (only matmul has any so far)
+  MatmulConfig config = {};                  // matmul's knobs (the channel-major ops take theirs,
+                                             // CmGatherConfig, at the call: CmKernel)
 
   bool operator==(const KernelKey&) const = default;
 };
 
 // The canonical name of a kernel, used in logs, kdb records, test and benchmark names:
-//   weighted ops:  <dtype>[<layout> unless rows]-f32-<op>-<config>__<isa>,
-//                  e.g. q4_0x16-f32-matmul-r4t2k0p0__avx512 (the kdb records name kernels so)
+//   weighted ops:  <dtype>[<layout> unless rows]-f32-<op>[-<config> for matmul]__<isa>,
+//                  e.g. q4_0x16-f32-matmul-r4t2k0p0__avx512 (the kdb records name kernels so),
+//                  q4_0cm-f32-gather_matvec__avx2
 //   other ops:     f32-<op>__<isa>, e.g. f32-rmsnorm__avx2
 std::string kernel_name(const KernelKey& key);
 

@@ -3,14 +3,22 @@
 // input is dense or a set of active channels. Kernel choice happens behind it, in the one
 // KernelChooser the runner is given (runtime/kernel_select.h); sparsity and flash plug in here.
 //
+//   weight layout   active set (decode)        no active set
+//   rows, x16       dense matmul (ignores it)  dense matmul (matmul_shared_input)
+//   channel_major   gathered matvec            dense channel-major matmul; for one token the
+//                   (kernels/channel_major)    gathered matvec over every channel (it streams
+//                                              whole channels, the dense kernel strides across them)
+//
 //   Y[n_tokens, W.n_rows] = X[n_tokens, W.n_cols] · Wᵀ (+ bias)
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/channel_major/channel_major.h"
 #include "kernels/matmul/matmul.h"
 #include "tensor/tensor_view.h"
 
@@ -25,20 +33,22 @@ struct LinearWeight {
   bool present() const { return weight.present(); }
 };
 
-// The input channels of one token (decode) that may be nonzero: ascending, distinct, each < W.n_cols.
-// The caller's x is already zero outside them, so a dense kernel gives the right answer; a kernel
-// over channel-major weights reads only these channels.
+// Input channels that may be nonzero, for one token (decode): ascending, distinct, each < W.n_cols.
+// The caller's x is already zero outside them, so every kernel gives y = W · x = W[:, channels] ·
+// x[channels]; a kernel over channel-major weights reads only these channels.
 struct ActiveChannels {
   std::span<const int32_t> channels;
 };
 
-// Chooses the matmul kernel of a weight for a batch of n_tokens (runtime/kernel_select.h: the
-// kdb's winner or the default). Called for every linear, so it must be cheap; the kernel must be
-// made for w.dtype and w.layout and stay valid for the chooser's lifetime.
+// Chooses the kernel of a weight for a batch of n_tokens (runtime/kernel_select.h: the kdb's winner
+// or the default): a matmul kernel for rows and packed layouts, the channel-major entries for
+// channel_major. Called for every linear, so it must be cheap; the kernel must be made for w.dtype
+// and w.layout and stay valid for the chooser's lifetime.
 class KernelChooser {
  public:
   virtual ~KernelChooser() = default;
   virtual const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens) = 0;
+  virtual const CmKernel& select_cm_kernel(const TensorView& w) = 0;
 };
 
 // One output of a shared-input call: y = X · weightᵀ (+ bias), y: n_tokens * weight.n_rows f32.
@@ -54,8 +64,8 @@ class LinearRunner {
   LinearRunner(ThreadPool& pool, KernelChooser& kernels) : pool_(pool), kernels_(kernels) {}
 
   // Up to kMaxSharedOutputs linears of the same input x (n_tokens rows of W.n_cols f32), e.g. Q, K
-  // and V: x is encoded once for all of them (matmul_shared_input). `active` (one token only) names
-  // x's nonzero channels; weights held by rows are read whole either way.
+  // and V: the row-major ones share one encoding of x (matmul_shared_input). `active` (only with
+  // n_tokens == 1) lets the channel-major ones read only the active channels (table above).
   void forward(std::initializer_list<LinearOutput> outputs, const float* x, int64_t n_tokens,
                const ActiveChannels* active = nullptr);
 
@@ -64,14 +74,20 @@ class LinearRunner {
     forward({{&w, y}}, x, n_tokens, active);
   }
 
-  // Weight bytes the linears have read since the runner was made: each call reads a whole weight
-  // once, however many tokens it has.
+  // Weight bytes the linears have read since construction: a dense product reads the whole
+  // weight, a gathered one its active channels (the benchmarks report it per token).
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
+  // y = x · wᵀ for a channel-major w: gathered over `active`, else dense.
+  void forward_channel_major(const TensorView& w, const float* x, int64_t n_tokens, float* y,
+                             const ActiveChannels* active);
+
   ThreadPool& pool_;
   KernelChooser& kernels_;
   MatmulScratch scratch_;
+  CmScratch cm_scratch_;
+  std::vector<int32_t> all_channels_;  // 0, 1, 2, ...: the active set of a dense one-token product
   uint64_t bytes_read_ = 0;
 };
 

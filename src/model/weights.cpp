@@ -1,10 +1,12 @@
 #include "model/weights.h"
 
 #include <cinttypes>
+#include <set>
 
 #include "base/check.h"
 #include "base/checked_math.h"
 #include "kernels/matmul/matmul.h"
+#include "tensor/channel_major.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -18,6 +20,8 @@ struct Request {
   int64_t n_rows;  // 1 for vectors
   Need need;
   bool vector;  // norms and biases: converted to f32 at load time
+  bool linear;  // a matrix of the linear seam: may be stored channel-major
+  bool channel_major = false;  // stored as name + kChannelMajorSuffix, transposed (weights.h)
 };
 
 int64_t dim(const ModelConfig& c, Dim d) {
@@ -43,12 +47,18 @@ int64_t dim(const ModelConfig& c, Dim d) {
 }
 
 Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& r) {
-  const bool ok_shape =
-      info.ne[0] == r.n_cols && info.n_rows() == r.n_rows && info.ne[2] == 1 && info.ne[3] == 1;
+  // ggml order: [n_cols, n_rows], a channel-major tensor transposed.
+  const int64_t ne0 = r.channel_major ? r.n_rows : r.n_cols, ne1 = r.channel_major ? r.n_cols : r.n_rows;
+  const bool ok_shape = info.ne[0] == ne0 && info.n_rows() == ne1 && info.ne[2] == 1 && info.ne[3] == 1;
   if (!ok_shape) {
     return error(StatusCode::kCorruptFile,
                  "%s: tensor '%s' has shape %s, expected [%" PRId64 ", %" PRId64 "]", file.path().c_str(),
-                 r.name.c_str(), info.shape_string().c_str(), r.n_cols, r.n_rows);
+                 info.name.c_str(), info.shape_string().c_str(), ne0, ne1);
+  }
+  if (r.channel_major) {
+    if (Status s = check_channel_major(info.name, info.dtype, r.n_rows, r.n_cols); !s.ok()) {
+      return error(StatusCode::kUnsupported, "%s: %s", file.path().c_str(), s.message().c_str());
+    }
   }
   if (!dtype_info(info.dtype).supported) {
     return error(StatusCode::kUnsupported,
@@ -63,7 +73,8 @@ Request request_for(const ModelConfig& c, ModelWeights* w, TensorRole role, int 
   // tensor_of is the one map from roles to fields; *w is ours to fill.
   TensorView* dst = const_cast<TensorView*>(&tensor_of(*w, role, layer));
   const int64_t n_cols = dim(c, info.n_cols), n_rows = dim(c, info.n_rows);
-  return {dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector};
+  return {dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector,
+          info.kind == RoleKind::kMatrix};
 }
 
 // Every tensor the architecture's row lists, model-wide ones first, then layer by layer. The output
@@ -89,8 +100,26 @@ std::vector<Request> plan_requests(const ModelConfig& c, ModelWeights* w) {
   return r;
 }
 
-// Matrices are kept in the layout the matmul kernels of this CPU read fastest (weight_layout.h).
+// The names the file lists under kChannelMajorKey (empty without the key).
+Result<std::set<std::string>> channel_major_names(const GgufFile& file) {
+  std::set<std::string> names;
+  if (file.find(kChannelMajorKey) == nullptr) return names;
+  JF_ASSIGN_OR_RETURN(const GgufArray* array, file.get_array(kChannelMajorKey));
+  for (const GgufValue& v : array->items) {
+    const std::string* name = std::get_if<std::string>(&v.data);
+    if (name == nullptr) {
+      return error(StatusCode::kCorruptFile, "%s: %s must be an array of tensor names", file.path().c_str(),
+                   kChannelMajorKey);
+    }
+    names.insert(*name);
+  }
+  return names;
+}
+
+// Matrices are kept in the layout the matmul kernels of this CPU read fastest (weight_layout.h),
+// channel-major ones as they are stored.
 WeightLayout layout_of(const TensorInfo& info, const Request& r) {
+  if (r.channel_major) return WeightLayout::channel_major;
   return r.vector ? WeightLayout::rows : preferred_layout(info.dtype);
 }
 
@@ -100,7 +129,7 @@ uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
   uint64_t bytes = info.n_bytes;
   if (r.vector) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
   const WeightLayout layout = layout_of(info, r);
-  if (layout != WeightLayout::rows) {
+  if (layout == WeightLayout::x16) {
     bytes = *checked_mul(static_cast<uint64_t>(layout_row_bytes(info.dtype, layout, r.n_cols)),
                          static_cast<uint64_t>(r.n_rows));
   }
@@ -190,15 +219,18 @@ std::vector<NamedLinear> model_linears(const ModelWeights& w) {
 Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& config) {
   ModelWeights w;
   std::vector<Request> requests = plan_requests(config, &w);
+  JF_ASSIGN_OR_RETURN(const std::set<std::string> channel_major, channel_major_names(file));
 
   uint64_t total = 0;
   std::vector<const TensorInfo*> infos(requests.size(), nullptr);
   for (size_t i = 0; i < requests.size(); ++i) {
-    const Request& r = requests[i];
-    infos[i] = file.find_tensor(r.name);
+    Request& r = requests[i];
+    r.channel_major = r.linear && channel_major.count(r.name) > 0;
+    const std::string stored = r.channel_major ? r.name + kChannelMajorSuffix : r.name;
+    infos[i] = file.find_tensor(stored);
     if (infos[i] == nullptr) {
-      if (r.need == Need::kOptional) continue;
-      return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), r.name.c_str());
+      if (r.need == Need::kOptional && !r.channel_major) continue;
+      return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), stored.c_str());
     }
     JF_RETURN_IF_ERROR(check_shape(file, *infos[i], r));
     total += arena_bytes(*infos[i], r);
@@ -226,7 +258,7 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
       dequantize_row(info->dtype, staging.data(), reinterpret_cast<float*>(cursor), info->n_elements());
       t.dtype = DType::F32;
-    } else if (const WeightLayout layout = layout_of(*info, r); layout != WeightLayout::rows) {
+    } else if (const WeightLayout layout = layout_of(*info, r); layout == WeightLayout::x16) {
       staging.resize(info->n_bytes);
       JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
       pack_rows(info->dtype, layout, staging.data(), r.n_rows, r.n_cols, cursor);
@@ -235,6 +267,7 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
     } else {
       JF_RETURN_IF_ERROR(file.read_tensor(*info, cursor));
       t.dtype = info->dtype;
+      t.layout = layout;
     }
     cursor += arena_bytes(*info, r);
   }

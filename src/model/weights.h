@@ -57,9 +57,18 @@ struct NamedLinear {
 // Every present linear: layer by layer in the order the forward pass runs them, then the head.
 std::vector<NamedLinear> model_linears(const ModelWeights& w);
 
+// Channel-major linears in a GGUF file (`jitflow convert --channel-major`): the string array under
+// kChannelMajorKey names them (e.g. "blk.0.attn_q.weight"); each is stored as that name plus
+// kChannelMajorSuffix with the transposed ggml shape [n_out, n_in] (ne[0] = n_out contiguous: one
+// row per input channel). Renamed, so that a tool that does not know the layout reports a missing
+// tensor instead of computing with a transposed (for square matrices, same-shaped) weight.
+inline constexpr char kChannelMajorKey[] = "jitflow.channel_major";
+inline constexpr char kChannelMajorSuffix[] = ".cm";
+
 // Checks and reads every tensor the model needs. Errors: a missing tensor (kNotFound), a wrong
 // shape (kCorruptFile), a tensor type jitflow cannot compute with (kUnsupported), all naming the
-// tensor; out of memory (kOutOfRange).
+// tensor; out of memory (kOutOfRange). Channel-major tensors (above) are read as they are stored,
+// with layout channel_major and their logical shape.
 Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& config);
 
 }  // namespace jf

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <set>
 
+#include "base/check.h"
 #include "base/log.h"
+#include "kernels/registry.h"
 #include "kdb/fingerprint.h"
 #include "tune/matmul_record.h"
 
@@ -88,6 +90,17 @@ const MatmulKernel& KernelSelector::select_kernel(const TensorView& w, int64_t n
                static_cast<long long>(w.n_cols), static_cast<long long>(n_tokens), kernel.name.c_str(),
                tuned != nullptr ? "tuned" : "default");
   return cache_.emplace(key, std::move(kernel)).first->second;
+}
+
+const CmKernel& KernelSelector::select_cm_kernel(const TensorView& w) {
+  const auto [it, inserted] = cm_cache_.try_emplace(w.dtype);
+  if (inserted) {
+    it->second = jf::select_cm_kernel(w.dtype);
+    JF_CHECK_MSG(it->second.valid(), "no channel-major kernel for this weight type (the loader refuses such files)");
+    JF_LOG_DEBUG("channel-major %s: %s, %s (%s)", dtype_name(w.dtype), it->second.gather->name.c_str(),
+                 it->second.matmul->name.c_str(), cm_config_name(it->second.config).c_str());
+  }
+  return it->second;
 }
 
 }  // namespace jf

@@ -36,6 +36,10 @@ class KernelSelector final : public KernelChooser {
   // level (JITFLOW_LOG=debug). The reference stays valid for the selector's lifetime. Not thread-safe: one caller at a time (the forward pass).
   const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens) override;
 
+  // The channel-major entries for w.dtype with the default gather config (the kdb holds no
+  // channel-major records yet); one lookup per dtype, cached.
+  const CmKernel& select_cm_kernel(const TensorView& w) override;
+
   int n_tuned() const { return n_tuned_; }  // kdb winners this selector can use
 
  private:
@@ -58,6 +62,7 @@ class KernelSelector final : public KernelChooser {
 
   std::map<Shape, std::vector<Tuned>> tuned_;  // by shape, ascending batch
   std::unordered_map<CacheKey, MatmulKernel, CacheKeyHash> cache_;
+  std::map<DType, CmKernel> cm_cache_;
   int n_tuned_ = 0;
 };
 

@@ -110,11 +110,27 @@ X16Type x16_type(DType dtype) {
 }  // namespace
 
 const char* layout_name(WeightLayout layout) {
-  return layout == WeightLayout::x16 ? "x16" : "rows";
+  switch (layout) {
+    case WeightLayout::rows:
+      return "rows";
+    case WeightLayout::x16:
+      return "x16";
+    case WeightLayout::channel_major:
+      return "cm";
+  }
+  return "?";
 }
 
 bool layout_supports(WeightLayout layout, DType dtype) {
-  return layout == WeightLayout::rows || dtype == DType::Q4_0 || dtype == DType::Q8_0 || dtype == DType::Q4_K;
+  switch (layout) {
+    case WeightLayout::rows:
+      return true;
+    case WeightLayout::x16:
+      return dtype == DType::Q4_0 || dtype == DType::Q8_0 || dtype == DType::Q4_K;
+    case WeightLayout::channel_major:
+      return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::Q8_0 || dtype == DType::Q4_0;
+  }
+  return false;
 }
 
 int64_t x16_group_code_bytes(DType dtype) {
@@ -130,12 +146,13 @@ int64_t x16_group_bytes(DType dtype) {
 }
 
 size_t layout_row_bytes(DType dtype, WeightLayout layout, int64_t n_cols) {
+  JF_CHECK_MSG(layout != WeightLayout::channel_major, "channel-major weights have no rows");
   if (layout == WeightLayout::rows) return row_bytes(dtype, n_cols);
   return static_cast<size_t>(x16_groups(n_cols) * x16_group_bytes(dtype));
 }
 
 void pack_rows(DType dtype, WeightLayout layout, const void* src, int64_t n_rows, int64_t n_cols, void* dst) {
-  JF_CHECK(layout_supports(layout, dtype));
+  JF_CHECK(layout_supports(layout, dtype) && layout != WeightLayout::channel_major);
   const size_t src_row = row_bytes(dtype, n_cols);
   const size_t dst_row = layout_row_bytes(dtype, layout, n_cols);
   const auto* in = static_cast<const uint8_t*>(src);
@@ -177,6 +194,7 @@ void pack_rows(DType dtype, WeightLayout layout, const void* src, int64_t n_rows
 }
 
 void unpack_row(DType dtype, WeightLayout layout, const void* row, int64_t n_cols, void* dst) {
+  JF_CHECK_MSG(layout != WeightLayout::channel_major, "channel-major weights have no rows");
   const auto* in = static_cast<const uint8_t*>(row);
   auto* out = static_cast<uint8_t*>(dst);
   if (layout == WeightLayout::rows) {

@@ -20,6 +20,12 @@
 //   scales, 40 bytes per group, measured decode 17 -> 10 GB/s on 5632-column rows). Scales
 //   and mins are the six-bit values as bytes, d and dmin the fp16 values of super-blocks 0 and 1;
 //   the code vectors pair the 32 codes of sub-block j as Q4_0 pairs those of block j.
+//
+// channel_major holds Wᵀ: a TensorView keeps the logical shape (n_rows outputs, n_cols inputs),
+// but the bytes are n_cols channels, channel j being column j of W (its weights for every output)
+// as one GGUF row of n_rows elements (the dtype's blocks and scales, quantised along the outputs).
+// A sparse decode then reads only the channels whose inputs are active (tensor/channel_major.h,
+// kernels/channel_major). It has no rows: row(), row_stride_bytes() and gguf_row() do not apply.
 #pragma once
 
 #include <cstddef>
@@ -33,9 +39,10 @@ namespace jf {
 enum class WeightLayout : uint8_t {
   rows,  // GGUF blocks, row after row
   x16,   // groups of 16 blocks, code bytes interleaved by 4 (Q4_0, Q8_0, Q4_K)
+  channel_major,  // Wᵀ: one GGUF row per input channel (F32, F16, Q8_0, Q4_0)
 };
 
-const char* layout_name(WeightLayout layout);  // "rows", "x16"
+const char* layout_name(WeightLayout layout);  // "rows", "x16", "cm"
 
 inline constexpr int64_t kX16Blocks = 16;
 inline constexpr int64_t kX16GroupCols = 512;  // columns of one group (16 blocks of 32)
@@ -50,7 +57,10 @@ inline constexpr int64_t kX16Q4KGroupBytes = kX16Q4KScaleBytes + 256;  // scales
 int64_t x16_group_code_bytes(DType dtype);
 int64_t x16_groups(int64_t n_cols);
 
-// Bytes between the starts of two rows of n_cols columns.
+// Bytes of one channel of a channel_major weight with n_rows outputs.
+inline size_t channel_bytes(DType dtype, int64_t n_rows) { return row_bytes(dtype, n_rows); }
+
+// Bytes between the starts of two rows of n_cols columns (not channel_major, which has no rows).
 size_t layout_row_bytes(DType dtype, WeightLayout layout, int64_t n_cols);
 
 // Bytes of one x16 group: scales and codes.

@@ -1,6 +1,7 @@
-// The linear seam: the active-channel path against the dense kernels (input zeroed outside the
-// active set) and against a double-precision reference, for F32, F16, Q8_0 and Q4_0 weights held as
-// the loader holds them; biases; and the shared-input call.
+// The linear seam: row-major weights ignore the active set (their dense kernels already give the
+// product on the masked input); channel-major weights take the gathered kernel with an active set
+// and the dense channel-major kernel without, both against a double-precision reference, for F32,
+// F16, Q8_0 and Q4_0; biases; the shared-input call with mixed layouts; the bytes-read counter.
 #include "model/linear.h"
 
 #include <gtest/gtest.h>
@@ -51,6 +52,32 @@ Weight make_weight(DType dtype, int64_t n_rows, int64_t n_cols, uint32_t seed) {
   return w;
 }
 
+// A channel-major weight [n_rows x n_cols] of `dtype` (n_rows a multiple of 32), with its values.
+Weight make_cm_weight(DType dtype, int64_t n_rows, int64_t n_cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  const size_t channel = channel_bytes(dtype, n_rows);
+  Weight w;
+  w.bytes = AlignedBuffer(channel * n_cols);
+  w.values.resize(n_rows * n_cols);
+  std::vector<float> src(n_rows), values(n_rows);
+  for (int64_t c = 0; c < n_cols; ++c) {
+    for (float& v : src) v = normal(rng);
+    uint8_t* dst = reinterpret_cast<uint8_t*>(w.bytes.data()) + c * channel;
+    quantize_weight_row(dtype, src.data(), dst, n_rows);
+    dequantize_row(dtype, dst, values.data(), n_rows);
+    for (int64_t r = 0; r < n_rows; ++r) w.values[r * n_cols + c] = values[r];
+  }
+  TensorView& t = w.linear.weight;
+  t.name = "w";
+  t.dtype = dtype;
+  t.n_rows = n_rows;
+  t.n_cols = n_cols;
+  t.layout = WeightLayout::channel_major;
+  t.data = w.bytes.data();
+  return w;
+}
+
 std::vector<float> random_input(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
@@ -86,6 +113,29 @@ struct Case {
   double dense_tolerance;  // relative to the rms of y: the dense kernels encode x (F16, Q8_0)
 };
 
+// x zeroed outside `channels`, token after token.
+std::vector<float> masked(const std::vector<float>& x, int64_t n_cols, const std::vector<int32_t>& channels) {
+  std::vector<float> out(x.size(), 0.0f);
+  for (size_t t = 0; t < x.size() / n_cols; ++t) {
+    for (int32_t ch : channels) out[t * n_cols + ch] = x[t * n_cols + ch];
+  }
+  return out;
+}
+
+// y = W · x in double over the weight's values, token after token.
+std::vector<float> exact_product(const Weight& w, const std::vector<float>& x, int64_t n_tokens) {
+  const int64_t n_rows = w.linear.weight.n_rows, n_cols = w.linear.weight.n_cols;
+  std::vector<float> y(n_tokens * n_rows);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+      double sum = 0;
+      for (int64_t c = 0; c < n_cols; ++c) sum += static_cast<double>(w.values[r * n_cols + c]) * x[t * n_cols + c];
+      y[t * n_rows + r] = static_cast<float>(sum);
+    }
+  }
+  return y;
+}
+
 class LinearTest : public testing::TestWithParam<Case> {
  protected:
   ThreadPool pool_{2};
@@ -93,49 +143,50 @@ class LinearTest : public testing::TestWithParam<Case> {
   LinearRunner linears_{pool_, kernels_};
 };
 
-// k = 576: a packed x16 group of 512 and a tail; 37 rows: not a multiple of any row tile.
-TEST_P(LinearTest, ActiveChannelsMatchDenseOnMaskedInput) {
+// k = 576: a packed x16 group of 512 and a tail; 37 rows: not a multiple of any row tile. The active
+// set changes nothing for a row-major weight.
+TEST_P(LinearTest, RowMajorIgnoresTheActiveSet) {
   const Case c = GetParam();
-  const int64_t n_rows = 37, n_cols = 576, n_tokens = 3;
+  const int64_t n_rows = 37, n_cols = 576;
   const Weight w = make_weight(c.dtype, n_rows, n_cols, 1);
-  const std::vector<float> x = random_input(n_tokens * n_cols, 2);
   const std::vector<int32_t> channels = random_channels(n_cols, 3);
-  std::vector<float> masked(x.size(), 0.0f);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int32_t ch : channels) masked[t * n_cols + ch] = x[t * n_cols + ch];
-  }
-
-  std::vector<float> dense(n_tokens * n_rows), sparse(n_tokens * n_rows);
-  linears_.forward(w.linear, masked.data(), n_tokens, dense.data());
+  const std::vector<float> x = masked(random_input(n_cols, 2), n_cols, channels);
+  std::vector<float> dense(n_rows), with_active(n_rows);
+  linears_.forward(w.linear, x.data(), 1, dense.data());
   const ActiveChannels active{channels};
-  linears_.forward(w.linear, masked.data(), n_tokens, sparse.data(), &active);
-
-  // Against the exact sum over the active channels of the weight's values.
-  std::vector<float> exact(n_tokens * n_rows);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t r = 0; r < n_rows; ++r) {
-      double sum = 0;
-      for (int32_t ch : channels) sum += static_cast<double>(w.values[r * n_cols + ch]) * x[t * n_cols + ch];
-      exact[t * n_rows + r] = static_cast<float>(sum);
-    }
-  }
-  const double scale = rms(exact);
-  EXPECT_LE(max_abs_diff(sparse, exact), c.dense_tolerance * scale);
-  EXPECT_LE(max_abs_diff(sparse, dense), c.dense_tolerance * scale);
+  linears_.forward(w.linear, x.data(), 1, with_active.data(), &active);
+  EXPECT_EQ(with_active, dense);
+  EXPECT_LE(max_abs_diff(dense, exact_product(w, x, 1)), c.dense_tolerance * rms(dense));
 }
 
-TEST_P(LinearTest, EveryChannelActiveIsTheDenseProduct) {
+// Channel-major: gathered (active set, one token) and dense (no set, one and several tokens) against
+// the double sum. Both sum in f32 channel by channel: within (n + 2) 2^-24 of the sum of magnitudes
+// (kernels/channel_major/channel_major_test.cpp), bounded here by 1e-6 · rms(y) · n.
+TEST_P(LinearTest, ChannelMajorGatheredAndDenseMatchExact) {
   const Case c = GetParam();
-  const int64_t n_rows = 16, n_cols = 64, n_tokens = 1;
-  const Weight w = make_weight(c.dtype, n_rows, n_cols, 4);
-  const std::vector<float> x = random_input(n_cols, 5);
-  std::vector<int32_t> all(n_cols);
-  for (int32_t i = 0; i < n_cols; ++i) all[i] = i;
-  std::vector<float> dense(n_rows), sparse(n_rows);
-  linears_.forward(w.linear, x.data(), n_tokens, dense.data());
-  const ActiveChannels active{all};
-  linears_.forward(w.linear, x.data(), n_tokens, sparse.data(), &active);
-  EXPECT_LE(max_abs_diff(sparse, dense), c.dense_tolerance * rms(dense));
+  const int64_t n_rows = 64, n_cols = 576;
+  const Weight w = make_cm_weight(c.dtype, n_rows, n_cols, 4);
+  const std::vector<int32_t> channels = random_channels(n_cols, 5);
+  const std::vector<float> x = masked(random_input(n_cols, 6), n_cols, channels);
+  const std::vector<float> exact = exact_product(w, x, 1);
+  const double tolerance = 1e-6 * rms(exact) * static_cast<double>(n_cols);
+
+  std::vector<float> gathered(n_rows), dense(n_rows);
+  const ActiveChannels active{channels};
+  const uint64_t before = linears_.bytes_read();
+  linears_.forward(w.linear, x.data(), 1, gathered.data(), &active);
+  EXPECT_EQ(linears_.bytes_read() - before, channels.size() * channel_bytes(c.dtype, n_rows));
+  linears_.forward(w.linear, x.data(), 1, dense.data());
+  EXPECT_EQ(linears_.bytes_read() - before, (channels.size() + n_cols) * channel_bytes(c.dtype, n_rows));
+  EXPECT_LE(max_abs_diff(gathered, exact), tolerance);
+  EXPECT_LE(max_abs_diff(dense, exact), tolerance);
+
+  const int64_t n_tokens = 7;
+  const std::vector<float> xs = random_input(n_tokens * n_cols, 7);
+  const std::vector<float> exact_batch = exact_product(w, xs, n_tokens);
+  std::vector<float> batch(n_tokens * n_rows);
+  linears_.forward(w.linear, xs.data(), n_tokens, batch.data());
+  EXPECT_LE(max_abs_diff(batch, exact_batch), 1e-6 * rms(exact_batch) * static_cast<double>(n_cols));
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, LinearTest,
@@ -145,7 +196,7 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, LinearTest,
                            return std::string(dtype_name(p.param.dtype));
                          });
 
-// A bias is added on both paths; q/k/v through one shared call give what three single calls give.
+// A bias is added on every path; q/k/v through one shared call give what three single calls give.
 TEST(LinearSeamTest, BiasAndSharedInput) {
   ThreadPool pool(2);
   KernelSelector kernels;
@@ -174,14 +225,24 @@ TEST(LinearSeamTest, BiasAndSharedInput) {
     for (int64_t r = 0; r < 32; ++r) EXPECT_EQ(yq[t * 32 + r], unbiased[t * 32 + r] + bias[r]);
   }
 
+  // A channel-major weight beside a row-major one in one shared call, with a bias, gathered and
+  // dense: the bias is added once on each path.
+  Weight cm = make_cm_weight(DType::Q8_0, 32, n_cols, 9);
+  cm.linear.bias = b;
+  const LinearWeight cm_no_bias{cm.linear.weight, {}};
   const std::vector<int32_t> channels = {1, 5, 63};
+  const std::vector<float> x1 = masked(std::vector<float>(x.begin(), x.begin() + n_cols), n_cols, channels);
   const ActiveChannels active{channels};
-  std::vector<float> masked(n_cols, 0.0f);
-  for (int32_t c : channels) masked[c] = x[c];
-  std::vector<float> sparse(32), sparse_unbiased(32);
-  linears.forward(q.linear, masked.data(), 1, sparse.data(), &active);
-  linears.forward(no_bias, masked.data(), 1, sparse_unbiased.data(), &active);
-  for (size_t i = 0; i < sparse.size(); ++i) EXPECT_EQ(sparse[i], sparse_unbiased[i] + bias[i % 32]);
+  std::vector<float> ycm(32), ycm_unbiased(32), yk2(16), yk_alone(16);
+  linears.forward({{&cm.linear, ycm.data()}, {&k.linear, yk2.data()}}, x1.data(), 1, &active);
+  linears.forward(cm_no_bias, x1.data(), 1, ycm_unbiased.data(), &active);
+  linears.forward(k.linear, x1.data(), 1, yk_alone.data());
+  EXPECT_EQ(yk2, yk_alone);
+  for (size_t i = 0; i < ycm.size(); ++i) EXPECT_EQ(ycm[i], ycm_unbiased[i] + bias[i]);
+  std::vector<float> ycm_dense(n_tokens * 32), ycm_dense_unbiased(n_tokens * 32);
+  linears.forward(cm.linear, x.data(), n_tokens, ycm_dense.data());
+  linears.forward(cm_no_bias, x.data(), n_tokens, ycm_dense_unbiased.data());
+  for (size_t i = 0; i < ycm_dense.size(); ++i) EXPECT_EQ(ycm_dense[i], ycm_dense_unbiased[i] + bias[i % 32]);
 }
 
 }  // namespace

@@ -13,5 +13,6 @@ int cmd_kernels(int argc, char** argv);
 int cmd_perplexity(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
 int cmd_analyze(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
 
 }  // namespace jf::cli

@@ -23,6 +23,7 @@ constexpr Command kCommands[] = {
     {"perplexity", jf::cli::cmd_perplexity, "perplexity on a text, dense and sparse, with KL and top-1 vs dense"},
     {"calibrate", jf::cli::cmd_calibrate, "sparsity thresholds per layer and site from text (threshold mode)"},
     {"analyze", jf::cli::cmd_analyze, "cross-layer similarity, top-k prediction and hot channels of a model's activations"},
+    {"convert", jf::cli::cmd_convert, "rewrite a GGUF model's linears channel-major (--channel-major)"},
 };
 
 void print_usage() {

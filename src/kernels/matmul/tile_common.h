@@ -23,21 +23,11 @@
 #include <utility>
 
 #include "kernels/matmul/kernels.h"
+#include "kernels/unroll.h"
 #include "tensor/quant.h"
 
 namespace jf {
 namespace {
-
-// f(integral_constant<int, 0>) ... f(integral_constant<int, N - 1>): compile-time indices from the
-// start, so that arrays of accumulators indexed by them stay in registers (GCC replaces such arrays
-// by scalars before it unrolls loops, so a plain loop would keep them in memory).
-template <int N, typename F>
-inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (f(std::integral_constant<int, I>{}), ...);
-  }
-  (std::make_integer_sequence<int, N>{});
-}
 
 // Software prefetch `distance` bytes below p (0: none). __builtin_prefetch(p) is prefetcht0 on x86
 // (what _mm_prefetch(p, _MM_HINT_T0) expands to) and prfm pldl1keep on AArch64.

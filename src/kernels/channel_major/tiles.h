@@ -1,0 +1,209 @@
+// The channel-major entries as templates over a vector policy, instantiated once per ISA by
+// cpu_<isa>.cpp under its flags (internal linkage: the copies of different ISAs never merge).
+//
+// A vector policy V provides:
+//   F, kLanes              the f32 vector and its lanes (32 % kLanes == 0)
+//   kTokens                tokens per tile of the dense kernel (its accumulators: kTokens * 32 / kLanes)
+//   zero(), load(p), store(p, v), set1(f), add(a, b), fmadd(a, b, c) = a * b + c
+//   half(h)                an fp16 bit pattern as a float (the block scales)
+//   q4_0(qs, out), q8_0(qs, out), f16(p, out), f32(p, out): the 32 values of one block as 32 / kLanes
+//                          vectors: the signed codes (Q4_0: code - 8) or the floats themselves
+#pragma once
+
+#include <cstdint>
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#include "base/fp16.h"
+#include "kernels/channel_major/kernels.h"
+#include "kernels/unroll.h"
+#include "tensor/quant.h"
+
+namespace jf {
+namespace {
+
+constexpr int64_t kTile = kChannelMajorTile;
+
+// One block of 32 outputs of a channel: its scale and its values (value = scale * values[i]).
+struct CmQ4_0 {
+  static constexpr DType kType = DType::Q4_0;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
+  template <class V>
+  static float scale(const uint8_t* block) {
+    return V::half(load_u16(block));
+  }
+  template <class V>
+  static void values(const uint8_t* block, typename V::F* out) {
+    V::q4_0(block + offsetof(BlockQ4_0, qs), out);
+  }
+  static uint16_t load_u16(const uint8_t* p) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+  }
+};
+
+struct CmQ8_0 {
+  static constexpr DType kType = DType::Q8_0;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
+  template <class V>
+  static float scale(const uint8_t* block) {
+    return CmQ4_0::scale<V>(block);
+  }
+  template <class V>
+  static void values(const uint8_t* block, typename V::F* out) {
+    V::q8_0(reinterpret_cast<const int8_t*>(block + offsetof(BlockQ8_0, qs)), out);
+  }
+};
+
+struct CmF16 {
+  static constexpr DType kType = DType::F16;
+  static constexpr int64_t kBlockBytes = 2 * kTile;
+  template <class V>
+  static float scale(const uint8_t*) {
+    return 1.0f;
+  }
+  template <class V>
+  static void values(const uint8_t* block, typename V::F* out) {
+    V::f16(block, out);
+  }
+};
+
+struct CmF32 {
+  static constexpr DType kType = DType::F32;
+  static constexpr int64_t kBlockBytes = 4 * kTile;
+  template <class V>
+  static float scale(const uint8_t*) {
+    return 1.0f;
+  }
+  template <class V>
+  static void values(const uint8_t* block, typename V::F* out) {
+    V::f32(reinterpret_cast<const float*>(block), out);
+  }
+};
+
+template <class V, class D>
+struct CmTiles {
+  using F = typename V::F;
+  static constexpr int kN = static_cast<int>(kTile) / V::kLanes;  // vectors per block
+
+  // y[32 b .. 32 b + 32) for b in [b_begin, b_end) = (add ? y : 0) + Σ_k xs[k] · block b of channel
+  // w[k]: the C channels' blocks summed in registers, y read and written once per step. Block b of
+  // the next step's n_next channels is prefetched meanwhile: a step's channels are short runs
+  // (n_out / 32 blocks) at scattered addresses, each too short for the hardware prefetcher to learn.
+  template <int C>
+  static void gather_step(const uint8_t* const* w, const float* xs, const uint8_t* const* next, int n_next,
+                          int64_t b_begin, int64_t b_end, float* y, bool add) {
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      unroll<C>([&](auto k) {
+        if (k >= n_next) return;
+        for (int64_t line = 0; line < D::kBlockBytes; line += 64) __builtin_prefetch(next[k] + b * D::kBlockBytes + line);
+      });
+      float* yb = y + b * kTile;
+      // Two chains of accumulators (even and odd channels of the step): a step's fused multiply-adds
+      // into one register would wait on each other's latency.
+      F acc[2][kN];
+      unroll<kN>([&](auto i) {
+        acc[0][i] = add ? V::load(yb + i * V::kLanes) : V::zero();
+        acc[1][i] = V::zero();
+      });
+      unroll<C>([&](auto k) {
+        const uint8_t* block = w[k] + b * D::kBlockBytes;
+        const F s = V::set1(xs[k] * D::template scale<V>(block));
+        F v[kN];
+        D::template values<V>(block, v);
+        unroll<kN>([&](auto i) { acc[k % 2][i] = V::fmadd(s, v[i], acc[k % 2][i]); });
+      });
+      unroll<kN>([&](auto i) { V::store(yb + i * V::kLanes, V::add(acc[0][i], acc[1][i])); });
+    }
+  }
+
+  template <int C>
+  static void gather_steps(const CmGatherArgs& g, int64_t a_begin, int64_t a_end, int64_t b_begin,
+                           int64_t b_end, float* y) {
+    bool add = false;
+    int64_t a = a_begin;
+    const auto step = [&]<int S>(std::integral_constant<int, S>) {
+      const uint8_t* w[S];
+      const uint8_t* next[S];
+      float xs[S];
+      const int n_next = g.prefetch ? static_cast<int>(std::min<int64_t>(S, a_end - a - S)) : 0;
+      for (int k = 0; k < S; ++k) {
+        const int32_t c = g.active[a + k];
+        w[k] = g.w + c * g.channel_bytes;
+        xs[k] = g.x[c];
+        next[k] = k < n_next ? g.w + g.active[a + S + k] * g.channel_bytes : nullptr;
+      }
+      gather_step<S>(w, xs, next, n_next, b_begin, b_end, y, add);
+      add = true;
+      a += S;
+    };
+    while (a + C <= a_end) step(std::integral_constant<int, C>{});
+    while (a < a_end) step(std::integral_constant<int, 1>{});
+    if (!add) std::memset(y + b_begin * kTile, 0, static_cast<size_t>((b_end - b_begin) * kTile) * sizeof(float));
+  }
+
+  static void gather(const CmGatherArgs& g, int64_t a_begin, int64_t a_end, int64_t o_begin, int64_t o_end,
+                     float* y) {
+    const int64_t b_begin = o_begin / kTile, b_end = o_end / kTile;
+    switch (g.channels_per_step) {
+      case 1:
+        return gather_steps<1>(g, a_begin, a_end, b_begin, b_end, y);
+      case 2:
+        return gather_steps<2>(g, a_begin, a_end, b_begin, b_end, y);
+      case 8:
+        return gather_steps<8>(g, a_begin, a_end, b_begin, b_end, y);
+      case 16:
+        return gather_steps<16>(g, a_begin, a_end, b_begin, b_end, y);
+      default:
+        return gather_steps<4>(g, a_begin, a_end, b_begin, b_end, y);
+    }
+  }
+
+  // Y[t0 .. t0 + T, block b] over every channel: each block dequantized once for the T tokens.
+  template <int T>
+  static void matmul_tile(const CmMatmulArgs& m, int64_t b, int64_t t0) {
+    F acc[T][kN];
+    unroll<T>([&](auto t) { unroll<kN>([&](auto i) { acc[t][i] = V::zero(); }); });
+    const uint8_t* block = m.w + b * D::kBlockBytes;
+    const float* x = m.x + t0 * m.n_in;
+    for (int64_t j = 0; j < m.n_in; ++j, block += m.channel_bytes) {
+      const float d = D::template scale<V>(block);
+      F v[kN];
+      D::template values<V>(block, v);
+      unroll<T>([&](auto t) {
+        const F s = V::set1(x[t * m.n_in + j] * d);
+        unroll<kN>([&](auto i) { acc[t][i] = V::fmadd(s, v[i], acc[t][i]); });
+      });
+    }
+    unroll<T>([&](auto t) {
+      float* yt = m.y + (t0 + t) * m.n_out + b * kTile;
+      unroll<kN>([&](auto i) { V::store(yt + i * V::kLanes, acc[t][i]); });
+    });
+  }
+
+  static void matmul(const CmMatmulArgs& m, int64_t o_begin, int64_t o_end) {
+    for (int64_t b = o_begin / kTile; b < o_end / kTile; ++b) {
+      int64_t t = 0;
+      for (; t + V::kTokens <= m.n_tokens; t += V::kTokens) matmul_tile<V::kTokens>(m, b, t);
+      for (; t < m.n_tokens; ++t) matmul_tile<1>(m, b, t);
+    }
+  }
+};
+
+template <class V, class D>
+CmFamily cm_family(CpuIsa isa) {
+  return {D::kType, isa, CmTiles<V, D>::gather, CmTiles<V, D>::matmul};
+}
+
+template <class V>
+std::array<CmFamily, 4> cm_families(CpuIsa isa) {
+  return {cm_family<V, CmF32>(isa), cm_family<V, CmF16>(isa), cm_family<V, CmQ8_0>(isa),
+          cm_family<V, CmQ4_0>(isa)};
+}
+
+}  // namespace
+}  // namespace jf

@@ -1,0 +1,135 @@
+#include "convert.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "gguf/gguf_writer.h"
+#include "model/arch.h"
+#include "model/hparams.h"
+#include "model/weights.h"
+#include "tensor/channel_major.h"
+#include "tensor/quant.h"
+
+namespace jf::convert {
+namespace {
+
+constexpr TensorRole kLinearRoles[] = {TensorRole::kAttnQ,    TensorRole::kAttnK,  TensorRole::kAttnV,
+                                       TensorRole::kAttnOut,  TensorRole::kFfnGate, TensorRole::kFfnUp,
+                                       TensorRole::kFfnDown};
+
+// The names of the per-layer linears the architecture's row lists.
+std::set<std::string> linear_names(const ModelConfig& config) {
+  std::set<std::string> names;
+  for (int layer = 0; layer < config.n_layer; ++layer) {
+    for (const TensorRole role : kLinearRoles) {
+      if (config.arch_info->tensor(role).need != Need::kAbsent) names.insert(tensor_name(*config.arch_info, role, layer));
+    }
+  }
+  return names;
+}
+
+GgufValue string_array(const std::vector<std::string>& items) {
+  GgufArray array{GgufType::kString, {}};
+  for (const std::string& s : items) array.items.push_back(GgufValue{GgufType::kString, s});
+  return GgufValue{GgufType::kArray, std::move(array)};
+}
+
+// All values of a tensor as f32, in stored order.
+Result<std::vector<float>> read_f32(const GgufFile& file, const TensorInfo& info) {
+  std::vector<uint8_t> bytes(info.n_bytes);
+  JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
+  std::vector<float> values(static_cast<size_t>(info.n_elements()));
+  const size_t row = row_bytes(info.dtype, info.ne[0]);
+  for (int64_t r = 0; r < info.n_rows(); ++r) {
+    dequantize_row(info.dtype, bytes.data() + r * row, values.data() + r * info.ne[0], info.ne[0]);
+  }
+  return values;
+}
+
+}  // namespace
+
+Result<std::vector<ProductError>> product_errors(const std::string& source, const std::string& converted, int n_x) {
+  JF_ASSIGN_OR_RETURN(GgufFile src, GgufFile::open_path(source));
+  JF_ASSIGN_OR_RETURN(GgufFile cm, GgufFile::open_path(converted));
+  JF_ASSIGN_OR_RETURN(const GgufArray* names, cm.get_array(kChannelMajorKey));
+  std::mt19937 rng(1);
+  std::normal_distribution<double> normal;
+  std::vector<ProductError> out;
+  for (const GgufValue& v : names->items) {
+    const std::string* listed = std::get_if<std::string>(&v.data);
+    if (listed == nullptr) return error(StatusCode::kCorruptFile, "%s: %s holds a non-string", converted.c_str(), kChannelMajorKey);
+    const std::string& name = *listed;
+    const TensorInfo* a = src.find_tensor(name);
+    const TensorInfo* b = cm.find_tensor(name + kChannelMajorSuffix);
+    if (a == nullptr || b == nullptr) {
+      return error(StatusCode::kNotFound, "tensor '%s' is not in both %s and %s", name.c_str(), source.c_str(),
+                   converted.c_str());
+    }
+    const int64_t n_in = a->ne[0], n_out = a->n_rows();
+    JF_ASSIGN_OR_RETURN(const std::vector<float> w, read_f32(src, *a));    // [n_out][n_in]
+    JF_ASSIGN_OR_RETURN(const std::vector<float> wt, read_f32(cm, *b));  // [n_in][n_out]
+    double err = 0, ref = 0;
+    std::vector<double> x(n_in), y(n_out), y_cm(n_out);
+    for (int i = 0; i < n_x; ++i) {
+      for (double& e : x) e = normal(rng);
+      std::fill(y_cm.begin(), y_cm.end(), 0.0);
+      for (int64_t o = 0; o < n_out; ++o) {
+        double sum = 0;
+        for (int64_t j = 0; j < n_in; ++j) sum += w[o * n_in + j] * x[j];
+        y[o] = sum;
+      }
+      for (int64_t j = 0; j < n_in; ++j) {
+        for (int64_t o = 0; o < n_out; ++o) y_cm[o] += wt[j * n_out + o] * x[j];
+      }
+      for (int64_t o = 0; o < n_out; ++o) {
+        err += (y_cm[o] - y[o]) * (y_cm[o] - y[o]);
+        ref += y[o] * y[o];
+      }
+    }
+    out.push_back({name, ref > 0 ? std::sqrt(err / ref) : 0.0});
+  }
+  return out;
+}
+
+Result<Summary> channel_major(const std::string& input, const std::string& output, std::optional<DType> type) {
+  JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(input));
+  if (file.find(kChannelMajorKey) != nullptr) {
+    return error(StatusCode::kInvalidArgument, "%s: already converted (it has %s)", input.c_str(), kChannelMajorKey);
+  }
+  JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
+  const std::set<std::string> linears = linear_names(config);
+
+  GgufWriter writer;
+  for (const auto& [key, value] : file.metadata()) writer.set_value(key, value);
+  Summary summary;
+  std::vector<std::string> converted;
+  for (const TensorInfo& info : file.tensors()) {
+    std::vector<uint8_t> bytes(info.n_bytes);
+    JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
+    if (linears.count(info.name) == 0) {
+      writer.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims), std::move(bytes));
+      ++summary.n_copied;
+      continue;
+    }
+    // ggml [n_in, n_out]: n_out rows of n_in.
+    const TensorView w{.name = info.name, .dtype = info.dtype, .n_cols = info.ne[0], .n_rows = info.n_rows(),
+                       .data = bytes.data()};
+    const DType to = type.value_or(info.dtype);
+    Result<std::vector<uint8_t>> cm = to_channel_major(w, to);
+    if (!cm.ok()) return error(cm.status().code(), "%s: %s", input.c_str(), cm.status().message().c_str());
+    summary.bytes_in += info.n_bytes;
+    summary.bytes_out += cm->size();
+    writer.add_tensor(info.name + kChannelMajorSuffix, to, {w.n_rows, w.n_cols}, std::move(*cm));
+    converted.push_back(info.name);
+    ++summary.n_converted;
+  }
+  writer.set_value(kChannelMajorKey, string_array(converted));
+  JF_RETURN_IF_ERROR(writer.write_file(output, static_cast<uint32_t>(file.alignment())));
+  return summary;
+}
+
+}  // namespace jf::convert

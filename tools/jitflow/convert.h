@@ -1,0 +1,37 @@
+// `jitflow convert --channel-major`: rewrites a GGUF model with the seven linears of every layer
+// (attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down) stored channel-major, as
+// model/weights.h describes (kChannelMajorKey, kChannelMajorSuffix, transposed ggml shape), and
+// everything else copied as it is. A library so that its test can call it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jitflow/status.h"
+#include "tensor/dtype.h"
+
+namespace jf::convert {
+
+struct Summary {
+  int n_converted = 0;  // tensors made channel-major
+  int n_copied = 0;     // tensors copied as they are
+  uint64_t bytes_in = 0, bytes_out = 0;  // of the converted tensors
+};
+
+// Converts `input` into `output`. `type`: the dtype of every converted linear (F32, F16, Q8_0,
+// Q4_0); nullopt keeps each one's own, which must be one of those. Errors name the file and the
+// tensor (a dtype or shape channel-major cannot hold, tensor/channel_major.h), or the path.
+Result<Summary> channel_major(const std::string& input, const std::string& output, std::optional<DType> type);
+
+// How far a converted linear's product is from the source's: over n_x random normal x,
+// sqrt(Σ |W_cm·x - W·x|² / Σ |W·x|²), both weights dequantized and the products summed in double,
+// so only the conversion's rounding counts (no kernel's).
+struct ProductError {
+  std::string name;  // the logical tensor name, e.g. "blk.0.attn_q.weight"
+  double rel_rms = 0;
+};
+Result<std::vector<ProductError>> product_errors(const std::string& source, const std::string& converted, int n_x);
+
+}  // namespace jf::convert
