@@ -66,16 +66,17 @@ class Recorder final : public ActivationSites {
     const int64_t width = widths_[i];
     const int64_t k = topk_count(sparsity_, width);
     std::vector<int64_t> counts(width, 0);
-    std::vector<int32_t> now(k), before(k);
+    std::vector<int32_t> now(width), before(width);
     for (int64_t t = 0; t < n_tokens_; ++t) {
       const float* x = inputs_[i].data() + t * width;
-      select_topk(x, width, k, now.data());
-      for (int32_t c : now) ++counts[c];
+      select_topk(x, width, k, now.data(), scratch_);
+      for (int64_t c = 0; c < k; ++c) ++counts[now[c]];
       if (layer == 0) continue;
       const float* x_prev = inputs_[i - kSparseSites].data() + t * width;
-      select_topk(x_prev, width, k, before.data());
+      select_topk(x_prev, width, k, before.data(), scratch_);
       std::vector<int32_t> common;
-      std::set_intersection(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(common));
+      std::set_intersection(now.begin(), now.begin() + k, before.begin(), before.begin() + k,
+                            std::back_inserter(common));
       out->cosine_prev += cosine(x_prev, x, width);
       out->precision_prev += static_cast<double>(common.size()) / k;
     }
@@ -88,6 +89,7 @@ class Recorder final : public ActivationSites {
   std::vector<std::vector<float>> inputs_;  // [layer * kSparseSites + site]: n_tokens rows
   std::vector<int64_t> widths_;
   float sparsity_;
+  TopkScratch scratch_;
   int64_t n_tokens_ = 0;
 };
 

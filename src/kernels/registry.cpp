@@ -9,6 +9,7 @@
 #include "kernels/matmul/kernels.h"
 #include "kernels/rmsnorm/kernels.h"
 #include "kernels/rope/kernels.h"
+#include "kernels/select/kernels.h"
 #include "kernels/simd/kernels.h"
 #include "kernels/swiglu/kernels.h"
 

@@ -19,6 +19,7 @@
 #include "kernels/matmul/matmul.h"
 #include "kernels/rmsnorm/rmsnorm.h"
 #include "kernels/rope/rope.h"
+#include "kernels/select/select.h"
 #include "kernels/simd/exp.h"
 #include "kernels/swiglu/swiglu.h"
 #include "tensor/dtype.h"

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "jitflow/options.h"
+#include "kernels/select/select.h"
 #include "model/linear.h"
 
 namespace jf {
@@ -49,27 +50,6 @@ using SiteThresholds = std::array<float, kSparseSites>;
 // Channels top-k keeps of n at sparsity s: ceil((1 - s) * n), at least 1.
 int64_t topk_count(float sparsity, int64_t n);
 
-// The k channels of x[0..n) of largest |x| (ties: the lower index), ascending, into out[0..k).
-// The reference: nth_element over copies of |x|.
-void select_topk(const float* x, int64_t n, int64_t k, int32_t* out);
-
-// select_topk's result by radix selection on the bits of |x| (monotone in |x| for floats): one
-// pass builds a histogram of the top 12 bits, the bin holding the k-th largest is then resolved
-// among its few members, one more pass writes the channels. Keeps its buffers between calls.
-class TopkSelector {
- public:
-  // out: room for n channels (the branch-free pass writes beyond the k-th).
-  void select(const float* x, int64_t n, int64_t k, int32_t* out);
-
- private:
-  static constexpr int kShift = 19;  // 31 bits of |x| >> 19: 12 bits, 4096 bins
-  std::vector<uint32_t> keys_;
-  std::vector<uint32_t> histogram_;
-  std::vector<uint32_t> candidates_;
-};
-// The channels with |x| >= threshold, ascending, into out (room for n); returns their count.
-int64_t select_at_least(const float* x, int64_t n, float threshold, int32_t* out);
-
 // Sparsifies every site's input per token: top-k with one level everywhere, or thresholds per
 // layer and site. Each token's row keeps its own active channels; a single token's set is also
 // returned as its ActiveChannels.
@@ -93,7 +73,7 @@ class Sparsifier final : public ActivationSites {
   SparsityMode mode_;
   float sparsity_;
   std::vector<SiteThresholds> thresholds_;
-  TopkSelector topk_;
+  TopkScratch topk_scratch_;
   std::vector<float> masked_;
   std::vector<int32_t> channels_;
   ActiveChannels active_;

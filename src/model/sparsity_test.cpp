@@ -43,46 +43,6 @@ TEST(SparsityTest, TopkCountIsCeilOfKeptFraction) {
   EXPECT_EQ(topk_count(0.999f, 64), 1);
 }
 
-TEST(SparsityTest, SelectTopkMatchesFullSortIncludingTies) {
-  TopkSelector selector;  // reused across sizes, as the Sparsifier reuses it
-  for (int distinct : {0, 2}) {
-    for (int64_t n : {1, 7, 64, 172, 1408}) {
-      const std::vector<float> x = random_row(n, static_cast<uint32_t>(n * 3 + distinct), distinct);
-      for (float s : {0.0f, 0.25f, 0.5f, 0.7f, 0.9f}) {
-        const int64_t k = topk_count(s, n);
-        std::vector<int32_t> reference(k), radix(n);
-        select_topk(x.data(), n, k, reference.data());
-        EXPECT_EQ(reference, topk_by_sort(x, k)) << "n=" << n << " s=" << s << " distinct=" << distinct;
-        selector.select(x.data(), n, k, radix.data());
-        radix.resize(k);
-        EXPECT_EQ(radix, reference) << "n=" << n << " s=" << s << " distinct=" << distinct;
-      }
-    }
-  }
-}
-
-TEST(SparsityTest, RadixSelectionSeparatesValuesThatShareTheirTopBits) {
-  // 1.0 and its float neighbours share the histogram bin; signed zeros and infinity sort as magnitudes.
-  std::vector<float> x = {1.0f, std::nextafter(1.0f, 2.0f), -std::nextafter(1.0f, 0.0f), 0.0f, -0.0f,
-                          INFINITY, 1.0f, 1e-30f, -1.0f};
-  TopkSelector selector;
-  for (int64_t k = 1; k <= static_cast<int64_t>(x.size()); ++k) {
-    std::vector<int32_t> reference(k), radix(x.size());
-    select_topk(x.data(), static_cast<int64_t>(x.size()), k, reference.data());
-    selector.select(x.data(), static_cast<int64_t>(x.size()), k, radix.data());
-    radix.resize(k);
-    EXPECT_EQ(radix, reference) << "k=" << k;
-  }
-}
-
-TEST(SparsityTest, SelectAtLeastKeepsMagnitudesAtOrAboveThreshold) {
-  const std::vector<float> x = {0.5f, -2.0f, 1.0f, -1.0f, 0.0f, 3.0f};
-  std::vector<int32_t> out(x.size());
-  const int64_t n = select_at_least(x.data(), static_cast<int64_t>(x.size()), 1.0f, out.data());
-  out.resize(n);
-  EXPECT_EQ(out, (std::vector<int32_t>{1, 2, 3, 5}));
-}
-
 TEST(SparsityTest, TopkSparsifierMasksEachTokenOnItsOwn) {
   const int64_t width = 64, n_tokens = 3;
   const std::vector<float> x = random_row(width * n_tokens, 11);
