@@ -11,10 +11,6 @@ namespace {
 constexpr int64_t kVectorBytes = 64;
 constexpr int64_t kLaneBytes = 4;
 
-int64_t align64(int64_t bytes) {
-  return (bytes + 63) / 64 * 64;
-}
-
 // Where code byte i of block j of a group goes within the group's codes (i < code bytes per block).
 int64_t x16_code_index(int64_t j, int64_t i) {
   return (i / kLaneBytes) * kVectorBytes + j * kLaneBytes + i % kLaneBytes;
