@@ -8,6 +8,7 @@
 
 #include "convert.h"
 #include "jitflow/engine.h"
+#include "kernels/channel_major/channel_major.h"
 #include "model/thresholds.h"
 #include "test_env.h"
 #include "test_paths.h"
@@ -58,8 +59,12 @@ TEST(SparseSessionTest, DecodeEqualsPrefillUnderTopkOnDocs28MQ8) {
   expect_decode_equals_prefill(*engine, {0.6f, SparsityMode::topk, ""}, 1e-3);
 }
 
-// Channel-major weights: prefill runs the dense channel-major kernel on masked inputs, decode the
-// gathered kernel over the active channels only; both sum in f32 and agree closely. Decode reads
+// Channel-major weights: prefill runs the dense channel-major kernel on masked inputs (f32 sums),
+// decode the gathered kernel over the active channels only. Where the gathered kernel sums in f32
+// the two agree closely, dense and under top-k. Where it quantizes its factors to int8
+// (CmRounding::int8_factors) they agree as the row-major kernels' Q8 activations agree with f32
+// (a few percent) when dense; under top-k that rounding moves channels across the top-k boundary
+// and the difference grows layer after layer, so only the dense session is compared. Decode reads
 // about half of the layers' weight bytes at s = 0.5 (the output head stays dense).
 TEST(SparseSessionTest, ChannelMajorDecodeReadsOnlyActiveChannels) {
   JF_REQUIRE_SHARED("models/docs-28M.gguf");
@@ -67,7 +72,12 @@ TEST(SparseSessionTest, ChannelMajorDecodeReadsOnlyActiveChannels) {
   ASSERT_TRUE(convert::channel_major(test::shared_path("models/docs-28M.gguf"), cm, DType::Q8_0).ok());
   auto engine = load(cm);
   ASSERT_NE(engine, nullptr);
-  expect_decode_equals_prefill(*engine, {0.5f, SparsityMode::topk, ""}, 1e-3);
+  if (cm_gather_rounding(*select_cm_kernel(DType::Q8_0).gather) == CmRounding::f32) {
+    expect_decode_equals_prefill(*engine, {0.5f, SparsityMode::topk, ""}, 1e-3);
+    expect_decode_equals_prefill(*engine, {}, 1e-3);
+  } else {
+    expect_decode_equals_prefill(*engine, {}, 3e-2);
+  }
 
   const std::vector<int32_t> tokens = engine->tokenize("The function returns", true);
   auto sparse = engine->new_session(SparsityOptions{0.5f, SparsityMode::topk, ""});

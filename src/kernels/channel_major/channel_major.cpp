@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "kernels/channel_major/kernels.h"
 #include "kernels/registry.h"
 
 namespace jf {
@@ -32,6 +33,21 @@ bool cm_config_valid(const CmGatherConfig& config) {
   const int c = config.channels_per_step;
   return (c == 1 || c == 2 || c == 4 || c == 8 || c == 16) && config.out_tile > 0 &&
          config.out_tile % kChannelMajorTile == 0;
+}
+
+CmRounding cm_gather_rounding(const KernelArtifact& gather) {
+  const CmGatherFn fn = gather.native<Op::gather_matvec>();
+#define JF_KERNEL(op_, isa_, fn_)
+#define JF_MATMUL(isa_, families_)
+#define JF_CHANNEL_MAJOR(isa_, families_)          \
+  for (const CmFamily& f : families_()) {           \
+    if (f.gather == fn) return f.rounding;          \
+  }
+#include "kernels/kernel_list.inc"
+#undef JF_CHANNEL_MAJOR
+#undef JF_MATMUL
+#undef JF_KERNEL
+  check_failed(__FILE__, __LINE__, "registered gather_matvec entry", gather.name.c_str());
 }
 
 CmKernel resolve_cm_kernel(DType dtype, CpuIsa isa, const CmGatherConfig& config) {

@@ -79,6 +79,11 @@ bool cm_config_valid(const CmGatherConfig& config);
 
 struct KernelArtifact;
 
+// How a gather entry rounds (what its tests allow): every product and sum in f32, or, in addition,
+// the factors x[j] · d quantized to int8 per step and block of outputs (int8_gather_avx512.h).
+enum class CmRounding : uint8_t { f32, int8_factors };
+CmRounding cm_gather_rounding(const KernelArtifact& gather);
+
 // A resolved channel-major kernel: the two entries for one dtype on one ISA, and the gather config.
 struct CmKernel {
   const KernelArtifact* gather = nullptr;  // Op::gather_matvec

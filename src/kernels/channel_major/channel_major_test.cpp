@@ -6,17 +6,23 @@
 // Tolerance: an entry sums n products (x[j] · d) · q in f32, one after the other; with
 // u = 2^-24 that is within (n + 2) · u · Σ_j |x[j] · w[j, o]| of the exact sum (the classic bound
 // of recursive summation, two more roundings for the product), which is what `bound` computes per
-// output (the references are exact up to one final rounding, covered by the +2).
+// output (the references are exact up to one final rounding, covered by the +2). Entries that
+// quantize the factors x[j] · d to int8 (CmRounding::int8_factors, int8_gather_avx512.h) may be
+// further off by (m / 254) · Σ_j |code[j, o]| with m the largest |x[j] · d| of the active channels
+// (a step's scale is the largest of its channels, at most m), code = w / d the signed code.
 #include "kernels/channel_major/channel_major.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "base/aligned_buffer.h"
+#include "base/fp16.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/registry.h"
 #include "kernels/simd/op_test_util.h"
@@ -66,15 +72,32 @@ std::vector<int32_t> random_active(int64_t n, double fraction, uint32_t seed) {
   return active;
 }
 
-// Expects |got[o] - want[o]| <= (n + 2) u Σ_j |x[j] w[j, o]| over the channels `active` (header).
+// The scale d of the block of channel j holding output o (Q4_0 and Q8_0 blocks start with it).
+double block_scale(const CmWeight& w, int64_t j, int64_t o) {
+  const uint8_t* block = w.bytes.data() + j * channel_bytes(w.view.dtype, w.view.n_rows) +
+                         (o / kChannelMajorTile) * (w.view.dtype == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0));
+  uint16_t d;
+  std::memcpy(&d, block, 2);
+  return fp16_to_f32(d);
+}
+
+// Expects |got[o] - want[o]| <= (n + 2) u Σ_j |x[j] w[j, o]| over the channels `active`, plus the
+// factors' quantization for int8_factors (header).
 void expect_within_bound(const CmWeight& w, const float* x, std::span<const int32_t> active, const float* got,
-                         const float* want, const std::string& what) {
+                         const float* want, const std::string& what, CmRounding rounding = CmRounding::f32) {
   const int64_t n_out = w.view.n_rows;
   const double u = std::ldexp(1.0, -24);
   for (int64_t o = 0; o < n_out; ++o) {
-    double magnitude = 0;
-    for (const int32_t j : active) magnitude += std::fabs(static_cast<double>(x[j]) * w.values[j * n_out + o]);
-    const double bound = (static_cast<double>(active.size()) + 2) * u * magnitude + 1e-30;
+    double magnitude = 0, max_factor = 0, codes = 0;
+    for (const int32_t j : active) {
+      magnitude += std::fabs(static_cast<double>(x[j]) * w.values[j * n_out + o]);
+      if (rounding == CmRounding::int8_factors) {
+        const double d = block_scale(w, j, o);
+        max_factor = std::max(max_factor, std::fabs(x[j] * d));
+        codes += d != 0 ? std::fabs(w.values[j * n_out + o] / d) : 0;
+      }
+    }
+    const double bound = (static_cast<double>(active.size()) + 2) * u * magnitude + max_factor / 254 * codes + 1e-30;
     ASSERT_LE(std::fabs(static_cast<double>(got[o]) - want[o]), bound)
         << what << ": output " << o << " is " << got[o] << ", want " << want[o];
   }
@@ -123,7 +146,7 @@ TEST_P(GatherTest, MatchesReference) {
       std::vector<float> got(n_out, NAN);
       fn()(g, 0, static_cast<int64_t>(active.size()), 0, n_out, got.data());
       const std::string what = "active " + std::to_string(active.size()) + ", step " + std::to_string(step);
-      expect_within_bound(w, x.data(), active, got.data(), want.data(), what);
+      expect_within_bound(w, x.data(), active, got.data(), want.data(), what, cm_gather_rounding(*GetParam()));
       std::vector<float> part(n_out, NAN);
       fn()(g, 0, static_cast<int64_t>(active.size()), 64, 96, part.data());
       for (int64_t o = 0; o < n_out; ++o) {
@@ -165,7 +188,7 @@ TEST_P(GatherTest, EqualsDenseRowMajorOnMaskedInput) {
 
   std::vector<float> exact(n_out);
   cm_gather_ref(w.view, x.data(), active, exact.data());
-  expect_within_bound(w, x.data(), active, gathered.data(), exact.data(), "gathered");
+  expect_within_bound(w, x.data(), active, gathered.data(), exact.data(), "gathered", cm_gather_rounding(*GetParam()));
   std::vector<int32_t> all(n_in);
   for (int32_t j = 0; j < n_in; ++j) all[j] = j;
   expect_within_bound(w, masked.data(), all, dense.data(), exact.data(), "dense row-major");
@@ -221,7 +244,8 @@ TEST(ChannelMajorDriver, ConfigsAndThreadsMatchReference) {
           cm_gather_matvec(w.view, x.data(), active, got.data(), pool, scratch, k);
           expect_within_bound(w, x.data(), active, got.data(), want.data(),
                               std::string(dtype_name(dtype)) + " " + cm_config_name(k.config) + ", " +
-                                  std::to_string(n_threads) + " threads");
+                                  std::to_string(n_threads) + " threads",
+                              cm_gather_rounding(*k.gather));
         }
       }
       const std::vector<float> xs = random_input(3 * n_in, 12);

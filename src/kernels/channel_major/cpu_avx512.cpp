@@ -1,6 +1,8 @@
-// AVX-512 channel-major entries: tiles.h over 512-bit vectors, a block of 32 outputs in two.
+// AVX-512 channel-major entries: tiles.h over 512-bit vectors, a block of 32 outputs in two, and
+// the integer gathered matvec of Q4_0 and Q8_0 (int8_gather_avx512.h).
 #include <immintrin.h>
 
+#include "kernels/channel_major/int8_gather_avx512.h"
 #include "kernels/channel_major/tiles.h"
 
 namespace jf {
@@ -40,10 +42,22 @@ struct Avx512 {
   }
 };
 
+// F32 and F16 sum in f32 (tiles.h); Q4_0 and Q8_0 gather with integer factors, their dense entries
+// are tiles.h's.
+std::array<CmFamily, 4> families() {
+  std::array<CmFamily, 4> all = cm_families<Avx512>(CpuIsa::avx512);
+  for (CmFamily& f : all) {
+    if (f.dtype == DType::Q4_0) f.gather = Int8Gather<Int8Q4_0>::gather;
+    if (f.dtype == DType::Q8_0) f.gather = Int8Gather<Int8Q8_0>::gather;
+    if (f.dtype == DType::Q4_0 || f.dtype == DType::Q8_0) f.rounding = CmRounding::int8_factors;
+  }
+  return all;
+}
+
 }  // namespace
 
 std::span<const CmFamily> avx512_cm_families() {
-  static const std::array<CmFamily, 4> kFamilies = cm_families<Avx512>(CpuIsa::avx512);  // built on first use
+  static const std::array<CmFamily, 4> kFamilies = families();  // built on first use
   return kFamilies;
 }
 

@@ -16,6 +16,7 @@ struct CmFamily {
   CpuIsa isa;
   CmGatherFn gather;
   CmMatmulFn matmul;
+  CmRounding rounding = CmRounding::f32;  // of the gather entry
 };
 
 std::span<const CmFamily> generic_cm_families();
