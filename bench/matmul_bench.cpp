@@ -188,6 +188,18 @@ struct WeightSet {
   }
 };
 
+// n_channels channel-major channels of n_out outputs: random codes and, for Q8_0 and Q4_0, small
+// block scales at each channel's start (tensor/channel_major.h).
+void fill_cm_weights(DType dtype, uint8_t* w, int64_t n_channels, int64_t n_out) {
+  const size_t channel = channel_bytes(dtype, n_out);
+  fill_weights(dtype, w, channel * n_channels);
+  if (dtype != DType::Q8_0 && dtype != DType::Q4_0) return;
+  const uint16_t small = f32_to_fp16(0.01f);
+  for (int64_t j = 0; j < n_channels; ++j) {
+    for (int64_t b = 0; b < n_out / kChannelMajorTile; ++b) std::memcpy(w + j * channel + 2 * b, &small, 2);
+  }
+}
+
 // The weights of the last benchmark, kept for its repetitions (only one set lives at a time).
 // The copies are in `layout` (the kernels' layout; GGUF rows for the scalar reference).
 const WeightSet& weights_for(DType dtype, WeightLayout layout, const Shape& s, bool dram) {
@@ -203,7 +215,7 @@ const WeightSet& weights_for(DType dtype, WeightLayout layout, const Shape& s, b
   for (size_t i = 0; i < n_copies; ++i) {
     set.copies.emplace_back(bytes);
     if (i == 0 && cm) {
-      fill_weights(dtype, set.copies[0].as<uint8_t>(), bytes);
+      fill_cm_weights(dtype, set.copies[0].as<uint8_t>(), s.n_cols, s.n_rows);
     } else if (i == 0) {
       std::vector<uint8_t> rows(row_bytes(dtype, s.n_cols) * s.n_rows);
       fill_weights(dtype, rows.data(), rows.size());

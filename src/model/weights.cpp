@@ -100,10 +100,19 @@ std::vector<Request> plan_requests(const ModelConfig& c, ModelWeights* w) {
   return r;
 }
 
-// The names the file lists under kChannelMajorKey (empty without the key).
+// The names the file lists under kChannelMajorKey (empty without the key), once its format is
+// checked.
 Result<std::set<std::string>> channel_major_names(const GgufFile& file) {
   std::set<std::string> names;
   if (file.find(kChannelMajorKey) == nullptr) return names;
+  JF_ASSIGN_OR_RETURN(const uint64_t format, file.get_uint_or(kChannelMajorFormatKey, 1));
+  if (format != kChannelMajorFormat) {
+    return error(StatusCode::kUnsupported,
+                 "%s: channel-major tensors in format %" PRIu64 " (%s); this jitflow reads format %u: convert "
+                 "the original model again with jitflow convert --channel-major",
+                 file.path().c_str(), format, format == 1 ? "blocks with interleaved scales, an earlier jitflow" : "unknown",
+                 kChannelMajorFormat);
+  }
   JF_ASSIGN_OR_RETURN(const GgufArray* array, file.get_array(kChannelMajorKey));
   for (const GgufValue& v : array->items) {
     const std::string* name = std::get_if<std::string>(&v.data);

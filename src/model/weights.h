@@ -62,8 +62,11 @@ std::vector<NamedLinear> model_linears(const ModelWeights& w);
 // kChannelMajorSuffix with the transposed ggml shape [n_out, n_in] (ne[0] = n_out contiguous: one
 // row per input channel). Renamed, so that a tool that does not know the layout reports a missing
 // tensor instead of computing with a transposed (for square matrices, same-shaped) weight.
+// kChannelMajorFormatKey holds the format of their channels (kChannelMajorFormat,
+// tensor/channel_major.h); a file of another format is refused, naming both.
 inline constexpr char kChannelMajorKey[] = "jitflow.channel_major";
 inline constexpr char kChannelMajorSuffix[] = ".cm";
+inline constexpr char kChannelMajorFormatKey[] = "jitflow.channel_major.format";
 
 // Checks and reads every tensor the model needs. Errors: a missing tensor (kNotFound), a wrong
 // shape (kCorruptFile), a tensor type jitflow cannot compute with (kUnsupported), all naming the

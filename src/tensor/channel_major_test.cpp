@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +42,27 @@ std::vector<float> dequantize(DType dtype, const std::vector<uint8_t>& bytes, in
   return out;
 }
 
+// A Q8_0 / Q4_0 channel holds a GGUF row's blocks with the scales first: the same values, the
+// scales in block order at the start, each block's codes after them.
+TEST(ChannelMajor, BlockChannelsHoldTheScalesFirst) {
+  for (const DType dtype : {DType::Q8_0, DType::Q4_0}) {
+    const int64_t n = 96;
+    const RowsWeight w = make_rows(DType::F32, 1, n, 3);
+    std::vector<uint8_t> row(row_bytes(dtype, n)), channel(channel_bytes(dtype, n));
+    quantize_weight_row(dtype, w.src.data(), row.data(), n);
+    quantize_channel(dtype, w.src.data(), n, channel.data());
+    const size_t block = row.size() / 3, codes = block - 2;
+    for (size_t b = 0; b < 3; ++b) {
+      EXPECT_EQ(std::memcmp(channel.data() + 2 * b, row.data() + b * block, 2), 0) << dtype_name(dtype);
+      EXPECT_EQ(std::memcmp(channel.data() + 6 + b * codes, row.data() + b * block + 2, codes), 0) << dtype_name(dtype);
+    }
+    std::vector<float> from_row(n), from_channel(n);
+    dequantize_row(dtype, row.data(), from_row.data(), n);
+    dequantize_channel(dtype, channel.data(), n, from_channel.data());
+    EXPECT_EQ(from_row, from_channel) << dtype_name(dtype);
+  }
+}
+
 TEST(ChannelMajor, FloatRoundTripsAreExact) {
   for (const DType dtype : {DType::F32, DType::F16}) {
     const RowsWeight w = make_rows(dtype, 64, 96, 1);
@@ -73,7 +95,10 @@ TEST(ChannelMajor, QuantisedConversionIsWithinQuantisationError) {
     for (const auto& [source, limit] : {std::pair{&f32, once}, std::pair{&quantised, twice}}) {
       Result<std::vector<uint8_t>> cm = to_channel_major(source->view, dtype);
       ASSERT_TRUE(cm.ok()) << cm.status().to_string();
-      const std::vector<float> channels = dequantize(dtype, *cm, n_rows * n_cols);  // [n_cols][n_rows]
+      std::vector<float> channels(n_rows * n_cols);  // [n_cols][n_rows]
+      for (int64_t c = 0; c < n_cols; ++c) {
+        dequantize_channel(dtype, cm->data() + c * channel_bytes(dtype, n_rows), n_rows, channels.data() + c * n_rows);
+      }
       double err = 0, ref = 0;
       for (int64_t r = 0; r < n_rows; ++r) {
         for (int64_t c = 0; c < n_cols; ++c) {

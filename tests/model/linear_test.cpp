@@ -13,6 +13,7 @@
 #include "base/aligned_buffer.h"
 #include "base/thread_pool.h"
 #include "runtime/kernel_select.h"
+#include "tensor/channel_major.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -64,8 +65,8 @@ Weight make_cm_weight(DType dtype, int64_t n_rows, int64_t n_cols, uint32_t seed
   for (int64_t c = 0; c < n_cols; ++c) {
     for (float& v : src) v = normal(rng);
     uint8_t* dst = reinterpret_cast<uint8_t*>(w.bytes.data()) + c * channel;
-    quantize_weight_row(dtype, src.data(), dst, n_rows);
-    dequantize_row(dtype, dst, values.data(), n_rows);
+    quantize_channel(dtype, src.data(), n_rows, dst);
+    dequantize_channel(dtype, dst, n_rows, values.data());
     for (int64_t r = 0; r < n_rows; ++r) w.values[r * n_cols + c] = values[r];
   }
   TensorView& t = w.linear.weight;

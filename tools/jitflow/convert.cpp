@@ -38,14 +38,21 @@ GgufValue string_array(const std::vector<std::string>& items) {
   return GgufValue{GgufType::kArray, std::move(array)};
 }
 
-// All values of a tensor as f32, in stored order.
-Result<std::vector<float>> read_f32(const GgufFile& file, const TensorInfo& info) {
+// All values of a tensor as f32, in stored order: its rows are GGUF rows, or channels
+// (tensor/channel_major.h) when `channels`.
+Result<std::vector<float>> read_f32(const GgufFile& file, const TensorInfo& info, bool channels) {
   std::vector<uint8_t> bytes(info.n_bytes);
   JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
   std::vector<float> values(static_cast<size_t>(info.n_elements()));
   const size_t row = row_bytes(info.dtype, info.ne[0]);
   for (int64_t r = 0; r < info.n_rows(); ++r) {
-    dequantize_row(info.dtype, bytes.data() + r * row, values.data() + r * info.ne[0], info.ne[0]);
+    const uint8_t* src = bytes.data() + r * row;
+    float* dst = values.data() + r * info.ne[0];
+    if (channels) {
+      dequantize_channel(info.dtype, src, info.ne[0], dst);
+    } else {
+      dequantize_row(info.dtype, src, dst, info.ne[0]);
+    }
   }
   return values;
 }
@@ -70,8 +77,8 @@ Result<std::vector<ProductError>> product_errors(const std::string& source, cons
                    converted.c_str());
     }
     const int64_t n_in = a->ne[0], n_out = a->n_rows();
-    JF_ASSIGN_OR_RETURN(const std::vector<float> w, read_f32(src, *a));    // [n_out][n_in]
-    JF_ASSIGN_OR_RETURN(const std::vector<float> wt, read_f32(cm, *b));  // [n_in][n_out]
+    JF_ASSIGN_OR_RETURN(const std::vector<float> w, read_f32(src, *a, false));    // [n_out][n_in]
+    JF_ASSIGN_OR_RETURN(const std::vector<float> wt, read_f32(cm, *b, true));  // [n_in][n_out]
     double err = 0, ref = 0;
     std::vector<double> x(n_in), y(n_out), y_cm(n_out);
     for (int i = 0; i < n_x; ++i) {
@@ -128,6 +135,7 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
     ++summary.n_converted;
   }
   writer.set_value(kChannelMajorKey, string_array(converted));
+  writer.set_uint32(kChannelMajorFormatKey, kChannelMajorFormat);
   JF_RETURN_IF_ERROR(writer.write_file(output, static_cast<uint32_t>(file.alignment())));
   return summary;
 }

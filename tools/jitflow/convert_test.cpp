@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "gguf/gguf.h"
+#include "gguf/gguf_writer.h"
 #include "jitflow/engine.h"
+#include "model/weights.h"
 #include "synth.h"
 #include "test_env.h"
 #include "test_model.h"
@@ -112,6 +115,34 @@ TEST(ConvertChannelMajor, TypeOptionAndRefusals) {
     EXPECT_GT(e.rel_rms, 0.0) << e.name;
     EXPECT_LT(e.rel_rms, 0.2) << e.name;
   }
+}
+
+// A channel-major file of another format (an earlier jitflow interleaved the block scales with the
+// codes) is refused on load, naming the file, its format and what to do.
+TEST(ConvertChannelMajor, AnotherFormatIsRefusedOnLoad) {
+  const std::string in = synth_model(synth::FileType::kQ8_0, "tiny-q8.gguf");
+  const std::string out = test::temp_path("tiny-q8-cm.gguf");
+  ASSERT_TRUE(convert::channel_major(in, out, std::nullopt).ok());
+  Result<GgufFile> file = GgufFile::open_path(out);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  GgufWriter old;
+  for (const auto& [key, value] : file->metadata()) {
+    if (key != kChannelMajorFormatKey) old.set_value(key, value);
+  }
+  for (const TensorInfo& info : file->tensors()) {
+    std::vector<uint8_t> bytes(info.n_bytes);
+    ASSERT_TRUE(file->read_tensor(info, bytes.data()).ok());
+    old.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims), std::move(bytes));
+  }
+  const std::string old_path = test::temp_path("tiny-q8-cm-format1.gguf");
+  ASSERT_TRUE(old.write_file(old_path).ok());
+  const auto engine = Engine::load(old_path, {});
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), StatusCode::kUnsupported);
+  const std::string& message = engine.status().message();
+  EXPECT_NE(message.find("tiny-q8-cm-format1.gguf"), std::string::npos) << message;
+  EXPECT_NE(message.find("format 1"), std::string::npos) << message;
+  EXPECT_NE(message.find("convert"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -9,12 +9,13 @@
 namespace jf {
 namespace {
 
-// The default gather config (CmGatherConfig's defaults: o8t8192p), measured with matmul_bench's
-// gather_sweep on the tinyllama FFN shapes, Q4_0, s = 0.5, AVX-512 (AMD EPYC), one thread: 8 channels
-// per step read 1.3x faster than 4 and 2x faster than 1 (y is read and written once per step); 16
-// was no faster; whole channels per pass (8192) beat passes of 1024 outputs by ~10% and of 256 by
-// ~40% (longer runs per channel); the split and the prefetch were within the noise (±5%).
-constexpr CmGatherConfig kDefaultConfig = {};
+// The default gather config (o16t8192p), measured with matmul_bench's gather_sweep on the tinyllama
+// FFN shapes, Q4_0, s = 0.5, AVX-512 (AMD EPYC, the integer entries), 1 and 2 threads: 16 channels
+// per step were 0-20% faster than 8 and 20-40% faster than 4 (the per-block work of a step, its
+// factors and its y, is shared by more channels); whole channels per pass (8192) beat passes of
+// 1024 outputs by up to 30%; the prefetch into L2 made the gather 1.3-2x faster; splitting by
+// outputs or by channels was within the noise (±5%) on the FFN shapes.
+constexpr CmGatherConfig kDefaultConfig = {CmSplit::outputs, 16, 8192, true};
 
 void check_weight(const TensorView& w, const KernelArtifact* entry) {
   JF_CHECK_MSG(w.layout == WeightLayout::channel_major && w.n_rows % kChannelMajorTile == 0,

@@ -26,6 +26,7 @@
 #include "kernels/matmul/matmul.h"
 #include "kernels/registry.h"
 #include "kernels/simd/op_test_util.h"
+#include "tensor/channel_major.h"
 #include "tensor/quant.h"
 
 namespace jf {
@@ -49,8 +50,8 @@ CmWeight make_cm_weight(DType dtype, int64_t n_out, int64_t n_in, uint32_t seed)
   std::vector<float> src(n_out);
   for (int64_t j = 0; j < n_in; ++j) {
     for (float& v : src) v = normal(rng);
-    quantize_weight_row(dtype, src.data(), w.bytes.data() + j * channel, n_out);
-    dequantize_row(dtype, w.bytes.data() + j * channel, w.values.data() + j * n_out, n_out);
+    quantize_channel(dtype, src.data(), n_out, w.bytes.data() + j * channel);
+    dequantize_channel(dtype, w.bytes.data() + j * channel, n_out, w.values.data() + j * n_out);
   }
   w.view = {.name = "w", .dtype = dtype, .n_cols = n_in, .n_rows = n_out, .data = w.bytes.data(),
             .layout = WeightLayout::channel_major};
@@ -72,12 +73,11 @@ std::vector<int32_t> random_active(int64_t n, double fraction, uint32_t seed) {
   return active;
 }
 
-// The scale d of the block of channel j holding output o (Q4_0 and Q8_0 blocks start with it).
+// The scale d of the block of channel j holding output o (Q4_0 and Q8_0 channels start with their
+// blocks' scales, tensor/channel_major.h).
 double block_scale(const CmWeight& w, int64_t j, int64_t o) {
-  const uint8_t* block = w.bytes.data() + j * channel_bytes(w.view.dtype, w.view.n_rows) +
-                         (o / kChannelMajorTile) * (w.view.dtype == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0));
   uint16_t d;
-  std::memcpy(&d, block, 2);
+  std::memcpy(&d, w.bytes.data() + j * channel_bytes(w.view.dtype, w.view.n_rows) + 2 * (o / kChannelMajorTile), 2);
   return fp16_to_f32(d);
 }
 

@@ -55,28 +55,28 @@ inline __m512i load_4x16(const uint8_t* const* p, int64_t offset) {
   return _mm512_inserti32x4(v, at(3), 3);
 }
 
-// The unsigned codes of block `offset` of four channels, transposed: lane i of lo holds output i
-// of each channel, lane i of hi output 16 + i, as kHiScale times a code plus kOffset[1].
+// The unsigned codes at `offset` of four channels (a block's codes, tensor/channel_major.h),
+// transposed: lane i of lo holds output i of each channel, lane i of hi output 16 + i, as kHiScale
+// times a code plus kOffset[1].
 struct Int8Q4_0 {
-  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
+  static constexpr int64_t kCodeBytes = sizeof(BlockQ4_0::qs);
   static constexpr int32_t kOffset[2] = {8, 128};
   static constexpr float kHiScale = 1.0f / 16;
   static void codes(const uint8_t* const* w, int64_t offset, __m512i* lo, __m512i* hi) {
-    const __m512i packed = transpose_4x16(load_4x16(w, offset + offsetof(BlockQ4_0, qs)));
+    const __m512i packed = transpose_4x16(load_4x16(w, offset));
     *lo = _mm512_and_si512(packed, _mm512_set1_epi8(0x0F));
     *hi = _mm512_and_si512(packed, _mm512_set1_epi8(static_cast<char>(0xF0)));
   }
 };
 
 struct Int8Q8_0 {
-  static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
+  static constexpr int64_t kCodeBytes = sizeof(BlockQ8_0::qs);
   static constexpr int32_t kOffset[2] = {128, 128};
   static constexpr float kHiScale = 1.0f;
   static void codes(const uint8_t* const* w, int64_t offset, __m512i* lo, __m512i* hi) {
-    const int64_t qs = offset + offsetof(BlockQ8_0, qs);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    *lo = _mm512_xor_si512(transpose_4x16(load_4x16(w, qs)), flip);
-    *hi = _mm512_xor_si512(transpose_4x16(load_4x16(w, qs + 16)), flip);
+    *lo = _mm512_xor_si512(transpose_4x16(load_4x16(w, offset)), flip);
+    *hi = _mm512_xor_si512(transpose_4x16(load_4x16(w, offset + 16)), flip);
   }
 };
 
@@ -98,15 +98,10 @@ struct Int8Gather {
   static void quantize_factors(const uint8_t* const* w, const float* xs, int64_t b0, int n, Factors<C>& f) {
     __m512 s[C];
     __m512 amax = _mm512_setzero_ps();
-    // The scales of blocks b0 .. b0 + n: the low halves of 32-bit words gathered at the blocks' starts
-    // (a vector load of 16 scalar stores would wait for them: store forwarding fails).
-    const __m512i block_offsets = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(D::kBlockBytes));
     const __mmask16 in_chunk = static_cast<__mmask16>((1u << n) - 1);
     unroll<C>([&](auto k) {
-      const __m512i words = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), in_chunk, block_offsets,
-                                                        w[k] + b0 * D::kBlockBytes, 1);
-      s[k] = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(words)), _mm512_set1_ps(xs[k]));
+      const __m256i scales = _mm256_maskz_loadu_epi16(in_chunk, w[k] + 2 * b0);  // fp16, at the channel's start
+      s[k] = _mm512_mul_ps(_mm512_cvtph_ps(scales), _mm512_set1_ps(xs[k]));
       amax = _mm512_max_ps(amax, _mm512_abs_ps(s[k]));
     });
     const __mmask16 nonzero = _mm512_cmp_ps_mask(amax, _mm512_setzero_ps(), _CMP_GT_OQ);
@@ -130,24 +125,25 @@ struct Int8Gather {
     });
   }
 
-  // y[32 b .. 32 b + 32) for b in [b_begin, b_end) = (add ? y : 0) + the step's sum (header). Block
-  // b of the next step's n_next channels is prefetched meanwhile (see tiles.h's gather_step).
+  // y[32 b .. 32 b + 32) for b in [b_begin, b_end) = (add ? y : 0) + the step's sum (header), over
+  // channels of n_blocks blocks. Each chunk of the next step's n_next channels is prefetched into L2
+  // meanwhile (see tiles.h's gather_step).
   template <int C>
   static void step(const uint8_t* const* w, const float* xs, const uint8_t* const* next, int n_next,
-                   int64_t b_begin, int64_t b_end, float* y, bool add, bool prefetch) {
+                   int64_t n_blocks, int64_t b_begin, int64_t b_end, float* y, bool add, bool prefetch) {
     Factors<C> f;
     for (int64_t b0 = b_begin; b0 < b_end; b0 += kChunk) {
       const int n = static_cast<int>(std::min<int64_t>(kChunk, b_end - b0));
       quantize_factors<C>(w, xs, b0, n, f);
+      const int64_t codes = n_blocks * 2 + b0 * D::kCodeBytes;
       if (prefetch) {
         for (int k = 0; k < n_next; ++k) {
-          for (int64_t line = b0 * D::kBlockBytes; line < (b0 + n) * D::kBlockBytes; line += 64) {
-            __builtin_prefetch(next[k] + line, 0, 2);
-          }
+          __builtin_prefetch(next[k] + 2 * b0, 0, 2);
+          for (int64_t line = 0; line < n * D::kCodeBytes; line += 64) __builtin_prefetch(next[k] + codes + line, 0, 2);
         }
       }
       for (int i = 0; i < n; ++i) {
-        const int64_t offset = (b0 + i) * D::kBlockBytes;
+        const int64_t offset = codes + i * D::kCodeBytes;
         __m512i lo = _mm512_set1_epi32(f.start[0][i]), hi = _mm512_set1_epi32(f.start[1][i]);
         unroll<C / 4>([&](auto q) {
           const __m512i pattern = _mm512_set1_epi32(f.pattern[q][i]);
@@ -182,7 +178,8 @@ struct Int8Gather {
       }
       const int n_next = static_cast<int>(std::clamp<int64_t>(a_end - a - C, 0, C));
       for (int k = 0; k < n_next; ++k) next[k] = channel(a + C + k);
-      step<C>(w, xs, next, n_next, b_begin, b_end, y, add, g.prefetch);
+      step<C>(w, xs, next, n_next, static_cast<int64_t>(g.channel_bytes) / (2 + D::kCodeBytes), b_begin, b_end, y,
+              add, g.prefetch);
       add = true;
     }
     if (!add) std::memset(y + b_begin * kChannelMajorTile, 0, static_cast<size_t>((b_end - b_begin) * kChannelMajorTile) * sizeof(float));

@@ -1,7 +1,7 @@
 #include <vector>
 
 #include "kernels/channel_major/channel_major.h"
-#include "tensor/quant.h"
+#include "tensor/channel_major.h"
 
 namespace jf {
 
@@ -9,7 +9,7 @@ void cm_gather_ref(const TensorView& w, const float* x, std::span<const int32_t>
   std::vector<float> values(static_cast<size_t>(w.n_rows));
   std::vector<double> sum(values.size(), 0.0);
   for (const int32_t j : active) {
-    dequantize_row(w.dtype, w.channel(j), values.data(), w.n_rows);
+    dequantize_channel(w.dtype, w.channel(j), w.n_rows, values.data());
     for (int64_t o = 0; o < w.n_rows; ++o) sum[o] += static_cast<double>(x[j]) * values[o];
   }
   for (int64_t o = 0; o < w.n_rows; ++o) y[o] = static_cast<float>(sum[o]);

@@ -27,17 +27,26 @@ namespace {
 
 constexpr int64_t kTile = kChannelMajorTile;
 
-// One block of 32 outputs of a channel: its scale and its values (value = scale * values[i]).
-struct CmQ4_0 {
+// Block b of 32 outputs of a channel of n_blocks blocks (tensor/channel_major.h): its scale at
+// channel + kScaleBytes * b (none for F32 and F16), its codes at code_offset(n_blocks, b); the
+// values are scale * the codes' values.
+template <int64_t ScaleBytes, int64_t CodeBytes>
+struct CmBlocks {
+  static constexpr int64_t kScaleBytes = ScaleBytes;
+  static constexpr int64_t kCodeBytes = CodeBytes;
+  static constexpr int64_t kBlockBytes = ScaleBytes + CodeBytes;  // channel bytes per block
+  static int64_t code_offset(int64_t n_blocks, int64_t b) { return n_blocks * kScaleBytes + b * kCodeBytes; }
+};
+
+struct CmQ4_0 : CmBlocks<2, sizeof(BlockQ4_0::qs)> {
   static constexpr DType kType = DType::Q4_0;
-  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
   template <class V>
-  static float scale(const uint8_t* block) {
-    return V::half(load_u16(block));
+  static float scale(const uint8_t* channel, int64_t b) {
+    return V::half(load_u16(channel + 2 * b));
   }
   template <class V>
-  static void values(const uint8_t* block, typename V::F* out) {
-    V::q4_0(block + offsetof(BlockQ4_0, qs), out);
+  static void values(const uint8_t* codes, typename V::F* out) {
+    V::q4_0(codes, out);
   }
   static uint16_t load_u16(const uint8_t* p) {
     uint16_t v;
@@ -46,42 +55,39 @@ struct CmQ4_0 {
   }
 };
 
-struct CmQ8_0 {
+struct CmQ8_0 : CmBlocks<2, sizeof(BlockQ8_0::qs)> {
   static constexpr DType kType = DType::Q8_0;
-  static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
   template <class V>
-  static float scale(const uint8_t* block) {
-    return CmQ4_0::scale<V>(block);
+  static float scale(const uint8_t* channel, int64_t b) {
+    return CmQ4_0::scale<V>(channel, b);
   }
   template <class V>
-  static void values(const uint8_t* block, typename V::F* out) {
-    V::q8_0(reinterpret_cast<const int8_t*>(block + offsetof(BlockQ8_0, qs)), out);
+  static void values(const uint8_t* codes, typename V::F* out) {
+    V::q8_0(reinterpret_cast<const int8_t*>(codes), out);
   }
 };
 
-struct CmF16 {
+struct CmF16 : CmBlocks<0, 2 * kTile> {
   static constexpr DType kType = DType::F16;
-  static constexpr int64_t kBlockBytes = 2 * kTile;
   template <class V>
-  static float scale(const uint8_t*) {
+  static float scale(const uint8_t*, int64_t) {
     return 1.0f;
   }
   template <class V>
-  static void values(const uint8_t* block, typename V::F* out) {
-    V::f16(block, out);
+  static void values(const uint8_t* codes, typename V::F* out) {
+    V::f16(codes, out);
   }
 };
 
-struct CmF32 {
+struct CmF32 : CmBlocks<0, 4 * kTile> {
   static constexpr DType kType = DType::F32;
-  static constexpr int64_t kBlockBytes = 4 * kTile;
   template <class V>
-  static float scale(const uint8_t*) {
+  static float scale(const uint8_t*, int64_t) {
     return 1.0f;
   }
   template <class V>
-  static void values(const uint8_t* block, typename V::F* out) {
-    V::f32(reinterpret_cast<const float*>(block), out);
+  static void values(const uint8_t* codes, typename V::F* out) {
+    V::f32(reinterpret_cast<const float*>(codes), out);
   }
 };
 
@@ -91,16 +97,20 @@ struct CmTiles {
   static constexpr int kN = static_cast<int>(kTile) / V::kLanes;  // vectors per block
 
   // y[32 b .. 32 b + 32) for b in [b_begin, b_end) = (add ? y : 0) + Σ_k xs[k] · block b of channel
-  // w[k]: the C channels' blocks summed in registers, y read and written once per step. Block b of
-  // the next step's n_next channels is prefetched meanwhile: a step's channels are short runs
-  // (n_out / 32 blocks) at scattered addresses, each too short for the hardware prefetcher to learn.
+  // w[k] (channels of n_blocks blocks): the C channels' blocks summed in registers, y read and
+  // written once per step. Block b of the next step's n_next channels is prefetched into L2
+  // meanwhile: a step's channels are short runs (n_out / 32 blocks) at scattered addresses, each too
+  // short for the hardware prefetcher to learn, and a step ahead is too far for L1.
   template <int C>
   static void gather_step(const uint8_t* const* w, const float* xs, const uint8_t* const* next, int n_next,
-                          int64_t b_begin, int64_t b_end, float* y, bool add) {
+                          int64_t n_blocks, int64_t b_begin, int64_t b_end, float* y, bool add) {
     for (int64_t b = b_begin; b < b_end; ++b) {
       unroll<C>([&](auto k) {
         if (k >= n_next) return;
-        for (int64_t line = 0; line < D::kBlockBytes; line += 64) __builtin_prefetch(next[k] + b * D::kBlockBytes + line);
+        const int64_t codes = D::code_offset(n_blocks, b);
+        if (b % 32 == 0 && D::kScaleBytes > 0) __builtin_prefetch(next[k] + D::kScaleBytes * b, 0, 2);
+        if ((b * D::kCodeBytes) % 64 == 0) __builtin_prefetch(next[k] + codes, 0, 2);
+        for (int64_t line = 64; line < D::kCodeBytes; line += 64) __builtin_prefetch(next[k] + codes + line, 0, 2);
       });
       float* yb = y + b * kTile;
       // Two chains of accumulators (even and odd channels of the step): a step's fused multiply-adds
@@ -111,10 +121,9 @@ struct CmTiles {
         acc[1][i] = V::zero();
       });
       unroll<C>([&](auto k) {
-        const uint8_t* block = w[k] + b * D::kBlockBytes;
-        const F s = V::set1(xs[k] * D::template scale<V>(block));
+        const F s = V::set1(xs[k] * D::template scale<V>(w[k], b));
         F v[kN];
-        D::template values<V>(block, v);
+        D::template values<V>(w[k] + D::code_offset(n_blocks, b), v);
         unroll<kN>([&](auto i) { acc[k % 2][i] = V::fmadd(s, v[i], acc[k % 2][i]); });
       });
       unroll<kN>([&](auto i) { V::store(yb + i * V::kLanes, V::add(acc[0][i], acc[1][i])); });
@@ -137,7 +146,8 @@ struct CmTiles {
         xs[k] = g.x[c];
         next[k] = k < n_next ? g.w + g.active[a + S + k] * g.channel_bytes : nullptr;
       }
-      gather_step<S>(w, xs, next, n_next, b_begin, b_end, y, add);
+      gather_step<S>(w, xs, next, n_next, static_cast<int64_t>(g.channel_bytes) / D::kBlockBytes, b_begin, b_end,
+                     y, add);
       add = true;
       a += S;
     };
@@ -168,12 +178,13 @@ struct CmTiles {
   static void matmul_tile(const CmMatmulArgs& m, int64_t b, int64_t t0) {
     F acc[T][kN];
     unroll<T>([&](auto t) { unroll<kN>([&](auto i) { acc[t][i] = V::zero(); }); });
-    const uint8_t* block = m.w + b * D::kBlockBytes;
+    const uint8_t* channel = m.w;
+    const int64_t codes = D::code_offset(m.n_out / kTile, b);
     const float* x = m.x + t0 * m.n_in;
-    for (int64_t j = 0; j < m.n_in; ++j, block += m.channel_bytes) {
-      const float d = D::template scale<V>(block);
+    for (int64_t j = 0; j < m.n_in; ++j, channel += m.channel_bytes) {
+      const float d = D::template scale<V>(channel, b);
       F v[kN];
-      D::template values<V>(block, v);
+      D::template values<V>(channel + codes, v);
       unroll<T>([&](auto t) {
         const F s = V::set1(x[t * m.n_in + j] * d);
         unroll<kN>([&](auto i) { acc[t][i] = V::fmadd(s, v[i], acc[t][i]); });
