@@ -353,7 +353,7 @@ void register_channel_major() {
                                        CmGatherConfig{})
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
-          if (dtype != DType::Q4_0 || sparsity != 0.5 || s.n_cols == s.n_rows) continue;
+          if (dtype != DType::Q4_0 || sparsity != 0.5) continue;
           for (const CmGatherConfig& c : cm_sweep_configs()) {
             benchmark::RegisterBenchmark(("gather_sweep/" + name.substr(7) + "/" + cm_config_name(c)).c_str(),
                                          run_gather, dtype, s, n_threads, sparsity, c)

@@ -9,13 +9,15 @@
 namespace jf {
 namespace {
 
-// The default gather config (o16t8192p), measured with matmul_bench's gather_sweep on the tinyllama
-// FFN shapes, Q4_0, s = 0.5, AVX-512 (AMD EPYC, the integer entries), 1 and 2 threads: 16 channels
-// per step were 0-20% faster than 8 and 20-40% faster than 4 (the per-block work of a step, its
-// factors and its y, is shared by more channels); whole channels per pass (8192) beat passes of
-// 1024 outputs by up to 30%; the prefetch into L2 made the gather 1.3-2x faster; splitting by
-// outputs or by channels was within the noise (±5%) on the FFN shapes.
-constexpr CmGatherConfig kDefaultConfig = {CmSplit::outputs, 16, 8192, true};
+// The default gather config (CmGatherConfig{}: c16t8192p), measured with matmul_bench's
+// gather_sweep on the tinyllama shapes, Q4_0, s = 0.5, AVX-512 (AMD EPYC, the integer entries), 1
+// and 2 threads: 16 channels per step were 0-20% faster than 8 and 20-40% faster than 4 (the
+// per-block work of a step, its factors and its y, is shared by more channels); whole channels per
+// pass (8192) beat passes of 1024 outputs by up to 30%; the prefetch into L2 made the gather
+// 1.3-2x faster; at 2 threads, splitting by channels was 3-8% faster than by outputs on the 2048-
+// and 5632-output shapes and 1.5x on attn_k/attn_v's 256 outputs (a thread reads whole channels,
+// not halves of short ones).
+constexpr CmGatherConfig kDefaultConfig = {};
 
 void check_weight(const TensorView& w, const KernelArtifact* entry) {
   JF_CHECK_MSG(w.layout == WeightLayout::channel_major && w.n_rows % kChannelMajorTile == 0,

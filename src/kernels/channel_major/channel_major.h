@@ -63,8 +63,8 @@ enum class CmSplit : uint8_t {
 };
 
 struct CmGatherConfig {
-  CmSplit split = CmSplit::outputs;
-  int channels_per_step = 8;  // 1, 2, 4, 8 or 16
+  CmSplit split = CmSplit::channels;
+  int channels_per_step = 16;   // 1, 2, 4, 8 or 16
   int64_t out_tile = 8192;    // outputs per pass over the channels (a multiple of 32): bounds the
                               // part of y that one pass reads and writes (kept in L1)
   bool prefetch = true;       // software prefetch of the next channels (CmGatherArgs)
