@@ -111,6 +111,10 @@ Result<tune::TuneReport> tune_engine_matmuls(const Engine& engine, const tune::T
                                              kdb::KernelDb* db) {
   return tune::tune_model_matmuls(engine_impl(engine).weights, options, db);
 }
+
+std::vector<tune::GatherWorkload> engine_gather_workloads(const Engine& engine) {
+  return tune::model_gather_workloads(engine_impl(engine).weights);
+}
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, const EngineOptions& options) {

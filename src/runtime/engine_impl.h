@@ -13,6 +13,7 @@
 #include "model/weight_provider.h"
 #include "model/weights.h"
 #include "runtime/kernel_select.h"
+#include "tune/gather_tuner.h"
 #include "tune/tuner.h"
 
 namespace jf {
@@ -40,5 +41,9 @@ Transformer& session_transformer(Session& session);
 // tune::tune_model_matmuls; `db` as there.
 Result<tune::TuneReport> tune_engine_matmuls(const Engine& engine, const tune::TuneOptions& options,
                                              kdb::KernelDb* db);
+
+// The channel-major shapes of the engine's model (none unless it was converted) and their tuning
+// (tune/gather_tuner.h).
+std::vector<tune::GatherWorkload> engine_gather_workloads(const Engine& engine);
 
 }  // namespace jf

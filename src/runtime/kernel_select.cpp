@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "kernels/registry.h"
 #include "kdb/fingerprint.h"
+#include "tune/gather_record.h"
 #include "tune/matmul_record.h"
 
 namespace jf {
@@ -18,14 +19,14 @@ std::string describe(const kdb::Workload& w) {
                     static_cast<long long>(w.k), static_cast<long long>(w.batch), w.threads);
 }
 
-// The distinct matmul workloads of this device and thread count in `db`, whatever their generator
+// The distinct workloads of `op` of this device and thread count in `db`, whatever their generator
 // (KernelDb::lookup tells a stale one from a missing one).
-std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> workloads_in(const kdb::KernelDb& db,
+std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> workloads_in(const kdb::KernelDb& db, const char* op,
                                                                           int n_threads) {
   const std::string& fingerprint = kdb::current_device().hash();
   std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> out;
   for (const kdb::Record& r : db.records()) {
-    if (r.fingerprint == fingerprint && r.op == tune::kMatmulOp && r.workload.threads == n_threads) {
+    if (r.fingerprint == fingerprint && r.op == op && r.workload.threads == n_threads) {
       out.insert({r.workload.dtype, r.workload.n, r.workload.k, r.workload.batch});
     }
   }
@@ -42,7 +43,7 @@ size_t KernelSelector::CacheKeyHash::operator()(const CacheKey& k) const {
 
 KernelSelector::KernelSelector(const kdb::KernelDb& db, int n_threads) {
   const std::string& fingerprint = kdb::current_device().hash();
-  for (const auto& [dtype_text, n, k, batch] : workloads_in(db, n_threads)) {
+  for (const auto& [dtype_text, n, k, batch] : workloads_in(db, tune::kMatmulOp, n_threads)) {
     const kdb::Workload workload{dtype_text, n, k, batch, n_threads};
     const kdb::Record* record = db.lookup(fingerprint, kMatmulGenerator, tune::kMatmulOp, workload);
     if (record == nullptr) continue;  // stale: lookup warned
@@ -59,6 +60,22 @@ KernelSelector::KernelSelector(const kdb::KernelDb& db, int n_threads) {
     std::vector<Tuned>& tuned = tuned_[{*dtype_from_name(dtype_text), n, k}];  // parsed: the kernel is valid
     tuned.push_back({batch, std::move(kernel)});
     std::sort(tuned.begin(), tuned.end(), [](const Tuned& a, const Tuned& b) { return a.batch < b.batch; });
+    ++n_tuned_;
+  }
+  for (const auto& [dtype_text, n, k, batch] : workloads_in(db, tune::kGatherOp, n_threads)) {
+    const kdb::Workload workload{dtype_text, n, k, batch, n_threads};
+    const kdb::Record* record = db.lookup(fingerprint, kChannelMajorGenerator, tune::kGatherOp, workload);
+    if (record == nullptr) continue;  // stale: lookup warned
+    std::string why;
+    CmKernel kernel = tune::cm_kernel_from_record(*record, &why);
+    if (!kernel.valid()) {
+      JF_LOG_WARN("kdb %s: gather record for %s unusable (%s); using the default config", db.path().c_str(),
+                  describe(workload).c_str(), why.c_str());
+      continue;
+    }
+    JF_LOG_INFO("kdb: gather %s -> %s %s", describe(workload).c_str(), kernel.gather->name.c_str(),
+                cm_config_name(kernel.config).c_str());
+    tuned_cm_[{*dtype_from_name(dtype_text), n, k}] = kernel;
     ++n_tuned_;
   }
 }
@@ -93,12 +110,15 @@ const MatmulKernel& KernelSelector::select_kernel(const TensorView& w, int64_t n
 }
 
 const CmKernel& KernelSelector::select_cm_kernel(const TensorView& w) {
-  const auto [it, inserted] = cm_cache_.try_emplace(w.dtype);
+  const Shape shape{w.dtype, w.n_rows, w.n_cols};
+  const auto [it, inserted] = cm_cache_.try_emplace(shape);
   if (inserted) {
-    it->second = jf::select_cm_kernel(w.dtype);
+    const auto tuned = tuned_cm_.find(shape);
+    it->second = tuned != tuned_cm_.end() ? tuned->second : jf::select_cm_kernel(w.dtype);
     JF_CHECK_MSG(it->second.valid(), "no channel-major kernel for this weight type (the loader refuses such files)");
-    JF_LOG_DEBUG("channel-major %s: %s, %s (%s)", dtype_name(w.dtype), it->second.gather->name.c_str(),
-                 it->second.matmul->name.c_str(), cm_config_name(it->second.config).c_str());
+    JF_LOG_DEBUG("channel-major %s %lldx%lld: %s, %s (%s, %s)", dtype_name(w.dtype), static_cast<long long>(w.n_rows),
+                 static_cast<long long>(w.n_cols), it->second.gather->name.c_str(), it->second.matmul->name.c_str(),
+                 cm_config_name(it->second.config).c_str(), tuned != tuned_cm_.end() ? "tuned" : "default");
   }
   return it->second;
 }

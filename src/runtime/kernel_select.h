@@ -36,11 +36,11 @@ class KernelSelector final : public KernelChooser {
   // level (JITFLOW_LOG=debug). The reference stays valid for the selector's lifetime. Not thread-safe: one caller at a time (the forward pass).
   const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens) override;
 
-  // The channel-major entries for w.dtype with the default gather config (the kdb holds no
-  // channel-major records yet); one lookup per dtype, cached.
+  // The channel-major entries for w's dtype with the kdb's gather config for its shape at this
+  // thread count when there is one this build runs, else the default config; cached per shape.
   const CmKernel& select_cm_kernel(const TensorView& w) override;
 
-  int n_tuned() const { return n_tuned_; }  // kdb winners this selector can use
+  int n_tuned() const { return n_tuned_; }  // kdb winners this selector can use (matmul and gather)
 
  private:
   using Shape = std::tuple<DType, int64_t, int64_t>;  // dtype, n_rows, n_cols
@@ -62,7 +62,8 @@ class KernelSelector final : public KernelChooser {
 
   std::map<Shape, std::vector<Tuned>> tuned_;  // by shape, ascending batch
   std::unordered_map<CacheKey, MatmulKernel, CacheKeyHash> cache_;
-  std::map<DType, CmKernel> cm_cache_;
+  std::map<Shape, CmKernel> tuned_cm_;  // gather winners by shape
+  std::map<Shape, CmKernel> cm_cache_;
   int n_tuned_ = 0;
 };
 

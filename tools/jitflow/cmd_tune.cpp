@@ -172,7 +172,12 @@ struct ModelTuneArgs {
   bool full_space = false;
   double full_space_budget_s = 300;
   bool nominal_limits = false;
+  double sparsity = 0.5;  // the level channel-major gathers are tuned at
 };
+
+// Of a model with channel-major linears, the part of the budget the gathered matvecs get (their
+// space is small: 24 configs per shape).
+constexpr double kGatherBudgetShare = 0.3;
 
 std::string time_text(double ns) {
   if (ns <= 0) return "-";
@@ -221,6 +226,21 @@ class ProgressBar {
   int last_done_ = -1;
   const char* last_phase_ = "";
 };
+
+void print_gathers(const tune::GatherTuneReport& report, double sparsity) {
+  std::printf("\ngathered matvec (channel-major, s = %.2f):\n%-22s %4s %-36s %9s  %-10s %10s  %-10s %10s %6s\n",
+              sparsity, "workload", "uses", "entry", "tried", "default", "time", "tuned", "time", "gain");
+  for (const tune::GatherWorkloadReport& w : report.workloads) {
+    const std::string shape = str_printf("%s %lldx%lld", dtype_name(w.dtype), static_cast<long long>(w.n_rows),
+                                         static_cast<long long>(w.n_cols));
+    const std::string tried = str_printf("%d%s%s", w.n_tried, w.complete ? "" : "+",
+                                         w.n_rejected > 0 ? str_printf(" (%d bad)", w.n_rejected).c_str() : "");
+    std::printf("%-22s %4d %-36s %9s  %-10s %10s  %-10s %10s %5.2fx%s\n", shape.c_str(), w.uses_per_forward,
+                w.entry.c_str(), tried.c_str(), w.default_config.c_str(), time_text(w.default_ns).c_str(),
+                w.best_config.c_str(), time_text(w.best_ns).c_str(), w.best_ns > 0 ? w.default_ns / w.best_ns : 0,
+                w.recorded ? " recorded" : "");
+  }
+}
 
 void print_limits(const tune::DeviceLimits& measured, bool nominal) {
   std::printf("limits (%s):", nominal ? "nominal" : "measured, nominal where unknown");
@@ -307,6 +327,9 @@ Status check_args(const ModelTuneArgs& args) {
   if (args.n_threads < 0 || args.n_threads > 1024) {
     return error(StatusCode::kInvalidArgument, "-t %d is outside 0..1024 (0: one per core)", args.n_threads);
   }
+  if (!(args.sparsity >= 0 && args.sparsity < 1)) {
+    return error(StatusCode::kInvalidArgument, "--sparsity %g is outside [0, 1)", args.sparsity);
+  }
   return Status();
 }
 
@@ -329,7 +352,9 @@ int tune_model(const ModelTuneArgs& args) {
   const double microbench_s = (now_ms() - start_ms) / 1000;
   options.token_counts = *tokens;
   options.n_threads = args.n_threads;
-  options.budget_s = args.budget_s - microbench_s;
+  const std::vector<tune::GatherWorkload> gathers = engine_gather_workloads(**engine);
+  const double gather_budget_s = gathers.empty() ? 0 : kGatherBudgetShare * (args.budget_s - microbench_s);
+  options.budget_s = args.budget_s - microbench_s - gather_budget_s;
   options.full_space = args.full_space;
   options.full_space_budget_s = args.full_space_budget_s;
   ProgressBar bar;
@@ -340,6 +365,12 @@ int tune_model(const ModelTuneArgs& args) {
   Result<tune::TuneReport> report = tune_engine_matmuls(**engine, options, &db);
   bar.finish();
   if (!report.ok()) return fail_tune(report.status());
+  Result<tune::GatherTuneReport> gather_report = tune::GatherTuneReport{};
+  if (!gathers.empty()) {
+    std::fprintf(stderr, "tuning %zu gathered matvec shape(s) at s = %.2f ...\n", gathers.size(), args.sparsity);
+    gather_report = tune::tune_gathers(gathers, {args.sparsity, args.n_threads, gather_budget_s}, &db);
+    if (!gather_report.ok()) return fail_tune(gather_report.status());
+  }
   const double total_s = (now_ms() - start_ms) / 1000 - report->full_space_wall_s;
 
   const kdb::DeviceFingerprint& device = kdb::current_device();
@@ -348,12 +379,14 @@ int tune_model(const ModelTuneArgs& args) {
   print_limits(options.device_limits, args.nominal_limits);
   print_workloads(*report, args.full_space);
   print_per_token_count(*report, args.full_space);
+  if (!gathers.empty()) print_gathers(*gather_report, args.sparsity);
   std::printf("\nwall time: model load %.1f s (outside the budget); microbenchmarks %.1f s + search %.1f s\n",
-              load_s, microbench_s, report->wall_s);
+              load_s, microbench_s, report->wall_s + gather_report->wall_s);
   std::printf("  = %.1f s of a %.0f s budget", total_s, args.budget_s);
   if (args.full_space) std::printf("; full space %.1f s more", report->full_space_wall_s);
-  std::printf("\n%d record(s) appended to %s\n", report->n_records, db.path().c_str());
+  std::printf("\n%d record(s) appended to %s\n", report->n_records + gather_report->n_records, db.path().c_str());
   if (!report->kdb_status.ok()) return fail_tune(report->kdb_status);
+  if (!gather_report->kdb_status.ok()) return fail_tune(gather_report->kdb_status);
   return 0;
 }
 }  // namespace
@@ -378,6 +411,8 @@ int cmd_tune(int argc, char** argv) {
   parser.add_flag("", "--full-space", &model.full_space,
                   "then also time the unpruned space, to compare (not in --budget-s)");
   parser.add("", "--full-budget-s", &model.full_space_budget_s, "time for --full-space (default 300)");
+  parser.add("", "--sparsity", &model.sparsity,
+             "channel-major models: the sparsity level whose gathers to tune (default 0.5; 30% of the budget)");
   parser.add_flag("", "--nominal-limits", &model.nominal_limits,
                   "prune with nominal limits (ISA registers, sysfs caches) instead of measuring");
   parser.add_flag("", "--microbench", &microbench, "measure and print the device limits");
