@@ -2,10 +2,9 @@
 
 #include <lzma.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <memory>
+
+#include "base/file.h"
 
 namespace jf {
 namespace {
@@ -13,20 +12,6 @@ namespace {
 bool ends_with(const std::string& s, const char* suffix) {
   const size_t n = std::strlen(suffix);
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-Result<std::string> read_file_bytes(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (f == nullptr) {
-    return error(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kIoError, "%s: cannot read it: %s",
-                 path.c_str(), std::strerror(errno));
-  }
-  std::string bytes;
-  char buffer[1 << 16];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) bytes.append(buffer, n);
-  if (std::ferror(f.get())) return error(StatusCode::kIoError, "%s: read failed", path.c_str());
-  return bytes;
 }
 
 Result<std::string> xz_decompress(const std::string& compressed, const std::string& path) {
@@ -58,7 +43,7 @@ Result<std::string> xz_decompress(const std::string& compressed, const std::stri
 }  // namespace
 
 Result<std::string> read_text_file(const std::string& path) {
-  JF_ASSIGN_OR_RETURN(std::string bytes, read_file_bytes(path));
+  JF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
   if (!ends_with(path, ".xz")) return bytes;
   return xz_decompress(bytes, path);
 }

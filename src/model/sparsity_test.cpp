@@ -5,34 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <random>
 #include <vector>
+
+#include "kernels/select/select_test_util.h"
 
 namespace jf {
 namespace {
-
-std::vector<float> random_row(int64_t n, uint32_t seed, int distinct_values = 0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> x(n);
-  for (float& v : x) {
-    v = normal(rng);
-    if (distinct_values > 0) v = std::round(v * distinct_values) / distinct_values;  // many ties
-  }
-  return x;
-}
-
-// The k channels of largest |x|, ties to the lower index, by a full sort.
-std::vector<int32_t> topk_by_sort(const std::vector<float>& x, int64_t k) {
-  std::vector<int32_t> order(x.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return std::fabs(x[a]) > std::fabs(x[b]); });
-  order.resize(k);
-  std::sort(order.begin(), order.end());
-  return order;
-}
 
 TEST(SparsityTest, TopkCountIsCeilOfKeptFraction) {
   EXPECT_EQ(topk_count(0.5f, 512), 256);
@@ -45,13 +23,13 @@ TEST(SparsityTest, TopkCountIsCeilOfKeptFraction) {
 
 TEST(SparsityTest, TopkSparsifierMasksEachTokenOnItsOwn) {
   const int64_t width = 64, n_tokens = 3;
-  const std::vector<float> x = random_row(width * n_tokens, 11);
+  const std::vector<float> x = test::random_row(width * n_tokens, 11);
   Sparsifier sparsifier = Sparsifier::topk(0.75f);
   const LinearInput in = sparsifier.at_site(0, SparseSite::attn_in, x.data(), n_tokens, width);
   EXPECT_EQ(in.active, nullptr);  // a batch: each token has its own set
   for (int64_t t = 0; t < n_tokens; ++t) {
     const std::vector<float> row(x.begin() + t * width, x.begin() + (t + 1) * width);
-    const std::vector<int32_t> kept = topk_by_sort(row, 16);
+    const std::vector<int32_t> kept = test::topk_by_sort(row, 16);
     for (int64_t j = 0; j < width; ++j) {
       const bool active = std::binary_search(kept.begin(), kept.end(), static_cast<int32_t>(j));
       EXPECT_EQ(in.x[t * width + j], active ? row[j] : 0.0f) << "token " << t << " channel " << j;
@@ -63,12 +41,12 @@ TEST(SparsityTest, TopkSparsifierMasksEachTokenOnItsOwn) {
 
 TEST(SparsityTest, SingleTokenGetsItsActiveChannels) {
   const int64_t width = 172;
-  const std::vector<float> x = random_row(width, 5);
+  const std::vector<float> x = test::random_row(width, 5);
   Sparsifier sparsifier = Sparsifier::topk(0.5f);
   const LinearInput in = sparsifier.at_site(2, SparseSite::ffn_down, x.data(), 1, width);
   ASSERT_NE(in.active, nullptr);
   const std::vector<int32_t> channels(in.active->channels.begin(), in.active->channels.end());
-  EXPECT_EQ(channels, topk_by_sort(x, 86));
+  EXPECT_EQ(channels, test::topk_by_sort(x, 86));
   for (int32_t c : channels) EXPECT_EQ(in.x[c], x[c]);
 }
 

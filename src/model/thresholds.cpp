@@ -1,9 +1,8 @@
 #include "model/thresholds.h"
 
 #include <cmath>
-#include <cstdio>
-#include <memory>
 
+#include "base/file.h"
 #include "base/json.h"
 
 namespace jf {
@@ -118,28 +117,16 @@ const SparsityThresholds::Level* SparsityThresholds::find(float sparsity) const 
 }
 
 Status write_thresholds(const SparsityThresholds& thresholds, const std::string& path) {
-  const std::string text = to_json(to_json_value(thresholds)) + "\n";
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f.get()) != text.size()) {
-    return error(StatusCode::kIoError, "%s: cannot write the thresholds", path.c_str());
-  }
-  if (std::fclose(f.release()) != 0)
-    return error(StatusCode::kIoError, "%s: cannot write the thresholds", path.c_str());
-  return Status();
+  return write_file(path, to_json(to_json_value(thresholds)) + "\n");
 }
 
 Result<SparsityThresholds> read_thresholds(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (f == nullptr) {
-    return error(StatusCode::kNotFound,
-                 "%s: cannot read the sparsity thresholds (make them with `jitflow calibrate`)",
-                 path.c_str());
+  Result<std::string> text = read_file(path);
+  if (!text.ok()) {
+    return error(text.status().code(), "%s (sparsity thresholds: make them with `jitflow calibrate`)",
+                 text.status().message().c_str());
   }
-  std::string text;
-  char buffer[1 << 14];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
-  Result<Json> json = parse_json(text);
+  Result<Json> json = parse_json(*text);
   if (!json.ok()) {
     return error(StatusCode::kCorruptFile, "%s: not a sparsity thresholds file: %s", path.c_str(),
                  json.status().message().c_str());

@@ -4,37 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <random>
 #include <vector>
 
 #include "kernels/select/select.h"
+#include "kernels/select/select_test_util.h"
 #include "kernels/simd/op_test_util.h"
 
 namespace jf {
 namespace {
-
-std::vector<float> random_row(int64_t n, uint32_t seed, int distinct_values) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> x(n);
-  for (float& v : x) {
-    v = normal(rng);
-    if (distinct_values > 0) v = std::round(v * distinct_values) / distinct_values;  // many ties
-  }
-  return x;
-}
-
-// The k channels of largest |x|, ties to the lower index, by a full sort.
-std::vector<int32_t> topk_by_sort(const std::vector<float>& x, int64_t k) {
-  std::vector<int32_t> order(x.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return std::fabs(x[a]) > std::fabs(x[b]); });
-  order.resize(k);
-  std::sort(order.begin(), order.end());
-  return order;
-}
 
 const std::vector<int64_t> kSizes = {1, 7, 15, 16, 17, 64, 172, 1408, 2048};
 
@@ -42,13 +19,13 @@ TEST(SelectReference, TopkMatchesFullSortIncludingTies) {
   TopkScratch scratch;
   for (int distinct : {0, 2}) {
     for (int64_t n : kSizes) {
-      const std::vector<float> x = random_row(n, static_cast<uint32_t>(n * 3 + distinct), distinct);
+      const std::vector<float> x = test::random_row(n, static_cast<uint32_t>(n * 3 + distinct), distinct);
       for (float kept : {1.0f, 0.75f, 0.5f, 0.3f, 0.1f}) {
         const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(kept * n));
         std::vector<int32_t> got(n);
         select_topk_ref(x.data(), n, k, got.data(), scratch);
         got.resize(k);
-        EXPECT_EQ(got, topk_by_sort(x, k)) << "n=" << n << " k=" << k;
+        EXPECT_EQ(got, test::topk_by_sort(x, k)) << "n=" << n << " k=" << k;
       }
     }
   }
@@ -60,7 +37,7 @@ TEST_P(SelectTopkTest, MatchesReference) {
   TopkScratch scratch, ref_scratch;  // reused across sizes, as a caller reuses it
   for (int distinct : {0, 2}) {
     for (int64_t n : kSizes) {
-      const std::vector<float> x = random_row(n, static_cast<uint32_t>(n + distinct), distinct);
+      const std::vector<float> x = test::random_row(n, static_cast<uint32_t>(n + distinct), distinct);
       for (int64_t k = 1; k <= n; k += std::max<int64_t>(1, n / 7)) {
         std::vector<int32_t> want(n), got(n);
         select_topk_ref(x.data(), n, k, want.data(), ref_scratch);
@@ -94,7 +71,7 @@ class SelectAtLeastTest : public test::KernelTest<Op::select_at_least> {};
 
 TEST_P(SelectAtLeastTest, MatchesReference) {
   for (int64_t n : kSizes) {
-    const std::vector<float> x = random_row(n, static_cast<uint32_t>(n), 4);  // values on the threshold too
+    const std::vector<float> x = test::random_row(n, static_cast<uint32_t>(n), 4);  // values on the threshold too
     for (float threshold : {0.0f, 0.25f, 0.5f, 1.0f, 3.0f, INFINITY}) {
       std::vector<int32_t> want(n), got(n);
       const int64_t n_want = select_at_least_ref(x.data(), n, threshold, want.data());
