@@ -219,4 +219,21 @@ std::string iso8601_utc_now() {
   return text;
 }
 
+Record new_record(std::string generator, std::string op, Workload workload, std::map<std::string, int64_t> config,
+                  std::string canonical_name, double median_ns, double default_ns, int64_t tried) {
+  Record record;
+  record.generator = std::move(generator);
+  record.device = current_device();
+  record.fingerprint = record.device.hash();
+  record.op = std::move(op);
+  record.workload = std::move(workload);
+  record.config = std::move(config);
+  record.canonical_name = std::move(canonical_name);
+  record.median_ns = median_ns;
+  record.default_ns = default_ns;
+  record.tried = tried;
+  record.time = iso8601_utc_now();
+  return record;
+}
+
 }  // namespace jf::kdb

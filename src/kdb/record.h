@@ -57,4 +57,8 @@ Result<Record> record_from_json_line(std::string_view line);
 // "2025-01-31T12:00:00Z" for now.
 std::string iso8601_utc_now();
 
+// A record of this device (current_device()) stamped now: the tuners' winners.
+Record new_record(std::string generator, std::string op, Workload workload, std::map<std::string, int64_t> config,
+                  std::string canonical_name, double median_ns, double default_ns, int64_t tried);
+
 }  // namespace jf::kdb

@@ -2,7 +2,6 @@
 
 #include <optional>
 
-#include "kdb/fingerprint.h"
 #include "kernels/registry.h"
 
 namespace jf::tune {
@@ -60,19 +59,8 @@ CmKernel cm_kernel_from_record(const kdb::Record& record, std::string* why) {
 
 kdb::Record gather_record(const CmKernel& kernel, const kdb::Workload& workload, double median_ns,
                           double default_ns, int64_t tried) {
-  kdb::Record record;
-  record.generator = kChannelMajorGenerator;
-  record.device = kdb::current_device();
-  record.fingerprint = record.device.hash();
-  record.op = kGatherOp;
-  record.workload = workload;
-  record.config = gather_knobs(kernel.config);
-  record.canonical_name = kernel.gather->name;
-  record.median_ns = median_ns;
-  record.default_ns = default_ns;
-  record.tried = tried;
-  record.time = kdb::iso8601_utc_now();
-  return record;
+  return kdb::new_record(kChannelMajorGenerator, kGatherOp, workload, gather_knobs(kernel.config),
+                         kernel.gather->name, median_ns, default_ns, tried);
 }
 
 }  // namespace jf::tune

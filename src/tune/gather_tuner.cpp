@@ -56,10 +56,11 @@ class GatherBench {
     settings.min_time_ms = std::min(20.0, max_time_ms);
     settings.max_time_ms = max_time_ms;
     size_t next = 0;
-    return measure(settings, [&] {
-             cm_gather_matvec(w_.weights[next++ % w_.weights.size()], x_.data(), active_, y_.data(), pool_, scratch_,
-                              kernel);
-           })
+    return measure(settings,
+                   [&] {
+                     cm_gather_matvec(w_.weights[next++ % w_.weights.size()], x_.data(), active_, y_.data(),
+                                      pool_, scratch_, kernel);
+                   })
         .median_ns;
   }
 
@@ -159,8 +160,8 @@ std::vector<GatherWorkload> model_gather_workloads(const ModelWeights& weights) 
   return out;
 }
 
-Result<GatherTuneReport> tune_gathers(const std::vector<GatherWorkload>& workloads, const GatherTuneOptions& options,
-                                      kdb::KernelDb* db) {
+Result<GatherTuneReport> tune_gathers(const std::vector<GatherWorkload>& workloads,
+                                      const GatherTuneOptions& options, kdb::KernelDb* db) {
   if (!(options.sparsity >= 0 && options.sparsity < 1)) {
     return error(StatusCode::kInvalidArgument, "sparsity %g is outside [0, 1)", options.sparsity);
   }
@@ -179,8 +180,9 @@ Result<GatherTuneReport> tune_gathers(const std::vector<GatherWorkload>& workloa
     const double share_s = (start_s + options.budget_s - now_s()) / static_cast<double>(workloads.size() - i);
     const CmKernel winner = search(w, options, pool, now_s() + share_s, &r);
     if (db != nullptr && report.kdb_status.ok() && !(winner.config == select_cm_kernel(w.dtype).config)) {
-      report.kdb_status = db->append(gather_record(winner, gather_workload(w.dtype, w.n_rows, w.n_cols, report.n_threads),
-                                                   r.best_ns, r.default_ns, r.n_tried));
+      report.kdb_status =
+          db->append(gather_record(winner, gather_workload(w.dtype, w.n_rows, w.n_cols, report.n_threads),
+                                   r.best_ns, r.default_ns, r.n_tried));
       r.recorded = report.kdb_status.ok();
       report.n_records += r.recorded;
     }

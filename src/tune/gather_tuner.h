@@ -74,7 +74,7 @@ struct GatherTuneReport {
 
 // Tunes `workloads`; `db` (may be null: nothing is written) gets one record per workload whose
 // winner beat the default. Errors: invalid options (kInvalidArgument).
-Result<GatherTuneReport> tune_gathers(const std::vector<GatherWorkload>& workloads, const GatherTuneOptions& options,
-                                      kdb::KernelDb* db);
+Result<GatherTuneReport> tune_gathers(const std::vector<GatherWorkload>& workloads,
+                                      const GatherTuneOptions& options, kdb::KernelDb* db);
 
 }  // namespace jf::tune

@@ -69,8 +69,12 @@ TEST(GatherTuner, TunesAShapeAndTheSelectorFollowsTheKdb) {
       for (float& v : values) v = normal(rng);
       quantize_channel(DType::Q4_0, values.data(), n_out, buffers.back().as<uint8_t>() + j * channel);
     }
-    w.weights.push_back({.name = "w", .dtype = DType::Q4_0, .n_cols = n_in, .n_rows = n_out,
-                         .data = buffers.back().data(), .layout = WeightLayout::channel_major});
+    w.weights.push_back({.name = "w",
+                         .dtype = DType::Q4_0,
+                         .n_cols = n_in,
+                         .n_rows = n_out,
+                         .data = buffers.back().data(),
+                         .layout = WeightLayout::channel_major});
   }
   const std::string path = test::temp_path("gather-tuner.jsonl");
   kdb::KernelDb db = kdb::KernelDb::load(path);

@@ -4,7 +4,6 @@
 #include <iterator>
 #include <optional>
 
-#include "kdb/fingerprint.h"
 
 namespace jf::tune {
 namespace {
@@ -70,19 +69,8 @@ MatmulKernel kernel_from_record(const kdb::Record& record, std::string* why) {
 
 kdb::Record matmul_record(const MatmulKernel& kernel, const kdb::Workload& workload, double median_ns,
                           double default_ns, int64_t tried) {
-  kdb::Record record;
-  record.generator = kMatmulGenerator;
-  record.device = kdb::current_device();
-  record.fingerprint = record.device.hash();
-  record.op = kMatmulOp;
-  record.workload = workload;
-  record.config = matmul_knobs(kernel.config);
-  record.canonical_name = kernel.name;
-  record.median_ns = median_ns;
-  record.default_ns = default_ns;
-  record.tried = tried;
-  record.time = kdb::iso8601_utc_now();
-  return record;
+  return kdb::new_record(kMatmulGenerator, kMatmulOp, workload, matmul_knobs(kernel.config), kernel.name, median_ns,
+                         default_ns, tried);
 }
 
 }  // namespace jf::tune

@@ -68,7 +68,8 @@ struct Int8Gather {
       typename P::F s[C];
       typename P::F amax = P::set1(0.0f);
       unroll<C>([&](auto k) {
-        s[k] = P::mul(P::scales(w[k] + 2 * (b0 + at), n_part), P::set1(xs[k]));  // fp16 at the channel's start
+        s[k] =
+            P::mul(P::scales(w[k] + 2 * (b0 + at), n_part), P::set1(xs[k]));  // fp16 at the channel's start
         amax = P::max(amax, P::abs(s[k]));
       });
       const typename P::F inverse = P::div_or_zero(P::set1(127.0f), amax);
@@ -81,7 +82,9 @@ struct Int8Gather {
       });
       P::store_i(f.start[0] + at, P::mul_i(sum, P::set1_i(-P::kOffset[0])));
       P::store_i(f.start[1] + at, P::mul_i(sum, P::set1_i(-P::kOffset[1])));
-      unroll<C / 4>([&](auto q) { P::store_i(f.pattern[q] + at, P::pack4(t[4 * q], t[4 * q + 1], t[4 * q + 2], t[4 * q + 3])); });
+      unroll<C / 4>([&](auto q) {
+        P::store_i(f.pattern[q] + at, P::pack4(t[4 * q], t[4 * q + 1], t[4 * q + 2], t[4 * q + 3]));
+      });
     }
   }
 
@@ -99,7 +102,8 @@ struct Int8Gather {
       if (prefetch) {
         for (int k = 0; k < n_next; ++k) {
           __builtin_prefetch(next[k] + 2 * b0, 0, 2);
-          for (int64_t line = 0; line < n * P::kCodeBytes; line += 64) __builtin_prefetch(next[k] + codes + line, 0, 2);
+          for (int64_t line = 0; line < n * P::kCodeBytes; line += 64)
+            __builtin_prefetch(next[k] + codes + line, 0, 2);
         }
       }
       for (int i = 0; i < n; ++i) {
@@ -128,11 +132,13 @@ struct Int8Gather {
       }
       const int n_next = static_cast<int>(std::clamp<int64_t>(a_end - a - C, 0, C));
       for (int k = 0; k < n_next; ++k) next[k] = channel(a + C + k);
-      step<C>(w, xs, next, n_next, static_cast<int64_t>(g.channel_bytes) / (2 + P::kCodeBytes), b_begin, b_end, y,
-              add, g.prefetch);
+      step<C>(w, xs, next, n_next, static_cast<int64_t>(g.channel_bytes) / (2 + P::kCodeBytes), b_begin,
+              b_end, y, add, g.prefetch);
       add = true;
     }
-    if (!add) std::memset(y + b_begin * kChannelMajorTile, 0, static_cast<size_t>((b_end - b_begin) * kChannelMajorTile) * sizeof(float));
+    if (!add)
+      std::memset(y + b_begin * kChannelMajorTile, 0,
+                  static_cast<size_t>((b_end - b_begin) * kChannelMajorTile) * sizeof(float));
   }
 
   // channels_per_step 1 and 2 run as 4: a step quantizes its factors together, four at a time.
