@@ -93,22 +93,23 @@ void cm_gather_matvec(const TensorView& w, const float* x, std::span<const int32
     });
     return;
   }
-  // One part of the active channels per thread, each into its own partial y, then their sum.
+  // One part of the active channels per thread: the first into y, the others into partial ys,
+  // which are then added to it (part after part, so each pass is a vector loop).
   const int64_t n_parts = pool.n_threads();
-  if (scratch.partial.size() < static_cast<size_t>(n_parts * n_out)) scratch.partial.resize(n_parts * n_out);
+  const size_t n_partial = static_cast<size_t>((n_parts - 1) * n_out);
+  if (scratch.partial.size() < n_partial) scratch.partial.resize(n_partial);
   float* partial = scratch.partial.data();
   pool.parallel_for(n_parts, n_parts, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       int64_t a0, a1;
       split_range(n_active, p, n_parts, &a0, &a1);
-      run(a0, a1, 0, n_out, partial + p * n_out);
+      run(a0, a1, 0, n_out, p == 0 ? y : partial + (p - 1) * n_out);
     }
   });
   pool.parallel_for(n_out, pool.chunk_count(n_out), [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o) {
-      float sum = 0;
-      for (int64_t p = 0; p < n_parts; ++p) sum += partial[p * n_out + o];
-      y[o] = sum;
+    for (int64_t p = 1; p < n_parts; ++p) {
+      const float* part = partial + (p - 1) * n_out;
+      for (int64_t o = o0; o < o1; ++o) y[o] += part[o];
     }
   });
 }
