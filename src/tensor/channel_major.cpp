@@ -113,14 +113,16 @@ Status check_channel_major(const std::string& name, DType dtype, int64_t n_rows,
   if (!layout_supports(WeightLayout::channel_major, dtype)) {
     return error(StatusCode::kUnsupported,
                  "tensor '%s' [%" PRId64 " outputs x %" PRId64 " inputs]: channel-major weights are "
-                 "F32, F16, Q8_0 or Q4_0, not %s",
+                 "F32, F16, Q8_0, Q4_0 or Q4_K, not %s",
                  name.c_str(), n_rows, n_cols, dtype_name(dtype));
   }
-  if (n_rows <= 0 || n_cols <= 0 || n_rows % kChannelMajorTile != 0) {
+  // Whole blocks per channel: tiles of 32 outputs, and Q4_K's super-blocks of 256.
+  const int64_t block = std::max<int64_t>(kChannelMajorTile, dtype_info(dtype).block_size);
+  if (n_rows <= 0 || n_cols <= 0 || n_rows % block != 0) {
     return error(StatusCode::kUnsupported,
-                 "tensor '%s' [%" PRId64 " outputs x %" PRId64 " inputs]: a channel-major weight needs "
+                 "tensor '%s' [%" PRId64 " outputs x %" PRId64 " inputs]: a channel-major %s weight needs "
                  "a positive multiple of %" PRId64 " outputs (each channel is whole blocks of outputs)",
-                 name.c_str(), n_rows, n_cols, kChannelMajorTile);
+                 name.c_str(), n_rows, n_cols, dtype_name(dtype), block);
   }
   return Status();
 }

@@ -131,11 +131,16 @@ TEST(ChannelMajor, BadShapesAndTypesAreRefusedClearly) {
   EXPECT_NE(cm.status().message().find("[100 outputs x 64 inputs]"), std::string::npos) << cm.status().message();
   EXPECT_NE(cm.status().message().find("multiple of 32 outputs"), std::string::npos) << cm.status().message();
 
-  const Status k_quant = check_channel_major("blk.1.attn_q.weight", DType::Q4_K, 256, 256);
-  EXPECT_EQ(k_quant.code(), StatusCode::kUnsupported);
-  EXPECT_NE(k_quant.message().find("blk.1.attn_q.weight"), std::string::npos);
-  EXPECT_NE(k_quant.message().find("q4_k"), std::string::npos) << k_quant.message();
+  const Status q6_k = check_channel_major("blk.1.attn_v.weight", DType::Q6_K, 256, 256);
+  EXPECT_EQ(q6_k.code(), StatusCode::kUnsupported);
+  EXPECT_NE(q6_k.message().find("blk.1.attn_v.weight"), std::string::npos);
+  EXPECT_NE(q6_k.message().find("q6_k"), std::string::npos) << q6_k.message();
   EXPECT_TRUE(check_channel_major("w", DType::F16, 64, 3).ok());
+  // Q4_K channels are super-blocks of 256 outputs.
+  EXPECT_TRUE(check_channel_major("w", DType::Q4_K, 512, 3).ok());
+  const Status short_k = check_channel_major("blk.0.attn_k.weight", DType::Q4_K, 128, 256);
+  EXPECT_EQ(short_k.code(), StatusCode::kUnsupported);
+  EXPECT_NE(short_k.message().find("multiple of 256 outputs"), std::string::npos) << short_k.message();
 }
 
 }  // namespace

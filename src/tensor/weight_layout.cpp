@@ -124,7 +124,8 @@ bool layout_supports(WeightLayout layout, DType dtype) {
     case WeightLayout::x16:
       return dtype == DType::Q4_0 || dtype == DType::Q8_0 || dtype == DType::Q4_K;
     case WeightLayout::channel_major:
-      return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::Q8_0 || dtype == DType::Q4_0;
+      return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::Q8_0 || dtype == DType::Q4_0 ||
+             dtype == DType::Q4_K;
   }
   return false;
 }

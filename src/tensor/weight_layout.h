@@ -39,7 +39,7 @@ namespace jf {
 enum class WeightLayout : uint8_t {
   rows,  // GGUF blocks, row after row
   x16,   // groups of 16 blocks, code bytes interleaved by 4 (Q4_0, Q8_0, Q4_K)
-  channel_major,  // Wᵀ: one GGUF row per input channel (F32, F16, Q8_0, Q4_0)
+  channel_major,  // Wᵀ: one channel per input (F32, F16, Q8_0, Q4_0, Q4_K; tensor/channel_major.h)
 };
 
 const char* layout_name(WeightLayout layout);  // "rows", "x16", "cm"

@@ -45,7 +45,7 @@ int cmd_convert(int argc, char** argv) {
   parser.add("-o", "--output", &output, "GGUF file to write");
   parser.add_flag("", "--channel-major", &channel_major, "the conversion (the only one so far; required)");
   parser.add("", "--type", &type_name,
-             "f32, f16, q8_0 or q4_0: the type of the converted linears (default: each keeps its own; a\n"
+             "f32, f16, q8_0, q4_0 or q4_k: the type of the converted linears (default: each keeps its own; a\n"
              "quantised source is quantised a second time along the outputs)");
   parser.add_flag("", "--measure-error", &measure,
                   "then print the relative RMS error of W·x over random x, converted against source, per\n"
@@ -59,7 +59,7 @@ int cmd_convert(int argc, char** argv) {
   if (!type_name.empty()) {
     type = dtype_from_name(type_name);
     if (!type) {
-      std::fprintf(stderr, "jitflow convert: --type '%s' is not f32, f16, q8_0 or q4_0\n", type_name.c_str());
+      std::fprintf(stderr, "jitflow convert: --type '%s' is not f32, f16, q8_0, q4_0 or q4_k\n", type_name.c_str());
       return 2;
     }
   }
@@ -70,6 +70,9 @@ int cmd_convert(int argc, char** argv) {
   }
   std::printf("wrote %s: %d linears channel-major (%.1f MiB -> %.1f MiB), %d tensors copied\n", output.c_str(),
               s->n_converted, s->bytes_in / 1048576.0, s->bytes_out / 1048576.0, s->n_copied);
+  if (s->n_fallback > 0) {
+    std::printf("  %d of them q4_0: their outputs are no multiple of 256 (q4_k's super-block)\n", s->n_fallback);
+  }
   if (measure) return print_product_errors(input, output);
   return 0;
 }

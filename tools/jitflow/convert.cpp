@@ -125,7 +125,11 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
     // ggml [n_in, n_out]: n_out rows of n_in.
     const TensorView w{.name = info.name, .dtype = info.dtype, .n_cols = info.ne[0], .n_rows = info.n_rows(),
                        .data = bytes.data()};
-    const DType to = type.value_or(info.dtype);
+    DType to = type.value_or(info.dtype);
+    if (type == DType::Q4_K && w.n_rows % kQK_K != 0) {  // as llama-quantize falls back for k-quants
+      to = DType::Q4_0;
+      ++summary.n_fallback;
+    }
     Result<std::vector<uint8_t>> cm = to_channel_major(w, to);
     if (!cm.ok()) return error(cm.status().code(), "%s: %s", input.c_str(), cm.status().message().c_str());
     summary.bytes_in += info.n_bytes;

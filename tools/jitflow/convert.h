@@ -17,11 +17,13 @@ namespace jf::convert {
 struct Summary {
   int n_converted = 0;  // tensors made channel-major
   int n_copied = 0;     // tensors copied as they are
+  int n_fallback = 0;   // --type q4_k: linears whose outputs are no multiple of 256, made Q4_0
   uint64_t bytes_in = 0, bytes_out = 0;  // of the converted tensors
 };
 
 // Converts `input` into `output`. `type`: the dtype of every converted linear (F32, F16, Q8_0,
-// Q4_0); nullopt keeps each one's own, which must be one of those. Errors name the file and the
+// Q4_0, Q4_K; Q4_K channels are super-blocks of 256 outputs, so a linear with other output counts
+// gets Q4_0); nullopt keeps each one's own, which must be one of those. Errors name the file and the
 // tensor (a dtype or shape channel-major cannot hold, tensor/channel_major.h), or the path.
 Result<Summary> channel_major(const std::string& input, const std::string& output, std::optional<DType> type);
 

@@ -92,7 +92,8 @@ TEST(ConvertChannelMajor, F16ModelLoadsChannelMajorWithTheSameLogits) {
 
 TEST(ConvertChannelMajor, TypeOptionAndRefusals) {
   const std::string in = synth_model(synth::FileType::kQ4_K_M, "tiny-q4_k.gguf");
-  // Q4_K linears cannot be held channel-major: the error names the file and the tensor.
+  // Q6_K linears (Q4_K_M gives them to attn_v and ffn_down of some layers) cannot be held
+  // channel-major: the error names the file and the tensor.
   const Result<convert::Summary> kept = convert::channel_major(in, test::temp_path("no.gguf"), std::nullopt);
   ASSERT_FALSE(kept.ok());
   EXPECT_EQ(kept.status().code(), StatusCode::kUnsupported);
@@ -115,6 +116,21 @@ TEST(ConvertChannelMajor, TypeOptionAndRefusals) {
     EXPECT_GT(e.rel_rms, 0.0) << e.name;
     EXPECT_LT(e.rel_rms, 0.2) << e.name;
   }
+
+  // Q4_K channels: super-blocks of 256 outputs along each channel; test-tiny's attn_k and attn_v
+  // have 128 outputs and fall back to Q4_0. Decode and prefill run through the f32 entries.
+  const std::string k_out = test::temp_path("tiny-q4_k-cm.gguf");
+  Result<convert::Summary> k_summary = convert::channel_major(in, k_out, DType::Q4_K);
+  ASSERT_TRUE(k_summary.ok()) << k_summary.status().to_string();
+  EXPECT_EQ(k_summary->n_fallback, 2 * 2);
+  const test::LoadedModel k_converted = test::load_model(k_out);
+  EXPECT_EQ(k_converted.weights.layers[1].k.weight.dtype, DType::Q4_0);
+  EXPECT_EQ(k_converted.weights.layers[1].down.weight.dtype, DType::Q4_K);
+  EXPECT_EQ(k_converted.weights.layers[1].down.weight.layout, WeightLayout::channel_major);
+  EXPECT_FALSE(logits_of(k_out).empty());
+  Result<std::vector<convert::ProductError>> k_errors = convert::product_errors(in, k_out, 2);
+  ASSERT_TRUE(k_errors.ok()) << k_errors.status().to_string();
+  for (const convert::ProductError& e : *k_errors) EXPECT_LT(e.rel_rms, 0.2) << e.name;
 }
 
 // A channel-major file of another format (an earlier jitflow interleaved the block scales with the

@@ -7,8 +7,8 @@
 //   dense (prefill, n tokens):            Y[n, n_out] = X[n, n_in] · W   (every channel)
 //
 // Two registry ops (ops.inc): gather_matvec and cm_matmul, one entry per dtype (F32, F16, Q8_0,
-// Q4_0) and ISA, e.g. q4_0cm-f32-gather_matvec__avx512. An entry computes a range of outputs (tiles
-// of kChannelMajorTile = 32, the Q4_0/Q8_0 block) over a range of channels; the drivers below cut
+// Q4_0, Q4_K) and ISA, e.g. q4_0cm-f32-gather_matvec__avx512. An entry computes a range of outputs
+// (tiles of kChannelMajorTile = 32, the Q4_0/Q8_0 block, a Q4_K sub-block) over a range of channels; the drivers below cut
 // the work for the thread pool. Each output is summed in f32, channel after channel in ascending
 // order, with x[j] times the block scale as one factor: (x[j] · d) · q.
 #pragma once

@@ -6,8 +6,9 @@
 // Tolerance: an entry sums n products (x[j] · d) · q in f32, one after the other; with
 // u = 2^-24 that is within (n + 2) · u · Σ_j |x[j] · w[j, o]| of the exact sum (the classic bound
 // of recursive summation, two more roundings for the product), which is what `bound` computes per
-// output (the references are exact up to one final rounding, covered by the +2). Entries that
-// quantize the factors x[j] · d to int8 (CmRounding::int8_factors, int8_gather_avx512.h) may be
+// output (the references are exact up to one final rounding, covered by the +2; Q4_K's separate sum
+// of biases adds one more). Entries that
+// quantize the factors x[j] · d to int8 (CmRounding::int8_factors, int8_gather.h) may be
 // further off by (m / 254) · Σ_j |code[j, o]| with m the largest |x[j] · d| of the active channels
 // (a step's scale is the largest of its channels, at most m), code = w / d the signed code.
 #include "kernels/channel_major/channel_major.h"
@@ -81,8 +82,22 @@ double block_scale(const CmWeight& w, int64_t j, int64_t o) {
   return fp16_to_f32(d);
 }
 
-// Expects |got[o] - want[o]| <= (n + 2) u Σ_j |x[j] w[j, o]| over the channels `active`, plus the
-// factors' quantization for int8_factors (header).
+// The constant term of output o's block in channel j: -dmin · min for Q4_K (value = scale · q +
+// bias), 0 for the other types.
+double block_bias(const CmWeight& w, int64_t j, int64_t o) {
+  if (w.view.dtype != DType::Q4_K) return 0;
+  const uint8_t* super =
+      w.bytes.data() + j * channel_bytes(DType::Q4_K, w.view.n_rows) + (o / kQK_K) * sizeof(BlockQ4_K);
+  int scale = 0, min = 0;
+  k_scale_min(super + offsetof(BlockQ4_K, scales), static_cast<int>(o % kQK_K / kChannelMajorTile), &scale, &min);
+  uint16_t dmin;
+  std::memcpy(&dmin, super + offsetof(BlockQ4_K, dmin), 2);
+  return -fp16_to_f32(dmin) * min;
+}
+
+// Expects |got[o] - want[o]| <= (n + 3) u Σ_j |x[j]| (|w[j, o] - bias| + |bias|) over the channels
+// `active` (Q4_K sums the scaled codes and the biases apart, then adds them), plus the factors'
+// quantization for int8_factors (header).
 void expect_within_bound(const CmWeight& w, const float* x, std::span<const int32_t> active, const float* got,
                          const float* want, const std::string& what, CmRounding rounding = CmRounding::f32) {
   const int64_t n_out = w.view.n_rows;
@@ -90,14 +105,15 @@ void expect_within_bound(const CmWeight& w, const float* x, std::span<const int3
   for (int64_t o = 0; o < n_out; ++o) {
     double magnitude = 0, max_factor = 0, codes = 0;
     for (const int32_t j : active) {
-      magnitude += std::fabs(static_cast<double>(x[j]) * w.values[j * n_out + o]);
+      const double bias = block_bias(w, j, o);
+      magnitude += std::fabs(static_cast<double>(x[j])) * (std::fabs(w.values[j * n_out + o] - bias) + std::fabs(bias));
       if (rounding == CmRounding::int8_factors) {
         const double d = block_scale(w, j, o);
         max_factor = std::max(max_factor, std::fabs(x[j] * d));
         codes += d != 0 ? std::fabs(w.values[j * n_out + o] / d) : 0;
       }
     }
-    const double bound = (static_cast<double>(active.size()) + 2) * u * magnitude + max_factor / 254 * codes + 1e-30;
+    const double bound = (static_cast<double>(active.size()) + 3) * u * magnitude + max_factor / 254 * codes + 1e-30;
     ASSERT_LE(std::fabs(static_cast<double>(got[o]) - want[o]), bound)
         << what << ": output " << o << " is " << got[o] << ", want " << want[o];
   }
@@ -110,7 +126,7 @@ struct EntryName {
   }
 };
 
-constexpr DType kDtypes[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
+constexpr DType kDtypes[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K};
 
 TEST(ChannelMajorRegistry, EveryIsaHasEveryDtype) {
   for (const CpuIsa isa : compiled_isas()) {
@@ -134,7 +150,7 @@ class GatherTest : public test::KernelTest<Op::gather_matvec> {};
 // output ranges that start past 0.
 TEST_P(GatherTest, MatchesReference) {
   const DType dtype = GetParam()->key.dtype;
-  const int64_t n_out = 128, n_in = 300;
+  const int64_t n_out = 512, n_in = 300;  // two Q4_K super-blocks
   const CmWeight w = make_cm_weight(dtype, n_out, n_in, 1);
   const std::vector<float> x = random_input(n_in, 2);
   for (const double fraction : {0.0, 0.01, 0.3, 0.5, 1.0}) {
@@ -165,7 +181,7 @@ TEST_P(GatherTest, MatchesReference) {
 // of each other.
 TEST_P(GatherTest, EqualsDenseRowMajorOnMaskedInput) {
   const DType dtype = GetParam()->key.dtype;
-  const int64_t n_out = 96, n_in = 256;
+  const int64_t n_out = 256, n_in = 256;
   const CmWeight w = make_cm_weight(dtype, n_out, n_in, 4);
   const std::vector<float> x = random_input(n_in, 5);
   const std::vector<int32_t> active = random_active(n_in, 0.4, 6);
@@ -201,7 +217,7 @@ class CmMatmulTest : public test::KernelTest<Op::cm_matmul> {};
 // Token counts around the tiles of tokens (2 on AVX2 and scalar, 6 on AVX-512) and output ranges.
 TEST_P(CmMatmulTest, MatchesReference) {
   const DType dtype = GetParam()->key.dtype;
-  const int64_t n_out = 96, n_in = 200;
+  const int64_t n_out = 256, n_in = 200;
   const CmWeight w = make_cm_weight(dtype, n_out, n_in, 7);
   std::vector<int32_t> all(n_in);
   for (int32_t j = 0; j < n_in; ++j) all[j] = j;
@@ -225,7 +241,7 @@ INSTANTIATE_TEST_SUITE_P(Entry, CmMatmulTest, ::testing::ValuesIn(kernels_of(Op:
 // split is bit-identical to one call of the entry.
 TEST(ChannelMajorDriver, ConfigsAndThreadsMatchReference) {
   for (const DType dtype : kDtypes) {
-    const int64_t n_out = 320, n_in = 200;
+    const int64_t n_out = 768, n_in = 200;  // 24 blocks: a chunk of 16 and part of another
     const CmWeight w = make_cm_weight(dtype, n_out, n_in, 9);
     const std::vector<float> x = random_input(n_in, 10);
     const std::vector<int32_t> active = random_active(n_in, 0.5, 11);
@@ -268,7 +284,7 @@ TEST(ChannelMajorDriver, ConfigNamesAndValidity) {
   EXPECT_TRUE(cm_config_valid({CmSplit::outputs, 1, 32}));
   EXPECT_FALSE(cm_config_valid({CmSplit::outputs, 3, 32}));
   EXPECT_FALSE(cm_config_valid({CmSplit::outputs, 4, 48}));
-  EXPECT_FALSE(resolve_cm_kernel(DType::Q4_K, CpuIsa::scalar, {}).valid());
+  EXPECT_FALSE(resolve_cm_kernel(DType::Q6_K, CpuIsa::scalar, {}).valid());
 }
 
 }  // namespace

@@ -36,6 +36,12 @@ struct Avx2 {
   static void q8_0(const int8_t* qs, F* out) {
     for (int i = 0; i < 4; ++i) out[i] = from_i8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8 * i)));
   }
+  static void q4_k(const uint8_t* qs, bool high, F* out) {
+    for (int i = 0; i < 4; ++i) {
+      const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8 * i)));
+      out[i] = _mm256_cvtepi32_ps(_mm256_and_si256(high ? _mm256_srli_epi32(bytes, 4) : bytes, _mm256_set1_epi32(0x0F)));
+    }
+  }
   static void f16(const uint8_t* p, F* out) {
     for (int i = 0; i < 4; ++i) out[i] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)));
   }
@@ -144,8 +150,8 @@ struct Avx2Q8_0 : Avx2Factors {
 
 // F32 and F16 sum in f32 (tiles.h); Q4_0 and Q8_0 gather with integer factors, their dense entries
 // are tiles.h's.
-std::array<CmFamily, 4> families() {
-  std::array<CmFamily, 4> all = cm_families<Avx2>(CpuIsa::avx2);
+std::array<CmFamily, kCmFamilies> families() {
+  std::array<CmFamily, kCmFamilies> all = cm_families<Avx2>(CpuIsa::avx2);
   for (CmFamily& f : all) {
     if (f.dtype == DType::Q4_0) f.gather = Int8Gather<Avx2Q4_0>::gather;
     if (f.dtype == DType::Q8_0) f.gather = Int8Gather<Avx2Q8_0>::gather;
@@ -157,7 +163,7 @@ std::array<CmFamily, 4> families() {
 }  // namespace
 
 std::span<const CmFamily> avx2_cm_families() {
-  static const std::array<CmFamily, 4> kFamilies = families();  // built on first use
+  static const std::array<CmFamily, kCmFamilies> kFamilies = families();  // built on first use
   return kFamilies;
 }
 

@@ -28,6 +28,12 @@ struct Avx512 {
     out[0] = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(pairs, _mm512_set1_epi32(0x0F)), eight));
     out[1] = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(pairs, 4), eight));
   }
+  static void q4_k(const uint8_t* qs, bool high, F* out) {
+    for (int i = 0; i < 2; ++i) {
+      const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16 * i)));
+      out[i] = _mm512_cvtepi32_ps(_mm512_and_si512(high ? _mm512_srli_epi32(bytes, 4) : bytes, _mm512_set1_epi32(0x0F)));
+    }
+  }
   static void q8_0(const int8_t* qs, F* out) {
     out[0] = from_i8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
     out[1] = from_i8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16)));
@@ -132,8 +138,8 @@ struct Avx512Q8_0 : Avx512Factors {
 
 // F32 and F16 sum in f32 (tiles.h); Q4_0 and Q8_0 gather with integer factors, their dense entries
 // are tiles.h's.
-std::array<CmFamily, 4> families() {
-  std::array<CmFamily, 4> all = cm_families<Avx512>(CpuIsa::avx512);
+std::array<CmFamily, kCmFamilies> families() {
+  std::array<CmFamily, kCmFamilies> all = cm_families<Avx512>(CpuIsa::avx512);
   for (CmFamily& f : all) {
     if (f.dtype == DType::Q4_0) f.gather = Int8Gather<Avx512Q4_0>::gather;
     if (f.dtype == DType::Q8_0) f.gather = Int8Gather<Avx512Q8_0>::gather;
@@ -145,7 +151,7 @@ std::array<CmFamily, 4> families() {
 }  // namespace
 
 std::span<const CmFamily> avx512_cm_families() {
-  static const std::array<CmFamily, 4> kFamilies = families();  // built on first use
+  static const std::array<CmFamily, kCmFamilies> kFamilies = families();  // built on first use
   return kFamilies;
 }
 

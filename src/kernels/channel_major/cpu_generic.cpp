@@ -22,11 +22,14 @@ struct Scalar {
       out[i + kQK / 2] = static_cast<float>((qs[i] >> 4) - 8);
     }
   }
+  static void q4_k(const uint8_t* qs, bool high, F* out) {
+    for (int i = 0; i < kQK; ++i) out[i] = static_cast<float>(high ? qs[i] >> 4 : qs[i] & 0x0F);
+  }
   static void q8_0(const int8_t* qs, F* out) {
     for (int i = 0; i < kQK; ++i) out[i] = static_cast<float>(qs[i]);
   }
   static void f16(const uint8_t* p, F* out) {
-    for (int i = 0; i < kQK; ++i) out[i] = fp16_to_f32(CmQ4_0::load_u16(p + 2 * i));
+    for (int i = 0; i < kQK; ++i) out[i] = fp16_to_f32(load_u16(p + 2 * i));
   }
   static void f32(const float* p, F* out) { std::memcpy(out, p, kQK * sizeof(float)); }
 };
@@ -34,7 +37,7 @@ struct Scalar {
 }  // namespace
 
 std::span<const CmFamily> generic_cm_families() {
-  static const std::array<CmFamily, 4> kFamilies = cm_families<Scalar>(CpuIsa::scalar);  // built on first use
+  static const std::array<CmFamily, kCmFamilies> kFamilies = cm_families<Scalar>(CpuIsa::scalar);  // built on first use
   return kFamilies;
 }
 

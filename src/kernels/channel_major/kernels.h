@@ -19,6 +19,9 @@ struct CmFamily {
   CmRounding rounding = CmRounding::f32;  // of the gather entry
 };
 
+// Families per ISA: F32, F16, Q8_0, Q4_0, Q4_K.
+inline constexpr size_t kCmFamilies = 5;
+
 std::span<const CmFamily> generic_cm_families();
 std::span<const CmFamily> avx2_cm_families();
 std::span<const CmFamily> avx512_cm_families();

@@ -27,16 +27,35 @@ namespace {
 
 constexpr int64_t kTile = kChannelMajorTile;
 
-// Block b of 32 outputs of a channel of n_blocks blocks (tensor/channel_major.h): its scale at
-// channel + kScaleBytes * b (none for F32 and F16), its codes at code_offset(n_blocks, b); the
-// values are scale * the codes' values.
+// Block b of 32 outputs of a channel of n_blocks blocks (tensor/channel_major.h): a policy gives its
+// scale and bias (value = scale * code + bias; the bias is 0 but for K-quants), its codes' values,
+// and prefetches (into L2) what the block reads. Q8_0 and Q4_0: the scale at channel + 2 b, the
+// codes at code_offset(n_blocks, b); F32 and F16: the values at code_offset.
 template <int64_t ScaleBytes, int64_t CodeBytes>
 struct CmBlocks {
   static constexpr int64_t kScaleBytes = ScaleBytes;
   static constexpr int64_t kCodeBytes = CodeBytes;
   static constexpr int64_t kBlockBytes = ScaleBytes + CodeBytes;  // channel bytes per block
+  static constexpr bool kHasBias = false;
   static int64_t code_offset(int64_t n_blocks, int64_t b) { return n_blocks * kScaleBytes + b * kCodeBytes; }
+  template <class V>
+  static float bias(const uint8_t*, int64_t) {
+    return 0.0f;
+  }
+  // A cache line at a time: the scales' line every 32 blocks, the codes' lines as they start.
+  static void prefetch(const uint8_t* channel, int64_t n_blocks, int64_t b) {
+    const int64_t codes = code_offset(n_blocks, b);
+    if (b % 32 == 0 && kScaleBytes > 0) __builtin_prefetch(channel + kScaleBytes * b, 0, 2);
+    if ((b * kCodeBytes) % 64 == 0) __builtin_prefetch(channel + codes, 0, 2);
+    for (int64_t line = 64; line < kCodeBytes; line += 64) __builtin_prefetch(channel + codes + line, 0, 2);
+  }
 };
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
 
 struct CmQ4_0 : CmBlocks<2, sizeof(BlockQ4_0::qs)> {
   static constexpr DType kType = DType::Q4_0;
@@ -45,13 +64,8 @@ struct CmQ4_0 : CmBlocks<2, sizeof(BlockQ4_0::qs)> {
     return V::half(load_u16(channel + 2 * b));
   }
   template <class V>
-  static void values(const uint8_t* codes, typename V::F* out) {
-    V::q4_0(codes, out);
-  }
-  static uint16_t load_u16(const uint8_t* p) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
+  static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
+    V::q4_0(channel + code_offset(n_blocks, b), out);
   }
 };
 
@@ -59,11 +73,11 @@ struct CmQ8_0 : CmBlocks<2, sizeof(BlockQ8_0::qs)> {
   static constexpr DType kType = DType::Q8_0;
   template <class V>
   static float scale(const uint8_t* channel, int64_t b) {
-    return CmQ4_0::scale<V>(channel, b);
+    return V::half(load_u16(channel + 2 * b));
   }
   template <class V>
-  static void values(const uint8_t* codes, typename V::F* out) {
-    V::q8_0(reinterpret_cast<const int8_t*>(codes), out);
+  static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
+    V::q8_0(reinterpret_cast<const int8_t*>(channel + code_offset(n_blocks, b)), out);
   }
 };
 
@@ -74,8 +88,8 @@ struct CmF16 : CmBlocks<0, 2 * kTile> {
     return 1.0f;
   }
   template <class V>
-  static void values(const uint8_t* codes, typename V::F* out) {
-    V::f16(codes, out);
+  static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
+    V::f16(channel + code_offset(n_blocks, b), out);
   }
 };
 
@@ -86,8 +100,40 @@ struct CmF32 : CmBlocks<0, 4 * kTile> {
     return 1.0f;
   }
   template <class V>
-  static void values(const uint8_t* codes, typename V::F* out) {
-    V::f32(reinterpret_cast<const float*>(codes), out);
+  static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
+    V::f32(reinterpret_cast<const float*>(channel + code_offset(n_blocks, b)), out);
+  }
+};
+
+// Q4_K: the channel is a GGUF Q4_K row (super-blocks of 256 outputs); block b is sub-block b % 8 of
+// super-block b / 8, d · scale · q - dmin · min with q the low (even b) or high (odd b) nibbles of
+// its pair's 32 bytes.
+struct CmQ4_K {
+  static constexpr DType kType = DType::Q4_K;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_K) / 8;  // channel bytes per block of 32
+  static constexpr bool kHasBias = true;
+  static const uint8_t* super(const uint8_t* channel, int64_t b) { return channel + (b / 8) * sizeof(BlockQ4_K); }
+  template <class V>
+  static float scale(const uint8_t* channel, int64_t b) {
+    const uint8_t* s = super(channel, b);
+    int sc = 0, min = 0;
+    k_scale_min(s + offsetof(BlockQ4_K, scales), static_cast<int>(b % 8), &sc, &min);
+    return V::half(load_u16(s + offsetof(BlockQ4_K, d))) * static_cast<float>(sc);
+  }
+  template <class V>
+  static float bias(const uint8_t* channel, int64_t b) {
+    const uint8_t* s = super(channel, b);
+    int sc = 0, min = 0;
+    k_scale_min(s + offsetof(BlockQ4_K, scales), static_cast<int>(b % 8), &sc, &min);
+    return -V::half(load_u16(s + offsetof(BlockQ4_K, dmin))) * static_cast<float>(min);
+  }
+  template <class V>
+  static void values(const uint8_t* channel, int64_t, int64_t b, typename V::F* out) {
+    V::q4_k(super(channel, b) + offsetof(BlockQ4_K, qs) + 32 * ((b % 8) / 2), b % 2 == 1, out);
+  }
+  static void prefetch(const uint8_t* channel, int64_t, int64_t b) {
+    if (b % 8 != 0) return;
+    for (size_t line = 0; line < sizeof(BlockQ4_K); line += 64) __builtin_prefetch(super(channel, b) + line, 0, 2);
   }
 };
 
@@ -106,11 +152,7 @@ struct CmTiles {
                           int64_t n_blocks, int64_t b_begin, int64_t b_end, float* y, bool add) {
     for (int64_t b = b_begin; b < b_end; ++b) {
       unroll<C>([&](auto k) {
-        if (k >= n_next) return;
-        const int64_t codes = D::code_offset(n_blocks, b);
-        if (b % 32 == 0 && D::kScaleBytes > 0) __builtin_prefetch(next[k] + D::kScaleBytes * b, 0, 2);
-        if ((b * D::kCodeBytes) % 64 == 0) __builtin_prefetch(next[k] + codes, 0, 2);
-        for (int64_t line = 64; line < D::kCodeBytes; line += 64) __builtin_prefetch(next[k] + codes + line, 0, 2);
+        if (k < n_next) D::prefetch(next[k], n_blocks, b);
       });
       float* yb = y + b * kTile;
       // Two chains of accumulators (even and odd channels of the step): a step's fused multiply-adds
@@ -120,12 +162,15 @@ struct CmTiles {
         acc[0][i] = add ? V::load(yb + i * V::kLanes) : V::zero();
         acc[1][i] = V::zero();
       });
+      float bias = 0;  // Σ_k xs[k] · bias of block b of channel k, the same for its 32 outputs
       unroll<C>([&](auto k) {
         const F s = V::set1(xs[k] * D::template scale<V>(w[k], b));
+        if constexpr (D::kHasBias) bias += xs[k] * D::template bias<V>(w[k], b);
         F v[kN];
-        D::template values<V>(w[k] + D::code_offset(n_blocks, b), v);
+        D::template values<V>(w[k], n_blocks, b, v);
         unroll<kN>([&](auto i) { acc[k % 2][i] = V::fmadd(s, v[i], acc[k % 2][i]); });
       });
+      if constexpr (D::kHasBias) unroll<kN>([&](auto i) { acc[1][i] = V::add(acc[1][i], V::set1(bias)); });
       unroll<kN>([&](auto i) { V::store(yb + i * V::kLanes, V::add(acc[0][i], acc[1][i])); });
     }
   }
@@ -179,16 +224,24 @@ struct CmTiles {
     F acc[T][kN];
     unroll<T>([&](auto t) { unroll<kN>([&](auto i) { acc[t][i] = V::zero(); }); });
     const uint8_t* channel = m.w;
-    const int64_t codes = D::code_offset(m.n_out / kTile, b);
+    const int64_t n_blocks = m.n_out / kTile;
     const float* x = m.x + t0 * m.n_in;
+    float bias[T] = {};  // per token: Σ_j x[t, j] · bias of block b of channel j
     for (int64_t j = 0; j < m.n_in; ++j, channel += m.channel_bytes) {
       const float d = D::template scale<V>(channel, b);
       F v[kN];
-      D::template values<V>(channel + codes, v);
+      D::template values<V>(channel, n_blocks, b, v);
       unroll<T>([&](auto t) {
         const F s = V::set1(x[t * m.n_in + j] * d);
         unroll<kN>([&](auto i) { acc[t][i] = V::fmadd(s, v[i], acc[t][i]); });
       });
+      if constexpr (D::kHasBias) {
+        const float c = D::template bias<V>(channel, b);
+        unroll<T>([&](auto t) { bias[t] += x[t * m.n_in + j] * c; });
+      }
+    }
+    if constexpr (D::kHasBias) {
+      unroll<T>([&](auto t) { unroll<kN>([&](auto i) { acc[t][i] = V::add(acc[t][i], V::set1(bias[t])); }); });
     }
     unroll<T>([&](auto t) {
       float* yt = m.y + (t0 + t) * m.n_out + b * kTile;
@@ -211,9 +264,9 @@ CmFamily cm_family(CpuIsa isa) {
 }
 
 template <class V>
-std::array<CmFamily, 4> cm_families(CpuIsa isa) {
+std::array<CmFamily, kCmFamilies> cm_families(CpuIsa isa) {
   return {cm_family<V, CmF32>(isa), cm_family<V, CmF16>(isa), cm_family<V, CmQ8_0>(isa),
-          cm_family<V, CmQ4_0>(isa)};
+          cm_family<V, CmQ4_0>(isa), cm_family<V, CmQ4_K>(isa)};
 }
 
 }  // namespace
