@@ -21,6 +21,8 @@
 //                          time with decode/TYPE/KxN/threads:N/default (dense, row-major, all K).
 //                          GB/s counts the bytes it reads (active channels); CONFIG is the default
 //                          gather config, or each of cm_sweep_configs() on ffn shapes (gather_sweep/).
+// gather_read/TYPE/KxN/s:S/threads:N  the gather's reads without its arithmetic (the same channels
+//                          in the same order, prefetched the same way): the access pattern's GB/s.
 // cm_prefill/TYPE/KxN/threads:N       64 tokens through the dense channel-major kernel.
 #include <benchmark/benchmark.h>
 
@@ -59,11 +61,12 @@ constexpr DType kTypes[] = {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, 
 // ---- bandwidth
 
 #if defined(__x86_64__)
+// The sum of n bytes (n a multiple of 64) at p, any alignment (the gather's channels are not aligned).
 __attribute__((target("avx2"))) uint64_t sum_bytes(const uint8_t* p, size_t n) {
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
   for (size_t i = 0; i < n; i += 64) {
-    acc0 = _mm256_add_epi64(acc0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
-    acc1 = _mm256_add_epi64(acc1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    acc0 = _mm256_add_epi64(acc0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+    acc1 = _mm256_add_epi64(acc1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
   }
   alignas(32) uint64_t lanes[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(acc0, acc1));
@@ -310,6 +313,43 @@ void run_gather(benchmark::State& state, DType dtype, Shape s, int n_threads, do
   state.counters["GB/s_cpu"] = gb / cpu_s;
 }
 
+// The gathered matvec's reads without its arithmetic: the same active channels, split by channels
+// over the threads, read 16 channels at a time in chunks of 16 blocks with the next step's chunk
+// prefetched into L2, as the default config does. Its GB/s bounds what the gather can read.
+void run_gather_read(benchmark::State& state, DType dtype, Shape s, int n_threads, double sparsity) {
+  const WeightSet& weights = weights_for(dtype, WeightLayout::channel_major, s, true);
+  const std::vector<int32_t> active = random_active(s.n_cols, sparsity);
+  const size_t channel = channel_bytes(dtype, s.n_rows), chunk = channel / (s.n_rows / kChannelMajorTile) * 16;
+  ThreadPool pool(n_threads);
+  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
+  size_t i = 0;
+  for (auto _ : state) {
+    const uint8_t* w = static_cast<const uint8_t*>(weights.view(i++).data);
+    pool.parallel_for(n_threads, n_threads, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        int64_t a0, a1;
+        split_range(static_cast<int64_t>(active.size()), t, n_threads, &a0, &a1);
+        uint64_t sum = 0;
+        for (int64_t a = a0; a < a1; a += 16) {
+          const int64_t n = std::min<int64_t>(16, a1 - a), n_next = std::clamp<int64_t>(a1 - a - 16, 0, 16);
+          for (size_t at = 0; at < channel; at += chunk) {
+            const size_t len = std::min(chunk, channel - at);
+            for (int64_t k = 0; k < n_next; ++k) {
+              for (size_t line = 0; line < len; line += 64) __builtin_prefetch(w + active[a + 16 + k] * channel + at + line, 0, 2);
+            }
+            for (int64_t k = 0; k < n; ++k) sum += sum_bytes(w + active[a + k] * channel + at, len / 64 * 64);
+          }
+        }
+        sums[t] += sum;
+      }
+    });
+    benchmark::DoNotOptimize(sums.data());
+  }
+  const double gb = static_cast<double>(channel * active.size()) * static_cast<double>(state.iterations()) / 1e9;
+  state.counters["GB/s"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
+  state.counters["bw_frac"] = benchmark::Counter(gb / stream_gbps(n_threads).wall_gbps, benchmark::Counter::kIsRate);
+}
+
 void run_cm_prefill(benchmark::State& state, DType dtype, Shape s, int n_threads) {
   const CmKernel kernel = select_cm_kernel(dtype);
   const WeightSet& weights = weights_for(dtype, WeightLayout::channel_major, s, false);
@@ -351,6 +391,10 @@ void register_channel_major() {
                                    (sparsity == 0.5 ? "0.5" : "0.7") + "/threads:" + std::to_string(n_threads);
           benchmark::RegisterBenchmark((name + "/default").c_str(), run_gather, dtype, s, n_threads, sparsity,
                                        CmGatherConfig{})
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+          benchmark::RegisterBenchmark(("gather_read" + name.substr(6)).c_str(), run_gather_read, dtype, s, n_threads,
+                                       sparsity)
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
           if (dtype != DType::Q4_0 || sparsity != 0.5) continue;
