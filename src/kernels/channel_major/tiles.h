@@ -27,8 +27,15 @@ namespace {
 
 constexpr int64_t kTile = kChannelMajorTile;
 
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
 // Block b of 32 outputs of a channel of n_blocks blocks (tensor/channel_major.h): a policy gives its
-// scale and bias (value = scale * code + bias; the bias is 0 but for K-quants), its codes' values,
+// scale and bias (value = scale * code + bias; the scale 1 without scale bytes, the bias 0 but for
+// K-quants), its codes' values,
 // and prefetches (into L2) what the block reads. Q8_0 and Q4_0: the scale at channel + 2 b, the
 // codes at code_offset(n_blocks, b); F32 and F16: the values at code_offset.
 template <int64_t ScaleBytes, int64_t CodeBytes>
@@ -38,6 +45,11 @@ struct CmBlocks {
   static constexpr int64_t kBlockBytes = ScaleBytes + CodeBytes;  // channel bytes per block
   static constexpr bool kHasBias = false;
   static int64_t code_offset(int64_t n_blocks, int64_t b) { return n_blocks * kScaleBytes + b * kCodeBytes; }
+  template <class V>
+  static float scale(const uint8_t* channel, int64_t b) {
+    if constexpr (kScaleBytes == 0) return 1.0f;
+    return V::half(load_u16(channel + kScaleBytes * b));
+  }
   template <class V>
   static float bias(const uint8_t*, int64_t) {
     return 0.0f;
@@ -51,18 +63,8 @@ struct CmBlocks {
   }
 };
 
-inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-
 struct CmQ4_0 : CmBlocks<2, sizeof(BlockQ4_0::qs)> {
   static constexpr DType kType = DType::Q4_0;
-  template <class V>
-  static float scale(const uint8_t* channel, int64_t b) {
-    return V::half(load_u16(channel + 2 * b));
-  }
   template <class V>
   static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
     V::q4_0(channel + code_offset(n_blocks, b), out);
@@ -72,10 +74,6 @@ struct CmQ4_0 : CmBlocks<2, sizeof(BlockQ4_0::qs)> {
 struct CmQ8_0 : CmBlocks<2, sizeof(BlockQ8_0::qs)> {
   static constexpr DType kType = DType::Q8_0;
   template <class V>
-  static float scale(const uint8_t* channel, int64_t b) {
-    return V::half(load_u16(channel + 2 * b));
-  }
-  template <class V>
   static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
     V::q8_0(reinterpret_cast<const int8_t*>(channel + code_offset(n_blocks, b)), out);
   }
@@ -84,10 +82,6 @@ struct CmQ8_0 : CmBlocks<2, sizeof(BlockQ8_0::qs)> {
 struct CmF16 : CmBlocks<0, 2 * kTile> {
   static constexpr DType kType = DType::F16;
   template <class V>
-  static float scale(const uint8_t*, int64_t) {
-    return 1.0f;
-  }
-  template <class V>
   static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
     V::f16(channel + code_offset(n_blocks, b), out);
   }
@@ -95,10 +89,6 @@ struct CmF16 : CmBlocks<0, 2 * kTile> {
 
 struct CmF32 : CmBlocks<0, 4 * kTile> {
   static constexpr DType kType = DType::F32;
-  template <class V>
-  static float scale(const uint8_t*, int64_t) {
-    return 1.0f;
-  }
   template <class V>
   static void values(const uint8_t* channel, int64_t n_blocks, int64_t b, typename V::F* out) {
     V::f32(reinterpret_cast<const float*>(channel + code_offset(n_blocks, b)), out);
