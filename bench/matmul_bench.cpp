@@ -103,6 +103,51 @@ void stream_pass(ThreadPool& pool) {
   benchmark::DoNotOptimize(sum.load());
 }
 
+// What the hardware prefetcher tolerates, one thread over the DRAM buffer (why a gather reads its
+// channels more slowly than a dense kernel reads a whole matrix; docs/architecture.md):
+//   gapped_read/run:R/gap:G/ahead:A  runs of R bytes with gaps of G between them, read in address
+//                                    order; with A > 0 the run A runs ahead is prefetched into L2
+//   interleaved_read/streams:S/chunk:B  S adjacent runs of 1152 bytes (a Q4_0 channel of 2048
+//                                    outputs) read round-robin B bytes at a time: no gaps, but S
+//                                    streams at once, as a step of S channels reads them
+void gapped_read(benchmark::State& state) {
+  const size_t run = static_cast<size_t>(state.range(0)), period = run + static_cast<size_t>(state.range(1));
+  const size_t ahead = static_cast<size_t>(state.range(2)) * period;
+  const auto* p = dram_buffer().as<uint8_t>();
+  uint64_t sum = 0;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    for (size_t at = 0; at + period <= kDramBytes; at += period) {
+      if (ahead > 0 && at + ahead + run <= kDramBytes) {
+        for (size_t line = 0; line < run; line += 64) __builtin_prefetch(p + at + ahead + line, 0, 2);
+      }
+      sum += sum_bytes(p + at, run);
+      bytes += run;
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) / 1e9, benchmark::Counter::kIsRate);
+}
+
+void interleaved_read(benchmark::State& state) {
+  constexpr size_t kRun = 1152;
+  const size_t streams = static_cast<size_t>(state.range(0)), chunk = static_cast<size_t>(state.range(1));
+  const size_t group = streams * kRun;
+  const auto* p = dram_buffer().as<uint8_t>();
+  uint64_t sum = 0;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    for (size_t g = 0; g + group <= kDramBytes; g += group) {
+      for (size_t at = 0; at < kRun; at += chunk) {
+        for (size_t k = 0; k < streams; ++k) sum += sum_bytes(p + g + k * kRun + at, std::min(chunk, kRun - at));
+      }
+      bytes += group;
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) / 1e9, benchmark::Counter::kIsRate);
+}
+
 // CPU time of the calling thread, in seconds. On a shared machine the wall clock also counts the
 // time other processes hold the core; the thread's CPU time does not (for N threads it is the main
 // thread's, which spins while the others finish).
@@ -418,6 +463,16 @@ void register_channel_major() {
 bool register_all() {
   register_channel_major();
   benchmark::RegisterBenchmark("stream_read", stream_read)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
+  for (int64_t gap : {0, 256, 1152}) {
+    for (int64_t ahead : {0, 8}) {
+      benchmark::RegisterBenchmark("gapped_read", gapped_read)->Args({1152, gap, ahead})->ArgNames({"run", "gap", "ahead"})->UseRealTime();
+    }
+  }
+  for (int64_t streams : {1, 2, 4, 16}) {
+    for (int64_t chunk : {64, 256, 1152}) {
+      benchmark::RegisterBenchmark("interleaved_read", interleaved_read)->Args({streams, chunk})->ArgNames({"streams", "chunk"})->UseRealTime();
+    }
+  }
   for (const char* phase : {"decode", "prefill"}) {
     const int64_t n_tokens = std::string(phase) == "decode" ? 1 : kPrefillTokens;
     for (DType dtype : kTypes) {
