@@ -117,10 +117,11 @@ std::string tensor_name(const ArchInfo& arch, TensorRole role, int layer) {
   return name;
 }
 
-int required_tensors_per_layer(const ArchInfo& arch) {
+int required_tensors_per_layer(const ArchInfo& arch, bool grouped_linears) {
   int n = 0;
   for (size_t i = 0; i < kTensorRoleCount; ++i) {
-    n += kRoles[i].per_layer && arch.tensors[i].need == Need::kRequired;
+    const bool counted = !(grouped_linears && kRoles[i].kind == RoleKind::kMatrix);
+    n += kRoles[i].per_layer && arch.tensors[i].need == Need::kRequired && counted;
   }
   return n;
 }

@@ -116,8 +116,10 @@ std::string arch_names();
 // The file name of `role` in `arch` for `layer` (ignored by non-layer roles); "" when absent.
 std::string tensor_name(const ArchInfo& arch, TensorRole role, int layer);
 
-// Tensors every layer of `arch` must have (bounds the layer count by the file's tensor count).
-int required_tensors_per_layer(const ArchInfo& arch);
+// Tensors every layer of `arch` must have (bounds the layer count by the file's tensor count); with
+// grouped_linears (the flash layout: one tensor per linear and group of layers) its matrices do not
+// count.
+int required_tensors_per_layer(const ArchInfo& arch, bool grouped_linears);
 
 bool uses_rope(PositionKind positions);
 

@@ -31,8 +31,9 @@ TEST(ArchTest, Qwen2IsLlamaWithNeoxRopeAndQkvBiases) {
     EXPECT_EQ(qwen2.tensor(bias).need, Need::kRequired);
   }
   EXPECT_EQ(llama.tensor(TensorRole::kAttnOutBias).need, Need::kAbsent);
-  EXPECT_EQ(required_tensors_per_layer(llama), 9);
-  EXPECT_EQ(required_tensors_per_layer(qwen2), 12);
+  EXPECT_EQ(required_tensors_per_layer(llama, false), 9);
+  EXPECT_EQ(required_tensors_per_layer(llama, true), 2);  // the norms
+  EXPECT_EQ(required_tensors_per_layer(qwen2, false), 12);
 }
 
 TEST(ArchTest, TensorNamesPutTheLayerInThePattern) {

@@ -1,9 +1,11 @@
 #include "model/hparams.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <climits>
 
 #include "model/blocks.h"
+#include "model/flash_layout.h"
 
 namespace jf {
 namespace {
@@ -24,7 +26,8 @@ Result<int> read_positive(const GgufFile& file, const std::string& key) {
 // The layer count, bounded by the tensors the file has before anything is sized by it.
 Result<int> read_layer_count(const GgufFile& file, const ArchInfo& arch, const std::string& key) {
   JF_ASSIGN_OR_RETURN(int n_layer, read_positive(file, key));
-  const uint64_t per_layer = static_cast<uint64_t>(required_tensors_per_layer(arch));
+  const bool flash = file.find(kFlashKey) != nullptr;
+  const uint64_t per_layer = static_cast<uint64_t>(std::max(1, required_tensors_per_layer(arch, flash)));
   if (static_cast<uint64_t>(n_layer) > file.tensors().size() / per_layer) {
     const std::string why = str_printf(": the file has %zu tensors, fewer than %" PRIu64 " per layer",
                                        file.tensors().size(), per_layer);

@@ -1,11 +1,14 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <cinttypes>
+#include <cstring>
 #include <set>
 
 #include "base/check.h"
 #include "base/checked_math.h"
 #include "kernels/matmul/matmul.h"
+#include "model/flash_layout.h"
 #include "tensor/channel_major.h"
 #include "tensor/quant.h"
 
@@ -21,7 +24,13 @@ struct Request {
   Need need;
   bool vector;  // norms and biases: converted to f32 at load time
   bool linear;  // a matrix of the linear seam: may be stored channel-major
+  TensorRole role;
+  int layer;
   bool channel_major = false;  // stored as name + kChannelMajorSuffix, transposed (weights.h)
+  // Stored in a flash group tensor (model/flash_layout.h) as its layer flash_index of flash_layers;
+  // flash_layers 0 otherwise.
+  int flash_layers = 0;
+  int flash_index = 0;
 };
 
 int64_t dim(const ModelConfig& c, Dim d) {
@@ -47,13 +56,16 @@ int64_t dim(const ModelConfig& c, Dim d) {
 }
 
 Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& r) {
-  // ggml order: [n_cols, n_rows], a channel-major tensor transposed.
-  const int64_t ne0 = r.channel_major ? r.n_rows : r.n_cols, ne1 = r.channel_major ? r.n_cols : r.n_rows;
+  // ggml order: [n_cols, n_rows], a channel-major tensor transposed, a flash group's channels of
+  // each of its layers.
+  const int64_t ne0 = r.channel_major ? r.n_rows : r.n_cols,
+                ne1 = r.channel_major ? r.n_cols * std::max(1, r.flash_layers) : r.n_rows;
   const bool ok_shape = info.ne[0] == ne0 && info.n_rows() == ne1 && info.ne[2] == 1 && info.ne[3] == 1;
   if (!ok_shape) {
     return error(StatusCode::kCorruptFile,
-                 "%s: tensor '%s' has shape %s, expected [%" PRId64 ", %" PRId64 "]", file.path().c_str(),
-                 info.name.c_str(), info.shape_string().c_str(), ne0, ne1);
+                 "%s: tensor '%s' has shape %s, expected [%" PRId64 ", %" PRId64 "]%s", file.path().c_str(),
+                 info.name.c_str(), info.shape_string().c_str(), ne0, ne1,
+                 r.flash_layers > 0 ? " (the channels of a group of layers: is the group size right?)" : "");
   }
   if (r.channel_major) {
     if (Status s = check_channel_major(info.name, info.dtype, r.n_rows, r.n_cols); !s.ok()) {
@@ -74,7 +86,7 @@ Request request_for(const ModelConfig& c, ModelWeights* w, TensorRole role, int 
   TensorView* dst = const_cast<TensorView*>(&tensor_of(*w, role, layer));
   const int64_t n_cols = dim(c, info.n_cols), n_rows = dim(c, info.n_rows);
   return {dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector,
-          info.kind == RoleKind::kMatrix};
+          info.kind == RoleKind::kMatrix, role, layer};
 }
 
 // Every tensor the architecture's row lists, model-wide ones first, then layer by layer. The output
@@ -135,7 +147,7 @@ WeightLayout layout_of(const TensorInfo& info, const Request& r) {
 // Bytes the tensor occupies in the arena: vectors are stored as f32 whatever their file type;
 // repacked matrices may be padded.
 uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
-  uint64_t bytes = info.n_bytes;
+  uint64_t bytes = info.n_bytes / static_cast<uint64_t>(std::max(1, r.flash_layers));
   if (r.vector) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
   const WeightLayout layout = layout_of(info, r);
   if (layout == WeightLayout::x16) {
@@ -143,6 +155,25 @@ uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
                          static_cast<uint64_t>(r.n_rows));
   }
   return *checked_align_up(bytes, kSimdAlignment);
+}
+
+// The channels of layer r.flash_index out of the flash group tensor `info` (model/flash_layout.h),
+// into dst as a plain channel-major tensor: the group is read a few MiB at a time.
+Status read_flash_channels(const GgufFile& file, const TensorInfo& info, const Request& r, std::byte* dst,
+                           std::vector<uint8_t>* staging) {
+  const size_t channel = channel_bytes(info.dtype, r.n_rows), run = channel * static_cast<size_t>(r.flash_layers);
+  const int64_t per_read = std::max<int64_t>(1, static_cast<int64_t>((size_t{8} << 20) / run));
+  staging->resize(static_cast<size_t>(per_read) * run);
+  for (int64_t j0 = 0; j0 < r.n_cols; j0 += per_read) {
+    const int64_t n = std::min(per_read, r.n_cols - j0);
+    JF_RETURN_IF_ERROR(file.source().read_at(info.offset + static_cast<uint64_t>(j0) * run, staging->data(),
+                                             static_cast<size_t>(n) * run));
+    for (int64_t j = 0; j < n; ++j) {
+      std::memcpy(dst + (j0 + j) * channel, staging->data() + j * run + static_cast<size_t>(r.flash_index) * channel,
+                  channel);
+    }
+  }
+  return Status();
 }
 
 }  // namespace
@@ -229,13 +260,21 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
   ModelWeights w;
   std::vector<Request> requests = plan_requests(config, &w);
   JF_ASSIGN_OR_RETURN(const std::set<std::string> channel_major, channel_major_names(file));
+  JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> flash, read_flash_layout(file, config.n_layer));
 
   uint64_t total = 0;
   std::vector<const TensorInfo*> infos(requests.size(), nullptr);
   for (size_t i = 0; i < requests.size(); ++i) {
     Request& r = requests[i];
     r.channel_major = r.linear && channel_major.count(r.name) > 0;
-    const std::string stored = r.channel_major ? r.name + kChannelMajorSuffix : r.name;
+    std::string stored = r.channel_major ? r.name + kChannelMajorSuffix : r.name;
+    if (r.linear && flash && flash->linears.count(r.name) > 0) {
+      const int group = flash->groups.of(r.layer);
+      r.channel_major = true;
+      r.flash_layers = flash->groups.size_of(group);
+      r.flash_index = r.layer - flash->groups.first(group);
+      stored = flash_tensor_name(tensor_name(*config.arch_info, r.role, flash->groups.first(group)));
+    }
     infos[i] = file.find_tensor(stored);
     if (infos[i] == nullptr) {
       if (r.need == Need::kOptional && !r.channel_major) continue;
@@ -271,6 +310,10 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       staging.resize(info->n_bytes);
       JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
       pack_rows(info->dtype, layout, staging.data(), r.n_rows, r.n_cols, cursor);
+      t.dtype = info->dtype;
+      t.layout = layout;
+    } else if (r.flash_layers > 0) {
+      JF_RETURN_IF_ERROR(read_flash_channels(file, *info, r, cursor, &staging));
       t.dtype = info->dtype;
       t.layout = layout;
     } else {

@@ -37,13 +37,19 @@ int print_product_errors(const std::string& input, const std::string& output) {
 
 int cmd_convert(int argc, char** argv) {
   std::string input, output, type_name;
-  bool channel_major = false, measure = false;
+  bool channel_major = false, flash = false, measure = false;
+  int group = 0;
   ArgParser parser("jitflow convert",
                    "Rewrite a GGUF model with the 7 linears of every layer stored channel-major (one run of\n"
-                   "blocks per input channel), for decode over active channels. Other tools refuse the result.");
+                   "blocks per input channel), for decode over active channels, or in the flash layout: channel-\n"
+                   "major and grouped N layers at a time, so that a group's active channel is one read. Other\n"
+                   "tools refuse the result.");
   parser.add("-m", "--model", &input, "GGUF file to read");
   parser.add("-o", "--output", &output, "GGUF file to write");
-  parser.add_flag("", "--channel-major", &channel_major, "the conversion (the only one so far; required)");
+  parser.add_flag("", "--channel-major", &channel_major, "convert to channel-major linears");
+  parser.add_flag("", "--flash", &flash,
+                  "convert to the flash layout (from a row-major or a channel-major model; needs --group)");
+  parser.add("", "--group", &group, "layers per group of the flash layout (1 .. the model's layers)");
   parser.add("", "--type", &type_name,
              "f32, f16, q8_0, q4_0 or q4_k: the type of the converted linears (default: each keeps its own; a\n"
              "quantised source is quantised a second time along the outputs)");
@@ -51,8 +57,12 @@ int cmd_convert(int argc, char** argv) {
                   "then print the relative RMS error of W·x over random x, converted against source, per\n"
                   "linear kind (mean and largest over the layers)");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
-  if (!channel_major || input.empty() || output.empty()) {
+  if (channel_major == flash || input.empty() || output.empty() || (flash && group == 0) || (!flash && group != 0)) {
     std::fprintf(stderr, "%s", parser.usage().c_str());
+    return 2;
+  }
+  if (measure && flash) {
+    std::fprintf(stderr, "jitflow convert: --measure-error measures --channel-major conversions\n");
     return 2;
   }
   std::optional<DType> type;
@@ -63,13 +73,15 @@ int cmd_convert(int argc, char** argv) {
       return 2;
     }
   }
-  const Result<convert::Summary> s = convert::channel_major(input, output, type);
+  const Result<convert::Summary> s =
+      flash ? convert::flash(input, output, group, type) : convert::channel_major(input, output, type);
   if (!s.ok()) {
     std::fprintf(stderr, "jitflow convert: %s\n", s.status().to_string().c_str());
     return 1;
   }
-  std::printf("wrote %s: %d linears channel-major (%.1f MiB -> %.1f MiB), %d tensors copied\n", output.c_str(),
-              s->n_converted, s->bytes_in / 1048576.0, s->bytes_out / 1048576.0, s->n_copied);
+  std::printf("wrote %s: %d linears channel-major%s (%.1f MiB -> %.1f MiB), %d tensors copied\n", output.c_str(),
+              s->n_converted, flash ? (", grouped by " + std::to_string(group) + " layers").c_str() : "",
+              s->bytes_in / 1048576.0, s->bytes_out / 1048576.0, s->n_copied);
   if (s->n_fallback > 0) {
     std::printf("  %d of them q4_0: their outputs are no multiple of 256 (q4_k's super-block)\n", s->n_fallback);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "gguf/gguf.h"
 #include "gguf/gguf_writer.h"
 #include "model/arch.h"
+#include "model/flash_layout.h"
 #include "model/hparams.h"
 #include "model/weights.h"
 #include "tensor/channel_major.h"
@@ -55,6 +57,42 @@ Result<std::vector<float>> read_f32(const GgufFile& file, const TensorInfo& info
     }
   }
   return values;
+}
+
+// The channel-major bytes of the linear `name` and their dtype: a channel-major source's as they are
+// (`type` must then be absent or the same), a row-major one's converted to `type` (or its own dtype;
+// Q4_K falls back to Q4_0 for outputs that are no multiple of 256, counted in *n_fallback).
+struct CmTensor {
+  DType dtype;
+  int64_t n_in, n_out;
+  std::vector<uint8_t> bytes;
+  uint64_t source_bytes;  // of the tensor it was made from
+};
+Result<CmTensor> channel_major_of(const GgufFile& file, bool source_cm, const std::string& name,
+                                  std::optional<DType> type, int* n_fallback) {
+  const TensorInfo* info = file.find_tensor(source_cm ? name + kChannelMajorSuffix : name);
+  if (info == nullptr) return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), name.c_str());
+  std::vector<uint8_t> bytes(info->n_bytes);
+  JF_RETURN_IF_ERROR(file.read_tensor(*info, bytes.data()));
+  if (source_cm) {
+    if (type && *type != info->dtype) {
+      return error(StatusCode::kInvalidArgument,
+                   "%s: '%s' is channel-major %s already; --type %s needs the original model", file.path().c_str(),
+                   name.c_str(), dtype_name(info->dtype), dtype_name(*type));
+    }
+    return CmTensor{info->dtype, info->n_rows(), info->ne[0], std::move(bytes), info->n_bytes};
+  }
+  // ggml [n_in, n_out]: n_out rows of n_in.
+  const TensorView w{.name = info->name, .dtype = info->dtype, .n_cols = info->ne[0], .n_rows = info->n_rows(),
+                     .data = bytes.data()};
+  DType to = type.value_or(info->dtype);
+  if (type == DType::Q4_K && w.n_rows % kQK_K != 0) {  // as llama-quantize falls back for k-quants
+    to = DType::Q4_0;
+    ++*n_fallback;
+  }
+  Result<std::vector<uint8_t>> cm = to_channel_major(w, to);
+  if (!cm.ok()) return error(cm.status().code(), "%s: %s", file.path().c_str(), cm.status().message().c_str());
+  return CmTensor{to, w.n_cols, w.n_rows, std::move(*cm), info->n_bytes};
 }
 
 }  // namespace
@@ -104,8 +142,9 @@ Result<std::vector<ProductError>> product_errors(const std::string& source, cons
 
 Result<Summary> channel_major(const std::string& input, const std::string& output, std::optional<DType> type) {
   JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(input));
-  if (file.find(kChannelMajorKey) != nullptr) {
-    return error(StatusCode::kInvalidArgument, "%s: already converted (it has %s)", input.c_str(), kChannelMajorKey);
+  if (file.find(kChannelMajorKey) != nullptr || file.find(kFlashKey) != nullptr) {
+    return error(StatusCode::kInvalidArgument, "%s: already converted (it has %s)", input.c_str(),
+                 file.find(kFlashKey) != nullptr ? kFlashKey : kChannelMajorKey);
   }
   JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
   const std::set<std::string> linears = linear_names(config);
@@ -115,30 +154,90 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
   Summary summary;
   std::vector<std::string> converted;
   for (const TensorInfo& info : file.tensors()) {
-    std::vector<uint8_t> bytes(info.n_bytes);
-    JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
     if (linears.count(info.name) == 0) {
+      std::vector<uint8_t> bytes(info.n_bytes);
+      JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
       writer.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims), std::move(bytes));
       ++summary.n_copied;
       continue;
     }
-    // ggml [n_in, n_out]: n_out rows of n_in.
-    const TensorView w{.name = info.name, .dtype = info.dtype, .n_cols = info.ne[0], .n_rows = info.n_rows(),
-                       .data = bytes.data()};
-    DType to = type.value_or(info.dtype);
-    if (type == DType::Q4_K && w.n_rows % kQK_K != 0) {  // as llama-quantize falls back for k-quants
-      to = DType::Q4_0;
-      ++summary.n_fallback;
-    }
-    Result<std::vector<uint8_t>> cm = to_channel_major(w, to);
-    if (!cm.ok()) return error(cm.status().code(), "%s: %s", input.c_str(), cm.status().message().c_str());
-    summary.bytes_in += info.n_bytes;
-    summary.bytes_out += cm->size();
-    writer.add_tensor(info.name + kChannelMajorSuffix, to, {w.n_rows, w.n_cols}, std::move(*cm));
+    JF_ASSIGN_OR_RETURN(CmTensor cm, channel_major_of(file, false, info.name, type, &summary.n_fallback));
+    summary.bytes_in += cm.source_bytes;
+    summary.bytes_out += cm.bytes.size();
+    writer.add_tensor(info.name + kChannelMajorSuffix, cm.dtype, {cm.n_out, cm.n_in}, std::move(cm.bytes));
     converted.push_back(info.name);
     ++summary.n_converted;
   }
   writer.set_value(kChannelMajorKey, string_array(converted));
+  writer.set_uint32(kChannelMajorFormatKey, kChannelMajorFormat);
+  JF_RETURN_IF_ERROR(writer.write_file(output, static_cast<uint32_t>(file.alignment())));
+  return summary;
+}
+
+Result<Summary> flash(const std::string& input, const std::string& output, int group, std::optional<DType> type) {
+  JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(input));
+  if (file.find(kFlashKey) != nullptr) {
+    return error(StatusCode::kInvalidArgument, "%s: already in the flash layout (it has %s)", input.c_str(), kFlashKey);
+  }
+  JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
+  if (group < 1 || group > config.n_layer) {
+    return error(StatusCode::kInvalidArgument, "--group %d: groups hold 1 to %d layers (the model's)", group,
+                 config.n_layer);
+  }
+  const bool source_cm = file.find(kChannelMajorKey) != nullptr;
+  const std::set<std::string> linears = linear_names(config);
+
+  GgufWriter writer;
+  for (const auto& [key, value] : file.metadata()) {
+    if (key != kChannelMajorKey) writer.set_value(key, value);
+  }
+  Summary summary;
+  for (const TensorInfo& info : file.tensors()) {
+    const std::string logical = source_cm && info.name.ends_with(kChannelMajorSuffix)
+                                    ? info.name.substr(0, info.name.size() - std::strlen(kChannelMajorSuffix))
+                                    : info.name;
+    if (linears.count(logical) > 0) continue;
+    std::vector<uint8_t> bytes(info.n_bytes);
+    JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
+    writer.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims), std::move(bytes));
+    ++summary.n_copied;
+  }
+  // Group by group, then linear by linear: a group's channels lie together in the file.
+  const LayerGroups groups{.n_layer = config.n_layer, .size = group};
+  std::vector<std::string> grouped;
+  for (int g = 0; g < groups.count(); ++g) {
+    for (const TensorRole role : kLinearRoles) {
+      if (config.arch_info->tensor(role).need == Need::kAbsent) continue;
+      const int first = groups.first(g), n = groups.size_of(g);
+      std::vector<CmTensor> layers;
+      for (int i = 0; i < n; ++i) {
+        const std::string name = tensor_name(*config.arch_info, role, first + i);
+        JF_ASSIGN_OR_RETURN(CmTensor cm, channel_major_of(file, source_cm, name, type, &summary.n_fallback));
+        if (i > 0 && cm.dtype != layers[0].dtype) {
+          return error(StatusCode::kInvalidArgument,
+                       "%s: '%s' is %s but layer %d of its group is %s; a group holds one type (pass --type)",
+                       input.c_str(), name.c_str(), dtype_name(cm.dtype), first, dtype_name(layers[0].dtype));
+        }
+        summary.bytes_in += cm.source_bytes;
+        layers.push_back(std::move(cm));
+        grouped.push_back(name);
+      }
+      // Row j * n + i of the group tensor is channel j of layer first + i.
+      const size_t channel = channel_bytes(layers[0].dtype, layers[0].n_out);
+      std::vector<uint8_t> bytes(channel * static_cast<size_t>(layers[0].n_in * n));
+      for (int64_t j = 0; j < layers[0].n_in; ++j) {
+        for (int i = 0; i < n; ++i) {
+          std::memcpy(bytes.data() + (j * n + i) * channel, layers[i].bytes.data() + j * channel, channel);
+        }
+      }
+      summary.bytes_out += bytes.size();
+      summary.n_converted += n;
+      writer.add_tensor(flash_tensor_name(tensor_name(*config.arch_info, role, first)), layers[0].dtype,
+                        {layers[0].n_out, layers[0].n_in * n}, std::move(bytes));
+    }
+  }
+  writer.set_value(kFlashKey, string_array(grouped));
+  writer.set_uint32(kFlashGroupKey, static_cast<uint32_t>(group));
   writer.set_uint32(kChannelMajorFormatKey, kChannelMajorFormat);
   JF_RETURN_IF_ERROR(writer.write_file(output, static_cast<uint32_t>(file.alignment())));
   return summary;
