@@ -401,8 +401,9 @@ void run_cm_prefill(benchmark::State& state, DType dtype, Shape s, int n_threads
   const std::vector<float> x = make_activations(kPrefillTokens * s.n_cols);
   std::vector<float> y(kPrefillTokens * s.n_rows);
   ThreadPool pool(n_threads);
+  CmScratch scratch;
   for (auto _ : state) {
-    cm_matmul(weights.view(0), x.data(), kPrefillTokens, y.data(), pool, kernel);
+    cm_matmul(weights.view(0), x.data(), kPrefillTokens, y.data(), pool, scratch, kernel);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetLabel(kernel.matmul->name);

@@ -1,13 +1,18 @@
 // The linear seam: every linear of every architecture (q, k, v, o, gate, up, down, the output
-// head) is one call of LinearRunner::forward, whatever layout its weight is held in and whether its
-// input is dense or a set of active channels. Kernel choice happens behind it, in the one
-// KernelChooser the runner is given (runtime/kernel_select.h); sparsity and flash plug in here.
+// head) is one call of LinearRunner::forward, whatever layout its weight is held in, whether it is
+// resident or streamed from flash, and whether its input is dense or a set of active channels.
+// Kernel choice happens behind it, in the one KernelChooser the runner is given
+// (runtime/kernel_select.h); sparsity and flash plug in here.
 //
 //   weight layout   active set (decode)        no active set
 //   rows, x16       dense matmul (ignores it)  dense matmul (matmul_shared_input)
 //   channel_major   gathered matvec            dense channel-major matmul; for one token the
 //                   (kernels/channel_major)    gathered matvec over every channel (it streams
 //                                              whole channels, the dense kernel strides across them)
+//
+// A streamed weight (channel_major, LinearWeight::streamed) is computed by the same kernels over the
+// channels its ChannelSource brings into DRAM, in the same order: the sums are the resident
+// weight's, bit for bit.
 //
 //   Y[n_tokens, W.n_rows] = X[n_tokens, W.n_cols] · Wᵀ (+ bias)
 #pragma once
@@ -24,13 +29,25 @@
 
 namespace jf {
 
+// Where the channels of a streamed linear come from (flash/): fetch brings channels into DRAM and
+// gives their addresses, valid until the source's next fetch or the layer's release.
+class ChannelSource {
+ public:
+  virtual ~ChannelSource() = default;
+  // at[i] = the bytes of channel channels[i] (ascending, distinct, < n_cols). Errors: a failed read,
+  // naming the file and the tensor.
+  virtual Result<std::span<const uint8_t* const>> fetch(std::span<const int32_t> channels) = 0;
+};
+
 // A linear's weight, in the dtype and layout it is held in, and its bias (f32 [n_rows]; absent,
-// data null, when the architecture's layer has none).
+// data null, when the architecture's layer has none). A streamed weight has no data: its shape,
+// dtype and layout (channel_major) are in `weight`, its channels come from `streamed`.
 struct LinearWeight {
   TensorView weight;
   TensorView bias;
+  ChannelSource* streamed = nullptr;
 
-  bool present() const { return weight.present(); }
+  bool present() const { return weight.present() || streamed != nullptr; }
 };
 
 // Input channels that may be nonzero, for one token (decode): ascending, distinct, each < W.n_cols.
@@ -66,12 +83,13 @@ class LinearRunner {
   // Up to kMaxSharedOutputs linears of the same input x (n_tokens rows of W.n_cols f32), e.g. Q, K
   // and V: the row-major ones share one encoding of x (matmul_shared_input). `active` (only with
   // n_tokens == 1) lets the channel-major ones read only the active channels (table above).
-  void forward(std::initializer_list<LinearOutput> outputs, const float* x, int64_t n_tokens,
-               const ActiveChannels* active = nullptr);
+  // Errors: a streamed weight's failed fetch.
+  Status forward(std::initializer_list<LinearOutput> outputs, const float* x, int64_t n_tokens,
+                 const ActiveChannels* active = nullptr);
 
-  void forward(const LinearWeight& w, const float* x, int64_t n_tokens, float* y,
-               const ActiveChannels* active = nullptr) {
-    forward({{&w, y}}, x, n_tokens, active);
+  Status forward(const LinearWeight& w, const float* x, int64_t n_tokens, float* y,
+                 const ActiveChannels* active = nullptr) {
+    return forward({{&w, y}}, x, n_tokens, active);
   }
 
   // Weight bytes the linears have read since construction: a dense product reads the whole
@@ -79,9 +97,9 @@ class LinearRunner {
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
-  // y = x · wᵀ for a channel-major w: gathered over `active`, else dense.
-  void forward_channel_major(const TensorView& w, const float* x, int64_t n_tokens, float* y,
-                             const ActiveChannels* active);
+  // y = x · wᵀ for a channel-major w, resident or streamed: gathered over `active`, else dense.
+  Status forward_channel_major(const LinearWeight& w, const float* x, int64_t n_tokens, float* y,
+                               const ActiveChannels* active);
 
   ThreadPool& pool_;
   KernelChooser& kernels_;

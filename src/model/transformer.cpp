@@ -87,11 +87,11 @@ Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool 
     const auto batch = tokens.subspan(start, std::min<size_t>(kMaxBatchTokens, tokens.size() - start));
     const bool last_batch = start + batch.size() == tokens.size();
     if (!all_logits && !last_batch) {
-      forward_batch(batch, false, 0);
+      JF_RETURN_IF_ERROR(forward_batch(batch, false, 0));
       continue;
     }
     const int n_out = all_logits ? static_cast<int>(batch.size()) : 1;
-    forward_batch(batch, all_logits, n_out);
+    JF_RETURN_IF_ERROR(forward_batch(batch, all_logits, n_out));
     if (total_out > n_out)
       all.insert(all.end(), a_.logits.begin(), a_.logits.begin() + n_out * config_.n_vocab);
   }
@@ -99,7 +99,7 @@ Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool 
   return a_.logits.data();
 }
 
-void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out) {
+Status Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out) {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(tokens.size());
   reserve(n, std::max(n_out, 1));
@@ -112,12 +112,13 @@ void Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logits
     if (layer + 1 < c.n_layer) weights_.prefetch(layer + 1);
     const LayerWeights& w = weights_.acquire(layer);
     const int64_t n_keep = layer == c.n_layer - 1 ? n_final : n;
-    attention_block(w, layer, n, n_keep);
-    ffn_block(w, layer, n_keep);
+    Status status = attention_block(w, layer, n, n_keep);
+    if (status.ok()) status = ffn_block(w, layer, n_keep);
     weights_.release(layer);
+    JF_RETURN_IF_ERROR(status);
   }
   n_past_ += static_cast<int>(n);
-  if (n_out > 0) output_head(n_final);
+  return n_out > 0 ? output_head(n_final) : Status();
 }
 
 // x = the tokens' embeddings; cos_sin = their RoPE angles.
@@ -138,9 +139,9 @@ void Transformer::norm_block(const NormWeight& w, int64_t n) {
 }
 
 // logits = head(norm(x)) for rows 0..n-1.
-void Transformer::output_head(int64_t n) {
+Status Transformer::output_head(int64_t n) {
   norm_block(weights_.model().output_norm, n);
-  linears_.forward(weights_.model().output, a_.xn.data(), n, a_.logits.data());
+  return linears_.forward(weights_.model().output, a_.xn.data(), n, a_.logits.data());
 }
 
 LinearInput Transformer::site_input(int layer, SparseSite site, const float* x, int64_t n, int64_t width) {
@@ -150,11 +151,12 @@ LinearInput Transformer::site_input(int layer, SparseSite site, const float* x, 
 
 // All n tokens' keys and values go into the cache; the last n_keep tokens' outputs go on, moved to
 // rows 0..n_keep-1 of x.
-void Transformer::attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep) {
+Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep) {
   const ModelConfig& c = config_;
   norm_block(w.attn_norm, n);
   const LinearInput in = site_input(layer, SparseSite::attn_in, a_.xn.data(), n, c.n_embd);
-  linears_.forward({{&w.q, a_.q.data()}, {&w.k, a_.k.data()}, {&w.v, a_.v.data()}}, in.x, n, in.active);
+  JF_RETURN_IF_ERROR(
+      linears_.forward({{&w.q, a_.q.data()}, {&w.k, a_.k.data()}, {&w.v, a_.v.data()}}, in.x, n, in.active));
 
   const int64_t kv_width = c.n_embd_kv();
   for_each_row(pool_, n, [&](int64_t t) {
@@ -187,29 +189,31 @@ void Transformer::attention_block(const LayerWeights& w, int layer, int64_t n, i
   });
 
   const LinearInput out = site_input(layer, SparseSite::attn_out, a_.attn.data(), n_keep, c.n_embd_q());
-  linears_.forward(w.o, out.x, n_keep, a_.tmp.data(), out.active);
+  JF_RETURN_IF_ERROR(linears_.forward(w.o, out.x, n_keep, a_.tmp.data(), out.active));
   if (first > 0) std::memmove(a_.x.data(), a_.x.data() + first * c.n_embd, n_keep * c.n_embd * sizeof(float));
   add_into(a_.x.data(), a_.tmp.data(), n_keep * c.n_embd);
+  return Status();
 }
 
 // x += down(act(gate(norm(x)), up(norm(x)))); an ungated FFN has no gate and act reads up alone.
-void Transformer::ffn_block(const LayerWeights& w, int layer, int64_t n) {
+Status Transformer::ffn_block(const LayerWeights& w, int layer, int64_t n) {
   const ModelConfig& c = config_;
   norm_block(w.ffn_norm, n);
   const bool gated = w.gate.present();
   const LinearInput in = site_input(layer, SparseSite::ffn_in, a_.xn.data(), n, c.n_embd);
   if (gated) {
-    linears_.forward({{&w.gate, a_.gate.data()}, {&w.up, a_.up.data()}}, in.x, n, in.active);
+    JF_RETURN_IF_ERROR(linears_.forward({{&w.gate, a_.gate.data()}, {&w.up, a_.up.data()}}, in.x, n, in.active));
   } else {
-    linears_.forward(w.up, in.x, n, a_.up.data(), in.active);
+    JF_RETURN_IF_ERROR(linears_.forward(w.up, in.x, n, a_.up.data(), in.active));
   }
   for_each_row(pool_, n, [&](int64_t t) {
     float* gate = a_.gate.data() + t * c.n_ff;
     activation_row_(gated ? gate : nullptr, a_.up.data() + t * c.n_ff, gate, c.n_ff);
   });
   const LinearInput down = site_input(layer, SparseSite::ffn_down, a_.gate.data(), n, c.n_ff);
-  linears_.forward(w.down, down.x, n, a_.tmp.data(), down.active);
+  JF_RETURN_IF_ERROR(linears_.forward(w.down, down.x, n, a_.tmp.data(), down.active));
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
+  return Status();
 }
 
 }  // namespace jf

@@ -34,7 +34,8 @@ class Transformer {
 
   // Runs `tokens` at positions n_past()..; returns logits [n_rows, n_vocab] where n_rows is
   // tokens.size() when all_logits, else 1 (the last token). The pointer stays valid until the next
-  // call. Errors: an id outside the vocabulary (kInvalidArgument), the context full (kOutOfRange).
+  // call. Errors: an id outside the vocabulary (kInvalidArgument), the context full (kOutOfRange), a
+  // streamed weight's failed read (n_past() then counts the batches that completed).
   Result<const float*> forward(std::span<const TokenId> tokens, bool all_logits);
 
   int n_past() const { return n_past_; }
@@ -55,12 +56,12 @@ class Transformer {
     std::vector<float> x, xn, q, k, v, attn, tmp, gate, up, logits, cos_sin;
   };
 
-  void forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out);
+  Status forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out);
   void embed(std::span<const TokenId> tokens);
   void norm_block(const NormWeight& w, int64_t n);  // xn = norm(x), rows 0..n-1
-  void attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep);
-  void ffn_block(const LayerWeights& w, int layer, int64_t n);
-  void output_head(int64_t n);
+  Status attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep);
+  Status ffn_block(const LayerWeights& w, int layer, int64_t n);
+  Status output_head(int64_t n);
   LinearInput site_input(int layer, SparseSite site, const float* x, int64_t n, int64_t width);
   void reserve(int64_t n_tokens, int n_out);
 

@@ -175,7 +175,11 @@ Result<GatherTuneReport> tune_gathers(const std::vector<GatherWorkload>& workloa
   const double start_s = now_s();
   for (size_t i = 0; i < workloads.size(); ++i) {
     const GatherWorkload& w = workloads[i];
-    GatherWorkloadReport r{w.dtype, w.n_rows, w.n_cols, static_cast<int>(w.weights.size())};
+    GatherWorkloadReport r;
+    r.dtype = w.dtype;
+    r.n_rows = w.n_rows;
+    r.n_cols = w.n_cols;
+    r.uses_per_forward = static_cast<int>(w.weights.size());
     if (!select_cm_kernel(w.dtype).valid()) continue;  // the loader refuses such weights
     const double share_s = (start_s + options.budget_s - now_s()) / static_cast<double>(workloads.size() - i);
     const CmKernel winner = search(w, options, pool, now_s() + share_s, &r);

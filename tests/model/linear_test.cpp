@@ -153,9 +153,9 @@ TEST_P(LinearTest, RowMajorIgnoresTheActiveSet) {
   const std::vector<int32_t> channels = random_channels(n_cols, 3);
   const std::vector<float> x = masked(random_input(n_cols, 2), n_cols, channels);
   std::vector<float> dense(n_rows), with_active(n_rows);
-  linears_.forward(w.linear, x.data(), 1, dense.data());
+  ASSERT_TRUE(linears_.forward(w.linear, x.data(), 1, dense.data()).ok());
   const ActiveChannels active{channels};
-  linears_.forward(w.linear, x.data(), 1, with_active.data(), &active);
+  ASSERT_TRUE(linears_.forward(w.linear, x.data(), 1, with_active.data(), &active).ok());
   EXPECT_EQ(with_active, dense);
   EXPECT_LE(max_abs_diff(dense, exact_product(w, x, 1)), c.dense_tolerance * rms(dense));
 }
@@ -179,9 +179,9 @@ TEST_P(LinearTest, ChannelMajorGatheredAndDenseMatchExact) {
   std::vector<float> gathered(n_rows), dense(n_rows);
   const ActiveChannels active{channels};
   const uint64_t before = linears_.bytes_read();
-  linears_.forward(w.linear, x.data(), 1, gathered.data(), &active);
+  ASSERT_TRUE(linears_.forward(w.linear, x.data(), 1, gathered.data(), &active).ok());
   EXPECT_EQ(linears_.bytes_read() - before, channels.size() * channel_bytes(c.dtype, n_rows));
-  linears_.forward(w.linear, x.data(), 1, dense.data());
+  ASSERT_TRUE(linears_.forward(w.linear, x.data(), 1, dense.data()).ok());
   EXPECT_EQ(linears_.bytes_read() - before, (channels.size() + n_cols) * channel_bytes(c.dtype, n_rows));
   EXPECT_LE(max_abs_diff(gathered, exact), gather_tolerance);
   EXPECT_LE(max_abs_diff(dense, exact), gather_tolerance);
@@ -190,7 +190,7 @@ TEST_P(LinearTest, ChannelMajorGatheredAndDenseMatchExact) {
   const std::vector<float> xs = random_input(n_tokens * n_cols, 7);
   const std::vector<float> exact_batch = exact_product(w, xs, n_tokens);
   std::vector<float> batch(n_tokens * n_rows);
-  linears_.forward(w.linear, xs.data(), n_tokens, batch.data());
+  ASSERT_TRUE(linears_.forward(w.linear, xs.data(), n_tokens, batch.data()).ok());
   EXPECT_LE(max_abs_diff(batch, exact_batch), 1e-6 * rms(exact_batch) * static_cast<double>(n_cols));
 }
 
@@ -217,15 +217,15 @@ TEST(LinearSeamTest, BiasAndSharedInput) {
   const std::vector<float> x = random_input(n_tokens * n_cols, 8);
 
   std::vector<float> yq(n_tokens * 32), yk(n_tokens * 16), yq1(yq.size()), yk1(yk.size());
-  linears.forward({{&q.linear, yq.data()}, {&k.linear, yk.data()}}, x.data(), n_tokens);
-  linears.forward(q.linear, x.data(), n_tokens, yq1.data());
-  linears.forward(k.linear, x.data(), n_tokens, yk1.data());
+  ASSERT_TRUE(linears.forward({{&q.linear, yq.data()}, {&k.linear, yk.data()}}, x.data(), n_tokens).ok());
+  ASSERT_TRUE(linears.forward(q.linear, x.data(), n_tokens, yq1.data()).ok());
+  ASSERT_TRUE(linears.forward(k.linear, x.data(), n_tokens, yk1.data()).ok());
   EXPECT_EQ(yq, yq1);
   EXPECT_EQ(yk, yk1);
 
   std::vector<float> unbiased(yq.size());
   const LinearWeight no_bias{q.linear.weight, {}};
-  linears.forward(no_bias, x.data(), n_tokens, unbiased.data());
+  ASSERT_TRUE(linears.forward(no_bias, x.data(), n_tokens, unbiased.data()).ok());
   for (int64_t t = 0; t < n_tokens; ++t) {
     for (int64_t r = 0; r < 32; ++r) EXPECT_EQ(yq[t * 32 + r], unbiased[t * 32 + r] + bias[r]);
   }
@@ -239,14 +239,14 @@ TEST(LinearSeamTest, BiasAndSharedInput) {
   const std::vector<float> x1 = masked(std::vector<float>(x.begin(), x.begin() + n_cols), n_cols, channels);
   const ActiveChannels active{channels};
   std::vector<float> ycm(32), ycm_unbiased(32), yk2(16), yk_alone(16);
-  linears.forward({{&cm.linear, ycm.data()}, {&k.linear, yk2.data()}}, x1.data(), 1, &active);
-  linears.forward(cm_no_bias, x1.data(), 1, ycm_unbiased.data(), &active);
-  linears.forward(k.linear, x1.data(), 1, yk_alone.data());
+  ASSERT_TRUE(linears.forward({{&cm.linear, ycm.data()}, {&k.linear, yk2.data()}}, x1.data(), 1, &active).ok());
+  ASSERT_TRUE(linears.forward(cm_no_bias, x1.data(), 1, ycm_unbiased.data(), &active).ok());
+  ASSERT_TRUE(linears.forward(k.linear, x1.data(), 1, yk_alone.data()).ok());
   EXPECT_EQ(yk2, yk_alone);
   for (size_t i = 0; i < ycm.size(); ++i) EXPECT_EQ(ycm[i], ycm_unbiased[i] + bias[i]);
   std::vector<float> ycm_dense(n_tokens * 32), ycm_dense_unbiased(n_tokens * 32);
-  linears.forward(cm.linear, x.data(), n_tokens, ycm_dense.data());
-  linears.forward(cm_no_bias, x.data(), n_tokens, ycm_dense_unbiased.data());
+  ASSERT_TRUE(linears.forward(cm.linear, x.data(), n_tokens, ycm_dense.data()).ok());
+  ASSERT_TRUE(linears.forward(cm_no_bias, x.data(), n_tokens, ycm_dense_unbiased.data()).ok());
   for (size_t i = 0; i < ycm_dense.size(); ++i) EXPECT_EQ(ycm_dense[i], ycm_dense_unbiased[i] + bias[i % 32]);
 }
 

@@ -29,7 +29,9 @@ std::string synth_model(synth::FileType type, const std::string& name) {
   Result<GgufWriter> model = synth::build_model(options);
   EXPECT_TRUE(model.ok()) << model.status().to_string();
   const std::string path = test::temp_path(name);
-  if (model.ok()) EXPECT_TRUE(model->write_file(path).ok());
+  if (model.ok()) {
+    EXPECT_TRUE(model->write_file(path).ok());
+  }
   return path;
 }
 

@@ -20,9 +20,22 @@ namespace {
 constexpr CmGatherConfig kDefaultConfig = {};
 
 void check_weight(const TensorView& w, const KernelArtifact* entry) {
-  JF_CHECK_MSG(w.layout == WeightLayout::channel_major && w.n_rows % kChannelMajorTile == 0,
-               "channel-major kernels need channel_major weights with whole tiles of outputs");
+  JF_CHECK_MSG(w.layout == WeightLayout::channel_major, "channel-major kernels need channel_major weights");
+  JF_CHECK_MSG(w.n_rows % kChannelMajorTile == 0, "channel-major kernels need whole tiles of outputs");
   JF_CHECK_MSG(entry != nullptr && entry->key.dtype == w.dtype, "channel-major kernel made for another dtype");
+}
+
+void check_channels(const CmChannels& c, const KernelArtifact* entry) {
+  JF_CHECK_MSG(c.n_out % kChannelMajorTile == 0, "channel-major kernels need whole tiles of outputs");
+  JF_CHECK_MSG(entry != nullptr && entry->key.dtype == c.dtype, "channel-major kernel made for another dtype");
+}
+
+// The addresses of `w`'s channels `active` (or of all its channels), in scratch.
+CmChannels channels_of(const TensorView& w, std::span<const int32_t> active, CmScratch& scratch) {
+  const size_t n = active.empty() ? static_cast<size_t>(w.n_cols) : active.size();
+  if (scratch.channels.size() < n) scratch.channels.resize(n);
+  for (size_t a = 0; a < n; ++a) scratch.channels[a] = w.channel(active.empty() ? static_cast<int64_t>(a) : active[a]);
+  return {w.dtype, w.n_rows, std::span<const uint8_t* const>(scratch.channels.data(), n)};
 }
 
 }  // namespace
@@ -74,11 +87,25 @@ void cm_gather_matvec(const TensorView& w, const float* x, std::span<const int32
     JF_CHECK_MSG(active[a] >= 0 && active[a] < w.n_cols && (a == 0 || active[a] > active[a - 1]),
                  "active channels must be ascending, distinct and below n_cols");
   }
+  if (active.empty()) {
+    std::fill(y, y + w.n_rows, 0.0f);
+    return;
+  }
+  cm_gather_matvec(channels_of(w, active, scratch), x, active, y, pool, scratch, kernel);
+}
+
+void cm_gather_matvec(const CmChannels& channels, const float* x, std::span<const int32_t> active, float* y,
+                      ThreadPool& pool, CmScratch& scratch, const CmKernel& kernel) {
+  check_channels(channels, kernel.gather);
+  JF_CHECK_MSG(channels.at.size() == active.size(), "one channel address per active channel");
+  for (size_t a = 0; a < active.size(); ++a) {
+    JF_CHECK_MSG(active[a] >= 0 && (a == 0 || active[a] > active[a - 1]), "active channels must be ascending and distinct");
+  }
   const CmGatherFn fn = kernel.gather->native<Op::gather_matvec>();
   const CmGatherConfig& config = kernel.config;
-  const CmGatherArgs g{static_cast<const uint8_t*>(w.data), channel_bytes(w.dtype, w.n_rows), x, active.data(),
+  const CmGatherArgs g{channels.at.data(), channel_bytes(channels.dtype, channels.n_out), x, active.data(),
                        config.channels_per_step, config.prefetch};
-  const int64_t n_active = static_cast<int64_t>(active.size()), n_out = w.n_rows;
+  const int64_t n_active = static_cast<int64_t>(active.size()), n_out = channels.n_out;
   // Outputs [o0, o1) over active channels [a0, a1), in passes of out_tile outputs.
   const auto run = [&](int64_t a0, int64_t a1, int64_t o0, int64_t o1, float* out) {
     for (int64_t o = o0; o < o1; o += config.out_tile) fn(g, a0, a1, o, std::min(o + config.out_tile, o1), out);
@@ -115,12 +142,18 @@ void cm_gather_matvec(const TensorView& w, const float* x, std::span<const int32
 }
 
 void cm_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-               const CmKernel& kernel) {
+               CmScratch& scratch, const CmKernel& kernel) {
   check_weight(w, kernel.matmul);
+  cm_matmul(channels_of(w, {}, scratch), x, n_tokens, y, pool, kernel);
+}
+
+void cm_matmul(const CmChannels& channels, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+               const CmKernel& kernel) {
+  check_channels(channels, kernel.matmul);
   const CmMatmulFn fn = kernel.matmul->native<Op::cm_matmul>();
-  const CmMatmulArgs m{static_cast<const uint8_t*>(w.data), channel_bytes(w.dtype, w.n_rows), w.n_cols, w.n_rows,
-                       x, n_tokens, y};
-  const int64_t n_tiles = w.n_rows / kChannelMajorTile;
+  const CmMatmulArgs m{channels.at.data(), channel_bytes(channels.dtype, channels.n_out),
+                       static_cast<int64_t>(channels.at.size()), channels.n_out, x, n_tokens, y};
+  const int64_t n_tiles = channels.n_out / kChannelMajorTile;
   pool.parallel_for(n_tiles, pool.chunk_count(n_tiles), [&](int64_t t0, int64_t t1) {
     fn(m, t0 * kChannelMajorTile, t1 * kChannelMajorTile);
   });

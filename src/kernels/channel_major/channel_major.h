@@ -25,9 +25,10 @@
 
 namespace jf {
 
-// The inputs of a gathered matvec entry.
+// The inputs of a gathered matvec entry. The channels' bytes may lie anywhere: in a resident weight
+// (TensorView::channel) or in the buffers a streamed one was read into (flash/).
 struct CmGatherArgs {
-  const uint8_t* w = nullptr;     // channel j at w + j * channel_bytes
+  const uint8_t* const* channels = nullptr;  // channels[a]: the bytes of input channel active[a]
   size_t channel_bytes = 0;       // channel_bytes(dtype, n_out)
   const float* x = nullptr;       // [n_in]
   const int32_t* active = nullptr;  // ascending input channels
@@ -42,7 +43,7 @@ using CmGatherFn = void (*)(const CmGatherArgs& g, int64_t a_begin, int64_t a_en
 
 // The inputs of a dense channel-major entry.
 struct CmMatmulArgs {
-  const uint8_t* w = nullptr;  // channel j at w + j * channel_bytes
+  const uint8_t* const* channels = nullptr;  // channels[j]: the bytes of input channel j
   size_t channel_bytes = 0;
   int64_t n_in = 0;            // channels
   int64_t n_out = 0;
@@ -99,18 +100,35 @@ CmKernel select_cm_kernel(DType dtype);
 // The same on `isa` (invalid when that ISA has no entry for dtype).
 CmKernel resolve_cm_kernel(DType dtype, CpuIsa isa, const CmGatherConfig& config);
 
-// Per-caller buffers of the gathered matvec (partial outputs of the channel split); grows, never shrinks.
+// Per-caller buffers of the drivers (the channels' addresses, partial outputs of the channel split);
+// grow, never shrink.
 struct CmScratch {
+  std::vector<const uint8_t*> channels;
   std::vector<float> partial;
+};
+
+// The channels of a channel-major weight of n_out outputs, wherever their bytes are: at[i] holds
+// the i-th channel the product reads (the i-th active one of a gather, channel i of a dense product).
+struct CmChannels {
+  DType dtype = DType::F32;
+  int64_t n_out = 0;
+  std::span<const uint8_t* const> at;
 };
 
 // y[n_out] = Σ_{j in active} x[j] · Wᵀ[j, :] for one token. w: channel_major, n_rows = n_out,
 // n_cols = n_in; x: [n_in] (only the active entries are read); active: ascending, distinct, < n_in.
 void cm_gather_matvec(const TensorView& w, const float* x, std::span<const int32_t> active, float* y,
                       ThreadPool& pool, CmScratch& scratch, const CmKernel& kernel);
+// The same over channels held elsewhere: channels.at[a] holds channel active[a]. The sums are those
+// of the resident weight holding the same bytes, bit for bit.
+void cm_gather_matvec(const CmChannels& channels, const float* x, std::span<const int32_t> active, float* y,
+                      ThreadPool& pool, CmScratch& scratch, const CmKernel& kernel);
 
 // Y[n_tokens, n_out] = X[n_tokens, n_in] · W for channel_major w (every channel).
 void cm_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+               CmScratch& scratch, const CmKernel& kernel);
+// The same over channels held elsewhere (channels.at: all n_in of them, in order).
+void cm_matmul(const CmChannels& channels, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
                const CmKernel& kernel);
 
 // The references the entries are tested against: each active channel dequantized (quant.h) and

@@ -76,6 +76,19 @@ std::vector<int32_t> random_active(int64_t n, double fraction, uint32_t seed) {
 
 // The scale d of the block of channel j holding output o (Q4_0 and Q8_0 channels start with their
 // blocks' scales, tensor/channel_major.h).
+// The addresses of w's channels `channels` (the entries' CmGatherArgs / CmMatmulArgs::channels).
+std::vector<const uint8_t*> addresses(const CmWeight& w, std::span<const int32_t> channels) {
+  std::vector<const uint8_t*> at;
+  for (const int32_t j : channels) at.push_back(w.view.channel(j));
+  return at;
+}
+
+std::vector<int32_t> all_channels(int64_t n_in) {
+  std::vector<int32_t> all(static_cast<size_t>(n_in));
+  for (int32_t j = 0; j < n_in; ++j) all[j] = j;
+  return all;
+}
+
 double block_scale(const CmWeight& w, int64_t j, int64_t o) {
   uint16_t d;
   std::memcpy(&d, w.bytes.data() + j * channel_bytes(w.view.dtype, w.view.n_rows) + 2 * (o / kChannelMajorTile), 2);
@@ -157,8 +170,9 @@ TEST_P(GatherTest, MatchesReference) {
     const std::vector<int32_t> active = random_active(n_in, fraction, 3);
     std::vector<float> want(n_out);
     cm_gather_ref(w.view, x.data(), active, want.data());
+    const std::vector<const uint8_t*> at = addresses(w, active);
     for (const int step : {1, 2, 4, 8, 16}) {
-      const CmGatherArgs g{w.bytes.data(), channel_bytes(dtype, n_out), x.data(), active.data(), step, step != 2};
+      const CmGatherArgs g{at.data(), channel_bytes(dtype, n_out), x.data(), active.data(), step, step != 2};
       std::vector<float> got(n_out, NAN);
       fn()(g, 0, static_cast<int64_t>(active.size()), 0, n_out, got.data());
       const std::string what = "active " + std::to_string(active.size()) + ", step " + std::to_string(step);
@@ -199,15 +213,14 @@ TEST_P(GatherTest, EqualsDenseRowMajorOnMaskedInput) {
   std::vector<float> dense(n_out), gathered(n_out);
   matmul(dense_w, masked.data(), 1, dense.data(), pool, scratch,
          select_default_kernel(DType::F32, WeightLayout::rows, n_out, n_in, 1));
-  const CmGatherArgs g{w.bytes.data(), channel_bytes(dtype, n_out), x.data(), active.data(), 4};
+  const std::vector<const uint8_t*> at = addresses(w, active);
+  const CmGatherArgs g{at.data(), channel_bytes(dtype, n_out), x.data(), active.data(), 4};
   fn()(g, 0, static_cast<int64_t>(active.size()), 0, n_out, gathered.data());
 
   std::vector<float> exact(n_out);
   cm_gather_ref(w.view, x.data(), active, exact.data());
   expect_within_bound(w, x.data(), active, gathered.data(), exact.data(), "gathered", cm_gather_rounding(*GetParam()));
-  std::vector<int32_t> all(n_in);
-  for (int32_t j = 0; j < n_in; ++j) all[j] = j;
-  expect_within_bound(w, masked.data(), all, dense.data(), exact.data(), "dense row-major");
+  expect_within_bound(w, masked.data(), all_channels(n_in), dense.data(), exact.data(), "dense row-major");
 }
 
 INSTANTIATE_TEST_SUITE_P(Entry, GatherTest, ::testing::ValuesIn(kernels_of(Op::gather_matvec)), EntryName());
@@ -219,13 +232,13 @@ TEST_P(CmMatmulTest, MatchesReference) {
   const DType dtype = GetParam()->key.dtype;
   const int64_t n_out = 256, n_in = 200;
   const CmWeight w = make_cm_weight(dtype, n_out, n_in, 7);
-  std::vector<int32_t> all(n_in);
-  for (int32_t j = 0; j < n_in; ++j) all[j] = j;
+  const std::vector<int32_t> all = all_channels(n_in);
+  const std::vector<const uint8_t*> at = addresses(w, all);
   for (const int64_t n_tokens : {1, 2, 5, 6, 7, 13}) {
     const std::vector<float> x = random_input(n_tokens * n_in, 8);
     std::vector<float> want(n_tokens * n_out), got(n_tokens * n_out, NAN);
     cm_matmul_ref(w.view, x.data(), n_tokens, want.data());
-    const CmMatmulArgs m{w.bytes.data(), channel_bytes(dtype, n_out), n_in, n_out, x.data(), n_tokens, got.data()};
+    const CmMatmulArgs m{at.data(), channel_bytes(dtype, n_out), n_in, n_out, x.data(), n_tokens, got.data()};
     fn()(m, 0, 32);
     fn()(m, 32, n_out);
     for (int64_t t = 0; t < n_tokens; ++t) {
@@ -266,15 +279,44 @@ TEST(ChannelMajorDriver, ConfigsAndThreadsMatchReference) {
       }
       const std::vector<float> xs = random_input(3 * n_in, 12);
       std::vector<float> dense(3 * n_out), dense_ref(3 * n_out);
-      cm_matmul(w.view, xs.data(), 3, dense.data(), pool, best);
+      cm_matmul(w.view, xs.data(), 3, dense.data(), pool, scratch, best);
       cm_matmul_ref(w.view, xs.data(), 3, dense_ref.data());
-      std::vector<int32_t> all(n_in);
-      for (int32_t j = 0; j < n_in; ++j) all[j] = j;
       for (int64_t t = 0; t < 3; ++t) {
-        expect_within_bound(w, xs.data() + t * n_in, all, dense.data() + t * n_out, dense_ref.data() + t * n_out,
-                            "cm_matmul");
+        expect_within_bound(w, xs.data() + t * n_in, all_channels(n_in), dense.data() + t * n_out,
+                            dense_ref.data() + t * n_out, "cm_matmul");
       }
     }
+  }
+}
+
+// Channels held elsewhere (a streamed weight's load buffers: here a copy with the channels in reverse
+// order) give the resident weight's sums bit for bit, gathered and dense.
+TEST(ChannelMajorDriver, ChannelsAnywhereGiveTheResidentSums) {
+  for (const DType dtype : kDtypes) {
+    const int64_t n_out = 256, n_in = 100;
+    const CmWeight w = make_cm_weight(dtype, n_out, n_in, 13);
+    const size_t channel = channel_bytes(dtype, n_out);
+    std::vector<uint8_t> reversed(w.bytes.size());
+    std::vector<const uint8_t*> at(static_cast<size_t>(n_in));
+    for (int64_t j = 0; j < n_in; ++j) {
+      uint8_t* slot = reversed.data() + (n_in - 1 - j) * channel;
+      std::memcpy(slot, w.view.channel(j), channel);
+      at[j] = slot;
+    }
+    const std::vector<float> x = random_input(2 * n_in, 14);
+    const std::vector<int32_t> active = random_active(n_in, 0.4, 15);
+    std::vector<const uint8_t*> active_at;
+    for (const int32_t j : active) active_at.push_back(at[j]);
+    const CmKernel k = select_cm_kernel(dtype);
+    ThreadPool pool(2);
+    CmScratch scratch;
+    std::vector<float> want(2 * n_out), got(2 * n_out);
+    cm_gather_matvec(w.view, x.data(), active, want.data(), pool, scratch, k);
+    cm_gather_matvec(CmChannels{dtype, n_out, active_at}, x.data(), active, got.data(), pool, scratch, k);
+    EXPECT_EQ(got, want) << dtype_name(dtype) << " gather";
+    cm_matmul(w.view, x.data(), 2, want.data(), pool, scratch, k);
+    cm_matmul(CmChannels{dtype, n_out, at}, x.data(), 2, got.data(), pool, k);
+    EXPECT_EQ(got, want) << dtype_name(dtype) << " dense";
   }
 }
 

@@ -119,7 +119,7 @@ struct Int8Gather {
   template <int C>
   static void steps(const CmGatherArgs& g, int64_t a_begin, int64_t a_end, int64_t b_begin, int64_t b_end,
                     float* y) {
-    const auto channel = [&](int64_t a) { return g.w + g.active[a] * g.channel_bytes; };
+    const auto channel = [&](int64_t a) { return g.channels[a]; };
     bool add = false;
     for (int64_t a = a_begin; a < a_end; a += C) {
       const uint8_t* w[C];

@@ -176,10 +176,9 @@ struct CmTiles {
       float xs[S];
       const int n_next = g.prefetch ? static_cast<int>(std::min<int64_t>(S, a_end - a - S)) : 0;
       for (int k = 0; k < S; ++k) {
-        const int32_t c = g.active[a + k];
-        w[k] = g.w + c * g.channel_bytes;
-        xs[k] = g.x[c];
-        next[k] = k < n_next ? g.w + g.active[a + S + k] * g.channel_bytes : nullptr;
+        w[k] = g.channels[a + k];
+        xs[k] = g.x[g.active[a + k]];
+        next[k] = k < n_next ? g.channels[a + S + k] : nullptr;
       }
       gather_step<S>(w, xs, next, n_next, static_cast<int64_t>(g.channel_bytes) / D::kBlockBytes, b_begin, b_end,
                      y, add);
@@ -213,11 +212,11 @@ struct CmTiles {
   static void matmul_tile(const CmMatmulArgs& m, int64_t b, int64_t t0) {
     F acc[T][kN];
     unroll<T>([&](auto t) { unroll<kN>([&](auto i) { acc[t][i] = V::zero(); }); });
-    const uint8_t* channel = m.w;
     const int64_t n_blocks = m.n_out / kTile;
     const float* x = m.x + t0 * m.n_in;
     float bias[T] = {};  // per token: Σ_j x[t, j] · bias of block b of channel j
-    for (int64_t j = 0; j < m.n_in; ++j, channel += m.channel_bytes) {
+    for (int64_t j = 0; j < m.n_in; ++j) {
+      const uint8_t* channel = m.channels[j];
       const float d = D::template scale<V>(channel, b);
       F v[kN];
       D::template values<V>(channel, n_blocks, b, v);
