@@ -2,13 +2,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "io/byte_source.h"
 
 namespace jf {
 namespace {
+
+Status past_the_end(const std::string& name, uint64_t offset, size_t n, uint64_t size) {
+  return error(StatusCode::kOutOfRange, "%s: read of %zu bytes at offset %llu is past the end (%llu bytes)",
+               name.c_str(), n, static_cast<unsigned long long>(offset), static_cast<unsigned long long>(size));
+}
+
+// n bytes at offset of fd into out: pread until done (short reads happen), or the error naming path.
+Status pread_exact(int fd, const std::string& path, uint64_t offset, uint8_t* out, size_t n) {
+  while (n > 0) {
+    const ssize_t got = ::pread(fd, out, n, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      return error(StatusCode::kIoError, "%s: read at offset %llu failed: %s", path.c_str(),
+                   static_cast<unsigned long long>(offset), got == 0 ? "unexpected end of file" : std::strerror(errno));
+    }
+    out += got;
+    offset += static_cast<uint64_t>(got);
+    n -= static_cast<size_t>(got);
+  }
+  return Status();
+}
 
 class PosixFileSource final : public ByteSource {
  public:
@@ -19,24 +42,8 @@ class PosixFileSource final : public ByteSource {
   const std::string& name() const override { return path_; }
 
   Status read_at(uint64_t offset, void* dst, size_t n) const override {
-    if (offset > size_ || n > size_ - offset) {
-      return error(StatusCode::kOutOfRange, "%s: read of %zu bytes at offset %llu is past the end (%llu bytes)",
-                   path_.c_str(), n, static_cast<unsigned long long>(offset),
-                   static_cast<unsigned long long>(size_));
-    }
-    auto* out = static_cast<uint8_t*>(dst);
-    while (n > 0) {
-      const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) {
-        return error(StatusCode::kIoError, "%s: read at offset %llu failed: %s", path_.c_str(),
-                     static_cast<unsigned long long>(offset), got == 0 ? "unexpected end of file" : std::strerror(errno));
-      }
-      out += got;
-      offset += static_cast<uint64_t>(got);
-      n -= static_cast<size_t>(got);
-    }
-    return Status();
+    if (offset > size_ || n > size_ - offset) return past_the_end(path_, offset, n, size_);
+    return pread_exact(fd_, path_, offset, static_cast<uint8_t*>(dst), n);
   }
 
  private:
@@ -45,16 +52,77 @@ class PosixFileSource final : public ByteSource {
   std::string path_;
 };
 
+// O_DIRECT reads: offset, length and memory must be multiples of the device's logical block; 4096
+// covers every device we meet. A read is widened to whole aligned blocks through a bounce buffer
+// (in pieces of at most kBouncePiece), unless it is aligned already. Without O_DIRECT (refused by
+// the file system) it reads like PosixFileSource.
+class DirectFileSource final : public ByteSource {
+ public:
+  static constexpr uint64_t kAlign = 4096;
+  static constexpr size_t kBouncePiece = size_t{1} << 20;
+
+  DirectFileSource(int fd, uint64_t size, std::string path, bool direct)
+      : fd_(fd), size_(size), path_(std::move(path)), direct_(direct) {}
+  ~DirectFileSource() override { ::close(fd_); }
+
+  uint64_t size() const override { return size_; }
+  const std::string& name() const override { return path_; }
+  bool bypasses_page_cache() const override { return direct_; }
+
+  Status read_at(uint64_t offset, void* dst, size_t n) const override {
+    if (offset > size_ || n > size_ - offset) return past_the_end(path_, offset, n, size_);
+    auto* out = static_cast<uint8_t*>(dst);
+    const bool aligned = offset % kAlign == 0 && n % kAlign == 0 && reinterpret_cast<uintptr_t>(out) % kAlign == 0;
+    if (!direct_ || aligned) return pread_exact(fd_, path_, offset, out, n);
+    const uint64_t begin = offset / kAlign * kAlign;
+    const uint64_t end = (offset + n + kAlign - 1) / kAlign * kAlign;
+    const size_t bounce_bytes = static_cast<size_t>(std::min<uint64_t>(end - begin, kBouncePiece));
+    void* bounce = std::aligned_alloc(kAlign, bounce_bytes);
+    if (bounce == nullptr) return error(StatusCode::kOutOfRange, "%s: no memory for a read buffer", path_.c_str());
+    Status status;
+    for (uint64_t at = begin; at < end && status.ok(); at += bounce_bytes) {
+      // The file's last block may be partial: O_DIRECT reads stop at the end of the file.
+      const size_t want = static_cast<size_t>(std::min<uint64_t>({bounce_bytes, end - at, size_ - at}));
+      const size_t piece = static_cast<size_t>(std::min<uint64_t>(bounce_bytes, end - at));
+      status = pread_direct(at, static_cast<uint8_t*>(bounce), piece, want);
+      const uint64_t from = std::max(at, offset), to = std::min(at + want, offset + n);
+      if (status.ok() && from < to) std::memcpy(out + (from - offset), static_cast<uint8_t*>(bounce) + (from - at), to - from);
+    }
+    std::free(bounce);
+    return status;
+  }
+
+ private:
+  // An aligned read of `piece` bytes at the aligned `offset` of which at least `want` must come back
+  // (fewer than piece only at the end of the file).
+  Status pread_direct(uint64_t offset, uint8_t* out, size_t piece, size_t want) const {
+    size_t done = 0;
+    while (done < want) {
+      const ssize_t got = ::pread(fd_, out + done, piece - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        return error(StatusCode::kIoError, "%s: direct read at offset %llu failed: %s", path_.c_str(),
+                     static_cast<unsigned long long>(offset + done),
+                     got == 0 ? "unexpected end of file" : std::strerror(errno));
+      }
+      done += static_cast<size_t>(got);
+    }
+    return Status();
+  }
+
+  int fd_;
+  uint64_t size_;
+  std::string path_;
+  bool direct_;
+};
+
 class MemorySource final : public ByteSource {
  public:
   MemorySource(std::vector<uint8_t> bytes, std::string name) : bytes_(std::move(bytes)), name_(std::move(name)) {}
   uint64_t size() const override { return bytes_.size(); }
   const std::string& name() const override { return name_; }
   Status read_at(uint64_t offset, void* dst, size_t n) const override {
-    if (offset > bytes_.size() || n > bytes_.size() - offset) {
-      return error(StatusCode::kOutOfRange, "%s: read of %zu bytes at offset %llu is past the end (%zu bytes)",
-                   name_.c_str(), n, static_cast<unsigned long long>(offset), bytes_.size());
-    }
+    if (offset > bytes_.size() || n > bytes_.size() - offset) return past_the_end(name_, offset, n, bytes_.size());
     if (n > 0) std::memcpy(dst, bytes_.data() + offset, n);
     return Status();
   }
@@ -64,20 +132,47 @@ class MemorySource final : public ByteSource {
   std::string name_;
 };
 
-}  // namespace
-
-Result<std::unique_ptr<ByteSource>> open_file_source(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+// A regular file opened with `flags`: its descriptor and size, or the error naming it.
+Status open_regular(const std::string& path, int flags, int* fd, uint64_t* size) {
+  *fd = ::open(path.c_str(), flags | O_RDONLY | O_CLOEXEC);
+  if (*fd < 0) {
     const StatusCode code = errno == ENOENT ? StatusCode::kNotFound : StatusCode::kIoError;
     return error(code, "%s: cannot open: %s", path.c_str(), std::strerror(errno));
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (::fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(*fd);
     return error(StatusCode::kIoError, "%s: not a regular file", path.c_str());
   }
-  return std::unique_ptr<ByteSource>(new PosixFileSource(fd, static_cast<uint64_t>(st.st_size), path));
+  *size = static_cast<uint64_t>(st.st_size);
+  return Status();
+}
+
+}  // namespace
+
+Status ByteSource::read_batch(std::span<const ReadRequest> requests) const {
+  for (const ReadRequest& r : requests) JF_RETURN_IF_ERROR(read_at(r.offset, r.dst, r.n));
+  return Status();
+}
+
+Result<std::unique_ptr<ByteSource>> open_file_source(const std::string& path) {
+  int fd;
+  uint64_t size;
+  JF_RETURN_IF_ERROR(open_regular(path, 0, &fd, &size));
+  return std::unique_ptr<ByteSource>(new PosixFileSource(fd, size, path));
+}
+
+Result<std::unique_ptr<ByteSource>> open_direct_file_source(const std::string& path) {
+  int fd;
+  uint64_t size;
+  bool direct = true;
+  Status opened = open_regular(path, O_DIRECT, &fd, &size);
+  if (!opened.ok() && errno == EINVAL) {  // the file system does not do direct I/O
+    direct = false;
+    opened = open_regular(path, 0, &fd, &size);
+  }
+  JF_RETURN_IF_ERROR(opened);
+  return std::unique_ptr<ByteSource>(new DirectFileSource(fd, size, path, direct));
 }
 
 std::unique_ptr<ByteSource> make_memory_source(std::vector<uint8_t> bytes, std::string name) {
