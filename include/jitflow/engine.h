@@ -29,6 +29,19 @@ struct ModelInfo : ModelShape {
   uint64_t weight_bytes = 0;  // bytes of tensor data held in DRAM
 };
 
+// What a model streamed from flash (EngineOptions::memory_budget) read since it was loaded.
+struct StreamingStats {
+  bool streaming = false;         // false: every weight is resident, the rest is 0
+  bool direct_io = false;         // reads bypass the page cache (O_DIRECT)
+  uint64_t memory_bytes = 0;      // DRAM held for the model: resident tensors, load buffers, KV cache
+  uint64_t buffer_bytes = 0;      // of it, the load buffers
+  uint64_t bytes_read = 0;        // from the model file
+  uint64_t reads = 0;             // read requests
+  uint64_t channels_asked = 0;    // weight channels the linears asked for
+  uint64_t channels_read = 0;     // of them, read from the file (the others were in DRAM)
+  double read_ms = 0;             // time spent waiting for reads
+};
+
 struct GenerationStats {
   int n_prompt_tokens = 0;
   int n_generated = 0;     // tokens sampled
@@ -58,6 +71,7 @@ class Engine {
   const ModelInfo& info() const;
   double load_ms() const;
   int n_threads() const;
+  StreamingStats streaming_stats() const;
 
   // Text -> token ids (add_special: BOS/EOS as the vocabulary asks, like llama_tokenize).
   std::vector<int32_t> tokenize(std::string_view text, bool add_special) const;

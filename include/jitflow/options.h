@@ -11,6 +11,11 @@ struct EngineOptions {
   int n_ctx = 0;      // positions each session's KV cache holds, >= 0; 0: min(the model's context, 2048)
   bool use_kdb = true;   // run the kernels `jitflow tune` stored for this device; false: the defaults
   std::string kdb_path;  // kernel database; "": $JITFLOW_KDB, else ~/.cache/jitflow/kdb.jsonl
+  // DRAM for the model (weights, load buffers, KV cache) in bytes; 0: no budget, every weight
+  // resident. Under a budget the model must be in the flash layout (`jitflow convert --flash`): its
+  // linears stay in the file and are streamed from it. A budget below what streaming needs is refused,
+  // stating the minimum.
+  uint64_t memory_budget = 0;
 };
 
 // How the next token is chosen. temperature 0 is greedy (argmax, lowest id on ties); otherwise

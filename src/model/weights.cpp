@@ -241,6 +241,28 @@ const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer) {
   check_failed(__FILE__, __LINE__, "role < TensorRole::kCount", "tensor_of: not a role");
 }
 
+LinearWeight& layer_linear(LayerWeights& layer, TensorRole role) {
+  switch (role) {
+    case TensorRole::kAttnQ:
+      return layer.q;
+    case TensorRole::kAttnK:
+      return layer.k;
+    case TensorRole::kAttnV:
+      return layer.v;
+    case TensorRole::kAttnOut:
+      return layer.o;
+    case TensorRole::kFfnGate:
+      return layer.gate;
+    case TensorRole::kFfnUp:
+      return layer.up;
+    case TensorRole::kFfnDown:
+      return layer.down;
+    default:
+      break;
+  }
+  check_failed(__FILE__, __LINE__, "role is one of kLayerLinearRoles", "layer_linear: not a layer linear");
+}
+
 std::vector<NamedLinear> model_linears(const ModelWeights& w) {
   std::vector<NamedLinear> out;
   for (int layer = 0; layer < static_cast<int>(w.layers.size()); ++layer) {
@@ -256,7 +278,7 @@ std::vector<NamedLinear> model_linears(const ModelWeights& w) {
   return out;
 }
 
-Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& config) {
+Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& config, FlashLinears flash_linears) {
   ModelWeights w;
   std::vector<Request> requests = plan_requests(config, &w);
   JF_ASSIGN_OR_RETURN(const std::set<std::string> channel_major, channel_major_names(file));
@@ -281,6 +303,7 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), stored.c_str());
     }
     JF_RETURN_IF_ERROR(check_shape(file, *infos[i], r));
+    if (r.flash_layers > 0 && flash_linears == FlashLinears::streamed) continue;
     total += arena_bytes(*infos[i], r);
   }
 
@@ -300,6 +323,11 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
     t.name = r.name;
     t.n_cols = r.n_cols;
     t.n_rows = r.n_rows;
+    if (r.flash_layers > 0 && flash_linears == FlashLinears::streamed) {
+      t.dtype = info->dtype;
+      t.layout = WeightLayout::channel_major;
+      continue;
+    }
     t.data = cursor;
     if (r.vector && info->dtype != DType::F32) {
       staging.resize(info->n_bytes);

@@ -32,6 +32,15 @@ struct LayerWeights {
   LinearWeight down;      // [n_ff -> n_embd]
 };
 
+// The seven linears of a layer that sparsity and the channel-major and flash layouts cover, in the
+// order the forward pass runs them.
+inline constexpr TensorRole kLayerLinearRoles[] = {TensorRole::kAttnQ,   TensorRole::kAttnK,   TensorRole::kAttnV,
+                                                   TensorRole::kAttnOut, TensorRole::kFfnGate, TensorRole::kFfnUp,
+                                                   TensorRole::kFfnDown};
+
+// The linear of `role` (one of kLayerLinearRoles) in `layer`.
+LinearWeight& layer_linear(LayerWeights& layer, TensorRole role);
+
 struct ModelWeights {
   TensorView token_embd;  // [n_vocab rows of n_embd]
   TensorView pos_embd;    // learned positions [n_ctx_train rows of n_embd]
@@ -68,10 +77,19 @@ inline constexpr char kChannelMajorKey[] = "jitflow.channel_major";
 inline constexpr char kChannelMajorSuffix[] = ".cm";
 inline constexpr char kChannelMajorFormatKey[] = "jitflow.channel_major.format";
 
+// What load_weights reads of a flash-layout file (model/flash_layout.h).
+enum class FlashLinears : uint8_t {
+  resident,  // every channel into DRAM, as a channel-major file's
+  streamed,  // none: the linears are checked and described (shape, dtype, layout) but hold no data;
+             // a flash store (flash/) streams them
+};
+
 // Checks and reads every tensor the model needs. Errors: a missing tensor (kNotFound), a wrong
 // shape (kCorruptFile), a tensor type jitflow cannot compute with (kUnsupported), all naming the
 // tensor; out of memory (kOutOfRange). Channel-major tensors (above) are read as they are stored,
-// with layout channel_major and their logical shape.
-Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& config);
+// with layout channel_major and their logical shape; a flash file's grouped linears are read out of
+// their groups into the same, or left to be streamed.
+Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& config,
+                                  FlashLinears flash_linears = FlashLinears::resident);
 
 }  // namespace jf

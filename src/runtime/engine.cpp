@@ -6,7 +6,9 @@
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "gguf/gguf.h"
+#include "io/byte_source.h"
 #include "kdb/kernel_db.h"
+#include "model/flash_layout.h"
 #include "model/hparams.h"
 #include "model/sparsity.h"
 #include "model/thresholds.h"
@@ -59,6 +61,35 @@ Status check_memory(const ModelConfig& config, uint64_t weight_bytes, int n_ctx)
                "machine has %llu bytes of memory; lower the context length (-c)",
                n_ctx, static_cast<unsigned long long>(kv_bytes), static_cast<unsigned long long>(weight_bytes),
                static_cast<unsigned long long>(memory));
+}
+
+std::string mib(uint64_t bytes) { return str_printf("%.1f MiB", static_cast<double>(bytes) / 1048576.0); }
+
+// Loads the resident tensors of a flash-layout model and streams its linears from the file, within
+// `budget` bytes of DRAM (impl.n_ctx set).
+Status open_streamed(const GgufFile& file, uint64_t budget, Engine::Impl& impl) {
+  JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, impl.config.n_layer));
+  if (!layout) {
+    return error(StatusCode::kInvalidArgument,
+                 "%s: a memory budget needs a model in the flash layout (jitflow convert --flash --group N)",
+                 file.path().c_str());
+  }
+  JF_ASSIGN_OR_RETURN(impl.weights, load_weights(file, impl.config, FlashLinears::streamed));
+  JF_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, open_direct_file_source(file.path()));
+  JF_ASSIGN_OR_RETURN(std::unique_ptr<FlashStore> store,
+                      FlashStore::open(file, impl.config, impl.weights, std::move(source)));
+  const uint64_t kv = KvCache::bytes_for(impl.config, impl.n_ctx);
+  impl.memory_bytes = impl.weights.n_bytes + store->buffer_bytes() + kv;
+  if (impl.memory_bytes > budget) {
+    return error(StatusCode::kOutOfRange,
+                 "%s: a memory budget of %s is below the %s this model needs streamed (resident tensors %s, "
+                 "group buffers %s, KV cache of %d positions %s)",
+                 file.path().c_str(), mib(budget).c_str(), mib(impl.memory_bytes).c_str(),
+                 mib(impl.weights.n_bytes).c_str(), mib(store->buffer_bytes()).c_str(), impl.n_ctx, mib(kv).c_str());
+  }
+  impl.flash = store.get();
+  impl.provider = std::move(store);
+  return Status();
 }
 
 void warn_if_oversubscribed(int n_threads) {
@@ -129,10 +160,14 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
                  model_path.c_str(), impl->tokenizer->n_vocab(), impl->config.n_vocab);
   }
   JF_ASSIGN_OR_RETURN(impl->fingerprint, file.content_fingerprint());
-  JF_ASSIGN_OR_RETURN(impl->weights, load_weights(file, impl->config));
-  impl->provider = std::make_unique<ResidentWeightProvider>(impl->weights);
-  impl->info = make_info(model_path, impl->config, impl->weights);
   impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
+  if (options.memory_budget > 0) {
+    JF_RETURN_IF_ERROR(open_streamed(file, options.memory_budget, *impl));
+  } else {
+    JF_ASSIGN_OR_RETURN(impl->weights, load_weights(file, impl->config));
+    impl->provider = std::make_unique<ResidentWeightProvider>(impl->weights);
+  }
+  impl->info = make_info(model_path, impl->config, impl->weights);
   JF_RETURN_IF_ERROR(check_memory(impl->config, impl->weights.n_bytes, impl->n_ctx));
   const int n_threads = options.n_threads > 0 ? options.n_threads : cpu_features().n_logical_cpus;
   warn_if_oversubscribed(n_threads);
@@ -143,6 +178,22 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
 }
 
 const ModelInfo& Engine::info() const { return impl_->info; }
+
+StreamingStats Engine::streaming_stats() const {
+  StreamingStats s;
+  const FlashStore* flash = impl_->flash;
+  if (flash == nullptr) return s;
+  s.streaming = true;
+  s.direct_io = flash->direct_io();
+  s.memory_bytes = impl_->memory_bytes;
+  s.buffer_bytes = flash->buffer_bytes();
+  s.bytes_read = flash->stats().bytes_read;
+  s.reads = flash->stats().reads;
+  s.channels_asked = flash->stats().channels_asked;
+  s.channels_read = flash->stats().channels_read;
+  s.read_ms = flash->stats().read_ms;
+  return s;
+}
 double Engine::load_ms() const { return impl_->load_ms; }
 int Engine::n_threads() const { return impl_->pool->n_threads(); }
 

@@ -6,6 +6,7 @@
 
 #include "base/thread_pool.h"
 #include "jitflow/engine.h"
+#include "flash/flash_store.h"
 #include "kdb/kernel_db.h"
 #include "model/hparams.h"
 #include "model/tokenizer/tokenizer.h"
@@ -21,7 +22,9 @@ namespace jf {
 struct Engine::Impl {
   ModelConfig config;
   ModelWeights weights;
-  std::unique_ptr<WeightProvider> provider;  // of `weights`
+  std::unique_ptr<WeightProvider> provider;  // of `weights`: resident, or `flash`
+  FlashStore* flash = nullptr;               // the provider when the linears are streamed
+  uint64_t memory_bytes = 0;                 // what the model holds in DRAM under a memory budget
   ModelInfo info;                            // config's shape, path and weight bytes
   std::string fingerprint;                   // GgufFile::content_fingerprint (sparsity thresholds name it)
   std::unique_ptr<Tokenizer> tokenizer;

@@ -1,5 +1,6 @@
 // jitflow run: generate text from a prompt, streaming it as it is produced.
 #include <cstdio>
+#include <filesystem>
 
 #include "args.h"
 #include "base/clock.h"
@@ -7,14 +8,33 @@
 #include "jitflow/engine.h"
 
 namespace jf::cli {
+namespace {
+
+// --stats: what streaming from flash read, per token of the run.
+void print_streaming_stats(const StreamingStats& s, int n_tokens) {
+  if (!s.streaming) {
+    std::fprintf(stderr, "jitflow: not streaming: every weight is resident (--mem streams a flash-layout model)\n");
+    return;
+  }
+  const double per_token = n_tokens > 0 ? 1.0 / n_tokens : 0.0;
+  std::fprintf(stderr,
+               "jitflow: streaming | memory %.1f MiB (load buffers %.1f MiB) | read %.2f MiB/token in %.1f "
+               "reads/token, %.1f ms/token waiting | %.1f%% of the channels asked for came from the file | %s\n",
+               s.memory_bytes / 1048576.0, s.buffer_bytes / 1048576.0, s.bytes_read * per_token / 1048576.0,
+               s.reads * per_token, s.read_ms * per_token,
+               s.channels_asked > 0 ? 100.0 * s.channels_read / s.channels_asked : 0.0,
+               s.direct_io ? "O_DIRECT" : "buffered reads (O_DIRECT refused)");
+}
+
+}  // namespace
 
 int cmd_run(int argc, char** argv) {
   std::string model_path, prompt;
   GenerateOptions gen;
   EngineOptions engine_options;
   SparsityOptions sparsity;
-  std::string sparsity_mode = "topk";
-  bool ignore_eos = false;
+  std::string sparsity_mode = "topk", memory;
+  bool ignore_eos = false, show_stats = false;
   int64_t seed = 0;
   ArgParser parser("jitflow run", "Generate text from a prompt; ends with a stats line on stderr.");
   parser.add("-m", "--model", &model_path, "GGUF model file (required)");
@@ -33,10 +53,28 @@ int cmd_run(int argc, char** argv) {
   parser.add("", "--sparsity-mode", &sparsity_mode, "topk (per token) or threshold (calibrated; default topk)");
   parser.add("", "--thresholds", &sparsity.thresholds_path, "thresholds file of the threshold mode (jitflow calibrate)");
   parser.add_flag("", "--ignore-eos", &ignore_eos, "keep generating after an end-of-generation token");
+  parser.add("", "--mem", &memory,
+             "DRAM budget for the model: bytes (300M, 1.5G) or a percent of the model file (40%); the model must\n"
+             "be in the flash layout (jitflow convert --flash): its linears are streamed from the file");
+  parser.add_flag("", "--stats", &show_stats, "print what streaming read (with --mem)");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (model_path.empty()) {
     std::fprintf(stderr, "jitflow run: -m MODEL is required\n\n%s", parser.usage().c_str());
     return 2;
+  }
+  if (!memory.empty()) {
+    std::error_code size_error;
+    const uint64_t model_bytes = std::filesystem::file_size(model_path, size_error);
+    if (size_error) {
+      std::fprintf(stderr, "jitflow run: %s: %s\n", model_path.c_str(), size_error.message().c_str());
+      return 1;
+    }
+    Result<uint64_t> budget = parse_memory_size(memory, model_bytes);
+    if (!budget.ok()) {
+      std::fprintf(stderr, "jitflow run: --mem: %s\n", budget.status().message().c_str());
+      return 2;
+    }
+    engine_options.memory_budget = *budget;
   }
   gen.sampling.seed = static_cast<uint64_t>(seed);
   gen.stop_at_eog = !ignore_eos;
@@ -93,6 +131,7 @@ int cmd_run(int argc, char** argv) {
                "threads %d | peak RSS %.1f MiB\n",
                (*engine)->load_ms(), stats->n_prompt_tokens, stats->prefill_tokens_per_s(), stats->n_generated,
                stats->decode_tokens_per_s(), (*engine)->n_threads(), peak_rss_bytes() / (1024.0 * 1024.0));
+  if (show_stats) print_streaming_stats((*engine)->streaming_stats(), stats->n_prompt_tokens + stats->n_decode_evals);
   return 0;
 }
 

@@ -19,15 +19,11 @@
 namespace jf::convert {
 namespace {
 
-constexpr TensorRole kLinearRoles[] = {TensorRole::kAttnQ,    TensorRole::kAttnK,  TensorRole::kAttnV,
-                                       TensorRole::kAttnOut,  TensorRole::kFfnGate, TensorRole::kFfnUp,
-                                       TensorRole::kFfnDown};
-
 // The names of the per-layer linears the architecture's row lists.
 std::set<std::string> linear_names(const ModelConfig& config) {
   std::set<std::string> names;
   for (int layer = 0; layer < config.n_layer; ++layer) {
-    for (const TensorRole role : kLinearRoles) {
+    for (const TensorRole role : kLayerLinearRoles) {
       if (config.arch_info->tensor(role).need != Need::kAbsent) names.insert(tensor_name(*config.arch_info, role, layer));
     }
   }
@@ -206,7 +202,7 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
   const LayerGroups groups{.n_layer = config.n_layer, .size = group};
   std::vector<std::string> grouped;
   for (int g = 0; g < groups.count(); ++g) {
-    for (const TensorRole role : kLinearRoles) {
+    for (const TensorRole role : kLayerLinearRoles) {
       if (config.arch_info->tensor(role).need == Need::kAbsent) continue;
       const int first = groups.first(g), n = groups.size_of(g);
       std::vector<CmTensor> layers;

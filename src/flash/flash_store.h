@@ -1,0 +1,81 @@
+// The ActiveFlow store (papers/activeflow.md §4-6): the seven linears of a flash-layout model
+// (model/flash_layout.h) stay in its file and come into DRAM a layer group at a time, only the
+// channels a token uses. It is the forward pass's WeightProvider; each streamed linear's weight
+// points at one of its ChannelSources (model/linear.h), which the linear seam asks for the channels
+// of each product.
+//
+// Per linear kind (attn_q .. ffn_down) one group buffer holds channels of the current group: a
+// channel's runs for all n layers of the group, read as one piece (the layout makes them adjacent),
+// in slots of n · channel_bytes. When layer l of group g asks for channels, those not yet in the
+// buffer are read, adjacent channels in one request, and the addresses handed back point at layer
+// l's run in each slot. The first layer of a group thus reads the group's channels for every layer
+// after it, whose active sets are similar (the cross-layer similarity `jitflow analyze` measures);
+// they read only the channels they add. Reads are synchronous for now: preloading the next group
+// while this one computes, the hot-weight cache and the budget planner are to come.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "gguf/gguf.h"
+#include "io/byte_source.h"
+#include "model/flash_layout.h"
+#include "model/hparams.h"
+#include "model/weight_provider.h"
+#include "model/weights.h"
+
+namespace jf {
+
+// What the store read, since it was opened.
+struct FlashStats {
+  uint64_t bytes_read = 0;        // from the file
+  uint64_t reads = 0;             // read requests (adjacent channels merged)
+  uint64_t channels_asked = 0;    // channels the products asked for
+  uint64_t channels_read = 0;     // of them, read from the file (the others were in a group buffer)
+  double read_ms = 0;             // waiting for reads
+};
+
+class FlashStore final : public WeightProvider {
+ public:
+  // `weights`: load_weights(file, config, FlashLinears::streamed) of a flash-layout file; the store
+  // points its streamed linears at the store's channel sources, so it must outlive their use.
+  // `source` reads the file (open_direct_file_source). Errors: a file without the flash layout
+  // (kInvalidArgument), out of memory for the group buffers (kOutOfRange).
+  static Result<std::unique_ptr<FlashStore>> open(const GgufFile& file, const ModelConfig& config,
+                                                  ModelWeights& weights, std::unique_ptr<ByteSource> source);
+  ~FlashStore() override;
+
+  const ModelWeights& model() const override { return weights_; }
+  int n_layer() const override { return static_cast<int>(weights_.layers.size()); }
+  const LayerWeights& acquire(int layer) override { return weights_.layers[layer]; }
+  void release(int /*layer*/) override {}
+  void prefetch(int /*layer*/) override {}
+
+  const FlashStats& stats() const { return stats_; }
+  // DRAM the group buffers hold.
+  uint64_t buffer_bytes() const;
+  // Whether the file's reads bypass the page cache (ByteSource::bypasses_page_cache).
+  bool direct_io() const { return source_->bypasses_page_cache(); }
+
+  class Linear;   // one layer's streamed linear: a ChannelSource
+  struct Buffer;  // a linear kind's group buffer
+
+ private:
+  FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source, LayerGroups groups);
+  // The addresses of `channels` of `linear`, reading those its kind's buffer lacks.
+  Result<std::span<const uint8_t* const>> fetch(Linear& linear, std::span<const int32_t> channels);
+
+  ModelWeights& weights_;
+  std::unique_ptr<ByteSource> source_;
+  LayerGroups groups_;
+  std::vector<std::unique_ptr<Buffer>> buffers_;  // one per linear kind
+  std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
+  std::vector<ReadRequest> requests_;
+  FlashStats stats_;
+};
+
+}  // namespace jf
