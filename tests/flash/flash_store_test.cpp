@@ -1,0 +1,205 @@
+// Streaming a flash-layout model's linears from its file (flash/flash_store.h, EngineOptions::
+// memory_budget): the logits and tokens are exactly those of the same model in memory, dense and
+// sparse, for every group size; a budget too small, or a model not in the flash layout, is refused
+// with what it needs; a failed read stops the forward pass with an error naming the file and the
+// tensor, and nothing is ever written to the model file.
+#include "flash/flash_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "convert.h"
+#include "jitflow/engine.h"
+#include "model/transformer.h"
+#include "runtime/kernel_select.h"
+#include "synth.h"
+#include "test_env.h"
+
+namespace jf {
+namespace {
+
+constexpr uint64_t kAmpleBudget = uint64_t{1} << 30;
+
+// test-tiny with five layers, `type`, written to `name`; then its channel-major conversion.
+struct Models {
+  std::string rows, channel_major;
+};
+Models synth_models(synth::FileType type, const std::string& name) {
+  synth::Options options;
+  options.shape = *synth::find_shape("test-tiny");
+  options.shape.n_layer = 5;
+  options.type = type;
+  options.n_threads = 2;
+  Result<GgufWriter> model = synth::build_model(options);
+  EXPECT_TRUE(model.ok()) << model.status().to_string();
+  Models m{test::temp_path(name + ".gguf"), test::temp_path(name + "-cm.gguf")};
+  if (model.ok()) {
+    EXPECT_TRUE(model->write_file(m.rows).ok());
+  }
+  EXPECT_TRUE(convert::channel_major(m.rows, m.channel_major, std::nullopt).ok());
+  return m;
+}
+
+std::string flash_of(const std::string& channel_major, int group) {
+  const std::string out = channel_major + ".flash" + std::to_string(group) + ".gguf";
+  const Result<convert::Summary> s = convert::flash(channel_major, out, group, std::nullopt);
+  EXPECT_TRUE(s.ok()) << s.status().to_string();
+  return out;
+}
+
+// The logits of a prompt and of each of `decode` greedy tokens after it, and those tokens.
+struct Generated {
+  std::vector<float> logits;
+  std::vector<int32_t> tokens;
+  StreamingStats stats;
+};
+Generated run(const std::string& path, uint64_t budget, double sparsity, int decode = 4) {
+  EngineOptions options;
+  options.n_threads = 2;
+  options.n_ctx = 64;
+  options.memory_budget = budget;
+  auto engine = Engine::load(path, options);
+  EXPECT_TRUE(engine.ok()) << engine.status().to_string();
+  if (!engine.ok()) return {};
+  SparsityOptions sparse;
+  sparse.level = static_cast<float>(sparsity);
+  auto session = (*engine)->new_session(sparse);
+  EXPECT_TRUE(session.ok()) << session.status().to_string();
+  if (!session.ok()) return {};
+  Generated r;
+  std::vector<int32_t> next = {1, 17, 42, 99};
+  for (int i = 0; i <= decode; ++i) {
+    auto logits = (*session)->eval(next);
+    EXPECT_TRUE(logits.ok()) << logits.status().to_string();
+    if (!logits.ok()) return r;
+    r.logits.insert(r.logits.end(), logits->begin(), logits->end());
+    const auto best = std::max_element(logits->begin(), logits->end()) - logits->begin();
+    r.tokens.push_back(static_cast<int32_t>(best));
+    next = {static_cast<int32_t>(best)};
+  }
+  r.stats = (*engine)->streaming_stats();
+  return r;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
+  for (const synth::FileType type : {synth::FileType::kQ8_0, synth::FileType::kQ4_0}) {
+    const Models m = synth_models(type, type == synth::FileType::kQ8_0 ? "q8" : "q4");
+    for (const double sparsity : {0.0, 0.5}) {
+      const Generated memory = run(m.channel_major, 0, sparsity);
+      ASSERT_FALSE(memory.logits.empty());
+      EXPECT_FALSE(memory.stats.streaming);
+      for (const int group : {1, 2, 5}) {
+        const std::string flash = flash_of(m.channel_major, group);
+        const std::string before = file_bytes(flash);
+        const Generated streamed = run(flash, kAmpleBudget, sparsity);
+        const std::string what = "group " + std::to_string(group) + ", sparsity " + std::to_string(sparsity);
+        EXPECT_EQ(streamed.tokens, memory.tokens) << what;
+        EXPECT_EQ(streamed.logits, memory.logits) << what;
+        const StreamingStats& s = streamed.stats;
+        EXPECT_TRUE(s.streaming);
+        EXPECT_GT(s.bytes_read, 0u) << what;
+        EXPECT_GT(s.channels_read, 0u) << what;
+        EXPECT_LE(s.channels_read, s.channels_asked) << what;
+        EXPECT_LE(s.memory_bytes, kAmpleBudget);
+        EXPECT_EQ(file_bytes(flash), before) << what << ": the model file changed";
+      }
+    }
+  }
+}
+
+TEST(FlashStreaming, BudgetsThatCannotWorkAreRefused) {
+  const Models m = synth_models(synth::FileType::kQ8_0, "refused");
+  const std::string flash = flash_of(m.channel_major, 2);
+  EngineOptions options;
+  options.n_ctx = 64;
+  options.memory_budget = 64 << 10;
+  const auto small = Engine::load(flash, options);
+  ASSERT_FALSE(small.ok());
+  EXPECT_EQ(small.status().code(), StatusCode::kOutOfRange);
+  EXPECT_NE(small.status().message().find("is below the"), std::string::npos) << small.status().message();
+  EXPECT_NE(small.status().message().find("group buffers"), std::string::npos) << small.status().message();
+
+  options.memory_budget = kAmpleBudget;
+  const auto not_flash = Engine::load(m.channel_major, options);
+  ASSERT_FALSE(not_flash.ok());
+  EXPECT_EQ(not_flash.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(not_flash.status().message().find("convert --flash"), std::string::npos) << not_flash.status().message();
+}
+
+// Fails every read from the n-th on, like a disk that went away.
+class FailingSource final : public ByteSource {
+ public:
+  FailingSource(std::unique_ptr<ByteSource> inner, int fail_from) : inner_(std::move(inner)), fail_from_(fail_from) {}
+  uint64_t size() const override { return inner_->size(); }
+  const std::string& name() const override { return inner_->name(); }
+  Status read_at(uint64_t offset, void* dst, size_t n) const override {
+    if (++reads_ >= fail_from_) return error(StatusCode::kIoError, "%s: injected read failure", name().c_str());
+    return inner_->read_at(offset, dst, n);
+  }
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+  int fail_from_;
+  mutable int reads_ = 0;
+};
+
+TEST(FlashStreaming, AFailedReadStopsTheForwardPassNamingFileAndTensor) {
+  const Models m = synth_models(synth::FileType::kQ8_0, "failing");
+  const std::string flash = flash_of(m.channel_major, 2);
+  Result<GgufFile> file = GgufFile::open_path(flash);
+  ASSERT_TRUE(file.ok());
+  Result<ModelConfig> config = read_model_config(*file);
+  ASSERT_TRUE(config.ok());
+  Result<ModelWeights> weights = load_weights(*file, *config, FlashLinears::streamed);
+  ASSERT_TRUE(weights.ok()) << weights.status().to_string();
+  EXPECT_FALSE(weights->layers[0].q.weight.present());  // streamed: no data in DRAM
+  Result<std::unique_ptr<ByteSource>> inner = open_direct_file_source(flash);
+  ASSERT_TRUE(inner.ok());
+  Result<std::unique_ptr<FlashStore>> store =
+      FlashStore::open(*file, *config, *weights, std::make_unique<FailingSource>(std::move(*inner), 3));
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  ThreadPool pool(2);
+  KernelSelector kernels;
+  Transformer transformer(*config, **store, 32, pool, kernels);
+  const std::vector<TokenId> prompt = {1, 17, 42};
+  const Result<const float*> failed = transformer.forward(prompt, false);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kIoError);
+  EXPECT_NE(failed.status().message().find(flash), std::string::npos) << failed.status().message();
+  EXPECT_NE(failed.status().message().find(".flash"), std::string::npos) << failed.status().message();
+  EXPECT_NE(failed.status().message().find("injected"), std::string::npos) << failed.status().message();
+  EXPECT_EQ(transformer.n_past(), 0);
+  // The store keeps failing cleanly, without crashing or handing out stale channels.
+  EXPECT_FALSE(transformer.forward(prompt, false).ok());
+}
+
+TEST(FlashStreaming, AFileCutShortWhileStreamingIsAReadError) {
+  const Models m = synth_models(synth::FileType::kQ8_0, "cut");
+  const std::string flash = flash_of(m.channel_major, 5);
+  EngineOptions options;
+  options.n_threads = 2;
+  options.n_ctx = 32;
+  options.memory_budget = kAmpleBudget;
+  auto engine = Engine::load(flash, options);
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  std::filesystem::resize_file(flash, std::filesystem::file_size(flash) / 2);
+  auto session = (*engine)->new_session();
+  const std::vector<int32_t> prompt = {1, 17};
+  const auto logits = session->eval(prompt);
+  ASSERT_FALSE(logits.ok());
+  EXPECT_NE(logits.status().message().find(flash), std::string::npos) << logits.status().message();
+}
+
+}  // namespace
+}  // namespace jf
