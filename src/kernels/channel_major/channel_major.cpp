@@ -30,12 +30,61 @@ void check_channels(const CmChannels& c, const KernelArtifact* entry) {
   JF_CHECK_MSG(entry != nullptr && entry->key.dtype == c.dtype, "channel-major kernel made for another dtype");
 }
 
-// The addresses of `w`'s channels `active` (or of all its channels), in scratch.
-CmChannels channels_of(const TensorView& w, std::span<const int32_t> active, CmScratch& scratch) {
-  const size_t n = active.empty() ? static_cast<size_t>(w.n_cols) : active.size();
+// The addresses of all of `w`'s channels, in scratch (the dense product's).
+CmChannels all_channels_of(const TensorView& w, CmScratch& scratch) {
+  const size_t n = static_cast<size_t>(w.n_cols);
   if (scratch.channels.size() < n) scratch.channels.resize(n);
-  for (size_t a = 0; a < n; ++a) scratch.channels[a] = w.channel(active.empty() ? static_cast<int64_t>(a) : active[a]);
+  for (size_t j = 0; j < n; ++j) scratch.channels[j] = w.channel(static_cast<int64_t>(j));
   return {w.dtype, w.n_rows, std::span<const uint8_t* const>(scratch.channels.data(), n)};
+}
+
+// The gathered matvec over channels whose addresses are at channels[0 .. active.size()), made valid
+// by fill(a0, a1) for [a0, a1) before an entry reads them: resident weights compute theirs there, in
+// the threads that read them where the split allows.
+template <class Fill>
+void gather(const uint8_t* const* channels, DType dtype, int64_t n_out, const float* x,
+            std::span<const int32_t> active, float* y, ThreadPool& pool, CmScratch& scratch, const CmKernel& kernel,
+            const Fill& fill) {
+  const CmGatherFn fn = kernel.gather->native<Op::gather_matvec>();
+  const CmGatherConfig& config = kernel.config;
+  const CmGatherArgs g{channels, channel_bytes(dtype, n_out), x, active.data(), config.channels_per_step,
+                       config.prefetch};
+  const int64_t n_active = static_cast<int64_t>(active.size());
+  // Outputs [o0, o1) over active channels [a0, a1), in passes of out_tile outputs.
+  const auto run = [&](int64_t a0, int64_t a1, int64_t o0, int64_t o1, float* out) {
+    for (int64_t o = o0; o < o1; o += config.out_tile) fn(g, a0, a1, o, std::min(o + config.out_tile, o1), out);
+  };
+  if (config.split == CmSplit::outputs || pool.n_threads() == 1) {
+    fill(0, n_active);
+    const int64_t n_tiles = n_out / kChannelMajorTile;
+    // A chunk per out_tile outputs, at least one per thread: a chunk reads a run of each channel, and
+    // short runs stream badly.
+    const int64_t n_chunks = pool.chunk_count(n_tiles, std::max<int64_t>(pool.n_threads(), n_out / config.out_tile));
+    pool.parallel_for(n_tiles, n_chunks, [&](int64_t t0, int64_t t1) {
+      run(0, n_active, t0 * kChannelMajorTile, t1 * kChannelMajorTile, y);
+    });
+    return;
+  }
+  // One part of the active channels per thread: the first into y, the others into partial ys,
+  // which are then added to it (part after part, so each pass is a vector loop).
+  const int64_t n_parts = pool.n_threads();
+  const size_t n_partial = static_cast<size_t>((n_parts - 1) * n_out);
+  if (scratch.partial.size() < n_partial) scratch.partial.resize(n_partial);
+  float* partial = scratch.partial.data();
+  pool.parallel_for(n_parts, n_parts, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t a0, a1;
+      split_range(n_active, p, n_parts, &a0, &a1);
+      fill(a0, a1);
+      run(a0, a1, 0, n_out, p == 0 ? y : partial + (p - 1) * n_out);
+    }
+  });
+  pool.parallel_for(n_out, pool.chunk_count(n_out), [&](int64_t o0, int64_t o1) {
+    for (int64_t p = 1; p < n_parts; ++p) {
+      const float* part = partial + (p - 1) * n_out;
+      for (int64_t o = o0; o < o1; ++o) y[o] += part[o];
+    }
+  });
 }
 
 }  // namespace
@@ -87,11 +136,11 @@ void cm_gather_matvec(const TensorView& w, const float* x, std::span<const int32
     JF_CHECK_MSG(active[a] >= 0 && active[a] < w.n_cols && (a == 0 || active[a] > active[a - 1]),
                  "active channels must be ascending, distinct and below n_cols");
   }
-  if (active.empty()) {
-    std::fill(y, y + w.n_rows, 0.0f);
-    return;
-  }
-  cm_gather_matvec(channels_of(w, active, scratch), x, active, y, pool, scratch, kernel);
+  if (scratch.channels.size() < active.size()) scratch.channels.resize(active.size());
+  const uint8_t** at = scratch.channels.data();
+  gather(at, w.dtype, w.n_rows, x, active, y, pool, scratch, kernel, [&](int64_t a0, int64_t a1) {
+    for (int64_t a = a0; a < a1; ++a) at[a] = w.channel(active[a]);
+  });
 }
 
 void cm_gather_matvec(const CmChannels& channels, const float* x, std::span<const int32_t> active, float* y,
@@ -101,50 +150,14 @@ void cm_gather_matvec(const CmChannels& channels, const float* x, std::span<cons
   for (size_t a = 0; a < active.size(); ++a) {
     JF_CHECK_MSG(active[a] >= 0 && (a == 0 || active[a] > active[a - 1]), "active channels must be ascending and distinct");
   }
-  const CmGatherFn fn = kernel.gather->native<Op::gather_matvec>();
-  const CmGatherConfig& config = kernel.config;
-  const CmGatherArgs g{channels.at.data(), channel_bytes(channels.dtype, channels.n_out), x, active.data(),
-                       config.channels_per_step, config.prefetch};
-  const int64_t n_active = static_cast<int64_t>(active.size()), n_out = channels.n_out;
-  // Outputs [o0, o1) over active channels [a0, a1), in passes of out_tile outputs.
-  const auto run = [&](int64_t a0, int64_t a1, int64_t o0, int64_t o1, float* out) {
-    for (int64_t o = o0; o < o1; o += config.out_tile) fn(g, a0, a1, o, std::min(o + config.out_tile, o1), out);
-  };
-  if (config.split == CmSplit::outputs || pool.n_threads() == 1) {
-    const int64_t n_tiles = n_out / kChannelMajorTile;
-    // A chunk per out_tile outputs, at least one per thread: a chunk reads a run of each channel, and
-    // short runs stream badly.
-    const int64_t n_chunks = pool.chunk_count(n_tiles, std::max<int64_t>(pool.n_threads(), n_out / config.out_tile));
-    pool.parallel_for(n_tiles, n_chunks, [&](int64_t t0, int64_t t1) {
-      run(0, n_active, t0 * kChannelMajorTile, t1 * kChannelMajorTile, y);
-    });
-    return;
-  }
-  // One part of the active channels per thread: the first into y, the others into partial ys,
-  // which are then added to it (part after part, so each pass is a vector loop).
-  const int64_t n_parts = pool.n_threads();
-  const size_t n_partial = static_cast<size_t>((n_parts - 1) * n_out);
-  if (scratch.partial.size() < n_partial) scratch.partial.resize(n_partial);
-  float* partial = scratch.partial.data();
-  pool.parallel_for(n_parts, n_parts, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      int64_t a0, a1;
-      split_range(n_active, p, n_parts, &a0, &a1);
-      run(a0, a1, 0, n_out, p == 0 ? y : partial + (p - 1) * n_out);
-    }
-  });
-  pool.parallel_for(n_out, pool.chunk_count(n_out), [&](int64_t o0, int64_t o1) {
-    for (int64_t p = 1; p < n_parts; ++p) {
-      const float* part = partial + (p - 1) * n_out;
-      for (int64_t o = o0; o < o1; ++o) y[o] += part[o];
-    }
-  });
+  gather(channels.at.data(), channels.dtype, channels.n_out, x, active, y, pool, scratch, kernel,
+         [](int64_t, int64_t) {});
 }
 
 void cm_matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
                CmScratch& scratch, const CmKernel& kernel) {
   check_weight(w, kernel.matmul);
-  cm_matmul(channels_of(w, {}, scratch), x, n_tokens, y, pool, kernel);
+  cm_matmul(all_channels_of(w, scratch), x, n_tokens, y, pool, kernel);
 }
 
 void cm_matmul(const CmChannels& channels, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
