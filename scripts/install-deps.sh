@@ -3,7 +3,7 @@
 # plus the Debian packages named as arguments (scripts/test-aarch64.sh adds its cross toolchain).
 set -euo pipefail
 packages=(build-essential cmake ninja-build git libgtest-dev libgmock-dev libbenchmark-dev liblzma-dev xz-utils clang
-  libclang-rt-14-dev python3 "$@")
+  libclang-rt-14-dev liburing-dev python3 "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

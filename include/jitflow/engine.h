@@ -39,6 +39,11 @@ struct StreamingStats {
   uint64_t reads = 0;             // read requests
   uint64_t channels_asked = 0;    // weight channels the linears asked for
   uint64_t channels_read = 0;     // of them, read from the file (the others were in DRAM)
+  // A group's first layer reads each of its channels for the group's later layers too (predicting
+  // their active sets); a later layer reads the channels it lacks on demand.
+  uint64_t predicted_uses = 0;    // channel runs read for later layers
+  uint64_t later_asked = 0;       // channels the later layers asked for
+  uint64_t later_hits = 0;        // of them, predicted (the rest were read on demand)
   double read_ms = 0;             // time spent waiting for reads
 };
 

@@ -4,14 +4,14 @@
 // points at one of its ChannelSources (model/linear.h), which the linear seam asks for the channels
 // of each product.
 //
-// Per linear kind (attn_q .. ffn_down) one group buffer holds channels of the current group: a
-// channel's runs for all n layers of the group, read as one piece (the layout makes them adjacent),
-// in slots of n · channel_bytes. When layer l of group g asks for channels, those not yet in the
-// buffer are read, adjacent channels in one request, and the addresses handed back point at layer
-// l's run in each slot. The first layer of a group thus reads the group's channels for every layer
-// after it, whose active sets are similar (the cross-layer similarity `jitflow analyze` measures);
-// they read only the channels they add. Reads are synchronous for now: preloading the next group
-// while this one computes, the hot-weight cache and the budget planner are to come.
+// Per linear kind (attn_q .. ffn_down) one buffer holds channels of the current group. The group's
+// first layer reads, for each channel it asks for, the channel's runs for all n layers of the group
+// as one piece (the layout makes them adjacent): the prediction for the layers after it, whose
+// active sets are similar (the cross-layer similarity `jitflow analyze` measures). A later layer
+// reads only its own run of each channel outside the prediction (a miss, on demand). Adjacent
+// reads merge into one request; a batch of them is in flight at once (io_uring). Reads are
+// synchronous for now: preloading the next group while this one computes, the hot-weight cache and
+// the budget planner are to come.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,10 @@ struct FlashStats {
   uint64_t reads = 0;             // read requests (adjacent channels merged)
   uint64_t channels_asked = 0;    // channels the products asked for
   uint64_t channels_read = 0;     // of them, read from the file (the others were in a group buffer)
+  // The prediction: each group's first layer reads group runs for the layers after it.
+  uint64_t predicted_uses = 0;    // channel runs so read for later layers
+  uint64_t later_asked = 0;       // channels the later layers asked for
+  uint64_t later_hits = 0;        // of them, found in the group runs (the rest were read on demand)
   double read_ms = 0;             // waiting for reads
 };
 

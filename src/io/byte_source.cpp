@@ -2,11 +2,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(JITFLOW_HAVE_IO_URING)
+#include <liburing.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <vector>
 
+#include "base/aligned_buffer.h"
 #include "io/byte_source.h"
 
 namespace jf {
@@ -52,14 +60,30 @@ class PosixFileSource final : public ByteSource {
   std::string path_;
 };
 
+#if defined(JITFLOW_HAVE_IO_URING)
+// An io_uring submission and completion queue pair (liburing); `ok` false where the kernel refuses
+// one (old kernels, seccomp), and the reads then go one at a time.
+struct Ring {
+  static constexpr unsigned kDepth = 64;
+  io_uring ring{};
+  bool ok = false;
+  Ring() { ok = io_uring_queue_init(kDepth, &ring, 0) == 0; }
+  ~Ring() {
+    if (ok) io_uring_queue_exit(&ring);
+  }
+};
+#endif
+
 // O_DIRECT reads: offset, length and memory must be multiples of the device's logical block; 4096
 // covers every device we meet. A read is widened to whole aligned blocks through a bounce buffer
-// (in pieces of at most kBouncePiece), unless it is aligned already. Without O_DIRECT (refused by
-// the file system) it reads like PosixFileSource.
+// (in pieces of at most kBouncePiece), unless it is aligned already. A batch keeps up to 64 reads in
+// flight with io_uring where the build and the kernel have it. Without O_DIRECT (refused by the file
+// system) it reads like PosixFileSource.
 class DirectFileSource final : public ByteSource {
  public:
   static constexpr uint64_t kAlign = 4096;
   static constexpr size_t kBouncePiece = size_t{1} << 20;
+  static constexpr size_t kBatchBounce = size_t{8} << 20;  // bounce space of one window of a batch
 
   DirectFileSource(int fd, uint64_t size, std::string path, bool direct)
       : fd_(fd), size_(size), path_(std::move(path)), direct_(direct) {}
@@ -68,6 +92,15 @@ class DirectFileSource final : public ByteSource {
   uint64_t size() const override { return size_; }
   const std::string& name() const override { return path_; }
   bool bypasses_page_cache() const override { return direct_; }
+
+  Status read_batch(std::span<const ReadRequest> requests) const override {
+#if defined(JITFLOW_HAVE_IO_URING)
+    std::lock_guard<std::mutex> lock(ring_mutex_);
+    if (ring_ == nullptr) ring_ = std::make_unique<Ring>();
+    if (ring_->ok) return read_batch_ring(requests);
+#endif
+    return ByteSource::read_batch(requests);
+  }
 
   Status read_at(uint64_t offset, void* dst, size_t n) const override {
     if (offset > size_ || n > size_ - offset) return past_the_end(path_, offset, n, size_);
@@ -109,6 +142,99 @@ class DirectFileSource final : public ByteSource {
     }
     return Status();
   }
+
+#if defined(JITFLOW_HAVE_IO_URING)
+  // One read in flight: `length` bytes at the aligned `begin` into buf (the request's dst, or bounce
+  // space to copy it from), of which `want` must come back (less than length only at the end of the
+  // file).
+  struct InFlight {
+    const ReadRequest* request;
+    uint64_t begin;
+    size_t length, want;
+    uint8_t* buf;
+  };
+
+  // Windows of up to Ring::kDepth reads and kBatchBounce bytes of bounce space: submitted together,
+  // then completed and copied out. Caller holds ring_mutex_.
+  Status read_batch_ring(std::span<const ReadRequest> requests) const {
+    if (bounce_.size() < kBatchBounce) bounce_ = AlignedBuffer(kBatchBounce);
+    std::vector<InFlight> window;
+    size_t bounce_used = 0;
+    for (const ReadRequest& r : requests) {
+      if (r.offset > size_ || r.n > size_ - r.offset) return past_the_end(path_, r.offset, r.n, size_);
+      const uint64_t begin = direct_ ? r.offset / kAlign * kAlign : r.offset;
+      const uint64_t end = direct_ ? (r.offset + r.n + kAlign - 1) / kAlign * kAlign : r.offset + r.n;
+      const size_t length = static_cast<size_t>(end - begin);
+      const size_t want = static_cast<size_t>(std::min(end, size_) - begin);
+      const bool in_place = begin == r.offset && length == r.n && reinterpret_cast<uintptr_t>(r.dst) % kAlign == 0;
+      if (!in_place && length > kBatchBounce) {  // larger than a window's bounce space: on its own
+        JF_RETURN_IF_ERROR(read_at(r.offset, r.dst, r.n));
+        continue;
+      }
+      if (window.size() == Ring::kDepth || (!in_place && bounce_used + length > kBatchBounce)) {
+        JF_RETURN_IF_ERROR(complete(window));
+        window.clear();
+        bounce_used = 0;
+      }
+      uint8_t* buf = static_cast<uint8_t*>(r.dst);
+      if (!in_place) {
+        buf = reinterpret_cast<uint8_t*>(bounce_.data()) + bounce_used;
+        bounce_used += length;
+      }
+      window.push_back({&r, begin, length, want, buf});
+    }
+    return complete(window);
+  }
+
+  // Submits the window's reads, waits for all of them, finishes short ones with pread and copies
+  // bounced ones out.
+  Status complete(std::vector<InFlight>& window) const {
+    io_uring* ring = &ring_->ring;
+    for (size_t i = 0; i < window.size(); ++i) {
+      io_uring_sqe* sqe = io_uring_get_sqe(ring);
+      io_uring_prep_read(sqe, fd_, window[i].buf, static_cast<unsigned>(window[i].length), window[i].begin);
+      io_uring_sqe_set_data64(sqe, i);
+    }
+    int submitted = window.empty() ? 0 : io_uring_submit(ring);
+    Status status;
+    if (submitted < 0) {
+      status = error(StatusCode::kIoError, "%s: io_uring submit failed: %s", path_.c_str(), std::strerror(-submitted));
+      submitted = 0;
+    }
+    std::vector<int> got(window.size(), -1);
+    for (int k = 0; k < submitted; ++k) {  // every submitted read completes before the window is reused
+      io_uring_cqe* cqe = nullptr;
+      const int waited = io_uring_wait_cqe(ring, &cqe);
+      if (waited < 0) {
+        if (waited == -EINTR) {
+          --k;
+          continue;
+        }
+        return error(StatusCode::kIoError, "%s: io_uring wait failed: %s", path_.c_str(), std::strerror(-waited));
+      }
+      got[io_uring_cqe_get_data64(cqe)] = cqe->res;
+      io_uring_cqe_seen(ring, cqe);
+    }
+    for (size_t i = 0; i < window.size() && status.ok(); ++i) {
+      const InFlight& f = window[i];
+      if (got[i] < 0) {
+        status = error(StatusCode::kIoError, "%s: read at offset %llu failed: %s", path_.c_str(),
+                       static_cast<unsigned long long>(f.begin), std::strerror(-got[i]));
+        break;
+      }
+      const size_t done = static_cast<size_t>(got[i]);
+      if (done < f.want) status = pread_direct(f.begin + done, f.buf + done, f.length - done, f.want - done);
+      if (status.ok() && f.buf != f.request->dst) {
+        std::memcpy(f.request->dst, f.buf + (f.request->offset - f.begin), f.request->n);
+      }
+    }
+    return status;
+  }
+
+  mutable std::mutex ring_mutex_;
+  mutable std::unique_ptr<Ring> ring_;  // made on the first batch
+  mutable AlignedBuffer bounce_;
+#endif
 
   int fd_;
   uint64_t size_;

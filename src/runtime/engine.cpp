@@ -191,6 +191,9 @@ StreamingStats Engine::streaming_stats() const {
   s.reads = flash->stats().reads;
   s.channels_asked = flash->stats().channels_asked;
   s.channels_read = flash->stats().channels_read;
+  s.predicted_uses = flash->stats().predicted_uses;
+  s.later_asked = flash->stats().later_asked;
+  s.later_hits = flash->stats().later_hits;
   s.read_ms = flash->stats().read_ms;
   return s;
 }
