@@ -35,6 +35,7 @@ struct StreamingStats {
   bool direct_io = false;         // reads bypass the page cache (O_DIRECT)
   uint64_t memory_bytes = 0;      // DRAM held for the model: resident tensors, load buffers, KV cache
   uint64_t buffer_bytes = 0;      // of it, the load buffers
+  uint64_t cache_bytes = 0;       // and the hot-weight cache (the budget's rest)
   uint64_t bytes_read = 0;        // from the model file
   uint64_t reads = 0;             // read requests
   uint64_t channels_asked = 0;    // weight channels the linears asked for
@@ -44,6 +45,7 @@ struct StreamingStats {
   uint64_t predicted_uses = 0;    // channel runs read for later layers
   uint64_t later_asked = 0;       // channels the later layers asked for
   uint64_t later_hits = 0;        // of them, predicted (the rest were read on demand)
+  uint64_t cache_hits = 0;        // channels asked for that were in the hot-weight cache
   double read_ms = 0;             // time spent waiting for reads
 };
 

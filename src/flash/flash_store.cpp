@@ -1,6 +1,9 @@
 #include "flash/flash_store.h"
 
 #include <algorithm>
+#include <cstring>
+#include <set>
+#include <utility>
 
 #include "base/check.h"
 #include "base/clock.h"
@@ -24,6 +27,7 @@ constexpr size_t kMergeGapBytes = size_t{16} << 10;
 // for layer miss_layer only). Sized for every channel of the kind's largest group and one layer.
 struct FlashStore::Buffer {
   int group = -1, miss_layer = -1;
+  Cache* cache = nullptr;  // the group's: where its runs are offered when the group ends
   std::vector<uint8_t*> group_at, miss_at;  // per channel; null: absent
   size_t group_used = 0, miss_used = 0, miss_base = 0;
   AlignedBuffer data;
@@ -52,13 +56,81 @@ struct FlashStore::Buffer {
   }
 };
 
+// A group tensor's hot-weight cache (papers/activeflow.md §7): whole group runs of the channels
+// used most in this sequence, in `capacity` slots of `run` bytes. Contextual LFU: count[j] is how
+// often the group's layers asked for channel j since the sequence began; a channel read as a group
+// run is offered when its group ends and replaces the least-used cached channel if its count is
+// higher. The group's buffer may point into the cache while the group runs, so slots change only
+// between its groups.
+struct FlashStore::Cache {
+  size_t run = 0;
+  int32_t capacity = 0;
+  AlignedBuffer data;
+  std::vector<int32_t> slot_of;  // per channel: its slot, -1 when not cached
+  std::vector<uint32_t> count;   // per channel
+  std::set<std::pair<uint32_t, int32_t>> by_count;  // (count, channel) of the cached channels
+  std::vector<int32_t> free_slots;
+
+  Cache(size_t run_bytes, int64_t n_channels)
+      : run(run_bytes), slot_of(static_cast<size_t>(n_channels), -1), count(static_cast<size_t>(n_channels), 0) {}
+
+  const uint8_t* find(int32_t j) const {
+    return slot_of[j] < 0 ? nullptr : reinterpret_cast<const uint8_t*>(data.data()) + slot_of[j] * run;
+  }
+  bool holds(const uint8_t* p) const {
+    const auto* base = reinterpret_cast<const uint8_t*>(data.data());
+    return p >= base && p < base + data.size();
+  }
+  void use(int32_t j) {
+    if (slot_of[j] >= 0) by_count.erase({count[j], j});
+    ++count[j];
+    if (slot_of[j] >= 0) by_count.insert({count[j], j});
+  }
+  // Channel j's group run at `bytes`, kept if there is room or it is used more than the least used.
+  void offer(int32_t j, const uint8_t* bytes) {
+    if (capacity == 0 || slot_of[j] >= 0) return;
+    int32_t slot;
+    if (!free_slots.empty()) {
+      slot = free_slots.back();
+      free_slots.pop_back();
+    } else {
+      const auto least = by_count.begin();
+      if (count[j] <= least->first) return;
+      slot = slot_of[least->second];
+      slot_of[least->second] = -1;
+      by_count.erase(least);
+    }
+    slot_of[j] = slot;
+    by_count.insert({count[j], j});
+    std::memcpy(reinterpret_cast<uint8_t*>(data.data()) + slot * run, bytes, run);
+  }
+  // A new sequence: every count back to 0, the cached channels kept.
+  void reset_counts() {
+    std::fill(count.begin(), count.end(), 0);
+    std::set<std::pair<uint32_t, int32_t>> zero;
+    for (const auto& [c, j] : by_count) zero.insert({0, j});
+    by_count = std::move(zero);
+  }
+  // `slots` slots, the cached channels dropped. Errors: out of memory.
+  bool resize(int32_t slots) {
+    capacity = slots;
+    data = AlignedBuffer(static_cast<size_t>(slots) * run);
+    std::fill(slot_of.begin(), slot_of.end(), -1);
+    by_count.clear();
+    free_slots.clear();
+    for (int32_t s = slots - 1; s >= 0; --s) free_slots.push_back(s);
+    return slots == 0 || data.data() != nullptr;
+  }
+};
+
 // One layer's streamed linear. Its group tensor (`tensor`, at `offset` in the file) holds channel j
 // of layer first + index at offset + (j · n + index) · channel_bytes.
 class FlashStore::Linear final : public ChannelSource {
  public:
-  Linear(FlashStore& store, int kind, int group, int index, int n, const TensorInfo& tensor, int64_t n_out)
+  Linear(FlashStore& store, int kind, int group, int index, int n, const TensorInfo& tensor, int64_t n_out,
+         Cache& cache)
       : store_(store), kind(kind), group(group), index(index), n(n), tensor(tensor.name), offset(tensor.offset),
-        channel_bytes(jf::channel_bytes(tensor.dtype, n_out)) {}
+        channel_bytes(jf::channel_bytes(tensor.dtype, n_out)), cache(cache) {}
 
   Result<std::span<const uint8_t* const>> fetch(std::span<const int32_t> channels) override {
     return store_.fetch(*this, channels);
@@ -69,6 +141,7 @@ class FlashStore::Linear final : public ChannelSource {
   const std::string tensor;
   const uint64_t offset;
   const size_t channel_bytes;
+  Cache& cache;                    // its group tensor's
   std::vector<const uint8_t*> at;  // what fetch returns
 };
 
@@ -99,9 +172,13 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
       const TensorInfo* tensor =
           file.find_tensor(flash_tensor_name(tensor_name(*config.arch_info, role, groups.first(group))));
       JF_CHECK_MSG(tensor != nullptr, "load_weights checked the group tensors");
+      if (layer == groups.first(group)) {
+        store->caches_.push_back(std::make_unique<Cache>(
+            channel_bytes(tensor->dtype, linear.weight.n_rows) * static_cast<size_t>(n), linear.weight.n_cols));
+      }
       store->linears_.push_back(std::make_unique<Linear>(*store, static_cast<int>(kind), group,
                                                          layer - groups.first(group), n, *tensor,
-                                                         linear.weight.n_rows));
+                                                         linear.weight.n_rows, *store->caches_.back()));
       linear.streamed = store->linears_.back().get();
       largest_channel = std::max(largest_channel, store->linears_.back()->channel_bytes);
       largest_run = std::max(largest_run, largest_channel * static_cast<size_t>(n));
@@ -129,21 +206,61 @@ uint64_t FlashStore::buffer_bytes() const {
   return total;
 }
 
+uint64_t FlashStore::cache_bytes() const {
+  uint64_t total = 0;
+  for (const auto& c : caches_) total += c->data.size();
+  return total;
+}
+
+Status FlashStore::set_cache_bytes(uint64_t bytes) {
+  // Every group tensor gets the same fraction of its channels (a balanced cache across the weights).
+  uint64_t whole = 0;
+  for (const auto& c : caches_) whole += c->run * c->slot_of.size();
+  const double fraction = whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(bytes) / static_cast<double>(whole));
+  for (auto& b : buffers_) {  // their pointers into the caches go stale
+    b->start_group(-1);
+    b->cache = nullptr;
+  }
+  for (const auto& c : caches_) {
+    const auto slots = static_cast<int32_t>(fraction * static_cast<double>(c->slot_of.size()));
+    if (!c->resize(slots)) {
+      return error(StatusCode::kOutOfRange, "cannot allocate %zu bytes for a hot-weight cache",
+                   static_cast<size_t>(slots) * c->run);
+    }
+  }
+  return Status();
+}
+
+void FlashStore::start_sequence() {
+  for (const auto& c : caches_) c->reset_counts();
+}
+
 // The group's first layer (index 0) reads the group runs of its channels; a later layer reads its
 // own run of each channel outside them (a miss). Adjacent reads merge into one request, and group
 // runs with small gaps between them (kMergeGapBytes).
 Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::span<const int32_t> channels) {
   Buffer& buffer = *buffers_[linear.kind];
-  if (buffer.group != linear.group) buffer.start_group(linear.group);
+  Cache& cache = linear.cache;
+  if (buffer.group != linear.group) {
+    if (buffer.cache != nullptr) offer_group_runs(buffer);
+    buffer.start_group(linear.group);
+    buffer.cache = &cache;
+  }
   buffer.start_layer(linear.index);
   const bool first = linear.index == 0;
   const size_t channel = linear.channel_bytes, run = channel * static_cast<size_t>(linear.n);
   requests_.clear();
   uint64_t n_read = 0, n_hits = 0;
   int32_t last_group_read = -1;  // the channel the last group-run request ends with
+  uint64_t n_cached = 0;
   for (const int32_t j : channels) {
+    cache.use(j);
+    if (buffer.group_at[j] == nullptr && cache.find(j) != nullptr) {
+      buffer.group_at[j] = const_cast<uint8_t*>(cache.find(j));
+    }
     if (buffer.group_at[j] != nullptr || buffer.miss_at[j] != nullptr) {
       n_hits += buffer.group_at[j] != nullptr;
+      n_cached += buffer.group_at[j] != nullptr && cache.holds(buffer.group_at[j]);
       continue;
     }
     ++n_read;
@@ -188,6 +305,7 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
   }
   stats_.channels_asked += channels.size();
   stats_.channels_read += n_read;
+  stats_.cache_hits += n_cached;
   if (first) {
     stats_.predicted_uses += n_read * static_cast<uint64_t>(linear.n - 1);
   } else {
@@ -201,6 +319,13 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
     linear.at[i] = buffer.group_at[j] != nullptr ? buffer.group_at[j] + layer_run : buffer.miss_at[j];
   }
   return std::span<const uint8_t* const>(linear.at);
+}
+
+void FlashStore::offer_group_runs(Buffer& buffer) {
+  for (size_t j = 0; j < buffer.group_at.size(); ++j) {
+    const uint8_t* p = buffer.group_at[j];
+    if (p != nullptr && !buffer.cache->holds(p)) buffer.cache->offer(static_cast<int32_t>(j), p);
+  }
 }
 
 }  // namespace jf

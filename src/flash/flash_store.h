@@ -9,9 +9,10 @@
 // as one piece (the layout makes them adjacent): the prediction for the layers after it, whose
 // active sets are similar (the cross-layer similarity `jitflow analyze` measures). A later layer
 // reads only its own run of each channel outside the prediction (a miss, on demand). Adjacent
-// reads merge into one request; a batch of them is in flight at once (io_uring). Reads are
-// synchronous for now: preloading the next group while this one computes, the hot-weight cache and
-// the budget planner are to come.
+// reads merge into one request; a batch of them is in flight at once (io_uring). A hot-weight cache
+// per group tensor keeps the group runs used most in the sequence (Cache, set_cache_bytes). Reads
+// are synchronous for now: preloading the next group while this one computes and the budget
+// planner are to come.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,7 @@ struct FlashStats {
   uint64_t predicted_uses = 0;    // channel runs so read for later layers
   uint64_t later_asked = 0;       // channels the later layers asked for
   uint64_t later_hits = 0;        // of them, found in the group runs (the rest were read on demand)
+  uint64_t cache_hits = 0;        // channels asked for that were in the hot-weight cache
   double read_ms = 0;             // waiting for reads
 };
 
@@ -58,25 +60,35 @@ class FlashStore final : public WeightProvider {
   const LayerWeights& acquire(int layer) override { return weights_.layers[layer]; }
   void release(int /*layer*/) override {}
   void prefetch(int /*layer*/) override {}
+  // Contextual LFU: the caches' use counts start again.
+  void start_sequence() override;
 
   const FlashStats& stats() const { return stats_; }
   // DRAM the group buffers hold.
   uint64_t buffer_bytes() const;
+  // Gives the hot-weight caches `bytes` in all (as much of each group tensor, whole channels), empty.
+  // Errors: out of memory (kOutOfRange).
+  Status set_cache_bytes(uint64_t bytes);
+  uint64_t cache_bytes() const;
   // Whether the file's reads bypass the page cache (ByteSource::bypasses_page_cache).
   bool direct_io() const { return source_->bypasses_page_cache(); }
 
   class Linear;   // one layer's streamed linear: a ChannelSource
   struct Buffer;  // a linear kind's group buffer
+  struct Cache;   // a group tensor's hot-weight cache
 
  private:
   FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source, LayerGroups groups);
-  // The addresses of `channels` of `linear`, reading those its kind's buffer lacks.
+  // The addresses of `channels` of `linear`, reading those its kind's buffer and cache lack.
   Result<std::span<const uint8_t* const>> fetch(Linear& linear, std::span<const int32_t> channels);
+  // The group runs `buffer` read for its group, offered to the group's cache as the group ends.
+  void offer_group_runs(Buffer& buffer);
 
   ModelWeights& weights_;
   std::unique_ptr<ByteSource> source_;
   LayerGroups groups_;
   std::vector<std::unique_ptr<Buffer>> buffers_;  // one per linear kind
+  std::vector<std::unique_ptr<Cache>> caches_;    // one per group tensor
   std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
   std::vector<ReadRequest> requests_;
   FlashStats stats_;

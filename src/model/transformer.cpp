@@ -81,6 +81,7 @@ Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool 
                  "context length %d exceeded: %d tokens already in the context + %zu new (raise -c / n_ctx)",
                  kv_.n_ctx(), n_past_, tokens.size());
   }
+  if (n_past_ == 0) weights_.start_sequence();
   const int64_t total_out = all_logits ? static_cast<int64_t>(tokens.size()) : 1;
   std::vector<float> all;  // only used when logits of several batches must be concatenated
   for (size_t start = 0; start < tokens.size(); start += kMaxBatchTokens) {

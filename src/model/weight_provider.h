@@ -20,6 +20,9 @@ class WeightProvider {
   virtual const LayerWeights& acquire(int layer) = 0;
   virtual void release(int layer) = 0;
   virtual void prefetch(int layer) = 0;
+  // A sequence begins (the forward pass at position 0): what a provider learned of the last one's
+  // use of the weights may start again.
+  virtual void start_sequence() {}
 };
 
 // Every layer in DRAM, in the arena load_weights filled: acquire is a lookup, release and prefetch

@@ -79,14 +79,16 @@ Status open_streamed(const GgufFile& file, uint64_t budget, Engine::Impl& impl) 
   JF_ASSIGN_OR_RETURN(std::unique_ptr<FlashStore> store,
                       FlashStore::open(file, impl.config, impl.weights, std::move(source)));
   const uint64_t kv = KvCache::bytes_for(impl.config, impl.n_ctx);
-  impl.memory_bytes = impl.weights.n_bytes + store->buffer_bytes() + kv;
-  if (impl.memory_bytes > budget) {
+  const uint64_t need = impl.weights.n_bytes + store->buffer_bytes() + kv;
+  if (need > budget) {
     return error(StatusCode::kOutOfRange,
                  "%s: a memory budget of %s is below the %s this model needs streamed (resident tensors %s, "
                  "group buffers %s, KV cache of %d positions %s)",
-                 file.path().c_str(), mib(budget).c_str(), mib(impl.memory_bytes).c_str(),
-                 mib(impl.weights.n_bytes).c_str(), mib(store->buffer_bytes()).c_str(), impl.n_ctx, mib(kv).c_str());
+                 file.path().c_str(), mib(budget).c_str(), mib(need).c_str(), mib(impl.weights.n_bytes).c_str(),
+                 mib(store->buffer_bytes()).c_str(), impl.n_ctx, mib(kv).c_str());
   }
+  JF_RETURN_IF_ERROR(store->set_cache_bytes(budget - need));  // the rest of the budget keeps hot weights
+  impl.memory_bytes = need + store->cache_bytes();
   impl.flash = store.get();
   impl.provider = std::move(store);
   return Status();
@@ -194,6 +196,8 @@ StreamingStats Engine::streaming_stats() const {
   s.predicted_uses = flash->stats().predicted_uses;
   s.later_asked = flash->stats().later_asked;
   s.later_hits = flash->stats().later_hits;
+  s.cache_bytes = flash->cache_bytes();
+  s.cache_hits = flash->stats().cache_hits;
   s.read_ms = flash->stats().read_ms;
   return s;
 }
