@@ -20,38 +20,26 @@ constexpr size_t kMergeGapBytes = size_t{16} << 10;
 
 }  // namespace
 
-// A linear kind's buffer for the current group. Its front holds group runs: channel j's runs for
-// all n layers of `group` (n · channel_bytes at group_at[j]), read for the channels the group's first
-// layer asks for (the prediction for the layers after it). Its back, from miss_base, holds one
-// later layer's misses: its run of a channel outside the group runs (channel_bytes at miss_at[j],
-// for layer miss_layer only). Sized for every channel of the kind's largest group and one layer.
+// A linear kind's buffer for the current group: group runs (channel j's runs for all n layers of
+// `group`, n · channel_bytes at group_at[j]), or group_at[j] pointing into the group's cache. Sized
+// for every channel of the kind's largest group: a group reads a channel at most once.
 struct FlashStore::Buffer {
-  int group = -1, miss_layer = -1;
+  int group = -1;
+  uint64_t pass = 0;  // the forward pass that read the group runs
   Cache* cache = nullptr;  // the group's: where its runs are offered when the group ends
-  std::vector<uint8_t*> group_at, miss_at;  // per channel; null: absent
-  size_t group_used = 0, miss_used = 0, miss_base = 0;
+  std::vector<uint8_t*> group_at;  // per channel; null: absent
+  size_t used = 0;
   AlignedBuffer data;
 
-  void start_group(int g) {
+  void start_group(int g, uint64_t forward_pass) {
     group = g;
+    pass = forward_pass;
     std::fill(group_at.begin(), group_at.end(), nullptr);
-    group_used = 0;
-    miss_layer = -1;
-  }
-  void start_layer(int layer) {
-    if (miss_layer == layer) return;
-    miss_layer = layer;
-    std::fill(miss_at.begin(), miss_at.end(), nullptr);
-    miss_used = 0;
+    used = 0;
   }
   uint8_t* take_group(size_t bytes) {
-    uint8_t* at = reinterpret_cast<uint8_t*>(data.data()) + group_used;
-    group_used += bytes;
-    return at;
-  }
-  uint8_t* take_miss(size_t bytes) {
-    uint8_t* at = reinterpret_cast<uint8_t*>(data.data()) + miss_base + miss_used;
-    miss_used += bytes;
+    uint8_t* at = reinterpret_cast<uint8_t*>(data.data()) + used;
+    used += bytes;
     return at;
   }
 };
@@ -163,7 +151,7 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
   for (size_t kind = 0; kind < std::size(kLayerLinearRoles); ++kind) {
     const TensorRole role = kLayerLinearRoles[kind];
     auto buffer = std::make_unique<Buffer>();
-    size_t largest_run = 0, largest_channel = 0;
+    size_t largest_run = 0;
     int64_t n_channels = 0;
     for (int layer = 0; layer < config.n_layer; ++layer) {
       LinearWeight& linear = layer_linear(weights.layers[layer], role);
@@ -180,14 +168,11 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
                                                          layer - groups.first(group), n, *tensor,
                                                          linear.weight.n_rows, *store->caches_.back()));
       linear.streamed = store->linears_.back().get();
-      largest_channel = std::max(largest_channel, store->linears_.back()->channel_bytes);
-      largest_run = std::max(largest_run, largest_channel * static_cast<size_t>(n));
+      largest_run = std::max(largest_run, store->linears_.back()->channel_bytes * static_cast<size_t>(n));
       n_channels = std::max(n_channels, linear.weight.n_cols);
     }
     buffer->group_at.assign(static_cast<size_t>(n_channels), nullptr);
-    buffer->miss_at.assign(static_cast<size_t>(n_channels), nullptr);
-    buffer->miss_base = largest_run * static_cast<size_t>(n_channels);
-    const size_t bytes = buffer->miss_base + largest_channel * static_cast<size_t>(n_channels);
+    const size_t bytes = largest_run * static_cast<size_t>(n_channels);
     if (bytes > 0) {
       buffer->data = AlignedBuffer(bytes);
       if (buffer->data.data() == nullptr) {
@@ -218,7 +203,7 @@ Status FlashStore::set_cache_bytes(uint64_t bytes) {
   for (const auto& c : caches_) whole += c->run * c->slot_of.size();
   const double fraction = whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(bytes) / static_cast<double>(whole));
   for (auto& b : buffers_) {  // their pointers into the caches go stale
-    b->start_group(-1);
+    b->start_group(-1, 0);
     b->cache = nullptr;
   }
   for (const auto& c : caches_) {
@@ -235,62 +220,44 @@ void FlashStore::start_sequence() {
   for (const auto& c : caches_) c->reset_counts();
 }
 
-// The group's first layer (index 0) reads the group runs of its channels; a later layer reads its
-// own run of each channel outside them (a miss). Adjacent reads merge into one request, and group
-// runs with small gaps between them (kMergeGapBytes).
+// Channels in neither the buffer nor the cache are read as group runs; see the header.
 Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::span<const int32_t> channels) {
   Buffer& buffer = *buffers_[linear.kind];
   Cache& cache = linear.cache;
-  if (buffer.group != linear.group) {
+  if (buffer.group != linear.group || buffer.pass != pass_) {
     if (buffer.cache != nullptr) offer_group_runs(buffer);
-    buffer.start_group(linear.group);
+    buffer.start_group(linear.group, pass_);
     buffer.cache = &cache;
   }
-  buffer.start_layer(linear.index);
   const bool first = linear.index == 0;
-  const size_t channel = linear.channel_bytes, run = channel * static_cast<size_t>(linear.n);
+  const size_t run = linear.channel_bytes * static_cast<size_t>(linear.n);
   requests_.clear();
-  uint64_t n_read = 0, n_hits = 0;
-  int32_t last_group_read = -1;  // the channel the last group-run request ends with
-  uint64_t n_cached = 0;
+  uint64_t n_read = 0, n_from_file = 0, n_cached = 0;
+  int32_t last_read = -1;  // the channel the last request ends with
   for (const int32_t j : channels) {
     cache.use(j);
     if (buffer.group_at[j] == nullptr && cache.find(j) != nullptr) {
       buffer.group_at[j] = const_cast<uint8_t*>(cache.find(j));
     }
-    if (buffer.group_at[j] != nullptr || buffer.miss_at[j] != nullptr) {
-      n_hits += buffer.group_at[j] != nullptr;
-      n_cached += buffer.group_at[j] != nullptr && cache.holds(buffer.group_at[j]);
+    if (buffer.group_at[j] != nullptr) {
+      const bool cached = cache.holds(buffer.group_at[j]);
+      n_cached += cached;
+      n_from_file += !cached;
       continue;
     }
     ++n_read;
-    ReadRequest next;
-    if (first) {
-      // Channels between the last request and this one are read too when the gap is small: a request
-      // costs more than reading them (kMergeGapBytes), and they join the prediction.
-      const bool merge = last_group_read >= 0 && static_cast<size_t>(j - last_group_read - 1) * run <= kMergeGapBytes;
-      for (int32_t between = merge ? last_group_read + 1 : j; between <= j; ++between) {
-        buffer.group_at[between] = buffer.take_group(run);
-      }
-      if (merge) {
-        requests_.back().n += static_cast<size_t>(j - last_group_read) * run;
-        stats_.predicted_uses += static_cast<uint64_t>(j - last_group_read - 1) * static_cast<uint64_t>(linear.n - 1);
-        last_group_read = j;
-        continue;
-      }
-      last_group_read = j;
-      next = {linear.offset + static_cast<uint64_t>(j) * run, run, buffer.group_at[j]};
-    } else {
-      buffer.miss_at[j] = buffer.take_miss(channel);
-      next = {linear.offset + static_cast<uint64_t>(j) * run + linear.index * channel, channel, buffer.miss_at[j]};
+    // Channels between the last request and this one are read too when the gap is small: a request
+    // costs more than reading them (kMergeGapBytes), and they join the group's runs.
+    const bool merge = last_read >= 0 && static_cast<size_t>(j - last_read - 1) * run <= kMergeGapBytes;
+    for (int32_t between = merge ? last_read + 1 : j; between <= j; ++between) {
+      buffer.group_at[between] = buffer.take_group(run);
     }
-    ReadRequest* last = requests_.empty() ? nullptr : &requests_.back();
-    if (last != nullptr && last->offset + last->n == next.offset &&
-        static_cast<uint8_t*>(last->dst) + last->n == next.dst) {
-      last->n += next.n;
+    if (merge) {
+      requests_.back().n += static_cast<size_t>(j - last_read) * run;
     } else {
-      requests_.push_back(next);
+      requests_.push_back({linear.offset + static_cast<uint64_t>(j) * run, run, buffer.group_at[j]});
     }
+    last_read = j;
   }
   if (!requests_.empty()) {
     const double start_ms = now_ms();
@@ -306,18 +273,17 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
   stats_.channels_asked += channels.size();
   stats_.channels_read += n_read;
   stats_.cache_hits += n_cached;
-  if (first) {
-    stats_.predicted_uses += n_read * static_cast<uint64_t>(linear.n - 1);
-  } else {
-    stats_.later_asked += channels.size();
-    stats_.later_hits += n_hits;
+  // A run read now can serve the group's layers after this one.
+  uint64_t runs_read = 0;
+  for (const ReadRequest& r : requests_) runs_read += r.n / run;
+  stats_.predicted_uses += runs_read * static_cast<uint64_t>(linear.n - 1 - linear.index);
+  if (!first) {
+    stats_.later_asked += channels.size() - n_cached;
+    stats_.later_hits += n_from_file;
   }
   linear.at.resize(channels.size());
-  const size_t layer_run = channel * static_cast<size_t>(linear.index);
-  for (size_t i = 0; i < channels.size(); ++i) {
-    const int32_t j = channels[i];
-    linear.at[i] = buffer.group_at[j] != nullptr ? buffer.group_at[j] + layer_run : buffer.miss_at[j];
-  }
+  const size_t layer_run = linear.channel_bytes * static_cast<size_t>(linear.index);
+  for (size_t i = 0; i < channels.size(); ++i) linear.at[i] = buffer.group_at[channels[i]] + layer_run;
   return std::span<const uint8_t* const>(linear.at);
 }
 

@@ -4,12 +4,12 @@
 // points at one of its ChannelSources (model/linear.h), which the linear seam asks for the channels
 // of each product.
 //
-// Per linear kind (attn_q .. ffn_down) one buffer holds channels of the current group. The group's
-// first layer reads, for each channel it asks for, the channel's runs for all n layers of the group
-// as one piece (the layout makes them adjacent): the prediction for the layers after it, whose
-// active sets are similar (the cross-layer similarity `jitflow analyze` measures). A later layer
-// reads only its own run of each channel outside the prediction (a miss, on demand). Adjacent
-// reads merge into one request; a batch of them is in flight at once (io_uring). A hot-weight cache
+// Per linear kind (attn_q .. ffn_down) one buffer holds channels of the current group. A layer
+// reads, for each channel it asks for that is neither in the buffer nor in the cache, the channel's
+// runs for all n layers of the group as one piece (the layout makes them adjacent): the prediction
+// for the layers after it, whose active sets are similar (the cross-layer similarity `jitflow
+// analyze` measures), so they read only the channels they add. Adjacent reads, and reads with
+// small gaps between them, merge into one request; a batch is in flight at once (io_uring). A hot-weight cache
 // per group tensor keeps the group runs used most in the sequence (Cache, set_cache_bytes). Reads
 // are synchronous for now: preloading the next group while this one computes and the budget
 // planner are to come.
@@ -37,10 +37,10 @@ struct FlashStats {
   uint64_t reads = 0;             // read requests (adjacent channels merged)
   uint64_t channels_asked = 0;    // channels the products asked for
   uint64_t channels_read = 0;     // of them, read from the file (the others were in a group buffer)
-  // The prediction: each group's first layer reads group runs for the layers after it.
-  uint64_t predicted_uses = 0;    // channel runs so read for later layers
-  uint64_t later_asked = 0;       // channels the later layers asked for
-  uint64_t later_hits = 0;        // of them, found in the group runs (the rest were read on demand)
+  // The prediction: a channel read for one layer of a group is read for the layers after it too.
+  uint64_t predicted_uses = 0;    // later-layer uses the runs read could serve
+  uint64_t later_asked = 0;       // channels the group's later layers asked for, outside the cache
+  uint64_t later_hits = 0;        // of them, in runs an earlier layer read (the rest were read now)
   uint64_t cache_hits = 0;        // channels asked for that were in the hot-weight cache
   double read_ms = 0;             // waiting for reads
 };
@@ -57,7 +57,11 @@ class FlashStore final : public WeightProvider {
 
   const ModelWeights& model() const override { return weights_; }
   int n_layer() const override { return static_cast<int>(weights_.layers.size()); }
-  const LayerWeights& acquire(int layer) override { return weights_.layers[layer]; }
+  // Layer 0 begins a forward pass: the group buffers start over (their runs go to the caches).
+  const LayerWeights& acquire(int layer) override {
+    if (layer == 0) ++pass_;
+    return weights_.layers[layer];
+  }
   void release(int /*layer*/) override {}
   void prefetch(int /*layer*/) override {}
   // Contextual LFU: the caches' use counts start again.
@@ -91,6 +95,7 @@ class FlashStore final : public WeightProvider {
   std::vector<std::unique_ptr<Cache>> caches_;    // one per group tensor
   std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
   std::vector<ReadRequest> requests_;
+  uint64_t pass_ = 0;  // forward passes begun
   FlashStats stats_;
 };
 

@@ -92,6 +92,13 @@ std::string file_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// The least budget the model streams under (no hot-weight cache), from what an ample one holds.
+uint64_t least_budget(const std::string& flash) {
+  const Generated ample = run(flash, kAmpleBudget, 0.0, 0);
+  return ample.stats.memory_bytes - ample.stats.cache_bytes;
+}
+
+// At every budget, from no cache to one holding every channel: the in-memory logits and tokens.
 TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
   for (const synth::FileType type : {synth::FileType::kQ8_0, synth::FileType::kQ4_0}) {
     const Models m = synth_models(type, type == synth::FileType::kQ8_0 ? "q8" : "q4");
@@ -102,17 +109,23 @@ TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
       for (const int group : {1, 2, 5}) {
         const std::string flash = flash_of(m.channel_major, group);
         const std::string before = file_bytes(flash);
-        const Generated streamed = run(flash, kAmpleBudget, sparsity);
-        const std::string what = "group " + std::to_string(group) + ", sparsity " + std::to_string(sparsity);
-        EXPECT_EQ(streamed.tokens, memory.tokens) << what;
-        EXPECT_EQ(streamed.logits, memory.logits) << what;
-        const StreamingStats& s = streamed.stats;
-        EXPECT_TRUE(s.streaming);
-        EXPECT_GT(s.bytes_read, 0u) << what;
-        EXPECT_GT(s.channels_read, 0u) << what;
-        EXPECT_LE(s.channels_read, s.channels_asked) << what;
-        EXPECT_LE(s.memory_bytes, kAmpleBudget);
-        EXPECT_EQ(file_bytes(flash), before) << what << ": the model file changed";
+        const uint64_t least = least_budget(flash);
+        for (const uint64_t budget : {least, least + (uint64_t{1} << 20), kAmpleBudget}) {
+          const Generated streamed = run(flash, budget, sparsity);
+          const std::string what = "group " + std::to_string(group) + ", sparsity " + std::to_string(sparsity) +
+                                   ", budget " + std::to_string(budget);
+          EXPECT_EQ(streamed.tokens, memory.tokens) << what;
+          EXPECT_EQ(streamed.logits, memory.logits) << what;
+          const StreamingStats& s = streamed.stats;
+          EXPECT_TRUE(s.streaming);
+          EXPECT_LE(s.memory_bytes, budget) << what;
+          EXPECT_GT(s.bytes_read, 0u) << what;
+          EXPECT_LE(s.channels_read, s.channels_asked) << what;
+          EXPECT_EQ(s.cache_bytes > 0, budget > least) << what;
+          // An ample cache keeps every channel read after the first token's pass.
+          if (budget == kAmpleBudget) EXPECT_GT(s.cache_hits, s.channels_asked / 2) << what;
+        }
+        EXPECT_EQ(file_bytes(flash), before) << "group " << group << ": the model file changed";
       }
     }
   }
