@@ -38,6 +38,7 @@ struct FlashStore::Buffer {
     used = 0;
   }
   uint8_t* take_group(size_t bytes) {
+    JF_CHECK_MSG(used + bytes <= data.size(), "a group reads a channel at most once");
     uint8_t* at = reinterpret_cast<uint8_t*>(data.data()) + used;
     used += bytes;
     return at;
@@ -246,9 +247,13 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
       continue;
     }
     ++n_read;
-    // Channels between the last request and this one are read too when the gap is small: a request
-    // costs more than reading them (kMergeGapBytes), and they join the group's runs.
-    const bool merge = last_read >= 0 && static_cast<size_t>(j - last_read - 1) * run <= kMergeGapBytes;
+    // Channels between the last request and this one are read too when the gap is small (a request
+    // costs more than reading them, kMergeGapBytes) and none of them is in the buffer already; they
+    // join the group's runs.
+    bool merge = last_read >= 0 && static_cast<size_t>(j - last_read - 1) * run <= kMergeGapBytes;
+    for (int32_t between = last_read + 1; merge && between < j; ++between) {
+      merge = buffer.group_at[between] == nullptr || cache.holds(buffer.group_at[between]);
+    }
     for (int32_t between = merge ? last_read + 1 : j; between <= j; ++between) {
       buffer.group_at[between] = buffer.take_group(run);
     }

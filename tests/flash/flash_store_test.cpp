@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,6 +21,7 @@
 #include "runtime/kernel_select.h"
 #include "synth.h"
 #include "test_env.h"
+#include "test_model.h"
 
 namespace jf {
 namespace {
@@ -195,6 +197,52 @@ TEST(FlashStreaming, AFailedReadStopsTheForwardPassNamingFileAndTensor) {
   EXPECT_EQ(transformer.n_past(), 0);
   // The store keeps failing cleanly, without crashing or handing out stale channels.
   EXPECT_FALSE(transformer.forward(prompt, false).ok());
+}
+
+// The store driven directly: every address fetch returns holds the channel's bytes (those of the
+// channel-major model), whatever the layers of a group ask for, in whatever order the channels
+// arrive in its buffer: reads merged across gaps that hold channels read before included.
+TEST(FlashStreaming, FetchedChannelsHoldTheirBytes) {
+  const Models m = synth_models(synth::FileType::kQ8_0, "fetch");
+  const std::string flash = flash_of(m.channel_major, 2);
+  const test::LoadedModel want = test::load_model(m.channel_major);
+  Result<GgufFile> file = GgufFile::open_path(flash);
+  ASSERT_TRUE(file.ok());
+  Result<ModelConfig> config = read_model_config(*file);
+  ASSERT_TRUE(config.ok());
+  Result<ModelWeights> weights = load_weights(*file, *config, FlashLinears::streamed);
+  ASSERT_TRUE(weights.ok()) << weights.status().to_string();
+  Result<std::unique_ptr<ByteSource>> source = open_direct_file_source(flash);
+  ASSERT_TRUE(source.ok());
+  Result<std::unique_ptr<FlashStore>> store = FlashStore::open(*file, *config, *weights, std::move(*source));
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  ASSERT_TRUE((*store)->set_cache_bytes(64 << 10).ok());
+  // attn_q has 256 channels of 272 bytes (Q8_0, 256 outputs); a group run of 2 layers is 544 bytes,
+  // so reads up to 30 channels apart merge. Layer 0 reads every 32nd channel alone; layer 1's reads
+  // merge across all of them: each is in the buffer once, or the buffer overflows.
+  std::vector<int32_t> every_32nd, spread = {1};
+  for (int32_t j = 0; j < 256; j += 32) every_32nd.push_back(j);
+  for (int32_t j = 30; j < 256; j += 30) spread.push_back(j);
+  spread.push_back(255);
+  const std::vector<std::vector<int32_t>> asks[2] = {{every_32nd, {3, 4, 5}}, {spread, every_32nd, {2, 100}}};
+  for (int pass = 0; pass < 3; ++pass) {
+    (*store)->acquire(0);  // a forward pass begins
+    for (int layer = 0; layer < 2; ++layer) {
+      for (const std::vector<int32_t>& channels : asks[layer]) {
+        const LinearWeight& q = weights->layers[layer].q;
+        ASSERT_NE(q.streamed, nullptr);
+        const auto at = q.streamed->fetch(channels);
+        ASSERT_TRUE(at.ok()) << at.status().to_string();
+        const TensorView& resident = want.weights.layers[layer].q.weight;
+        const size_t bytes = channel_bytes(resident.dtype, resident.n_rows);
+        for (size_t i = 0; i < channels.size(); ++i) {
+          EXPECT_EQ(std::memcmp((*at)[i], resident.channel(channels[i]), bytes), 0)
+              << "pass " << pass << ", layer " << layer << ", channel " << channels[i];
+        }
+      }
+    }
+  }
+  EXPECT_GT((*store)->stats().cache_hits, 0u);
 }
 
 TEST(FlashStreaming, AFileCutShortWhileStreamingIsAReadError) {
