@@ -20,6 +20,7 @@
 #include "base/cpu_features.h"
 #include "base/fp16.h"
 #include "base/thread_pool.h"
+#include "base/units.h"
 #include "jitflow/status.h"
 
 #if defined(__x86_64__)
@@ -484,6 +485,26 @@ TEST(Sysfs, ReadsLevelsAndSkipsInstructionCaches) {
   EXPECT_EQ(sizes.l3_bytes, 36u << 20);
   const CacheSizes missing = read_sysfs_cache_sizes((root / "nowhere").string());
   EXPECT_EQ(missing.l1d_bytes, 0u);
+}
+
+}  // namespace
+}  // namespace jf
+
+namespace jf {
+namespace {
+
+TEST(Units, MemorySizes) {
+  EXPECT_EQ(*parse_memory_size("4096", 0), 4096u);
+  EXPECT_EQ(*parse_memory_size("300M", 0), 300u << 20);
+  EXPECT_EQ(*parse_memory_size("1.5G", 0), 3u << 29);
+  EXPECT_EQ(*parse_memory_size("64k", 0), 64u << 10);
+  EXPECT_EQ(*parse_memory_size("40%", 1000), 400u);
+  for (const char* bad : {"", "M", "%", "10x", "-5M", "0", "0.1", "nan", "1e30G", "5%%"}) {
+    const Result<uint64_t> r = parse_memory_size(bad, 1000);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(std::string("'") + bad + "'"), std::string::npos) << r.status().message();
+  }
 }
 
 }  // namespace

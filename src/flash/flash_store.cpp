@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 #include <utility>
 
 #include "base/check.h"
@@ -47,18 +46,19 @@ struct FlashStore::Buffer {
 
 // A group tensor's hot-weight cache (papers/activeflow.md §7): whole group runs of the channels
 // used most in this sequence, in `capacity` slots of `run` bytes. Contextual LFU: count[j] is how
-// often the group's layers asked for channel j since the sequence began; a channel read as a group
-// run is offered when its group ends and replaces the least-used cached channel if its count is
-// higher. The group's buffer may point into the cache while the group runs, so slots change only
-// between its groups.
+// often the group's layers asked for channel j since the sequence began. When the group ends, the
+// runs it read are offered together: the cache then holds the `capacity` channels, cached or
+// offered, with the highest counts (a cached channel keeps its slot on a tie), which is the
+// paper's rule (a newly active channel replaces the least-used cached one if its count is higher)
+// applied to the whole offer at once, in linear time. The group's buffer may point into the cache
+// while the group runs, so slots change only between its groups.
 struct FlashStore::Cache {
   size_t run = 0;
   int32_t capacity = 0;
   AlignedBuffer data;
   std::vector<int32_t> slot_of;  // per channel: its slot, -1 when not cached
   std::vector<uint32_t> count;   // per channel
-  std::set<std::pair<uint32_t, int32_t>> by_count;  // (count, channel) of the cached channels
-  std::vector<int32_t> free_slots;
+  std::vector<int32_t> channel_in;  // per slot: its channel, -1 when free
 
   Cache(size_t run_bytes, int64_t n_channels)
       : run(run_bytes), slot_of(static_cast<size_t>(n_channels), -1), count(static_cast<size_t>(n_channels), 0) {}
@@ -70,44 +70,51 @@ struct FlashStore::Cache {
     const auto* base = reinterpret_cast<const uint8_t*>(data.data());
     return p >= base && p < base + data.size();
   }
-  void use(int32_t j) {
-    if (slot_of[j] >= 0) by_count.erase({count[j], j});
-    ++count[j];
-    if (slot_of[j] >= 0) by_count.insert({count[j], j});
-  }
-  // Channel j's group run at `bytes`, kept if there is room or it is used more than the least used.
-  void offer(int32_t j, const uint8_t* bytes) {
-    if (capacity == 0 || slot_of[j] >= 0) return;
-    int32_t slot;
-    if (!free_slots.empty()) {
-      slot = free_slots.back();
-      free_slots.pop_back();
-    } else {
-      const auto least = by_count.begin();
-      if (count[j] <= least->first) return;
-      slot = slot_of[least->second];
-      slot_of[least->second] = -1;
-      by_count.erase(least);
+  void use(int32_t j) { ++count[j]; }
+
+  // Offered group runs: (channel, its run's bytes), none of them cached.
+  void offer(std::vector<std::pair<int32_t, const uint8_t*>>& offered) {
+    if (capacity == 0 || offered.empty()) return;
+    // Ranked by count, cached channels first on a tie: keep the best `capacity` of cached and offered.
+    struct Entry {
+      uint64_t rank;  // count · 2 + cached
+      int32_t channel;
+      const uint8_t* bytes;  // offered: where its run is; cached: null
+    };
+    std::vector<Entry> pool;
+    for (int32_t slot = 0; slot < capacity; ++slot) {
+      const int32_t j = channel_in[slot];
+      if (j >= 0) pool.push_back({uint64_t{count[j]} * 2 + 1, j, nullptr});
     }
-    slot_of[j] = slot;
-    by_count.insert({count[j], j});
-    std::memcpy(reinterpret_cast<uint8_t*>(data.data()) + slot * run, bytes, run);
+    for (const auto& [j, bytes] : offered) pool.push_back({uint64_t{count[j]} * 2, j, bytes});
+    if (static_cast<int32_t>(pool.size()) > capacity) {
+      std::nth_element(pool.begin(), pool.begin() + capacity, pool.end(),
+                       [](const Entry& a, const Entry& b) { return a.rank > b.rank; });
+      for (auto e = pool.begin() + capacity; e != pool.end(); ++e) {  // the losers: cached ones leave
+        if (e->bytes == nullptr) {
+          channel_in[slot_of[e->channel]] = -1;
+          slot_of[e->channel] = -1;
+        }
+      }
+      pool.resize(static_cast<size_t>(capacity));
+    }
+    int32_t free_slot = 0;
+    for (const Entry& e : pool) {
+      if (e.bytes == nullptr) continue;
+      while (channel_in[free_slot] >= 0) ++free_slot;
+      channel_in[free_slot] = e.channel;
+      slot_of[e.channel] = free_slot;
+      std::memcpy(reinterpret_cast<uint8_t*>(data.data()) + free_slot * run, e.bytes, run);
+    }
   }
   // A new sequence: every count back to 0, the cached channels kept.
-  void reset_counts() {
-    std::fill(count.begin(), count.end(), 0);
-    std::set<std::pair<uint32_t, int32_t>> zero;
-    for (const auto& [c, j] : by_count) zero.insert({0, j});
-    by_count = std::move(zero);
-  }
-  // `slots` slots, the cached channels dropped. Errors: out of memory.
+  void reset_counts() { std::fill(count.begin(), count.end(), 0); }
+  // `slots` slots, the cached channels dropped. False: out of memory.
   bool resize(int32_t slots) {
     capacity = slots;
     data = AlignedBuffer(static_cast<size_t>(slots) * run);
     std::fill(slot_of.begin(), slot_of.end(), -1);
-    by_count.clear();
-    free_slots.clear();
-    for (int32_t s = slots - 1; s >= 0; --s) free_slots.push_back(s);
+    channel_in.assign(static_cast<size_t>(slots), -1);
     return slots == 0 || data.data() != nullptr;
   }
 };
@@ -293,10 +300,15 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
 }
 
 void FlashStore::offer_group_runs(Buffer& buffer) {
+  offered_.clear();
   for (size_t j = 0; j < buffer.group_at.size(); ++j) {
     const uint8_t* p = buffer.group_at[j];
-    if (p != nullptr && !buffer.cache->holds(p)) buffer.cache->offer(static_cast<int32_t>(j), p);
+    // A cached channel may have been read again, through a merged read's gap: it keeps its slot.
+    if (p != nullptr && !buffer.cache->holds(p) && buffer.cache->find(static_cast<int32_t>(j)) == nullptr) {
+      offered_.push_back({static_cast<int32_t>(j), p});
+    }
   }
+  buffer.cache->offer(offered_);
 }
 
 }  // namespace jf

@@ -19,6 +19,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/aligned_buffer.h"
@@ -95,6 +96,7 @@ class FlashStore final : public WeightProvider {
   std::vector<std::unique_ptr<Cache>> caches_;    // one per group tensor
   std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
   std::vector<ReadRequest> requests_;
+  std::vector<std::pair<int32_t, const uint8_t*>> offered_;  // offer_group_runs' list
   uint64_t pass_ = 0;  // forward passes begun
   FlashStats stats_;
 };

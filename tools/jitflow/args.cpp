@@ -154,40 +154,6 @@ Result<std::vector<int>> parse_int_list(const std::string& text) {
   return values;
 }
 
-Result<uint64_t> parse_memory_size(const std::string& text, uint64_t whole) {
-  std::string number = text;
-  double scale = 1;
-  if (!number.empty()) {
-    switch (number.back()) {
-      case '%':
-        scale = static_cast<double>(whole) / 100.0;
-        break;
-      case 'K':
-      case 'k':
-        scale = 1024.0;
-        break;
-      case 'M':
-      case 'm':
-        scale = 1024.0 * 1024.0;
-        break;
-      case 'G':
-      case 'g':
-        scale = 1024.0 * 1024.0 * 1024.0;
-        break;
-      default:
-        break;
-    }
-    if (scale != 1 || number.back() == '%') number.pop_back();
-  }
-  double v = 0;
-  if (!parse_real(number, 1e18, &v) || !(v * scale >= 1) || v * scale > 1.8e19) {
-    return error(StatusCode::kInvalidArgument,
-                 "'%s' is not a memory size (bytes, with K, M or G, or a percentage of the model like 40%%)",
-                 text.c_str());
-  }
-  return static_cast<uint64_t>(v * scale);
-}
-
 Result<std::vector<float>> parse_float_list(const std::string& text) {
   std::vector<float> values;
   size_t start = 0;

@@ -59,9 +59,6 @@ std::optional<int> parse_command(ArgParser& parser, int argc, char** argv);
 Result<std::vector<int>> parse_int_list(const std::string& text);
 // Parses "0.5,0.7" into {0.5f, 0.7f}.
 Result<std::vector<float>> parse_float_list(const std::string& text);
-// A memory size (--mem): bytes with an optional binary suffix K, M or G ("300M", "1.5G"), or a
-// percentage of `whole` ("40%"). It must be positive.
-Result<uint64_t> parse_memory_size(const std::string& text, uint64_t whole);
 // "topk" or "threshold" (--sparsity-mode).
 Result<SparsityMode> parse_sparsity_mode(const std::string& text);
 

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include "base/cpu_features.h"
 #include "base/json.h"
+#include "base/units.h"
 #include "gguf/gguf.h"
 #include "jitflow/engine.h"
 #include "kernels/matmul/matmul.h"
@@ -166,12 +168,13 @@ Status run_level_tests(const BenchOptions& options, const TestResult& base, Engi
     test.sparsity = level;
     const std::vector<int32_t> tokens =
         bench_token_ids(options.seed, test.n_tokens(), engine.info().n_vocab, bos);
-    uint64_t linear_bytes_last_run = 0;
+    uint64_t linear_bytes_last_run = 0, flash_bytes_last_run = 0;
     const auto run_once = [&]() -> Status {
-      const uint64_t start = session->linear_bytes_read();
+      const uint64_t start = session->linear_bytes_read(), flash_start = engine.streaming_stats().bytes_read;
       const Status status =
           test.is_generation() ? run_generation(*session, tokens) : run_prompt(*session, tokens);
       linear_bytes_last_run = session->linear_bytes_read() - start;
+      flash_bytes_last_run = engine.streaming_stats().bytes_read - flash_start;
       return status;
     };
     const bool measure_limit = test.is_generation() && options.bandwidth_gbps == 0;
@@ -181,6 +184,7 @@ Status run_level_tests(const BenchOptions& options, const TestResult& base, Engi
     if (test.is_generation()) {
       const uint64_t linear = linear_bytes_last_run / static_cast<uint64_t>(test.n_gen);
       test.bytes_per_token = test.model.decode_bytes_per_token - dense_linear_bytes + linear;
+      test.flash_bytes_per_token = flash_bytes_last_run / static_cast<uint64_t>(test.n_gen);
     }
     if (on_test_done) on_test_done(test);
     report->tests.push_back(std::move(test));
@@ -209,16 +213,25 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
   base.use_kdb = options.use_kdb;
   std::vector<int> thread_counts = options.n_threads;
   if (thread_counts.empty()) thread_counts.push_back(tune::available_cpu_count());
+  std::error_code size_error;
+  const uint64_t file_bytes = std::filesystem::file_size(path, size_error);
   for (int n_threads : thread_counts) {
-    EngineOptions engine_options;
-    engine_options.n_threads = n_threads;
-    engine_options.n_ctx = base.n_ctx;
-    engine_options.use_kdb = options.use_kdb;
-    engine_options.kdb_path = options.kdb_path;
-    JF_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::load(path, engine_options));
-    base.n_threads = engine->n_threads();
-    base.backend = backend_name(facts.weight_type, engine->info());
-    JF_RETURN_IF_ERROR(run_engine_tests(options, base, *engine, report, on_test_done));
+    for (const std::string& memory : options.memory_budgets) {
+      EngineOptions engine_options;
+      engine_options.n_threads = n_threads;
+      engine_options.n_ctx = base.n_ctx;
+      engine_options.use_kdb = options.use_kdb;
+      engine_options.kdb_path = options.kdb_path;
+      if (!memory.empty()) {
+        JF_ASSIGN_OR_RETURN(engine_options.memory_budget, parse_memory_size(memory, size_error ? 0 : file_bytes));
+      }
+      JF_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::load(path, engine_options));
+      base.n_threads = engine->n_threads();
+      base.backend = backend_name(facts.weight_type, engine->info());
+      base.memory = memory;
+      base.memory_budget = engine_options.memory_budget;
+      JF_RETURN_IF_ERROR(run_engine_tests(options, base, *engine, report, on_test_done));
+    }
   }
   return Status();
 }
@@ -288,6 +301,8 @@ Json test_json(const BenchReport& report, const TestResult& t) {
   row.set("n_gen", Json::number(t.n_gen));
   row.set("test", Json::string(t.test_name()));
   row.set("sparsity", Json::number(t.sparsity));
+  row.set("memory_budget", number_or_null(static_cast<double>(t.memory_budget)));
+  row.set("flash_bytes_per_token", number_or_null(static_cast<double>(t.flash_bytes_per_token)));
   row.set("avg_ns", Json::number(std::round(t.avg_ns())));
   row.set("stddev_ns", Json::number(std::round(t.stddev_ns())));
   row.set("median_ns", Json::number(std::round(t.median_ns())));
@@ -345,19 +360,26 @@ std::string format_json(const BenchReport& report, bool one_per_line) {
 }
 
 std::string format_markdown(const BenchReport& report) {
+  // Under memory budgets a column more: what a decode token read from the model file.
+  const bool budgets = std::any_of(report.tests.begin(), report.tests.end(),
+                                   [](const TestResult& t) { return t.memory_budget > 0; });
   std::string out =
-      "| model | size | params | backend | threads | test | t/s | median t/s | GB/s | %BW |\n"
-      "| ----- | ---: | -----: | ------- | ------: | ---: | --: | ---------: | ---: | --: |\n";
+      "| model | size | params | backend | threads | test | t/s | median t/s | GB/s | %BW |" +
+      std::string(budgets ? " flash MiB/t |\n" : "\n") +
+      "| ----- | ---: | -----: | ------- | ------: | ---: | --: | ---------: | ---: | --: |" +
+      std::string(budgets ? " ---: |\n" : "\n");
   for (const TestResult& t : report.tests) {
     const double gbps = report.decode_gbps(t);
     const double fraction = report.bandwidth_fraction(t);
     out += str_printf(
-        "| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s | %s |\n", t.model.file_name.c_str(),
+        "| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s | %s |", t.model.file_name.c_str(),
         human_size(t.model.size_bytes).c_str(), human_count(t.model.n_params).c_str(), t.backend.c_str(),
         t.n_threads, t.test_name().c_str(), t.avg_ts(), t.stddev_ts(), t.median_ts(),
         gbps > 0 ? str_printf("%.2f", gbps).c_str() : "",
         fraction > 0 ? str_printf("%.1f%% of %.1f", 100 * fraction, report.bandwidth_limit_gbps(t)).c_str()
                      : "");
+    const bool flash_row = t.memory_budget > 0 && t.is_generation();
+    out += budgets ? (flash_row ? str_printf(" %.2f |\n", t.flash_bytes_per_token / 1048576.0) : " |\n") : "\n";
   }
   const bool use_kdb = !report.tests.empty() && report.tests.front().use_kdb;
   const bool given = report.bandwidth_source == "given";
@@ -381,8 +403,9 @@ Result<OutputFormat> parse_output_format(std::string_view name) {
 }
 
 std::string TestResult::test_name() const {
-  const std::string name = is_generation() ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt);
-  return sparsity > 0 ? name + str_printf("@s%g", sparsity) : name;
+  std::string name = is_generation() ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt);
+  if (sparsity > 0) name += str_printf("@s%g", sparsity);
+  return memory.empty() ? name : name + "@mem" + memory;
 }
 
 double TestResult::avg_ns() const {

@@ -59,6 +59,9 @@ struct BenchOptions {
   std::string thresholds_path;        // of the threshold mode
   bool use_kdb = true;                // run the kernels `jitflow tune` stored (EngineOptions::use_kdb)
   std::string kdb_path;               // "": EngineOptions' default
+  // Memory budgets (EngineOptions::memory_budget) as written: "" in memory, "300M", "50%" of the
+  // model file; every test runs under each. A budget streams a flash-layout model from its file.
+  std::vector<std::string> memory_budgets = {""};
 };
 
 // Facts about a model file, read from its GGUF tensor directory.
@@ -81,6 +84,9 @@ struct TestResult {
   int n_prompt = 0;  // a pp test: n_prompt > 0 and n_gen == 0; tg: the reverse
   int n_gen = 0;
   float sparsity = 0;               // of the session's linears (SparsityOptions::level)
+  std::string memory;               // the budget as given ("" in memory)
+  uint64_t memory_budget = 0;       // in bytes (0: in memory)
+  uint64_t flash_bytes_per_token = 0;  // tg under a budget: bytes a token read from the model file
   uint64_t bytes_per_token = 0;     // tg: weight bytes a decode token read (see the file comment)
   std::vector<double> samples_ns;  // one per timed run, in run order
   double bandwidth_gbps = 0;       // tg, unless the limit is given: the DRAM read bandwidth measured just
@@ -88,7 +94,7 @@ struct TestResult {
 
   int n_tokens() const { return n_prompt + n_gen; }
   bool is_generation() const { return n_gen > 0; }
-  std::string test_name() const;  // "pp512", "tg128"
+  std::string test_name() const;  // "pp512", "tg128", "tg128@s0.5@mem50%"
   double avg_ns() const;
   double stddev_ns() const;  // sample standard deviation (n - 1); 0 for one sample
   double median_ns() const;

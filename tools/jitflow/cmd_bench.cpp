@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "args.h"
+#include "base/units.h"
 #include "bench.h"
 #include "commands.h"
 #include "jitflow/engine.h"
@@ -20,6 +21,7 @@ struct BenchArgs {
   bool progress = false;
   std::string sparsity = "0";
   std::string sparsity_mode = "topk";
+  std::string memory;
   bool no_kdb = false;
 };
 
@@ -57,6 +59,16 @@ Status fill_options(const BenchArgs& args, const std::vector<std::string>& posit
     return error(StatusCode::kInvalidArgument, "--sparsity: %s", levels.status().message().c_str());
   options->sparsity = *levels;
   JF_ASSIGN_OR_RETURN(options->sparsity_mode, parse_sparsity_mode(args.sparsity_mode));
+  if (!args.memory.empty()) {
+    options->memory_budgets.clear();
+    for (const std::string& budget : split_commas(args.memory)) {
+      if (budget != "none") {
+        Result<uint64_t> checked = parse_memory_size(budget, 100);
+        if (!checked.ok()) return error(StatusCode::kInvalidArgument, "--mem: %s", checked.status().message().c_str());
+      }
+      options->memory_budgets.push_back(budget == "none" ? "" : budget);
+    }
+  }
   for (float level : options->sparsity) {
     JF_RETURN_IF_ERROR(
         check_options(SparsityOptions{level, options->sparsity_mode, options->thresholds_path}));
@@ -97,6 +109,9 @@ int cmd_bench(int argc, char** argv) {
   parser.add("", "--sparsity-mode", &args.sparsity_mode, "topk or threshold (default topk)");
   parser.add("", "--thresholds", &options.thresholds_path, "thresholds file of the threshold mode");
   parser.add_flag("", "--no-kdb", &args.no_kdb, "run the default kernels, not the tuned ones");
+  parser.add("", "--mem", &args.memory,
+             "memory budgets, comma-separated: 300M, 1.5G, 50% of the model file, or none (in memory); a budget\n"
+             "streams a flash-layout model (jitflow convert --flash) from its file (default: none)");
   parser.add_flag("", "--progress", &args.progress, "print each test's median to stderr as it finishes");
   parser.allow_positional("MODEL", &positional);
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;

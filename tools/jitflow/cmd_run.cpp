@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "base/clock.h"
+#include "base/units.h"
 #include "commands.h"
 #include "jitflow/engine.h"
 
