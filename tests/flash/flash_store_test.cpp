@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -20,6 +21,7 @@
 #include "model/transformer.h"
 #include "runtime/kernel_select.h"
 #include "synth.h"
+#include "synth_model.h"
 #include "test_env.h"
 #include "test_model.h"
 
@@ -33,17 +35,7 @@ struct Models {
   std::string rows, channel_major;
 };
 Models synth_models(synth::FileType type, const std::string& name) {
-  synth::Options options;
-  options.shape = *synth::find_shape("test-tiny");
-  options.shape.n_layer = 5;
-  options.type = type;
-  options.n_threads = 2;
-  Result<GgufWriter> model = synth::build_model(options);
-  EXPECT_TRUE(model.ok()) << model.status().to_string();
-  Models m{test::temp_path(name + ".gguf"), test::temp_path(name + "-cm.gguf")};
-  if (model.ok()) {
-    EXPECT_TRUE(model->write_file(m.rows).ok());
-  }
+  const Models m{test::write_test_tiny(type, name + ".gguf", 5), test::temp_path(name + "-cm.gguf")};
   EXPECT_TRUE(convert::channel_major(m.rows, m.channel_major, std::nullopt).ok());
   return m;
 }
@@ -61,12 +53,16 @@ struct Generated {
   std::vector<int32_t> tokens;
   StreamingStats stats;
 };
-Generated run(const std::string& path, uint64_t budget, double sparsity, int decode = 4) {
+Result<std::unique_ptr<Engine>> load(const std::string& path, uint64_t budget) {
   EngineOptions options;
   options.n_threads = 2;
   options.n_ctx = 64;
   options.memory_budget = budget;
-  auto engine = Engine::load(path, options);
+  return Engine::load(path, options);
+}
+
+Generated run(const std::string& path, uint64_t budget, double sparsity, int decode = 4) {
+  auto engine = load(path, budget);
   EXPECT_TRUE(engine.ok()) << engine.status().to_string();
   if (!engine.ok()) return {};
   SparsityOptions sparse;
@@ -125,7 +121,9 @@ TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
           EXPECT_LE(s.channels_read, s.channels_asked) << what;
           EXPECT_EQ(s.cache_bytes > 0, budget > least) << what;
           // An ample cache keeps every channel read after the first token's pass.
-          if (budget == kAmpleBudget) EXPECT_GT(s.cache_hits, s.channels_asked / 2) << what;
+          if (budget == kAmpleBudget) {
+            EXPECT_GT(s.cache_hits, s.channels_asked / 2) << what;
+          }
         }
         EXPECT_EQ(file_bytes(flash), before) << "group " << group << ": the model file changed";
       }
@@ -136,17 +134,13 @@ TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
 TEST(FlashStreaming, BudgetsThatCannotWorkAreRefused) {
   const Models m = synth_models(synth::FileType::kQ8_0, "refused");
   const std::string flash = flash_of(m.channel_major, 2);
-  EngineOptions options;
-  options.n_ctx = 64;
-  options.memory_budget = 64 << 10;
-  const auto small = Engine::load(flash, options);
+  const auto small = load(flash, 64 << 10);
   ASSERT_FALSE(small.ok());
   EXPECT_EQ(small.status().code(), StatusCode::kOutOfRange);
   EXPECT_NE(small.status().message().find("is below the"), std::string::npos) << small.status().message();
   EXPECT_NE(small.status().message().find("group buffers"), std::string::npos) << small.status().message();
 
-  options.memory_budget = kAmpleBudget;
-  const auto not_flash = Engine::load(m.channel_major, options);
+  const auto not_flash = load(m.channel_major, kAmpleBudget);
   ASSERT_FALSE(not_flash.ok());
   EXPECT_EQ(not_flash.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(not_flash.status().message().find("convert --flash"), std::string::npos) << not_flash.status().message();
@@ -169,24 +163,50 @@ class FailingSource final : public ByteSource {
   mutable int reads_ = 0;
 };
 
+// A flash file's streamed weights and their store, opened below the Engine; `wrap` may put a test's
+// source around the file's. Heap-held: the store points into `weights`.
+struct Streamed {
+  ModelConfig config;
+  ModelWeights weights;
+  std::unique_ptr<FlashStore> store;
+};
+std::unique_ptr<Streamed> open_streamed(
+    const std::string& flash,
+    const std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)>& wrap = nullptr) {
+  auto s = std::make_unique<Streamed>();
+  Result<GgufFile> file = GgufFile::open_path(flash);
+  EXPECT_TRUE(file.ok()) << file.status().to_string();
+  if (!file.ok()) return nullptr;
+  Result<ModelConfig> config = read_model_config(*file);
+  EXPECT_TRUE(config.ok()) << config.status().to_string();
+  if (!config.ok()) return nullptr;
+  s->config = *config;
+  Result<ModelWeights> weights = load_weights(*file, s->config, FlashLinears::streamed);
+  EXPECT_TRUE(weights.ok()) << weights.status().to_string();
+  if (!weights.ok()) return nullptr;
+  s->weights = std::move(*weights);
+  Result<std::unique_ptr<ByteSource>> source = open_direct_file_source(flash);
+  EXPECT_TRUE(source.ok()) << source.status().to_string();
+  if (!source.ok()) return nullptr;
+  Result<std::unique_ptr<FlashStore>> store =
+      FlashStore::open(*file, s->config, s->weights, wrap ? wrap(std::move(*source)) : std::move(*source));
+  EXPECT_TRUE(store.ok()) << store.status().to_string();
+  if (!store.ok()) return nullptr;
+  s->store = std::move(*store);
+  return s;
+}
+
 TEST(FlashStreaming, AFailedReadStopsTheForwardPassNamingFileAndTensor) {
   const Models m = synth_models(synth::FileType::kQ8_0, "failing");
   const std::string flash = flash_of(m.channel_major, 2);
-  Result<GgufFile> file = GgufFile::open_path(flash);
-  ASSERT_TRUE(file.ok());
-  Result<ModelConfig> config = read_model_config(*file);
-  ASSERT_TRUE(config.ok());
-  Result<ModelWeights> weights = load_weights(*file, *config, FlashLinears::streamed);
-  ASSERT_TRUE(weights.ok()) << weights.status().to_string();
-  EXPECT_FALSE(weights->layers[0].q.weight.present());  // streamed: no data in DRAM
-  Result<std::unique_ptr<ByteSource>> inner = open_direct_file_source(flash);
-  ASSERT_TRUE(inner.ok());
-  Result<std::unique_ptr<FlashStore>> store =
-      FlashStore::open(*file, *config, *weights, std::make_unique<FailingSource>(std::move(*inner), 3));
-  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  const auto streamed = open_streamed(flash, [](std::unique_ptr<ByteSource> file) {
+    return std::make_unique<FailingSource>(std::move(file), 3);
+  });
+  ASSERT_NE(streamed, nullptr);
+  EXPECT_FALSE(streamed->weights.layers[0].q.weight.present());  // streamed: no data in DRAM
   ThreadPool pool(2);
   KernelSelector kernels;
-  Transformer transformer(*config, **store, 32, pool, kernels);
+  Transformer transformer(streamed->config, *streamed->store, 32, pool, kernels);
   const std::vector<TokenId> prompt = {1, 17, 42};
   const Result<const float*> failed = transformer.forward(prompt, false);
   ASSERT_FALSE(failed.ok());
@@ -206,17 +226,10 @@ TEST(FlashStreaming, FetchedChannelsHoldTheirBytes) {
   const Models m = synth_models(synth::FileType::kQ8_0, "fetch");
   const std::string flash = flash_of(m.channel_major, 2);
   const test::LoadedModel want = test::load_model(m.channel_major);
-  Result<GgufFile> file = GgufFile::open_path(flash);
-  ASSERT_TRUE(file.ok());
-  Result<ModelConfig> config = read_model_config(*file);
-  ASSERT_TRUE(config.ok());
-  Result<ModelWeights> weights = load_weights(*file, *config, FlashLinears::streamed);
-  ASSERT_TRUE(weights.ok()) << weights.status().to_string();
-  Result<std::unique_ptr<ByteSource>> source = open_direct_file_source(flash);
-  ASSERT_TRUE(source.ok());
-  Result<std::unique_ptr<FlashStore>> store = FlashStore::open(*file, *config, *weights, std::move(*source));
-  ASSERT_TRUE(store.ok()) << store.status().to_string();
-  ASSERT_TRUE((*store)->set_cache_bytes(64 << 10).ok());
+  const auto streamed = open_streamed(flash);
+  ASSERT_NE(streamed, nullptr);
+  FlashStore& store = *streamed->store;
+  ASSERT_TRUE(store.set_cache_bytes(64 << 10).ok());
   // attn_q has 256 channels of 272 bytes (Q8_0, 256 outputs); a group run of 2 layers is 544 bytes,
   // so reads up to 30 channels apart merge. Layer 0 reads every 32nd channel alone; layer 1's reads
   // merge across all of them: each is in the buffer once, or the buffer overflows.
@@ -226,10 +239,10 @@ TEST(FlashStreaming, FetchedChannelsHoldTheirBytes) {
   spread.push_back(255);
   const std::vector<std::vector<int32_t>> asks[2] = {{every_32nd, {3, 4, 5}}, {spread, every_32nd, {2, 100}}};
   for (int pass = 0; pass < 3; ++pass) {
-    (*store)->acquire(0);  // a forward pass begins
+    store.acquire(0);  // a forward pass begins
     for (int layer = 0; layer < 2; ++layer) {
       for (const std::vector<int32_t>& channels : asks[layer]) {
-        const LinearWeight& q = weights->layers[layer].q;
+        const LinearWeight& q = streamed->weights.layers[layer].q;
         ASSERT_NE(q.streamed, nullptr);
         const auto at = q.streamed->fetch(channels);
         ASSERT_TRUE(at.ok()) << at.status().to_string();
@@ -242,17 +255,13 @@ TEST(FlashStreaming, FetchedChannelsHoldTheirBytes) {
       }
     }
   }
-  EXPECT_GT((*store)->stats().cache_hits, 0u);
+  EXPECT_GT(store.stats().cache_hits, 0u);
 }
 
 TEST(FlashStreaming, AFileCutShortWhileStreamingIsAReadError) {
   const Models m = synth_models(synth::FileType::kQ8_0, "cut");
   const std::string flash = flash_of(m.channel_major, 5);
-  EngineOptions options;
-  options.n_threads = 2;
-  options.n_ctx = 32;
-  options.memory_budget = kAmpleBudget;
-  auto engine = Engine::load(flash, options);
+  auto engine = load(flash, kAmpleBudget);
   ASSERT_TRUE(engine.ok()) << engine.status().to_string();
   std::filesystem::resize_file(flash, std::filesystem::file_size(flash) / 2);
   auto session = (*engine)->new_session();

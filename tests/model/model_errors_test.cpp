@@ -9,6 +9,7 @@
 #include "gguf/gguf_writer.h"
 #include "jitflow/engine.h"
 #include "synth.h"
+#include "synth_model.h"
 #include "test_env.h"
 
 namespace jf {
@@ -36,11 +37,7 @@ class ModelErrors : public ::testing::Test {
     options.shape.qkv_bias = std::string(arch) == "qwen2";
     options.type = synth::FileType::kQ4_0;
     options.n_threads = 2;
-    auto writer = synth::build_model(options);
-    EXPECT_TRUE(writer.ok()) << writer.status().to_string();
-    const std::string path = temp_path(tag);
-    EXPECT_TRUE(writer.ok() && writer->write_file(path).ok());
-    return path;
+    return test::write_synth_model(options, tag);
   }
 
   static std::string temp_path(const std::string& tag) { return test::temp_path(tag + ".gguf"); }

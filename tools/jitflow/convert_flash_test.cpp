@@ -15,6 +15,7 @@
 #include "model/flash_layout.h"
 #include "model/weights.h"
 #include "synth.h"
+#include "synth_model.h"
 #include "test_env.h"
 #include "test_model.h"
 
@@ -23,41 +24,9 @@ namespace {
 
 // test-tiny with five layers: groups of 2 and 3 leave a shorter last group.
 std::string synth_five_layers(const std::string& name) {
-  synth::Options options;
-  options.shape = *synth::find_shape("test-tiny");
-  options.shape.n_layer = 5;
-  options.type = synth::FileType::kQ8_0;
-  options.n_threads = 2;
-  Result<GgufWriter> model = synth::build_model(options);
-  EXPECT_TRUE(model.ok()) << model.status().to_string();
-  const std::string path = test::temp_path(name);
-  if (model.ok()) {
-    EXPECT_TRUE(model->write_file(path).ok());
-  }
-  return path;
+  return test::write_test_tiny(synth::FileType::kQ8_0, name, 5);
 }
 
-// Logits of a prompt and of two decode steps, at sparsity `level` (0: dense).
-std::vector<float> logits_of(const std::string& path, double level) {
-  EngineOptions options;
-  options.n_threads = 2;
-  options.n_ctx = 64;
-  auto engine = Engine::load(path, options);
-  EXPECT_TRUE(engine.ok()) << engine.status().to_string();
-  if (!engine.ok()) return {};
-  SparsityOptions sparsity;
-  sparsity.level = level;
-  auto session = (*engine)->new_session(sparsity);
-  EXPECT_TRUE(session.ok()) << session.status().to_string();
-  if (!session.ok()) return {};
-  std::vector<float> out;
-  for (const std::vector<int32_t>& tokens : {std::vector<int32_t>{1, 17, 42, 99}, {31}, {250}}) {
-    auto logits = (*session)->eval(tokens);
-    EXPECT_TRUE(logits.ok()) << logits.status().to_string();
-    if (logits.ok()) out.insert(out.end(), logits->begin(), logits->end());
-  }
-  return out;
-}
 
 // The file at `path` rewritten: metadata through `edit_key` (return false to drop a key), tensors
 // through `keep_tensor`.
@@ -118,10 +87,10 @@ TEST(ConvertFlash, GroupsLoadAsTheChannelMajorWeightsWithTheSameLogits) {
     }
   }
   for (double level : {0.0, 0.5}) {
-    const std::vector<float> expected = logits_of(cm, level);
+    const std::vector<float> expected = test::logits_of(cm, level);
     ASSERT_FALSE(expected.empty());
-    EXPECT_EQ(logits_of(by2, level), expected) << "sparsity " << level;
-    EXPECT_EQ(logits_of(by3, level), expected) << "sparsity " << level;
+    EXPECT_EQ(test::logits_of(by2, level), expected) << "sparsity " << level;
+    EXPECT_EQ(test::logits_of(by3, level), expected) << "sparsity " << level;
   }
 }
 

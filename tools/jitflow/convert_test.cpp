@@ -15,43 +15,15 @@
 #include "jitflow/engine.h"
 #include "model/weights.h"
 #include "synth.h"
+#include "synth_model.h"
 #include "test_env.h"
 #include "test_model.h"
 
 namespace jf {
 namespace {
 
-std::string synth_model(synth::FileType type, const std::string& name) {
-  synth::Options options;
-  options.shape = *synth::find_shape("test-tiny");
-  options.type = type;
-  options.n_threads = 2;
-  Result<GgufWriter> model = synth::build_model(options);
-  EXPECT_TRUE(model.ok()) << model.status().to_string();
-  const std::string path = test::temp_path(name);
-  if (model.ok()) {
-    EXPECT_TRUE(model->write_file(path).ok());
-  }
-  return path;
-}
+std::string synth_model(synth::FileType type, const std::string& name) { return test::write_test_tiny(type, name); }
 
-// Logits of a fixed prompt (prefill) and of one more token (decode), concatenated.
-std::vector<float> logits_of(const std::string& path) {
-  EngineOptions options;
-  options.n_threads = 2;
-  options.n_ctx = 64;
-  auto engine = Engine::load(path, options);
-  EXPECT_TRUE(engine.ok()) << engine.status().to_string();
-  if (!engine.ok()) return {};
-  auto session = (*engine)->new_session();
-  std::vector<float> out;
-  for (const std::vector<int32_t>& tokens : {std::vector<int32_t>{1, 17, 42, 99, 7, 250}, std::vector<int32_t>{31}}) {
-    auto logits = session->eval(tokens);
-    EXPECT_TRUE(logits.ok()) << logits.status().to_string();
-    if (logits.ok()) out.insert(out.end(), logits->begin(), logits->end());
-  }
-  return out;
-}
 
 TEST(ConvertChannelMajor, F16ModelLoadsChannelMajorWithTheSameLogits) {
   const std::string in = synth_model(synth::FileType::kF16, "tiny-f16.gguf");
@@ -77,7 +49,7 @@ TEST(ConvertChannelMajor, F16ModelLoadsChannelMajorWithTheSameLogits) {
 
   // F16 to F16 transposes the values exactly; the kernels differ in how they sum and in the row-major
   // kernel rounding x to F16, about 1e-3 of each product's size.
-  const std::vector<float> want = logits_of(in), got = logits_of(out);
+  const std::vector<float> want = test::logits_of(in), got = test::logits_of(out);
   ASSERT_EQ(got.size(), want.size());
   ASSERT_FALSE(got.empty());
   double err = 0, ref = 0;
@@ -109,7 +81,7 @@ TEST(ConvertChannelMajor, TypeOptionAndRefusals) {
   ASSERT_EQ(converted.weights.layers.size(), 2u);
   EXPECT_EQ(converted.weights.layers[0].gate.weight.dtype, DType::Q4_0);
   EXPECT_EQ(converted.weights.layers[0].gate.weight.layout, WeightLayout::channel_major);
-  EXPECT_FALSE(logits_of(out).empty());
+  EXPECT_FALSE(test::logits_of(out).empty());
   // Q4_K / Q6_K rows re-quantised as Q4_0 along the outputs: Q4_0's rounding (about 11% RMS on
   // normal weights, tensor/channel_major_test.cpp) on top of the source's.
   Result<std::vector<convert::ProductError>> errors = convert::product_errors(in, out, 2);
@@ -129,7 +101,7 @@ TEST(ConvertChannelMajor, TypeOptionAndRefusals) {
   EXPECT_EQ(k_converted.weights.layers[1].k.weight.dtype, DType::Q4_0);
   EXPECT_EQ(k_converted.weights.layers[1].down.weight.dtype, DType::Q4_K);
   EXPECT_EQ(k_converted.weights.layers[1].down.weight.layout, WeightLayout::channel_major);
-  EXPECT_FALSE(logits_of(k_out).empty());
+  EXPECT_FALSE(test::logits_of(k_out).empty());
   Result<std::vector<convert::ProductError>> k_errors = convert::product_errors(in, k_out, 2);
   ASSERT_TRUE(k_errors.ok()) << k_errors.status().to_string();
   for (const convert::ProductError& e : *k_errors) EXPECT_LT(e.rel_rms, 0.2) << e.name;
