@@ -125,6 +125,11 @@ class Session {
   // Weight bytes the linears (output head included) have read since the session began: what
   // sparsity saves (`jitflow bench` reports it per decode token).
   uint64_t linear_bytes_read() const;
+  // Changes the DRAM budget of a streamed model (EngineOptions::memory_budget) while it runs: the
+  // hot-weight cache takes what the budget leaves beyond what streaming needs, and starts empty.
+  // The engine's sessions share it. Errors: a model held in memory (kInvalidArgument), a budget
+  // below the need (kOutOfRange, stating it).
+  Status set_memory_budget(uint64_t bytes);
 
   struct Impl;
 

@@ -55,7 +55,9 @@ TEST(AnalyzeTest, EveryChannelSelectedGivesPerfectPredictionAndHotSets) {
   auto a = analyze_stories(0.001f);  // k = n on the 64 and 172 wide sites
   ASSERT_TRUE(a.ok()) << a.status().to_string();
   for (const SiteAnalysis& s : a->sites) {
-    if (s.layer > 0) EXPECT_DOUBLE_EQ(s.precision_prev, 1);
+    if (s.layer > 0) {
+      EXPECT_DOUBLE_EQ(s.precision_prev, 1);
+    }
     EXPECT_DOUBLE_EQ(s.hit_context, 1);
     EXPECT_DOUBLE_EQ(s.hot_context, 1);
     EXPECT_DOUBLE_EQ(s.hot_text, 1);

@@ -17,6 +17,15 @@ namespace {
 // request costs. The planner is to measure it per device.
 constexpr size_t kMergeGapBytes = size_t{16} << 10;
 
+// Where one layer's linear lies: its group tensor (`tensor`, at `offset` in the file) holds channel
+// j of layer first + index at offset + (j · n + index) · channel_bytes.
+struct LinearPlace {
+  int kind, group, index, n;
+  std::string tensor;
+  uint64_t offset;
+  size_t channel_bytes;
+};
+
 }  // namespace
 
 // A linear kind's buffer for the current group: group runs (channel j's runs for all n layers of
@@ -24,8 +33,8 @@ constexpr size_t kMergeGapBytes = size_t{16} << 10;
 // for every channel of the kind's largest group: a group reads a channel at most once.
 struct FlashStore::Buffer {
   int group = -1;
-  uint64_t pass = 0;  // the forward pass that read the group runs
-  Cache* cache = nullptr;  // the group's: where its runs are offered when the group ends
+  uint64_t pass = 0;               // the forward pass that read the group runs
+  Cache* cache = nullptr;          // the group's: where its runs are offered when the group ends
   std::vector<uint8_t*> group_at;  // per channel; null: absent
   size_t used = 0;
   AlignedBuffer data;
@@ -56,12 +65,14 @@ struct FlashStore::Cache {
   size_t run = 0;
   int32_t capacity = 0;
   AlignedBuffer data;
-  std::vector<int32_t> slot_of;  // per channel: its slot, -1 when not cached
-  std::vector<uint32_t> count;   // per channel
+  std::vector<int32_t> slot_of;     // per channel: its slot, -1 when not cached
+  std::vector<uint32_t> count;      // per channel
   std::vector<int32_t> channel_in;  // per slot: its channel, -1 when free
 
   Cache(size_t run_bytes, int64_t n_channels)
-      : run(run_bytes), slot_of(static_cast<size_t>(n_channels), -1), count(static_cast<size_t>(n_channels), 0) {}
+      : run(run_bytes),
+        slot_of(static_cast<size_t>(n_channels), -1),
+        count(static_cast<size_t>(n_channels), 0) {}
 
   const uint8_t* find(int32_t j) const {
     return slot_of[j] < 0 ? nullptr : reinterpret_cast<const uint8_t*>(data.data()) + slot_of[j] * run;
@@ -119,26 +130,33 @@ struct FlashStore::Cache {
   }
 };
 
-// One layer's streamed linear. Its group tensor (`tensor`, at `offset` in the file) holds channel j
-// of layer first + index at offset + (j · n + index) · channel_bytes.
+// One layer's streamed linear.
 class FlashStore::Linear final : public ChannelSource {
  public:
-  Linear(FlashStore& store, int kind, int group, int index, int n, const TensorInfo& tensor, int64_t n_out,
-         Cache& cache)
-      : store_(store), kind(kind), group(group), index(index), n(n), tensor(tensor.name), offset(tensor.offset),
-        channel_bytes(jf::channel_bytes(tensor.dtype, n_out)), cache(cache) {}
+  Linear(FlashStore& store, LinearPlace place, Cache& group_cache)
+      : kind(place.kind),
+        group(place.group),
+        index(place.index),
+        n(place.n),
+        tensor(std::move(place.tensor)),
+        offset(place.offset),
+        channel_bytes(place.channel_bytes),
+        cache(group_cache),
+        store_(store) {}
 
   Result<std::span<const uint8_t* const>> fetch(std::span<const int32_t> channels) override {
     return store_.fetch(*this, channels);
   }
 
-  FlashStore& store_;
   const int kind, group, index, n;
   const std::string tensor;
   const uint64_t offset;
   const size_t channel_bytes;
   Cache& cache;                    // its group tensor's
   std::vector<const uint8_t*> at;  // what fetch returns
+
+ private:
+  FlashStore& store_;
 };
 
 FlashStore::FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source, LayerGroups groups)
@@ -147,12 +165,14 @@ FlashStore::FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source
 FlashStore::~FlashStore() = default;
 
 Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const ModelConfig& config,
-                                                     ModelWeights& weights, std::unique_ptr<ByteSource> source) {
+                                                     ModelWeights& weights,
+                                                     std::unique_ptr<ByteSource> source) {
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
   if (!layout) {
-    return error(StatusCode::kInvalidArgument,
-                 "%s: not in the flash layout; streaming weights needs one (jitflow convert --flash --group N)",
-                 file.path().c_str());
+    return error(
+        StatusCode::kInvalidArgument,
+        "%s: not in the flash layout; streaming weights needs one (jitflow convert --flash --group N)",
+        file.path().c_str());
   }
   std::unique_ptr<FlashStore> store(new FlashStore(weights, std::move(source), layout->groups));
   const LayerGroups& groups = layout->groups;
@@ -170,11 +190,17 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
       JF_CHECK_MSG(tensor != nullptr, "load_weights checked the group tensors");
       if (layer == groups.first(group)) {
         store->caches_.push_back(std::make_unique<Cache>(
-            channel_bytes(tensor->dtype, linear.weight.n_rows) * static_cast<size_t>(n), linear.weight.n_cols));
+            channel_bytes(tensor->dtype, linear.weight.n_rows) * static_cast<size_t>(n),
+            linear.weight.n_cols));
       }
-      store->linears_.push_back(std::make_unique<Linear>(*store, static_cast<int>(kind), group,
-                                                         layer - groups.first(group), n, *tensor,
-                                                         linear.weight.n_rows, *store->caches_.back()));
+      const LinearPlace place{static_cast<int>(kind),
+                              group,
+                              layer - groups.first(group),
+                              n,
+                              tensor->name,
+                              tensor->offset,
+                              channel_bytes(tensor->dtype, linear.weight.n_rows)};
+      store->linears_.push_back(std::make_unique<Linear>(*store, place, *store->caches_.back()));
       linear.streamed = store->linears_.back().get();
       largest_run = std::max(largest_run, store->linears_.back()->channel_bytes * static_cast<size_t>(n));
       n_channels = std::max(n_channels, linear.weight.n_cols);
@@ -194,7 +220,7 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
 }
 
 uint64_t FlashStore::buffer_bytes() const {
-  uint64_t total = 0;
+  uint64_t total = source_->buffer_bytes();
   for (const auto& b : buffers_) total += b->data.size();
   return total;
 }
@@ -209,7 +235,8 @@ Status FlashStore::set_cache_bytes(uint64_t bytes) {
   // Every group tensor gets the same fraction of its channels (a balanced cache across the weights).
   uint64_t whole = 0;
   for (const auto& c : caches_) whole += c->run * c->slot_of.size();
-  const double fraction = whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(bytes) / static_cast<double>(whole));
+  const double fraction =
+      whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(bytes) / static_cast<double>(whole));
   for (auto& b : buffers_) {  // their pointers into the caches go stale
     b->start_group(-1, 0);
     b->cache = nullptr;
@@ -277,7 +304,8 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
     stats_.read_ms += now_ms() - start_ms;
     if (!read.ok()) {
       buffer.group = -1;  // what the failed reads were to fill is unknown: start over next time
-      return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(), read.message().c_str());
+      return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(),
+                   read.message().c_str());
     }
     for (const ReadRequest& r : requests_) stats_.bytes_read += r.n;
     stats_.reads += requests_.size();

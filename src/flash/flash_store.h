@@ -9,10 +9,9 @@
 // runs for all n layers of the group as one piece (the layout makes them adjacent): the prediction
 // for the layers after it, whose active sets are similar (the cross-layer similarity `jitflow
 // analyze` measures), so they read only the channels they add. Adjacent reads, and reads with
-// small gaps between them, merge into one request; a batch is in flight at once (io_uring). A hot-weight cache
-// per group tensor keeps the group runs used most in the sequence (Cache, set_cache_bytes). Reads
-// are synchronous for now: preloading the next group while this one computes and the budget
-// planner are to come.
+// small gaps between them, merge into one request; a batch is in flight at once (io_uring). A hot-weight
+// cache per group tensor keeps the group runs used most in the sequence (Cache, set_cache_bytes). Reads are
+// synchronous for now: preloading the next group while this one computes and the budget planner are to come.
 #pragma once
 
 #include <cstdint>
@@ -34,16 +33,16 @@ namespace jf {
 
 // What the store read, since it was opened.
 struct FlashStats {
-  uint64_t bytes_read = 0;        // from the file
-  uint64_t reads = 0;             // read requests (adjacent channels merged)
-  uint64_t channels_asked = 0;    // channels the products asked for
-  uint64_t channels_read = 0;     // of them, read from the file (the others were in a group buffer)
+  uint64_t bytes_read = 0;      // from the file
+  uint64_t reads = 0;           // read requests (adjacent channels merged)
+  uint64_t channels_asked = 0;  // channels the products asked for
+  uint64_t channels_read = 0;   // of them, read from the file (the others were in a group buffer)
   // The prediction: a channel read for one layer of a group is read for the layers after it too.
-  uint64_t predicted_uses = 0;    // later-layer uses the runs read could serve
-  uint64_t later_asked = 0;       // channels the group's later layers asked for, outside the cache
-  uint64_t later_hits = 0;        // of them, in runs an earlier layer read (the rest were read now)
-  uint64_t cache_hits = 0;        // channels asked for that were in the hot-weight cache
-  double read_ms = 0;             // waiting for reads
+  uint64_t predicted_uses = 0;  // later-layer uses the runs read could serve
+  uint64_t later_asked = 0;     // channels the group's later layers asked for, outside the cache
+  uint64_t later_hits = 0;      // of them, in runs an earlier layer read (the rest were read now)
+  uint64_t cache_hits = 0;      // channels asked for that were in the hot-weight cache
+  double read_ms = 0;           // waiting for reads
 };
 
 class FlashStore final : public WeightProvider {
@@ -69,7 +68,7 @@ class FlashStore final : public WeightProvider {
   void start_sequence() override;
 
   const FlashStats& stats() const { return stats_; }
-  // DRAM the group buffers hold.
+  // DRAM the group buffers and the file's read buffers hold.
   uint64_t buffer_bytes() const;
   // Gives the hot-weight caches `bytes` in all (as much of each group tensor, whole channels), empty.
   // Errors: out of memory (kOutOfRange).
@@ -97,7 +96,7 @@ class FlashStore final : public WeightProvider {
   std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
   std::vector<ReadRequest> requests_;
   std::vector<std::pair<int32_t, const uint8_t*>> offered_;  // offer_group_runs' list
-  uint64_t pass_ = 0;  // forward passes begun
+  uint64_t pass_ = 0;                                        // forward passes begun
   FlashStats stats_;
 };
 

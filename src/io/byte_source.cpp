@@ -92,6 +92,8 @@ class DirectFileSource final : public ByteSource {
   uint64_t size() const override { return size_; }
   const std::string& name() const override { return path_; }
   bool bypasses_page_cache() const override { return direct_; }
+  // A batch's window and an unaligned read_at's piece.
+  uint64_t buffer_bytes() const override { return direct_ ? kBatchBounce + kBouncePiece : 0; }
 
   Status read_batch(std::span<const ReadRequest> requests) const override {
 #if defined(JITFLOW_HAVE_IO_URING)

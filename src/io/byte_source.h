@@ -36,6 +36,8 @@ class ByteSource {
   virtual const std::string& name() const = 0;
   // Whether reads bypass the page cache (O_DIRECT): then what was read is held only where it landed.
   virtual bool bypasses_page_cache() const { return false; }
+  // The most memory the source holds for its reads (bounce buffers), for memory budgets.
+  virtual uint64_t buffer_bytes() const { return 0; }
 };
 
 // Opens a file for positional reads (pread). Missing or unreadable files are kNotFound / kIoError.

@@ -34,19 +34,22 @@ TEST(ByteSource, DirectAndBufferedReadsGiveTheFilesBytes) {
   auto direct = open_direct_file_source(path);
   ASSERT_TRUE(buffered.ok()) << buffered.status().to_string();
   ASSERT_TRUE(direct.ok()) << direct.status().to_string();
-  std::printf("direct I/O %s here\n", (*direct)->bypasses_page_cache() ? "bypasses the page cache" : "was refused");
+  std::printf("direct I/O %s here\n",
+              (*direct)->bypasses_page_cache() ? "bypasses the page cache" : "was refused");
   struct Range {
     uint64_t offset;
     size_t n;
   };
-  const Range ranges[] = {{0, 4096}, {1, 10}, {4095, 2}, {100, 9000}, {3 * 4096, 123}, {3 * 4096 + 100, 23},
-                          {5000, 0}, {0, bytes.size()}};
+  const Range ranges[] = {{0, 4096},   {1, 10},          {4095, 2},
+                          {100, 9000}, {3 * 4096, 123},  {3 * 4096 + 100, 23},
+                          {5000, 0},   {0, bytes.size()}};
   for (const auto& source : {buffered->get(), direct->get()}) {
     EXPECT_EQ(source->size(), bytes.size());
     for (const Range& r : ranges) {
       std::vector<uint8_t> got(r.n + 1, 0xAB);
       ASSERT_TRUE(source->read_at(r.offset, got.data(), r.n).ok()) << r.offset << "+" << r.n;
-      EXPECT_TRUE(std::equal(got.begin(), got.begin() + static_cast<ptrdiff_t>(r.n), bytes.begin() + r.offset))
+      EXPECT_TRUE(
+          std::equal(got.begin(), got.begin() + static_cast<ptrdiff_t>(r.n), bytes.begin() + r.offset))
           << r.offset << "+" << r.n;
       EXPECT_EQ(got[r.n], 0xAB) << "wrote past the request at " << r.offset << "+" << r.n;
     }

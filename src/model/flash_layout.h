@@ -47,7 +47,9 @@ struct FlashLayout {
 
 // The name of the group tensor that holds `first_layer_name` (the linear's name at the group's first
 // layer) and the layers after it.
-inline std::string flash_tensor_name(const std::string& first_layer_name) { return first_layer_name + kFlashSuffix; }
+inline std::string flash_tensor_name(const std::string& first_layer_name) {
+  return first_layer_name + kFlashSuffix;
+}
 
 // The file's flash layout, checked against the model's n_layer; nullopt for a file without one.
 // Errors (kCorruptFile, naming the file and the key): a group size of 0 or above n_layer, a list that

@@ -63,6 +63,8 @@ Status check_memory(const ModelConfig& config, uint64_t weight_bytes, int n_ctx)
                static_cast<unsigned long long>(memory));
 }
 
+Status set_cache_from_budget(Engine::Impl& impl, uint64_t budget);
+
 std::string mib(uint64_t bytes) { return str_printf("%.1f MiB", static_cast<double>(bytes) / 1048576.0); }
 
 // Loads the resident tensors of a flash-layout model and streams its linears from the file, within
@@ -79,18 +81,23 @@ Status open_streamed(const GgufFile& file, uint64_t budget, Engine::Impl& impl) 
   JF_ASSIGN_OR_RETURN(std::unique_ptr<FlashStore> store,
                       FlashStore::open(file, impl.config, impl.weights, std::move(source)));
   const uint64_t kv = KvCache::bytes_for(impl.config, impl.n_ctx);
-  const uint64_t need = impl.weights.n_bytes + store->buffer_bytes() + kv;
-  if (need > budget) {
+  impl.streaming_need = impl.weights.n_bytes + store->buffer_bytes() + kv;
+  if (impl.streaming_need > budget) {
     return error(StatusCode::kOutOfRange,
                  "%s: a memory budget of %s is below the %s this model needs streamed (resident tensors %s, "
                  "group buffers %s, KV cache of %d positions %s)",
-                 file.path().c_str(), mib(budget).c_str(), mib(need).c_str(), mib(impl.weights.n_bytes).c_str(),
-                 mib(store->buffer_bytes()).c_str(), impl.n_ctx, mib(kv).c_str());
+                 file.path().c_str(), mib(budget).c_str(), mib(impl.streaming_need).c_str(),
+                 mib(impl.weights.n_bytes).c_str(), mib(store->buffer_bytes()).c_str(), impl.n_ctx, mib(kv).c_str());
   }
-  JF_RETURN_IF_ERROR(store->set_cache_bytes(budget - need));  // the rest of the budget keeps hot weights
-  impl.memory_bytes = need + store->cache_bytes();
   impl.flash = store.get();
   impl.provider = std::move(store);
+  return set_cache_from_budget(impl, budget);
+}
+
+// The hot-weight cache gets what the budget leaves beyond the streaming need.
+Status set_cache_from_budget(Engine::Impl& impl, uint64_t budget) {
+  JF_RETURN_IF_ERROR(impl.flash->set_cache_bytes(budget - impl.streaming_need));
+  impl.memory_bytes = impl.streaming_need + impl.flash->cache_bytes();
   return Status();
 }
 
@@ -248,6 +255,21 @@ int Session::n_ctx() const { return impl_->transformer.n_ctx(); }
 void Session::reset() { impl_->transformer.reset(); }
 
 uint64_t Session::linear_bytes_read() const { return impl_->transformer.linear_bytes_read(); }
+
+Status Session::set_memory_budget(uint64_t bytes) {
+  Engine::Impl& engine = impl_->engine;
+  if (engine.flash == nullptr) {
+    return error(StatusCode::kInvalidArgument,
+                 "%s is held in memory: a budget applies to a flash-layout model loaded with one "
+                 "(EngineOptions::memory_budget)",
+                 engine.info.path.c_str());
+  }
+  if (bytes < engine.streaming_need) {
+    return error(StatusCode::kOutOfRange, "a memory budget of %s is below the %s this model needs streamed",
+                 mib(bytes).c_str(), mib(engine.streaming_need).c_str());
+  }
+  return set_cache_from_budget(engine, bytes);
+}
 
 double Session::realised_sparsity() const {
   const Sparsifier* s = impl_->sparsifier.get();

@@ -24,6 +24,7 @@ struct Engine::Impl {
   ModelWeights weights;
   std::unique_ptr<WeightProvider> provider;  // of `weights`: resident, or `flash`
   FlashStore* flash = nullptr;               // the provider when the linears are streamed
+  uint64_t streaming_need = 0;               // DRAM streaming cannot do without (no cache)
   uint64_t memory_bytes = 0;                 // what the model holds in DRAM under a memory budget
   ModelInfo info;                            // config's shape, path and weight bytes
   std::string fingerprint;                   // GgufFile::content_fingerprint (sparsity thresholds name it)

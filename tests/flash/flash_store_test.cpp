@@ -9,8 +9,8 @@
 
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -110,8 +110,8 @@ TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
         const uint64_t least = least_budget(flash);
         for (const uint64_t budget : {least, least + (uint64_t{1} << 20), kAmpleBudget}) {
           const Generated streamed = run(flash, budget, sparsity);
-          const std::string what = "group " + std::to_string(group) + ", sparsity " + std::to_string(sparsity) +
-                                   ", budget " + std::to_string(budget);
+          const std::string what = "group " + std::to_string(group) + ", sparsity " +
+                                   std::to_string(sparsity) + ", budget " + std::to_string(budget);
           EXPECT_EQ(streamed.tokens, memory.tokens) << what;
           EXPECT_EQ(streamed.logits, memory.logits) << what;
           const StreamingStats& s = streamed.stats;
@@ -143,17 +143,56 @@ TEST(FlashStreaming, BudgetsThatCannotWorkAreRefused) {
   const auto not_flash = load(m.channel_major, kAmpleBudget);
   ASSERT_FALSE(not_flash.ok());
   EXPECT_EQ(not_flash.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(not_flash.status().message().find("convert --flash"), std::string::npos) << not_flash.status().message();
+  EXPECT_NE(not_flash.status().message().find("convert --flash"), std::string::npos)
+      << not_flash.status().message();
+}
+
+// The budget changes while a sequence runs (Session::set_memory_budget, jitflow run --mem-schedule):
+// the cache is resized and the logits stay those in memory; a budget below the need, or one for a
+// model held in memory, is refused.
+TEST(FlashStreaming, BudgetChangesWhileRunningKeepTheLogits) {
+  const Models m = synth_models(synth::FileType::kQ8_0, "resized");
+  const std::string flash = flash_of(m.channel_major, 2);
+  const uint64_t least = least_budget(flash);
+  const Generated memory = run(m.channel_major, 0, 0.5, 6);
+  auto engine = load(flash, kAmpleBudget);
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  SparsityOptions sparse;
+  sparse.level = 0.5f;
+  auto session = (*engine)->new_session(sparse);
+  ASSERT_TRUE(session.ok());
+  const uint64_t budgets[] = {kAmpleBudget, least, least + (256 << 10), least + (64 << 10),
+                              kAmpleBudget, least, least + (1 << 20)};
+  std::vector<float> logits;
+  std::vector<int32_t> next = {1, 17, 42, 99};
+  for (const uint64_t budget : budgets) {
+    ASSERT_TRUE((*session)->set_memory_budget(budget).ok()) << budget;
+    EXPECT_LE((*engine)->streaming_stats().memory_bytes, budget);
+    auto out = (*session)->eval(next);
+    ASSERT_TRUE(out.ok()) << out.status().to_string();
+    logits.insert(logits.end(), out->begin(), out->end());
+    next = {static_cast<int32_t>(std::max_element(out->begin(), out->end()) - out->begin())};
+  }
+  EXPECT_EQ(logits, memory.logits);
+
+  const Status small = (*session)->set_memory_budget(least - 1);
+  EXPECT_EQ(small.code(), StatusCode::kOutOfRange);
+  EXPECT_NE(small.message().find("is below the"), std::string::npos) << small.message();
+  auto resident = load(m.channel_major, 0);
+  ASSERT_TRUE(resident.ok());
+  EXPECT_EQ((*resident)->new_session()->set_memory_budget(kAmpleBudget).code(), StatusCode::kInvalidArgument);
 }
 
 // Fails every read from the n-th on, like a disk that went away.
 class FailingSource final : public ByteSource {
  public:
-  FailingSource(std::unique_ptr<ByteSource> inner, int fail_from) : inner_(std::move(inner)), fail_from_(fail_from) {}
+  FailingSource(std::unique_ptr<ByteSource> inner, int fail_from)
+      : inner_(std::move(inner)), fail_from_(fail_from) {}
   uint64_t size() const override { return inner_->size(); }
   const std::string& name() const override { return inner_->name(); }
   Status read_at(uint64_t offset, void* dst, size_t n) const override {
-    if (++reads_ >= fail_from_) return error(StatusCode::kIoError, "%s: injected read failure", name().c_str());
+    if (++reads_ >= fail_from_)
+      return error(StatusCode::kIoError, "%s: injected read failure", name().c_str());
     return inner_->read_at(offset, dst, n);
   }
 

@@ -140,7 +140,9 @@ TEST_P(Golden, TeacherForcedLogitsMatch) {
       }
       const double rms = std::sqrt(sum_sq / n_vocab);
       EXPECT_LE(max_abs, c.max_abs) << c.golden << " " << id << " row " << row;
-      if (c.max_rms > 0) EXPECT_LE(rms, c.max_rms) << c.golden << " " << id << " row " << row;
+      if (c.max_rms > 0) {
+        EXPECT_LE(rms, c.max_rms) << c.golden << " " << id << " row " << row;
+      }
     }
   }
 }
@@ -176,8 +178,8 @@ TEST_P(Golden, TeacherForcedArgmaxMatchesWhereMarginIsClear) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Golden, ::testing::ValuesIn(kCases),
-                         [](const auto& info) {
-                           std::string name = info.param.golden;
+                         [](const auto& test_info) {
+                           std::string name = test_info.param.golden;
                            for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
                            return name;
                          });

@@ -1,6 +1,11 @@
 // jitflow run: generate text from a prompt, streaming it as it is produced.
+#include <algorithm>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "args.h"
 #include "base/clock.h"
@@ -10,6 +15,44 @@
 
 namespace jf::cli {
 namespace {
+
+// A memory budget from a token of the generation on (--mem, --mem-schedule).
+struct BudgetChange {
+  int token;
+  uint64_t bytes;
+  std::string text;  // as written
+};
+
+// --mem (the budget from token 0) and --mem-schedule ("0:60%,64:30%") as one list, ascending by token,
+// starting at token 0.
+Result<std::vector<BudgetChange>> parse_schedule(const std::string& memory, const std::string& schedule,
+                                                 uint64_t model_bytes) {
+  std::vector<BudgetChange> changes;
+  if (!memory.empty()) {
+    Result<uint64_t> bytes = parse_memory_size(memory, model_bytes);
+    if (!bytes.ok()) return error(StatusCode::kInvalidArgument, "--mem: %s", bytes.status().message().c_str());
+    changes.push_back({0, *bytes, memory});
+  }
+  size_t start = 0;
+  while (start < schedule.size()) {
+    const size_t comma = std::min(schedule.find(',', start), schedule.size());
+    const std::string item = schedule.substr(start, comma - start);
+    start = comma + 1;
+    const size_t colon = item.find(':');
+    char* end = nullptr;
+    const long token = colon == std::string::npos ? -1 : std::strtol(item.c_str(), &end, 10);
+    Result<uint64_t> bytes = colon == std::string::npos ? Result<uint64_t>(0) : parse_memory_size(item.substr(colon + 1), model_bytes);
+    const bool ascending = changes.empty() ? token == 0 : token > changes.back().token;
+    if (colon == std::string::npos || end != item.c_str() + colon || token < 0 || token > INT32_MAX || !bytes.ok() ||
+        !ascending) {
+      return error(StatusCode::kInvalidArgument,
+                   "--mem-schedule: '%s' is not TOKEN:BUDGET with tokens ascending from 0 (or from 1 after --mem)%s%s",
+                   item.c_str(), bytes.ok() ? "" : ": ", bytes.ok() ? "" : bytes.status().message().c_str());
+    }
+    changes.push_back({static_cast<int>(token), *bytes, item.substr(colon + 1)});
+  }
+  return changes;
+}
 
 // --stats: what streaming from flash read, per token of the run.
 void print_streaming_stats(const StreamingStats& s, int n_tokens) {
@@ -37,7 +80,7 @@ int cmd_run(int argc, char** argv) {
   GenerateOptions gen;
   EngineOptions engine_options;
   SparsityOptions sparsity;
-  std::string sparsity_mode = "topk", memory;
+  std::string sparsity_mode = "topk", memory, memory_schedule;
   bool ignore_eos = false, show_stats = false;
   int64_t seed = 0;
   ArgParser parser("jitflow run", "Generate text from a prompt; ends with a stats line on stderr.");
@@ -60,25 +103,30 @@ int cmd_run(int argc, char** argv) {
   parser.add("", "--mem", &memory,
              "DRAM budget for the model: bytes (300M, 1.5G) or a percent of the model file (40%); the model must\n"
              "be in the flash layout (jitflow convert --flash): its linears are streamed from the file");
+  parser.add("", "--mem-schedule", &memory_schedule,
+             "budgets that change while generating: TOKEN:BUDGET,... (\"0:60%,64:30%\": 60% of the model from\n"
+             "the start, 30% from the 64th generated token); the first at token 0 unless --mem gives it");
   parser.add_flag("", "--stats", &show_stats, "print what streaming read (with --mem)");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (model_path.empty()) {
     std::fprintf(stderr, "jitflow run: -m MODEL is required\n\n%s", parser.usage().c_str());
     return 2;
   }
-  if (!memory.empty()) {
+  std::vector<BudgetChange> schedule;
+  if (!memory.empty() || !memory_schedule.empty()) {
     std::error_code size_error;
     const uint64_t model_bytes = std::filesystem::file_size(model_path, size_error);
     if (size_error) {
       std::fprintf(stderr, "jitflow run: %s: %s\n", model_path.c_str(), size_error.message().c_str());
       return 1;
     }
-    Result<uint64_t> budget = parse_memory_size(memory, model_bytes);
-    if (!budget.ok()) {
-      std::fprintf(stderr, "jitflow run: --mem: %s\n", budget.status().message().c_str());
+    Result<std::vector<BudgetChange>> parsed = parse_schedule(memory, memory_schedule, model_bytes);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "jitflow run: %s\n", parsed.status().message().c_str());
       return 2;
     }
-    engine_options.memory_budget = *budget;
+    schedule = std::move(*parsed);
+    engine_options.memory_budget = schedule.front().bytes;
   }
   gen.sampling.seed = static_cast<uint64_t>(seed);
   gen.stop_at_eog = !ignore_eos;
@@ -113,12 +161,29 @@ int cmd_run(int argc, char** argv) {
     if (!echoed) std::fwrite(prompt.data(), 1, prompt.size(), stdout);
     echoed = true;
   };
+  int n_pieces = 0;
+  size_t next_change = 1;  // schedule[0] is the budget the engine was loaded with
+  Status budget_status;
   auto stats = session->generate(prompt, gen, [&](std::string_view piece) {
     echo_prompt();
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
+    ++n_pieces;
+    if (next_change < schedule.size() && schedule[next_change].token == n_pieces) {
+      budget_status = session->set_memory_budget(schedule[next_change].bytes);
+      if (show_stats) {
+        std::fprintf(stderr, "\njitflow: memory budget %s from token %d\n", schedule[next_change].text.c_str(),
+                     n_pieces);
+      }
+      ++next_change;
+      return budget_status.ok();
+    }
     return true;
   });
+  if (!budget_status.ok()) {
+    std::fprintf(stderr, "jitflow run: --mem-schedule: %s\n", budget_status.message().c_str());
+    return 1;
+  }
   if (!stats.ok()) {
     std::fprintf(stderr, "jitflow run: %s\n", stats.status().to_string().c_str());
     return 1;

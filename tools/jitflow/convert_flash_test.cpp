@@ -27,7 +27,6 @@ std::string synth_five_layers(const std::string& name) {
   return test::write_test_tiny(synth::FileType::kQ8_0, name, 5);
 }
 
-
 // The file at `path` rewritten: metadata through `edit_key` (return false to drop a key), tensors
 // through `keep_tensor`.
 std::string rewrite(const std::string& path, const std::string& name,
@@ -44,7 +43,8 @@ std::string rewrite(const std::string& path, const std::string& name,
     if (!keep_tensor(info)) continue;
     std::vector<uint8_t> bytes(info.n_bytes);
     EXPECT_TRUE(file->read_tensor(info, bytes.data()).ok());
-    writer.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims), std::move(bytes));
+    writer.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims),
+                      std::move(bytes));
   }
   const std::string out = test::temp_path(name);
   EXPECT_TRUE(writer.write_file(out).ok());
@@ -81,8 +81,9 @@ TEST(ConvertFlash, GroupsLoadAsTheChannelMajorWeightsWithTheSameLogits) {
       ASSERT_EQ(g.dtype, w.dtype) << path << " " << w.name;
       ASSERT_EQ(g.n_cols, w.n_cols);
       ASSERT_EQ(g.n_rows, w.n_rows);
-      const size_t bytes = w.layout == WeightLayout::channel_major ? channel_bytes(w.dtype, w.n_rows) * w.n_cols
-                                                                   : w.row_stride_bytes() * w.n_rows;
+      const size_t bytes = w.layout == WeightLayout::channel_major
+                               ? channel_bytes(w.dtype, w.n_rows) * w.n_cols
+                               : w.row_stride_bytes() * w.n_rows;
       EXPECT_EQ(std::memcmp(g.data, w.data, bytes), 0) << path << " " << w.name;
     }
   }
@@ -97,7 +98,8 @@ TEST(ConvertFlash, GroupsLoadAsTheChannelMajorWeightsWithTheSameLogits) {
 TEST(ConvertFlash, RefusesBadGroupsAndConvertedInputs) {
   const std::string rows = synth_five_layers("five-refusals.gguf");
   for (int group : {0, 6}) {
-    const Result<convert::Summary> s = convert::flash(rows, test::temp_path("never.gguf"), group, std::nullopt);
+    const Result<convert::Summary> s =
+        convert::flash(rows, test::temp_path("never.gguf"), group, std::nullopt);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(s.status().message().find("1 to 5 layers"), std::string::npos) << s.status().message();
@@ -108,7 +110,8 @@ TEST(ConvertFlash, RefusesBadGroupsAndConvertedInputs) {
   EXPECT_FALSE(convert::channel_major(flash, test::temp_path("twice-cm.gguf"), std::nullopt).ok());
   const std::string cm = test::temp_path("five-refusals-cm.gguf");
   ASSERT_TRUE(convert::channel_major(rows, cm, std::nullopt).ok());
-  const Result<convert::Summary> retyped = convert::flash(cm, test::temp_path("retyped.gguf"), 2, DType::Q4_0);
+  const Result<convert::Summary> retyped =
+      convert::flash(cm, test::temp_path("retyped.gguf"), 2, DType::Q4_0);
   ASSERT_FALSE(retyped.ok());
   EXPECT_NE(retyped.status().message().find("needs the original model"), std::string::npos)
       << retyped.status().message();
@@ -136,14 +139,18 @@ TEST(ConvertFlash, DamagedFilesAreRefusedOnLoad) {
   };
 
   // A group size that does not match the tensors: their shape says so.
-  expect_refused(rewrite(flash, "group3.gguf", group_of(3), keep_all), StatusCode::kCorruptFile, "group size");
-  expect_refused(rewrite(flash, "group0.gguf", group_of(0), keep_all), StatusCode::kCorruptFile, kFlashGroupKey);
-  expect_refused(rewrite(flash, "nogroup.gguf",
-                         [](const std::string& key, GgufValue&) { return key != kFlashGroupKey; }, keep_all),
+  expect_refused(rewrite(flash, "group3.gguf", group_of(3), keep_all), StatusCode::kCorruptFile,
+                 "group size");
+  expect_refused(rewrite(flash, "group0.gguf", group_of(0), keep_all), StatusCode::kCorruptFile,
+                 kFlashGroupKey);
+  expect_refused(rewrite(
+                     flash, "nogroup.gguf",
+                     [](const std::string& key, GgufValue&) { return key != kFlashGroupKey; }, keep_all),
                  StatusCode::kNotFound, kFlashGroupKey);
   const std::string missing = std::string("blk.2.attn_v.weight") + kFlashSuffix;
-  expect_refused(rewrite(flash, "missing.gguf", keep_keys, [&](const TensorInfo& t) { return t.name != missing; }),
-                 StatusCode::kNotFound, missing);
+  expect_refused(
+      rewrite(flash, "missing.gguf", keep_keys, [&](const TensorInfo& t) { return t.name != missing; }),
+      StatusCode::kNotFound, missing);
 
   // Cut off inside the last group's tensors.
   std::vector<char> bytes;
