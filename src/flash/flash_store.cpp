@@ -11,12 +11,6 @@
 namespace jf {
 namespace {
 
-// Reads whose gap is at most this many bytes merge into one request, the gap read too. On this
-// machine's disk (a virtio block device, io_uring at 64 in flight) 4 KiB reads ran at 73K per second
-// (14 us each) and large ones at 0.5-1.5 GB/s: a gap of 16 KiB takes about as long to read as a
-// request costs. The planner is to measure it per device.
-constexpr size_t kMergeGapBytes = size_t{16} << 10;
-
 // Where one layer's linear lies: its group tensor (`tensor`, at `offset` in the file) holds channel
 // j of layer first + index at offset + (j · n + index) · channel_bytes.
 struct LinearPlace {
@@ -282,9 +276,9 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
     }
     ++n_read;
     // Channels between the last request and this one are read too when the gap is small (a request
-    // costs more than reading them, kMergeGapBytes) and none of them is in the buffer already; they
+    // costs more than reading them, set_merge_gap) and none of them is in the buffer already; they
     // join the group's runs.
-    bool merge = last_read >= 0 && static_cast<size_t>(j - last_read - 1) * run <= kMergeGapBytes;
+    bool merge = last_read >= 0 && static_cast<size_t>(j - last_read - 1) * run <= merge_gap_;
     for (int32_t between = last_read + 1; merge && between < j; ++between) {
       merge = buffer.group_at[between] == nullptr || cache.holds(buffer.group_at[between]);
     }

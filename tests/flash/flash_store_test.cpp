@@ -270,8 +270,10 @@ TEST(FlashStreaming, FetchedChannelsHoldTheirBytes) {
   FlashStore& store = *streamed->store;
   ASSERT_TRUE(store.set_cache_bytes(64 << 10).ok());
   // attn_q has 256 channels of 272 bytes (Q8_0, 256 outputs); a group run of 2 layers is 544 bytes,
-  // so reads up to 30 channels apart merge. Layer 0 reads every 32nd channel alone; layer 1's reads
-  // merge across all of them: each is in the buffer once, or the buffer overflows.
+  // so with a merge gap of 16 KiB reads up to 30 channels apart merge. Layer 0 reads every 32nd
+  // channel alone; layer 1's reads merge across all of them: each is in the buffer once, or the
+  // buffer overflows.
+  store.set_merge_gap(16 << 10);
   std::vector<int32_t> every_32nd, spread = {1};
   for (int32_t j = 0; j < 256; j += 32) every_32nd.push_back(j);
   for (int32_t j = 30; j < 256; j += 30) spread.push_back(j);
