@@ -297,7 +297,9 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
     const Status read = source_->read_batch(requests_);
     stats_.read_ms += now_ms() - start_ms;
     if (!read.ok()) {
-      buffer.group = -1;  // what the failed reads were to fill is unknown: start over next time
+      // What the failed reads were to fill is unknown: the buffer starts over, and offers none of it.
+      buffer.start_group(-1, 0);
+      buffer.cache = nullptr;
       return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(),
                    read.message().c_str());
     }

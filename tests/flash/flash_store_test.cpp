@@ -186,19 +186,22 @@ TEST(FlashStreaming, BudgetChangesWhileRunningKeepTheLogits) {
 // Fails every read from the n-th on, like a disk that went away.
 class FailingSource final : public ByteSource {
  public:
-  FailingSource(std::unique_ptr<ByteSource> inner, int fail_from)
-      : inner_(std::move(inner)), fail_from_(fail_from) {}
+  // Reads number fail_from .. fail_from + n_failing - 1 (from 1) fail.
+  FailingSource(std::unique_ptr<ByteSource> inner, int fail_from, int n_failing)
+      : inner_(std::move(inner)), fail_from_(fail_from), n_failing_(n_failing) {}
   uint64_t size() const override { return inner_->size(); }
   const std::string& name() const override { return inner_->name(); }
   Status read_at(uint64_t offset, void* dst, size_t n) const override {
-    if (++reads_ >= fail_from_)
+    ++reads_;
+    if (reads_ >= fail_from_ && reads_ < fail_from_ + n_failing_) {
       return error(StatusCode::kIoError, "%s: injected read failure", name().c_str());
+    }
     return inner_->read_at(offset, dst, n);
   }
 
  private:
   std::unique_ptr<ByteSource> inner_;
-  int fail_from_;
+  int fail_from_, n_failing_;
   mutable int reads_ = 0;
 };
 
@@ -239,9 +242,10 @@ TEST(FlashStreaming, AFailedReadStopsTheForwardPassNamingFileAndTensor) {
   const Models m = synth_models(synth::FileType::kQ8_0, "failing");
   const std::string flash = flash_of(m.channel_major, 2);
   const auto streamed = open_streamed(flash, [](std::unique_ptr<ByteSource> file) {
-    return std::make_unique<FailingSource>(std::move(file), 3);
+    return std::make_unique<FailingSource>(std::move(file), 3, 2);
   });
   ASSERT_NE(streamed, nullptr);
+  ASSERT_TRUE(streamed->store->set_cache_bytes(kAmpleBudget).ok());
   EXPECT_FALSE(streamed->weights.layers[0].q.weight.present());  // streamed: no data in DRAM
   ThreadPool pool(2);
   KernelSelector kernels;
@@ -254,8 +258,25 @@ TEST(FlashStreaming, AFailedReadStopsTheForwardPassNamingFileAndTensor) {
   EXPECT_NE(failed.status().message().find(".flash"), std::string::npos) << failed.status().message();
   EXPECT_NE(failed.status().message().find("injected"), std::string::npos) << failed.status().message();
   EXPECT_EQ(transformer.n_past(), 0);
-  // The store keeps failing cleanly, without crashing or handing out stale channels.
-  EXPECT_FALSE(transformer.forward(prompt, false).ok());
+  EXPECT_FALSE(transformer.forward(prompt, false).ok());  // the second failing read
+
+  // Once the reads succeed again, nothing the failed reads were to fill is used (or cached): the
+  // logits are those in memory.
+  const Result<const float*> recovered = transformer.forward(prompt, false);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().to_string();
+  const std::vector<float> got(*recovered, *recovered + streamed->config.n_vocab);
+  const test::LoadedModel resident = test::load_model(m.channel_major);
+  ResidentWeightProvider provider(resident.weights);
+  Transformer in_memory(resident.config, provider, 32, pool, kernels);
+  const Result<const float*> want = in_memory.forward(prompt, false);
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(got, std::vector<float>(*want, *want + resident.config.n_vocab));
+  const Result<const float*> again = transformer.forward(prompt, false);  // through the cache
+  ASSERT_TRUE(again.ok());
+  const Result<const float*> want_again = in_memory.forward(prompt, false);
+  ASSERT_TRUE(want_again.ok());
+  EXPECT_EQ(std::vector<float>(*again, *again + streamed->config.n_vocab),
+            std::vector<float>(*want_again, *want_again + resident.config.n_vocab));
 }
 
 // The store driven directly: every address fetch returns holds the channel's bytes (those of the
