@@ -153,8 +153,8 @@ class FlashStore::Linear final : public ChannelSource {
   FlashStore& store_;
 };
 
-FlashStore::FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source, LayerGroups groups)
-    : weights_(weights), source_(std::move(source)), groups_(groups) {}
+FlashStore::FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source)
+    : weights_(weights), source_(std::move(source)) {}
 
 FlashStore::~FlashStore() = default;
 
@@ -168,7 +168,7 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
         "%s: not in the flash layout; streaming weights needs one (jitflow convert --flash --group N)",
         file.path().c_str());
   }
-  std::unique_ptr<FlashStore> store(new FlashStore(weights, std::move(source), layout->groups));
+  std::unique_ptr<FlashStore> store(new FlashStore(weights, std::move(source)));
   const LayerGroups& groups = layout->groups;
   for (size_t kind = 0; kind < std::size(kLayerLinearRoles); ++kind) {
     const TensorRole role = kLayerLinearRoles[kind];
@@ -182,21 +182,21 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
       const TensorInfo* tensor =
           file.find_tensor(flash_tensor_name(tensor_name(*config.arch_info, role, groups.first(group))));
       JF_CHECK_MSG(tensor != nullptr, "load_weights checked the group tensors");
+      const size_t channel = channel_bytes(tensor->dtype, linear.weight.n_rows),
+                   run = channel * static_cast<size_t>(n);
       if (layer == groups.first(group)) {
-        store->caches_.push_back(std::make_unique<Cache>(
-            channel_bytes(tensor->dtype, linear.weight.n_rows) * static_cast<size_t>(n),
-            linear.weight.n_cols));
+        store->caches_.push_back(std::make_unique<Cache>(run, linear.weight.n_cols));
       }
-      const LinearPlace place{static_cast<int>(kind),
-                              group,
-                              layer - groups.first(group),
-                              n,
-                              tensor->name,
-                              tensor->offset,
-                              channel_bytes(tensor->dtype, linear.weight.n_rows)};
+      const LinearPlace place{.kind = static_cast<int>(kind),
+                              .group = group,
+                              .index = layer - groups.first(group),
+                              .n = n,
+                              .tensor = tensor->name,
+                              .offset = tensor->offset,
+                              .channel_bytes = channel};
       store->linears_.push_back(std::make_unique<Linear>(*store, place, *store->caches_.back()));
       linear.streamed = store->linears_.back().get();
-      largest_run = std::max(largest_run, store->linears_.back()->channel_bytes * static_cast<size_t>(n));
+      largest_run = std::max(largest_run, run);
       n_channels = std::max(n_channels, linear.weight.n_cols);
     }
     buffer->group_at.assign(static_cast<size_t>(n_channels), nullptr);

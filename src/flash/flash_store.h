@@ -92,7 +92,7 @@ class FlashStore final : public WeightProvider {
   struct Cache;   // a group tensor's hot-weight cache
 
  private:
-  FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source, LayerGroups groups);
+  FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source);
   // The addresses of `channels` of `linear`, reading those its kind's buffer and cache lack.
   Result<std::span<const uint8_t* const>> fetch(Linear& linear, std::span<const int32_t> channels);
   // The group runs `buffer` read for its group, offered to the group's cache as the group ends.
@@ -100,7 +100,6 @@ class FlashStore final : public WeightProvider {
 
   ModelWeights& weights_;
   std::unique_ptr<ByteSource> source_;
-  LayerGroups groups_;
   std::vector<std::unique_ptr<Buffer>> buffers_;  // one per linear kind
   std::vector<std::unique_ptr<Cache>> caches_;    // one per group tensor
   std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
