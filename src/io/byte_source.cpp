@@ -25,18 +25,21 @@ Status past_the_end(const std::string& name, uint64_t offset, size_t n, uint64_t
                name.c_str(), n, static_cast<unsigned long long>(offset), static_cast<unsigned long long>(size));
 }
 
-// n bytes at offset of fd into out: pread until done (short reads happen), or the error naming path.
-Status pread_exact(int fd, const std::string& path, uint64_t offset, uint8_t* out, size_t n) {
-  while (n > 0) {
-    const ssize_t got = ::pread(fd, out, n, static_cast<off_t>(offset));
+// Reads into out[0 .. length) from `offset` of fd until at least `want` bytes came (pread returns
+// short reads; an O_DIRECT read asks for whole blocks, of which fewer than `length` exist at the end
+// of the file), or the error naming path.
+Status pread_at_least(int fd, const std::string& path, uint64_t offset, uint8_t* out, size_t length,
+                      size_t want) {
+  size_t done = 0;
+  while (done < want) {
+    const ssize_t got = ::pread(fd, out + done, length - done, static_cast<off_t>(offset + done));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
       return error(StatusCode::kIoError, "%s: read at offset %llu failed: %s", path.c_str(),
-                   static_cast<unsigned long long>(offset), got == 0 ? "unexpected end of file" : std::strerror(errno));
+                   static_cast<unsigned long long>(offset + done),
+                   got == 0 ? "unexpected end of file" : std::strerror(errno));
     }
-    out += got;
-    offset += static_cast<uint64_t>(got);
-    n -= static_cast<size_t>(got);
+    done += static_cast<size_t>(got);
   }
   return Status();
 }
@@ -51,7 +54,7 @@ class PosixFileSource final : public ByteSource {
 
   Status read_at(uint64_t offset, void* dst, size_t n) const override {
     if (offset > size_ || n > size_ - offset) return past_the_end(path_, offset, n, size_);
-    return pread_exact(fd_, path_, offset, static_cast<uint8_t*>(dst), n);
+    return pread_at_least(fd_, path_, offset, static_cast<uint8_t*>(dst), n, n);
   }
 
  private:
@@ -108,7 +111,7 @@ class DirectFileSource final : public ByteSource {
     if (offset > size_ || n > size_ - offset) return past_the_end(path_, offset, n, size_);
     auto* out = static_cast<uint8_t*>(dst);
     const bool aligned = offset % kAlign == 0 && n % kAlign == 0 && reinterpret_cast<uintptr_t>(out) % kAlign == 0;
-    if (!direct_ || aligned) return pread_exact(fd_, path_, offset, out, n);
+    if (!direct_ || aligned) return pread_at_least(fd_, path_, offset, out, n, n);
     const uint64_t begin = offset / kAlign * kAlign;
     const uint64_t end = (offset + n + kAlign - 1) / kAlign * kAlign;
     const size_t bounce_bytes = static_cast<size_t>(std::min<uint64_t>(end - begin, kBouncePiece));
@@ -119,7 +122,7 @@ class DirectFileSource final : public ByteSource {
       // The file's last block may be partial: O_DIRECT reads stop at the end of the file.
       const size_t want = static_cast<size_t>(std::min<uint64_t>({bounce_bytes, end - at, size_ - at}));
       const size_t piece = static_cast<size_t>(std::min<uint64_t>(bounce_bytes, end - at));
-      status = pread_direct(at, static_cast<uint8_t*>(bounce), piece, want);
+      status = pread_at_least(fd_, path_, at, static_cast<uint8_t*>(bounce), piece, want);
       const uint64_t from = std::max(at, offset), to = std::min(at + want, offset + n);
       if (status.ok() && from < to) std::memcpy(out + (from - offset), static_cast<uint8_t*>(bounce) + (from - at), to - from);
     }
@@ -128,23 +131,6 @@ class DirectFileSource final : public ByteSource {
   }
 
  private:
-  // An aligned read of `piece` bytes at the aligned `offset` of which at least `want` must come back
-  // (fewer than piece only at the end of the file).
-  Status pread_direct(uint64_t offset, uint8_t* out, size_t piece, size_t want) const {
-    size_t done = 0;
-    while (done < want) {
-      const ssize_t got = ::pread(fd_, out + done, piece - done, static_cast<off_t>(offset + done));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) {
-        return error(StatusCode::kIoError, "%s: direct read at offset %llu failed: %s", path_.c_str(),
-                     static_cast<unsigned long long>(offset + done),
-                     got == 0 ? "unexpected end of file" : std::strerror(errno));
-      }
-      done += static_cast<size_t>(got);
-    }
-    return Status();
-  }
-
 #if defined(JITFLOW_HAVE_IO_URING)
   // One read in flight: `length` bytes at the aligned `begin` into buf (the request's dst, or bounce
   // space to copy it from), of which `want` must come back (less than length only at the end of the
@@ -225,7 +211,9 @@ class DirectFileSource final : public ByteSource {
         break;
       }
       const size_t done = static_cast<size_t>(got[i]);
-      if (done < f.want) status = pread_direct(f.begin + done, f.buf + done, f.length - done, f.want - done);
+      if (done < f.want) {
+        status = pread_at_least(fd_, path_, f.begin + done, f.buf + done, f.length - done, f.want - done);
+      }
       if (status.ok() && f.buf != f.request->dst) {
         std::memcpy(f.request->dst, f.buf + (f.request->offset - f.begin), f.request->n);
       }
