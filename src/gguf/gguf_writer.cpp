@@ -91,6 +91,13 @@ void GgufWriter::add_tensor(const std::string& name, DType dtype, std::vector<in
   tensors_.push_back({name, dtype, std::move(ne), std::move(data)});
 }
 
+Status GgufWriter::copy_tensor(const GgufFile& file, const TensorInfo& tensor) {
+  std::vector<uint8_t> bytes(tensor.n_bytes);
+  JF_RETURN_IF_ERROR(file.read_tensor(tensor, bytes.data()));
+  add_tensor(tensor.name, tensor.dtype, std::vector<int64_t>(tensor.ne, tensor.ne + tensor.n_dims), std::move(bytes));
+  return Status();
+}
+
 Result<std::vector<uint8_t>> GgufWriter::header_bytes(uint32_t alignment) const {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
     return error(StatusCode::kInvalidArgument, "GGUF alignment %u is not a power of two", alignment);

@@ -24,6 +24,8 @@ class GgufWriter {
 
   // Adds a tensor; `data` must hold exactly the bytes of `ne` in `dtype` (checked at write time).
   void add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne, std::vector<uint8_t> data);
+  // Adds `tensor` of `file` as it is there (name, type, shape, bytes). Errors: the read's.
+  Status copy_tensor(const GgufFile& file, const TensorInfo& tensor);
 
   // Serialises everything to bytes / to a file. Errors name the offending tensor or path.
   // `alignment` alone decides general.alignment: a value set for that key is not written.

@@ -151,9 +151,7 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
   std::vector<std::string> converted;
   for (const TensorInfo& info : file.tensors()) {
     if (linears.count(info.name) == 0) {
-      std::vector<uint8_t> bytes(info.n_bytes);
-      JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
-      writer.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims), std::move(bytes));
+      JF_RETURN_IF_ERROR(writer.copy_tensor(file, info));
       ++summary.n_copied;
       continue;
     }
@@ -193,9 +191,7 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
                                     ? info.name.substr(0, info.name.size() - std::strlen(kChannelMajorSuffix))
                                     : info.name;
     if (linears.count(logical) > 0) continue;
-    std::vector<uint8_t> bytes(info.n_bytes);
-    JF_RETURN_IF_ERROR(file.read_tensor(info, bytes.data()));
-    writer.add_tensor(info.name, info.dtype, std::vector<int64_t>(info.ne, info.ne + info.n_dims), std::move(bytes));
+    JF_RETURN_IF_ERROR(writer.copy_tensor(file, info));
     ++summary.n_copied;
   }
   // Group by group, then linear by linear: a group's channels lie together in the file.
