@@ -94,7 +94,8 @@ void GgufWriter::add_tensor(const std::string& name, DType dtype, std::vector<in
 Status GgufWriter::copy_tensor(const GgufFile& file, const TensorInfo& tensor) {
   std::vector<uint8_t> bytes(tensor.n_bytes);
   JF_RETURN_IF_ERROR(file.read_tensor(tensor, bytes.data()));
-  add_tensor(tensor.name, tensor.dtype, std::vector<int64_t>(tensor.ne, tensor.ne + tensor.n_dims), std::move(bytes));
+  add_tensor(tensor.name, tensor.dtype, std::vector<int64_t>(tensor.ne, tensor.ne + tensor.n_dims),
+             std::move(bytes));
   return Status();
 }
 
