@@ -1,6 +1,7 @@
 // jitflow bench: llama-bench style throughput tests (bench.h has the method and the columns).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "args.h"
 #include "base/units.h"
@@ -62,8 +63,13 @@ Status fill_options(const BenchArgs& args, const std::vector<std::string>& posit
   if (!args.memory.empty()) {
     options->memory_budgets.clear();
     for (const std::string& budget : split_commas(args.memory)) {
-      if (budget != "none") {
-        Result<uint64_t> checked = parse_memory_size(budget, 100);
+      // Checked against each model now (a percentage is of the model file), so that a bad value stops
+      // the run before any test; a model whose size cannot be read fails when its turn comes.
+      for (const std::string& path : budget == "none" ? std::vector<std::string>{} : options->model_paths) {
+        std::error_code size_error;
+        const uint64_t model_bytes = std::filesystem::file_size(path, size_error);
+        if (size_error) continue;
+        Result<uint64_t> checked = parse_memory_size(budget, model_bytes);
         if (!checked.ok()) return error(StatusCode::kInvalidArgument, "--mem: %s", checked.status().message().c_str());
       }
       options->memory_budgets.push_back(budget == "none" ? "" : budget);
