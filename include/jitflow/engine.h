@@ -29,24 +29,32 @@ struct ModelInfo : ModelShape {
   uint64_t weight_bytes = 0;  // bytes of tensor data held in DRAM
 };
 
-// What a model streamed from flash (EngineOptions::memory_budget) read since it was loaded.
-struct StreamingStats {
-  bool streaming = false;         // false: every weight is resident, the rest is 0
-  bool direct_io = false;         // reads bypass the page cache (O_DIRECT)
-  uint64_t memory_bytes = 0;      // DRAM held for the model: resident tensors, load buffers, KV cache
-  uint64_t buffer_bytes = 0;      // of it, the load buffers
-  uint64_t cache_bytes = 0;       // and the hot-weight cache (the budget's rest)
-  uint64_t bytes_read = 0;        // from the model file
-  uint64_t reads = 0;             // read requests
-  uint64_t channels_asked = 0;    // weight channels the linears asked for
-  uint64_t channels_read = 0;     // of them, read from the file (the others were in DRAM)
-  // A group's first layer reads each of its channels for the group's later layers too (predicting
-  // their active sets); a later layer reads the channels it lacks on demand.
-  uint64_t predicted_uses = 0;    // channel runs read for later layers
-  uint64_t later_asked = 0;       // channels the later layers asked for
-  uint64_t later_hits = 0;        // of them, predicted (the rest were read on demand)
-  uint64_t cache_hits = 0;        // channels asked for that were in the hot-weight cache
-  double read_ms = 0;             // time spent waiting for reads
+// What streaming from flash did since the model was loaded (EngineOptions::memory_budget). Each
+// weight channel a linear asked for came from the hot-weight cache, from its group's buffer (read
+// for an earlier layer of the group, or preloaded while the group before it computed), or was read
+// when asked for: channels_asked = cache_hits + buffer_hits + on_demand.
+struct FlashCounters {
+  uint64_t bytes_read = 0;      // from the model file, preloads included
+  uint64_t reads = 0;           // read requests (adjacent channels merged)
+  uint64_t channels_asked = 0;  // per layer and linear
+  uint64_t cache_hits = 0;
+  uint64_t buffer_hits = 0;
+  uint64_t on_demand = 0;
+  uint64_t preloaded = 0;       // group runs (a channel for every layer of a group) read ahead
+  uint64_t preload_used = 0;    // of them, asked for by a layer of their group
+  double read_ms = 0;           // waiting for on-demand reads
+  double preload_wait_ms = 0;   // waiting for the loader as a group begins
+  double loader_ms = 0;         // the loader reading, while the layers compute
+};
+
+// FlashCounters and the memory they were counted in.
+struct StreamingStats : FlashCounters {
+  bool streaming = false;     // false: every weight is resident, the rest is 0
+  bool direct_io = false;     // reads bypass the page cache (O_DIRECT)
+  bool preloading = false;    // a loader thread reads the next group ahead
+  uint64_t memory_bytes = 0;  // DRAM held for the model: resident tensors, load buffers, KV cache
+  uint64_t buffer_bytes = 0;  // of it, the load buffers
+  uint64_t cache_bytes = 0;   // and the hot-weight cache (the budget's rest)
 };
 
 struct GenerationStats {

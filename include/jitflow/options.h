@@ -16,6 +16,9 @@ struct EngineOptions {
   // linears stay in the file and are streamed from it. A budget below what streaming needs is refused,
   // stating the minimum.
   uint64_t memory_budget = 0;
+  // Streamed: a loader thread reads the next layer group's predicted channels while this one
+  // computes. false: every read waits (the paper's serial baseline, for measurements).
+  bool flash_preload = true;
 };
 
 // How the next token is chosen. temperature 0 is greedy (argmax, lowest id on ties); otherwise

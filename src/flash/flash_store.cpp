@@ -22,27 +22,54 @@ struct LinearPlace {
 
 }  // namespace
 
-// A linear kind's buffer for the current group: group runs (channel j's runs for all n layers of
-// `group`, n · channel_bytes at group_at[j]), or group_at[j] pointing into the group's cache. Sized
-// for every channel of the kind's largest group: a group reads a channel at most once.
-struct FlashStore::Buffer {
+// One group's runs in a kind's buffer, packed from one end of it: group_at[j] is channel j's group
+// run (n · channel_bytes, all n layers of the group), in the buffer or in the group's cache.
+struct FlashStore::Side {
+  const bool from_end;             // packs down from the buffer's end, else up from its start
   int group = -1;
-  uint64_t pass = 0;               // the forward pass that read the group runs
-  Cache* cache = nullptr;          // the group's: where its runs are offered when the group ends
+  uint64_t pass = 0;               // the forward pass it serves
+  Cache* cache = nullptr;          // the group's (null: no group)
   std::vector<uint8_t*> group_at;  // per channel; null: absent
+  std::vector<uint8_t> preloaded;  // per channel: preloaded, not asked for yet
   size_t used = 0;
-  AlignedBuffer data;
+  uint64_t ticket = 0;             // the loader's batch still to wait for; 0: none
 
-  void start_group(int g, uint64_t forward_pass) {
+  Side(bool packs_from_end, int64_t n_channels)
+      : from_end(packs_from_end),
+        group_at(static_cast<size_t>(n_channels), nullptr),
+        preloaded(static_cast<size_t>(n_channels), 0) {}
+  bool serves(int g, uint64_t forward_pass) const { return cache != nullptr && group == g && pass == forward_pass; }
+  void start(int g, uint64_t forward_pass, Cache* group_cache) {
     group = g;
     pass = forward_pass;
+    cache = group_cache;
     std::fill(group_at.begin(), group_at.end(), nullptr);
+    std::fill(preloaded.begin(), preloaded.end(), 0);
     used = 0;
+    ticket = 0;
   }
-  uint8_t* take_group(size_t bytes) {
-    JF_CHECK_MSG(used + bytes <= data.size(), "a group reads a channel at most once");
-    uint8_t* at = reinterpret_cast<uint8_t*>(data.data()) + used;
-    used += bytes;
+  void clear() { start(-1, 0, nullptr); }
+};
+
+// A linear kind's buffer: room for every channel's run of the kind's largest group, which the
+// current group always fits in (it reads a channel at most once). The next group's preload packs
+// from the other end into what the current one leaves free; when the next group begins, the sides
+// swap roles.
+struct FlashStore::Buffer {
+  AlignedBuffer data;
+  Side sides[2];
+  int current = 0;
+
+  explicit Buffer(int64_t n_channels) : sides{Side(false, n_channels), Side(true, n_channels)} {}
+  Side& now() { return sides[current]; }
+  Side& next() { return sides[current ^ 1]; }
+  // `bytes` more for `side`, contiguous; null when they do not fit.
+  size_t free_bytes() const { return data.size() - sides[0].used - sides[1].used; }
+  uint8_t* take(Side& side, size_t bytes) {
+    if (bytes > free_bytes()) return nullptr;
+    auto* base = reinterpret_cast<uint8_t*>(data.data());
+    uint8_t* at = side.from_end ? base + data.size() - side.used - bytes : base + side.used;
+    side.used += bytes;
     return at;
   }
 };
@@ -142,11 +169,14 @@ class FlashStore::Linear final : public ChannelSource {
     return store_.fetch(*this, channels);
   }
 
+  size_t run() const { return channel_bytes * static_cast<size_t>(n); }
+
   const int kind, group, index, n;
   const std::string tensor;
   const uint64_t offset;
   const size_t channel_bytes;
   Cache& cache;                    // its group tensor's
+  Linear* next_group = nullptr;    // the kind's linear at the first layer of the next group
   std::vector<const uint8_t*> at;  // what fetch returns
 
  private:
@@ -159,8 +189,8 @@ FlashStore::FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source
 FlashStore::~FlashStore() = default;
 
 Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const ModelConfig& config,
-                                                     ModelWeights& weights,
-                                                     std::unique_ptr<ByteSource> source) {
+                                                     ModelWeights& weights, std::unique_ptr<ByteSource> source,
+                                                     std::unique_ptr<ByteSource> preload_source) {
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
   if (!layout) {
     return error(
@@ -172,9 +202,9 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
   const LayerGroups& groups = layout->groups;
   for (size_t kind = 0; kind < std::size(kLayerLinearRoles); ++kind) {
     const TensorRole role = kLayerLinearRoles[kind];
-    auto buffer = std::make_unique<Buffer>();
     size_t largest_run = 0;
     int64_t n_channels = 0;
+    Linear* group_first = nullptr;  // the kind's linear at the last group's first layer
     for (int layer = 0; layer < config.n_layer; ++layer) {
       LinearWeight& linear = layer_linear(weights.layers[layer], role);
       if (!layout->linears.contains(linear.weight.name)) continue;  // absent in this architecture
@@ -195,11 +225,16 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
                               .offset = tensor->offset,
                               .channel_bytes = channel};
       store->linears_.push_back(std::make_unique<Linear>(*store, place, *store->caches_.back()));
-      linear.streamed = store->linears_.back().get();
+      Linear* streamed = store->linears_.back().get();
+      if (place.index == 0) {
+        if (group_first != nullptr) group_first->next_group = streamed;
+        group_first = streamed;
+      }
+      linear.streamed = streamed;
       largest_run = std::max(largest_run, run);
       n_channels = std::max(n_channels, linear.weight.n_cols);
     }
-    buffer->group_at.assign(static_cast<size_t>(n_channels), nullptr);
+    auto buffer = std::make_unique<Buffer>(n_channels);
     const size_t bytes = largest_run * static_cast<size_t>(n_channels);
     if (bytes > 0) {
       buffer->data = AlignedBuffer(bytes);
@@ -210,11 +245,12 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
     }
     store->buffers_.push_back(std::move(buffer));
   }
+  if (preload_source != nullptr) store->loader_ = std::make_unique<ReadQueue>(std::move(preload_source));
   return store;
 }
 
 uint64_t FlashStore::buffer_bytes() const {
-  uint64_t total = source_->buffer_bytes();
+  uint64_t total = source_->buffer_bytes() + (loader_ != nullptr ? loader_->source().buffer_bytes() : 0);
   for (const auto& b : buffers_) total += b->data.size();
   return total;
 }
@@ -232,8 +268,7 @@ Status FlashStore::set_cache_bytes(uint64_t bytes) {
   const double fraction =
       whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(bytes) / static_cast<double>(whole));
   for (auto& b : buffers_) {  // their pointers into the caches go stale
-    b->start_group(-1, 0);
-    b->cache = nullptr;
+    for (Side& side : b->sides) drop(side);
   }
   for (const auto& c : caches_) {
     const auto slots = static_cast<int32_t>(fraction * static_cast<double>(c->slot_of.size()));
@@ -249,90 +284,172 @@ void FlashStore::start_sequence() {
   for (const auto& c : caches_) c->reset_counts();
 }
 
+FlashCounters FlashStore::stats() const {
+  FlashCounters s = stats_;
+  if (loader_ != nullptr) s.loader_ms = loader_->busy_ms();
+  return s;
+}
+
 // Channels in neither the buffer nor the cache are read as group runs; see the header.
 Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::span<const int32_t> channels) {
   Buffer& buffer = *buffers_[linear.kind];
+  JF_RETURN_IF_ERROR(begin_group(buffer, linear));
+  Side& side = buffer.now();
   Cache& cache = linear.cache;
-  if (buffer.group != linear.group || buffer.pass != pass_) {
-    if (buffer.cache != nullptr) offer_group_runs(buffer);
-    buffer.start_group(linear.group, pass_);
-    buffer.cache = &cache;
-  }
-  const bool first = linear.index == 0;
-  const size_t run = linear.channel_bytes * static_cast<size_t>(linear.n);
-  requests_.clear();
-  uint64_t n_read = 0, n_from_file = 0, n_cached = 0;
-  int32_t last_read = -1;  // the channel the last request ends with
+  want_.clear();
   for (const int32_t j : channels) {
     cache.use(j);
-    if (buffer.group_at[j] == nullptr && cache.find(j) != nullptr) {
-      buffer.group_at[j] = const_cast<uint8_t*>(cache.find(j));
+    if (side.group_at[j] == nullptr && cache.find(j) != nullptr) {
+      side.group_at[j] = const_cast<uint8_t*>(cache.find(j));
     }
-    if (buffer.group_at[j] != nullptr) {
-      const bool cached = cache.holds(buffer.group_at[j]);
-      n_cached += cached;
-      n_from_file += !cached;
-      continue;
-    }
-    ++n_read;
-    // Channels between the last request and this one are read too when the gap is small (a request
-    // costs more than reading them, set_merge_gap) and none of them is in the buffer already; they
-    // join the group's runs.
-    bool merge = last_read >= 0 && static_cast<size_t>(j - last_read - 1) * run <= merge_gap_;
-    for (int32_t between = last_read + 1; merge && between < j; ++between) {
-      merge = buffer.group_at[between] == nullptr || cache.holds(buffer.group_at[between]);
-    }
-    for (int32_t between = merge ? last_read + 1 : j; between <= j; ++between) {
-      buffer.group_at[between] = buffer.take_group(run);
-    }
-    if (merge) {
-      requests_.back().n += static_cast<size_t>(j - last_read) * run;
+    if (side.group_at[j] == nullptr) {
+      want_.push_back(j);
+    } else if (cache.holds(side.group_at[j])) {
+      ++stats_.cache_hits;
     } else {
-      requests_.push_back({linear.offset + static_cast<uint64_t>(j) * run, run, buffer.group_at[j]});
+      ++stats_.buffer_hits;
+      stats_.preload_used += side.preloaded[j];
+      side.preloaded[j] = 0;
     }
-    last_read = j;
   }
+  stats_.channels_asked += channels.size();
+  stats_.on_demand += want_.size();
+  plan_spans(side, want_, linear.run(), merge_gap_);
+  place_spans(buffer, side, linear, false);
   if (!requests_.empty()) {
     const double start_ms = now_ms();
     const Status read = source_->read_batch(requests_);
     stats_.read_ms += now_ms() - start_ms;
     if (!read.ok()) {
-      // What the failed reads were to fill is unknown: the buffer starts over, and offers none of it.
-      buffer.start_group(-1, 0);
-      buffer.cache = nullptr;
-      return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(),
-                   read.message().c_str());
+      // What the failed reads were to fill is unknown: the group starts over, and offers none of it.
+      side.clear();
+      return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(), read.message().c_str());
     }
-    for (const ReadRequest& r : requests_) stats_.bytes_read += r.n;
-    stats_.reads += requests_.size();
   }
-  stats_.channels_asked += channels.size();
-  stats_.channels_read += n_read;
-  stats_.cache_hits += n_cached;
-  // A run read now can serve the group's layers after this one.
-  uint64_t runs_read = 0;
-  for (const ReadRequest& r : requests_) runs_read += r.n / run;
-  stats_.predicted_uses += runs_read * static_cast<uint64_t>(linear.n - 1 - linear.index);
-  if (!first) {
-    stats_.later_asked += channels.size() - n_cached;
-    stats_.later_hits += n_from_file;
+  if (linear.index == 0 && linear.next_group != nullptr && loader_ != nullptr) {
+    preload_next(buffer, *linear.next_group, channels);
   }
   linear.at.resize(channels.size());
   const size_t layer_run = linear.channel_bytes * static_cast<size_t>(linear.index);
-  for (size_t i = 0; i < channels.size(); ++i) linear.at[i] = buffer.group_at[channels[i]] + layer_run;
+  for (size_t i = 0; i < channels.size(); ++i) linear.at[i] = side.group_at[channels[i]] + layer_run;
   return std::span<const uint8_t* const>(linear.at);
 }
 
-void FlashStore::offer_group_runs(Buffer& buffer) {
+Status FlashStore::begin_group(Buffer& buffer, const Linear& linear) {
+  Side& now = buffer.now();
+  if (now.serves(linear.group, pass_)) return Status();
+  if (now.cache != nullptr) offer_group_runs(now);
+  now.clear();
+  Side& next = buffer.next();
+  if (!next.serves(linear.group, pass_)) {
+    drop(next);
+    now.start(linear.group, pass_, &linear.cache);
+    return Status();
+  }
+  if (next.ticket != 0) {
+    const double start_ms = now_ms();
+    const Status read = loader_->wait(std::exchange(next.ticket, 0));
+    stats_.preload_wait_ms += now_ms() - start_ms;
+    if (!read.ok()) {
+      next.clear();
+      return error(read.code(), "preloading channels of '%s': %s", linear.tensor.c_str(),
+                   read.message().c_str());
+    }
+  }
+  buffer.current ^= 1;
+  return Status();
+}
+
+size_t FlashStore::plan_spans(const Side& side, std::span<const int32_t> want, size_t run, size_t merge_gap) {
+  spans_.clear();
+  size_t bytes = 0;
+  for (const int32_t j : want) {
+    if (!spans_.empty()) {
+      // Channels between the last span and this one are read too when the gap is small (a request
+      // costs more than reading them, set_merge_gap) and none of them is in the side already.
+      auto& [first, last] = spans_.back();
+      bool merge = static_cast<size_t>(j - last - 1) * run <= merge_gap;
+      for (int32_t between = last + 1; merge && between < j; ++between) {
+        merge = side.group_at[between] == nullptr || side.cache->holds(side.group_at[between]);
+      }
+      if (merge) {
+        bytes += static_cast<size_t>(j - last) * run;
+        last = j;
+        continue;
+      }
+    }
+    spans_.push_back({j, j});
+    bytes += run;
+  }
+  return bytes;
+}
+
+void FlashStore::place_spans(Buffer& buffer, Side& side, const Linear& linear, bool preload) {
+  requests_.clear();
+  const size_t run = linear.run();
+  // Channels first..last into `at`, and the request that fills them.
+  const auto place = [&](int32_t first, int32_t last, uint8_t* at) {
+    for (int32_t j = first; j <= last; ++j) {
+      side.group_at[j] = at + static_cast<size_t>(j - first) * run;
+      side.preloaded[j] = preload;
+    }
+    const size_t bytes = static_cast<size_t>(last - first + 1) * run;
+    requests_.push_back({linear.offset + static_cast<uint64_t>(first) * run, bytes, at});
+    stats_.bytes_read += bytes;
+    stats_.preloaded += preload ? static_cast<uint64_t>(last - first + 1) : 0;
+  };
+  for (const auto& [first, last] : spans_) {
+    const size_t bytes = static_cast<size_t>(last - first + 1) * run;
+    uint8_t* at = buffer.take(side, bytes);
+    if (at == nullptr && preload) {  // as many of the span's channels as fit, and no more
+      const auto fit = static_cast<int32_t>(std::min<size_t>(buffer.free_bytes() / run, last - first));
+      if (fit > 0) place(first, first + fit - 1, buffer.take(side, static_cast<size_t>(fit) * run));
+      break;
+    }
+    if (at == nullptr) {
+      drop(buffer.next());
+      at = buffer.take(side, bytes);
+      JF_CHECK_MSG(at != nullptr, "a group reads a channel at most once: its runs fit the buffer");
+    }
+    place(first, last, at);
+  }
+  stats_.reads += requests_.size();
+}
+
+void FlashStore::preload_next(Buffer& buffer, const Linear& linear, std::span<const int32_t> channels) {
+  Side& side = buffer.next();
+  if (side.cache != nullptr) return;  // a group preloads its successor once per pass
+  side.start(linear.group, pass_, &linear.cache);
+  want_.clear();
+  for (const int32_t j : channels) {
+    if (linear.cache.find(j) == nullptr) want_.push_back(j);
+  }
+  // Merged gaps must not crowd out the predicted channels: where they would not fit, each channel
+  // is read alone.
+  if (plan_spans(side, want_, linear.run(), merge_gap_) > buffer.free_bytes()) {
+    plan_spans(side, want_, linear.run(), 0);
+  }
+  place_spans(buffer, side, linear, true);
+  if (!requests_.empty()) side.ticket = loader_->submit(requests_);
+}
+
+void FlashStore::drop(Side& side) {
+  // Its runs are discarded, so a failed preload does not matter: the wait is for the loader to be
+  // done writing there.
+  if (side.ticket != 0) static_cast<void>(loader_->wait(side.ticket));
+  side.clear();
+}
+
+void FlashStore::offer_group_runs(Side& side) {
   offered_.clear();
-  for (size_t j = 0; j < buffer.group_at.size(); ++j) {
-    const uint8_t* p = buffer.group_at[j];
+  for (size_t j = 0; j < side.group_at.size(); ++j) {
+    const uint8_t* p = side.group_at[j];
     // A cached channel may have been read again, through a merged read's gap: it keeps its slot.
-    if (p != nullptr && !buffer.cache->holds(p) && buffer.cache->find(static_cast<int32_t>(j)) == nullptr) {
+    if (p != nullptr && !side.cache->holds(p) && side.cache->find(static_cast<int32_t>(j)) == nullptr) {
       offered_.push_back({static_cast<int32_t>(j), p});
     }
   }
-  buffer.cache->offer(offered_);
+  side.cache->offer(offered_);
 }
 
 }  // namespace jf

@@ -68,8 +68,8 @@ Status set_cache_from_budget(Engine::Impl& impl, uint64_t budget);
 std::string mib(uint64_t bytes) { return str_printf("%.1f MiB", static_cast<double>(bytes) / 1048576.0); }
 
 // Loads the resident tensors of a flash-layout model and streams its linears from the file, within
-// `budget` bytes of DRAM (impl.n_ctx set).
-Status open_streamed(const GgufFile& file, uint64_t budget, Engine::Impl& impl) {
+// `budget` bytes of DRAM (impl.n_ctx set); `preload`: with a loader thread.
+Status open_streamed(const GgufFile& file, uint64_t budget, bool preload, Engine::Impl& impl) {
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, impl.config.n_layer));
   if (!layout) {
     return error(StatusCode::kInvalidArgument,
@@ -78,8 +78,13 @@ Status open_streamed(const GgufFile& file, uint64_t budget, Engine::Impl& impl) 
   }
   JF_ASSIGN_OR_RETURN(impl.weights, load_weights(file, impl.config, FlashLinears::streamed));
   JF_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, open_direct_file_source(file.path()));
-  JF_ASSIGN_OR_RETURN(std::unique_ptr<FlashStore> store,
-                      FlashStore::open(file, impl.config, impl.weights, std::move(source)));
+  std::unique_ptr<ByteSource> preload_source;  // the loader thread's own: its reads never wait for ours
+  if (preload) {
+    JF_ASSIGN_OR_RETURN(preload_source, open_direct_file_source(file.path()));
+  }
+  JF_ASSIGN_OR_RETURN(
+      std::unique_ptr<FlashStore> store,
+      FlashStore::open(file, impl.config, impl.weights, std::move(source), std::move(preload_source)));
   const uint64_t kv = KvCache::bytes_for(impl.config, impl.n_ctx);
   impl.streaming_need = impl.weights.n_bytes + store->buffer_bytes() + kv;
   if (impl.streaming_need > budget) {
@@ -171,7 +176,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
   JF_ASSIGN_OR_RETURN(impl->fingerprint, file.content_fingerprint());
   impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
   if (options.memory_budget > 0) {
-    JF_RETURN_IF_ERROR(open_streamed(file, options.memory_budget, *impl));
+    JF_RETURN_IF_ERROR(open_streamed(file, options.memory_budget, options.flash_preload, *impl));
   } else {
     JF_ASSIGN_OR_RETURN(impl->weights, load_weights(file, impl->config));
     impl->provider = std::make_unique<ResidentWeightProvider>(impl->weights);
@@ -192,20 +197,13 @@ StreamingStats Engine::streaming_stats() const {
   StreamingStats s;
   const FlashStore* flash = impl_->flash;
   if (flash == nullptr) return s;
+  static_cast<FlashCounters&>(s) = flash->stats();
   s.streaming = true;
   s.direct_io = flash->direct_io();
+  s.preloading = flash->preloading();
   s.memory_bytes = impl_->memory_bytes;
   s.buffer_bytes = flash->buffer_bytes();
-  s.bytes_read = flash->stats().bytes_read;
-  s.reads = flash->stats().reads;
-  s.channels_asked = flash->stats().channels_asked;
-  s.channels_read = flash->stats().channels_read;
-  s.predicted_uses = flash->stats().predicted_uses;
-  s.later_asked = flash->stats().later_asked;
-  s.later_hits = flash->stats().later_hits;
   s.cache_bytes = flash->cache_bytes();
-  s.cache_hits = flash->stats().cache_hits;
-  s.read_ms = flash->stats().read_ms;
   return s;
 }
 double Engine::load_ms() const { return impl_->load_ms; }

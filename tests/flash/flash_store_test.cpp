@@ -18,6 +18,7 @@
 #include "base/thread_pool.h"
 #include "convert.h"
 #include "jitflow/engine.h"
+#include "model/sparsity.h"
 #include "model/transformer.h"
 #include "runtime/kernel_select.h"
 #include "synth.h"
@@ -118,7 +119,14 @@ TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
           EXPECT_TRUE(s.streaming);
           EXPECT_LE(s.memory_bytes, budget) << what;
           EXPECT_GT(s.bytes_read, 0u) << what;
-          EXPECT_LE(s.channels_read, s.channels_asked) << what;
+          EXPECT_EQ(s.cache_hits + s.buffer_hits + s.on_demand, s.channels_asked) << what;
+          EXPECT_TRUE(s.preloading);
+          EXPECT_LE(s.preload_used, s.preloaded) << what;
+          // Groups of 1 and 2 of five layers have a next group to preload while they decode sparse
+          // (dense, the group computing fills the buffer).
+          if (group < 5 && sparsity > 0 && budget == least) {
+            EXPECT_GT(s.preload_used, 0u) << what;
+          }
           EXPECT_EQ(s.cache_bytes > 0, budget > least) << what;
           // An ample cache keeps every channel read after the first token's pass.
           if (budget == kAmpleBudget) {
@@ -206,15 +214,23 @@ class FailingSource final : public ByteSource {
 };
 
 // A flash file's streamed weights and their store, opened below the Engine; `wrap` may put a test's
-// source around the file's. Heap-held: the store points into `weights`.
+// source around the file's on-demand source, `wrap_preload` around the loader's (absent: no
+// preloading). Heap-held: the store points into `weights`.
 struct Streamed {
   ModelConfig config;
   ModelWeights weights;
   std::unique_ptr<FlashStore> store;
 };
-std::unique_ptr<Streamed> open_streamed(
-    const std::string& flash,
-    const std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)>& wrap = nullptr) {
+using Wrap = std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)>;
+std::unique_ptr<ByteSource> source_of(const std::string& flash, const Wrap& wrap) {
+  Result<std::unique_ptr<ByteSource>> source = open_direct_file_source(flash);
+  EXPECT_TRUE(source.ok()) << source.status().to_string();
+  if (!source.ok()) return nullptr;
+  return wrap ? wrap(std::move(*source)) : std::move(*source);
+}
+const Wrap kAsIs = [](std::unique_ptr<ByteSource> source) { return source; };
+std::unique_ptr<Streamed> open_streamed(const std::string& flash, const Wrap& wrap = nullptr,
+                                        const Wrap& wrap_preload = nullptr) {
   auto s = std::make_unique<Streamed>();
   Result<GgufFile> file = GgufFile::open_path(flash);
   EXPECT_TRUE(file.ok()) << file.status().to_string();
@@ -227,11 +243,9 @@ std::unique_ptr<Streamed> open_streamed(
   EXPECT_TRUE(weights.ok()) << weights.status().to_string();
   if (!weights.ok()) return nullptr;
   s->weights = std::move(*weights);
-  Result<std::unique_ptr<ByteSource>> source = open_direct_file_source(flash);
-  EXPECT_TRUE(source.ok()) << source.status().to_string();
-  if (!source.ok()) return nullptr;
   Result<std::unique_ptr<FlashStore>> store =
-      FlashStore::open(*file, s->config, s->weights, wrap ? wrap(std::move(*source)) : std::move(*source));
+      FlashStore::open(*file, s->config, s->weights, source_of(flash, wrap),
+                       wrap_preload ? source_of(flash, wrap_preload) : nullptr);
   EXPECT_TRUE(store.ok()) << store.status().to_string();
   if (!store.ok()) return nullptr;
   s->store = std::move(*store);
@@ -277,6 +291,54 @@ TEST(FlashStreaming, AFailedReadStopsTheForwardPassNamingFileAndTensor) {
   ASSERT_TRUE(want_again.ok());
   EXPECT_EQ(std::vector<float>(*again, *again + streamed->config.n_vocab),
             std::vector<float>(*want_again, *want_again + resident.config.n_vocab));
+}
+
+// The loader thread's reads fail for a while: the forward pass that waits for them stops with an
+// error naming the file and the tensor, the one after it reads again, and every token's logits are
+// those in memory at the same sparsity.
+TEST(FlashStreaming, AFailedPreloadStopsTheForwardPassAndTheNextRecovers) {
+  const Models m = synth_models(synth::FileType::kQ8_0, "failing-preload");
+  const std::string flash = flash_of(m.channel_major, 1);
+  const auto streamed = open_streamed(flash, kAsIs, [](std::unique_ptr<ByteSource> file) {
+    return std::make_unique<FailingSource>(std::move(file), 6, 3);
+  });
+  ASSERT_NE(streamed, nullptr);
+  ASSERT_TRUE(streamed->store->preloading());
+  ThreadPool pool(2);
+  KernelSelector kernels;
+  Sparsifier sparse = Sparsifier::topk(0.5f), sparse_in_memory = Sparsifier::topk(0.5f);
+  Transformer transformer(streamed->config, *streamed->store, 32, pool, kernels);
+  transformer.set_activation_sites(&sparse);
+  const test::LoadedModel resident = test::load_model(m.channel_major);
+  ResidentWeightProvider provider(resident.weights);
+  Transformer in_memory(resident.config, provider, 32, pool, kernels);
+  in_memory.set_activation_sites(&sparse_in_memory);
+
+  const std::vector<TokenId> prompt = {1, 17, 42};
+  ASSERT_TRUE(transformer.forward(prompt, false).ok());
+  ASSERT_TRUE(in_memory.forward(prompt, false).ok());
+  int failures = 0;
+  for (TokenId token = 5; token < 15; ++token) {
+    const std::vector<TokenId> one = {token};
+    Result<const float*> got = transformer.forward(one, false);
+    if (!got.ok()) {
+      ++failures;
+      EXPECT_EQ(got.status().code(), StatusCode::kIoError);
+      EXPECT_NE(got.status().message().find("preloading"), std::string::npos) << got.status().message();
+      EXPECT_NE(got.status().message().find(flash), std::string::npos) << got.status().message();
+      EXPECT_NE(got.status().message().find(".flash"), std::string::npos) << got.status().message();
+      EXPECT_NE(got.status().message().find("injected"), std::string::npos) << got.status().message();
+      got = transformer.forward(one, false);
+      ASSERT_TRUE(got.ok()) << "the failures were over: " << got.status().to_string();
+    }
+    const Result<const float*> want = in_memory.forward(one, false);
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(std::vector<float>(*got, *got + streamed->config.n_vocab),
+              std::vector<float>(*want, *want + resident.config.n_vocab))
+        << "token " << token;
+  }
+  EXPECT_EQ(failures, 1) << "the three failing reads are of one forward pass's preloads";
+  EXPECT_GT(streamed->store->stats().preload_used, 0u);
 }
 
 // The store driven directly: every address fetch returns holds the channel's bytes (those of the

@@ -63,13 +63,16 @@ void print_streaming_stats(const StreamingStats& s, int n_tokens) {
   const double per_token = n_tokens > 0 ? 1.0 / n_tokens : 0.0;
   const auto percent = [](uint64_t part, uint64_t whole) { return whole > 0 ? 100.0 * part / whole : 0.0; };
   std::fprintf(stderr,
-               "jitflow: streaming | memory %.1f MiB (load buffers %.1f MiB, cache %.1f MiB) | read %.2f MiB/token "
-               "in %.1f reads/token, %.1f ms/token waiting | of the channels asked for, %.1f%% came from the file, "
-               "%.1f%% from the cache | prediction: precision %.1f%%, recall %.1f%% (the rest on demand) | %s\n",
+               "jitflow: streaming | memory %.1f MiB (load buffers %.1f MiB, cache %.1f MiB), peak RSS %.1f MiB | "
+               "read %.2f MiB/token in %.1f reads/token | stalled %.1f ms/token (on-demand reads %.1f, waiting "
+               "for the preload %.1f); loader busy %.1f ms/token | channels asked for: %.1f%% from the cache, "
+               "%.1f%% from the group buffer, %.1f%% read on demand | preload: %s precision %.1f%% | %s\n",
                s.memory_bytes / 1048576.0, s.buffer_bytes / 1048576.0, s.cache_bytes / 1048576.0,
-               s.bytes_read * per_token / 1048576.0, s.reads * per_token, s.read_ms * per_token,
-               percent(s.channels_read, s.channels_asked), percent(s.cache_hits, s.channels_asked),
-               percent(s.later_hits, s.predicted_uses), percent(s.later_hits, s.later_asked),
+               peak_rss_bytes() / 1048576.0, s.bytes_read * per_token / 1048576.0, s.reads * per_token,
+               (s.read_ms + s.preload_wait_ms) * per_token, s.read_ms * per_token, s.preload_wait_ms * per_token,
+               s.loader_ms * per_token, percent(s.cache_hits, s.channels_asked),
+               percent(s.buffer_hits, s.channels_asked), percent(s.on_demand, s.channels_asked),
+               s.preloading ? "on," : "off,", percent(s.preload_used, s.preloaded),
                s.direct_io ? "O_DIRECT" : "buffered reads (O_DIRECT refused)");
 }
 
