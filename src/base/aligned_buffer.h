@@ -18,6 +18,9 @@ namespace jf {
 inline constexpr size_t kSimdAlignment = 64;
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 
+// n rounded up to a multiple of `multiple` (> 0).
+inline constexpr size_t round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
@@ -25,7 +28,7 @@ class AlignedBuffer {
   explicit AlignedBuffer(size_t size_bytes) {
     if (size_bytes == 0) return;
     const size_t alignment = size_bytes >= kHugePageBytes ? kHugePageBytes : kSimdAlignment;
-    const size_t rounded = (size_bytes + alignment - 1) / alignment * alignment;
+    const size_t rounded = round_up(size_bytes, alignment);
     data_ = static_cast<std::byte*>(std::aligned_alloc(alignment, rounded));
     if (data_ == nullptr) return;
 #if defined(MADV_HUGEPAGE)

@@ -110,6 +110,7 @@ class FlashStore final : public WeightProvider {
   std::unique_ptr<ByteSource> source_;
   std::vector<std::unique_ptr<Buffer>> buffers_;  // one per linear kind
   std::vector<std::unique_ptr<Cache>> caches_;    // one per group tensor
+  AlignedBuffer buffer_arena_, cache_arena_;      // what buffers_ and caches_ hold
   std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
   std::unique_ptr<ReadQueue> loader_;             // after buffers_: destroyed first, it writes there
   std::vector<std::pair<int32_t, int32_t>> spans_;  // plan_spans' first and last channels

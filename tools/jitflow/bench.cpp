@@ -153,6 +153,17 @@ Result<uint64_t> dense_linear_bytes_per_token(Engine& engine, int32_t token) {
   return session->linear_bytes_read();
 }
 
+// The flash columns of a tg test from the counters before and after its last run.
+void set_flash_figures(const StreamingStats& start, const StreamingStats& end, TestResult* test) {
+  const auto n = static_cast<uint64_t>(test->n_gen);
+  const auto ratio = [](uint64_t part, uint64_t whole) { return whole > 0 ? double(part) / double(whole) : 0.0; };
+  test->flash_bytes_per_token = (end.bytes_read - start.bytes_read) / n;
+  test->flash_stall_ms_per_token =
+      (end.read_ms + end.preload_wait_ms - start.read_ms - start.preload_wait_ms) / static_cast<double>(n);
+  test->flash_cache_hit_rate = ratio(end.cache_hits - start.cache_hits, end.channels_asked - start.channels_asked);
+  test->flash_preload_precision = ratio(end.preload_used - start.preload_used, end.preloaded - start.preloaded);
+}
+
 Status run_level_tests(const BenchOptions& options, const TestResult& base, Engine& engine, float level,
                        bool with_prompts, uint64_t dense_linear_bytes, BenchReport* report,
                        const std::function<void(const TestResult&)>& on_test_done) {
@@ -168,13 +179,15 @@ Status run_level_tests(const BenchOptions& options, const TestResult& base, Engi
     test.sparsity = level;
     const std::vector<int32_t> tokens =
         bench_token_ids(options.seed, test.n_tokens(), engine.info().n_vocab, bos);
-    uint64_t linear_bytes_last_run = 0, flash_bytes_last_run = 0;
+    uint64_t linear_bytes_last_run = 0;
+    StreamingStats flash_start, flash_end;
     const auto run_once = [&]() -> Status {
-      const uint64_t start = session->linear_bytes_read(), flash_start = engine.streaming_stats().bytes_read;
+      const uint64_t start = session->linear_bytes_read();
+      flash_start = engine.streaming_stats();
       const Status status =
           test.is_generation() ? run_generation(*session, tokens) : run_prompt(*session, tokens);
       linear_bytes_last_run = session->linear_bytes_read() - start;
-      flash_bytes_last_run = engine.streaming_stats().bytes_read - flash_start;
+      flash_end = engine.streaming_stats();
       return status;
     };
     const bool measure_limit = test.is_generation() && options.bandwidth_gbps == 0;
@@ -184,7 +197,7 @@ Status run_level_tests(const BenchOptions& options, const TestResult& base, Engi
     if (test.is_generation()) {
       const uint64_t linear = linear_bytes_last_run / static_cast<uint64_t>(test.n_gen);
       test.bytes_per_token = test.model.decode_bytes_per_token - dense_linear_bytes + linear;
-      test.flash_bytes_per_token = flash_bytes_last_run / static_cast<uint64_t>(test.n_gen);
+      set_flash_figures(flash_start, flash_end, &test);
     }
     if (on_test_done) on_test_done(test);
     report->tests.push_back(std::move(test));
@@ -222,6 +235,7 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
       engine_options.n_ctx = base.n_ctx;
       engine_options.use_kdb = options.use_kdb;
       engine_options.kdb_path = options.kdb_path;
+      engine_options.flash_preload = options.flash_preload;
       if (!memory.empty()) {
         JF_ASSIGN_OR_RETURN(engine_options.memory_budget, parse_memory_size(memory, size_error ? 0 : file_bytes));
       }
@@ -230,6 +244,7 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
       base.backend = backend_name(facts.weight_type, engine->info());
       base.memory = memory;
       base.memory_budget = engine_options.memory_budget;
+      base.flash_preload = options.flash_preload;
       JF_RETURN_IF_ERROR(run_engine_tests(options, base, *engine, report, on_test_done));
     }
   }
@@ -302,7 +317,11 @@ Json test_json(const BenchReport& report, const TestResult& t) {
   row.set("test", Json::string(t.test_name()));
   row.set("sparsity", Json::number(t.sparsity));
   row.set("memory_budget", number_or_null(static_cast<double>(t.memory_budget)));
+  row.set("flash_preload", t.memory_budget > 0 ? Json::boolean(t.flash_preload) : Json());
   row.set("flash_bytes_per_token", number_or_null(static_cast<double>(t.flash_bytes_per_token)));
+  row.set("flash_stall_ms_per_token", number_or_null(t.flash_stall_ms_per_token));
+  row.set("flash_cache_hit_rate", number_or_null(t.flash_cache_hit_rate));
+  row.set("flash_preload_precision", number_or_null(t.flash_preload_precision));
   row.set("avg_ns", Json::number(std::round(t.avg_ns())));
   row.set("stddev_ns", Json::number(std::round(t.stddev_ns())));
   row.set("median_ns", Json::number(std::round(t.median_ns())));
@@ -360,14 +379,15 @@ std::string format_json(const BenchReport& report, bool one_per_line) {
 }
 
 std::string format_markdown(const BenchReport& report) {
-  // Under memory budgets a column more: what a decode token read from the model file.
+  // Under memory budgets columns more: what a decode token read from the model file, how long it
+  // stalled for it, the cache's hit rate and the preload's precision.
   const bool budgets = std::any_of(report.tests.begin(), report.tests.end(),
                                    [](const TestResult& t) { return t.memory_budget > 0; });
   std::string out =
       "| model | size | params | backend | threads | test | t/s | median t/s | GB/s | %BW |" +
-      std::string(budgets ? " flash MiB/t |\n" : "\n") +
+      std::string(budgets ? " flash MiB/t | stall ms/t | cache hits | preload used |\n" : "\n") +
       "| ----- | ---: | -----: | ------- | ------: | ---: | --: | ---------: | ---: | --: |" +
-      std::string(budgets ? " ---: |\n" : "\n");
+      std::string(budgets ? " ---: | ---: | ---: | ---: |\n" : "\n");
   for (const TestResult& t : report.tests) {
     const double gbps = report.decode_gbps(t);
     const double fraction = report.bandwidth_fraction(t);
@@ -379,7 +399,15 @@ std::string format_markdown(const BenchReport& report) {
         fraction > 0 ? str_printf("%.1f%% of %.1f", 100 * fraction, report.bandwidth_limit_gbps(t)).c_str()
                      : "");
     const bool flash_row = t.memory_budget > 0 && t.is_generation();
-    out += budgets ? (flash_row ? str_printf(" %.2f |\n", t.flash_bytes_per_token / 1048576.0) : " |\n") : "\n";
+    if (!budgets) {
+      out += "\n";
+    } else if (!flash_row) {
+      out += " | | | |\n";
+    } else {
+      out += str_printf(" %.2f | %.1f | %.1f%% | %s |\n", t.flash_bytes_per_token / 1048576.0,
+                        t.flash_stall_ms_per_token, 100 * t.flash_cache_hit_rate,
+                        t.flash_preload ? str_printf("%.1f%%", 100 * t.flash_preload_precision).c_str() : "off");
+    }
   }
   const bool use_kdb = !report.tests.empty() && report.tests.front().use_kdb;
   const bool given = report.bandwidth_source == "given";

@@ -62,6 +62,7 @@ struct BenchOptions {
   // Memory budgets (EngineOptions::memory_budget) as written: "" in memory, "300M", "50%" of the
   // model file; every test runs under each. A budget streams a flash-layout model from its file.
   std::vector<std::string> memory_budgets = {""};
+  bool flash_preload = true;  // EngineOptions::flash_preload
 };
 
 // Facts about a model file, read from its GGUF tensor directory.
@@ -86,7 +87,14 @@ struct TestResult {
   float sparsity = 0;               // of the session's linears (SparsityOptions::level)
   std::string memory;               // the budget as given ("" in memory)
   uint64_t memory_budget = 0;       // in bytes (0: in memory)
-  uint64_t flash_bytes_per_token = 0;  // tg under a budget: bytes a token read from the model file
+  // tg under a budget, over the last timed run: per token, bytes read from the model file and time
+  // stalled waiting for them; of the channels asked for, the fraction the cache held; of the runs
+  // preloaded, the fraction used.
+  bool flash_preload = true;
+  uint64_t flash_bytes_per_token = 0;
+  double flash_stall_ms_per_token = 0;
+  double flash_cache_hit_rate = 0;
+  double flash_preload_precision = 0;
   uint64_t bytes_per_token = 0;     // tg: weight bytes a decode token read (see the file comment)
   std::vector<double> samples_ns;  // one per timed run, in run order
   double bandwidth_gbps = 0;       // tg, unless the limit is given: the DRAM read bandwidth measured just

@@ -24,6 +24,7 @@ struct BenchArgs {
   std::string sparsity_mode = "topk";
   std::string memory;
   bool no_kdb = false;
+  bool no_preload = false;
 };
 
 Result<std::vector<int>> parse_list(const char* flag, const std::string& text) {
@@ -55,6 +56,7 @@ Status fill_options(const BenchArgs& args, const std::vector<std::string>& posit
   }
   options->seed = static_cast<uint64_t>(args.seed);
   options->use_kdb = !args.no_kdb;
+  options->flash_preload = !args.no_preload;
   auto levels = parse_float_list(args.sparsity);
   if (!levels.ok())
     return error(StatusCode::kInvalidArgument, "--sparsity: %s", levels.status().message().c_str());
@@ -118,6 +120,8 @@ int cmd_bench(int argc, char** argv) {
   parser.add("", "--mem", &args.memory,
              "memory budgets, comma-separated: 300M, 1.5G, 50% of the model file, or none (in memory); a budget\n"
              "streams a flash-layout model (jitflow convert --flash) from its file (default: none)");
+  parser.add_flag("", "--no-preload", &args.no_preload,
+                  "under a budget, read every layer group when it computes, none ahead (the serial baseline)");
   parser.add_flag("", "--progress", &args.progress, "print each test's median to stderr as it finishes");
   parser.allow_positional("MODEL", &positional);
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;

@@ -84,7 +84,7 @@ int cmd_run(int argc, char** argv) {
   EngineOptions engine_options;
   SparsityOptions sparsity;
   std::string sparsity_mode = "topk", memory, memory_schedule;
-  bool ignore_eos = false, show_stats = false;
+  bool ignore_eos = false, show_stats = false, no_preload = false;
   int64_t seed = 0;
   ArgParser parser("jitflow run", "Generate text from a prompt; ends with a stats line on stderr.");
   parser.add("-m", "--model", &model_path, "GGUF model file (required)");
@@ -110,6 +110,8 @@ int cmd_run(int argc, char** argv) {
              "budgets that change while generating: TOKEN:BUDGET,... (\"0:60%,64:30%\": 60% of the model from\n"
              "the start, 30% from the 64th generated token); the first at token 0 unless --mem gives it");
   parser.add_flag("", "--stats", &show_stats, "print what streaming read (with --mem)");
+  parser.add_flag("", "--no-preload", &no_preload,
+                  "with --mem, read every layer group when it computes, none ahead (the serial baseline)");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (model_path.empty()) {
     std::fprintf(stderr, "jitflow run: -m MODEL is required\n\n%s", parser.usage().c_str());
@@ -130,6 +132,7 @@ int cmd_run(int argc, char** argv) {
     }
     schedule = std::move(*parsed);
     engine_options.memory_budget = schedule.front().bytes;
+    engine_options.flash_preload = !no_preload;
   }
   gen.sampling.seed = static_cast<uint64_t>(seed);
   gen.stop_at_eog = !ignore_eos;

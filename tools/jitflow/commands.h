@@ -14,5 +14,6 @@ int cmd_perplexity(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
 int cmd_analyze(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
+int cmd_plan(int argc, char** argv);
 
 }  // namespace jf::cli

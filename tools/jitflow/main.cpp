@@ -24,6 +24,7 @@ constexpr Command kCommands[] = {
     {"calibrate", jf::cli::cmd_calibrate, "sparsity thresholds per layer and site from text (threshold mode)"},
     {"analyze", jf::cli::cmd_analyze, "cross-layer similarity, top-k prediction and hot channels of a model's activations"},
     {"convert", jf::cli::cmd_convert, "rewrite a GGUF model's linears channel-major (--channel-major)"},
+    {"plan", jf::cli::cmd_plan, "plan streaming a model under a memory budget: measured costs, N, sparsity, predicted t/s"},
 };
 
 void print_usage() {

@@ -395,7 +395,7 @@ TEST_P(MatmulIsaTest, ActivationEncodersAreByteIdentical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, MatmulIsaTest, ::testing::ValuesIn(compiled_isas().begin(), compiled_isas().end()),
-                         [](const ::testing::TestParamInfo<CpuIsa>& info) { return std::string(isa_name(info.param)); });
+                         [](const ::testing::TestParamInfo<CpuIsa>& p) { return std::string(isa_name(p.param)); });
 
 // JITFLOW_MAX_ISA caps the ISAs (ctest runs this once with the cap at avx2 and once at scalar; the
 // AArch64 script at neon): no ISA above the cap (before it in compiled_isas()) is reported and no

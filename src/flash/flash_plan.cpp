@@ -1,0 +1,174 @@
+#include "flash/flash_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "base/aligned_buffer.h"
+#include "base/clock.h"
+#include "model/flash_layout.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+
+namespace jf {
+namespace {
+
+// The input width of a layer linear: its channel count.
+int64_t input_channels(const ModelConfig& c, TensorRole role) {
+  if (role == TensorRole::kAttnOut) return c.n_embd_q();
+  if (role == TensorRole::kFfnDown) return c.n_ff;
+  return c.n_embd;
+}
+
+double interpolate_log(double x, double x0, double y0, double x1, double y1) {
+  if (x1 <= x0) return y0;
+  const double t = (std::log(x) - std::log(x0)) / (std::log(x1) - std::log(x0));
+  return y0 + t * (y1 - y0);
+}
+
+}  // namespace
+
+double FlashCosts::read_mb_per_s(double bytes, int depth) const {
+  // The rate per chunk at the chosen depth, ascending by chunk.
+  std::vector<std::pair<double, double>> curve;
+  for (const ReadCost& r : reads) {
+    auto same = std::find_if(curve.begin(), curve.end(), [&](const auto& p) { return p.first == r.chunk_bytes; });
+    const bool usable = r.queue_depth <= depth;
+    if (same == curve.end()) {
+      curve.push_back({static_cast<double>(r.chunk_bytes), r.mb_per_s});
+    } else if (usable) {
+      same->second = r.mb_per_s;  // deeper, still <= depth: reads are ascending by depth
+    }
+  }
+  if (curve.empty()) return 0;
+  // Below the smallest chunk a read costs what one of it does (a device has a request rate).
+  if (bytes <= curve.front().first) return curve.front().second * bytes / curve.front().first;
+  for (size_t i = 1; i < curve.size(); ++i) {
+    if (bytes <= curve[i].first) {
+      return interpolate_log(bytes, curve[i - 1].first, curve[i - 1].second, curve[i].first, curve[i].second);
+    }
+  }
+  return curve.back().second;
+}
+
+Result<std::vector<ReadCost>> measure_read_costs(const ByteSource& source, std::span<const size_t> chunks,
+                                                 std::span<const int> depths, double seconds) {
+  std::vector<ReadCost> costs;
+  std::mt19937_64 rng(17);
+  for (const size_t chunk : chunks) {
+    if (chunk == 0 || chunk > source.size()) {
+      return error(StatusCode::kInvalidArgument, "%s: %llu bytes, too small to measure reads of %zu bytes",
+                   source.name().c_str(), static_cast<unsigned long long>(source.size()), chunk);
+    }
+    const uint64_t n_slots = source.size() / chunk;
+    for (const int depth : depths) {
+      AlignedBuffer buffer(chunk * static_cast<size_t>(depth));
+      if (buffer.data() == nullptr) return error(StatusCode::kOutOfRange, "cannot allocate a read buffer");
+      std::vector<ReadRequest> batch(static_cast<size_t>(depth));
+      uint64_t bytes = 0;
+      const double start_ms = now_ms();
+      double elapsed_ms = 0;
+      for (int round = 0; round < 2 || elapsed_ms < seconds * 1000; ++round) {
+        for (int i = 0; i < depth; ++i) {
+          batch[i] = {rng() % n_slots * chunk, chunk, reinterpret_cast<uint8_t*>(buffer.data()) + static_cast<size_t>(i) * chunk};
+        }
+        JF_RETURN_IF_ERROR(source.read_batch(batch));
+        bytes += chunk * static_cast<uint64_t>(depth);
+        elapsed_ms = now_ms() - start_ms;
+      }
+      costs.push_back({chunk, depth, static_cast<double>(bytes) / (elapsed_ms * 1e3)});
+    }
+  }
+  return costs;
+}
+
+Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config, int n_ctx) {
+  JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
+  StreamShape shape;
+  shape.n_layer = config.n_layer;
+  for (const TensorRole role : kLayerLinearRoles) {
+    const std::string name = tensor_name(*config.arch_info, role, 0);
+    if (name.empty()) continue;
+    const TensorInfo* plain = file.find_tensor(name);
+    const TensorInfo* grouped = layout ? file.find_tensor(flash_tensor_name(name)) : nullptr;
+    if (plain == nullptr && grouped == nullptr) continue;  // absent in this model (an ungated FFN)
+    shape.layer_linear_bytes +=
+        plain != nullptr ? plain->n_bytes : grouped->n_bytes / static_cast<uint64_t>(layout->groups.size_of(0));
+    shape.layer_channels += static_cast<uint64_t>(input_channels(config, role));
+  }
+  if (shape.layer_channels == 0) {
+    return error(StatusCode::kInvalidArgument, "%s: no layer linears found", file.path().c_str());
+  }
+  uint64_t all = 0;
+  for (const TensorInfo& t : file.tensors()) all += t.n_bytes;
+  const uint64_t linears = shape.layer_linear_bytes * static_cast<uint64_t>(config.n_layer);
+  shape.resident_bytes = all > linears ? all - linears : 0;
+  shape.kv_bytes = KvCache::bytes_for(config, n_ctx);
+  return shape;
+}
+
+PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget, double sparsity,
+                           int group, double similarity) {
+  PlanEstimate e;
+  e.sparsity = sparsity;
+  e.group = group;
+  const auto n = static_cast<uint64_t>(group);
+  e.need_bytes = shape.resident_bytes + shape.kv_bytes + shape.read_buffer_bytes + shape.layer_linear_bytes * n;
+  e.fits = e.need_bytes <= budget;
+  e.cache_bytes = e.fits ? budget - e.need_bytes : 0;
+  const double linears = static_cast<double>(shape.layer_linear_bytes) * shape.n_layer;
+  e.hit_rate = std::min(1.0, static_cast<double>(e.cache_bytes) / linears);
+  e.run_bytes = static_cast<double>(shape.layer_linear_bytes) / static_cast<double>(shape.layer_channels) * group;
+  const double active = static_cast<double>(shape.layer_linear_bytes) * (1 - sparsity) * group;  // M_cl
+  const double from_flash = active * (1 - e.hit_rate);
+  // Bytes per ms reading `bytes` of active runs at `depth`: run by run, or, where it is faster, the
+  // whole stretch they lie in (1 / (1 - sp) as many bytes) in 1 MiB reads.
+  const double whole_chunk = 1 << 20;
+  const auto read_ms = [&](double bytes, int depth) {
+    const double by_run = bytes / (costs.read_mb_per_s(e.run_bytes, depth) * 1e3);
+    const double whole = bytes / (1 - sparsity) / (costs.read_mb_per_s(whole_chunk, depth) * 1e3);
+    e.whole_reads = whole < by_run;
+    return std::min(by_run, whole);
+  };
+  const double dram = costs.dram_gbps * 1e6;  // bytes per ms
+  e.load_ms = read_ms(from_flash, 8);
+  e.onload_ms = read_ms(from_flash * (1 - similarity), 8);
+  e.preload_ms = read_ms(from_flash, 64);
+  e.comp_ms = dram > 0 ? active / dram : INFINITY;
+  const int n_groups = (shape.n_layer + group - 1) / group;
+  e.token_ms = e.load_ms + (n_groups - 1) * (e.onload_ms + std::max(e.preload_ms, e.comp_ms)) + e.comp_ms +
+               (dram > 0 ? static_cast<double>(shape.resident_bytes) / dram : 0);
+  return e;
+}
+
+Result<Plan> make_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
+                       std::optional<double> sparsity, double similarity) {
+  const double model = static_cast<double>(shape.resident_bytes) +
+                       static_cast<double>(shape.layer_linear_bytes) * shape.n_layer;
+  const double sp = sparsity ? *sparsity : std::clamp(1.0 - static_cast<double>(budget) / model, 0.0, 0.9);
+  Plan plan;
+  std::optional<PlanEstimate> best;
+  for (int group = 1; group <= shape.n_layer; group *= 2) {
+    const PlanEstimate e = estimate_plan(shape, costs, budget, sp, group, similarity);
+    plan.tried.push_back(e);
+    if (!e.fits) break;  // a larger group needs more
+    if (!best || e.tokens_per_s() > best->tokens_per_s()) best = e;
+  }
+  // The smallest group within 5 % of the fastest: larger ones cost memory the cache could use.
+  for (const PlanEstimate& e : plan.tried) {
+    if (best && e.fits && e.tokens_per_s() >= best->tokens_per_s() / 1.05) {
+      best = e;
+      break;
+    }
+  }
+  if (!best) {
+    return error(StatusCode::kOutOfRange,
+                 "a memory budget of %.1f MiB is below the %.1f MiB streaming this model needs at its smallest "
+                 "(groups of one layer)",
+                 budget / 1048576.0, plan.tried.front().need_bytes / 1048576.0);
+  }
+  plan.chosen = *best;
+  return plan;
+}
+
+}  // namespace jf

@@ -1,0 +1,93 @@
+// The ActiveFlow planner (papers/activeflow.md §8): from a memory budget and measured costs (flash
+// reads by chunk size and queue depth, DRAM bandwidth), the sparsity, the layer group size N and
+// the hot-weight cache, with the decode speed the paper's cost model predicts for them.
+//
+// Per token, over G = ceil(L / N) groups of M_cl = S_l · (1 - sp) · N active bytes:
+//   T = T_load + (G - 1) · (T_onload + max(T_preload, T_comp)) + T_comp + T_resident
+//   T_load    = M_cl · (1 - hr) / BW_small     the first group, read when it begins
+//   T_preload = M_cl · (1 - hr) / BW_large     the next group, read while this one computes
+//   T_onload  = M_cl · (1 - hr) · (1 - si) / BW_small   the preload's misses, read on demand
+//   T_comp    = M_cl / BW_mem                  a group's gather over DRAM
+// BW_small and BW_large: the measured read rate for a group run (a channel's bytes for N layers) at
+// a shallow and a deep queue, or, where faster, for reading the whole stretch of channels the active
+// ones lie in, in 1 MiB reads (what the store's merged reads do on a disk of few requests per second); hr: the cache's hit rate, estimated as the fraction of all channels
+// it holds (what a cache of random channels gets; the contextual LFU does better, which the run's
+// --stats measure); si: the cross-layer similarity (`jitflow analyze`).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "io/byte_source.h"
+#include "model/hparams.h"
+
+namespace jf {
+
+// Random reads of chunk_bytes each, queue_depth of them in flight: MB/s (10^6 bytes).
+struct ReadCost {
+  size_t chunk_bytes = 0;
+  int queue_depth = 0;
+  double mb_per_s = 0;
+};
+
+struct FlashCosts {
+  std::vector<ReadCost> reads;  // ascending by chunk, then by depth
+  double dram_gbps = 0;         // streaming read bandwidth, all threads
+
+  // MB/s for chunks of `bytes` at the deepest measured depth <= `depth` (the shallowest if none),
+  // interpolated in log(bytes) between measured chunks and held constant past the ends.
+  double read_mb_per_s(double bytes, int depth) const;
+};
+
+// Reads random chunk-aligned chunks of `source` in batches of `depth` for about `seconds` per
+// (chunk, depth). A source that bypasses the page cache measures the disk. Errors: a failed read;
+// a source smaller than the largest chunk (kInvalidArgument).
+Result<std::vector<ReadCost>> measure_read_costs(const ByteSource& source, std::span<const size_t> chunks,
+                                                 std::span<const int> depths, double seconds);
+
+// What the cost model needs of a model.
+struct StreamShape {
+  int n_layer = 0;
+  uint64_t layer_linear_bytes = 0;  // S_l: a layer's seven linears
+  uint64_t layer_channels = 0;      // their input channels, all linears of a layer
+  uint64_t resident_bytes = 0;      // embeddings, norms, output head
+  uint64_t kv_bytes = 0;            // the KV cache of the context
+  uint64_t read_buffer_bytes = 0;   // the file sources' bounce buffers
+};
+// From a model file in any layout (rows, channel-major, flash) and the context length.
+Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config, int n_ctx);
+
+// One candidate (sp, N) under a budget. Times in ms per token unless named per group.
+struct PlanEstimate {
+  double sparsity = 0;
+  int group = 1;
+  bool fits = false;          // the budget holds resident tensors, buffers, KV cache
+  uint64_t need_bytes = 0;    // what it holds without a cache
+  uint64_t cache_bytes = 0;   // the budget's rest
+  double hit_rate = 0;
+  double run_bytes = 0;       // a group run, the typical read
+  bool whole_reads = false;   // reading whole stretches of channels beats reading run by run
+  double load_ms = 0, onload_ms = 0, preload_ms = 0, comp_ms = 0;  // per group
+  double token_ms = 0;
+  double tokens_per_s() const { return token_ms > 0 ? 1000.0 / token_ms : 0; }
+};
+// Our group buffers hold every channel of a group (a prefill, or a dense token, reads them all), so
+// M_cl in memory is S_l · N, not the paper's S_l · (1 - sp) · N.
+PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget, double sparsity,
+                           int group, double similarity);
+
+struct Plan {
+  std::vector<PlanEstimate> tried;  // in the order tried
+  PlanEstimate chosen;
+};
+// The paper's search: the sparsity given, else the lowest the budget allows (1 - budget / model, at
+// most 0.9); then N = 1, 2, 4, ... while it fits, and the smallest N within 5 % of the fastest (the
+// paper stops at the first N that gains less than that; the read rates of a disk are not smooth
+// enough for it). Errors: no N fits (kOutOfRange).
+Result<Plan> make_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
+                       std::optional<double> sparsity, double similarity);
+
+}  // namespace jf
