@@ -20,7 +20,9 @@
 //   - context: --ctx-size cells (jitflow bench's n_ctx), batch = ubatch;
 //   - flash attention on by default: jitflow's attention is a fused online-softmax (flash-style)
 //     kernel with no unfused path, so this is the same algorithm (--flash-attn off: llama.cpp's
-//     unfused attention); weights read into memory (no mmap), like jitflow; load time is never timed;
+//     unfused attention); weights read into memory (no mmap), like jitflow; load time is never timed
+//     (--mmap: weights mapped from the file, llama.cpp's own default, for runs under a memory cap
+//     where the page cache holds what fits);
 //   - KV cache f16 by default (llama.cpp's default; jitflow's is f32): --kv-type f32 matches jitflow.
 // Known differences left in: each decode is one N-API async call (tens of microseconds), and
 // without an attached thread pool ggml starts its worker threads per decode.
@@ -33,7 +35,7 @@ process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD = "true";
 const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
 
 const USAGE = `usage: node llama_bench.mjs -m MODEL[,MODEL] [-p 512] [-n 128] [-t N[,N]] [-r 5] [--seed 1234]
-       [--ctx-size N] [--ubatch 512] [--kv-type f16|f32] [--flash-attn on|off] [-o json|md]`;
+       [--ctx-size N] [--ubatch 512] [--kv-type f16|f32] [--flash-attn on|off] [--mmap] [-o json|md]`;
 
 function parseIntList(flag, text) {
   const values = text.split(",").map((item) => (/^\d+$/.test(item) ? Number(item) : NaN));
@@ -56,6 +58,7 @@ function parseOptions(argv) {
       "kv-type": { type: "string", default: "f16" },
       "flash-attn": { type: "string", default: "on" },
       output: { type: "string", short: "o", default: "json" },
+      mmap: { type: "boolean", default: false },
     },
   });
   if (!values.model) throw new Error(`-m MODEL is required\n${USAGE}`);
@@ -70,6 +73,7 @@ function parseOptions(argv) {
     kvType: values["kv-type"].toUpperCase(),
     flashAttention: values["flash-attn"] === "on",
     output: values.output,
+    mmap: values.mmap,
   };
   const ctxSize = parseIntList("--ctx-size", values["ctx-size"])[0];
   options.ctxSize = ctxSize > 0 ? ctxSize : contextLength(options);
@@ -256,7 +260,7 @@ async function createContext(model, options, threads, logs) {
 }
 
 async function benchModel(llama, options, modelPath, logs) {
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: false });
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: options.mmap });
   const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
   const bos = model.tokens.shouldPrependBosToken && model.tokens.bos != null ? model.tokens.bos : -1;
   const rows = [];
@@ -309,7 +313,7 @@ async function main() {
   });
   if (llama.buildType !== "prebuilt") throw new Error(`node-llama-cpp loaded a ${llama.buildType} build, not the prebuilt binaries`);
   const cpuBackend = loadedCpuBackend();
-  const report = { peer: { ...buildInfo(llama, cpuBackend), n_ctx_requested: options.ctxSize, mmap: false }, tests: [] };
+  const report = { peer: { ...buildInfo(llama, cpuBackend), n_ctx_requested: options.ctxSize, mmap: options.mmap }, tests: [] };
   for (const modelPath of options.models) report.tests.push(...(await benchModel(llama, options, modelPath, logs)));
   process.stdout.write(options.output === "md" ? markdown(report) : JSON.stringify(report, null, 1) + "\n");
   await llama.dispose();

@@ -74,7 +74,7 @@ Status write_table(const eval::Analysis& a, const Table& t, const std::string& d
   }
   JF_RETURN_IF_ERROR(write_file(dir + "/" + t.file + ".csv", csv));
   return write_file(dir + "/" + t.file + ".svg",
-                    line_chart_svg({t.title, "layer", "", t.y_min, 1.0}, series));
+                    line_chart_svg({t.title, "layer", "", t.y_min, 1.0, {}}, series));
 }
 
 }  // namespace

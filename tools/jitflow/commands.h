@@ -15,5 +15,6 @@ int cmd_calibrate(int argc, char** argv);
 int cmd_analyze(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_plan(int argc, char** argv);
+int cmd_plot(int argc, char** argv);
 
 }  // namespace jf::cli

@@ -25,6 +25,7 @@ constexpr Command kCommands[] = {
     {"analyze", jf::cli::cmd_analyze, "cross-layer similarity, top-k prediction and hot channels of a model's activations"},
     {"convert", jf::cli::cmd_convert, "rewrite a GGUF model's linears channel-major (--channel-major)"},
     {"plan", jf::cli::cmd_plan, "plan streaming a model under a memory budget: measured costs, N, sparsity, predicted t/s"},
+    {"plot", jf::cli::cmd_plot, "draw a CSV table as an SVG line chart (the benchmarks' curves)"},
 };
 
 void print_usage() {

@@ -55,8 +55,10 @@ std::string line_chart_svg(const PlotAxes& axes, const std::vector<PlotSeries>& 
         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n",
         kLeft, kLeft + plot_w, py(y), py(y), kLeft - 6, py(y) + 4, y);
   }
-  for (double x = x_min; x <= x_max; x += 1) {  // x ticks at integers
-    svg += str_printf("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", px(x),
+  std::vector<double> ticks = axes.x_ticks;
+  for (double x = x_min; ticks.empty() && x <= x_max; x += 1) ticks.push_back(x);
+  for (const double x : ticks) {
+    svg += str_printf("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", px(x),
                       kTop + plot_h + 16, x);
   }
   svg += str_printf("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", kLeft + plot_w / 2,
