@@ -44,7 +44,9 @@ enum class SparsityMode : uint8_t {
 struct SparsityOptions {
   float level = 0;  // [0, 1): fraction of the channels dropped; 0: dense
   SparsityMode mode = SparsityMode::topk;
-  std::string thresholds_path;  // threshold mode: the file `jitflow calibrate` wrote for this model
+  // threshold mode: the file `jitflow calibrate` wrote for this model; "": the thresholds the model
+  // carries (jitflow convert --flash --thresholds)
+  std::string thresholds_path;
 };
 
 const char* sparsity_mode_name(SparsityMode mode);  // "topk", "threshold"

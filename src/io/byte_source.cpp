@@ -278,6 +278,13 @@ Result<std::unique_ptr<ByteSource>> open_file_source(const std::string& path) {
   return std::unique_ptr<ByteSource>(new PosixFileSource(fd, size, path));
 }
 
+void drop_cached_pages(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  static_cast<void>(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+  ::close(fd);
+}
+
 Result<std::unique_ptr<ByteSource>> open_direct_file_source(const std::string& path) {
   int fd;
   uint64_t size;

@@ -49,6 +49,11 @@ Result<std::unique_ptr<ByteSource>> open_file_source(const std::string& path);
 // file systems) the reads go through the page cache instead and bypasses_page_cache() says so.
 Result<std::unique_ptr<ByteSource>> open_direct_file_source(const std::string& path);
 
+// Asks the kernel to drop the page cache's clean pages of the file at `path` (what buffered reads
+// of it left there), so that a memory budget is not spent on them. Best effort: nothing happens
+// where the file cannot be opened or the kernel ignores the advice.
+void drop_cached_pages(const std::string& path);
+
 // A source over bytes held in memory (tests, fuzzing, downloaded buffers).
 std::unique_ptr<ByteSource> make_memory_source(std::vector<uint8_t> bytes, std::string name);
 

@@ -116,8 +116,12 @@ const SparsityThresholds::Level* SparsityThresholds::find(float sparsity) const 
   return nullptr;
 }
 
+std::string thresholds_json(const SparsityThresholds& thresholds) {
+  return to_json(to_json_value(thresholds)) + "\n";
+}
+
 Status write_thresholds(const SparsityThresholds& thresholds, const std::string& path) {
-  return write_file(path, to_json(to_json_value(thresholds)) + "\n");
+  return write_file(path, thresholds_json(thresholds));
 }
 
 Result<SparsityThresholds> read_thresholds(const std::string& path) {
@@ -126,12 +130,16 @@ Result<SparsityThresholds> read_thresholds(const std::string& path) {
     return error(text.status().code(), "%s (sparsity thresholds: make them with `jitflow calibrate`)",
                  text.status().message().c_str());
   }
-  Result<Json> json = parse_json(*text);
+  return parse_thresholds(*text, path);
+}
+
+Result<SparsityThresholds> parse_thresholds(const std::string& text, const std::string& where) {
+  Result<Json> json = parse_json(text);
   if (!json.ok()) {
-    return error(StatusCode::kCorruptFile, "%s: not a sparsity thresholds file: %s", path.c_str(),
+    return error(StatusCode::kCorruptFile, "%s: not a sparsity thresholds file: %s", where.c_str(),
                  json.status().message().c_str());
   }
-  Reader r(path);
+  Reader r(where);
   const Json* format = r.member(*json, "format", Json::Type::kString, "file");
   const Json* version = r.member(*json, "version", Json::Type::kNumber, "file");
   const Json* model = r.member(*json, "model", Json::Type::kObject, "file");
@@ -179,12 +187,16 @@ Result<std::vector<SiteThresholds>> load_thresholds_for(const std::string& path,
         path.c_str(), t.model_file.c_str(), t.model_fingerprint.c_str(), t.n_layer, model_path.c_str(),
         model_fingerprint.c_str(), n_layer, model_path.c_str());
   }
-  const SparsityThresholds::Level* found = t.find(level);
+  return thresholds_of_level(t, level, path);
+}
+
+Result<std::vector<SiteThresholds>> thresholds_of_level(const SparsityThresholds& thresholds, float level,
+                                                        const std::string& where) {
+  const SparsityThresholds::Level* found = thresholds.find(level);
   if (found == nullptr) {
     return error(StatusCode::kInvalidArgument,
-                 "%s has no thresholds for sparsity %g; it has: %s (calibrate with "
-                 "--levels)",
-                 path.c_str(), level, levels_list(t).c_str());
+                 "%s has no thresholds for sparsity %g; it has: %s (calibrate with --levels)", where.c_str(),
+                 level, levels_list(thresholds).c_str());
   }
   return found->layers;
 }

@@ -9,6 +9,8 @@
 // The thresholds of level s are, per layer and site, the s-quantile of |x| over the calibration
 // text, so that a fraction s of the channels falls below them on text like it. They belong to one
 // model: the file names the model's content fingerprint, and using it with another model is an error.
+// A converted model may carry its source's thresholds (`jitflow convert --flash --thresholds`): the
+// same JSON text in the metadata string kThresholdsKey.
 #pragma once
 
 #include <string>
@@ -18,6 +20,8 @@
 #include "model/sparsity.h"
 
 namespace jf {
+
+inline constexpr const char* kThresholdsKey = "jitflow.sparsity.thresholds";
 
 struct SparsityThresholds {
   struct Level {
@@ -36,9 +40,15 @@ struct SparsityThresholds {
   const Level* find(float sparsity) const;
 };
 
+std::string thresholds_json(const SparsityThresholds& thresholds);
 Status write_thresholds(const SparsityThresholds& thresholds, const std::string& path);
 // Errors name the file and what is wrong in it (kCorruptFile), or that it cannot be read.
 Result<SparsityThresholds> read_thresholds(const std::string& path);
+// The same from text; `where` names it in errors (a file, or a model's metadata key).
+Result<SparsityThresholds> parse_thresholds(const std::string& text, const std::string& where);
+// The thresholds of `level`: kInvalidArgument listing the levels `where` has when it is not one.
+Result<std::vector<SiteThresholds>> thresholds_of_level(const SparsityThresholds& thresholds, float level,
+                                                        const std::string& where);
 
 // The thresholds of `level` from `path` for the model at model_path with that fingerprint and
 // n_layer: kInvalidArgument naming both files when they were calibrated for another model, and

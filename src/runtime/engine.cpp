@@ -65,6 +65,27 @@ Status check_memory(const ModelConfig& config, uint64_t weight_bytes, int n_ctx)
 
 Status set_cache_from_budget(Engine::Impl& impl, uint64_t budget);
 
+// The threshold mode's thresholds: from the file the options name, else those the model carries.
+Result<std::vector<SiteThresholds>> session_thresholds(const Engine::Impl& impl, const SparsityOptions& options) {
+  if (!options.thresholds_path.empty()) {
+    return load_thresholds_for(options.thresholds_path, options.level, impl.info.path, impl.fingerprint,
+                               impl.config.n_layer);
+  }
+  if (impl.carried_thresholds.empty()) {
+    return error(StatusCode::kInvalidArgument,
+                 "sparsity mode 'threshold' needs a thresholds file (--thresholds; made by `jitflow calibrate`), or "
+                 "a model that carries them (jitflow convert --flash --thresholds)");
+  }
+  // The converter checked that they are the source model's; its layers are this one's.
+  const std::string where = impl.info.path + " (" + kThresholdsKey + ")";
+  JF_ASSIGN_OR_RETURN(const SparsityThresholds carried, parse_thresholds(impl.carried_thresholds, where));
+  if (carried.n_layer != impl.config.n_layer) {
+    return error(StatusCode::kCorruptFile, "%s: thresholds for %d layers in a model of %d", where.c_str(),
+                 carried.n_layer, impl.config.n_layer);
+  }
+  return thresholds_of_level(carried, options.level, where);
+}
+
 std::string mib(uint64_t bytes) { return str_printf("%.1f MiB", static_cast<double>(bytes) / 1048576.0); }
 
 // Loads the resident tensors of a flash-layout model and streams its linears from the file, within
@@ -77,6 +98,7 @@ Status open_streamed(const GgufFile& file, uint64_t budget, bool preload, Engine
                  file.path().c_str());
   }
   JF_ASSIGN_OR_RETURN(impl.weights, load_weights(file, impl.config, FlashLinears::streamed));
+  drop_cached_pages(file.path());  // the resident tensors' reads: the budget holds their copy only
   JF_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, open_direct_file_source(file.path()));
   std::unique_ptr<ByteSource> preload_source;  // the loader thread's own: its reads never wait for ours
   if (preload) {
@@ -139,10 +161,6 @@ Status check_options(const SparsityOptions& options) {
   if (!(options.level >= 0 && options.level < 1)) {
     return error(StatusCode::kInvalidArgument, "sparsity %g is outside [0, 1) (0: dense)", options.level);
   }
-  if (options.mode == SparsityMode::threshold && options.level > 0 && options.thresholds_path.empty()) {
-    return error(StatusCode::kInvalidArgument,
-                 "sparsity mode 'threshold' needs a thresholds file (--thresholds; made by `jitflow calibrate`)");
-  }
   return Status();
 }
 
@@ -174,6 +192,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
                  model_path.c_str(), impl->tokenizer->n_vocab(), impl->config.n_vocab);
   }
   JF_ASSIGN_OR_RETURN(impl->fingerprint, file.content_fingerprint());
+  JF_ASSIGN_OR_RETURN(impl->carried_thresholds, file.get_string_or(kThresholdsKey, ""));
   impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
   if (options.memory_budget > 0) {
     JF_RETURN_IF_ERROR(open_streamed(file, options.memory_budget, options.flash_preload, *impl));
@@ -234,9 +253,7 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SparsityOptions& opti
   if (options.mode == SparsityMode::topk) {
     sparsifier = std::make_unique<Sparsifier>(Sparsifier::topk(options.level));
   } else {
-    JF_ASSIGN_OR_RETURN(std::vector<SiteThresholds> thresholds,
-                        load_thresholds_for(options.thresholds_path, options.level, impl_->info.path,
-                                            impl_->fingerprint, impl_->config.n_layer));
+    JF_ASSIGN_OR_RETURN(std::vector<SiteThresholds> thresholds, session_thresholds(*impl_, options));
     sparsifier = std::make_unique<Sparsifier>(Sparsifier::threshold(std::move(thresholds)));
   }
   session->impl_->transformer.set_activation_sites(sparsifier.get());

@@ -28,6 +28,7 @@ struct Engine::Impl {
   uint64_t memory_bytes = 0;                 // what the model holds in DRAM under a memory budget
   ModelInfo info;                            // config's shape, path and weight bytes
   std::string fingerprint;                   // GgufFile::content_fingerprint (sparsity thresholds name it)
+  std::string carried_thresholds;            // kThresholdsKey's JSON, "" when the model carries none
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<KernelSelector> kernels;  // the kdb's winners, else the default kernels

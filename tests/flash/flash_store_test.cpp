@@ -25,6 +25,7 @@
 #include "synth_model.h"
 #include "test_env.h"
 #include "test_model.h"
+#include "test_paths.h"
 
 namespace jf {
 namespace {
@@ -54,16 +55,17 @@ struct Generated {
   std::vector<int32_t> tokens;
   StreamingStats stats;
 };
-Result<std::unique_ptr<Engine>> load(const std::string& path, uint64_t budget) {
+Result<std::unique_ptr<Engine>> load(const std::string& path, uint64_t budget, bool preload = true) {
   EngineOptions options;
   options.n_threads = 2;
   options.n_ctx = 64;
   options.memory_budget = budget;
+  options.flash_preload = preload;
   return Engine::load(path, options);
 }
 
-Generated run(const std::string& path, uint64_t budget, double sparsity, int decode = 4) {
-  auto engine = load(path, budget);
+Generated run(const std::string& path, uint64_t budget, double sparsity, int decode = 4, bool preload = true) {
+  auto engine = load(path, budget, preload);
   EXPECT_TRUE(engine.ok()) << engine.status().to_string();
   if (!engine.ok()) return {};
   SparsityOptions sparse;
@@ -134,6 +136,32 @@ TEST(FlashStreaming, LogitsAndTokensAreThoseInMemory) {
           }
         }
         EXPECT_EQ(file_bytes(flash), before) << "group " << group << ": the model file changed";
+      }
+    }
+  }
+}
+
+// docs-28M, real learned weights (Q8_0 channel-major, groups of 4): streamed at the least budget,
+// with preloading and without, and with a cache, dense and sparse, its logits and tokens are those in
+// memory exactly.
+TEST(FlashStreaming, Docs28MStreamedIsTheModelInMemory) {
+  JF_REQUIRE_SHARED("models/docs-28M.gguf");
+  const std::string cm = test::temp_path("docs-28M-cm.gguf");
+  ASSERT_TRUE(convert::channel_major(test::shared_path("models/docs-28M.gguf"), cm, DType::Q8_0).ok());
+  const std::string flash = flash_of(cm, 4);
+  const uint64_t least = least_budget(flash);
+  for (const double sparsity : {0.0, 0.5}) {
+    const Generated memory = run(cm, 0, sparsity, 3);
+    ASSERT_FALSE(memory.logits.empty());
+    for (const uint64_t budget : {least, least + (uint64_t{8} << 20)}) {
+      for (const bool preload : {true, false}) {
+        const Generated streamed = run(flash, budget, sparsity, 3, preload);
+        const std::string what = "sparsity " + std::to_string(sparsity) + ", budget " + std::to_string(budget) +
+                                 (preload ? ", preloading" : ", no preload");
+        EXPECT_EQ(streamed.tokens, memory.tokens) << what;
+        EXPECT_EQ(streamed.logits, memory.logits) << what;
+        EXPECT_EQ(streamed.stats.preloading, preload) << what;
+        EXPECT_LE(streamed.stats.memory_bytes, budget) << what;
       }
     }
   }

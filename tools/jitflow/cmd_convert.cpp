@@ -36,7 +36,7 @@ int print_product_errors(const std::string& input, const std::string& output) {
 }  // namespace
 
 int cmd_convert(int argc, char** argv) {
-  std::string input, output, type_name;
+  std::string input, output, type_name, thresholds;
   bool channel_major = false, flash = false, measure = false;
   int group = 0;
   ArgParser parser("jitflow convert",
@@ -50,6 +50,9 @@ int cmd_convert(int argc, char** argv) {
   parser.add_flag("", "--flash", &flash,
                   "convert to the flash layout (from a row-major or a channel-major model; needs --group)");
   parser.add("", "--group", &group, "layers per group of the flash layout (1 .. the model's layers)");
+  parser.add("", "--thresholds", &thresholds,
+             "with --flash: sparsity thresholds `jitflow calibrate` wrote for the input, carried in the output\n"
+             "(sessions in threshold mode then need no --thresholds)");
   parser.add("", "--type", &type_name,
              "f32, f16, q8_0, q4_0 or q4_k: the type of the converted linears (default: each keeps its own; a\n"
              "quantised source is quantised a second time along the outputs)");
@@ -59,6 +62,10 @@ int cmd_convert(int argc, char** argv) {
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (channel_major == flash || input.empty() || output.empty() || (flash && group == 0) || (!flash && group != 0)) {
     std::fprintf(stderr, "%s", parser.usage().c_str());
+    return 2;
+  }
+  if (!thresholds.empty() && !flash) {
+    std::fprintf(stderr, "jitflow convert: --thresholds goes with --flash\n");
     return 2;
   }
   if (measure && flash) {
@@ -74,7 +81,7 @@ int cmd_convert(int argc, char** argv) {
     }
   }
   const Result<convert::Summary> s =
-      flash ? convert::flash(input, output, group, type) : convert::channel_major(input, output, type);
+      flash ? convert::flash(input, output, group, type, thresholds) : convert::channel_major(input, output, type);
   if (!s.ok()) {
     std::fprintf(stderr, "jitflow convert: %s\n", s.status().to_string().c_str());
     return 1;

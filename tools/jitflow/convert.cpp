@@ -12,6 +12,7 @@
 #include "model/arch.h"
 #include "model/flash_layout.h"
 #include "model/hparams.h"
+#include "model/thresholds.h"
 #include "model/weights.h"
 #include "tensor/channel_major.h"
 #include "tensor/quant.h"
@@ -168,7 +169,8 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
   return summary;
 }
 
-Result<Summary> flash(const std::string& input, const std::string& output, int group, std::optional<DType> type) {
+Result<Summary> flash(const std::string& input, const std::string& output, int group, std::optional<DType> type,
+                      const std::string& thresholds_path) {
   JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(input));
   if (file.find(kFlashKey) != nullptr) {
     return error(StatusCode::kInvalidArgument, "%s: already in the flash layout (it has %s)", input.c_str(), kFlashKey);
@@ -227,6 +229,17 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
       writer.add_tensor(flash_tensor_name(tensor_name(*config.arch_info, role, first)), layers[0].dtype,
                         {layers[0].n_out, layers[0].n_in * n}, std::move(bytes));
     }
+  }
+  if (!thresholds_path.empty()) {
+    JF_ASSIGN_OR_RETURN(const std::string fingerprint, file.content_fingerprint());
+    JF_ASSIGN_OR_RETURN(const SparsityThresholds thresholds, read_thresholds(thresholds_path));
+    if (thresholds.model_fingerprint != fingerprint || thresholds.n_layer != config.n_layer) {
+      return error(StatusCode::kInvalidArgument,
+                   "%s: these thresholds were calibrated for %s (fingerprint %s), not for %s (fingerprint %s)",
+                   thresholds_path.c_str(), thresholds.model_file.c_str(), thresholds.model_fingerprint.c_str(),
+                   input.c_str(), fingerprint.c_str());
+    }
+    writer.set_string(kThresholdsKey, thresholds_json(thresholds));
   }
   writer.set_value(kFlashKey, string_array(grouped));
   writer.set_uint32(kFlashGroupKey, static_cast<uint32_t>(group));

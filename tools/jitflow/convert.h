@@ -31,8 +31,11 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
 // Converts `input` (row-major, or channel-major from `channel_major`, whose channels are kept as they
 // are) into the flash layout of model/flash_layout.h with groups of `group` layers. `type` as above;
 // from a channel-major source it must be absent or the source's. A group whose layers differ in
-// type is an error that asks for --type.
-Result<Summary> flash(const std::string& input, const std::string& output, int group, std::optional<DType> type);
+// type is an error that asks for --type. `thresholds_path`: the thresholds `jitflow calibrate`
+// wrote for `input`, carried in the output's metadata (model/thresholds.h); thresholds of another
+// model are an error naming both.
+Result<Summary> flash(const std::string& input, const std::string& output, int group, std::optional<DType> type,
+                      const std::string& thresholds_path = "");
 
 // How far a converted linear's product is from the source's: over n_x random normal x,
 // sqrt(Σ |W_cm·x - W·x|² / Σ |W·x|²), both weights dequantized and the products summed in double,

@@ -13,6 +13,7 @@
 #include "gguf/gguf_writer.h"
 #include "jitflow/engine.h"
 #include "model/flash_layout.h"
+#include "model/thresholds.h"
 #include "model/weights.h"
 #include "synth.h"
 #include "synth_model.h"
@@ -167,6 +168,88 @@ TEST(ConvertFlash, DamagedFilesAreRefusedOnLoad) {
   std::fwrite(bytes.data(), 1, bytes.size() - 1000, f);
   std::fclose(f);
   expect_refused(cut, StatusCode::kCorruptFile, "");
+}
+
+}  // namespace
+}  // namespace jf
+
+namespace jf {
+namespace {
+
+// Thresholds for `model` (its fingerprint and layers): one level, every site at `value`.
+std::string thresholds_for(const std::string& model, float level, float value, const std::string& name) {
+  Result<GgufFile> file = GgufFile::open_path(model);
+  EXPECT_TRUE(file.ok());
+  SparsityThresholds t;
+  t.model_file = model;
+  t.model_fingerprint = *file->content_fingerprint();
+  t.n_layer = 5;
+  t.levels.push_back({level, std::vector<SiteThresholds>(5, SiteThresholds{value, value, value, value})});
+  const std::string path = test::temp_path(name);
+  EXPECT_TRUE(write_thresholds(t, path).ok());
+  return path;
+}
+
+// The logits of three tokens and one decoded after them, in threshold mode.
+std::vector<float> threshold_logits(const std::string& model, uint64_t budget, const std::string& thresholds) {
+  EngineOptions options;
+  options.n_threads = 1;
+  options.n_ctx = 32;
+  options.memory_budget = budget;
+  auto engine = Engine::load(model, options);
+  EXPECT_TRUE(engine.ok()) << engine.status().to_string();
+  if (!engine.ok()) return {};
+  auto session = (*engine)->new_session(SparsityOptions{0.5f, SparsityMode::threshold, thresholds});
+  EXPECT_TRUE(session.ok()) << session.status().to_string();
+  if (!session.ok()) return {};
+  std::vector<float> logits;
+  for (const std::vector<int32_t>& tokens : {std::vector<int32_t>{1, 17, 42}, std::vector<int32_t>{99}}) {
+    auto out = (*session)->eval(tokens);
+    EXPECT_TRUE(out.ok()) << out.status().to_string();
+    if (!out.ok()) return {};
+    logits.insert(logits.end(), out->begin(), out->end());
+  }
+  return logits;
+}
+
+// `convert --flash --thresholds`: the flash file carries the channel-major source's thresholds, and
+// a threshold session on it without a file (in memory and streamed) gives the source's logits with
+// the file; thresholds of another model are refused naming both.
+TEST(ConvertFlash, ThresholdsTravelWithTheFlashFile) {
+  const std::string rows = synth_five_layers("five-thresholds.gguf");
+  const std::string cm = test::temp_path("five-thresholds-cm.gguf");
+  ASSERT_TRUE(convert::channel_major(rows, cm, std::nullopt).ok());
+  const std::string thresholds = thresholds_for(cm, 0.5f, 0.02f, "five-cm-thresholds.json");
+  const std::string flash = test::temp_path("five-thresholds-flash.gguf");
+  const Result<convert::Summary> converted = convert::flash(cm, flash, 2, std::nullopt, thresholds);
+  ASSERT_TRUE(converted.ok()) << converted.status().to_string();
+
+  const std::vector<float> want = threshold_logits(cm, 0, thresholds);
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(threshold_logits(flash, 0, ""), want);
+  EXPECT_EQ(threshold_logits(flash, uint64_t{1} << 30, ""), want);
+
+  EngineOptions options;
+  options.n_ctx = 32;
+  auto engine = Engine::load(flash, options);
+  ASSERT_TRUE(engine.ok());
+  auto other_level = (*engine)->new_session(SparsityOptions{0.7f, SparsityMode::threshold, ""});
+  ASSERT_FALSE(other_level.ok());
+  EXPECT_NE(other_level.status().message().find(kThresholdsKey), std::string::npos) << other_level.status().message();
+  EXPECT_NE(other_level.status().message().find("it has: 0.5"), std::string::npos) << other_level.status().message();
+  auto uncarried = Engine::load(cm, options);
+  ASSERT_TRUE(uncarried.ok());
+  auto none = (*uncarried)->new_session(SparsityOptions{0.5f, SparsityMode::threshold, ""});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("needs a thresholds file"), std::string::npos) << none.status().message();
+
+  const std::string of_rows = thresholds_for(rows, 0.5f, 0.02f, "five-rows-thresholds.json");
+  const Result<convert::Summary> wrong =
+      convert::flash(cm, test::temp_path("never-thresholds.gguf"), 2, std::nullopt, of_rows);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find(of_rows), std::string::npos) << wrong.status().message();
+  EXPECT_NE(wrong.status().message().find(cm), std::string::npos) << wrong.status().message();
 }
 
 }  // namespace
