@@ -4,14 +4,17 @@
 //   - jitflow in memory: the row-major model dense, and the flash model loaded resident (sparse);
 //   - llama.cpp (node-llama-cpp's prebuilt binaries, bench/peer) with its weights mmapped, so that
 //     under the cap the page cache holds what fits and the rest is read from the disk again.
-// Every capped run is one process in a cgroup v1 memory group of its own whose memory.limit_in_bytes
-// (which counts the page cache as well as the process's own memory) is B + --allowance-mib, B the
-// budget (a percentage of the flash file, as `jitflow --mem` reads one); its memory.max_usage_in_bytes
-// is the run's peak. The page cache is dropped before each capped run, so that no pages cached
-// outside the group serve it. Needs root and the memory controller at /sys/fs/cgroup/memory.
+// Every run is one process in a cgroup v1 memory group of its own; its memory.max_usage_in_bytes
+// (which counts the page cache as well as the process's own memory) is the run's peak. A capped
+// run's memory.limit_in_bytes is B + the engine's baseline + --margin-mib, B the budget (a percentage
+// of the flash file, as `jitflow --mem` reads one) and the baseline the engine's own peak running
+// the tiny models/stories260K.gguf (its runtime: node and its libraries for llama.cpp, the binary
+// for jitflow), so that each gets B for the model. The page cache is dropped before each run, so that
+// no pages cached outside the group serve it. Needs root and the memory controller at
+// /sys/fs/cgroup/memory.
 //
 //   node bench/flash/budget_curve.mjs --rows MODEL.gguf --flash MODEL-flash.gguf [--budgets 25,50,75,100]
-//        [--sparsity 0,0.5] [-n 16] [-t 2] [-r 2] [--allowance-mib 64] [--out DIR] [--jitflow PATH]
+//        [--sparsity 0,0.5] [-n 16] [-t 2] [-r 2] [--margin-mib 32] [--out DIR] [--jitflow PATH]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -32,7 +35,7 @@ function parseOptions() {
       "n-gen": { type: "string", short: "n", default: "16" },
       threads: { type: "string", short: "t", default: "2" },
       repetitions: { type: "string", short: "r", default: "2" },
-      "allowance-mib": { type: "string", default: "64" },
+      "margin-mib": { type: "string", default: "32" },
       out: { type: "string", default: "budget-curve" },
       jitflow: { type: "string", default: path.join(repoRoot, "build/release/tools/jitflow/jitflow") },
     },
@@ -49,23 +52,16 @@ function parseOptions() {
 // and the group's peak.
 function runCapped(argv, limit) {
   process.stderr.write(`budget_curve: ${limit ? `[cap ${(limit / MiB).toFixed(0)} MiB] ` : ""}${argv.join(" ")}\n`);
-  let group = null;
-  if (limit) {
-    writeFileSync("/proc/sys/vm/drop_caches", "1");
-    group = path.join(cgroupRoot, `jitflow-budget-curve-${process.pid}`);
-    mkdirSync(group);
-    writeFileSync(path.join(group, "memory.limit_in_bytes"), String(limit));
-  }
-  const command = group ? ["sh", "-c", `echo $$ > ${group}/cgroup.procs && exec "$@"`, "sh", ...argv] : argv;
-  const result = spawnSync(command[0], command.slice(1), { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8",
-    maxBuffer: 1 << 26 });
-  let peak = null;
-  if (group) {
-    peak = Number(readFileSync(path.join(group, "memory.max_usage_in_bytes"), "utf8"));
-    const failcnt = Number(readFileSync(path.join(group, "memory.failcnt"), "utf8"));
-    process.stderr.write(`budget_curve: peak ${(peak / MiB).toFixed(1)} MiB, limit hit ${failcnt} times\n`);
-    rmdirSync(group);
-  }
+  writeFileSync("/proc/sys/vm/drop_caches", "1");
+  const group = path.join(cgroupRoot, `jitflow-budget-curve-${process.pid}`);
+  mkdirSync(group);
+  if (limit) writeFileSync(path.join(group, "memory.limit_in_bytes"), String(limit));
+  const result = spawnSync("sh", ["-c", `echo $$ > ${group}/cgroup.procs && exec "$@"`, "sh", ...argv],
+    { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 1 << 26 });
+  const peak = Number(readFileSync(path.join(group, "memory.max_usage_in_bytes"), "utf8"));
+  const failcnt = Number(readFileSync(path.join(group, "memory.failcnt"), "utf8"));
+  process.stderr.write(`budget_curve: peak ${(peak / MiB).toFixed(1)} MiB${limit ? `, limit hit ${failcnt} times` : ""}\n`);
+  rmdirSync(group);
   if (result.status !== 0) return { failed: `exit ${result.status ?? result.signal}`, peak };
   return { json: JSON.parse(result.stdout), peak };
 }
@@ -75,8 +71,8 @@ function jitflowBench(o, model, extra) {
     "--no-kdb", "--bandwidth-gbps", "40", "-o", "json", ...extra];
 }
 
-function peerBench(o, mmap) {
-  return [process.execPath, path.join(repoRoot, "bench/peer/llama_bench.mjs"), "-m", o.rows, "-p", "0",
+function peerBench(o, model, mmap) {
+  return [process.execPath, path.join(repoRoot, "bench/peer/llama_bench.mjs"), "-m", model, "-p", "0",
     "-n", o["n-gen"], "-t", o.threads, "-r", o.repetitions, "--ctx-size", "256", "--kv-type", "f32", "-o", "json",
     ...(mmap ? ["--mmap"] : [])];
 }
@@ -85,11 +81,19 @@ function main() {
   const o = parseOptions();
   const budgets = o.budgets.split(",").map(Number);
   const flashBytes = statSync(o.flash).size;
-  const allowance = Number(o["allowance-mib"]) * MiB;
+  const margin = Number(o["margin-mib"]) * MiB;
+  const tiny = path.join(repoRoot, "models/stories260K.gguf");
+  const baseline = {
+    jitflow: runCapped(jitflowBench(o, tiny, [])).peak,
+    llama: runCapped(peerBench(o, tiny, true)).peak,
+  };
+  process.stderr.write(`budget_curve: baselines (stories260K): jitflow ${(baseline.jitflow / MiB).toFixed(1)} MiB, ` +
+    `llama.cpp ${(baseline.llama / MiB).toFixed(1)} MiB\n`);
   const rows = [];
   const add = (engine, sparsity, percent, run, row) => rows.push({
     engine, sparsity, budget_percent: percent, budget_mib: percent == null ? "" : (flashBytes * percent / 100 / MiB).toFixed(1),
     cap_mib: run.limit ? (run.limit / MiB).toFixed(1) : "", peak_mib: run.peak ? (run.peak / MiB).toFixed(1) : "",
+    peak_over_budget_mib: run.limit && run.peak ? ((run.peak - flashBytes * percent / 100) / MiB).toFixed(1) : "",
     tokens_per_s: row ? row.median_ts.toFixed(3) : "", flash_mib_per_token:
       row && row.flash_bytes_per_token ? (row.flash_bytes_per_token / MiB).toFixed(1) : "",
     note: run.failed ?? "",
@@ -99,7 +103,7 @@ function main() {
   const inMemory = [
     ["jitflow in memory (rows)", runCapped(jitflowBench(o, o.rows, ["--sparsity", "0"]))],
     ["jitflow in memory (channel-major)", runCapped(jitflowBench(o, o.flash, ["--sparsity", o.sparsity]))],
-    ["llama.cpp in memory", runCapped(peerBench(o, false))],
+    ["llama.cpp in memory", runCapped(peerBench(o, o.rows, false))],
   ];
   for (const [engine, run] of inMemory) {
     const tests = run.json ? run.json.tests ?? run.json : [];
@@ -109,13 +113,13 @@ function main() {
   }
   for (const percent of budgets) {
     const budget = Math.floor(flashBytes * percent / 100);
-    const limit = budget + allowance;
-    const ours = runCapped(jitflowBench(o, o.flash, ["--sparsity", o.sparsity, "--mem", String(budget)]), limit);
+    const ourLimit = budget + baseline.jitflow + margin, peerLimit = budget + baseline.llama + margin;
+    const ours = runCapped(jitflowBench(o, o.flash, ["--sparsity", o.sparsity, "--mem", String(budget)]), ourLimit);
     for (const row of ours.json ?? [{ sparsity: "", median_ts: null }]) {
-      add("jitflow streamed", row.sparsity, percent, { ...ours, limit }, row.median_ts == null ? null : row);
+      add("jitflow streamed", row.sparsity, percent, { ...ours, limit: ourLimit }, row.median_ts == null ? null : row);
     }
-    const peer = runCapped(peerBench(o, true), limit);
-    add("llama.cpp mmap", 0, percent, { ...peer, limit }, peer.json ? peer.json.tests[0] : null);
+    const peer = runCapped(peerBench(o, o.rows, true), peerLimit);
+    add("llama.cpp mmap", 0, percent, { ...peer, limit: peerLimit }, peer.json ? peer.json.tests[0] : null);
   }
 
   mkdirSync(o.out, { recursive: true });
@@ -127,9 +131,12 @@ function main() {
   spawnSync(o.jitflow, ["plot", "-i", csvPath, "-o", svgPath, "--x", "budget_percent", "--y", "tokens_per_s",
     "--series", "engine,sparsity", "--title", `decode tokens/s vs memory budget: ${path.basename(o.flash)}`,
     "--x-label", "memory budget, % of the model file", "--y-label", "tokens/s"], { stdio: "inherit" });
-  process.stdout.write(`| engine | sparsity | budget % | cap MiB | peak MiB | t/s | flash MiB/t | note |\n|---|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(`baselines (stories260K): jitflow ${(baseline.jitflow / MiB).toFixed(1)} MiB, llama.cpp ` +
+    `${(baseline.llama / MiB).toFixed(1)} MiB; cap = budget + baseline + ${o["margin-mib"]} MiB\n\n`);
+  process.stdout.write(`| engine | sparsity | budget % | cap MiB | peak MiB | over budget MiB | t/s | flash MiB/t | note |\n` +
+    `|---|---|---|---|---|---|---|---|---|\n`);
   for (const r of rows) {
-    process.stdout.write(`| ${r.engine} | ${r.sparsity} | ${r.budget_percent} | ${r.cap_mib} | ${r.peak_mib} | ` +
+    process.stdout.write(`| ${r.engine} | ${r.sparsity} | ${r.budget_percent} | ${r.cap_mib} | ${r.peak_mib} | ${r.peak_over_budget_mib} | ` +
       `${r.tokens_per_s} | ${r.flash_mib_per_token} | ${r.note} |\n`);
   }
   process.stderr.write(`budget_curve: wrote ${csvPath} and ${svgPath}\n`);
