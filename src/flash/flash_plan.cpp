@@ -121,19 +121,20 @@ PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, ui
   e.run_bytes = static_cast<double>(shape.layer_linear_bytes) / static_cast<double>(shape.layer_channels) * group;
   const double active = static_cast<double>(shape.layer_linear_bytes) * (1 - sparsity) * group;  // M_cl
   const double from_flash = active * (1 - e.hit_rate);
-  // Bytes per ms reading `bytes` of active runs at `depth`: run by run, or, where it is faster, the
-  // whole stretch they lie in (1 / (1 - sp) as many bytes) in 1 MiB reads.
-  const double whole_chunk = 1 << 20;
-  const auto read_ms = [&](double bytes, int depth) {
-    const double by_run = bytes / (costs.read_mb_per_s(e.run_bytes, depth) * 1e3);
-    const double whole = bytes / (1 - sparsity) / (costs.read_mb_per_s(whole_chunk, depth) * 1e3);
+  // Reading `fraction` of the group's active uncached runs at `depth`: run by run, or, where it is
+  // faster, the whole stretch they lie in (that fraction of the group's bytes, the cached channels
+  // in it too) in 1 MiB reads.
+  const double whole_chunk = 1 << 20, group_bytes = static_cast<double>(shape.layer_linear_bytes) * group;
+  const auto read_ms = [&](double fraction, int depth) {
+    const double by_run = from_flash * fraction / (costs.read_mb_per_s(e.run_bytes, depth) * 1e3);
+    const double whole = group_bytes * fraction / (costs.read_mb_per_s(whole_chunk, depth) * 1e3);
     e.whole_reads = whole < by_run;
     return std::min(by_run, whole);
   };
   const double dram = costs.dram_gbps * 1e6;  // bytes per ms
-  e.load_ms = read_ms(from_flash, 8);
-  e.onload_ms = read_ms(from_flash * (1 - similarity), 8);
-  e.preload_ms = read_ms(from_flash, 64);
+  e.load_ms = read_ms(1, 8);
+  e.onload_ms = read_ms(1 - similarity, 8);
+  e.preload_ms = read_ms(1, 64);
   e.comp_ms = dram > 0 ? active / dram : INFINITY;
   const int n_groups = (shape.n_layer + group - 1) / group;
   e.token_ms = e.load_ms + (n_groups - 1) * (e.onload_ms + std::max(e.preload_ms, e.comp_ms)) + e.comp_ms +

@@ -1,6 +1,8 @@
 // Engine and Session: the model, its tokenizer and the thread pool, wired behind the public API.
 #include "jitflow/engine.h"
 
+#include <cmath>
+
 #include "base/clock.h"
 #include "base/cpu_features.h"
 #include "base/log.h"
@@ -87,6 +89,10 @@ Result<std::vector<SiteThresholds>> session_thresholds(const Engine::Impl& impl,
 }
 
 std::string mib(uint64_t bytes) { return str_printf("%.1f MiB", static_cast<double>(bytes) / 1048576.0); }
+// A minimum, rounded up: a budget of the figure printed is enough.
+std::string mib_at_least(uint64_t bytes) {
+  return str_printf("%.1f MiB", std::ceil(static_cast<double>(bytes) / 104857.6) / 10);
+}
 
 // Loads the resident tensors of a flash-layout model and streams its linears from the file, within
 // `budget` bytes of DRAM (impl.n_ctx set); `preload`: with a loader thread.
@@ -113,7 +119,7 @@ Status open_streamed(const GgufFile& file, uint64_t budget, bool preload, Engine
     return error(StatusCode::kOutOfRange,
                  "%s: a memory budget of %s is below the %s this model needs streamed (resident tensors %s, "
                  "group buffers %s, KV cache of %d positions %s)",
-                 file.path().c_str(), mib(budget).c_str(), mib(impl.streaming_need).c_str(),
+                 file.path().c_str(), mib(budget).c_str(), mib_at_least(impl.streaming_need).c_str(),
                  mib(impl.weights.n_bytes).c_str(), mib(store->buffer_bytes()).c_str(), impl.n_ctx, mib(kv).c_str());
   }
   impl.flash = store.get();
@@ -281,7 +287,7 @@ Status Session::set_memory_budget(uint64_t bytes) {
   }
   if (bytes < engine.streaming_need) {
     return error(StatusCode::kOutOfRange, "a memory budget of %s is below the %s this model needs streamed",
-                 mib(bytes).c_str(), mib(engine.streaming_need).c_str());
+                 mib(bytes).c_str(), mib_at_least(engine.streaming_need).c_str());
   }
   return set_cache_from_budget(engine, bytes);
 }
