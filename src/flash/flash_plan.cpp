@@ -9,6 +9,7 @@
 #include "model/flash_layout.h"
 #include "model/kv_cache.h"
 #include "model/weights.h"
+#include "tune/microbench.h"
 
 namespace jf {
 namespace {
@@ -82,6 +83,17 @@ Result<std::vector<ReadCost>> measure_read_costs(const ByteSource& source, std::
   return costs;
 }
 
+Result<MeasuredCosts> measure_flash_costs(const std::string& path, int n_threads, double seconds) {
+  JF_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, open_direct_file_source(path));
+  MeasuredCosts m;
+  m.direct = source->bypasses_page_cache();
+  m.read_buffer_bytes = 2 * source->buffer_bytes();  // on demand and the loader's
+  JF_ASSIGN_OR_RETURN(m.costs.reads, measure_read_costs(*source, kCostChunks, kCostDepths, seconds));
+  m.costs.dram_gbps = tune::measure_read_bandwidth_gbps(
+      uint64_t{256} << 20, n_threads > 0 ? n_threads : tune::available_cpu_count(), /*quick=*/true);
+  return m;
+}
+
 Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config, int n_ctx) {
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
   StreamShape shape;
@@ -142,11 +154,15 @@ PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, ui
   return e;
 }
 
-Result<Plan> make_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
-                       std::optional<double> sparsity, double similarity) {
+double budget_sparsity(const StreamShape& shape, uint64_t budget) {
   const double model = static_cast<double>(shape.resident_bytes) +
                        static_cast<double>(shape.layer_linear_bytes) * shape.n_layer;
-  const double sp = sparsity ? *sparsity : std::clamp(1.0 - static_cast<double>(budget) / model, 0.0, 0.9);
+  return std::clamp(1.0 - static_cast<double>(budget) / model, 0.0, 0.9);
+}
+
+Result<Plan> make_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
+                       std::optional<double> sparsity, double similarity) {
+  const double sp = sparsity ? *sparsity : budget_sparsity(shape, budget);
   Plan plan;
   std::optional<PlanEstimate> best;
   for (int group = 1; group <= shape.n_layer; group *= 2) {
@@ -170,6 +186,23 @@ Result<Plan> make_plan(const StreamShape& shape, const FlashCosts& costs, uint64
   }
   plan.chosen = *best;
   return plan;
+}
+
+Result<PlanEstimate> plan_for_file(const std::string& path, uint64_t budget, int n_ctx, int n_threads,
+                                   std::optional<double> sparsity, double similarity, double seconds) {
+  JF_ASSIGN_OR_RETURN(const GgufFile file, GgufFile::open_path(path));
+  JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
+  JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
+  if (!layout) {
+    return error(StatusCode::kInvalidArgument, "%s: not in the flash layout (jitflow convert --flash --group N)",
+                 path.c_str());
+  }
+  JF_ASSIGN_OR_RETURN(StreamShape shape,
+                      stream_shape(file, config, n_ctx > 0 ? n_ctx : std::min(config.n_ctx_train, 2048)));
+  JF_ASSIGN_OR_RETURN(const MeasuredCosts measured, measure_flash_costs(path, n_threads, seconds));
+  shape.read_buffer_bytes = measured.read_buffer_bytes;
+  return estimate_plan(shape, measured.costs, budget, sparsity ? *sparsity : budget_sparsity(shape, budget),
+                       layout->groups.size, similarity);
 }
 
 }  // namespace jf

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "gguf/gguf.h"
@@ -48,6 +49,19 @@ struct FlashCosts {
 // a source smaller than the largest chunk (kInvalidArgument).
 Result<std::vector<ReadCost>> measure_read_costs(const ByteSource& source, std::span<const size_t> chunks,
                                                  std::span<const int> depths, double seconds);
+
+// The costs on this machine: reads of `path` bypassing the page cache (4 KiB to 1 MiB, queue depths
+// 1, 8 and 64, `seconds` per point) and the DRAM bandwidth with `n_threads` (0: every CPU). `direct` tells whether
+// the reads bypassed the page cache (else the file system refused O_DIRECT and they may not have
+// touched the disk). Errors: the file cannot be read, or is smaller than 1 MiB.
+struct MeasuredCosts {
+  FlashCosts costs;
+  bool direct = false;
+  uint64_t read_buffer_bytes = 0;  // what a streamed model's two file sources hold (StreamShape)
+};
+Result<MeasuredCosts> measure_flash_costs(const std::string& path, int n_threads, double seconds);
+inline constexpr size_t kCostChunks[] = {4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
+inline constexpr int kCostDepths[] = {1, 8, 64};
 
 // What the cost model needs of a model.
 struct StreamShape {
@@ -80,6 +94,9 @@ struct PlanEstimate {
 PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget, double sparsity,
                            int group, double similarity);
 
+// The lowest sparsity the budget allows, as the paper sets it: 1 - budget / model, in [0, 0.9].
+double budget_sparsity(const StreamShape& shape, uint64_t budget);
+
 struct Plan {
   std::vector<PlanEstimate> tried;  // in the order tried
   PlanEstimate chosen;
@@ -90,5 +107,12 @@ struct Plan {
 // enough for it). Errors: no N fits (kOutOfRange).
 Result<Plan> make_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
                        std::optional<double> sparsity, double similarity);
+
+// The estimate for the flash-layout model at `path` as converted (its group size) under `budget`,
+// with this machine's costs measured now (measure_flash_costs, `seconds` per point): what `jitflow
+// run --plan` prints. `n_ctx` 0: the model's, at most 2048. Errors: not a flash-layout file, or the
+// file's errors.
+Result<PlanEstimate> plan_for_file(const std::string& path, uint64_t budget, int n_ctx, int n_threads,
+                                   std::optional<double> sparsity, double similarity, double seconds);
 
 }  // namespace jf

@@ -12,26 +12,21 @@
 #include "commands.h"
 #include "flash/flash_plan.h"
 #include "gguf/gguf.h"
-#include "io/byte_source.h"
 #include "model/flash_layout.h"
 #include "model/hparams.h"
-#include "tune/microbench.h"
 
 namespace jf::cli {
 namespace {
-
-constexpr size_t kChunks[] = {4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
-constexpr int kDepths[] = {1, 8, 64};
 
 double mib(uint64_t bytes) { return static_cast<double>(bytes) / 1048576.0; }
 
 void print_costs(const FlashCosts& costs, bool direct) {
   std::printf("flash reads (%s), MB/s by chunk and queue depth:\n| chunk |",
               direct ? "O_DIRECT" : "buffered: O_DIRECT refused, the page cache may serve them");
-  for (const int d : kDepths) std::printf(" depth %d |", d);
+  for (const int d : kCostDepths) std::printf(" depth %d |", d);
   std::printf("\n| ---: |");
-  for (size_t i = 0; i < std::size(kDepths); ++i) std::printf(" ---: |");
-  for (const size_t chunk : kChunks) {
+  for (size_t i = 0; i < std::size(kCostDepths); ++i) std::printf(" ---: |");
+  for (const size_t chunk : kCostChunks) {
     std::printf("\n| %zu KiB |", chunk >> 10);
     for (const ReadCost& r : costs.reads) {
       if (r.chunk_bytes == chunk) std::printf(" %.0f |", r.mb_per_s);
@@ -99,17 +94,11 @@ int cmd_plan(int argc, char** argv) {
   if (!config.ok()) return fail(config.status());
   Result<StreamShape> shape = stream_shape(*file, *config, n_ctx > 0 ? n_ctx : std::min(config->n_ctx_train, 2048));
   if (!shape.ok()) return fail(shape.status());
-  Result<std::unique_ptr<ByteSource>> source = open_direct_file_source(model_path);
-  if (!source.ok()) return fail(source.status());
-  shape->read_buffer_bytes = 2 * (*source)->buffer_bytes();  // on demand and the loader's
-
-  FlashCosts costs;
-  Result<std::vector<ReadCost>> reads = measure_read_costs(**source, kChunks, kDepths, seconds);
-  if (!reads.ok()) return fail(reads.status());
-  costs.reads = std::move(*reads);
-  const int threads = n_threads > 0 ? n_threads : tune::available_cpu_count();
-  costs.dram_gbps = tune::measure_read_bandwidth_gbps(uint64_t{256} << 20, threads, /*quick=*/true);
-  print_costs(costs, (*source)->bypasses_page_cache());
+  const Result<MeasuredCosts> measured = measure_flash_costs(model_path, n_threads, seconds);
+  if (!measured.ok()) return fail(measured.status());
+  shape->read_buffer_bytes = measured->read_buffer_bytes;
+  const FlashCosts& costs = measured->costs;
+  print_costs(costs, measured->direct);
 
   const Result<Plan> plan =
       make_plan(*shape, costs, *budget, sparsity >= 0 ? std::optional<double>(sparsity) : std::nullopt, similarity);

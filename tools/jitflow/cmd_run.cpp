@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/units.h"
 #include "commands.h"
+#include "flash/flash_plan.h"
 #include "jitflow/engine.h"
 
 namespace jf::cli {
@@ -84,7 +85,8 @@ int cmd_run(int argc, char** argv) {
   EngineOptions engine_options;
   SparsityOptions sparsity;
   std::string sparsity_mode = "topk", memory, memory_schedule;
-  bool ignore_eos = false, show_stats = false, no_preload = false;
+  bool ignore_eos = false, show_stats = false, no_preload = false, plan_first = false;
+  float sparsity_level = -1;  // -1: not given
   int64_t seed = 0;
   ArgParser parser("jitflow run", "Generate text from a prompt; ends with a stats line on stderr.");
   parser.add("-m", "--model", &model_path, "GGUF model file (required)");
@@ -99,7 +101,8 @@ int cmd_run(int argc, char** argv) {
   parser.add("-s", "--seed", &seed, "random seed (default 0)");
   parser.add("-t", "--threads", &engine_options.n_threads, "threads (default: one per core)");
   parser.add("-c", "--ctx-size", &engine_options.n_ctx, "context length (default: min(model, 2048))");
-  parser.add("", "--sparsity", &sparsity.level, "fraction of each linear's input channels skipped, [0, 1) (default 0)");
+  parser.add("", "--sparsity", &sparsity_level,
+             "fraction of each linear's input channels skipped, [0, 1) (default 0; with --plan, the plan's)");
   parser.add("", "--sparsity-mode", &sparsity_mode, "topk (per token) or threshold (calibrated; default topk)");
   parser.add("", "--thresholds", &sparsity.thresholds_path, "thresholds file of the threshold mode (jitflow calibrate)");
   parser.add_flag("", "--ignore-eos", &ignore_eos, "keep generating after an end-of-generation token");
@@ -112,6 +115,9 @@ int cmd_run(int argc, char** argv) {
   parser.add_flag("", "--stats", &show_stats, "print what streaming read (with --mem)");
   parser.add_flag("", "--no-preload", &no_preload,
                   "with --mem, read every layer group when it computes, none ahead (the serial baseline)");
+  parser.add_flag("", "--plan", &plan_first,
+                  "with --mem, first measure this machine's disk (~2 s) and print the cost model's prediction for\n"
+                  "this file's group size (jitflow plan shows all); without --sparsity, run at the plan's");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (model_path.empty()) {
     std::fprintf(stderr, "jitflow run: -m MODEL is required\n\n%s", parser.usage().c_str());
@@ -133,6 +139,26 @@ int cmd_run(int argc, char** argv) {
     schedule = std::move(*parsed);
     engine_options.memory_budget = schedule.front().bytes;
     engine_options.flash_preload = !no_preload;
+  }
+  sparsity.level = std::max(sparsity_level, 0.0f);
+  if (plan_first) {
+    if (engine_options.memory_budget == 0) {
+      std::fprintf(stderr, "jitflow run: --plan goes with --mem\n");
+      return 2;
+    }
+    const Result<PlanEstimate> plan =
+        plan_for_file(model_path, engine_options.memory_budget, engine_options.n_ctx, engine_options.n_threads,
+                      sparsity_level >= 0 ? std::optional<double>(sparsity_level) : std::nullopt, 0.8, 0.1);
+    if (!plan.ok()) {
+      std::fprintf(stderr, "jitflow run: --plan: %s\n", plan.status().to_string().c_str());
+      return 1;
+    }
+    std::fprintf(stderr,
+                 "jitflow: plan: groups of %d layers (the file's), sparsity %.2f, cache %.1f MiB (estimated hit rate "
+                 "%.0f%%), %s reads: predicted %.2f tokens/s\n",
+                 plan->group, plan->sparsity, plan->cache_bytes / 1048576.0, 100 * plan->hit_rate,
+                 plan->whole_reads ? "whole-stretch" : "run-by-run", plan->tokens_per_s());
+    if (sparsity_level < 0) sparsity.level = static_cast<float>(plan->sparsity);
   }
   gen.sampling.seed = static_cast<uint64_t>(seed);
   gen.stop_at_eog = !ignore_eos;
