@@ -40,7 +40,8 @@ namespace jf {
 // disk (a virtio block device, io_uring with 32 random reads in flight) read 4 KiB at 7.3K requests/s,
 // 64 KiB at 6.4K/s (420 MB/s) and 1 MiB at 1.2K/s (1.25 GB/s) in one run, 4 KiB at 60-73K/s in
 // another. On tinyllama Q4_0 (groups of 4, s = 0.5) 64 KiB beat 16 KiB by 15-20 % and 256 KiB (which
-// rereads cached channels) by 35-65 %. The planner is to measure it per device.
+// rereads cached channels) by 35-65 %. `jitflow plan` measures the rates that set it
+// (flash/flash_plan.h); the store does not yet take its gap from them.
 inline constexpr size_t kMergeGapBytes = size_t{64} << 10;
 
 class FlashStore final : public WeightProvider {
