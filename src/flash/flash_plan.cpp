@@ -134,12 +134,13 @@ PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, ui
   const double active = static_cast<double>(shape.layer_linear_bytes) * (1 - sparsity) * group;  // M_cl
   const double from_flash = active * (1 - e.hit_rate);
   // Reading `fraction` of the group's active uncached runs at `depth`: run by run, or, where it is
-  // faster, the whole stretch they lie in (that fraction of the group's bytes, the cached channels
-  // in it too) in 1 MiB reads.
+  // faster, the whole uncached stretch they lie in (the cache keeps chunks longer than a merged
+  // read's gap, which merged reads skip) in 1 MiB reads.
   const double whole_chunk = 1 << 20, group_bytes = static_cast<double>(shape.layer_linear_bytes) * group;
   const auto read_ms = [&](double fraction, int depth) {
     const double by_run = from_flash * fraction / (costs.read_mb_per_s(e.run_bytes, depth) * 1e3);
-    const double whole = group_bytes * fraction / (costs.read_mb_per_s(whole_chunk, depth) * 1e3);
+    const double whole =
+        group_bytes * (1 - e.hit_rate) * fraction / (costs.read_mb_per_s(whole_chunk, depth) * 1e3);
     e.whole_reads = whole < by_run;
     return std::min(by_run, whole);
   };

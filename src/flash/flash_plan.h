@@ -9,9 +9,9 @@
 //   T_onload  = M_cl · (1 - hr) · (1 - si) / BW_small   the preload's misses, read on demand
 //   T_comp    = M_cl / BW_mem                  a group's gather over DRAM
 // BW_small and BW_large: the measured read rate for a group run (a channel's bytes for N layers) at
-// a shallow and a deep queue, or, where faster, for reading the whole stretch of channels the active
-// ones lie in, cached ones included, in 1 MiB reads (what the store's merged reads do on a disk of few
-// requests per second); hr: the cache's hit rate, estimated as the fraction of all channels
+// a shallow and a deep queue, or, where faster, for reading the whole uncached stretch of channels the
+// active ones lie in, in 1 MiB reads (what the store's merged reads do on a disk of few requests per
+// second; its cache keeps chunks that they skip); hr: the cache's hit rate, estimated as the fraction of all channels
 // it holds (what a cache of random channels gets; the contextual LFU does better, which the run's
 // --stats measure); si: the cross-layer similarity (`jitflow analyze`).
 #pragma once

@@ -76,77 +76,91 @@ struct FlashStore::Buffer {
 };
 
 // A group tensor's hot-weight cache (papers/activeflow.md §7): whole group runs of the channels
-// used most in this sequence, in `capacity` slots of `run` bytes. Contextual LFU: count[j] is how
-// often the group's layers asked for channel j since the sequence began. When the group ends, the
-// runs it read are offered together: the cache then holds the `capacity` channels, cached or
-// offered, with the highest counts (a cached channel keeps its slot on a tie), which is the
+// used most in this sequence, `chunk` adjacent channels to a slot. Contextual LFU: count[c] is how
+// often the group's layers asked for the channels of chunk c since the sequence began. When the group
+// ends, the chunks it read whole are offered together: the cache then holds the `capacity` chunks,
+// cached or offered, with the highest counts (a cached chunk keeps its slot on a tie), which is the
 // paper's rule (a newly active channel replaces the least-used cached one if its count is higher)
 // applied to the whole offer at once, in linear time. The group's buffer may point into the cache
 // while the group runs, so slots change only between its groups.
+//
+// A chunk is one channel when reads are run by run, the paper's channel-granular cache. Where reads
+// merge across gaps of up to merge_gap bytes, a chunk is one channel more than a gap holds (at most
+// an eighth of the tensor): a cached channel then saves a read only inside a cached stretch longer
+// than the gap, and a chunk is one. On a disk of few requests per second (merged reads, 64 KiB) this
+// cut the bytes a tinyllama Q4_0 token read at a 50 % budget from 515 to 315 MiB.
 struct FlashStore::Cache {
-  size_t run = 0;
+  size_t run = 0;  // a channel's group run
+  int64_t n_channels = 0;
+  int32_t chunk = 1;  // channels per slot
   int32_t capacity = 0;
-  std::span<uint8_t> data;  // capacity slots, in the store's cache arena
-  std::vector<int32_t> slot_of;     // per channel: its slot, -1 when not cached
-  std::vector<uint32_t> count;      // per channel
-  std::vector<int32_t> channel_in;  // per slot: its channel, -1 when free
+  std::span<uint8_t> data;          // capacity slots of chunk runs, in the store's cache arena
+  std::vector<int32_t> slot_of;     // per chunk: its slot, -1 when not cached
+  std::vector<uint32_t> count;      // per chunk
+  std::vector<int32_t> chunk_in;    // per slot: its chunk, -1 when free
 
-  Cache(size_t run_bytes, int64_t n_channels)
-      : run(run_bytes),
-        slot_of(static_cast<size_t>(n_channels), -1),
-        count(static_cast<size_t>(n_channels), 0) {}
+  Cache(size_t run_bytes, int64_t channels) : run(run_bytes), n_channels(channels) { resize(1, 0, nullptr); }
 
+  int32_t n_chunks() const { return static_cast<int32_t>((n_channels + chunk - 1) / chunk); }
+  size_t slot_bytes() const { return static_cast<size_t>(chunk) * run; }
   const uint8_t* find(int32_t j) const {
-    return slot_of[j] < 0 ? nullptr : data.data() + static_cast<size_t>(slot_of[j]) * run;
+    const int32_t slot = slot_of[j / chunk];
+    return slot < 0 ? nullptr : data.data() + static_cast<size_t>(slot) * slot_bytes() + static_cast<size_t>(j % chunk) * run;
   }
-  bool holds(const uint8_t* p) const {
-    return p >= data.data() && p < data.data() + data.size();
+  bool holds(const uint8_t* p) const { return p >= data.data() && p < data.data() + data.size(); }
+  void use(int32_t j) { ++count[j / chunk]; }
+  // The channels of chunk c.
+  std::pair<int32_t, int32_t> channels_of(int32_t c) const {
+    return {c * chunk, static_cast<int32_t>(std::min<int64_t>(n_channels, int64_t{c + 1} * chunk))};
   }
-  void use(int32_t j) { ++count[j]; }
 
-  // Offered group runs: (channel, its run's bytes), none of them cached.
-  void offer(std::vector<std::pair<int32_t, const uint8_t*>>& offered) {
+  // Offered chunks, none of them cached; group_at[j]: where channel j's run is.
+  void offer(const std::vector<int32_t>& offered, std::span<uint8_t* const> group_at) {
     if (capacity == 0 || offered.empty()) return;
-    // Ranked by count, cached channels first on a tie: keep the best `capacity` of cached and offered.
+    // Ranked by count, cached chunks first on a tie: keep the best `capacity` of cached and offered.
     struct Entry {
       uint64_t rank;  // count · 2 + cached
-      int32_t channel;
-      const uint8_t* bytes;  // offered: where its run is; cached: null
+      int32_t chunk;
+      bool offered;
     };
     std::vector<Entry> pool;
     for (int32_t slot = 0; slot < capacity; ++slot) {
-      const int32_t j = channel_in[slot];
-      if (j >= 0) pool.push_back({uint64_t{count[j]} * 2 + 1, j, nullptr});
+      const int32_t c = chunk_in[slot];
+      if (c >= 0) pool.push_back({uint64_t{count[c]} * 2 + 1, c, false});
     }
-    for (const auto& [j, bytes] : offered) pool.push_back({uint64_t{count[j]} * 2, j, bytes});
+    for (const int32_t c : offered) pool.push_back({uint64_t{count[c]} * 2, c, true});
     if (static_cast<int32_t>(pool.size()) > capacity) {
       std::nth_element(pool.begin(), pool.begin() + capacity, pool.end(),
                        [](const Entry& a, const Entry& b) { return a.rank > b.rank; });
       for (auto e = pool.begin() + capacity; e != pool.end(); ++e) {  // the losers: cached ones leave
-        if (e->bytes == nullptr) {
-          channel_in[slot_of[e->channel]] = -1;
-          slot_of[e->channel] = -1;
+        if (!e->offered) {
+          chunk_in[slot_of[e->chunk]] = -1;
+          slot_of[e->chunk] = -1;
         }
       }
       pool.resize(static_cast<size_t>(capacity));
     }
     int32_t free_slot = 0;
     for (const Entry& e : pool) {
-      if (e.bytes == nullptr) continue;
-      while (channel_in[free_slot] >= 0) ++free_slot;
-      channel_in[free_slot] = e.channel;
-      slot_of[e.channel] = free_slot;
-      std::memcpy(data.data() + static_cast<size_t>(free_slot) * run, e.bytes, run);
+      if (!e.offered) continue;
+      while (chunk_in[free_slot] >= 0) ++free_slot;
+      chunk_in[free_slot] = e.chunk;
+      slot_of[e.chunk] = free_slot;
+      uint8_t* slot = data.data() + static_cast<size_t>(free_slot) * slot_bytes();
+      const auto [first, end] = channels_of(e.chunk);
+      for (int32_t j = first; j < end; ++j) std::memcpy(slot + static_cast<size_t>(j - first) * run, group_at[j], run);
     }
   }
-  // A new sequence: every count back to 0, the cached channels kept.
+  // A new sequence: every count back to 0, the cached chunks kept.
   void reset_counts() { std::fill(count.begin(), count.end(), 0); }
-  // `slots` slots at `at` (slots · run bytes), the cached channels dropped.
-  void resize(int32_t slots, uint8_t* at) {
+  // Chunks of `channels` channels, `slots` slots at `at` (slots · slot_bytes()), nothing cached.
+  void resize(int32_t channels, int32_t slots, uint8_t* at) {
+    chunk = channels;
     capacity = slots;
-    data = {at, static_cast<size_t>(slots) * run};
-    std::fill(slot_of.begin(), slot_of.end(), -1);
-    channel_in.assign(static_cast<size_t>(slots), -1);
+    data = {at, static_cast<size_t>(slots) * slot_bytes()};
+    slot_of.assign(static_cast<size_t>(n_chunks()), -1);
+    count.assign(static_cast<size_t>(n_chunks()), 0);
+    chunk_in.assign(static_cast<size_t>(slots), -1);
   }
 };
 
@@ -175,7 +189,7 @@ class FlashStore::Linear final : public ChannelSource {
   const uint64_t offset;
   const size_t channel_bytes;
   Cache& cache;                    // its group tensor's
-  Linear* next_group = nullptr;    // the kind's linear at the first layer of the next group
+  Linear* next_group = nullptr;    // the kind's linear at the next group's first layer
   std::vector<const uint8_t*> at;  // what fetch returns
 
  private:
@@ -204,7 +218,7 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
     const TensorRole role = kLayerLinearRoles[kind];
     size_t largest_run = 0;
     int64_t n_channels = 0;
-    Linear* group_first = nullptr;  // the kind's linear at the last group's first layer
+    std::vector<Linear*> of_kind;
     for (int layer = 0; layer < config.n_layer; ++layer) {
       LinearWeight& linear = layer_linear(weights.layers[layer], role);
       if (!layout->linears.contains(linear.weight.name)) continue;  // absent in this architecture
@@ -225,14 +239,15 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
                               .offset = tensor->offset,
                               .channel_bytes = channel};
       store->linears_.push_back(std::make_unique<Linear>(*store, place, *store->caches_.back()));
-      Linear* streamed = store->linears_.back().get();
-      if (place.index == 0) {
-        if (group_first != nullptr) group_first->next_group = streamed;
-        group_first = streamed;
-      }
-      linear.streamed = streamed;
+      of_kind.push_back(store->linears_.back().get());
+      linear.streamed = of_kind.back();
       largest_run = std::max(largest_run, run);
       n_channels = std::max(n_channels, linear.weight.n_cols);
+    }
+    for (Linear* l : of_kind) {
+      for (Linear* next : of_kind) {
+        if (next->group == l->group + 1 && next->index == 0) l->next_group = next;
+      }
     }
     store->buffers_.push_back(std::make_unique<Buffer>(n_channels));
     buffer_sizes.push_back(largest_run * static_cast<size_t>(n_channels));
@@ -263,33 +278,47 @@ uint64_t FlashStore::buffer_bytes() const {
 uint64_t FlashStore::cache_bytes() const { return cache_arena_.size(); }
 
 Status FlashStore::set_cache_bytes(uint64_t bytes) {
-  // Every group tensor gets the same fraction of its channels (a balanced cache across the weights).
+  // Every group tensor gets the same fraction of its chunks (a balanced cache across the weights).
   uint64_t whole = 0;
-  for (const auto& c : caches_) whole += c->run * c->slot_of.size();
+  for (const auto& c : caches_) whole += c->run * static_cast<uint64_t>(c->n_channels);
+  const uint64_t alignment_slack = kSimdAlignment * caches_.size();  // each cache starts aligned
+  const uint64_t usable = bytes > alignment_slack ? bytes - alignment_slack : 0;
   const double fraction =
-      whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(bytes) / static_cast<double>(whole));
+      whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(usable) / static_cast<double>(whole));
   for (auto& b : buffers_) {  // their pointers into the caches go stale
     for (Side& side : b->sides) drop(side);
   }
-  std::vector<int32_t> slots;
+  std::vector<std::pair<int32_t, int32_t>> layout;  // per cache: channels per chunk, slots
   size_t total = 0;
   for (const auto& c : caches_) {
-    slots.push_back(static_cast<int32_t>(fraction * static_cast<double>(c->slot_of.size())));
-    total += round_up(static_cast<size_t>(slots.back()) * c->run, kSimdAlignment);
+    // One channel more than a merge gap holds, but a tensor in 8 chunks at least (the cache is
+    // balanced per tensor, so a coarser one would cache all of a tensor or none); channels split evenly.
+    const int64_t least = std::min(static_cast<int64_t>(merge_gap_ / c->run) + 1, std::max<int64_t>(1, c->n_channels / 8));
+    const int64_t n_chunks = std::max<int64_t>(1, c->n_channels / least);
+    const auto chunk = static_cast<int32_t>((c->n_channels + n_chunks - 1) / n_chunks);
+    // Whole slots within the fraction of the tensor's bytes (a last, partial chunk may not fit).
+    const double share = fraction * static_cast<double>(c->run) * static_cast<double>(c->n_channels);
+    layout.push_back({chunk, static_cast<int32_t>(share / (static_cast<double>(chunk) * static_cast<double>(c->run)))});
+    total += round_up(static_cast<size_t>(layout.back().second) * static_cast<size_t>(chunk) * c->run, kSimdAlignment);
   }
   // One allocation for all (see open); the old one goes first, so the two are never held at once.
   cache_arena_ = AlignedBuffer();
   cache_arena_ = AlignedBuffer(total);
   if (total > 0 && cache_arena_.data() == nullptr) {
-    for (const auto& c : caches_) c->resize(0, nullptr);
+    for (const auto& c : caches_) c->resize(1, 0, nullptr);
     return error(StatusCode::kOutOfRange, "cannot allocate %zu bytes for the hot-weight cache", total);
   }
   auto* at = reinterpret_cast<uint8_t*>(cache_arena_.data());
   for (size_t i = 0; i < caches_.size(); ++i) {
-    caches_[i]->resize(slots[i], at);
-    at += round_up(static_cast<size_t>(slots[i]) * caches_[i]->run, kSimdAlignment);
+    caches_[i]->resize(layout[i].first, layout[i].second, at);
+    at += round_up(caches_[i]->data.size(), kSimdAlignment);
   }
   return Status();
+}
+
+Status FlashStore::set_merge_gap(size_t bytes) {
+  merge_gap_ = bytes;
+  return set_cache_bytes(cache_bytes());  // its chunks follow the gap
 }
 
 void FlashStore::start_sequence() {
@@ -338,7 +367,9 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
       return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(), read.message().c_str());
     }
   }
-  if (linear.index == 0 && linear.next_group != nullptr && loader_ != nullptr) {
+  // After a group's last layer has read what it lacks, the group needs no more room: the rest of the
+  // buffer can take the next group's preload, predicted from the layer nearest to it.
+  if (linear.index == linear.n - 1 && linear.next_group != nullptr && loader_ != nullptr) {
     preload_next(buffer, *linear.next_group, channels);
   }
   linear.at.resize(channels.size());
@@ -451,15 +482,17 @@ void FlashStore::drop(Side& side) {
 }
 
 void FlashStore::offer_group_runs(Side& side) {
+  // A chunk read whole (every channel in the buffer, none in the cache: the cache holds whole chunks).
+  Cache& cache = *side.cache;
   offered_.clear();
-  for (size_t j = 0; j < side.group_at.size(); ++j) {
-    const uint8_t* p = side.group_at[j];
-    // A cached channel may have been read again, through a merged read's gap: it keeps its slot.
-    if (p != nullptr && !side.cache->holds(p) && side.cache->find(static_cast<int32_t>(j)) == nullptr) {
-      offered_.push_back({static_cast<int32_t>(j), p});
-    }
+  for (int32_t c = 0; c < cache.n_chunks(); ++c) {
+    if (cache.slot_of[c] >= 0) continue;
+    const auto [first, end] = cache.channels_of(c);
+    bool whole = true;
+    for (int32_t j = first; whole && j < end; ++j) whole = side.group_at[j] != nullptr;
+    if (whole) offered_.push_back(c);
   }
-  side.cache->offer(offered_);
+  cache.offer(offered_, side.group_at);
 }
 
 }  // namespace jf

@@ -9,12 +9,14 @@
 //  - On demand: a layer reads each channel it asks for that is neither in the buffer nor in the
 //    cache as a whole group run, the prediction for the group's later layers, whose active sets are
 //    similar (the cross-layer similarity `jitflow analyze` measures).
-//  - Preload: when a group's first layer has its active channels, they are the prediction for the
-//    next group too; a loader thread (io/read_queue.h) reads their group runs while this group
-//    computes. The next group waits for them as it begins, and reads what they missed on demand.
+//  - Preload: when a group's last layer has its active channels (and has read what it lacks, so the
+//    group needs no more room), they are the prediction for the next group; a loader thread
+//    (io/read_queue.h) reads their group runs into the buffer's free room while the layer computes.
+//    The next group waits for them as it begins, and reads what they missed on demand.
 // Adjacent reads, and reads with small gaps between them, merge into one request; a batch is in
 // flight at once (io_uring). A hot-weight cache per group tensor keeps the group runs used most in
-// the sequence (Cache, set_cache_bytes); cached channels are neither read nor preloaded.
+// the sequence (Cache, set_cache_bytes), in chunks of adjacent channels longer than the merge gap,
+// so that merged reads skip a cached chunk whole; cached channels are neither read nor preloaded.
 #pragma once
 
 #include <cstdint>
@@ -68,14 +70,15 @@ class FlashStore final : public WeightProvider {
   // Contextual LFU: the caches' use counts start again.
   void start_sequence() override;
   // Reads whose gap is at most `bytes` merge into one request, the gap read too (default
-  // kMergeGapBytes).
-  void set_merge_gap(size_t bytes) { merge_gap_ = bytes; }
+  // kMergeGapBytes). The caches are laid out again for it (their chunks follow the gap), empty.
+  // Errors: as set_cache_bytes.
+  Status set_merge_gap(size_t bytes);
 
   FlashCounters stats() const;
   bool preloading() const { return loader_ != nullptr; }
   // DRAM the group buffers and the file's read buffers hold.
   uint64_t buffer_bytes() const;
-  // Gives the hot-weight caches `bytes` in all (as much of each group tensor, whole channels), empty.
+  // Gives the hot-weight caches `bytes` in all (as much of each group tensor, whole chunks), empty.
   // Errors: out of memory (kOutOfRange).
   Status set_cache_bytes(uint64_t bytes);
   uint64_t cache_bytes() const;
@@ -100,7 +103,7 @@ class FlashStore final : public WeightProvider {
   // Places the spans in `side` and makes them requests_. A preload stops where the buffer is full;
   // the current group makes room by dropping the next group's side.
   void place_spans(Buffer& buffer, Side& side, const Linear& linear, bool preload);
-  // Reads the next group's runs of the channels `linear` (a group's first layer) was asked for.
+  // Reads the next group's runs of the channels `linear` (a group's last layer) was asked for.
   void preload_next(Buffer& buffer, const Linear& linear, std::span<const int32_t> channels);
   // Forgets `side`'s group, once its preload (if any) is in.
   void drop(Side& side);
@@ -117,7 +120,7 @@ class FlashStore final : public WeightProvider {
   std::vector<std::pair<int32_t, int32_t>> spans_;  // plan_spans' first and last channels
   std::vector<int32_t> want_;
   std::vector<ReadRequest> requests_;
-  std::vector<std::pair<int32_t, const uint8_t*>> offered_;  // offer_group_runs' list
+  std::vector<int32_t> offered_;                             // offer_group_runs' chunks
   uint64_t pass_ = 0;                                        // forward passes begun
   size_t merge_gap_ = kMergeGapBytes;
   FlashCounters stats_;
