@@ -33,7 +33,8 @@ double FlashCosts::read_mb_per_s(double bytes, int depth) const {
   // The rate per chunk at the chosen depth, ascending by chunk.
   std::vector<std::pair<double, double>> curve;
   for (const ReadCost& r : reads) {
-    auto same = std::find_if(curve.begin(), curve.end(), [&](const auto& p) { return p.first == r.chunk_bytes; });
+    auto same =
+        std::find_if(curve.begin(), curve.end(), [&](const auto& p) { return p.first == r.chunk_bytes; });
     const bool usable = r.queue_depth <= depth;
     if (same == curve.end()) {
       curve.push_back({static_cast<double>(r.chunk_bytes), r.mb_per_s});
@@ -71,7 +72,8 @@ Result<std::vector<ReadCost>> measure_read_costs(const ByteSource& source, std::
       double elapsed_ms = 0;
       for (int round = 0; round < 2 || elapsed_ms < seconds * 1000; ++round) {
         for (int i = 0; i < depth; ++i) {
-          batch[i] = {rng() % n_slots * chunk, chunk, reinterpret_cast<uint8_t*>(buffer.data()) + static_cast<size_t>(i) * chunk};
+          batch[i] = {rng() % n_slots * chunk, chunk,
+                      reinterpret_cast<uint8_t*>(buffer.data()) + static_cast<size_t>(i) * chunk};
         }
         JF_RETURN_IF_ERROR(source.read_batch(batch));
         bytes += chunk * static_cast<uint64_t>(depth);
@@ -104,8 +106,9 @@ Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config
     const TensorInfo* plain = file.find_tensor(name);
     const TensorInfo* grouped = layout ? file.find_tensor(flash_tensor_name(name)) : nullptr;
     if (plain == nullptr && grouped == nullptr) continue;  // absent in this model (an ungated FFN)
-    shape.layer_linear_bytes +=
-        plain != nullptr ? plain->n_bytes : grouped->n_bytes / static_cast<uint64_t>(layout->groups.size_of(0));
+    shape.layer_linear_bytes += plain != nullptr
+                                    ? plain->n_bytes
+                                    : grouped->n_bytes / static_cast<uint64_t>(layout->groups.size_of(0));
     shape.layer_channels += static_cast<uint64_t>(input_channels(config, role));
   }
   if (shape.layer_channels == 0) {
@@ -119,18 +122,20 @@ Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config
   return shape;
 }
 
-PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget, double sparsity,
-                           int group, double similarity) {
+PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
+                           double sparsity, int group, double similarity) {
   PlanEstimate e;
   e.sparsity = sparsity;
   e.group = group;
   const auto n = static_cast<uint64_t>(group);
-  e.need_bytes = shape.resident_bytes + shape.kv_bytes + shape.read_buffer_bytes + shape.layer_linear_bytes * n;
+  e.need_bytes =
+      shape.resident_bytes + shape.kv_bytes + shape.read_buffer_bytes + shape.layer_linear_bytes * n;
   e.fits = e.need_bytes <= budget;
   e.cache_bytes = e.fits ? budget - e.need_bytes : 0;
   const double linears = static_cast<double>(shape.layer_linear_bytes) * shape.n_layer;
   e.hit_rate = std::min(1.0, static_cast<double>(e.cache_bytes) / linears);
-  e.run_bytes = static_cast<double>(shape.layer_linear_bytes) / static_cast<double>(shape.layer_channels) * group;
+  e.run_bytes =
+      static_cast<double>(shape.layer_linear_bytes) / static_cast<double>(shape.layer_channels) * group;
   const double active = static_cast<double>(shape.layer_linear_bytes) * (1 - sparsity) * group;  // M_cl
   const double from_flash = active * (1 - e.hit_rate);
   // Reading `fraction` of the group's active uncached runs at `depth`: run by run, or, where it is
@@ -180,10 +185,11 @@ Result<Plan> make_plan(const StreamShape& shape, const FlashCosts& costs, uint64
     }
   }
   if (!best) {
-    return error(StatusCode::kOutOfRange,
-                 "a memory budget of %.1f MiB is below the %.1f MiB streaming this model needs at its smallest "
-                 "(groups of one layer)",
-                 budget / 1048576.0, plan.tried.front().need_bytes / 1048576.0);
+    return error(
+        StatusCode::kOutOfRange,
+        "a memory budget of %.1f MiB is below the %.1f MiB streaming this model needs at its smallest "
+        "(groups of one layer)",
+        budget / 1048576.0, plan.tried.front().need_bytes / 1048576.0);
   }
   plan.chosen = *best;
   return plan;
@@ -195,8 +201,8 @@ Result<PlanEstimate> plan_for_file(const std::string& path, uint64_t budget, int
   JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
   if (!layout) {
-    return error(StatusCode::kInvalidArgument, "%s: not in the flash layout (jitflow convert --flash --group N)",
-                 path.c_str());
+    return error(StatusCode::kInvalidArgument,
+                 "%s: not in the flash layout (jitflow convert --flash --group N)", path.c_str());
   }
   JF_ASSIGN_OR_RETURN(StreamShape shape,
                       stream_shape(file, config, n_ctx > 0 ? n_ctx : std::min(config.n_ctx_train, 2048)));

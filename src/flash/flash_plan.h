@@ -11,8 +11,8 @@
 // BW_small and BW_large: the measured read rate for a group run (a channel's bytes for N layers) at
 // a shallow and a deep queue, or, where faster, for reading the whole uncached stretch of channels the
 // active ones lie in, in 1 MiB reads (what the store's merged reads do on a disk of few requests per
-// second; its cache keeps chunks that they skip); hr: the cache's hit rate, estimated as the fraction of all channels
-// it holds (what a cache of random channels gets; the contextual LFU does better, which the run's
+// second; its cache keeps chunks that they skip); hr: the cache's hit rate, estimated as the fraction of all
+// channels it holds (what a cache of random channels gets; the contextual LFU does better, which the run's
 // --stats measure); si: the cross-layer similarity (`jitflow analyze`).
 #pragma once
 
@@ -51,8 +51,8 @@ Result<std::vector<ReadCost>> measure_read_costs(const ByteSource& source, std::
                                                  std::span<const int> depths, double seconds);
 
 // The costs on this machine: reads of `path` bypassing the page cache (4 KiB to 1 MiB, queue depths
-// 1, 8 and 64, `seconds` per point) and the DRAM bandwidth with `n_threads` (0: every CPU). `direct` tells whether
-// the reads bypassed the page cache (else the file system refused O_DIRECT and they may not have
+// 1, 8 and 64, `seconds` per point) and the DRAM bandwidth with `n_threads` (0: every CPU). `direct` tells
+// whether the reads bypassed the page cache (else the file system refused O_DIRECT and they may not have
 // touched the disk). Errors: the file cannot be read, or is smaller than 1 MiB.
 struct MeasuredCosts {
   FlashCosts costs;
@@ -79,20 +79,20 @@ Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config
 struct PlanEstimate {
   double sparsity = 0;
   int group = 1;
-  bool fits = false;          // the budget holds resident tensors, buffers, KV cache
-  uint64_t need_bytes = 0;    // what it holds without a cache
-  uint64_t cache_bytes = 0;   // the budget's rest
+  bool fits = false;         // the budget holds resident tensors, buffers, KV cache
+  uint64_t need_bytes = 0;   // what it holds without a cache
+  uint64_t cache_bytes = 0;  // the budget's rest
   double hit_rate = 0;
-  double run_bytes = 0;       // a group run, the typical read
-  bool whole_reads = false;   // reading whole stretches of channels beats reading run by run
+  double run_bytes = 0;      // a group run, the typical read
+  bool whole_reads = false;  // reading whole stretches of channels beats reading run by run
   double load_ms = 0, onload_ms = 0, preload_ms = 0, comp_ms = 0;  // per group
   double token_ms = 0;
   double tokens_per_s() const { return token_ms > 0 ? 1000.0 / token_ms : 0; }
 };
 // Our group buffers hold every channel of a group (a prefill, or a dense token, reads them all), so
 // M_cl in memory is S_l · N, not the paper's S_l · (1 - sp) · N.
-PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget, double sparsity,
-                           int group, double similarity);
+PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
+                           double sparsity, int group, double similarity);
 
 // The lowest sparsity the budget allows, as the paper sets it: 1 - budget / model, in [0, 0.9].
 double budget_sparsity(const StreamShape& shape, uint64_t budget);

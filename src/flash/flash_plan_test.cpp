@@ -61,9 +61,9 @@ TEST(FlashPlan, TheModelsTermsFollowThePaper) {
   EXPECT_TRUE(e.whole_reads);
   EXPECT_NEAR(e.preload_ms, 2.0 * (8 << 20) * (1 - e.hit_rate) / 1e6, 1e-9);  // the uncached group at 1 GB/s
   EXPECT_NEAR(e.onload_ms, e.load_ms * 0.2, 1e-9);
-  EXPECT_NEAR(e.token_ms, e.load_ms + 7 * (e.onload_ms + std::max(e.preload_ms, e.comp_ms)) + e.comp_ms +
-                              (4 << 20) / 20e6,
-              1e-9);
+  EXPECT_NEAR(
+      e.token_ms,
+      e.load_ms + 7 * (e.onload_ms + std::max(e.preload_ms, e.comp_ms)) + e.comp_ms + (4 << 20) / 20e6, 1e-9);
 }
 
 TEST(FlashPlan, ALongReadsDiskGroupsMoreLayersWhileTheBudgetAllows) {
@@ -121,7 +121,8 @@ TEST(FlashPlan, TheReadProbeMeasuresEveryPoint) {
   EXPECT_EQ((*costs)[1].queue_depth, 4);
   for (const ReadCost& c : *costs) EXPECT_GT(c.mb_per_s, 0);
   const size_t too_big[] = {2 << 20};
-  EXPECT_EQ(measure_read_costs(*source, too_big, depths, 0.001).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(measure_read_costs(*source, too_big, depths, 0.001).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

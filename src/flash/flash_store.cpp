@@ -26,20 +26,22 @@ struct LinearPlace {
 // One group's runs in a kind's buffer, packed from one end of it: group_at[j] is channel j's group
 // run (n · channel_bytes, all n layers of the group), in the buffer or in the group's cache.
 struct FlashStore::Side {
-  const bool from_end;             // packs down from the buffer's end, else up from its start
+  const bool from_end;  // packs down from the buffer's end, else up from its start
   int group = -1;
   uint64_t pass = 0;               // the forward pass it serves
   Cache* cache = nullptr;          // the group's (null: no group)
   std::vector<uint8_t*> group_at;  // per channel; null: absent
   std::vector<uint8_t> preloaded;  // per channel: preloaded, not asked for yet
   size_t used = 0;
-  uint64_t ticket = 0;             // the loader's batch still to wait for; 0: none
+  uint64_t ticket = 0;  // the loader's batch still to wait for; 0: none
 
   Side(bool packs_from_end, int64_t n_channels)
       : from_end(packs_from_end),
         group_at(static_cast<size_t>(n_channels), nullptr),
         preloaded(static_cast<size_t>(n_channels), 0) {}
-  bool serves(int g, uint64_t forward_pass) const { return cache != nullptr && group == g && pass == forward_pass; }
+  bool serves(int g, uint64_t forward_pass) const {
+    return cache != nullptr && group == g && pass == forward_pass;
+  }
   void start(int g, uint64_t forward_pass, Cache* group_cache) {
     group = g;
     pass = forward_pass;
@@ -94,10 +96,10 @@ struct FlashStore::Cache {
   int64_t n_channels = 0;
   int32_t chunk = 1;  // channels per slot
   int32_t capacity = 0;
-  std::span<uint8_t> data;          // capacity slots of chunk runs, in the store's cache arena
-  std::vector<int32_t> slot_of;     // per chunk: its slot, -1 when not cached
-  std::vector<uint32_t> count;      // per chunk
-  std::vector<int32_t> chunk_in;    // per slot: its chunk, -1 when free
+  std::span<uint8_t> data;        // capacity slots of chunk runs, in the store's cache arena
+  std::vector<int32_t> slot_of;   // per chunk: its slot, -1 when not cached
+  std::vector<uint32_t> count;    // per chunk
+  std::vector<int32_t> chunk_in;  // per slot: its chunk, -1 when free
 
   Cache(size_t run_bytes, int64_t channels) : run(run_bytes), n_channels(channels) { resize(1, 0, nullptr); }
 
@@ -105,7 +107,9 @@ struct FlashStore::Cache {
   size_t slot_bytes() const { return static_cast<size_t>(chunk) * run; }
   const uint8_t* find(int32_t j) const {
     const int32_t slot = slot_of[j / chunk];
-    return slot < 0 ? nullptr : data.data() + static_cast<size_t>(slot) * slot_bytes() + static_cast<size_t>(j % chunk) * run;
+    return slot < 0 ? nullptr
+                    : data.data() + static_cast<size_t>(slot) * slot_bytes() +
+                          static_cast<size_t>(j % chunk) * run;
   }
   bool holds(const uint8_t* p) const { return p >= data.data() && p < data.data() + data.size(); }
   void use(int32_t j) { ++count[j / chunk]; }
@@ -148,7 +152,8 @@ struct FlashStore::Cache {
       slot_of[e.chunk] = free_slot;
       uint8_t* slot = data.data() + static_cast<size_t>(free_slot) * slot_bytes();
       const auto [first, end] = channels_of(e.chunk);
-      for (int32_t j = first; j < end; ++j) std::memcpy(slot + static_cast<size_t>(j - first) * run, group_at[j], run);
+      for (int32_t j = first; j < end; ++j)
+        std::memcpy(slot + static_cast<size_t>(j - first) * run, group_at[j], run);
     }
   }
   // A new sequence: every count back to 0, the cached chunks kept.
@@ -202,7 +207,8 @@ FlashStore::FlashStore(ModelWeights& weights, std::unique_ptr<ByteSource> source
 FlashStore::~FlashStore() = default;
 
 Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const ModelConfig& config,
-                                                     ModelWeights& weights, std::unique_ptr<ByteSource> source,
+                                                     ModelWeights& weights,
+                                                     std::unique_ptr<ByteSource> source,
                                                      std::unique_ptr<ByteSource> preload_source) {
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
   if (!layout) {
@@ -253,13 +259,13 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
     buffer_sizes.push_back(largest_run * static_cast<size_t>(n_channels));
   }
   // One allocation for all: each buffer of its own would round up to whole huge pages.
-  const size_t total = std::accumulate(buffer_sizes.begin(), buffer_sizes.end(), size_t{0}, [](size_t sum, size_t n) {
-    return sum + round_up(n, kSimdAlignment);
-  });
+  const size_t total =
+      std::accumulate(buffer_sizes.begin(), buffer_sizes.end(), size_t{0},
+                      [](size_t sum, size_t n) { return sum + round_up(n, kSimdAlignment); });
   store->buffer_arena_ = AlignedBuffer(total);
   if (total > 0 && store->buffer_arena_.data() == nullptr) {
-    return error(StatusCode::kOutOfRange, "%s: cannot allocate %zu bytes for the group buffers", file.path().c_str(),
-                 total);
+    return error(StatusCode::kOutOfRange, "%s: cannot allocate %zu bytes for the group buffers",
+                 file.path().c_str(), total);
   }
   auto* at = reinterpret_cast<uint8_t*>(store->buffer_arena_.data());
   for (size_t kind = 0; kind < buffer_sizes.size(); ++kind) {
@@ -275,7 +281,9 @@ uint64_t FlashStore::buffer_bytes() const {
          (loader_ != nullptr ? loader_->source().buffer_bytes() : 0);
 }
 
-uint64_t FlashStore::cache_bytes() const { return cache_arena_.size(); }
+uint64_t FlashStore::cache_bytes() const {
+  return cache_arena_.size();
+}
 
 Status FlashStore::set_cache_bytes(uint64_t bytes) {
   // Every group tensor gets the same fraction of its chunks (a balanced cache across the weights).
@@ -293,13 +301,16 @@ Status FlashStore::set_cache_bytes(uint64_t bytes) {
   for (const auto& c : caches_) {
     // One channel more than a merge gap holds, but a tensor in 8 chunks at least (the cache is
     // balanced per tensor, so a coarser one would cache all of a tensor or none); channels split evenly.
-    const int64_t least = std::min(static_cast<int64_t>(merge_gap_ / c->run) + 1, std::max<int64_t>(1, c->n_channels / 8));
+    const int64_t least =
+        std::min(static_cast<int64_t>(merge_gap_ / c->run) + 1, std::max<int64_t>(1, c->n_channels / 8));
     const int64_t n_chunks = std::max<int64_t>(1, c->n_channels / least);
     const auto chunk = static_cast<int32_t>((c->n_channels + n_chunks - 1) / n_chunks);
     // Whole slots within the fraction of the tensor's bytes (a last, partial chunk may not fit).
     const double share = fraction * static_cast<double>(c->run) * static_cast<double>(c->n_channels);
-    layout.push_back({chunk, static_cast<int32_t>(share / (static_cast<double>(chunk) * static_cast<double>(c->run)))});
-    total += round_up(static_cast<size_t>(layout.back().second) * static_cast<size_t>(chunk) * c->run, kSimdAlignment);
+    layout.push_back(
+        {chunk, static_cast<int32_t>(share / (static_cast<double>(chunk) * static_cast<double>(c->run)))});
+    total += round_up(static_cast<size_t>(layout.back().second) * static_cast<size_t>(chunk) * c->run,
+                      kSimdAlignment);
   }
   // One allocation for all (see open); the old one goes first, so the two are never held at once.
   cache_arena_ = AlignedBuffer();
@@ -364,7 +375,8 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
     if (!read.ok()) {
       // What the failed reads were to fill is unknown: the group starts over, and offers none of it.
       side.clear();
-      return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(), read.message().c_str());
+      return error(read.code(), "reading channels of '%s': %s", linear.tensor.c_str(),
+                   read.message().c_str());
     }
   }
   // After a group's last layer has read what it lacks, the group needs no more room: the rest of the

@@ -112,16 +112,16 @@ class FlashStore final : public WeightProvider {
 
   ModelWeights& weights_;
   std::unique_ptr<ByteSource> source_;
-  std::vector<std::unique_ptr<Buffer>> buffers_;  // one per linear kind
-  std::vector<std::unique_ptr<Cache>> caches_;    // one per group tensor
-  AlignedBuffer buffer_arena_, cache_arena_;      // what buffers_ and caches_ hold
-  std::vector<std::unique_ptr<Linear>> linears_;  // one per layer and kind
-  std::unique_ptr<ReadQueue> loader_;             // after buffers_: destroyed first, it writes there
+  std::vector<std::unique_ptr<Buffer>> buffers_;    // one per linear kind
+  std::vector<std::unique_ptr<Cache>> caches_;      // one per group tensor
+  AlignedBuffer buffer_arena_, cache_arena_;        // what buffers_ and caches_ hold
+  std::vector<std::unique_ptr<Linear>> linears_;    // one per layer and kind
+  std::unique_ptr<ReadQueue> loader_;               // after buffers_: destroyed first, it writes there
   std::vector<std::pair<int32_t, int32_t>> spans_;  // plan_spans' first and last channels
   std::vector<int32_t> want_;
   std::vector<ReadRequest> requests_;
-  std::vector<int32_t> offered_;                             // offer_group_runs' chunks
-  uint64_t pass_ = 0;                                        // forward passes begun
+  std::vector<int32_t> offered_;  // offer_group_runs' chunks
+  uint64_t pass_ = 0;             // forward passes begun
   size_t merge_gap_ = kMergeGapBytes;
   FlashCounters stats_;
 };

@@ -59,7 +59,8 @@ Result<std::string> plot_csv(const PlotArgs& a) {
   const std::vector<std::string>& header = rows.front();
   const auto column = [&](const std::string& name) -> Result<size_t> {
     const auto at = std::find(header.begin(), header.end(), name);
-    if (at == header.end()) return error(StatusCode::kInvalidArgument, "%s: no column '%s'", a.input.c_str(), name.c_str());
+    if (at == header.end())
+      return error(StatusCode::kInvalidArgument, "%s: no column '%s'", a.input.c_str(), name.c_str());
     return static_cast<size_t>(at - header.begin());
   };
   JF_ASSIGN_OR_RETURN(const size_t x, column(a.x));
@@ -77,8 +78,8 @@ Result<std::string> plot_csv(const PlotArgs& a) {
   for (size_t r = 1; r < rows.size(); ++r) {
     const std::vector<std::string>& row = rows[r];
     if (row.size() != header.size()) {
-      return error(StatusCode::kInvalidArgument, "%s: line %zu has %zu fields, the header %zu", a.input.c_str(),
-                   r + 1, row.size(), header.size());
+      return error(StatusCode::kInvalidArgument, "%s: line %zu has %zu fields, the header %zu",
+                   a.input.c_str(), r + 1, row.size(), header.size());
     }
     std::string name;
     for (const size_t key : keys) name += (name.empty() ? "" : " ") + row[key];
@@ -87,15 +88,15 @@ Result<std::string> plot_csv(const PlotArgs& a) {
     s->x.push_back(number_or_nan(row[x]));
     s->y.push_back(number_or_nan(row[y]));
     if (std::isnan(s->x.back())) {
-      return error(StatusCode::kInvalidArgument, "%s: line %zu: %s '%s' is not a number", a.input.c_str(), r + 1,
-                   a.x.c_str(), row[x].c_str());
+      return error(StatusCode::kInvalidArgument, "%s: line %zu: %s '%s' is not a number", a.input.c_str(),
+                   r + 1, a.x.c_str(), row[x].c_str());
     }
     if (std::find(xs.begin(), xs.end(), s->x.back()) == xs.end()) xs.push_back(s->x.back());
     if (!std::isnan(s->y.back())) y_max = std::max(y_max, s->y.back());
   }
   std::sort(xs.begin(), xs.end());
-  PlotAxes axes{a.title, a.x_label.empty() ? a.x : a.x_label, a.y_label.empty() ? a.y : a.y_label, 0,
-                y_max > 0 ? y_max * 1.1 : 1, xs};
+  PlotAxes axes{a.title, a.x_label.empty() ? a.x : a.x_label, a.y_label.empty() ? a.y : a.y_label,
+                0,       y_max > 0 ? y_max * 1.1 : 1,         xs};
   return line_chart_svg(axes, series);
 }
 
