@@ -8,7 +8,8 @@
 namespace jf::cli {
 namespace {
 
-constexpr double kWidth = 640, kHeight = 400, kLeft = 60, kRight = 150, kTop = 40, kBottom = 50;
+constexpr double kPlotWidth = 430, kHeight = 400, kLeft = 60, kTop = 40, kBottom = 50;
+constexpr double kLegendLine = 38, kCharWidth = 7;  // the legend's sample line and text, 12 px sans-serif
 constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
 
 std::string escape(const std::string& text) {
@@ -39,7 +40,12 @@ std::string line_chart_svg(const PlotAxes& axes, const std::vector<PlotSeries>& 
     }
   }
   if (x_max <= x_min) x_max = x_min + 1;
-  const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
+  // The legend right of the plot, as wide as its longest name.
+  size_t longest = 0;
+  for (const PlotSeries& s : series) longest = std::max(longest, s.name.size());
+  const double legend_x = kLeft + kPlotWidth + 12;
+  const double width = legend_x + kLegendLine + kCharWidth * static_cast<double>(longest) + 12;
+  const double plot_w = kPlotWidth, plot_h = kHeight - kTop - kBottom;
   auto px = [&](double x) { return kLeft + (x - x_min) / (x_max - x_min) * plot_w; };
   auto py = [&](double y) { return kTop + (1 - (y - axes.y_min) / (axes.y_max - axes.y_min)) * plot_h; };
 
@@ -47,7 +53,7 @@ std::string line_chart_svg(const PlotAxes& axes, const std::vector<PlotSeries>& 
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
       "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
       "<text x=\"%.0f\" y=\"22\" font-size=\"15\">%s</text>\n",
-      kWidth, kHeight, kLeft, escape(axes.title).c_str());
+      width, kHeight, kLeft, escape(axes.title).c_str());
   for (int i = 0; i <= 4; ++i) {  // y grid and ticks
     const double y = axes.y_min + (axes.y_max - axes.y_min) * i / 4;
     svg += str_printf(
@@ -79,7 +85,7 @@ std::string line_chart_svg(const PlotAxes& axes, const std::vector<PlotSeries>& 
     svg += str_printf(
         "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
         "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-        kWidth - kRight + 12, kWidth - kRight + 32, ly, ly, color, kWidth - kRight + 38, ly + 4,
+        legend_x, legend_x + 20, ly, ly, color, legend_x + 26, ly + 4,
         escape(s.name).c_str());
   }
   return svg + "</svg>\n";
