@@ -179,15 +179,18 @@ Result<std::vector<SiteThresholds>> load_thresholds_for(const std::string& path,
                                                         const std::string& model_path,
                                                         const std::string& model_fingerprint, int n_layer) {
   JF_ASSIGN_OR_RETURN(SparsityThresholds t, read_thresholds(path));
-  if (t.model_fingerprint != model_fingerprint || t.n_layer != n_layer) {
-    return error(
-        StatusCode::kInvalidArgument,
-        "%s: these thresholds were calibrated for %s (fingerprint %s, %d layers), not for %s (fingerprint "
-        "%s, %d layers); run `jitflow calibrate -m %s`",
-        path.c_str(), t.model_file.c_str(), t.model_fingerprint.c_str(), t.n_layer, model_path.c_str(),
-        model_fingerprint.c_str(), n_layer, model_path.c_str());
-  }
+  JF_RETURN_IF_ERROR(check_thresholds_model(t, path, model_path, model_fingerprint, n_layer));
   return thresholds_of_level(t, level, path);
+}
+
+Status check_thresholds_model(const SparsityThresholds& t, const std::string& path, const std::string& model_path,
+                              const std::string& model_fingerprint, int n_layer) {
+  if (t.model_fingerprint == model_fingerprint && t.n_layer == n_layer) return Status();
+  return error(StatusCode::kInvalidArgument,
+               "%s: these thresholds were calibrated for %s (fingerprint %s, %d layers), not for %s (fingerprint "
+               "%s, %d layers); run `jitflow calibrate -m %s`",
+               path.c_str(), t.model_file.c_str(), t.model_fingerprint.c_str(), t.n_layer, model_path.c_str(),
+               model_fingerprint.c_str(), n_layer, model_path.c_str());
 }
 
 Result<std::vector<SiteThresholds>> thresholds_of_level(const SparsityThresholds& thresholds, float level,

@@ -50,6 +50,11 @@ Result<SparsityThresholds> parse_thresholds(const std::string& text, const std::
 Result<std::vector<SiteThresholds>> thresholds_of_level(const SparsityThresholds& thresholds, float level,
                                                         const std::string& where);
 
+// OK when `thresholds` (read from `path`) were calibrated for the model at model_path with that
+// fingerprint and n_layer; else kInvalidArgument naming both files.
+Status check_thresholds_model(const SparsityThresholds& thresholds, const std::string& path,
+                              const std::string& model_path, const std::string& model_fingerprint, int n_layer);
+
 // The thresholds of `level` from `path` for the model at model_path with that fingerprint and
 // n_layer: kInvalidArgument naming both files when they were calibrated for another model, and
 // listing the levels the file has when `level` is not one of them.

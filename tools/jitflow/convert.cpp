@@ -233,12 +233,7 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
   if (!thresholds_path.empty()) {
     JF_ASSIGN_OR_RETURN(const std::string fingerprint, file.content_fingerprint());
     JF_ASSIGN_OR_RETURN(const SparsityThresholds thresholds, read_thresholds(thresholds_path));
-    if (thresholds.model_fingerprint != fingerprint || thresholds.n_layer != config.n_layer) {
-      return error(StatusCode::kInvalidArgument,
-                   "%s: these thresholds were calibrated for %s (fingerprint %s), not for %s (fingerprint %s)",
-                   thresholds_path.c_str(), thresholds.model_file.c_str(), thresholds.model_fingerprint.c_str(),
-                   input.c_str(), fingerprint.c_str());
-    }
+    JF_RETURN_IF_ERROR(check_thresholds_model(thresholds, thresholds_path, input, fingerprint, config.n_layer));
     writer.set_string(kThresholdsKey, thresholds_json(thresholds));
   }
   writer.set_value(kFlashKey, string_array(grouped));
