@@ -15,14 +15,28 @@ if(JITFLOW_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# The SIMD family this build compiles kernels for: x86 (AVX2, AVX-512), neon (AArch64) or none
-# (portable C++ only). base/ defines JITFLOW_SIMD_X86 or JITFLOW_SIMD_NEON for all code to see.
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND NOT EMSCRIPTEN)
+# The SIMD family this build compiles kernels for: x86 (AVX2, AVX-512), neon (AArch64), wasm
+# (SIMD128) or none (portable C++ only). base/ defines JITFLOW_SIMD_X86, JITFLOW_SIMD_NEON or
+# JITFLOW_SIMD_WASM for all code to see.
+if(EMSCRIPTEN)
+  set(JITFLOW_SIMD wasm)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(JITFLOW_SIMD x86)
-elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64" AND NOT EMSCRIPTEN)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
   set(JITFLOW_SIMD neon)
 else()
   set(JITFLOW_SIMD none)
+endif()
+
+# WebAssembly (cmake/wasm.cmake): SIMD128 everywhere (every engine that runs jitflow has it), a
+# worker pool for the thread pool, main() on a pthread so that the browser's main thread never
+# blocks, and memory that grows to wasm32's 4 GiB. Under Node, files are the host's (NODERAWFS);
+# emitted kernels are added to the function table at run time (ALLOW_TABLE_GROWTH).
+if(EMSCRIPTEN)
+  add_compile_options(-msimd128 -pthread)
+  add_link_options(-pthread -sPROXY_TO_PTHREAD=1 -sPTHREAD_POOL_SIZE=4 -sEXIT_RUNTIME=1
+                   -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sALLOW_TABLE_GROWTH=1 -sNODERAWFS=1
+                   -Wno-pthreads-mem-growth --pre-js ${CMAKE_SOURCE_DIR}/web/emscripten/node_wasm_binary.js)
 endif()
 
 # jitflow_library(NAME SOURCES ... DEPS ...): one folder of src/ = one static library.

@@ -1,6 +1,7 @@
 #include "base/json.h"
 
-#include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 
@@ -207,9 +208,12 @@ class Parser {
       if (!is_digit(peek())) return fail_value("invalid number");
       while (is_digit(peek())) ++pos_;
     }
-    double value = 0;
-    const auto [end, ec] = std::from_chars(text_.data() + start, text_.data() + pos_, value);
-    if (ec != std::errc() || end != text_.data() + pos_ || !std::isfinite(value)) {
+    // strtod on a copy (the text is not NUL-terminated): Emscripten's libc++ has no floating-point
+    // from_chars. The grammar was checked above, so strtod reads exactly these characters.
+    const std::string digits(text_.substr(start, pos_ - start));
+    char* end = nullptr;
+    const double value = std::strtod(digits.c_str(), &end);
+    if (end != digits.c_str() + digits.size() || !std::isfinite(value)) {
       pos_ = start;
       return fail_value("number out of range");
     }
@@ -362,9 +366,14 @@ void write_number(double value, std::string* out) {
     out->append("null");
     return;
   }
+  // The fewest significant digits (up to 17) that read back as the same double: Emscripten's libc++
+  // has no floating-point to_chars.
   char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);  // shortest round trip
-  out->append(buffer, ec == std::errc() ? end : buffer);
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+    if (std::strtod(buffer, nullptr) == value) break;
+  }
+  out->append(buffer);
 }
 
 void write_value(const Json& value, std::string* out) {

@@ -1,7 +1,7 @@
 #include "eval/calibrate.h"
 
 #include <algorithm>
-#include <bit>
+#include "base/bit_cast.h"
 #include <cmath>
 #include <filesystem>
 
@@ -11,7 +11,7 @@ namespace jf::eval {
 
 void MagnitudeHistogram::add(const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const uint32_t magnitude_bits = std::bit_cast<uint32_t>(x[i]) & 0x7fffffffu;
+    const uint32_t magnitude_bits = jf::bit_cast<uint32_t>(x[i]) & 0x7fffffffu;
     ++counts_[magnitude_bits >> kDroppedBits];
   }
   total_ += n;
@@ -28,11 +28,11 @@ float MagnitudeHistogram::quantile(double q) const {
       continue;
     }
     // Linear within the bin: its values are spread between its two edges.
-    const float low = std::bit_cast<float>(static_cast<uint32_t>(bin) << kDroppedBits);
-    const float high = std::bit_cast<float>(static_cast<uint32_t>(bin + 1) << kDroppedBits);
+    const float low = jf::bit_cast<float>(static_cast<uint32_t>(bin) << kDroppedBits);
+    const float high = jf::bit_cast<float>(static_cast<uint32_t>(bin + 1) << kDroppedBits);
     return low + static_cast<float>((rank - below) / count) * (high - low);
   }
-  return std::bit_cast<float>(0x7f7fffffu);
+  return jf::bit_cast<float>(0x7f7fffffu);
 }
 
 LinearInput ThresholdCalibrator::at_site(int layer, SparseSite site, const float* x, int64_t n_tokens,

@@ -29,9 +29,15 @@ bool is_candidate(const int (&values)[N], int v) {
   return std::find(values, values + N, v) != values + N;
 }
 
-int64_t sysconf_bytes(int name) {
-  const long v = sysconf(name);
+// The L1 data and L2 cache sizes as the C library reports them; 0 (unknown: the rules that need them
+// are off) where it has no such names, as in WebAssembly, where the tuner measures them instead.
+int64_t cache_bytes(int level) {
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
+  const long v = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE : _SC_LEVEL2_CACHE_SIZE);
   return v > 0 ? v : 0;
+#else
+  return 0;
+#endif
 }
 
 // Rules 4 and 5 for a k block of `k_block` columns (0: whole rows).
@@ -69,8 +75,8 @@ MachineLimits nominal_limits(CpuIsa isa) {
   // x86-64 has 16 ymm registers; AVX-512 adds 16 more (zmm16-31, also usable as ymm). AArch64 has 32.
   const bool has_32 = isa == CpuIsa::avx512 || isa == CpuIsa::neon || isa == CpuIsa::neon_dotprod;
   limits.n_vec_regs = has_32 ? 32 : isa == CpuIsa::avx2 ? 16 : 0;
-  limits.l1d_bytes = sysconf_bytes(_SC_LEVEL1_DCACHE_SIZE);
-  limits.l2_bytes = sysconf_bytes(_SC_LEVEL2_CACHE_SIZE);
+  limits.l1d_bytes = cache_bytes(1);
+  limits.l2_bytes = cache_bytes(2);
   return limits;
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <algorithm>
-#include <bit>
+#include "base/bit_cast.h"
 #include <cmath>
 #include <cstdint>
 
@@ -32,7 +32,7 @@ inline void select_topk_radix(const float* x, int64_t n, int64_t k, int32_t* out
   s.keys.resize(static_cast<size_t>(n));
   s.histogram.assign(size_t{1} << (31 - kShift), 0);
   for (int64_t j = 0; j < n; ++j) {
-    const uint32_t key = std::bit_cast<uint32_t>(x[j]) & 0x7fffffffu;
+    const uint32_t key = jf::bit_cast<uint32_t>(x[j]) & 0x7fffffffu;
     s.keys[j] = key;
     ++s.histogram[key >> kShift];
   }

@@ -3,7 +3,7 @@
 // lengths that end in a partial vector.
 #include <gtest/gtest.h>
 
-#include <bit>
+#include "base/bit_cast.h"
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -20,10 +20,10 @@ constexpr double kSubnormalUlp = 0x1p-149;
 // Every step-th float of [lo, hi) (by bit pattern, so every exponent is visited), lo < 0 < hi.
 std::vector<float> float_sweep(float lo, float hi, uint32_t step) {
   std::vector<float> xs;
-  for (uint32_t b = std::bit_cast<uint32_t>(-0.0f); b < std::bit_cast<uint32_t>(lo); b += step) {
-    xs.push_back(std::bit_cast<float>(b));
+  for (uint32_t b = jf::bit_cast<uint32_t>(-0.0f); b < jf::bit_cast<uint32_t>(lo); b += step) {
+    xs.push_back(jf::bit_cast<float>(b));
   }
-  for (uint32_t b = 0; b < std::bit_cast<uint32_t>(hi); b += step) xs.push_back(std::bit_cast<float>(b));
+  for (uint32_t b = 0; b < jf::bit_cast<uint32_t>(hi); b += step) xs.push_back(jf::bit_cast<float>(b));
   return xs;
 }
 
