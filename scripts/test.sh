@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: release build + all tests, then the unit tests under ASan/UBSan, then the
-# kernel tests cross-compiled for AArch64 under qemu-user, then every fuzz target for 20 s.
+# kernel tests as WebAssembly under Node and cross-compiled for AArch64 under qemu-user, then every
+# fuzz target for 20 s.
 # Usage: scripts/test.sh            (from the repository root; ../shared must sit beside the checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ ctest --preset release -j "$jobs"
 cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
+
+# The kernel and code generation tests again as WebAssembly under Node (~3 min).
+scripts/test-wasm.sh
 
 # The kernel tests again for AArch64 (NEON variants), cross-compiled and run under qemu-user (~1.5 min).
 scripts/test-aarch64.sh

@@ -21,6 +21,8 @@ const char* isa_name(CpuIsa isa) {
       return "neon";
     case CpuIsa::neon_dotprod:
       return "neon_dotprod";
+    case CpuIsa::wasm_simd128:
+      return "wasm_simd128";
   }
   return "?";
 }
@@ -67,6 +69,10 @@ bool cpu_has_isa(CpuIsa isa) {
       return f.neon;
     case CpuIsa::neon_dotprod:
       return f.neon && f.neon_dotprod;
+    case CpuIsa::wasm_simd128:
+      // Compiled only into -msimd128 builds (the rank check above refuses it elsewhere), and an engine
+      // without SIMD128 refuses to instantiate such a module: whatever runs this code has it.
+      return true;
   }
   return false;
 }
@@ -76,6 +82,8 @@ std::span<const CpuIsa> compiled_isas() {
   static constexpr CpuIsa kIsas[] = {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::scalar};
 #elif defined(JITFLOW_SIMD_NEON)
   static constexpr CpuIsa kIsas[] = {CpuIsa::neon_dotprod, CpuIsa::neon, CpuIsa::scalar};
+#elif defined(JITFLOW_SIMD_WASM)
+  static constexpr CpuIsa kIsas[] = {CpuIsa::wasm_simd128, CpuIsa::scalar};
 #else
   static constexpr CpuIsa kIsas[] = {CpuIsa::scalar};
 #endif

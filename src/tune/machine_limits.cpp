@@ -7,8 +7,9 @@ namespace {
 // nothing about AVX2 code, which the compiler keeps in ymm0-15.
 Limit<int> registers_of(const DeviceLimits& measured, CpuIsa isa) {
   for (const RegisterSweep& sweep : measured.register_sweeps) {
-    // NEON registers are measured by the portable 128-bit sweep.
-    const char* sweep_isa = isa == CpuIsa::neon || isa == CpuIsa::neon_dotprod ? "simd128" : isa_name(isa);
+    // NEON and Wasm SIMD128 registers are measured by the portable 128-bit sweep.
+    const bool simd128 = isa == CpuIsa::neon || isa == CpuIsa::neon_dotprod || isa == CpuIsa::wasm_simd128;
+    const char* sweep_isa = simd128 ? "simd128" : isa_name(isa);
     if (sweep.isa == sweep_isa) return register_limit_from_sweep(sweep);
   }
   return {};

@@ -58,7 +58,8 @@ double relative_error(const MatmulKernel& kernel, const TensorView& w, int64_t n
 constexpr double kMaxOvershootS = 1.5;
 
 TEST(MachineLimitsTest, NothingMeasuredIsNominal) {
-  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::neon, CpuIsa::neon_dotprod}) {
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::neon, CpuIsa::neon_dotprod,
+                     CpuIsa::wasm_simd128}) {
     const MachineLimits got = machine_limits(DeviceLimits{}, isa);
     const MachineLimits want = nominal_limits(isa);
     EXPECT_EQ(got.n_vec_regs, want.n_vec_regs) << isa_name(isa);

@@ -16,5 +16,6 @@ int cmd_analyze(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_plan(int argc, char** argv);
 int cmd_plot(int argc, char** argv);
+int cmd_emit(int argc, char** argv);
 
 }  // namespace jf::cli

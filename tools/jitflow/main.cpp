@@ -18,6 +18,7 @@ constexpr Command kCommands[] = {
     {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
     {"tune", jf::cli::cmd_tune, "tune a model's kernels here (-m), measure device limits (--microbench)"},
     {"kernels", jf::cli::cmd_kernels, "list the compiled kernels by canonical name (the kernel registry)"},
+    {"emit", jf::cli::cmd_emit, "write the Wasm matmul kernels the emitter generates (.wasm, .wat)"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
     {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
     {"perplexity", jf::cli::cmd_perplexity, "perplexity on a text, dense and sparse, with KL and top-1 vs dense"},

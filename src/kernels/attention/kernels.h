@@ -226,6 +226,7 @@ void attention_heads_simd(const AttentionShape& s, int h_begin, int h_end, const
 void softmax_avx2(float* x, int64_t n);
 void softmax_avx512(float* x, int64_t n);
 void softmax_neon(float* x, int64_t n);
+void softmax_wasm_simd128(float* x, int64_t n);
 
 void attention_heads_avx2(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
                           const float* v, int64_t n_kv, float* out);
@@ -233,6 +234,8 @@ void attention_heads_avx512(const AttentionShape& shape, int h_begin, int h_end,
                             const float* k, const float* v, int64_t n_kv, float* out);
 void attention_heads_neon(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
                           const float* v, int64_t n_kv, float* out);
+void attention_heads_wasm_simd128(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                                  const float* k, const float* v, int64_t n_kv, float* out);
 void attention_heads_generic(const AttentionShape& shape, int h_begin, int h_end, const float* q,
                              const float* k, const float* v, int64_t n_kv, float* out);
 

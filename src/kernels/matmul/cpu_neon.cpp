@@ -19,10 +19,12 @@ struct NeonIntDot {
 std::span<const MatmulFamily> neon_matmul_families() {
   constexpr CpuIsa kIsa = CpuIsa::neon;
   static const MatmulFamily kFamilies[] = {
-      make_family<Q8_32Tiles<NeonIntDot, Q4_0Weights>::At>(kIsa, {DType::Q4_0, ActLayout::blocks, 0, 6, 1}),
-      make_family<Q8_32Tiles<NeonIntDot, Q8_0Weights>::At>(kIsa, {DType::Q8_0, ActLayout::blocks, 0, 4, 1}),
-      make_family<Q4_KTiles<NeonIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::blocks, 0, 8, 1}),
-      make_family<Q6_KTiles<NeonIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::blocks, 0, 10, 1}),
+      make_family<Q8_32Tiles<Neon128, NeonIntDot, Q4_0Weights>::At>(
+          kIsa, {DType::Q4_0, ActLayout::blocks, 0, 6, 1}),
+      make_family<Q8_32Tiles<Neon128, NeonIntDot, Q8_0Weights>::At>(
+          kIsa, {DType::Q8_0, ActLayout::blocks, 0, 4, 1}),
+      make_family<Q4_KTiles<Neon128, NeonIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::blocks, 0, 8, 1}),
+      make_family<Q6_KTiles<Neon128, NeonIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::blocks, 0, 10, 1}),
       make_family<FloatTiles<Neon128, DType::F32>::At>(kIsa, {DType::F32, ActLayout::f32, 0, 2, 0}),
       make_family<FloatTiles<Neon128, DType::F16>::At>(kIsa, {DType::F16, ActLayout::f32, 0, 2, 0}),
       make_family<FloatTiles<Neon128, DType::BF16>::At>(kIsa, {DType::BF16, ActLayout::f32, 0, 2, 0}),

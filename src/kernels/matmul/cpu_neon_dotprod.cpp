@@ -16,10 +16,12 @@ struct SdotIntDot {
 std::span<const MatmulFamily> neon_dotprod_matmul_families() {
   constexpr CpuIsa kIsa = CpuIsa::neon_dotprod;
   static const MatmulFamily kFamilies[] = {
-      make_family<Q8_32Tiles<SdotIntDot, Q4_0Weights>::At>(kIsa, {DType::Q4_0, ActLayout::blocks, 0, 6, 1}),
-      make_family<Q8_32Tiles<SdotIntDot, Q8_0Weights>::At>(kIsa, {DType::Q8_0, ActLayout::blocks, 0, 4, 1}),
-      make_family<Q4_KTiles<SdotIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::blocks, 0, 8, 1}),
-      make_family<Q6_KTiles<SdotIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::blocks, 0, 10, 1}),
+      make_family<Q8_32Tiles<Neon128, SdotIntDot, Q4_0Weights>::At>(
+          kIsa, {DType::Q4_0, ActLayout::blocks, 0, 6, 1}),
+      make_family<Q8_32Tiles<Neon128, SdotIntDot, Q8_0Weights>::At>(
+          kIsa, {DType::Q8_0, ActLayout::blocks, 0, 4, 1}),
+      make_family<Q4_KTiles<Neon128, SdotIntDot>::At>(kIsa, {DType::Q4_K, ActLayout::blocks, 0, 8, 1}),
+      make_family<Q6_KTiles<Neon128, SdotIntDot>::At>(kIsa, {DType::Q6_K, ActLayout::blocks, 0, 10, 1}),
   };
   return kFamilies;
 }

@@ -1,6 +1,6 @@
 // Internal interface between the matmul driver (matmul.cpp) and the compiled variants
-// (cpu_generic.cpp, cpu_avx2.cpp, cpu_avx512.cpp, cpu_neon.cpp, cpu_neon_dotprod.cpp). Not for use
-// outside src/kernels/matmul.
+// (cpu_generic.cpp, cpu_avx2.cpp, cpu_avx512.cpp, cpu_neon.cpp, cpu_neon_dotprod.cpp,
+// cpu_wasm_simd128.cpp). Not for use outside src/kernels/matmul.
 #pragma once
 
 #include <cstddef>
@@ -98,6 +98,9 @@ struct MatmulFamily {
   VariantInfo info;
   TileFn tiles[kTileLog2Max + 1][kTileLog2Max + 1] = {};  // [log2 R][log2 T]; null: not compiled
   EncodeFn encode = nullptr;
+  // Called on each thread before it runs tiles of this family; null for compiled families. Emitted
+  // Wasm families (emit_wasm.h) install their module into the calling thread's function table.
+  void (*prepare_thread)() = nullptr;
 };
 
 // The families of each ISA file, registered by kernels/kernel_list.inc.
@@ -106,6 +109,7 @@ std::span<const MatmulFamily> avx2_matmul_families();
 std::span<const MatmulFamily> avx512_matmul_families();
 std::span<const MatmulFamily> neon_matmul_families();
 std::span<const MatmulFamily> neon_dotprod_matmul_families();
+std::span<const MatmulFamily> wasm_simd128_matmul_families();
 
 // Fast activation encoders of the x86 files (QuantizeActivationFn, registered as
 // Op::quantize_activation): same bytes as quantize_row; false when the file has none for act_type.

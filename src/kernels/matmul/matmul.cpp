@@ -161,6 +161,7 @@ void run_panel(const TensorView& w, const ActRows& x, int64_t t_begin, int64_t t
 // tiles. Remainders of rows and tokens are covered by the largest smaller power-of-two tiles.
 void run_rows(const TensorView& w, const ActRows& x, int64_t n_tokens, float* y, const MatmulFamily& f,
               const MatmulConfig& c, int64_t r_begin, int64_t r_end) {
+  if (f.prepare_thread != nullptr) f.prepare_thread();
   for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenPanel) {
     run_panel(w, x, t0, std::min(n_tokens, t0 + kTokenPanel), y, f, c, r_begin, r_end);
   }
@@ -211,6 +212,9 @@ DefaultConfigs default_configs(DType dtype, WeightLayout layout, CpuIsa isa) {
       if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16)
         return {MatmulConfig{}, {.row_tile = 4, .token_tile = 2}};
       return {MatmulConfig{}, {.row_tile = 2, .token_tile = 4}};
+    case CpuIsa::wasm_simd128:  // not measured yet: NEON's choices, with 16 registers for prefill
+      if (is_float) return {MatmulConfig{}, {.row_tile = 4, .token_tile = 2}};
+      return {MatmulConfig{}, {.row_tile = 2, .token_tile = 2}};
   }
   return {decode, decode};
 }

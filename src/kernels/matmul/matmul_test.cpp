@@ -27,6 +27,7 @@
 
 #include "base/cpu_features.h"
 #include "base/fp16.h"
+#include "kernels/matmul/emit_wasm.h"
 #include "kernels/matmul/kernels.h"
 #include "kernels/matmul/ref.h"
 #include "kernels/registry.h"
@@ -473,6 +474,63 @@ TEST(MatmulSpaceTest, RulesAndDefaults) {
     }
   }
 }
+
+#if defined(__EMSCRIPTEN__)
+// Emitted Wasm tiles (emit_wasm.h): every config of the emitter, plain and relaxed, through the same
+// driver and checks as the compiled variants. Three threads: each worker installs the module into
+// its own function table before it runs the tiles.
+TEST(MatmulEmittedWasmTest, EveryConfigMatchesReference) {
+  ThreadPool pool(3);
+  MatmulScratch scratch;
+  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+    for (int64_t n_cols : odd_cols(dtype, WeightLayout::rows)) {
+      for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
+        const Problem p = make_problem(dtype, WeightLayout::rows, n_rows, n_cols, n_tokens, 11, Values::gaussian);
+        for (int row_tile : {1, 2, 4, 8}) {
+          for (int token_tile : {1, 2, 4}) {
+            for (int unroll : {1, 2, 4}) {
+              for (bool relaxed : {false, true}) {
+                const Result<MatmulKernel> k = load_wasm_matmul(dtype, {row_tile, token_tile, unroll, relaxed});
+                if (relaxed && k.status().code() == StatusCode::kUnsupported) continue;  // the engine's (Node 20)
+                ASSERT_TRUE(k.ok()) << k.status().to_string();
+                EXPECT_EQ(count_mismatches(p, *k, pool, scratch), 0) << k->name;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Special values (zero rows, outliers, fp16 subnormal activation scales) and k blocks shorter than
+// the row (accumulate), on the largest tiles.
+TEST(MatmulEmittedWasmTest, SpecialValuesAndKBlocks) {
+  ThreadPool pool(2);
+  MatmulScratch scratch;
+  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+    const int64_t n_cols = odd_cols(dtype, WeightLayout::rows).back();
+    for (bool relaxed : {false, true}) {
+      Result<MatmulKernel> k = load_wasm_matmul(dtype, {8, 4, 2, relaxed});
+      if (relaxed && k.status().code() == StatusCode::kUnsupported) continue;  // the engine's (Node 20)
+      ASSERT_TRUE(k.ok()) << k.status().to_string();
+      for (Values kind : {Values::zeros, Values::outliers, Values::negative, Values::tiny}) {
+        const Problem p = make_problem(dtype, WeightLayout::rows, 13, n_cols, 6, 5, kind);
+        EXPECT_EQ(count_mismatches(p, *k, pool, scratch), 0) << k->name << " values " << static_cast<int>(kind);
+      }
+      k->config.k_block = 2 * kQK;
+      const Problem p = make_problem(dtype, WeightLayout::rows, 13, n_cols, 6, 5, Values::gaussian);
+      EXPECT_EQ(count_mismatches(p, *k, pool, scratch), 0) << k->name << " k_block 64";
+    }
+  }
+}
+
+TEST(MatmulEmittedWasmTest, UnsupportedTypeAndConfigAreErrors) {
+  EXPECT_EQ(load_wasm_matmul(DType::Q6_K, {}).status().code(), StatusCode::kUnsupported);
+  EXPECT_EQ(load_wasm_matmul(DType::Q4_0, {3, 1, 1, false}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(load_wasm_matmul(DType::Q4_0, {1, 1, 3, false}).status().code(), StatusCode::kInvalidArgument);
+}
+#endif
 
 }  // namespace
 }  // namespace jf

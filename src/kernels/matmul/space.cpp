@@ -73,8 +73,11 @@ bool VariantInfo::has_tile(int row_tile, int token_tile) const {
 MachineLimits nominal_limits(CpuIsa isa) {
   MachineLimits limits;
   // x86-64 has 16 ymm registers; AVX-512 adds 16 more (zmm16-31, also usable as ymm). AArch64 has 32.
+  // Wasm leaves registers to the engine, and engines map v128 onto the 16 xmm registers on x86 (the
+  // smaller of the hosts that run it).
   const bool has_32 = isa == CpuIsa::avx512 || isa == CpuIsa::neon || isa == CpuIsa::neon_dotprod;
-  limits.n_vec_regs = has_32 ? 32 : isa == CpuIsa::avx2 ? 16 : 0;
+  const bool has_16 = isa == CpuIsa::avx2 || isa == CpuIsa::wasm_simd128;
+  limits.n_vec_regs = has_32 ? 32 : has_16 ? 16 : 0;
   limits.l1d_bytes = cache_bytes(1);
   limits.l2_bytes = cache_bytes(2);
   return limits;

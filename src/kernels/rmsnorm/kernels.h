@@ -41,5 +41,6 @@ void rmsnorm_simd(const float* x, const float* weight, float* y, int64_t n, floa
 void rmsnorm_avx2(const float* x, const float* weight, float* y, int64_t n, float eps);
 void rmsnorm_avx512(const float* x, const float* weight, float* y, int64_t n, float eps);
 void rmsnorm_neon(const float* x, const float* weight, float* y, int64_t n, float eps);
+void rmsnorm_wasm_simd128(const float* x, const float* weight, float* y, int64_t n, float eps);
 
 }  // namespace jf

@@ -52,5 +52,7 @@ void rope_apply_simd(const RopeParams& params, const float* cos_sin, float* x, i
 void rope_apply_avx2(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim);
 void rope_apply_avx512(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim);
 void rope_apply_neon(const RopeParams& params, const float* cos_sin, float* x, int n_heads, int head_dim);
+void rope_apply_wasm_simd128(const RopeParams& params, const float* cos_sin, float* x, int n_heads,
+                             int head_dim);
 
 }  // namespace jf

@@ -72,5 +72,7 @@ void select_topk_avx512(const float* x, int64_t n, int64_t k, int32_t* out, Topk
 void select_topk_generic(const float* x, int64_t n, int64_t k, int32_t* out, TopkScratch& scratch);
 int64_t select_at_least_neon(const float* x, int64_t n, float threshold, int32_t* out);
 void select_topk_neon(const float* x, int64_t n, int64_t k, int32_t* out, TopkScratch& scratch);
+int64_t select_at_least_wasm_simd128(const float* x, int64_t n, float threshold, int32_t* out);
+void select_topk_wasm_simd128(const float* x, int64_t n, int64_t k, int32_t* out, TopkScratch& scratch);
 
 }  // namespace jf

@@ -5,6 +5,7 @@
 //   Avx2F32     8 lanes, AVX2 + FMA   defined where the file is compiled with -mavx2 -mfma
 //   Avx512F32  16 lanes, AVX-512 F    defined where the file is compiled with -mavx512f
 //   NeonF32     4 lanes, NEON         defined on AArch64 (NEON is part of its base ISA)
+//   Wasm128F32  4 lanes, SIMD128      defined where the file is compiled with -msimd128
 //
 // Instantiate a kernel template with a traits type in that ISA's file only (cpu_avx2.cpp, ...):
 // template instantiations are weak symbols and the linker keeps any one copy, so Avx2F32 code also
@@ -18,7 +19,8 @@
 // rounding). Max relative error against exp in double: 7.9e-8 (below 1 ulp; simd/exp_test.cpp
 // measures it over a sweep of the whole range and holds it to 8.3e-8) wherever the result is a
 // normal float; subnormal results are within 1 subnormal ulp. NaN stays NaN, exp(-inf) = 0,
-// exp(+inf) = inf.
+// exp(+inf) = inf. SIMD128 has no fused multiply-add: Wasm128F32 reduces x with ln2 split in three
+// (the first part's product with n exact without fusing) and evaluates q(r) with separate roundings.
 #pragma once
 
 #include <cmath>
@@ -36,6 +38,9 @@
 #endif
 #if defined(__aarch64__)
 #include <arm_neon.h>
+#endif
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
 #endif
 
 namespace jf::simd {
@@ -345,5 +350,100 @@ struct NeonF32 {
   static double dreduce(DAcc acc) { return vaddvq_f64(vaddq_f64(acc.lo, acc.hi)); }
 };
 #endif  // AArch64
+
+#if defined(__wasm_simd128__)
+struct Wasm128F32 {
+  using Reg = v128_t;  // f32x4
+  struct DAcc {
+    v128_t lo, hi;  // f64x2 each
+  };
+  static constexpr int kLanes = 4;
+
+  static Reg load(const float* p) { return wasm_v128_load(p); }
+  static void store(float* p, Reg v) { wasm_v128_store(p, v); }
+  // SIMD128 has no masked loads: partial vectors go through a buffer, as on NEON.
+  static Reg load_partial(const float* p, int n, float fill) {
+    float lanes[4] = {fill, fill, fill, fill};
+    std::memcpy(lanes, p, static_cast<size_t>(n) * sizeof(float));
+    return wasm_v128_load(lanes);
+  }
+  static void store_partial(float* p, Reg v, int n) {
+    float lanes[4];
+    wasm_v128_store(lanes, v);
+    std::memcpy(p, lanes, static_cast<size_t>(n) * sizeof(float));
+  }
+  static Reg set1(float v) { return wasm_f32x4_splat(v); }
+  static Reg zero() { return wasm_f32x4_splat(0.0f); }
+  static Reg add(Reg a, Reg b) { return wasm_f32x4_add(a, b); }
+  static Reg sub(Reg a, Reg b) { return wasm_f32x4_sub(a, b); }
+  static Reg mul(Reg a, Reg b) { return wasm_f32x4_mul(a, b); }
+  static Reg div(Reg a, Reg b) { return wasm_f32x4_div(a, b); }
+  static Reg max(Reg a, Reg b) { return wasm_f32x4_max(a, b); }  // NaN if either is NaN
+  static Reg min(Reg a, Reg b) { return wasm_f32x4_min(a, b); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return add(mul(a, b), c); }  // two roundings
+  static Reg fnmadd(Reg a, Reg b, Reg c) { return sub(c, mul(a, b)); }
+  static Reg round(Reg v) { return wasm_f32x4_nearest(v); }
+  static Reg dup_even(Reg v) { return wasm_i32x4_shuffle(v, v, 0, 0, 2, 2); }
+  static Reg dup_odd(Reg v) { return wasm_i32x4_shuffle(v, v, 1, 1, 3, 3); }
+  static Reg swap_pairs(Reg v) { return wasm_i32x4_shuffle(v, v, 1, 0, 3, 2); }
+  static void deinterleave(const float* p, Reg* even, Reg* odd) {
+    const Reg a = load(p), b = load(p + 4);
+    *even = wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
+    *odd = wasm_i32x4_shuffle(a, b, 1, 3, 5, 7);
+  }
+
+  static Reg exp(Reg x) {
+    using C = ExpConstants;
+    // ln 2 = kLn2A + kLn2B + kLn2C: kLn2A has 9 significant bits, so n kLn2A (|n| <= 151) is exact
+    // and so is x - n kLn2A (Sterbenz); the rest is below the rounding of r.
+    constexpr float kLn2A = 0x1.63p-1f;
+    constexpr float kLn2B = -0x1.bd0106p-13f;
+    constexpr float kLn2C = 0x1.cf79acp-40f;
+    x = min(set1(C::kMax), max(set1(C::kMin), x));
+    const Reg n = round(mul(x, set1(C::kLog2e)));
+    const Reg r = fnmadd(n, set1(kLn2C), fnmadd(n, set1(kLn2B), fnmadd(n, set1(kLn2A), x)));
+    // 2^n in two normal factors, as in Avx2F32::exp.
+    const v128_t ni = wasm_i32x4_trunc_sat_f32x4(n);
+    const v128_t n1 = wasm_i32x4_shr(ni, 1);
+    const v128_t n2 = wasm_i32x4_sub(ni, n1);
+    const v128_t bias = wasm_i32x4_splat(127);
+    const Reg s1 = wasm_i32x4_shl(wasm_i32x4_add(n1, bias), 23);
+    const Reg s2 = wasm_i32x4_shl(wasm_i32x4_add(n2, bias), 23);
+    return mul(mul(exp_reduced<Wasm128F32>(r), s1), s2);
+  }
+
+  static float reduce_add(Reg v) {
+    const Reg s = add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    return wasm_f32x4_extract_lane(add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2)), 0);
+  }
+  static float reduce_max(Reg v) {
+    const Reg s = max(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    return wasm_f32x4_extract_lane(max(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2)), 0);
+  }
+  static void reduce_add4(Reg a, Reg b, Reg c, Reg d, float* out) {
+    // [a0+a1 b0+b1 a2+a3 b2+b3], the same for c and d, then the halves added.
+    const Reg ab = add(wasm_i32x4_shuffle(a, b, 0, 4, 2, 6), wasm_i32x4_shuffle(a, b, 1, 5, 3, 7));
+    const Reg cd = add(wasm_i32x4_shuffle(c, d, 0, 4, 2, 6), wasm_i32x4_shuffle(c, d, 1, 5, 3, 7));
+    store(out, add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7)));
+  }
+
+  static DAcc dzero() { return {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)}; }
+  static DAcc add_widened(DAcc acc, Reg v) {
+    return {wasm_f64x2_add(acc.lo, low_f64(v)), wasm_f64x2_add(acc.hi, high_f64(v))};
+  }
+  static DAcc add_sq_widened(DAcc acc, Reg v) {
+    const v128_t lo = low_f64(v), hi = high_f64(v);
+    return {wasm_f64x2_add(acc.lo, wasm_f64x2_mul(lo, lo)), wasm_f64x2_add(acc.hi, wasm_f64x2_mul(hi, hi))};
+  }
+  static double dreduce(DAcc acc) {
+    const v128_t s = wasm_f64x2_add(acc.lo, acc.hi);
+    return wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+  }
+
+ private:
+  static v128_t low_f64(Reg v) { return wasm_f64x2_promote_low_f32x4(v); }
+  static v128_t high_f64(Reg v) { return wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3)); }
+};
+#endif  // SIMD128
 
 }  // namespace jf::simd

@@ -22,5 +22,6 @@ void exp_simd(const float* x, float* y, int64_t n) {
 void exp_avx2(const float* x, float* y, int64_t n);
 void exp_avx512(const float* x, float* y, int64_t n);
 void exp_neon(const float* x, float* y, int64_t n);
+void exp_wasm_simd128(const float* x, float* y, int64_t n);
 
 }  // namespace jf

@@ -33,5 +33,6 @@ void swiglu_simd(const float* gate, const float* up, float* out, int64_t n) {
 void swiglu_avx2(const float* gate, const float* up, float* out, int64_t n);
 void swiglu_avx512(const float* gate, const float* up, float* out, int64_t n);
 void swiglu_neon(const float* gate, const float* up, float* out, int64_t n);
+void swiglu_wasm_simd128(const float* gate, const float* up, float* out, int64_t n);
 
 }  // namespace jf

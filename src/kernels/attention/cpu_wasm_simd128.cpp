@@ -1,0 +1,15 @@
+// Softmax and attention on Wasm SIMD128 (built with this ISA's flags, called only where the CPU has it).
+#include "kernels/attention/kernels.h"
+
+namespace jf {
+
+void softmax_wasm_simd128(float* x, int64_t n) {
+  softmax_simd<simd::Wasm128F32>(x, n);
+}
+
+void attention_heads_wasm_simd128(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                                  const float* k, const float* v, int64_t n_kv, float* out) {
+  attention_heads_simd<simd::Wasm128F32>(shape, h_begin, h_end, q, k, v, n_kv, out);
+}
+
+}  // namespace jf
