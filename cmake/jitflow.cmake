@@ -28,16 +28,24 @@ else()
   set(JITFLOW_SIMD none)
 endif()
 
-# WebAssembly (cmake/wasm.cmake): SIMD128 everywhere (every engine that runs jitflow has it), a
-# worker pool for the thread pool, main() on a pthread so that the browser's main thread never
-# blocks, and memory that grows to wasm32's 4 GiB. Under Node, files are the host's (NODERAWFS);
-# emitted kernels are added to the function table at run time (ALLOW_TABLE_GROWTH).
+# WebAssembly (cmake/wasm.cmake): SIMD128 everywhere (every engine that runs jitflow has it),
+# pthreads for the thread pool, memory that grows to wasm32's 4 GiB, and a function table that
+# grows, for kernels emitted at run time.
 if(EMSCRIPTEN)
   add_compile_options(-msimd128 -pthread)
-  add_link_options(-pthread -sPROXY_TO_PTHREAD=1 -sPTHREAD_POOL_SIZE=4 -sEXIT_RUNTIME=1
-                   -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sALLOW_TABLE_GROWTH=1 -sNODERAWFS=1
-                   -Wno-pthreads-mem-growth --pre-js ${CMAKE_SOURCE_DIR}/web/emscripten/node_wasm_binary.js)
+  add_link_options(-pthread -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sALLOW_TABLE_GROWTH=1
+                   -Wno-pthreads-mem-growth)
 endif()
+
+# jitflow_node_program(TARGET): a WebAssembly program that Node runs like a native one (tests,
+# benchmarks): main() on a pthread of a worker pool, the process exits when main returns, files
+# are the host's (NODERAWFS). No effect in native builds. The browser build (web/) links otherwise.
+function(jitflow_node_program target)
+  if(EMSCRIPTEN)
+    target_link_options(${target} PRIVATE -sPROXY_TO_PTHREAD=1 -sPTHREAD_POOL_SIZE=4 -sEXIT_RUNTIME=1
+                        -sNODERAWFS=1 --pre-js ${CMAKE_SOURCE_DIR}/web/emscripten/node_wasm_binary.js)
+  endif()
+endfunction()
 
 # jitflow_library(NAME SOURCES ... DEPS ...): one folder of src/ = one static library.
 # Libraries build without exceptions so that the same code runs in WebAssembly.
@@ -61,6 +69,12 @@ function(jitflow_test name)
     JITFLOW_SHARED_DIR="${JITFLOW_SHARED_DIR}" JITFLOW_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} jf_test_main)
+  jitflow_node_program(${name})
+  if(EMSCRIPTEN)
+    # Compiled at -O3 all the same; -O1 at link time skips binaryen's whole-program passes, 10 s
+    # per test program (the suite's Wasm build takes minutes less).
+    target_link_options(${name} PRIVATE -O1)
+  endif()
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# The kernel and code generation tests built to WebAssembly with Debian's Emscripten (SIMD128,
-# pthreads) and run under Node: the compiled SIMD128 variants and the kernels emitted at run time
-# (src/jit, src/kernels/matmul/emit_wasm.cpp) against the scalar references, in the engine that
-# runs them in a browser (V8).
+# The WebAssembly build (Debian's Emscripten: SIMD128, pthreads) and its tests: the library's tests
+# and the llama.cpp goldens under Node (V8, as in a browser), the compiled SIMD128 variants and the
+# kernels emitted at run time against the scalar references; then the browser build's demo page in
+# headless Debian Chromium (web/tests/browser_test.mjs, playwright-core from web/package-lock.json).
 # Usage: scripts/test-wasm.sh            (from the repository root, as scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh emscripten googletest
+scripts/install-deps.sh emscripten googletest chromium
 jobs=$(nproc)
 build=build/wasm
 export NODE_PATH=/usr/share/nodejs  # Emscripten's link step needs Debian's node modules (acorn)
 
 cmake -G Ninja -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/wasm.cmake -DCMAKE_BUILD_TYPE=Release \
-  -DJITFLOW_GTEST_SOURCE_DIR=/usr/src/googletest -DJITFLOW_KERNELS_ONLY=ON
-for dir in src/base src/jit src/kernels; do  # the layers above are not ported to Wasm yet
-  cmake --build "$build" -j "$jobs" --target $dir/all
-  ctest --test-dir "$build/$dir" -j "$jobs" --output-on-failure
-done
+  -DJITFLOW_GTEST_SOURCE_DIR=/usr/src/googletest -DJITFLOW_KERNELS_ONLY=OFF
+cmake --build "$build" -j "$jobs"
+ctest --test-dir "$build" -j "$jobs" --output-on-failure
+
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
+node web/tests/browser_test.mjs "$build/web" "$build/browser-test"

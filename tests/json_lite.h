@@ -11,6 +11,8 @@
 #pragma once
 
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <concepts>
 #include <cstdint>
 #include <fstream>
@@ -214,7 +216,11 @@ class Parser {
     const char* first = text_.data() + start;
     const char* last = text_.data() + pos_;
     Value::Number n;
-    if (std::from_chars(first, last, n.value).ec != std::errc()) return fail("number out of range");
+    // strtod on a copy: Emscripten's libc++ has no floating-point from_chars.
+    const std::string number(first, last);
+    char* end = nullptr;
+    n.value = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size() || !std::isfinite(n.value)) return fail("number out of range");
     int64_t i = 0;
     if (integral && std::from_chars(first, last, i).ec == std::errc()) n.integer = i;
     return Value(n);

@@ -2,9 +2,10 @@
 // dispatch, the per-ISA test cases, the benchmarks and the canonical names.
 //
 // A kernel is identified by a KernelKey (op, ISA, weight dtype, weight layout, config) and resolves
-// to a KernelArtifact: its canonical name and its body. Today every body is a native entry point
-// compiled into this binary; kernels emitted at run time (Wasm bytes, WGSL text) will be further
-// alternatives of KernelBody, under the same keys and names.
+// to a KernelArtifact: its canonical name and its body, a native entry point compiled into this
+// binary. Kernels emitted at run time are not registered here: an emitted Wasm matmul
+// (kernels/matmul/emit_wasm.h) is a MatmulFamily whose tiles are function-table slots, made on
+// demand by its config and run by the same driver; its name says it was emitted (__wasm_emit).
 #pragma once
 
 #include <cstdint>
@@ -75,7 +76,7 @@ using NativeFn = decltype(detail::as_variant(detail::EntryList<void
 template <Op op>
 using OpFn = std::variant_alternative_t<static_cast<size_t>(op), NativeFn>;
 
-// What a key resolves to. A kind of kernel (emitted Wasm module, WGSL shader) is a type to add here.
+// What a key resolves to.
 using KernelBody = std::variant<NativeFn>;
 
 struct KernelArtifact {

@@ -78,10 +78,14 @@ const char* source_name(Source source) {
 }
 
 int available_cpu_count() {
+#if defined(__EMSCRIPTEN__)
+  return cpu_features().n_logical_cpus;  // no affinity in WebAssembly: the page's hardwareConcurrency
+#else
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
   return cpu_features().n_logical_cpus;
+#endif
 }
 
 void assign_cache_levels(const std::vector<uint64_t>& boundaries, const CacheSizes& sysfs, DeviceLimits* limits) {

@@ -1,0 +1,161 @@
+// jitflow in a web page: an ES module over the engine's worker (worker.js). The page stays
+// responsive: the engine runs in the worker, with its own thread pool.
+//
+//   import { Jitflow } from './jitflow.js';
+//   const jf = await Jitflow.create();
+//   await jf.loadModel('/models/docs-28M.gguf', { onProgress: (p) => console.log(p.loaded, p.total) });
+//   const stats = await jf.generate('The function returns', { maxTokens: 64, onToken: (t) => out.append(t) });
+//
+// Needs a cross-origin isolated page (COOP/COEP headers: SharedArrayBuffer), as every threaded
+// WebAssembly program does; web/serve.mjs serves such pages.
+
+// An error from the engine or from loading: `code` says what kind ('corrupt_file', 'unsupported',
+// 'invalid_argument', 'not_found', 'io_error', 'out_of_range', 'network', 'aborted', ...).
+export class JitflowError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'JitflowError';
+    this.code = code;
+  }
+}
+
+// The engine's errors read "<status code name>: <message>" (jitflow/status.h).
+function engineError(text) {
+  const match = /^([a-z ]+): /.exec(text);
+  return new JitflowError(match ? match[1].replace(/ /g, '_') : 'internal', text);
+}
+
+// Model bytes from a URL, with progress, cached in the origin private file system (OPFS) after the
+// first download; later loads of the same URL read the cached copy.
+async function fetchWithCache(url, onProgress) {
+  const cacheName = 'jitflow-model-' + encodeURIComponent(url.href).replace(/%/g, '_');
+  let dir = null;
+  try {
+    dir = await navigator.storage.getDirectory();
+    const cached = await (await dir.getFileHandle(cacheName)).getFile();
+    onProgress?.({ loaded: cached.size, total: cached.size, cached: true });
+    return await cached.arrayBuffer();
+  } catch (e) {
+    // not cached (or no OPFS): download
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new JitflowError('network', `${url.href}: HTTP ${response.status}`);
+  const total = Number(response.headers.get('Content-Length')) || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    onProgress?.({ loaded, total, cached: false });
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  if (dir) {
+    try {
+      const writable = await (await dir.getFileHandle(cacheName, { create: true })).createWritable();
+      await writable.write(bytes);
+      await writable.close();
+    } catch (e) {
+      // a cache that cannot be written is a miss next time, not an error
+    }
+  }
+  return bytes.buffer;
+}
+
+export class Jitflow {
+  #worker;
+  #nextId = 1;
+  #pending = new Map();  // id -> { resolve, reject, onPiece }
+  #stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  threads = 0;
+
+  constructor(worker) {
+    this.#worker = worker;
+    worker.onmessage = (event) => this.#reply(event.data);
+    worker.onerror = (event) => {
+      for (const p of this.#pending.values()) p.reject(new JitflowError('internal', event.message));
+      this.#pending.clear();
+    };
+  }
+
+  // Starts the engine's worker. baseUrl: where worker.js and jitflow-engine.* are (default: beside
+  // this module); threads: the engine's kernel threads (0: navigator.hardwareConcurrency).
+  static async create({ baseUrl = new URL('.', import.meta.url), threads = 0 } = {}) {
+    if (!globalThis.crossOriginIsolated) {
+      throw new JitflowError('unsupported', 'the page is not cross-origin isolated (COOP/COEP headers): ' +
+                             'threaded WebAssembly needs SharedArrayBuffer');
+    }
+    const jf = new Jitflow(new Worker(new URL('worker.js', baseUrl)));
+    const result = await jf.#call({ type: 'init', threads, stopFlag: jf.#stopFlag });
+    jf.threads = result.threads;
+    return jf;
+  }
+
+  // Loads a GGUF model from a URL (string or URL; cached in OPFS), a File or Blob, or an
+  // ArrayBuffer. onProgress({loaded, total, cached}) reports the download.
+  async loadModel(source, { name, onProgress } = {}) {
+    let bytes;
+    if (source instanceof ArrayBuffer) {
+      bytes = source;
+      name ??= 'model.gguf';
+    } else if (typeof Blob !== 'undefined' && source instanceof Blob) {
+      bytes = await source.arrayBuffer();
+      name ??= source.name || 'model.gguf';
+      onProgress?.({ loaded: bytes.byteLength, total: bytes.byteLength, cached: false });
+    } else {
+      const url = new URL(String(source), globalThis.location?.href);
+      bytes = await fetchWithCache(url, onProgress);
+      name ??= url.pathname.split('/').pop() || 'model.gguf';
+    }
+    return this.#call({ type: 'load', name, bytes }, undefined, [bytes]);
+  }
+
+  // Generates up to maxTokens after `prompt`; onToken(text) receives each piece as it is sampled.
+  // temperature 0 is greedy. An AbortSignal stops generation at the next token (the promise then
+  // resolves with the stats so far). Resolves with {promptTokens, generatedTokens, prefillMs,
+  // decodeMs, prefillTokensPerS, decodeTokensPerS}.
+  async generate(prompt, { maxTokens = 128, temperature = 0, seed = 0, onToken, signal } = {}) {
+    if (signal?.aborted) throw new JitflowError('aborted', 'aborted before it started');
+    const stop = () => Atomics.store(this.#stopFlag, 0, 1);
+    signal?.addEventListener('abort', stop);
+    try {
+      return await this.#call({ type: 'generate', prompt, maxTokens, temperature, seed }, onToken);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  terminate() {
+    this.#worker.terminate();
+  }
+
+  #call(request, onPiece, transfer = []) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onPiece });
+      this.#worker.postMessage({ ...request, id }, transfer);
+    });
+  }
+
+  #reply(message) {
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    if (message.piece !== undefined) {
+      pending.onPiece?.(message.piece);
+      return;
+    }
+    this.#pending.delete(message.id);
+    if (message.ok) {
+      pending.resolve(message.result);
+    } else {
+      pending.reject(engineError(message.error));
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Browser tests: the demo page in headless Debian Chromium (playwright-core), served with COOP/COEP
+// on 127.0.0.1 (web/serve.mjs). The greedy texts come from llama.cpp (../shared/golden/*/greedy.json).
+// Usage: node web/tests/browser_test.mjs [SITE] [ARTEFACTS]
+//   SITE: the web build folder (default build/wasm/web); ARTEFACTS: where the screenshot goes.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from '../serve.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const site = path.resolve(process.argv[2] ?? path.join(repo, 'build', 'wasm', 'web'));
+const artefacts = path.resolve(process.argv[3] ?? path.join(site, '..', 'browser-test'));
+const golden = (model) => JSON.parse(fs.readFileSync(path.join(repo, '..', 'shared', 'golden', model, 'greedy.json')));
+
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+               '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let failures = 0;
+async function check(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    console.log(`PASS ${name} (${((Date.now() - started) / 1e3).toFixed(1)} s)`);
+  } catch (error) {
+    ++failures;
+    console.log(`FAIL ${name}: ${error.message}`);
+  }
+}
+
+function expectEqual(got, want, what) {
+  if (got !== want) throw new Error(`${what}:\n  got  ${JSON.stringify(got)}\n  want ${JSON.stringify(want)}`);
+}
+
+// Opens the demo with query parameters and waits until the run is done or failed.
+async function runDemo(page, query, timeoutMs = 120000) {
+  await page.goto(`${baseUrl}/demo/index.html?${new URLSearchParams(query)}`);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: timeoutMs });
+  return page.evaluate(() => window.jitflowResult);
+}
+
+const server = await serve({ site, port: 0 });
+const baseUrl = `http://127.0.0.1:${server.address().port}`;
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jitflow-chromium-'));
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium', ignoreDefaultArgs: true,
+  args: [...FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'],
+});
+fs.mkdirSync(artefacts, { recursive: true });
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`[console] ${m.text()}`); });
+
+  for (const [model, file] of [['stories260K', 'stories260K.gguf'], ['docs-28M', 'docs-28M.gguf']]) {
+    const g = golden(model).results[0];
+    await check(`${model} writes llama.cpp's greedy text`, async () => {
+      const result = await runDemo(page, { model: file, prompt: g.prompt, tokens: g.n_gen, run: 1 });
+      if (result.error) throw new Error(`${result.error.code}: ${result.error.message}`);
+      expectEqual(result.text, g.gen_text, 'generated text');
+      expectEqual(result.stats.generatedTokens, g.n_gen, 'generated tokens');
+      console.log(`  ${model}: prefill ${result.stats.prefillTokensPerS.toFixed(1)} t/s, ` +
+                  `decode ${result.stats.decodeTokensPerS.toFixed(1)} t/s`);
+      if (model === 'docs-28M') await page.screenshot({ path: path.join(artefacts, 'demo.png'), fullPage: true });
+    });
+  }
+
+  await check('a corrupt model file is a readable error', async () => {
+    const error = await page.evaluate(async () => {
+      const { Jitflow } = await import('../jitflow.js');
+      const jf = await Jitflow.create();
+      const bytes = await (await fetch('../models/stories260K.gguf')).arrayBuffer();
+      try {
+        await jf.loadModel(bytes.slice(0, 5000), { name: 'cut.gguf' });
+        return null;
+      } catch (e) {
+        return { name: e.name, code: e.code, message: e.message };
+      } finally {
+        jf.terminate();
+      }
+    });
+    if (error === null) throw new Error('a cut file loaded');
+    expectEqual(error.name, 'JitflowError', 'error type');
+    expectEqual(error.code, 'corrupt_file', 'error code');
+    if (!error.message.includes('cut.gguf')) throw new Error(`the message does not name the file: ${error.message}`);
+  });
+} finally {
+  await browser.close();
+  server.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+console.log(failures === 0 ? 'all browser tests passed' : `${failures} browser test(s) failed`);
+process.exit(failures === 0 ? 0 : 1);
