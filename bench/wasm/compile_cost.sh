@@ -53,7 +53,7 @@ instantiate_ms=$(node -e '
     const imports = {};
     for (const i of WebAssembly.Module.imports(m)) {
       imports[i.module] ??= {};
-      imports[i.module][i.name] = i.kind === "memory" ? new WebAssembly.Memory({ initial: 256 }) : () => 0;
+      imports[i.module][i.name] = i.kind === "memory" ? new WebAssembly.Memory({ initial: 256, maximum: 256 }) : () => 0;
     }
     new WebAssembly.Instance(m, imports);
     times.push(performance.now() - t0);

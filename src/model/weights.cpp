@@ -137,18 +137,24 @@ Result<std::set<std::string>> channel_major_names(const GgufFile& file) {
   return names;
 }
 
+// Whether the tensor is kept as f32 whatever its file type: vectors, and row-major matrices of a
+// type this build's kernels read faster widened (resident_dtype).
+bool kept_as_f32(const TensorInfo& info, const Request& r) {
+  return r.vector || (!r.channel_major && r.flash_layers == 0 && resident_dtype(info.dtype) == DType::F32);
+}
+
 // Matrices are kept in the layout the matmul kernels of this CPU read fastest (weight_layout.h),
 // channel-major ones as they are stored.
 WeightLayout layout_of(const TensorInfo& info, const Request& r) {
   if (r.channel_major) return WeightLayout::channel_major;
-  return r.vector ? WeightLayout::rows : preferred_layout(info.dtype);
+  return r.vector ? WeightLayout::rows : preferred_layout(kept_as_f32(info, r) ? DType::F32 : info.dtype);
 }
 
-// Bytes the tensor occupies in the arena: vectors are stored as f32 whatever their file type;
-// repacked matrices may be padded.
+// Bytes the tensor occupies in the arena: f32 ones (kept_as_f32) 4 per element; repacked matrices
+// may be padded.
 uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
   uint64_t bytes = info.n_bytes / static_cast<uint64_t>(std::max(1, r.flash_layers));
-  if (r.vector) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
+  if (kept_as_f32(info, r)) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
   const WeightLayout layout = layout_of(info, r);
   if (layout == WeightLayout::x16) {
     bytes = *checked_mul(static_cast<uint64_t>(layout_row_bytes(info.dtype, layout, r.n_cols)),
@@ -329,7 +335,7 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       continue;
     }
     t.data = cursor;
-    if (r.vector && info->dtype != DType::F32) {
+    if (kept_as_f32(*info, r) && info->dtype != DType::F32) {
       staging.resize(info->n_bytes);
       JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
       dequantize_row(info->dtype, staging.data(), reinterpret_cast<float*>(cursor), info->n_elements());

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <optional>
 
+#include "kernels/matmul/emit_wasm.h"
 
 namespace jf::tune {
 namespace {
@@ -64,13 +65,24 @@ MatmulKernel kernel_from_record(const kdb::Record& record, std::string* why) {
       if (kernel.valid() && kernel.name == record.canonical_name) return kernel;
     }
   }
+#if defined(__EMSCRIPTEN__)
+  // An emitted Wasm kernel: emitted again from its name (the bytes are a function of it).
+  DType emitted_type;
+  WasmMatmulConfig emitted;
+  if (parse_wasm_matmul_name(record.canonical_name, &emitted_type, &emitted) && emitted_type == *dtype &&
+      emitted.row_tile == config.row_tile && emitted.token_tile == config.token_tile) {
+    Result<MatmulKernel> kernel = load_wasm_matmul(emitted_type, emitted);
+    if (kernel.ok()) return std::move(*kernel);
+    return fail(why, kernel.status().to_string());
+  }
+#endif
   return fail(why, "no kernel of this build and CPU is " + record.canonical_name);
 }
 
 kdb::Record matmul_record(const MatmulKernel& kernel, const kdb::Workload& workload, double median_ns,
                           double default_ns, int64_t tried) {
-  return kdb::new_record(kMatmulGenerator, kMatmulOp, workload, matmul_knobs(kernel.config), kernel.name, median_ns,
-                         default_ns, tried);
+  return kdb::new_record(kMatmulGenerator, kMatmulOp, workload, matmul_knobs(kernel.config), kernel.name,
+                         median_ns, default_ns, tried);
 }
 
 }  // namespace jf::tune

@@ -11,12 +11,17 @@
 #include "base/cpu_features.h"
 #include "base/log.h"
 #include "base/thread_pool.h"
+#include "kernels/matmul/emit_wasm.h"
 #include "kernels/matmul/ref.h"
 #include "model/transformer.h"
 #include "tensor/quant.h"
 #include "tune/machine_limits.h"
 #include "tune/matmul_record.h"
 #include "tune/measure.h"
+
+#if defined(__EMSCRIPTEN__)
+#include "jit/wasm_loader.h"
+#endif
 
 namespace jf::tune {
 namespace {
@@ -70,6 +75,24 @@ MatmulShape shape_of(const MatmulWorkload& w, int n_threads) {
   return MatmulShape{w.dtype, w.n_rows, w.n_cols, w.n_tokens, n_threads};
 }
 
+#if defined(__EMSCRIPTEN__)
+// The emitted Wasm kernels' candidates (kernels/matmul/emit_wasm.h), each emitted and installed here:
+// the emitter's space pruned by the measured vector registers and the engine's relaxed SIMD.
+void add_emitted_candidates(const MatmulWorkload& w, const DeviceLimits& limits, std::vector<MatmulKernel>* out) {
+  if (w.layout != WeightLayout::rows || !wasm_emitter_supports(w.dtype)) return;
+  const WasmSpaceLimits space_limits{machine_limits(limits, CpuIsa::wasm_simd128).n_vec_regs,
+                                     wasm::engine_has_relaxed_madd(), wasm::engine_has_relaxed_dot()};
+  for (const WasmMatmulConfig& c : wasm_matmul_space(w.dtype, w.n_tokens, space_limits)) {
+    Result<MatmulKernel> k = load_wasm_matmul(w.dtype, c);
+    if (k.ok()) {
+      out->push_back(std::move(*k));
+    } else {
+      JF_LOG_WARN("tuner: %s", k.status().to_string().c_str());
+    }
+  }
+}
+#endif
+
 std::vector<MatmulKernel> pruned_space(const MatmulWorkload& w, int n_threads, const DeviceLimits& limits) {
   std::vector<MatmulKernel> out;
   for (CpuIsa isa : searched_isas(w.dtype, w.layout)) {
@@ -80,6 +103,9 @@ std::vector<MatmulKernel> pruned_space(const MatmulWorkload& w, int n_threads, c
       if (k.valid()) out.push_back(std::move(k));
     }
   }
+#if defined(__EMSCRIPTEN__)
+  add_emitted_candidates(w, limits, &out);
+#endif
   return out;
 }
 

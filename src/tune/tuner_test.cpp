@@ -15,20 +15,24 @@
 #include "kernels/matmul/ref.h"
 #include "model/hparams.h"
 #include "tensor/quant.h"
+#include "test_env.h"
+#include "test_model.h"
 #include "test_paths.h"
 #include "tune/machine_limits.h"
 #include "tune/matmul_record.h"
-#include "test_env.h"
-#include "test_model.h"
 
 namespace jf::tune {
 namespace {
 
 using Model = test::LoadedModel;
 
-Model load_stories260k() { return test::load_model(test::source_path("models/stories260K.gguf")); }
+Model load_stories260k() {
+  return test::load_model(test::source_path("models/stories260K.gguf"));
+}
 
-std::string temp_kdb_path(const char* name) { return test::temp_path(std::string(name) + ".jsonl"); }
+std::string temp_kdb_path(const char* name) {
+  return test::temp_path(std::string(name) + ".jsonl");
+}
 
 // Largest |y - y_ref| of `kernel` over every output, relative to the rms of y_ref.
 double relative_error(const MatmulKernel& kernel, const TensorView& w, int64_t n_tokens) {
@@ -211,6 +215,45 @@ TEST(TunerTest, FullSpaceCoversThePrunedSpace) {
     }
   }
 }
+
+#if defined(__EMSCRIPTEN__)
+// In WebAssembly the emitted kernels are candidates too: with a fake timer under which they win, the
+// kdb records them by name, a record emits its kernel again, and that kernel computes what the
+// reference computes.
+TEST(TunerTest, EmittedWasmKernelsAreCandidatesAndRecordsBringThemBack) {
+  const Model m = load_stories260k();
+  const std::string path = temp_kdb_path("emitted");
+  kdb::KernelDb db = kdb::KernelDb::load(path);
+  TuneOptions options;
+  options.token_counts = {1};
+  options.n_threads = 2;
+  options.budget_s = 20;
+  options.time_override = [](const MatmulKernel& k, double ns) {
+    return k.name.find("__wasm_emit") != std::string::npos ? ns / 100 : ns;
+  };
+  Result<TuneReport> report = tune_model_matmuls(m.weights, options, &db);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  for (const WorkloadReport& w : report->workloads) {
+    if (w.complete) EXPECT_NE(w.best_name.find("__wasm_emit"), std::string::npos) << w.best_name;
+  }
+  const std::vector<MatmulWorkload> workloads = model_matmul_workloads(m.weights, options.token_counts);
+  int emitted = 0;
+  const kdb::KernelDb reloaded = kdb::KernelDb::load(path);
+  for (const kdb::Record& r : reloaded.records()) {
+    if (r.canonical_name.find("__wasm_emit") == std::string::npos) continue;
+    ++emitted;
+    const MatmulKernel kernel = kernel_from_record(r);
+    ASSERT_TRUE(kernel.valid()) << r.canonical_name;
+    EXPECT_EQ(kernel.name, r.canonical_name);
+    const auto w = std::find_if(workloads.begin(), workloads.end(), [&](const MatmulWorkload& x) {
+      return dtype_name(x.dtype) == r.workload.dtype && x.n_rows == r.workload.n && x.n_cols == r.workload.k;
+    });
+    ASSERT_NE(w, workloads.end()) << r.canonical_name;
+    EXPECT_LE(relative_error(kernel, w->weights.front(), 1), kCheckRelTolerance) << r.canonical_name;
+  }
+  EXPECT_GT(emitted, 0);
+}
+#endif
 
 }  // namespace
 }  // namespace jf::tune

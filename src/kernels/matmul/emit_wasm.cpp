@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 #include "jit/wasm_builder.h"
 #include "kernels/matmul/kernels.h"
@@ -516,6 +517,52 @@ std::string wasm_matmul_name(DType dtype, const WasmMatmulConfig& c) {
   return std::string(dtype_name(dtype)) + "-f32-matmul-r" + std::to_string(c.row_tile) + "t" +
          std::to_string(c.token_tile) + "u" + std::to_string(c.unroll) +
          (c.relaxed ? "__wasm_emit_relaxed" : "__wasm_emit");
+}
+
+bool parse_wasm_matmul_name(std::string_view name, DType* dtype, WasmMatmulConfig* config) {
+  const size_t dash = name.find('-');
+  if (dash == std::string_view::npos) return false;
+  const std::optional<DType> type = dtype_from_name(name.substr(0, dash));
+  if (!type || !wasm_emitter_supports(*type)) return false;
+  for (const WasmMatmulConfig& c : wasm_matmul_full_space(*type)) {
+    if (wasm_matmul_name(*type, c) == name) {
+      *dtype = *type;
+      *config = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<WasmMatmulConfig> wasm_matmul_full_space(DType dtype) {
+  std::vector<WasmMatmulConfig> out;
+  if (!wasm_emitter_supports(dtype)) return out;
+  for (bool relaxed : {false, true}) {
+    for (int r : {1, 2, 4, 8}) {
+      for (int t : {1, 2, 4, 8}) {
+        for (int u : {1, 2, 4}) out.push_back({r, t, u, relaxed});
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<WasmMatmulConfig> wasm_matmul_space(DType dtype, int64_t n_tokens,
+                                                const WasmSpaceLimits& limits) {
+  std::vector<WasmMatmulConfig> out;
+  for (const WasmMatmulConfig& c : wasm_matmul_full_space(dtype)) {
+    if (c.relaxed && (!limits.relaxed_madd || (dtype == DType::Q4_0 && !limits.relaxed_dot))) continue;
+    if (c.token_tile > 1 && c.token_tile / 2 >= n_tokens) continue;  // a smaller tile covers the tokens
+    // Vectors live at once: accumulators; per token the activation vectors (and the relaxed Q4_0
+    // bias); the weight vectors; Q4_0's constants (nibble mask, 8 or 1, 0).
+    const bool q4_relaxed = dtype == DType::Q4_0 && c.relaxed;
+    const int per_token = dtype == DType::F32 ? 1 : 2 + (q4_relaxed ? 1 : 0);
+    const int fixed = dtype == DType::F32 ? 1 : dtype == DType::Q8_0 ? 2 : 2 + 3;
+    const int vectors = c.row_tile * c.token_tile + per_token * c.token_tile + fixed;
+    if (limits.n_vec_regs > 0 && vectors > limits.n_vec_regs) continue;
+    out.push_back(c);
+  }
+  return out;
 }
 
 WasmMatmulModule emit_wasm_matmul(DType dtype, const WasmMatmulConfig& config) {

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jitflow/status.h"
@@ -43,6 +44,23 @@ bool is_valid(const WasmMatmulConfig& config);
 // "q4_0-f32-matmul-r4t1u2__wasm_emit" ("__wasm_emit_relaxed" with relaxed instructions): the
 // module's name (in its name section), and the kernel's name in dumps and kernel-database records.
 std::string wasm_matmul_name(DType dtype, const WasmMatmulConfig& config);
+
+// The config a name of wasm_matmul_name describes, or false (for any other text).
+bool parse_wasm_matmul_name(std::string_view name, DType* dtype, WasmMatmulConfig* config);
+
+// The emitter's search space for a workload of n_tokens (the tuner's candidates), pruned as the
+// compiled tiles' is: no token tile beyond the tokens (a duplicate of a smaller one), and the
+// register tile's vectors (R x T accumulators, 2 activation vectors per token, the weight vectors
+// and constants) within n_vec_regs (0: unknown, no limit). The relaxed variants only where the
+// engine computes the relaxed instructions they need (wasm_loader.h's probes).
+struct WasmSpaceLimits {
+  int n_vec_regs = 0;
+  bool relaxed_madd = false;
+  bool relaxed_dot = false;
+};
+std::vector<WasmMatmulConfig> wasm_matmul_space(DType dtype, int64_t n_tokens, const WasmSpaceLimits& limits);
+// Every valid config of `dtype`, relaxed included: the space before pruning.
+std::vector<WasmMatmulConfig> wasm_matmul_full_space(DType dtype);
 
 // One module: a function per tile shape R' x T' (R' <= row_tile, T' <= token_tile, powers of two),
 // exported as "tile_r<R'>t<T'>"; exports[log2 R' * (log2 token_tile + 1) + log2 T'].

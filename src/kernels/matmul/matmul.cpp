@@ -351,6 +351,13 @@ WeightLayout preferred_layout(DType dtype) {
                                                                                          : WeightLayout::rows;
 }
 
+DType resident_dtype(DType dtype) {
+#if defined(JITFLOW_SIMD_WASM)
+  if (dtype == DType::F16 || dtype == DType::BF16) return DType::F32;
+#endif
+  return dtype;
+}
+
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, const MatmulKernel& kernel) {
   JF_CHECK(kernel.valid());

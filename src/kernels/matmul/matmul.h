@@ -59,6 +59,12 @@ MatmulKernel select_default_kernel(DType dtype, WeightLayout layout, int64_t n_r
 // The layout the fastest kernel for `dtype` on this CPU reads: the loader packs weights into it.
 WeightLayout preferred_layout(DType dtype);
 
+// The type the loader keeps weight matrices of `dtype` in: F32 for F16 and BF16 in WebAssembly, which
+// has no half-precision conversion instructions (converting in registers made the SIMD128 F16
+// matrix-vector product ~4x slower than F32's, and docs-28M decode 0.17x native; widened at load it
+// streams f32 at twice the bytes instead); `dtype` otherwise.
+DType resident_dtype(DType dtype);
+
 // y[t * w.n_rows + r] = dot(W row r, X row t) for t < n_tokens, r < w.n_rows.
 // x: n_tokens rows of w.n_cols f32, contiguous; y: n_tokens * w.n_rows f32. `kernel` must be valid
 // and made for w.dtype and w.layout.

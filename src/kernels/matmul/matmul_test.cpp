@@ -475,6 +475,51 @@ TEST(MatmulSpaceTest, RulesAndDefaults) {
   }
 }
 
+// The emitter's names parse back to their configs; nothing else parses.
+TEST(MatmulEmittedWasmSpaceTest, NamesRoundTrip) {
+  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+    const std::vector<WasmMatmulConfig> full = wasm_matmul_full_space(dtype);
+    EXPECT_EQ(full.size(), 96u);
+    for (const WasmMatmulConfig& c : full) {
+      DType parsed_type;
+      WasmMatmulConfig parsed;
+      ASSERT_TRUE(parse_wasm_matmul_name(wasm_matmul_name(dtype, c), &parsed_type, &parsed))
+          << wasm_matmul_name(dtype, c);
+      EXPECT_EQ(parsed_type, dtype);
+      EXPECT_EQ(parsed, c);
+    }
+  }
+  DType t;
+  WasmMatmulConfig c;
+  for (const char* other : {"q4_0-f32-matmul-r4t1k0p0__avx2", "q4_0-f32-matmul-r3t1u1__wasm_emit",
+                            "q6_k-f32-matmul-r1t1u1__wasm_emit", "q4_0-f32-matmul-r1t1u1__wasm_emitx", ""}) {
+    EXPECT_FALSE(parse_wasm_matmul_name(other, &t, &c)) << other;
+  }
+}
+
+// Pruning: token tiles no larger than the tokens need, register tiles within the registers, relaxed
+// variants only where the engine runs them.
+TEST(MatmulEmittedWasmSpaceTest, PruningRules) {
+  const WasmSpaceLimits none{0, false, false}, sixteen{16, true, false}, all{16, true, true};
+  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+    const std::vector<WasmMatmulConfig> decode = wasm_matmul_space(dtype, 1, sixteen);
+    ASSERT_FALSE(decode.empty());
+    for (const WasmMatmulConfig& c : decode) {
+      EXPECT_EQ(c.token_tile, 1);
+      EXPECT_TRUE(!c.relaxed || dtype != DType::Q4_0);  // Q4_0's relaxed kernel needs the dot
+    }
+    EXPECT_LT(wasm_matmul_space(dtype, 64, sixteen).size(), wasm_matmul_space(dtype, 64, {0, true, true}).size());
+    for (const WasmMatmulConfig& c : wasm_matmul_space(dtype, 64, none)) EXPECT_FALSE(c.relaxed);
+    for (const WasmMatmulConfig& c : wasm_matmul_space(dtype, 3, all)) EXPECT_LE(c.token_tile, 4);
+    // 8 x 8 accumulators never fit 16 registers; 1 x 1 always does.
+    const std::vector<WasmMatmulConfig> prefill = wasm_matmul_space(dtype, 64, all);
+    EXPECT_TRUE(std::none_of(prefill.begin(), prefill.end(),
+                             [](const WasmMatmulConfig& c) { return c.row_tile * c.token_tile == 64; }));
+    EXPECT_TRUE(std::any_of(prefill.begin(), prefill.end(),
+                            [](const WasmMatmulConfig& c) { return c.row_tile * c.token_tile == 1; }));
+  }
+}
+
 #if defined(__EMSCRIPTEN__)
 // Emitted Wasm tiles (emit_wasm.h): every config of the emitter, plain and relaxed, through the same
 // driver and checks as the compiled variants. Three threads: each worker installs the module into
