@@ -181,6 +181,18 @@ Result<tune::TuneReport> tune_engine_matmuls(const Engine& engine, const tune::T
   return tune::tune_model_matmuls(engine_impl(engine).weights, options, db);
 }
 
+std::unique_ptr<tune::OnlineTuner> engine_online_tuner(const Engine& engine, const tune::OnlineTuneOptions& options,
+                                                       kdb::KernelDb* db) {
+  const Engine::Impl& impl = engine_impl(engine);
+  KernelSelector& kernels = *impl.kernels;
+  return std::make_unique<tune::OnlineTuner>(
+      impl.weights, *impl.pool, options, db,
+      [&kernels](const tune::MatmulWorkload& w) { return kernels.select_kernel(w.weights.front(), w.n_tokens); },
+      [&kernels](const tune::MatmulWorkload& w, const MatmulKernel& k) {
+        kernels.adopt(w.dtype, w.layout, w.n_rows, w.n_cols, w.n_tokens, k);
+      });
+}
+
 std::vector<tune::GatherWorkload> engine_gather_workloads(const Engine& engine) {
   return tune::model_gather_workloads(engine_impl(engine).weights);
 }

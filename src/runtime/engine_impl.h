@@ -15,6 +15,7 @@
 #include "model/weights.h"
 #include "runtime/kernel_select.h"
 #include "tune/gather_tuner.h"
+#include "tune/online_tuner.h"
 #include "tune/tuner.h"
 
 namespace jf {
@@ -46,6 +47,12 @@ Transformer& session_transformer(Session& session);
 // tune::tune_model_matmuls; `db` as there.
 Result<tune::TuneReport> tune_engine_matmuls(const Engine& engine, const tune::TuneOptions& options,
                                              kdb::KernelDb* db);
+
+// An online tuner of the engine's matmuls on the engine's thread pool (tune/online_tuner.h): every
+// kernel it adopts runs from the next forward pass of the engine's sessions on; `db` (may be null)
+// gets its records. The engine (and `db`) must outlive it.
+std::unique_ptr<tune::OnlineTuner> engine_online_tuner(const Engine& engine, const tune::OnlineTuneOptions& options,
+                                                       kdb::KernelDb* db);
 
 // The channel-major shapes of the engine's model (none unless it was converted) and their tuning
 // (tune/gather_tuner.h).

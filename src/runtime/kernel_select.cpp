@@ -6,8 +6,8 @@
 
 #include "base/check.h"
 #include "base/log.h"
-#include "kernels/registry.h"
 #include "kdb/fingerprint.h"
+#include "kernels/registry.h"
 #include "tune/gather_record.h"
 #include "tune/matmul_record.h"
 
@@ -21,8 +21,8 @@ std::string describe(const kdb::Workload& w) {
 
 // The distinct workloads of `op` of this device and thread count in `db`, whatever their generator
 // (KernelDb::lookup tells a stale one from a missing one).
-std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> workloads_in(const kdb::KernelDb& db, const char* op,
-                                                                          int n_threads) {
+std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> workloads_in(const kdb::KernelDb& db,
+                                                                          const char* op, int n_threads) {
   const std::string& fingerprint = kdb::current_device().hash();
   std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> out;
   for (const kdb::Record& r : db.records()) {
@@ -97,15 +97,33 @@ const MatmulKernel* KernelSelector::tuned_kernel(const CacheKey& key) const {
   return best;
 }
 
+void KernelSelector::adopt(DType dtype, WeightLayout layout, int64_t n_rows, int64_t n_cols, int64_t n_tokens,
+                           const MatmulKernel& kernel) {
+  std::vector<Tuned>& tuned = tuned_[{dtype, n_rows, n_cols}];
+  const auto same = std::find_if(tuned.begin(), tuned.end(), [&](const Tuned& t) {
+    return t.batch == n_tokens && t.kernel.layout == layout;
+  });
+  if (same != tuned.end()) {
+    same->kernel = kernel;
+  } else {
+    tuned.push_back({n_tokens, kernel});
+    std::sort(tuned.begin(), tuned.end(), [](const Tuned& a, const Tuned& b) { return a.batch < b.batch; });
+  }
+  for (auto& [key, cached] : cache_) {
+    if (key.dtype != dtype || key.layout != layout || key.n_rows != n_rows || key.n_cols != n_cols) continue;
+    if (const MatmulKernel* now = tuned_kernel(key)) cached = *now;
+  }
+}
+
 const MatmulKernel& KernelSelector::select_kernel(const TensorView& w, int64_t n_tokens) {
   const CacheKey key{w.dtype, w.layout, w.n_rows, w.n_cols, n_tokens};
   if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
   const MatmulKernel* tuned = tuned_kernel(key);
   MatmulKernel kernel =
       tuned != nullptr ? *tuned : select_default_kernel(w.dtype, w.layout, w.n_rows, w.n_cols, n_tokens);
-  JF_LOG_DEBUG("matmul %s %lldx%lld, %lld token(s): %s (%s)", dtype_name(w.dtype), static_cast<long long>(w.n_rows),
-               static_cast<long long>(w.n_cols), static_cast<long long>(n_tokens), kernel.name.c_str(),
-               tuned != nullptr ? "tuned" : "default");
+  JF_LOG_DEBUG("matmul %s %lldx%lld, %lld token(s): %s (%s)", dtype_name(w.dtype),
+               static_cast<long long>(w.n_rows), static_cast<long long>(w.n_cols),
+               static_cast<long long>(n_tokens), kernel.name.c_str(), tuned != nullptr ? "tuned" : "default");
   return cache_.emplace(key, std::move(kernel)).first->second;
 }
 
@@ -115,9 +133,11 @@ const CmKernel& KernelSelector::select_cm_kernel(const TensorView& w) {
   if (inserted) {
     const auto tuned = tuned_cm_.find(shape);
     it->second = tuned != tuned_cm_.end() ? tuned->second : jf::select_cm_kernel(w.dtype);
-    JF_CHECK_MSG(it->second.valid(), "no channel-major kernel for this weight type (the loader refuses such files)");
-    JF_LOG_DEBUG("channel-major %s %lldx%lld: %s, %s (%s, %s)", dtype_name(w.dtype), static_cast<long long>(w.n_rows),
-                 static_cast<long long>(w.n_cols), it->second.gather->name.c_str(), it->second.matmul->name.c_str(),
+    JF_CHECK_MSG(it->second.valid(),
+                 "no channel-major kernel for this weight type (the loader refuses such files)");
+    JF_LOG_DEBUG("channel-major %s %lldx%lld: %s, %s (%s, %s)", dtype_name(w.dtype),
+                 static_cast<long long>(w.n_rows), static_cast<long long>(w.n_cols),
+                 it->second.gather->name.c_str(), it->second.matmul->name.c_str(),
                  cm_config_name(it->second.config).c_str(), tuned != tuned_cm_.end() ? "tuned" : "default");
   }
   return it->second;

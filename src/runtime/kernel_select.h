@@ -33,12 +33,20 @@ class KernelSelector final : public KernelChooser {
 
   // The kernel for a matmul of weights `w` with a batch of n_tokens >= 1. After the first call for
   // a (type, shape, n_tokens) this is one hash lookup; that first call logs the choice at debug
-  // level (JITFLOW_LOG=debug). The reference stays valid for the selector's lifetime. Not thread-safe: one caller at a time (the forward pass).
+  // level (JITFLOW_LOG=debug). The reference stays valid for the selector's lifetime. Not thread-safe: one
+  // caller at a time (the forward pass).
   const MatmulKernel& select_kernel(const TensorView& w, int64_t n_tokens) override;
 
   // The channel-major entries for w's dtype with the kdb's gather config for its shape at this
   // thread count when there is one this build runs, else the default config; cached per shape.
   const CmKernel& select_cm_kernel(const TensorView& w) override;
+
+  // Runs `kernel` from now on for the matmuls of weights of this type, layout and shape at the
+  // batches nearest n_tokens, as a kdb winner for n_tokens would run: the online tuner's hot swap
+  // (tune/online_tuner.h), called between forward passes. References select_kernel returned stay
+  // valid and name the new kernel where it applies.
+  void adopt(DType dtype, WeightLayout layout, int64_t n_rows, int64_t n_cols, int64_t n_tokens,
+             const MatmulKernel& kernel);
 
   int n_tuned() const { return n_tuned_; }  // kdb winners this selector can use (matmul and gather)
 

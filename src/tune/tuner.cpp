@@ -11,37 +11,13 @@
 #include "base/cpu_features.h"
 #include "base/log.h"
 #include "base/thread_pool.h"
-#include "kernels/matmul/emit_wasm.h"
-#include "kernels/matmul/ref.h"
 #include "model/transformer.h"
-#include "tensor/quant.h"
-#include "tune/machine_limits.h"
+#include "tune/matmul_bench.h"
 #include "tune/matmul_record.h"
 #include "tune/measure.h"
 
-#if defined(__EMSCRIPTEN__)
-#include "jit/wasm_loader.h"
-#endif
-
 namespace jf::tune {
 namespace {
-
-// Timing of one kernel: samples of >= 50 us (below that the clock and the pool's wake-up
-// dominate), at least 10 ms of them, and at most 150 ms, so a decode call gets dozens of samples
-// and a slow prefill call one or two (the budget buys more candidates instead).
-constexpr double kMinSampleNs = 50e3;
-constexpr double kMinTimeMs = 10;
-constexpr double kMaxCandidateMs = 150;
-constexpr int kMinSamples = 5;
-// Rows whose every token is checked, spread over the matrix.
-constexpr int64_t kCheckedRows = 20;
-// Alternating measurements of two kernels when they are compared back to back.
-constexpr int kRetimeRounds = 3;
-
-// Expected wall time of one measurement of a kernel whose call takes call_ms.
-double measurement_ms(double call_ms) {
-  return std::max(call_ms, std::min(kMaxCandidateMs, std::max(kMinTimeMs, kMinSamples * call_ms)));
-}
 
 using ShapeKey = std::tuple<DType, WeightLayout, int64_t, int64_t>;
 
@@ -57,187 +33,6 @@ std::vector<MatmulWorkload> workloads_of(const std::map<ShapeKey, std::vector<Te
   }
   return out;
 }
-
-// The SIMD ISAs of this CPU with a variant for `dtype` in `layout`, widest first; the scalar one
-// (the reference) only when there is none.
-std::vector<CpuIsa> searched_isas(DType dtype, WeightLayout layout) {
-  std::vector<CpuIsa> isas;
-  VariantInfo info;
-  for (CpuIsa isa : compiled_isas()) {
-    if (isa != CpuIsa::scalar && cpu_has_isa(isa) && variant_info(dtype, layout, isa, &info))
-      isas.push_back(isa);
-  }
-  if (isas.empty()) isas.push_back(CpuIsa::scalar);
-  return isas;
-}
-
-MatmulShape shape_of(const MatmulWorkload& w, int n_threads) {
-  return MatmulShape{w.dtype, w.n_rows, w.n_cols, w.n_tokens, n_threads};
-}
-
-#if defined(__EMSCRIPTEN__)
-// The emitted Wasm kernels' candidates (kernels/matmul/emit_wasm.h), each emitted and installed here:
-// the emitter's space pruned by the measured vector registers and the engine's relaxed SIMD.
-void add_emitted_candidates(const MatmulWorkload& w, const DeviceLimits& limits, std::vector<MatmulKernel>* out) {
-  if (w.layout != WeightLayout::rows || !wasm_emitter_supports(w.dtype)) return;
-  const WasmSpaceLimits space_limits{machine_limits(limits, CpuIsa::wasm_simd128).n_vec_regs,
-                                     wasm::engine_has_relaxed_madd(), wasm::engine_has_relaxed_dot()};
-  for (const WasmMatmulConfig& c : wasm_matmul_space(w.dtype, w.n_tokens, space_limits)) {
-    Result<MatmulKernel> k = load_wasm_matmul(w.dtype, c);
-    if (k.ok()) {
-      out->push_back(std::move(*k));
-    } else {
-      JF_LOG_WARN("tuner: %s", k.status().to_string().c_str());
-    }
-  }
-}
-#endif
-
-std::vector<MatmulKernel> pruned_space(const MatmulWorkload& w, int n_threads, const DeviceLimits& limits) {
-  std::vector<MatmulKernel> out;
-  for (CpuIsa isa : searched_isas(w.dtype, w.layout)) {
-    VariantInfo info;
-    if (!variant_info(w.dtype, w.layout, isa, &info)) continue;
-    for (const MatmulConfig& c : enumerate_space(shape_of(w, n_threads), info, machine_limits(limits, isa))) {
-      MatmulKernel k = resolve_kernel(w.dtype, w.layout, isa, c);
-      if (k.valid()) out.push_back(std::move(k));
-    }
-  }
-#if defined(__EMSCRIPTEN__)
-  add_emitted_candidates(w, limits, &out);
-#endif
-  return out;
-}
-
-// Every combination of the knob candidates that resolves: the space before the rules.
-std::vector<MatmulKernel> full_space(DType dtype, WeightLayout layout) {
-  std::vector<MatmulKernel> out;
-  for (CpuIsa isa : searched_isas(dtype, layout)) {
-    for (const MatmulConfig& c : candidate_configs()) {
-      MatmulKernel k = resolve_kernel(dtype, layout, isa, c);
-      if (k.valid()) out.push_back(std::move(k));
-    }
-  }
-  return out;
-}
-
-// The outputs a check compares, and their reference values.
-struct CheckSet {
-  std::vector<int64_t> index;  // t * n_rows + r
-  std::vector<float> value;
-  double tolerance = 0;
-};
-
-std::vector<int64_t> checked_indices(const MatmulWorkload& w) {
-  std::set<int64_t> index;
-  for (int64_t t : {int64_t{0}, w.n_tokens / 2, w.n_tokens - 1}) {
-    for (int64_t r = 0; r < w.n_rows; ++r) index.insert(t * w.n_rows + r);
-  }
-  // An odd stride lands on every position within the row tiles; the last row ends a remainder tile.
-  const int64_t stride = std::max<int64_t>(1, w.n_rows / kCheckedRows) | 1;
-  for (int64_t r = 0; r < w.n_rows; r += stride) {
-    for (int64_t t = 0; t < w.n_tokens; ++t) index.insert(t * w.n_rows + r);
-  }
-  for (int64_t t = 0; t < w.n_tokens; ++t) index.insert(t * w.n_rows + w.n_rows - 1);
-  return {index.begin(), index.end()};
-}
-
-// The oracle on the sampled outputs: activations through quantize_row, then vec_dot_ref.
-CheckSet make_check_set(const MatmulWorkload& w, const std::vector<float>& x, ThreadPool& pool) {
-  const DType x_type = vec_dot_type(w.dtype);
-  const size_t x_row_bytes = row_bytes(x_type, w.n_cols);
-  std::vector<uint8_t> encoded(x_row_bytes * w.n_tokens);
-  for (int64_t t = 0; t < w.n_tokens; ++t) {
-    quantize_row(x_type, x.data() + t * w.n_cols, encoded.data() + t * x_row_bytes, w.n_cols);
-  }
-  CheckSet set;
-  set.index = checked_indices(w);
-  set.value.resize(set.index.size());
-  const TensorView& weight = w.weights.front();
-  const int64_t n_checked = static_cast<int64_t>(set.index.size());
-  pool.parallel_for(n_checked, pool.chunk_count(n_checked), [&](int64_t begin, int64_t end) {
-    std::vector<uint8_t> row_scratch;
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t t = set.index[i] / w.n_rows, r = set.index[i] % w.n_rows;
-      set.value[i] =
-          vec_dot_ref(w.dtype, w.n_cols, weight.gguf_row(r, &row_scratch), encoded.data() + t * x_row_bytes);
-    }
-  });
-  double sum_sq = 0;
-  for (float v : set.value) sum_sq += static_cast<double>(v) * v;
-  set.tolerance = kCheckRelTolerance * std::sqrt(sum_sq / static_cast<double>(set.value.size()));
-  return set;
-}
-
-// One workload's inputs and outputs, for checking and timing its candidates.
-class WorkloadBench {
- public:
-  WorkloadBench(const MatmulWorkload& w, ThreadPool& pool, uint64_t seed)
-      : w_(w), pool_(pool), x_(w.n_tokens * w.n_cols), y_(w.n_tokens * w.n_rows) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.0f, 1.0f);  // what rmsnorm hands the projections
-    for (float& v : x_) v = normal(rng);
-  }
-
-  const std::vector<float>& x() const { return x_; }
-
-  // One call on the first weight tensor; true when every output is finite and the sampled ones
-  // agree with `set`. Sets last_call_ns().
-  bool check(const MatmulKernel& kernel, const CheckSet& set) {
-    std::fill(y_.begin(), y_.end(), std::nanf(""));
-    const double start_ns = steady_now_ns();
-    matmul(w_.weights.front(), x_.data(), w_.n_tokens, y_.data(), pool_, scratch_, kernel);
-    last_call_ns_ = steady_now_ns() - start_ns;
-    last_kernel_ = kernel.name;
-    for (float v : y_) {
-      if (!std::isfinite(v)) return false;
-    }
-    for (size_t i = 0; i < set.index.size(); ++i) {
-      if (!(std::fabs(static_cast<double>(y_[set.index[i]]) - set.value[i]) <= set.tolerance)) return false;
-    }
-    return true;
-  }
-
-  // The protocol of tune/measure; each call takes the next tensor of the shape. A check of the
-  // same kernel just before is its warm-up.
-  Measurement time(const MatmulKernel& kernel, double max_time_ms) {
-    MeasureSettings settings;
-    settings.warmup_runs = last_kernel_ == kernel.name ? 0 : 1;
-    last_kernel_ = kernel.name;
-    settings.min_samples = kMinSamples;
-    settings.min_time_ms = std::min(kMinTimeMs, max_time_ms);
-    settings.max_time_ms = max_time_ms;
-    settings.calls_per_sample =
-        static_cast<int>(std::clamp(kMinSampleNs / std::max(last_call_ns_, 1.0), 1.0, 1000.0));
-    return measure(settings, [&] {
-      const TensorView& w = w_.weights[next_weight_++ % w_.weights.size()];
-      matmul(w, x_.data(), w_.n_tokens, y_.data(), pool_, scratch_, kernel);
-    });
-  }
-
-  double last_call_ns() const { return last_call_ns_; }
-
- private:
-  const MatmulWorkload& w_;
-  ThreadPool& pool_;
-  MatmulScratch scratch_;
-  std::vector<float> x_, y_;
-  double last_call_ns_ = 0;
-  std::string last_kernel_;  // name of the kernel that ran last
-  size_t next_weight_ = 0;
-};
-
-// The fastest kernel timed so far.
-struct Winner {
-  MatmulKernel kernel;
-  double ns = 0;
-
-  void offer(const MatmulKernel& k, double k_ns) {
-    if (kernel.valid() && k_ns >= ns) return;
-    kernel = k;
-    ns = k_ns;
-  }
-};
 
 // Everything the phases know about one workload.
 struct WorkloadState {
@@ -367,14 +162,6 @@ void Tuner::assign_weights() {
   }
 }
 
-// Knobs (and the ISA) in which `k` differs from `from`.
-int distance(const MatmulKernel& k, const MatmulKernel& from) {
-  const MatmulConfig& a = k.config;
-  const MatmulConfig& b = from.config;
-  return (k.family != from.family) + (a.row_tile != b.row_tile) + (a.token_tile != b.token_tile) +
-         (a.k_block != b.k_block) + (a.prefetch_rows != b.prefetch_rows);
-}
-
 void Tuner::search(WorkloadState& s, double end_ms) {
   // The default's neighbours first: when the slice cannot time the whole space, the steps away from a
   // good kernel are the likeliest wins.
@@ -486,7 +273,7 @@ TuneReport Tuner::run(const ModelWeights& weights) {
     s.report.n_cols = w.n_cols;
     s.report.n_tokens = w.n_tokens;
     s.report.uses_per_forward = static_cast<int>(w.weights.size());
-    s.report.n_full = static_cast<int>(full_space(w.dtype, w.layout).size());
+    s.report.n_full = full_space_size(w.dtype, w.layout);
     s.pruned = pruned_space(w, pool_.n_threads(), options_.device_limits);
     s.report.n_pruned = static_cast<int>(s.pruned.size());
     states_.push_back(std::move(s));
