@@ -27,8 +27,48 @@ export interface GenerateOptions {
   maxTokens?: number;       // default 128
   temperature?: number;     // default 0 (greedy)
   seed?: number;
-  onToken?: (text: string) => void;
+  onToken?: (text: string, ms: number) => void;  // ms: the token's time (the first: prefill)
   signal?: AbortSignal;     // stops at the next token
+  tuneSliceMs?: number;     // tuning after each token while it runs (default 0: only when idle)
+}
+
+// One matmul workload of the model (a weight shape at one token) as the online tuner sees it.
+export interface TunedWorkload {
+  shape: string;       // e.g. "q4_0 2048x5632"
+  tokens: number;
+  uses: number;        // matrices of this shape per forward pass
+  full: number;        // candidates before pruning
+  pruned: number;      // after pruning by the measured limits (emitted Wasm kernels included)
+  tried: number;
+  rejected: number;    // failed the check against the reference
+  adopted: number;     // swapped into the running model
+  fromKdb: boolean;    // the kernel database already had the winner
+  done: boolean;
+  start: string;       // the kernel the model ran when tuning began
+  startNs: number;
+  current: string;     // the kernel it runs now
+  currentNs: number;
+}
+
+export interface TuneProgress {
+  done: boolean;
+  busyS: number;                  // time spent tuning
+  tried: number;
+  candidates: number;
+  startMatmulMsPerToken: number;  // decode matmul time per token with the starting kernels
+  matmulMsPerToken: number;       // ... with the kernels the model runs now
+  workloads: TunedWorkload[];
+  error?: string;
+}
+
+export interface TuneStart {
+  fingerprint: string;    // the browser/device key of kdb records
+  device: string;         // the JS engine (user agent)
+  features: string;       // e.g. "simd128 relaxed-madd relaxed-dot"
+  limits: object;         // measured device limits (vector registers, caches, bandwidth, cores)
+  limitsCached: boolean;  // from an earlier page on this device rather than measured now
+  microbenchMs: number;
+  progress: TuneProgress;
 }
 
 export class Jitflow {
@@ -37,5 +77,12 @@ export class Jitflow {
   loadModel(source: string | URL | Blob | ArrayBuffer,
             options?: { name?: string; onProgress?: (p: LoadProgress) => void }): Promise<{ name: string }>;
   generate(prompt: string, options?: GenerateOptions): Promise<GenerationStats>;
+  startTuning(options?: { onProgress?: (p: TuneProgress) => void; background?: boolean; sliceMs?: number;
+                          fullSpace?: boolean }):
+    Promise<TuneStart>;
+  stopTuning(): Promise<{}>;
+  exportKdb(): Promise<string>;
+  importKdb(text: string): Promise<{ imported: number }>;
+  clearKdb(): Promise<{}>;
   terminate(): void;
 }

@@ -5,6 +5,7 @@
 //   const jf = await Jitflow.create();
 //   await jf.loadModel('/models/docs-28M.gguf', { onProgress: (p) => console.log(p.loaded, p.total) });
 //   const stats = await jf.generate('The function returns', { maxTokens: 64, onToken: (t) => out.append(t) });
+//   await jf.startTuning({ onProgress: (p) => chart.add(p.matmulMsPerToken) });  // kernels tuned in the page
 //
 // Needs a cross-origin isolated page (COOP/COEP headers: SharedArrayBuffer), as every threaded
 // WebAssembly program does; web/serve.mjs serves such pages.
@@ -74,6 +75,7 @@ export class Jitflow {
   #nextId = 1;
   #pending = new Map();  // id -> { resolve, reject, onPiece }
   #stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  #onTuneProgress = null;
   threads = 0;
 
   constructor(worker) {
@@ -117,19 +119,55 @@ export class Jitflow {
     return this.#call({ type: 'load', name, bytes }, undefined, [bytes]);
   }
 
-  // Generates up to maxTokens after `prompt`; onToken(text) receives each piece as it is sampled.
-  // temperature 0 is greedy. An AbortSignal stops generation at the next token (the promise then
-  // resolves with the stats so far). Resolves with {promptTokens, generatedTokens, prefillMs,
-  // decodeMs, prefillTokensPerS, decodeTokensPerS}.
-  async generate(prompt, { maxTokens = 128, temperature = 0, seed = 0, onToken, signal } = {}) {
+  // Generates up to maxTokens after `prompt`; onToken(text, ms) receives each piece as it is sampled
+  // and the milliseconds its token took (the first: the prompt's prefill). temperature 0 is greedy.
+  // An AbortSignal stops generation at the next token (the promise then resolves with the stats so
+  // far). While tuning runs, tuneSliceMs of it follow each token (0: tuning waits until idle).
+  // Resolves with {promptTokens, generatedTokens, prefillMs, decodeMs, prefillTokensPerS,
+  // decodeTokensPerS}; tuning time is in none of them.
+  async generate(prompt, { maxTokens = 128, temperature = 0, seed = 0, onToken, signal, tuneSliceMs = 0 } = {}) {
     if (signal?.aborted) throw new JitflowError('aborted', 'aborted before it started');
     const stop = () => Atomics.store(this.#stopFlag, 0, 1);
     signal?.addEventListener('abort', stop);
     try {
-      return await this.#call({ type: 'generate', prompt, maxTokens, temperature, seed }, onToken);
+      return await this.#call({ type: 'generate', prompt, maxTokens, temperature, seed, tuneSliceMs }, onToken);
     } finally {
       signal?.removeEventListener('abort', stop);
     }
+  }
+
+  // Starts tuning the loaded model's decode kernels in the page: the worker emits, checks and times
+  // candidates on the engine's threads and swaps faster ones into the running model; winners go to
+  // the kernel database in OPFS and are loaded with the model next time. The first call on a device
+  // runs the microbenchmarks (~1-3 s; kept in OPFS). background: tune whenever the engine is idle,
+  // sliceMs at a time. onProgress(p) gets {done, busyS, tried, candidates, startMatmulMsPerToken,
+  // matmulMsPerToken, workloads: [{shape, full, pruned, tried, adopted, fromKdb, done, start,
+  // startNs, current, currentNs}, ...]} after every slice (and {error} if one failed). Resolves with
+  // {fingerprint, device, features, limits, limitsCached, microbenchMs, progress}. fullSpace: search
+  // every candidate, unpruned (for benchmarks: what pruning loses).
+  async startTuning({ onProgress, background = true, sliceMs = 50, fullSpace = false } = {}) {
+    this.#onTuneProgress = onProgress ?? null;
+    return this.#call({ type: 'tuneStart', background, sliceMs, fullSpace });
+  }
+
+  async stopTuning() {
+    return this.#call({ type: 'tuneStop' });
+  }
+
+  // The kernel database as a JSON document ({format: 'jitflow-kdb', records}), to share or keep.
+  async exportKdb() {
+    return JSON.stringify(await this.#call({ type: 'kdbExport' }));
+  }
+
+  // Adds an exported document's records to the kept kernel database; the next loadModel uses the
+  // ones of this browser and device. Resolves with {imported}.
+  async importKdb(text) {
+    return this.#call({ type: 'kdbImport', text });
+  }
+
+  // Forgets the kernel database and the measured device limits.
+  async clearKdb() {
+    return this.#call({ type: 'kdbClear' });
   }
 
   terminate() {
@@ -145,10 +183,14 @@ export class Jitflow {
   }
 
   #reply(message) {
+    if (message.tune !== undefined) {
+      this.#onTuneProgress?.(message.tune);
+      return;
+    }
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     if (message.piece !== undefined) {
-      pending.onPiece?.(message.piece);
+      pending.onPiece?.(message.piece, message.ms);
       return;
     }
     this.#pending.delete(message.id);

@@ -12,6 +12,21 @@
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
 #endif
+#if defined(__EMSCRIPTEN__)
+#include <emscripten/emscripten.h>
+#endif
+
+#if defined(__EMSCRIPTEN__)
+// The JavaScript engine that runs us, which decides what the CPU's SIMD becomes: the browser's user
+// agent (name and version), or Node's version.
+// clang-format off
+EM_JS(void, jf_js_engine_name, (char* out, int capacity), {
+  const name = (typeof navigator !== 'undefined' && navigator.userAgent) ? navigator.userAgent
+             : (typeof process !== 'undefined' ? 'node ' + process.version : 'unknown');
+  stringToUTF8(name, out, capacity);
+});
+// clang-format on
+#endif
 
 namespace jf {
 namespace {
@@ -70,6 +85,10 @@ CpuFeatures detect() {
   f.neon_dotprod = true;  // no run-time query: what the compiler was told
 #endif
   f.model_name = "aarch64";
+#elif defined(__EMSCRIPTEN__)
+  char engine[256];
+  jf_js_engine_name(engine, sizeof engine);
+  f.model_name = engine;
 #endif
   const unsigned n = std::thread::hardware_concurrency();
   f.n_logical_cpus = n == 0 ? 1 : static_cast<int>(n);
@@ -96,6 +115,9 @@ std::string CpuFeatures::feature_list() const {
   add(avxvnni, "avxvnni");
   add(neon, "neon");
   add(neon_dotprod, "dotprod");
+#if defined(__wasm_simd128__)
+  add(true, "simd128");  // a build that the engine could not run without it
+#endif
   return out.empty() ? "scalar" : out;
 }
 

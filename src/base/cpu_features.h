@@ -7,7 +7,7 @@
 namespace jf {
 
 struct CpuFeatures {
-  std::string model_name;  // e.g. "AMD EPYC" (x86 brand string, or /proc/cpuinfo on ARM)
+  std::string model_name;  // e.g. "AMD EPYC" (x86 brand string, or /proc/cpuinfo on ARM); in WebAssembly the JS engine (user agent)
   bool avx2 = false;
   bool fma = false;
   bool f16c = false;

@@ -3,6 +3,10 @@
 #include "base/cpu_features.h"
 #include "jitflow/status.h"
 
+#if defined(__EMSCRIPTEN__)
+#include "jit/wasm_loader.h"
+#endif
+
 namespace jf::kdb {
 namespace {
 
@@ -21,6 +25,11 @@ DeviceFingerprint detect_device() {
   DeviceFingerprint device;
   device.cpu_model = cpu.model_name;
   device.features = cpu.feature_list();
+#if defined(__EMSCRIPTEN__)
+  // The engine decides what relaxed SIMD computes on this CPU (and whether emitted kernels use it).
+  if (wasm::engine_has_relaxed_madd()) device.features += " relaxed-madd";
+  if (wasm::engine_has_relaxed_dot()) device.features += " relaxed-dot";
+#endif
   device.l1d_bytes = caches.l1d_bytes;
   device.l2_bytes = caches.l2_bytes;
   device.l3_bytes = caches.l3_bytes;

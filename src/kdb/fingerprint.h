@@ -1,6 +1,8 @@
 // The device fingerprint: which machines may share tuned kernels. Two machines with the same CPU
 // model, features, cache sizes and CPU count get the same fingerprint, so a kdb tuned on one is
-// a warm start for the other (and still re-validated there).
+// a warm start for the other (and still re-validated there). In WebAssembly, where a page sees no
+// CPU model or caches, it is the browser/device fingerprint: the JS engine (user agent), SIMD128 and
+// the relaxed SIMD the engine computes right, and navigator.hardwareConcurrency.
 #pragma once
 
 #include <cstdint>

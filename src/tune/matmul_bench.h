@@ -17,8 +17,14 @@ namespace jf::tune {
 
 // Timing of one kernel: samples of >= 50 us (below that the clock and the pool's wake-up
 // dominate), at least 10 ms of them, and at most 150 ms, so a decode call gets dozens of samples
-// and a slow prefill call one or two (the budget buys more candidates instead).
+// and a slow prefill call one or two (the budget buys more candidates instead). In WebAssembly
+// samples of >= 500 us: browsers coarsen performance.now() to 5 us in cross-origin isolated pages
+// (100 us in others), which would quantise a 50 us sample by 10%, more than the gains compared.
+#if defined(__EMSCRIPTEN__)
+constexpr double kMinSampleNs = 500e3;
+#else
 constexpr double kMinSampleNs = 50e3;
+#endif
 constexpr double kMinTimeMs = 10;
 constexpr double kMaxCandidateMs = 150;
 constexpr int kMinSamples = 5;

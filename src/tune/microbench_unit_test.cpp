@@ -2,7 +2,8 @@
 // level assignment, sysfs parsing.
 #include <gtest/gtest.h>
 
-
+#include "tune/limits_json.h"
+#include "tune/machine_limits.h"
 #include "tune/microbench.h"
 
 namespace jf::tune {
@@ -57,7 +58,8 @@ TEST(RegisterKnee, KneeBeyondTheRegisterFileFallsBackToTheIsaCount) {
   EXPECT_FALSE(register_limit_from_sweep(RegisterSweep{}).known());
 }
 
-std::vector<LatencyPoint> latency_curve(const std::vector<std::pair<uint64_t, double>>& levels, double dram_ns) {
+std::vector<LatencyPoint> latency_curve(const std::vector<std::pair<uint64_t, double>>& levels,
+                                        double dram_ns) {
   // Random chase: hit rate of a level of size C at working set S > C is about C / S.
   std::vector<LatencyPoint> curve;
   for (uint64_t size = 4096; size <= (256ull << 20); size *= 2) {
@@ -124,6 +126,52 @@ TEST(CacheLevels, WithoutSysfsBoundariesAreTakenInOrder) {
   EXPECT_FALSE(none.llc_bytes.known());
 }
 
+// What the page keeps of its microbenchmarks reads back to the same limits and the same rules.
+TEST(LimitsJson, RoundTrips) {
+  DeviceLimits limits;
+  limits.vector_registers = {28, Source::kMeasured};
+  limits.vector_bits = {128, Source::kDetected};
+  limits.l1d_bytes = {48 << 10, Source::kMeasured};
+  limits.l2_bytes = {1 << 20, Source::kSysfs};
+  limits.dram_bandwidth_one_thread_gbps = {12.5, Source::kMeasured};
+  limits.n_cores = {2, Source::kDetected};
+  limits.sysfs = {32 << 10, 1 << 20, 32 << 20};
+  limits.latency_boundaries = {48 << 10, 1 << 20};
+  RegisterSweep sweep;
+  sweep.isa = "simd128";
+  sweep.vector_bits = 128;
+  sweep.isa_registers = 16;
+  sweep.knee = 12;
+  sweep.points = {{4, 1.0}, {12, 1.1}};
+  limits.register_sweeps.push_back(sweep);
+  limits.latency_curve = {{4096, 1.2}};
+  limits.elapsed_ms = 1234;
+  Result<Json> parsed = parse_json(to_json(device_limits_json(limits)));
+  ASSERT_TRUE(parsed.ok());
+  Result<DeviceLimits> back = device_limits_from_json(*parsed);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(to_json(device_limits_json(*back)), to_json(device_limits_json(limits)));
+  EXPECT_FALSE(back->llc_bytes.known());
+  for (CpuIsa isa : {CpuIsa::wasm_simd128, CpuIsa::avx2}) {
+    EXPECT_EQ(machine_limits(*back, isa).n_vec_regs, machine_limits(limits, isa).n_vec_regs);
+    EXPECT_EQ(machine_limits(*back, isa).l1d_bytes, machine_limits(limits, isa).l1d_bytes);
+  }
+}
+
+TEST(LimitsJson, BadFieldsAreNamed) {
+  for (const char* text : {R"({"limits":{"l1d_bytes":{"value":1,"source":"guessed"}}})",
+                           R"({"limits":{"l1d_bytes":{"value":"big","source":"measured"}}})",
+                           R"({"nolimits":1})", R"({"limits":{},"register_sweeps":[{"knee":3}]})"}) {
+    Result<DeviceLimits> limits = device_limits_from_json(*parse_json(text));
+    ASSERT_FALSE(limits.ok()) << text;
+    EXPECT_EQ(limits.status().code(), StatusCode::kCorruptFile);
+  }
+  EXPECT_NE(device_limits_from_json(*parse_json(R"({"limits":{"l1d_bytes":{"value":1,"source":"guessed"}}})"))
+                .status()
+                .message()
+                .find("guessed"),
+            std::string::npos);
+}
 
 }  // namespace
 }  // namespace jf::tune

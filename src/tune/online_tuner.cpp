@@ -52,7 +52,8 @@ OnlineTuner::OnlineTuner(const ModelWeights& weights, ThreadPool& pool, const On
     s->report.n_full = full_space_size(w.dtype, w.layout);
     s->current = current_(w);
     s->report.start_name = s->report.current_name = s->current.name;
-    s->candidates = pruned_space(w, pool_.n_threads(), options_.device_limits);
+    s->candidates = options_.full_space ? full_space(w.dtype, w.layout)
+                                        : pruned_space(w, pool_.n_threads(), options_.device_limits);
     s->report.n_pruned = static_cast<int>(s->candidates.size());
     // Emitted kernels first (the page has them only by tuning), then the current kernel's neighbours.
     std::stable_sort(s->candidates.begin(), s->candidates.end(),
@@ -133,8 +134,8 @@ void OnlineTuner::record(State& s) {
   if (db_ == nullptr) return;
   const kdb::Workload key = matmul_workload(s.workload.dtype, s.workload.n_rows, s.workload.n_cols,
                                             s.workload.n_tokens, pool_.n_threads());
-  const Status status =
-      db_->append(matmul_record(s.current, key, s.report.current_ns, s.report.start_ns, s.report.n_pruned + 1));
+  const Status status = db_->append(
+      matmul_record(s.current, key, s.report.current_ns, s.report.start_ns, s.report.n_pruned + 1));
   if (!status.ok()) JF_LOG_WARN("tune: %s", status.to_string().c_str());
 }
 

@@ -17,8 +17,8 @@
 //
 // Every workload's baseline is timed first (the model-level estimate needs them), then the searches
 // run decode first, biggest matrices first. A workload whose complete search the kdb holds (this
-// device, thread count and generator) is not searched again: the engine loaded that winner. Not thread-safe: call from the thread that runs
-// the model, between forward passes.
+// device, thread count and generator) is not searched again: the engine loaded that winner. Not thread-safe:
+// call from the thread that runs the model, between forward passes.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +44,9 @@ struct OnlineTuneOptions {
   std::vector<int> token_counts = {1};  // 1: decode; prefill batches may be added
   DeviceLimits device_limits;           // measured; unknown fields fall back to nominal_limits
   uint64_t seed = 1;                    // random activations
+  // Search the full space (tune/matmul_bench.h) instead of the pruned one: what pruning loses, for
+  // benchmarks.
+  bool full_space = false;
   // For tests, as TuneOptions::time_override.
   std::function<double(const MatmulKernel& kernel, double measured_ns)> time_override;
 };

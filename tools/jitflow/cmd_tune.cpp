@@ -13,6 +13,7 @@
 #include "kdb/fingerprint.h"
 #include "base/json.h"
 #include "runtime/engine_impl.h"
+#include "tune/limits_json.h"
 #include "tune/machine_limits.h"
 #include "tune/microbench.h"
 #include "tune/tuner.h"
@@ -82,47 +83,8 @@ void print_text(const DeviceLimits& limits, bool quick) {
   print_sweeps(limits);
 }
 
-template <typename T>
-Json limit_json(const Limit<T>& limit) {
-  Json j = Json::object();
-  j.set("value", limit.known() ? Json::number(static_cast<double>(limit.value)) : Json());
-  j.set("source", Json::string(tune::source_name(limit.source)));
-  return j;
-}
-
-Json sweeps_json(const DeviceLimits& limits) {
-  Json sweeps = Json::array();
-  for (const tune::RegisterSweep& sweep : limits.register_sweeps) {
-    Json points = Json::array();
-    for (const tune::SweepPoint& p : sweep.points) {
-      points.push_back(Json::object()
-                           .set("n_accumulators", Json::number(p.n_accumulators))
-                           .set("ns_per_op", Json::number(p.ns_per_op)));
-    }
-    sweeps.push_back(Json::object()
-                         .set("isa", Json::string(sweep.isa))
-                         .set("vector_bits", Json::number(sweep.vector_bits))
-                         .set("isa_registers", Json::number(sweep.isa_registers))
-                         .set("knee", Json::number(sweep.knee))
-                         .set("points", std::move(points)));
-  }
-  return sweeps;
-}
-
-Json latency_json(const DeviceLimits& limits) {
-  Json curve = Json::array();
-  for (const tune::LatencyPoint& p : limits.latency_curve) {
-    curve.push_back(Json::object()
-                        .set("working_set_bytes", Json::number(static_cast<double>(p.working_set_bytes)))
-                        .set("ns_per_load", Json::number(p.ns_per_load)));
-  }
-  return curve;
-}
-
 void print_json(const DeviceLimits& limits, bool quick) {
   const kdb::DeviceFingerprint& device = kdb::current_device();
-  Json boundaries = Json::array();
-  for (uint64_t b : limits.latency_boundaries) boundaries.push_back(Json::number(static_cast<double>(b)));
   Json out = Json::object();
   out.set("device", Json::object()
                         .set("cpu_model", Json::string(device.cpu_model))
@@ -130,23 +92,7 @@ void print_json(const DeviceLimits& limits, bool quick) {
                         .set("n_cpus", Json::number(device.n_cpus))
                         .set("fingerprint", Json::string(device.hash())));
   out.set("quick", Json::boolean(quick));
-  out.set("elapsed_ms", Json::number(limits.elapsed_ms));
-  out.set("limits", Json::object()
-                        .set("vector_registers", limit_json(limits.vector_registers))
-                        .set("vector_bits", limit_json(limits.vector_bits))
-                        .set("l1d_bytes", limit_json(limits.l1d_bytes))
-                        .set("l2_bytes", limit_json(limits.l2_bytes))
-                        .set("llc_bytes", limit_json(limits.llc_bytes))
-                        .set("dram_bandwidth_one_thread_gbps", limit_json(limits.dram_bandwidth_one_thread_gbps))
-                        .set("dram_bandwidth_all_threads_gbps", limit_json(limits.dram_bandwidth_all_threads_gbps))
-                        .set("n_cores", limit_json(limits.n_cores)));
-  out.set("sysfs", Json::object()
-                       .set("l1d_bytes", Json::number(static_cast<double>(limits.sysfs.l1d_bytes)))
-                       .set("l2_bytes", Json::number(static_cast<double>(limits.sysfs.l2_bytes)))
-                       .set("l3_bytes", Json::number(static_cast<double>(limits.sysfs.l3_bytes))));
-  out.set("latency_boundaries_bytes", std::move(boundaries));
-  out.set("register_sweeps", sweeps_json(limits));
-  out.set("latency_curve", latency_json(limits));
+  for (const auto& [key, value] : tune::device_limits_json(limits).members()) out.set(key, value);
   std::printf("%s\n", to_json(out).c_str());
 }
 
