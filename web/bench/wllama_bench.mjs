@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../chromium.mjs';
 import { serve } from '../serve.mjs';
 
 const arg = (name, fallback) => {
@@ -33,17 +33,12 @@ const nCtx = Number(arg('--ctx', 512));
 // link to the package's esm/ folder (ES module + its single wasm build); serve.mjs follows links.
 const esm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '@wllama', 'wllama', 'esm');
 const site = fs.mkdtempSync(path.join(os.tmpdir(), 'wllama-site-'));
-fs.writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>wllama bench</title>\n');
+fs.writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>wllama bench</title><link rel="icon" href="data:,">\n');
 fs.symlinkSync(esm, path.join(site, 'wllama'));
 
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const server = await serve({ site, port: 0, models });
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wllama-chromium-'));
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium', ignoreDefaultArgs: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-         `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error(`[pageerror] ${e.message}`));
@@ -98,6 +93,5 @@ try {
 } finally {
   await browser.close();
   server.close();
-  fs.rmSync(profile, { recursive: true, force: true });
   fs.rmSync(site, { recursive: true, force: true });
 }

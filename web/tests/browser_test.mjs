@@ -3,19 +3,15 @@
 // Usage: node web/tests/browser_test.mjs [SITE] [ARTEFACTS]
 //   SITE: the web build folder (default build/wasm/web); ARTEFACTS: where the screenshot goes.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../chromium.mjs';
 import { serve } from '../serve.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const site = path.resolve(process.argv[2] ?? path.join(repo, 'build', 'wasm', 'web'));
 const artefacts = path.resolve(process.argv[3] ?? path.join(site, '..', 'browser-test'));
 const golden = (model) => JSON.parse(fs.readFileSync(path.join(repo, '..', 'shared', 'golden', model, 'greedy.json')));
-
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-               '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let failures = 0;
 async function check(name, body) {
@@ -50,11 +46,7 @@ async function runDemo(page, query, timeoutMs = 120000) {
 
 const server = await serve({ site, port: 0 });
 const baseUrl = `http://127.0.0.1:${server.address().port}`;
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jitflow-chromium-'));
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium', ignoreDefaultArgs: true,
-  args: [...FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'],
-});
+const browser = await launchChromium();
 fs.mkdirSync(artefacts, { recursive: true });
 try {
   const page = await browser.newPage();
@@ -140,7 +132,6 @@ try {
 } finally {
   await browser.close();
   server.close();
-  fs.rmSync(profile, { recursive: true, force: true });
 }
 console.log(failures === 0 ? 'all browser tests passed' : `${failures} browser test(s) failed`);
 process.exit(failures === 0 ? 0 : 1);
