@@ -92,7 +92,8 @@ void print_json(const DeviceLimits& limits, bool quick) {
                         .set("n_cpus", Json::number(device.n_cpus))
                         .set("fingerprint", Json::string(device.hash())));
   out.set("quick", Json::boolean(quick));
-  for (const auto& [key, value] : tune::device_limits_json(limits).members()) out.set(key, value);
+  const Json measured = tune::device_limits_json(limits);
+  for (const auto& [key, value] : measured.members()) out.set(key, value);
   std::printf("%s\n", to_json(out).c_str());
 }
 
