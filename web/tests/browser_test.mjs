@@ -110,6 +110,32 @@ try {
     if (ours.length < start.progress.workloads.length) throw new Error(`${ours.length} records for this device`);
   });
 
+  // Exported, forgotten, imported: a page that loads the model afterwards runs the imported winners.
+  await check('an exported kernel database imports into a cleared page', async () => {
+    const outcome = await page.evaluate(async () => {
+      const { Jitflow } = await import('../jitflow.js');
+      const jf = await Jitflow.create();
+      try {
+        const exported = await jf.exportKdb();
+        await jf.clearKdb();
+        const cleared = JSON.parse(await jf.exportKdb()).records.length;
+        let badImport = null;
+        await jf.importKdb('{"records": 1}').catch((e) => { badImport = e.code; });
+        const { imported } = await jf.importKdb(exported);
+        await jf.loadModel('../models/docs-28M.gguf');
+        const start = await jf.startTuning({ background: false });
+        return { cleared, badImport, imported, exported: JSON.parse(exported).records.length,
+                 searched: start.progress.workloads.filter((w) => !w.fromKdb).length };
+      } finally {
+        jf.terminate();
+      }
+    });
+    expectEqual(outcome.cleared, 0, 'records after clearKdb');
+    expectEqual(outcome.badImport, 'invalid_argument', 'error code of a document that is no export');
+    expectEqual(outcome.imported, outcome.exported, 'records imported');
+    expectEqual(outcome.searched, 0, 'workloads searched after the import');
+  });
+
   await check('a corrupt model file is a readable error', async () => {
     const error = await page.evaluate(async () => {
       const { Jitflow } = await import('../jitflow.js');
