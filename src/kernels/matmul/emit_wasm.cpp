@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstddef>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -31,7 +32,7 @@ constexpr uint32_t w = 0, w_stride = 4, k0 = 8, k1 = 16, x = 24, t0 = 32, y = 40
                    accumulate = 56;
 }
 namespace act32 {
-constexpr uint32_t blocks = 0, blocks_stride = 4;
+constexpr uint32_t blocks = 0, blocks_stride = 4, f = 40, f_stride = 44;
 }
 #if defined(__wasm32__)
 static_assert(offsetof(Tile, w) == tile32::w && offsetof(Tile, w_stride) == tile32::w_stride &&
@@ -40,7 +41,8 @@ static_assert(offsetof(Tile, w) == tile32::w && offsetof(Tile, w_stride) == tile
               offsetof(Tile, y) == tile32::y && offsetof(Tile, y_stride) == tile32::y_stride &&
               offsetof(Tile, accumulate) == tile32::accumulate);
 static_assert(offsetof(ActRows, blocks) == act32::blocks &&
-              offsetof(ActRows, blocks_stride) == act32::blocks_stride);
+              offsetof(ActRows, blocks_stride) == act32::blocks_stride && offsetof(ActRows, f) == act32::f &&
+              offsetof(ActRows, f_stride) == act32::f_stride);
 #endif
 
 constexpr uint32_t kQ8Bytes = sizeof(BlockQ8_0);  // activation block: fp16 d, 32 int8
@@ -108,13 +110,19 @@ class TileEmitter {
     b_.local_get(k0_);
     b_.op(Op::i32_sub);
     b_.local_set(n_);
+    // F32 reads the f32 rows (ActLayout::f32, as the compiled F32 tiles: kernels of both kinds then
+    // share one encoding of X), block types quantize_row's blocks.
     load_field(MemOp::i32_load, kTile, tile32::x);
     b_.local_tee(xrow_);
-    b_.mem(MemOp::i32_load, act32::blocks_stride);
+    b_.mem(MemOp::i32_load, quantized() ? act32::blocks_stride : act32::f_stride);
+    if (!quantized()) {  // f_stride counts floats
+      b_.i32_const(2);
+      b_.op(Op::i32_shl);
+    }
     b_.local_set(x_stride_);
-    // xrow_ = x->blocks + t0 * blocks_stride: token 0's encoded row.
+    // xrow_ = x->blocks (x->f) + t0 * stride: token 0's encoded row.
     b_.local_get(xrow_);
-    b_.mem(MemOp::i32_load, act32::blocks);
+    b_.mem(MemOp::i32_load, quantized() ? act32::blocks : act32::f);
     load_field(MemOp::i64_load, kTile, tile32::t0);
     b_.op(Op::i32_wrap_i64);
     b_.local_get(x_stride_);
@@ -592,6 +600,10 @@ void encode_blocks(const float* x, int64_t n, const ActRowOut& out, const ActEnc
   quantize_activation_row(encoding.act_type, x, out.blocks, n);
 }
 
+void encode_f32(const float* x, int64_t n, const ActRowOut& out, const ActEncoding&) {
+  std::memcpy(out.f, x, n * sizeof(float));
+}
+
 // The emitted families, alive for the whole program (kernels point into them); a deque, so that
 // adding one never moves the others.
 struct EmittedFamilies {
@@ -627,9 +639,9 @@ Result<MatmulKernel> load_wasm_matmul(DType dtype, const WasmMatmulConfig& confi
   MatmulFamily f;
   f.weight = dtype;
   f.isa = CpuIsa::scalar;  // not a compiled ISA: the kernel's name says what it is
-  f.layout = ActLayout::blocks;
+  f.layout = dtype == DType::F32 ? ActLayout::f32 : ActLayout::blocks;
   f.encoding.act_type = vec_dot_type(dtype);
-  f.encode = encode_blocks;
+  f.encode = dtype == DType::F32 ? encode_f32 : encode_blocks;
   f.prepare_thread = wasm::install_pending_modules;
   f.info.k_step = dtype == DType::F32 ? 1 : kQK;
   const DTypeInfo& xi = dtype_info(vec_dot_type(dtype));
