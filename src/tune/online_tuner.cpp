@@ -65,8 +65,9 @@ OnlineTuner::OnlineTuner(const ModelWeights& weights, ThreadPool& pool, const On
       const kdb::Record* r =
           db_->lookup(kdb::current_device().hash(), kMatmulGenerator, kMatmulOp,
                       matmul_workload(w.dtype, w.n_rows, w.n_cols, w.n_tokens, pool_.n_threads()));
-      // A complete search (tried every candidate and the baseline) is not repeated; a partial one,
-      // cut short by a closed page, is searched again from its winner, which the model runs now.
+      // A complete search (every candidate and the baseline tried; what this tuner records) is not
+      // repeated; a partial one (`jitflow tune` under a short budget) is searched again from its
+      // winner, which the model runs now.
       s->report.from_kdb = s->report.done = r != nullptr && r->tried > s->report.n_pruned;
     }
     s->workload = std::move(w);
