@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: release build + all tests, then the unit tests under ASan/UBSan, then the
-# kernel tests as WebAssembly under Node and cross-compiled for AArch64 under qemu-user, then every
-# fuzz target for 20 s.
+# kernel tests as WebAssembly under Node, the WebGPU kernels and goldens in node with Dawn, the
+# kernel tests cross-compiled for AArch64 under qemu-user, then every fuzz target for 20 s.
 # Usage: scripts/test.sh            (from the repository root; ../shared must sit beside the checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,9 @@ ctest --preset asan -j "$jobs"
 
 # The kernel and code generation tests again as WebAssembly under Node (~3 min).
 scripts/test-wasm.sh
+
+# The WebGPU back end in node with Dawn on SwiftShader (no GPU needed; ~2 min).
+scripts/test-webgpu.sh
 
 # The kernel tests again for AArch64 (NEON variants), cross-compiled and run under qemu-user (~1.5 min).
 scripts/test-aarch64.sh

@@ -17,5 +17,6 @@ int cmd_convert(int argc, char** argv);
 int cmd_plan(int argc, char** argv);
 int cmd_plot(int argc, char** argv);
 int cmd_emit(int argc, char** argv);
+int cmd_webgpu(int argc, char** argv);
 
 }  // namespace jf::cli

@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"tune", jf::cli::cmd_tune, "tune a model's kernels here (-m), measure device limits (--microbench)"},
     {"kernels", jf::cli::cmd_kernels, "list the compiled kernels by canonical name (the kernel registry)"},
     {"emit", jf::cli::cmd_emit, "write the Wasm matmul kernels the emitter generates (.wasm, .wat)"},
+    {"webgpu", jf::cli::cmd_webgpu, "write a model's decode step as WGSL kernels for a WebGPU device"},
     {"kdb", jf::cli::cmd_kdb, "list, merge, export or import tuned kernels (kernel database)"},
     {"synth", jf::cli::cmd_synth, "write a random-weight GGUF model with the shapes of a real one"},
     {"perplexity", jf::cli::cmd_perplexity, "perplexity on a text, dense and sparse, with KL and top-1 vs dense"},

@@ -1,0 +1,68 @@
+// A model's decode step as a WebGPU program: the buffers (weights in their GPU layout, activations,
+// the KV cache on the GPU), the WGSL kernels (wgsl.h) and the dispatches of one token, in order.
+// A runtime (web/src/gpu/runtime.js, in the page or in node with Dawn) creates the buffers, uploads
+// their initial contents, and per token writes `params` = [token, position], submits every step in
+// one command buffer and reads back `result` = [next token] (greedy, argmax on the GPU): the only
+// read-back.
+//
+// Serialised as plan.json (jitflow-webgpu-plan, version 1) beside data.bin, the initial contents:
+//   {"format":"jitflow-webgpu-plan","version":1,"model":{...},"n_ctx":N,"data_bytes":B,
+//    "params":i,"result":i,"notes":[s],"buffers":[{"name":s,"bytes":n[,"data":offset]}],
+//    "kernels":[{"name":s,"wgsl":text}],"steps":[{"kernel":k,"buffers":[i...],"groups":[x,y]}]}
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "gguf/gguf.h"
+#include "gpu/wgsl.h"
+#include "jitflow/model_shape.h"
+#include "jitflow/status.h"
+
+namespace jf::gpu {
+
+struct PlanBuffer {
+  std::string name;
+  uint64_t bytes = 0;
+  int64_t data_offset = -1;  // where its initial contents start in Plan::data; -1: zeros
+};
+
+struct PlanStep {
+  int kernel = 0;            // index into Plan::kernels
+  std::vector<int> buffers;  // bound at 0, 1, ... in the kernel's binding order
+  Groups groups;
+};
+
+struct Plan {
+  ModelShape shape;
+  int n_ctx = 0;
+  std::vector<PlanBuffer> buffers;
+  std::vector<WgslKernel> kernels;  // each source text once
+  std::vector<PlanStep> steps;
+  int params = -1, result = -1;  // buffers
+  std::vector<uint8_t> data;
+  std::vector<std::string> notes;  // what the plan changed: "1 q6_k matrices stored as f16 (rounded)"
+
+  // Adds a buffer; `contents` (null: zeros) is copied into data, 16-byte aligned.
+  int add_buffer(std::string name, uint64_t bytes, const uint8_t* contents = nullptr);
+  // Adds a step, and the kernel unless a kernel of the same text is there already.
+  void add_step(const WgslKernel& kernel, std::vector<int> buffers, Groups groups);
+};
+
+struct PlanOptions {
+  int n_ctx = 0;  // 0: the model's training context, at most kMaxWgslContext
+  MatvecConfig matvec;
+};
+
+// The decode program of a Llama-family model (decoder, RMSNorm, SwiGLU, RoPE, no biases). Matrices
+// of a type the shaders do not read are converted to F16 (Plan::notes says which). An architecture
+// the shaders do not implement, or a type jitflow cannot read, is kUnsupported naming the model (and
+// the tensor); a tensor of the wrong shape is kCorruptFile.
+Result<Plan> build_decode_plan(const GgufFile& file, const PlanOptions& options);
+
+// The plan.json document (data.bin is Plan::data as it is).
+Json plan_json(const Plan& plan);
+
+}  // namespace jf::gpu

@@ -1,0 +1,596 @@
+#include "gpu/wgsl.h"
+
+#include <cmath>
+#include <cstdio>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
+#include "base/check.h"
+#include "gpu/gpu_layout.h"
+
+namespace jf::gpu {
+namespace {
+
+using Substitutions = std::initializer_list<std::pair<std::string_view, std::string>>;
+
+// The template with every "${KEY}" replaced by its value.
+std::string fill(std::string_view text, Substitutions values) {
+  std::string out;
+  out.reserve(text.size() + 256);
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t open = text.find("${", at);
+    if (open == std::string_view::npos) break;
+    const size_t close = text.find('}', open);
+    JF_CHECK(close != std::string_view::npos);
+    out.append(text, at, open - at);
+    const std::string_view key = text.substr(open + 2, close - open - 2);
+    bool found = false;
+    for (const auto& [k, v] : values) {
+      if (k == key) {
+        out += v;
+        found = true;
+      }
+    }
+    JF_CHECK(found);
+    at = close + 1;
+  }
+  out.append(text, at);
+  return out;
+}
+
+std::string u32(int64_t v) {
+  return std::to_string(v) + "u";
+}
+
+// An f32 literal that reads back to the same float.
+std::string f32(float v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(v));
+  std::string s = text;
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+// Per weight type: the storage type of `w`, the words of one unit (what unit_dot reads), the
+// elements of a unit, and the WGSL of unit_dot(base, u) -> f32 (unit u of the row whose first word
+// is base, times x's matching vec4s) and element(row_base, i) -> f32.
+struct TypeText {
+  const char* storage;
+  int64_t unit_words;  // in elements of `storage`
+  int64_t unit_elements;
+  const char* unit_dot;
+  const char* element;
+};
+
+constexpr TypeText kF32Text{"vec4<f32>", 1, 4,
+                            R"(fn unit_dot(base: u32, u: u32) -> f32 {
+  return dot(w[base + u], x[u]);
+}
+)",
+                            R"(fn element(base: u32, i: u32) -> f32 {
+  return w[base + i / 4u][i % 4u];
+}
+)"};
+
+constexpr TypeText kF16Text{"vec2<u32>", 1, 4,
+                            R"(fn unit_dot(base: u32, u: u32) -> f32 {
+  let p = w[base + u];
+  return dot(vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y)), x[u]);
+}
+)",
+                            R"(fn element(base: u32, i: u32) -> f32 {
+  let p = w[base + i / 4u];
+  return unpack2x16float(select(p.y, p.x, i % 4u < 2u))[i % 2u];
+}
+)"};
+
+// Q8_0: word 0 the scale, words 1..8 four int8 each (sign-extended by extractBits on i32).
+constexpr TypeText kQ8Text{"u32", 9, 32,
+                           R"(fn unit_dot(base: u32, u: u32) -> f32 {
+  let b = base + u * 9u;
+  var s = 0.0;
+  for (var i = 0u; i < 8u; i++) {
+    let q = bitcast<i32>(w[b + 1u + i]);
+    let v = vec4<i32>(extractBits(q, 0u, 8u), extractBits(q, 8u, 8u), extractBits(q, 16u, 8u),
+                      extractBits(q, 24u, 8u));
+    s += dot(vec4<f32>(v), x[u * 8u + i]);
+  }
+  return unpack2x16float(w[b]).x * s;
+}
+)",
+                           R"(fn element(base: u32, i: u32) -> f32 {
+  let b = base + (i / 32u) * 9u;
+  let q = bitcast<i32>(w[b + 1u + (i % 32u) / 4u]);
+  return unpack2x16float(w[b]).x * f32(extractBits(q, (i % 4u) * 8u, 8u));
+}
+)"};
+
+// Q4_0: word 0 the scale, words 1..4 the codes; word i's low nibbles are elements 4i..4i+3 and its
+// high nibbles elements 16+4i..16+4i+3, so they meet x's vec4s 8u+i and 8u+4+i.
+constexpr TypeText kQ4Text{"u32", 5, 32,
+                           R"(fn unit_dot(base: u32, u: u32) -> f32 {
+  let b = base + u * 5u;
+  var s = 0.0;
+  for (var i = 0u; i < 4u; i++) {
+    let q = w[b + 1u + i];
+    let lo = vec4<f32>(vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u)) - 8.0;
+    let hi = vec4<f32>(vec4<u32>((q >> 4u) & 15u, (q >> 12u) & 15u, (q >> 20u) & 15u, q >> 28u)) - 8.0;
+    s += dot(lo, x[u * 8u + i]) + dot(hi, x[u * 8u + 4u + i]);
+  }
+  return unpack2x16float(w[b]).x * s;
+}
+)",
+                           R"(fn element(base: u32, i: u32) -> f32 {
+  let b = base + (i / 32u) * 5u;
+  let j = i % 32u;
+  let byte = j % 16u;
+  let q = (w[b + 1u + byte / 4u] >> ((byte % 4u) * 8u + (j / 16u) * 4u)) & 15u;
+  return unpack2x16float(w[b]).x * (f32(q) - 8.0);
+}
+)"};
+
+const TypeText& type_text(DType dtype) {
+  switch (dtype) {
+    case DType::F32:
+      return kF32Text;
+    case DType::F16:
+      return kF16Text;
+    case DType::Q8_0:
+      return kQ8Text;
+    case DType::Q4_0:
+      return kQ4Text;
+    default:
+      JF_CHECK(false);
+      return kF32Text;
+  }
+}
+
+// Words of `storage` per row.
+int64_t row_stride(DType dtype, int64_t n_cols) {
+  const TypeText& t = type_text(dtype);
+  return n_cols / t.unit_elements * t.unit_words;
+}
+
+// Each workgroup holds WG / LANES row slots; the LANES threads of a slot split the columns of its
+// TILE rows (TILE accumulators per thread share each load of x) and, with LANES > 1, sum their
+// partial sums in workgroup memory (kMatvecReduce).
+constexpr const char* kMatvecTemplate = R"(// ${NAME}: y[${N_ROWS}] ${OP} W[${N_ROWS}, ${N_COLS}] x
+const N_ROWS: u32 = ${N_ROWS_U};
+const N_UNITS: u32 = ${N_UNITS};
+const ROW_STRIDE: u32 = ${ROW_STRIDE};
+const WG: u32 = ${WG};
+const LANES: u32 = ${LANES};
+const TILE: u32 = ${TILE};
+const GROUPS_X: u32 = ${GROUPS_X};
+
+@group(0) @binding(0) var<storage, read> w: array<${STORAGE}>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${PARTIAL}
+${UNIT_DOT}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let lane = lid % LANES;
+  let row0 = ((wid.x + wid.y * GROUPS_X) * (WG / LANES) + lid / LANES) * TILE;
+  var acc: array<f32, ${TILE}>;
+  for (var u = lane; u < N_UNITS; u += LANES) {
+    for (var r = 0u; r < TILE; r++) {
+      acc[r] += unit_dot(min(row0 + r, N_ROWS - 1u) * ROW_STRIDE, u);
+    }
+  }
+${REDUCE}  if (lane == 0u) {
+    for (var r = 0u; r < TILE; r++) {
+      if (row0 + r < N_ROWS) {
+        y[row0 + r] ${OP} acc[r];
+      }
+    }
+  }
+}
+)";
+
+// The lanes' tree reduction: leaves each slot's sums in lane 0's acc.
+constexpr const char* kMatvecReduce = R"(  for (var r = 0u; r < TILE; r++) {
+    partial[r * WG + lid] = acc[r];
+  }
+  workgroupBarrier();
+  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) {
+      for (var r = 0u; r < TILE; r++) {
+        partial[r * WG + lid] += partial[r * WG + lid + s];
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < TILE; r++) {
+    acc[r] = partial[r * WG + lid];
+  }
+)";
+
+constexpr const char* kGetRowTemplate = R"(// ${NAME}: out[${N}] = W[params.token]
+const N: u32 = ${N_U};
+const ROW_STRIDE: u32 = ${ROW_STRIDE};
+
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> w: array<${STORAGE}>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+${ELEMENT}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < N) {
+    out[gid.x] = element(params[0] * ROW_STRIDE, gid.x);
+  }
+}
+)";
+
+constexpr const char* kRmsnormTemplate = R"(// ${NAME}: y[${N}] = x / sqrt(mean(x^2) + eps) * weight
+const N: u32 = ${N_U};
+const EPS: f32 = ${EPS};
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var i = lid; i < N; i += 256u) {
+    s += x[i] * x[i];
+  }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (lid < k) {
+      partial[lid] += partial[lid + k];
+    }
+    workgroupBarrier();
+  }
+  let scale = 1.0 / sqrt(partial[0] / f32(N) + EPS);
+  for (var i = lid; i < N; i += 256u) {
+    y[i] = x[i] * scale * weight[i];
+  }
+}
+)";
+
+// Element j of a head: pairs (2i, 2i+1) or (i, i + n_rot/2) for i < n_rot/2 turn by angle i; the
+// rest of the head is copied.
+constexpr const char* kRopeTemplate =
+    R"(// ${NAME}: RoPE of ${N_HEADS} heads of ${HEAD_DIM}, ${N_ROT} dims rotated
+const N: u32 = ${N};
+const HEAD_DIM: u32 = ${HEAD_DIM_U};
+const N_ROT: u32 = ${N_ROT_U};
+const HALF: u32 = ${HALF};
+const ADJACENT: bool = ${ADJACENT};
+const TO_CACHE: bool = ${TO_CACHE};
+
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> table: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = gid.x;
+  if (e >= N) {
+    return;
+  }
+  let pos = params[1];
+  let j = e % HEAD_DIM;
+  let head = e - j;
+  var v = src[e];
+  if (j < N_ROT) {
+    var i: u32;
+    var a: u32;
+    var b: u32;
+    if (ADJACENT) {
+      i = j / 2u;
+      a = 2u * i;
+      b = a + 1u;
+    } else {
+      i = j % HALF;
+      a = i;
+      b = i + HALF;
+    }
+    let cs = table[pos * HALF + i];
+    let x0 = src[head + a];
+    let x1 = src[head + b];
+    if (j == a) {
+      v = x0 * cs.x - x1 * cs.y;
+    } else {
+      v = x0 * cs.y + x1 * cs.x;
+    }
+  }
+  if (TO_CACHE) {
+    dst[pos * N + e] = v;
+  } else {
+    dst[e] = v;
+  }
+}
+)";
+
+constexpr const char* kStoreRowTemplate = R"(// ${NAME}: dst row params.position = src[${N}]
+const N: u32 = ${N_U};
+
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < N) {
+    dst[params[1] * N + gid.x] = src[gid.x];
+  }
+}
+)";
+
+// One workgroup per query head: scores of the cached keys into workgroup memory, their max and
+// sum reduced across the 64 lanes, then each lane forms some of the head's output dimensions.
+constexpr const char* kAttentionTemplate =
+    R"(// ${NAME}: ${N_HEAD} heads (${N_HEAD_KV} KV heads) of ${HEAD_DIM}
+const HEAD_DIM: u32 = ${HEAD_DIM_U};
+const GROUP: u32 = ${GROUP};
+const KV_WIDTH: u32 = ${KV_WIDTH};
+const SCALE: f32 = ${SCALE};
+const WG: u32 = 64u;
+
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k_cache: array<f32>;
+@group(0) @binding(3) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+var<workgroup> scores: array<f32, ${N_CTX}>;
+var<workgroup> partial: array<f32, 64>;
+
+fn reduce_max(lid: u32, v: f32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      partial[lid] = max(partial[lid], partial[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  let r = partial[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      partial[lid] += partial[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = partial[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let n_kv = params[1] + 1u;
+  let qb = h * HEAD_DIM;
+  let kb = (h / GROUP) * HEAD_DIM;
+  var m = bitcast<f32>(0xff7fffffu);
+  for (var t = lid; t < n_kv; t += WG) {
+    var s = 0.0;
+    for (var d = 0u; d < HEAD_DIM; d++) {
+      s += q[qb + d] * k_cache[t * KV_WIDTH + kb + d];
+    }
+    s *= SCALE;
+    scores[t] = s;
+    m = max(m, s);
+  }
+  m = reduce_max(lid, m);
+  var sum = 0.0;
+  for (var t = lid; t < n_kv; t += WG) {
+    let e = exp(scores[t] - m);
+    scores[t] = e;
+    sum += e;
+  }
+  let inv = 1.0 / reduce_sum(lid, sum);
+  for (var d = lid; d < HEAD_DIM; d += WG) {
+    var o = 0.0;
+    for (var t = 0u; t < n_kv; t++) {
+      o += scores[t] * v_cache[t * KV_WIDTH + kb + d];
+    }
+    out[qb + d] = o * inv;
+  }
+}
+)";
+
+constexpr const char* kSwigluTemplate = R"(// ${NAME}: gate[${N}] = silu(gate) * up
+const N: u32 = ${N_U};
+
+@group(0) @binding(0) var<storage, read_write> gate: array<f32>;
+@group(0) @binding(1) var<storage, read> up: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i < N) {
+    let g = gate[i];
+    gate[i] = g / (1.0 + exp(-g)) * up[i];
+  }
+}
+)";
+
+constexpr const char* kArgmaxTemplate = R"(// ${NAME}: result[0] = argmax(logits[${N}])
+const N: u32 = ${N_U};
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read_write> result: array<u32>;
+
+var<workgroup> best_value: array<f32, 256>;
+var<workgroup> best_index: array<u32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var bv = bitcast<f32>(0xff7fffffu);
+  var bi = 0xffffffffu;
+  for (var i = lid; i < N; i += 256u) {
+    if (logits[i] > bv) {
+      bv = logits[i];
+      bi = i;
+    }
+  }
+  best_value[lid] = bv;
+  best_index[lid] = bi;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      let v = best_value[lid + s];
+      let i = best_index[lid + s];
+      if (v > best_value[lid] || (v == best_value[lid] && i < best_index[lid])) {
+        best_value[lid] = v;
+        best_index[lid] = i;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    result[0] = best_index[0];
+  }
+}
+)";
+
+std::string weighted_name(DType dtype, const char* op) {
+  return std::string(dtype_name(dtype)) + "-f32-" + op;
+}
+
+}  // namespace
+
+bool wgsl_supports(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::Q8_0 || dtype == DType::Q4_0;
+}
+
+bool is_valid(const MatvecConfig& c) {
+  auto pow2 = [](int v) { return v > 0 && (v & (v - 1)) == 0; };
+  return pow2(c.lanes) && c.lanes <= c.workgroup && pow2(c.tile) && c.tile <= 8 && pow2(c.workgroup) &&
+         c.workgroup >= 32 && c.workgroup <= 256;
+}
+
+int64_t rows_per_group(const MatvecConfig& c) {
+  return static_cast<int64_t>(c.workgroup / c.lanes) * c.tile;
+}
+
+std::string config_name(const MatvecConfig& c) {
+  return "l" + std::to_string(c.lanes) + "t" + std::to_string(c.tile) + "w" + std::to_string(c.workgroup);
+}
+
+Groups matvec_groups(int64_t n_rows, const MatvecConfig& config) {
+  const int64_t groups = (n_rows + rows_per_group(config) - 1) / rows_per_group(config);
+  const int64_t x = groups < 65535 ? groups : 65535;
+  return {static_cast<uint32_t>(x), static_cast<uint32_t>((groups + x - 1) / x)};
+}
+
+WgslKernel wgsl_matvec(DType dtype, int64_t n_rows, int64_t n_cols, bool accumulate,
+                       const MatvecConfig& config) {
+  JF_CHECK(wgsl_supports(dtype) && is_valid(config));
+  const TypeText& t = type_text(dtype);
+  JF_CHECK(n_cols % t.unit_elements == 0);
+  const bool reduce = config.lanes > 1;
+  WgslKernel k;
+  k.name = weighted_name(dtype, "matvec") + "-" + config_name(config) + (accumulate ? "-acc" : "") + "__wgsl";
+  k.source = fill(kMatvecTemplate,
+                  {{"NAME", k.name},
+                   {"OP", accumulate ? "+=" : "="},
+                   {"N_ROWS", std::to_string(n_rows)},
+                   {"N_COLS", std::to_string(n_cols)},
+                   {"N_ROWS_U", u32(n_rows)},
+                   {"N_UNITS", u32(n_cols / t.unit_elements)},
+                   {"ROW_STRIDE", u32(row_stride(dtype, n_cols))},
+                   {"WG", u32(config.workgroup)},
+                   {"LANES", u32(config.lanes)},
+                   {"TILE", u32(config.tile)},
+                   {"GROUPS_X", u32(matvec_groups(n_rows, config).x)},
+                   {"STORAGE", t.storage},
+                   {"PARTIAL", reduce ? "\nvar<workgroup> partial: array<f32, " +
+                                            u32(static_cast<int64_t>(config.workgroup) * config.tile) + ">;\n"
+                                      : ""},
+                   {"REDUCE", reduce ? kMatvecReduce : ""},
+                   {"UNIT_DOT", t.unit_dot}});
+  return k;
+}
+
+WgslKernel wgsl_get_row(DType dtype, int64_t n_cols) {
+  JF_CHECK(wgsl_supports(dtype));
+  const TypeText& t = type_text(dtype);
+  JF_CHECK(n_cols % t.unit_elements == 0);
+  WgslKernel k;
+  k.name = weighted_name(dtype, "get_row") + "__wgsl";
+  k.source = fill(kGetRowTemplate, {{"NAME", k.name},
+                                    {"N", std::to_string(n_cols)},
+                                    {"N_U", u32(n_cols)},
+                                    {"ROW_STRIDE", u32(row_stride(dtype, n_cols))},
+                                    {"STORAGE", t.storage},
+                                    {"ELEMENT", t.element}});
+  return k;
+}
+
+WgslKernel wgsl_rmsnorm(int64_t n, float eps) {
+  WgslKernel k{"f32-rmsnorm__wgsl", ""};
+  k.source = fill(kRmsnormTemplate,
+                  {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}, {"EPS", f32(eps)}});
+  return k;
+}
+
+WgslKernel wgsl_rope(int n_heads, int head_dim, int n_rot, RopePairing pairing, bool to_cache) {
+  JF_CHECK(n_rot % 2 == 0 && n_rot <= head_dim);
+  WgslKernel k{to_cache ? "f32-rope_store__wgsl" : "f32-rope__wgsl", ""};
+  k.source = fill(kRopeTemplate, {{"NAME", k.name},
+                                  {"N_HEADS", std::to_string(n_heads)},
+                                  {"HEAD_DIM", std::to_string(head_dim)},
+                                  {"N_ROT", std::to_string(n_rot)},
+                                  {"N", u32(static_cast<int64_t>(n_heads) * head_dim)},
+                                  {"HEAD_DIM_U", u32(head_dim)},
+                                  {"N_ROT_U", u32(n_rot)},
+                                  {"HALF", u32(n_rot / 2)},
+                                  {"ADJACENT", pairing == RopePairing::kAdjacent ? "true" : "false"},
+                                  {"TO_CACHE", to_cache ? "true" : "false"}});
+  return k;
+}
+
+WgslKernel wgsl_store_row(int64_t n) {
+  WgslKernel k{"f32-store_row__wgsl", ""};
+  k.source = fill(kStoreRowTemplate, {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}});
+  return k;
+}
+
+WgslKernel wgsl_attention(int n_head, int n_head_kv, int head_dim, int n_ctx) {
+  JF_CHECK(n_ctx >= 1 && n_ctx <= kMaxWgslContext && n_head % n_head_kv == 0);
+  WgslKernel k{"f32-attention__wgsl", ""};
+  k.source = fill(kAttentionTemplate, {{"NAME", k.name},
+                                       {"N_HEAD", std::to_string(n_head)},
+                                       {"N_HEAD_KV", std::to_string(n_head_kv)},
+                                       {"HEAD_DIM", std::to_string(head_dim)},
+                                       {"HEAD_DIM_U", u32(head_dim)},
+                                       {"GROUP", u32(n_head / n_head_kv)},
+                                       {"KV_WIDTH", u32(static_cast<int64_t>(n_head_kv) * head_dim)},
+                                       {"SCALE", f32(1.0f / std::sqrt(static_cast<float>(head_dim)))},
+                                       {"N_CTX", u32(n_ctx)}});
+  return k;
+}
+
+WgslKernel wgsl_swiglu(int64_t n) {
+  WgslKernel k{"f32-swiglu__wgsl", ""};
+  k.source = fill(kSwigluTemplate, {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}});
+  return k;
+}
+
+WgslKernel wgsl_argmax(int64_t n) {
+  WgslKernel k{"f32-argmax__wgsl", ""};
+  k.source = fill(kArgmaxTemplate, {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}});
+  return k;
+}
+
+}  // namespace jf::gpu

@@ -1,0 +1,90 @@
+// WGSL compute shaders for the decode step of the Llama family, written as text at run time from
+// templates with knobs (nnJIT's WebGPU back end). The shapes are constants in the text, so every
+// shader is specialised to one operator of one model; the knobs are the canonical name's suffix.
+//
+// All arithmetic is f32 (a WebGPU adapter may lack `shader-f16`); weights are read in their GPU
+// layout (gpu_layout.h) and converted in registers. Each shader lists its bindings, all in group 0,
+// in the order a plan step binds its buffers (plan.h). `params` is the per-token uniform state:
+// array<u32> [token, position].
+//
+// Every shader has a CPU reference twin (kernels/*/ref.cpp, tensor/quant.h's dequantize_row for
+// weights) that wgsl_cases checks it against on a WebGPU device (web/gpu/tests).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "jitflow/status.h"
+#include "kernels/rope/rope.h"
+#include "tensor/dtype.h"
+
+namespace jf::gpu {
+
+struct WgslKernel {
+  std::string name;    // canonical: "q4_0-f32-matvec-w64r2__wgsl", "f32-rmsnorm__wgsl"
+  std::string source;  // the WGSL module, entry point "main"
+};
+
+// The weight types the shaders read (the GPU layouts of gpu_layout.h).
+bool wgsl_supports(DType dtype);
+
+// Matrix-vector product y[r] = sum_k W[r, k] x[k] (y += with accumulate: the residual stream),
+// W [n_rows, n_cols] in its GPU layout, x and y f32. Knobs: `lanes` threads split a row's columns
+// and sum their parts in workgroup memory (1: a thread per row, no barrier); each thread keeps `tile`
+// rows (accumulators that share every load of x); `workgroup` threads per workgroup, so a workgroup
+// covers workgroup / lanes * tile rows. Canonical suffix "l<lanes>t<tile>w<workgroup>".
+//   bindings: w (read), x (read), y (read_write)
+struct MatvecConfig {
+  int lanes = 32;      // 1 .. workgroup, a power of two
+  int tile = 2;        // 1, 2, 4, 8
+  int workgroup = 64;  // 32, 64, 128, 256
+
+  bool operator==(const MatvecConfig&) const = default;
+};
+bool is_valid(const MatvecConfig& config);
+// Workgroups to dispatch: [x, y], x at most 65535 (the shader folds y back into a row index).
+struct Groups {
+  uint32_t x = 1, y = 1;
+};
+Groups matvec_groups(int64_t n_rows, const MatvecConfig& config);
+// n_cols must be a multiple of 4 (of 32 for the quantised types).
+WgslKernel wgsl_matvec(DType dtype, int64_t n_rows, int64_t n_cols, bool accumulate,
+                       const MatvecConfig& config);
+
+// out[i] = W[params.token, i] for i < n_cols: the token embedding. One thread per element, 64 per
+// workgroup: dispatch ceil(n_cols / 64).
+//   bindings: params, w (read), out (read_write)
+WgslKernel wgsl_get_row(DType dtype, int64_t n_cols);
+
+// y = x / sqrt(mean(x^2) + eps) * weight over n elements (rmsnorm_ref). One workgroup of 256.
+//   bindings: x (read), weight (read), y (read_write)
+WgslKernel wgsl_rmsnorm(int64_t n, float eps);
+
+// RoPE of one token's heads (rope_apply_ref), angles from a table [n_ctx][n_rot / 2][cos, sin]
+// (rope_angles at every position). The result goes to dst row params.position when to_cache (the K
+// cache, rows of n_heads * head_dim), else to dst itself. One thread per element, 64 per workgroup:
+// dispatch ceil(n_heads * head_dim / 64).
+//   bindings: params, table (read), src (read), dst (read_write)
+WgslKernel wgsl_rope(int n_heads, int head_dim, int n_rot, RopePairing pairing, bool to_cache);
+
+// dst row params.position = src (the V cache), n floats. Dispatch ceil(n / 64).
+//   bindings: params, src (read), dst (read_write)
+WgslKernel wgsl_store_row(int64_t n);
+
+// Causal attention of one token over cache rows 0..params.position (attention_head_ref), one
+// workgroup of 64 per query head; GQA as attention.h. n_ctx <= kMaxWgslContext (the scores live in
+// workgroup memory).
+//   bindings: params, q (read), k_cache (read), v_cache (read), out (read_write)
+inline constexpr int kMaxWgslContext = 4096;
+WgslKernel wgsl_attention(int n_head, int n_head_kv, int head_dim, int n_ctx);
+
+// gate[i] = silu(gate[i]) * up[i] (swiglu_ref), in place. Dispatch ceil(n / 64).
+//   bindings: gate (read_write), up (read)
+WgslKernel wgsl_swiglu(int64_t n);
+
+// result[0] = the index of the largest of n logits (the lowest index among equals). One workgroup
+// of 256.
+//   bindings: logits (read), result (read_write, array<u32>)
+WgslKernel wgsl_argmax(int64_t n);
+
+}  // namespace jf::gpu

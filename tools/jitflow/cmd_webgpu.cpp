@@ -1,0 +1,62 @@
+// jitflow webgpu: writes a model's decode step as a WebGPU program (src/gpu/plan.h): DIR/plan.json
+// (buffers, WGSL kernels, dispatches) and DIR/data.bin (the weights in their GPU layout, the RoPE
+// table). web/gpu/run_plan.mjs runs it in node with Dawn; the page gets the same plan from the
+// engine.
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "args.h"
+#include "base/file.h"
+#include "commands.h"
+#include "gguf/gguf.h"
+#include "gpu/plan.h"
+
+namespace jf::cli {
+
+int cmd_webgpu(int argc, char** argv) {
+  std::string model_path, out_dir;
+  gpu::PlanOptions options;
+  ArgParser parser("jitflow webgpu",
+                   "Write a model's decode step as WGSL kernels and dispatches for a WebGPU device:\n"
+                   "DIR/plan.json and DIR/data.bin (run them with node web/gpu/run_plan.mjs DIR).");
+  parser.add("-m", "--model", &model_path, "GGUF model (Llama family; F32, F16, Q8_0 or Q4_0 matrices)");
+  parser.add("-o", "--out", &out_dir, "folder to write plan.json and data.bin into (created)");
+  parser.add("-c", "--ctx", &options.n_ctx,
+             "context length of the KV cache (default: the model's, at most 4096)");
+  parser.add("", "--lanes", &options.matvec.lanes,
+             "matvec threads per row: a power of two up to --workgroup (default 32)");
+  parser.add("", "--tile", &options.matvec.tile, "matvec rows per thread: 1, 2, 4, 8 (default 2)");
+  parser.add("", "--workgroup", &options.matvec.workgroup,
+             "matvec threads per workgroup: 32, 64, 128, 256 (default 64)");
+  if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
+  if (model_path.empty() || out_dir.empty()) {
+    std::fprintf(stderr, "jitflow webgpu: needs -m MODEL and -o DIR\n");
+    return 2;
+  }
+  Result<GgufFile> file = GgufFile::open_path(model_path);
+  Result<gpu::Plan> plan =
+      file.ok() ? gpu::build_decode_plan(*file, options) : Result<gpu::Plan>(file.status());
+  if (!plan.ok()) {
+    std::fprintf(stderr, "jitflow webgpu: %s\n", plan.status().to_string().c_str());
+    return 1;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  const std::string json_path = out_dir + "/plan.json", data_path = out_dir + "/data.bin";
+  Status s = write_file(json_path, to_json(gpu::plan_json(*plan)));
+  if (s.ok()) s = write_file(data_path, std::string(plan->data.begin(), plan->data.end()));
+  if (!s.ok()) {
+    std::fprintf(stderr, "jitflow webgpu: %s\n", s.to_string().c_str());
+    return 1;
+  }
+  std::printf("%s: %zu kernels, %zu steps per token, %zu buffers, %.1f MiB of data, context %d\n",
+              json_path.c_str(), plan->kernels.size(), plan->steps.size(), plan->buffers.size(),
+              static_cast<double>(plan->data.size()) / 1048576.0, plan->n_ctx);
+  for (const gpu::WgslKernel& k : plan->kernels) std::printf("  %s\n", k.name.c_str());
+  for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
+  return 0;
+}
+
+}  // namespace jf::cli

@@ -1,0 +1,157 @@
+// Runs a jitflow WebGPU plan (src/gpu/plan.h: buffers, WGSL kernels, the dispatches of one decode
+// step) on a GPUDevice: the same code in the page and in node with Dawn (web/gpu/dawn.mjs).
+//   const runner = await PlanRunner.create(device, plan, readData);
+//   const tokens = await runner.generate(promptTokens, 64, (token) => ...);
+// readData(offset, bytes) returns (or resolves to) a Uint8Array of the plan's data.bin.
+
+// A WebGPU error, with what the runtime was doing when it happened.
+export class GpuError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+
+async function checkShader(module, name) {
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((m) => m.type === 'error');
+  if (errors.length > 0) {
+    const lines = errors.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+    throw new GpuError(`WGSL kernel ${name} does not compile:\n${lines}`);
+  }
+}
+
+// Runs fn inside validation and out-of-memory error scopes and throws what the device reported
+// (WebGPU reports these errors to scopes, not as exceptions). The scopes are popped whatever fn does.
+async function validated(device, what, fn) {
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  let result, thrown = null;
+  try {
+    result = await fn();
+  } catch (e) {
+    thrown = e;
+  }
+  const oom = await device.popErrorScope();
+  const invalid = await device.popErrorScope();
+  if (thrown) throw thrown;
+  if (oom) throw new GpuError(`${what}: out of GPU memory: ${oom.message}`);
+  if (invalid) throw new GpuError(`${what}: ${invalid.message}`);
+  return result;
+}
+
+export class PlanRunner {
+  constructor(device, plan, buffers, pipelines, bindGroups) {
+    this.device = device;
+    this.plan = plan;
+    this.buffers = buffers;
+    this.pipelines = pipelines;
+    this.bindGroups = bindGroups;
+    this.readback = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  static async create(device, plan, readData) {
+    if (plan.format !== 'jitflow-webgpu-plan' || plan.version !== 1) {
+      throw new GpuError(`not a jitflow WebGPU plan (version 1): format ${plan.format}, version ${plan.version}`);
+    }
+    const limit = device.limits.maxStorageBufferBindingSize;
+    const buffers = await validated(device, 'creating the buffers', async () => {
+      const out = [];
+      for (const b of plan.buffers) {
+        if (b.bytes > limit) {
+          throw new GpuError(`buffer ${b.name} has ${b.bytes} bytes; this device binds at most ${limit}`);
+        }
+        const buffer = device.createBuffer({ size: Math.max(4, b.bytes), usage: STORAGE(), mappedAtCreation: b.data !== undefined });
+        if (b.data !== undefined) {
+          new Uint8Array(buffer.getMappedRange()).set(await readData(b.data, b.bytes));
+          buffer.unmap();
+        }
+        out.push(buffer);
+      }
+      return out;
+    });
+    const pipelines = await validated(device, 'compiling the kernels', async () => {
+      const out = [];
+      for (const k of plan.kernels) {
+        const module = device.createShaderModule({ code: k.wgsl, label: k.name });
+        await checkShader(module, k.name);
+        out.push(device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name }));
+      }
+      return out;
+    });
+    const bindGroups = await validated(device, 'binding the buffers', async () => plan.steps.map((s) => device.createBindGroup({
+      layout: pipelines[s.kernel].getBindGroupLayout(0),
+      entries: s.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b] } })),
+    })));
+    return new PlanRunner(device, plan, buffers, pipelines, bindGroups);
+  }
+
+  // Records every step of the plan into one compute pass.
+  encodeSteps(encoder) {
+    const pass = encoder.beginComputePass();
+    this.plan.steps.forEach((s, i) => {
+      pass.setPipeline(this.pipelines[s.kernel]);
+      pass.setBindGroup(0, this.bindGroups[i]);
+      pass.dispatchWorkgroups(s.groups[0], s.groups[1]);
+    });
+    pass.end();
+  }
+
+  // Queues one decode step of `token` at `position` (nothing is read back).
+  submitStep(token, position) {
+    if (position >= this.plan.n_ctx) {
+      throw new GpuError(`position ${position} is past the plan's context of ${this.plan.n_ctx} tokens`);
+    }
+    this.device.queue.writeBuffer(this.buffers[this.plan.params], 0, new Uint32Array([token, position]));
+    const encoder = this.device.createCommandEncoder();
+    this.encodeSteps(encoder);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  // The token the last submitted step chose (argmax on the GPU): the only read-back.
+  async readToken() {
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.buffers[this.plan.result], 0, this.readback, 0, 4);
+    this.device.queue.submit([encoder.finish()]);
+    await this.readback.mapAsync(GPUMapMode.READ);
+    const token = new Uint32Array(this.readback.getMappedRange())[0];
+    this.readback.unmap();
+    return token;
+  }
+
+  // Greedy generation: the prompt's steps are queued back to back and only the last one is read;
+  // then each generated token is fed back. onToken(token, index) may return false to stop.
+  async generate(promptTokens, nPredict, onToken = () => true) {
+    if (promptTokens.length === 0) throw new GpuError('empty prompt');
+    let position = 0;
+    for (const t of promptTokens) this.submitStep(t, position++);
+    const out = [];
+    while (out.length < nPredict) {
+      const token = await this.readToken();
+      out.push(token);
+      if (onToken(token, out.length - 1) === false || out.length === nPredict) break;
+      this.submitStep(token, position++);
+    }
+    return out;
+  }
+
+  // The contents of buffer `index` (for tests).
+  async readBuffer(index) {
+    const size = this.plan.buffers[index].bytes;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.buffers[index], 0, staging, 0, size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const bytes = staging.getMappedRange().slice(0);
+    staging.destroy();
+    return bytes;
+  }
+
+  destroy() {
+    for (const b of this.buffers) b.destroy();
+    this.readback.destroy();
+  }
+}
