@@ -23,12 +23,16 @@ int Plan::add_buffer(std::string name, uint64_t bytes, const uint8_t* contents) 
   return static_cast<int>(buffers.size()) - 1;
 }
 
-void Plan::add_step(const WgslKernel& kernel, std::vector<int> bound, Groups groups) {
+int Plan::add_kernel(const WgslKernel& kernel) {
   auto same = [&](const WgslKernel& k) { return k.source == kernel.source; };
   auto it = std::find_if(kernels.begin(), kernels.end(), same);
-  const int index = static_cast<int>(it - kernels.begin());
-  if (it == kernels.end()) kernels.push_back(kernel);
-  steps.push_back({index, std::move(bound), groups});
+  if (it != kernels.end()) return static_cast<int>(it - kernels.begin());
+  kernels.push_back(kernel);
+  return static_cast<int>(kernels.size()) - 1;
+}
+
+void Plan::add_step(const WgslKernel& kernel, std::vector<int> bound, Groups groups) {
+  steps.push_back({add_kernel(kernel), std::move(bound), groups});
 }
 
 namespace {
@@ -240,6 +244,27 @@ class PlanBuilder {
   void add_matvec(const Matrix& w, int x, int y, bool accumulate) {
     plan_.add_step(wgsl_matvec(w.dtype, w.n_rows, w.n_cols, accumulate, options_.matvec), {w.buffer, x, y},
                    matvec_groups(w.n_rows, options_.matvec));
+    const std::string name = std::string(dtype_name(w.dtype)) + "-f32-matvec" + (accumulate ? "-acc " : " ") +
+                             std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols);
+    auto same = [&](const PlanWorkload& wl) { return wl.name == name; };
+    auto it = std::find_if(plan_.workloads.begin(), plan_.workloads.end(), same);
+    if (it == plan_.workloads.end()) {
+      plan_.workloads.push_back({name, {}, 0, {}});
+      it = plan_.workloads.end() - 1;
+      if (options_.candidates) add_candidates(*it, w, accumulate);
+    }
+    it->steps.push_back(static_cast<int>(plan_.steps.size()) - 1);
+  }
+
+  void add_candidates(PlanWorkload& workload, const Matrix& w, bool accumulate) {
+    workload.full_space = matvec_full_space().size();
+    const std::vector<MatvecConfig> space = options_.full_space
+                                                ? matvec_full_space()
+                                                : matvec_space(w.dtype, w.n_rows, w.n_cols, options_.adapter);
+    for (const MatvecConfig& c : space) {
+      const int kernel = plan_.add_kernel(wgsl_matvec(w.dtype, w.n_rows, w.n_cols, accumulate, c));
+      workload.candidates.push_back({kernel, c, matvec_groups(w.n_rows, c)});
+    }
   }
 
   Status add_layer(int l) {
@@ -304,6 +329,32 @@ Json model_json(const ModelShape& s) {
   return m;
 }
 
+Json groups_json(Groups g) {
+  Json j = Json::array();
+  j.push_back(Json::number(g.x));
+  j.push_back(Json::number(g.y));
+  return j;
+}
+
+Json workload_json(const PlanWorkload& w) {
+  Json j = Json::object();
+  j.set("name", Json::string(w.name));
+  Json steps = Json::array();
+  for (int s : w.steps) steps.push_back(Json::number(s));
+  j.set("steps", std::move(steps));
+  j.set("full_space", Json::number(static_cast<double>(w.full_space)));
+  Json candidates = Json::array();
+  for (const PlanCandidate& c : w.candidates) {
+    Json e = Json::object();
+    e.set("kernel", Json::number(c.kernel));
+    e.set("config", Json::string(config_name(c.config)));
+    e.set("groups", groups_json(c.groups));
+    candidates.push_back(std::move(e));
+  }
+  j.set("candidates", std::move(candidates));
+  return j;
+}
+
 }  // namespace
 
 Result<Plan> build_decode_plan(const GgufFile& file, const PlanOptions& options) {
@@ -354,13 +405,13 @@ Json plan_json(const Plan& plan) {
     Json bound = Json::array();
     for (int b : s.buffers) bound.push_back(Json::number(b));
     j.set("buffers", std::move(bound));
-    Json groups = Json::array();
-    groups.push_back(Json::number(s.groups.x));
-    groups.push_back(Json::number(s.groups.y));
-    j.set("groups", std::move(groups));
+    j.set("groups", groups_json(s.groups));
     steps.push_back(std::move(j));
   }
   root.set("steps", std::move(steps));
+  Json workloads = Json::array();
+  for (const PlanWorkload& w : plan.workloads) workloads.push_back(workload_json(w));
+  root.set("workloads", std::move(workloads));
   return root;
 }
 

@@ -8,7 +8,9 @@
 // Serialised as plan.json (jitflow-webgpu-plan, version 1) beside data.bin, the initial contents:
 //   {"format":"jitflow-webgpu-plan","version":1,"model":{...},"n_ctx":N,"data_bytes":B,
 //    "params":i,"result":i,"notes":[s],"buffers":[{"name":s,"bytes":n[,"data":offset]}],
-//    "kernels":[{"name":s,"wgsl":text}],"steps":[{"kernel":k,"buffers":[i...],"groups":[x,y]}]}
+//    "kernels":[{"name":s,"wgsl":text}],"steps":[{"kernel":k,"buffers":[i...],"groups":[x,y]}],
+//    "workloads":[{"name":s,"steps":[i...],"full_space":n,"candidates":[{"kernel":k,"config":s,
+//    "groups":[x,y]}]}]}
 #pragma once
 
 #include <cstdint>
@@ -35,12 +37,28 @@ struct PlanStep {
   Groups groups;
 };
 
+// The steps that run one matvec workload (type, shape, accumulate) and, when the plan was made
+// for tuning, the candidates of its lite space that a tuner may swap in (web/gpu/tuner.js): each
+// candidate's kernel is in Plan::kernels, dispatched as `groups`.
+struct PlanCandidate {
+  int kernel = 0;
+  MatvecConfig config;
+  Groups groups;
+};
+struct PlanWorkload {
+  std::string name;  // "f16-f32-matvec-acc 768x2048" (n_rows x n_cols)
+  std::vector<int> steps;
+  size_t full_space = 0;  // configs before pruning
+  std::vector<PlanCandidate> candidates;
+};
+
 struct Plan {
   ModelShape shape;
   int n_ctx = 0;
   std::vector<PlanBuffer> buffers;
   std::vector<WgslKernel> kernels;  // each source text once
   std::vector<PlanStep> steps;
+  std::vector<PlanWorkload> workloads;
   int params = -1, result = -1;  // buffers
   std::vector<uint8_t> data;
   std::vector<std::string> notes;  // what the plan changed: "1 q6_k matrices stored as f16 (rounded)"
@@ -49,11 +67,16 @@ struct Plan {
   int add_buffer(std::string name, uint64_t bytes, const uint8_t* contents = nullptr);
   // Adds a step, and the kernel unless a kernel of the same text is there already.
   void add_step(const WgslKernel& kernel, std::vector<int> buffers, Groups groups);
+  // The kernel's index, added unless a kernel of the same text is there already.
+  int add_kernel(const WgslKernel& kernel);
 };
 
 struct PlanOptions {
   int n_ctx = 0;  // 0: the model's training context, at most kMaxWgslContext
   MatvecConfig matvec;
+  bool candidates = false;  // add each workload's lite space (matvec_space) for a tuner
+  bool full_space = false;  // ... or every config (matvec_full_space), to measure what pruning loses
+  AdapterLimits adapter;    // what the space is pruned by
 };
 
 // The decode program of a Llama-family model (decoder, RMSNorm, SwiGLU, RoPE, no biases). Matrices

@@ -1,5 +1,6 @@
 #include "gpu/wgsl.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <initializer_list>
@@ -479,7 +480,7 @@ bool is_valid(const MatvecConfig& c) {
          c.workgroup >= 32 && c.workgroup <= 256;
 }
 
-int64_t rows_per_group(const MatvecConfig& c) {
+int64_t matvec_rows_per_group(const MatvecConfig& c) {
   return static_cast<int64_t>(c.workgroup / c.lanes) * c.tile;
 }
 
@@ -487,8 +488,33 @@ std::string config_name(const MatvecConfig& c) {
   return "l" + std::to_string(c.lanes) + "t" + std::to_string(c.tile) + "w" + std::to_string(c.workgroup);
 }
 
+std::vector<MatvecConfig> matvec_full_space() {
+  std::vector<MatvecConfig> out;
+  for (int workgroup = 32; workgroup <= 256; workgroup *= 2) {
+    for (int lanes = 1; lanes <= workgroup; lanes *= 2) {
+      for (int tile = 1; tile <= 8; tile *= 2) out.push_back({lanes, tile, workgroup});
+    }
+  }
+  return out;
+}
+
+std::vector<MatvecConfig> matvec_space(DType dtype, int64_t n_rows, int64_t n_cols,
+                                       const AdapterLimits& limits) {
+  const int64_t units = n_cols / type_text(dtype).unit_elements;
+  std::vector<MatvecConfig> out;
+  for (const MatvecConfig& c : matvec_full_space()) {
+    const int64_t storage = c.lanes > 1 ? int64_t{4} * c.workgroup * c.tile : 0;
+    const int64_t groups = (n_rows + matvec_rows_per_group(c) - 1) / matvec_rows_per_group(c);
+    if (c.lanes * 4 <= units && groups >= std::min<int64_t>(limits.min_workgroups, n_rows) &&
+        c.workgroup <= limits.max_invocations && storage <= limits.max_workgroup_storage) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 Groups matvec_groups(int64_t n_rows, const MatvecConfig& config) {
-  const int64_t groups = (n_rows + rows_per_group(config) - 1) / rows_per_group(config);
+  const int64_t groups = (n_rows + matvec_rows_per_group(config) - 1) / matvec_rows_per_group(config);
   const int64_t x = groups < 65535 ? groups : 65535;
   return {static_cast<uint32_t>(x), static_cast<uint32_t>((groups + x - 1) / x)};
 }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "jitflow/status.h"
 #include "kernels/rope/rope.h"
@@ -42,6 +43,24 @@ struct MatvecConfig {
   bool operator==(const MatvecConfig&) const = default;
 };
 bool is_valid(const MatvecConfig& config);
+std::string config_name(const MatvecConfig& config);        // "l32t2w64"
+int64_t matvec_rows_per_group(const MatvecConfig& config);  // workgroup / lanes * tile
+
+// What pruning needs to know of the adapter (GPUAdapter.limits; WebGPU's defaults below).
+struct AdapterLimits {
+  int max_invocations = 256;          // maxComputeInvocationsPerWorkgroup
+  int max_workgroup_storage = 16384;  // maxComputeWorkgroupStorageSize, bytes
+  // The least workgroups that keep the compute units busy. WebGPU does not report how many units an
+  // adapter has; 8 is a small GPU's count.
+  int min_workgroups = 8;
+};
+// Every valid config: the space before pruning.
+std::vector<MatvecConfig> matvec_full_space();
+// The lite space of one workload: the configs whose lanes each sum at least 4 units of a row (else
+// the reduction costs more than the sums), which give at least min_workgroups workgroups (or one
+// per row), and which fit the adapter (threads, and the reduction's workgroup memory).
+std::vector<MatvecConfig> matvec_space(DType dtype, int64_t n_rows, int64_t n_cols,
+                                       const AdapterLimits& limits);
 // Workgroups to dispatch: [x, y], x at most 65535 (the shader folds y back into a row index).
 struct Groups {
   uint32_t x = 1, y = 1;

@@ -61,6 +61,7 @@ enum class MemOp : uint8_t {
 // 0xfd-prefixed instructions (SIMD128; the relaxed ones from 0x100).
 enum class SimdOp : uint32_t {
   v128_load = 0x00,
+  v128_load16x4_s = 0x03,  // 4 int16 sign-extended to i32x4
   v128_load32_splat = 0x09,
   v128_store = 0x0b,
   i8x16_splat = 0x0f,

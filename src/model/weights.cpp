@@ -138,24 +138,26 @@ Result<std::set<std::string>> channel_major_names(const GgufFile& file) {
 }
 
 // Whether the tensor is kept as f32 whatever its file type: vectors, and row-major matrices of a
-// type this build's kernels read faster widened (resident_dtype).
-bool kept_as_f32(const TensorInfo& info, const Request& r) {
-  return r.vector || (!r.channel_major && r.flash_layers == 0 && resident_dtype(info.dtype) == DType::F32);
+// type this build widens for a model of widened_bytes (resident_dtype).
+bool kept_as_f32(const TensorInfo& info, const Request& r, uint64_t widened_bytes) {
+  return r.vector ||
+         (!r.channel_major && r.flash_layers == 0 && resident_dtype(info.dtype, widened_bytes) == DType::F32);
 }
 
 // Matrices are kept in the layout the matmul kernels of this CPU read fastest (weight_layout.h),
 // channel-major ones as they are stored.
-WeightLayout layout_of(const TensorInfo& info, const Request& r) {
+WeightLayout layout_of(const TensorInfo& info, const Request& r, uint64_t widened_bytes) {
   if (r.channel_major) return WeightLayout::channel_major;
-  return r.vector ? WeightLayout::rows : preferred_layout(kept_as_f32(info, r) ? DType::F32 : info.dtype);
+  if (r.vector) return WeightLayout::rows;
+  return preferred_layout(kept_as_f32(info, r, widened_bytes) ? DType::F32 : info.dtype);
 }
 
 // Bytes the tensor occupies in the arena: f32 ones (kept_as_f32) 4 per element; repacked matrices
 // may be padded.
-uint64_t arena_bytes(const TensorInfo& info, const Request& r) {
+uint64_t arena_bytes(const TensorInfo& info, const Request& r, uint64_t widened_bytes) {
   uint64_t bytes = info.n_bytes / static_cast<uint64_t>(std::max(1, r.flash_layers));
-  if (kept_as_f32(info, r)) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
-  const WeightLayout layout = layout_of(info, r);
+  if (kept_as_f32(info, r, widened_bytes)) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
+  const WeightLayout layout = layout_of(info, r, widened_bytes);
   if (layout == WeightLayout::x16) {
     bytes = *checked_mul(static_cast<uint64_t>(layout_row_bytes(info.dtype, layout, r.n_cols)),
                          static_cast<uint64_t>(r.n_rows));
@@ -290,7 +292,9 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
   JF_ASSIGN_OR_RETURN(const std::set<std::string> channel_major, channel_major_names(file));
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> flash, read_flash_layout(file, config.n_layer));
 
-  uint64_t total = 0;
+  // The arena's size with every matrix widened that the build widens (resident_dtype with 0), on which
+  // resident_dtype then decides.
+  uint64_t widened_bytes = 0;
   std::vector<const TensorInfo*> infos(requests.size(), nullptr);
   for (size_t i = 0; i < requests.size(); ++i) {
     Request& r = requests[i];
@@ -310,7 +314,12 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
     }
     JF_RETURN_IF_ERROR(check_shape(file, *infos[i], r));
     if (r.flash_layers > 0 && flash_linears == FlashLinears::streamed) continue;
-    total += arena_bytes(*infos[i], r);
+    widened_bytes += arena_bytes(*infos[i], r, 0);
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const bool streamed = requests[i].flash_layers > 0 && flash_linears == FlashLinears::streamed;
+    if (infos[i] != nullptr && !streamed) total += arena_bytes(*infos[i], requests[i], widened_bytes);
   }
 
   w.arena = AlignedBuffer(total);
@@ -335,12 +344,12 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       continue;
     }
     t.data = cursor;
-    if (kept_as_f32(*info, r) && info->dtype != DType::F32) {
+    if (kept_as_f32(*info, r, widened_bytes) && info->dtype != DType::F32) {
       staging.resize(info->n_bytes);
       JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
       dequantize_row(info->dtype, staging.data(), reinterpret_cast<float*>(cursor), info->n_elements());
       t.dtype = DType::F32;
-    } else if (const WeightLayout layout = layout_of(*info, r); layout == WeightLayout::x16) {
+    } else if (const WeightLayout layout = layout_of(*info, r, widened_bytes); layout == WeightLayout::x16) {
       staging.resize(info->n_bytes);
       JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
       pack_rows(info->dtype, layout, staging.data(), r.n_rows, r.n_cols, cursor);
@@ -355,7 +364,7 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       t.dtype = info->dtype;
       t.layout = layout;
     }
-    cursor += arena_bytes(*info, r);
+    cursor += arena_bytes(*info, r, widened_bytes);
   }
   if (!w.output.weight.present()) w.output.weight = w.token_embd;
   return w;

@@ -5,13 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-
 #include <filesystem>
 #include <random>
 
 #include "base/clock.h"
+#include "base/fp16.h"
 #include "gguf/gguf.h"
+#include "kernels/matmul/emit_wasm.h"
 #include "kernels/matmul/ref.h"
 #include "model/hparams.h"
 #include "tensor/quant.h"
@@ -19,6 +21,7 @@
 #include "test_model.h"
 #include "test_paths.h"
 #include "tune/machine_limits.h"
+#include "tune/matmul_bench.h"
 #include "tune/matmul_record.h"
 
 namespace jf::tune {
@@ -214,6 +217,32 @@ TEST(TunerTest, FullSpaceCoversThePrunedSpace) {
       EXPECT_EQ(w.n_full_tried, w.n_full);
     }
   }
+}
+
+// The spaces of an F16 workload hold the emitted F16 kernels in WebAssembly (its whole space in the
+// full one, the pruned one within it), and none natively.
+TEST(TunerTest, F16SpacesHoldEmittedKernelsInWasm) {
+  const std::vector<uint16_t> halves(64 * 256, f32_to_fp16(0.5f));
+  const TensorView view{"w", DType::F16, 256, 64, reinterpret_cast<const uint8_t*>(halves.data())};
+  const MatmulWorkload w{DType::F16, WeightLayout::rows, 64, 256, 1, {view}};
+  const auto emitted_f16 = [](const std::vector<MatmulKernel>& space) {
+    return static_cast<int>(std::count_if(space.begin(), space.end(), [](const MatmulKernel& k) {
+      DType dtype;
+      WasmMatmulConfig config;
+      return parse_wasm_matmul_name(k.name, &dtype, &config) && dtype == DType::F16;
+    }));
+  };
+  const std::vector<MatmulKernel> full = full_space(DType::F16, WeightLayout::rows);
+  const std::vector<MatmulKernel> pruned = pruned_space(w, 1, DeviceLimits{});
+  EXPECT_EQ(full_space_size(DType::F16, WeightLayout::rows), static_cast<int>(full.size()));
+#if defined(__EMSCRIPTEN__)
+  EXPECT_EQ(emitted_f16(full), static_cast<int>(wasm_matmul_full_space(DType::F16).size()));
+  EXPECT_GT(emitted_f16(pruned), 0);
+  EXPECT_LT(emitted_f16(pruned), emitted_f16(full));
+#else
+  EXPECT_EQ(emitted_f16(full), 0);
+  EXPECT_EQ(emitted_f16(pruned), 0);
+#endif
 }
 
 #if defined(__EMSCRIPTEN__)

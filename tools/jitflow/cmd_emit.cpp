@@ -45,7 +45,7 @@ int cmd_emit(int argc, char** argv) {
       "jitflow emit",
       "Write the emitted Wasm matmul kernels as .wasm files (and .wat with binaryen's wasm-dis).");
   parser.add("-o", "--output", &out_dir, "folder to write into (must exist)");
-  parser.add("", "--type", &type_name, "weight type: f32, q8_0 or q4_0 (default: all three)");
+  parser.add("", "--type", &type_name, "weight type: f32, f16, q8_0 or q4_0 (default: all four)");
   parser.add("", "--config", &config_text, "r<rows>t<tokens>u<unroll>, e.g. r4t1u2 (default: every config)");
   parser.add_flag("", "--relaxed", &relaxed, "use the relaxed SIMD instructions");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
@@ -53,11 +53,11 @@ int cmd_emit(int argc, char** argv) {
     std::fprintf(stderr, "jitflow emit: -o FOLDER is required\n");
     return 2;
   }
-  std::vector<DType> types = {DType::F32, DType::Q8_0, DType::Q4_0};
+  std::vector<DType> types = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
   if (!type_name.empty()) {
     const std::optional<DType> t = dtype_from_name(type_name);
     if (!t || !wasm_emitter_supports(*t)) {
-      std::fprintf(stderr, "jitflow emit: no emitted kernels for type '%s' (f32, q8_0, q4_0)\n",
+      std::fprintf(stderr, "jitflow emit: no emitted kernels for type '%s' (f32, f16, q8_0, q4_0)\n",
                    type_name.c_str());
       return 2;
     }

@@ -2,6 +2,7 @@
 // (buffers, WGSL kernels, dispatches) and DIR/data.bin (the weights in their GPU layout, the RoPE
 // table). web/gpu/run_plan.mjs runs it in node with Dawn; the page gets the same plan from the
 // engine.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -9,14 +10,37 @@
 
 #include "args.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "commands.h"
 #include "gguf/gguf.h"
 #include "gpu/plan.h"
 
 namespace jf::cli {
+namespace {
+
+// {"maxComputeInvocationsPerWorkgroup": n, "maxComputeWorkgroupStorageSize": n, ...}: GPUAdapter.limits.
+Status read_adapter_limits(const std::string& path, gpu::AdapterLimits* limits) {
+  JF_ASSIGN_OR_RETURN(const std::string text, read_file(path));
+  Result<Json> json = parse_json(text);
+  if (!json.ok())
+    return error(StatusCode::kCorruptFile, "%s: %s", path.c_str(), json.status().message().c_str());
+  for (const auto& [key, out] :
+       {std::pair{"maxComputeInvocationsPerWorkgroup", &limits->max_invocations},
+        std::pair{"maxComputeWorkgroupStorageSize", &limits->max_workgroup_storage}}) {
+    const Json* v = json->find(key);
+    if (v == nullptr || !v->is_number() || v->as_number() < 1) {
+      return error(StatusCode::kCorruptFile, "%s: no positive number '%s' (an adapter's limits)",
+                   path.c_str(), key);
+    }
+    *out = static_cast<int>(std::min(v->as_number(), 1e9));
+  }
+  return Status::ok_status();
+}
+
+}  // namespace
 
 int cmd_webgpu(int argc, char** argv) {
-  std::string model_path, out_dir;
+  std::string model_path, out_dir, adapter_path;
   gpu::PlanOptions options;
   ArgParser parser("jitflow webgpu",
                    "Write a model's decode step as WGSL kernels and dispatches for a WebGPU device:\n"
@@ -30,10 +54,24 @@ int cmd_webgpu(int argc, char** argv) {
   parser.add("", "--tile", &options.matvec.tile, "matvec rows per thread: 1, 2, 4, 8 (default 2)");
   parser.add("", "--workgroup", &options.matvec.workgroup,
              "matvec threads per workgroup: 32, 64, 128, 256 (default 64)");
+  parser.add_flag("", "--candidates", &options.candidates,
+                  "add each matvec workload's pruned space for a tuner (node web/gpu/tune_plan.mjs DIR)");
+  parser.add_flag("", "--full-space", &options.full_space,
+                  "with --candidates: every config, unpruned (to measure what pruning loses)");
+  parser.add(
+      "", "--adapter", &adapter_path,
+      "JSON of the adapter's limits to prune by (node web/gpu/adapter.mjs writes it; default: WebGPU's "
+      "default limits)");
   if (std::optional<int> exit_code = parse_command(parser, argc, argv)) return *exit_code;
   if (model_path.empty() || out_dir.empty()) {
     std::fprintf(stderr, "jitflow webgpu: needs -m MODEL and -o DIR\n");
     return 2;
+  }
+  if (!adapter_path.empty()) {
+    if (Status s = read_adapter_limits(adapter_path, &options.adapter); !s.ok()) {
+      std::fprintf(stderr, "jitflow webgpu: %s\n", s.to_string().c_str());
+      return 1;
+    }
   }
   Result<GgufFile> file = GgufFile::open_path(model_path);
   Result<gpu::Plan> plan =
@@ -50,6 +88,11 @@ int cmd_webgpu(int argc, char** argv) {
   if (!s.ok()) {
     std::fprintf(stderr, "jitflow webgpu: %s\n", s.to_string().c_str());
     return 1;
+  }
+  for (const gpu::PlanWorkload& w : plan->workloads) {
+    if (options.candidates)
+      std::printf("space %s: %zu configs, %zu after pruning\n", w.name.c_str(), w.full_space,
+                  w.candidates.size());
   }
   std::printf("%s: %zu kernels, %zu steps per token, %zu buffers, %.1f MiB of data, context %d\n",
               json_path.c_str(), plan->kernels.size(), plan->steps.size(), plan->buffers.size(),

@@ -43,12 +43,12 @@ async function validated(device, what, fn) {
 }
 
 export class PlanRunner {
-  constructor(device, plan, buffers, pipelines, bindGroups) {
+  constructor(device, plan, buffers) {
     this.device = device;
-    this.plan = plan;
+    this.plan = plan;  // a copy: the tuner changes its steps' kernels
     this.buffers = buffers;
-    this.pipelines = pipelines;
-    this.bindGroups = bindGroups;
+    this.pipelines = new Map();  // kernel index -> compiled pipeline, compiled when first used
+    this.bindGroups = [];
     this.readback = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
@@ -72,27 +72,47 @@ export class PlanRunner {
       }
       return out;
     });
-    const pipelines = await validated(device, 'compiling the kernels', async () => {
-      const out = [];
-      for (const k of plan.kernels) {
-        const module = device.createShaderModule({ code: k.wgsl, label: k.name });
-        await checkShader(module, k.name);
-        out.push(device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name }));
-      }
-      return out;
+    const runner = new PlanRunner(device, structuredClone(plan), buffers);
+    for (const s of plan.steps) await runner.compile(s.kernel);
+    await validated(device, 'binding the buffers', async () => {
+      runner.plan.steps.forEach((s, i) => runner.setStepKernel(i, s.kernel, s.groups));
     });
-    const bindGroups = await validated(device, 'binding the buffers', async () => plan.steps.map((s) => device.createBindGroup({
-      layout: pipelines[s.kernel].getBindGroupLayout(0),
-      entries: s.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b] } })),
-    })));
-    return new PlanRunner(device, plan, buffers, pipelines, bindGroups);
+    return runner;
+  }
+
+  // Compiles kernel `index` of the plan (once).
+  async compile(index) {
+    if (!this.pipelines.has(index)) {
+      const k = this.plan.kernels[index];
+      this.pipelines.set(index, await validated(this.device, `compiling ${k.name}`, async () => {
+        const module = this.device.createShaderModule({ code: k.wgsl, label: k.name });
+        await checkShader(module, k.name);
+        return this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name });
+      }));
+    }
+    return this.pipelines.get(index);
+  }
+
+  pipelineOf(index) {
+    return this.pipelines.get(index);
+  }
+
+  // Step `index` runs compiled kernel `kernel` on its buffers from the next submitted token on.
+  setStepKernel(index, kernel, groups) {
+    const step = this.plan.steps[index];
+    step.kernel = kernel;
+    step.groups = groups;
+    this.bindGroups[index] = this.device.createBindGroup({
+      layout: this.pipelines.get(kernel).getBindGroupLayout(0),
+      entries: step.buffers.map((b, i) => ({ binding: i, resource: { buffer: this.buffers[b] } })),
+    });
   }
 
   // Records every step of the plan into one compute pass.
   encodeSteps(encoder) {
     const pass = encoder.beginComputePass();
     this.plan.steps.forEach((s, i) => {
-      pass.setPipeline(this.pipelines[s.kernel]);
+      pass.setPipeline(this.pipelines.get(s.kernel));
       pass.setBindGroup(0, this.bindGroups[i]);
       pass.dispatchWorkgroups(s.groups[0], s.groups[1]);
     });
@@ -122,8 +142,9 @@ export class PlanRunner {
   }
 
   // Greedy generation: the prompt's steps are queued back to back and only the last one is read;
-  // then each generated token is fed back. onToken(token, index) may return false to stop.
-  async generate(promptTokens, nPredict, onToken = () => true) {
+  // then each generated token is fed back. onToken(token, index) may return false to stop;
+  // betweenTokens (a tuner's next) runs after each token is read.
+  async generate(promptTokens, nPredict, onToken = () => true, betweenTokens = null) {
     if (promptTokens.length === 0) throw new GpuError('empty prompt');
     let position = 0;
     for (const t of promptTokens) this.submitStep(t, position++);
@@ -132,6 +153,7 @@ export class PlanRunner {
       const token = await this.readToken();
       out.push(token);
       if (onToken(token, out.length - 1) === false || out.length === nPredict) break;
+      if (betweenTokens) await betweenTokens();
       this.submitStep(token, position++);
     }
     return out;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 
+#include "base/fp16.h"
 #include "jit/wasm_builder.h"
 #include "kernels/matmul/kernels.h"
 #include "tensor/quant.h"
@@ -61,16 +62,19 @@ class TileEmitter {
   std::vector<uint8_t> emit() {
     read_tile();
     setup_pointers();
-    // The column loops, n_ counting what is left: for F32 columns (steps of 4, then a scalar tail),
-    // for the block types blocks. The unrolled loop first, then halves of it for what remains.
+    // The column loops, n_ counting what is left: for F32 and F16 columns (steps of 4 and 8, then a
+    // scalar tail), for the block types blocks. The unrolled loop first, then halves of it for what
+    // remains.
     for (int steps = U_; steps >= 1; steps /= 2) {
       if (dtype_ == DType::F32) {
         counted_loop(4 * steps, [&] { f32_steps(steps); });
+      } else if (dtype_ == DType::F16) {
+        counted_loop(8 * steps, [&] { f16_steps(steps); });
       } else {
         counted_loop(steps, [&] { block_steps(steps); });
       }
     }
-    if (dtype_ == DType::F32) counted_loop(1, [&] { f32_scalar_step(); });
+    if (!quantized()) counted_loop(1, [&] { scalar_step(); });
     store();
     return b_.finish();
   }
@@ -79,10 +83,9 @@ class TileEmitter {
   static constexpr ValType kParams[] = {ValType::i32};  // const Tile*
   static constexpr uint32_t kTile = 0;
 
-  bool quantized() const { return dtype_ != DType::F32; }
-  uint32_t weight_block_bytes() const {
-    return dtype_ == DType::Q4_0 ? sizeof(BlockQ4_0) : dtype_ == DType::Q8_0 ? sizeof(BlockQ8_0) : 4;
-  }
+  bool quantized() const { return dtype_ != DType::F32 && dtype_ != DType::F16; }
+  // Bytes of one weight block (of one column for F32 and F16).
+  uint32_t weight_block_bytes() const { return static_cast<uint32_t>(dtype_info(dtype_).block_bytes); }
   uint32_t act_block_bytes() const { return quantized() ? kQ8Bytes : 4; }
 
   uint32_t i32_local() { return b_.local(ValType::i32); }
@@ -110,8 +113,8 @@ class TileEmitter {
     b_.local_get(k0_);
     b_.op(Op::i32_sub);
     b_.local_set(n_);
-    // F32 reads the f32 rows (ActLayout::f32, as the compiled F32 tiles: kernels of both kinds then
-    // share one encoding of X), block types quantize_row's blocks.
+    // F32 and F16 read the f32 rows (ActLayout::f32, as the compiled float tiles: kernels of both
+    // kinds then share one encoding of X), block types quantize_row's blocks.
     load_field(MemOp::i32_load, kTile, tile32::x);
     b_.local_tee(xrow_);
     b_.mem(MemOp::i32_load, quantized() ? act32::blocks_stride : act32::f_stride);
@@ -184,9 +187,19 @@ class TileEmitter {
     }
     acc_.assign(R_ * T_, 0);
     for (uint32_t& a : acc_) a = v128_local();  // zero at every call
-    if (dtype_ == DType::F32) {
+    if (!quantized()) {
       scalar_acc_.assign(R_ * T_, 0);
       for (uint32_t& a : scalar_acc_) a = b_.local(ValType::f32);
+    }
+    if (dtype_ == DType::F16) {
+      f16_mask_ = v128_local();
+      b_.i32_const(static_cast<int32_t>(0x8fffe000u));
+      b_.simd(SimdOp::i32x4_splat);
+      b_.local_set(f16_mask_);
+      f16_scale_ = v128_local();
+      b_.f32_const(0x1p112f);
+      b_.simd(SimdOp::f32x4_splat);
+      b_.local_set(f16_scale_);
     }
     if (dtype_ == DType::Q4_0) {
       low_nibbles_ = splat_i8(0x0f);
@@ -274,8 +287,59 @@ class TileEmitter {
     advance(xp_, 16 * steps);
   }
 
-  // F32 tail: one column, in f32 scalars.
-  void f32_scalar_step() {
+  // F16: `steps` runs of 8 columns per row and token, at constant offsets (16 s bytes of weights,
+  // 32 s of activations); per row, columns 0-3 and 4-7 each converted (load_f16x4: the weights
+  // times 2^-112) and multiplied into the tokens' accumulators with the activations times 2^112.
+  // Both scalings are exact (the activations are fp16 values: |x| <= 65504, none subnormal in
+  // f32), so products and multiply-adds round as they would on the unscaled values, as in the
+  // compiled tiles; scaling the activations costs a multiply per token instead of one per row.
+  void f16_steps(int steps) {
+    std::vector<uint32_t> x(2 * T_);  // token t: columns 0-3 in x[2 t], 4-7 in x[2 t + 1]
+    for (uint32_t& l : x) l = v128_local();
+    const uint32_t w = v128_local();
+    for (int s = 0; s < steps; ++s) {
+      for (int i = 0; i < 2 * T_; ++i) {
+        b_.local_get(xp_[i / 2]);
+        b_.simd_mem(SimdOp::v128_load, 32 * s + 16 * (i % 2));
+        b_.local_get(f16_scale_);
+        b_.simd(SimdOp::f32x4_mul);
+        b_.local_set(x[i]);
+      }
+      for (int r = 0; r < R_; ++r) {
+        for (int half = 0; half < 2; ++half) {
+          load_f16x4(wp_[r], 16 * s + 8 * half);
+          b_.local_set(w);
+          for (int t = 0; t < T_; ++t) {
+            b_.local_get(w);
+            b_.local_get(x[2 * t + half]);
+            multiply_add_into(acc(r, t));
+          }
+        }
+      }
+    }
+    advance(wp_, 16 * steps);
+    advance(xp_, 32 * steps);
+  }
+
+  // The 4 fp16 at `pointer` + offset times 2^-112 (the exponent bias difference) as an f32x4 on the
+  // stack, exactly for finite halves (normal, subnormal, signed zero): sign-extended to 32 bits and
+  // shifted left by 13, a lane holds the sign at bit 31 (and copies of it at bits 28-30, masked
+  // off) and the magnitude at f32's places, subnormal halves as f32 subnormals. load_fp16's
+  // exponent-31 fixup is left out, for values weights do not hold: its four more instructions per 4
+  // halves made docs-28M's matrix-vector products 2.5x slower under Node 20. An inf or NaN half
+  // reads as the finite +-2^16 * (1 + mantissa / 1024) after the scaling, not as fp16_to_f32's inf
+  // or NaN.
+  void load_f16x4(uint32_t pointer, uint32_t offset) {
+    b_.local_get(pointer);
+    b_.simd_mem(SimdOp::v128_load16x4_s, offset);
+    b_.i32_const(13);
+    b_.simd(SimdOp::i32x4_shl);
+    b_.local_get(f16_mask_);
+    b_.simd(SimdOp::v128_and);
+  }
+
+  // F32 and F16 tail: one column, in f32 scalars.
+  void scalar_step() {
     std::vector<uint32_t> x(T_);
     for (uint32_t& l : x) l = b_.local(ValType::f32);
     const uint32_t w = b_.local(ValType::f32);
@@ -285,8 +349,12 @@ class TileEmitter {
       b_.local_set(x[t]);
     }
     for (int r = 0; r < R_; ++r) {
-      b_.local_get(wp_[r]);
-      b_.mem(MemOp::f32_load, 0);
+      if (dtype_ == DType::F16) {
+        load_fp16(wp_[r], 0);
+      } else {
+        b_.local_get(wp_[r]);
+        b_.mem(MemOp::f32_load, 0);
+      }
       b_.local_set(w);
       for (int t = 0; t < T_; ++t) {
         const uint32_t a = scalar_acc_[r * T_ + t];
@@ -298,7 +366,7 @@ class TileEmitter {
         b_.local_set(a);
       }
     }
-    advance(wp_, 4);
+    advance(wp_, weight_block_bytes());
     advance(xp_, 4);
   }
 
@@ -474,7 +542,7 @@ class TileEmitter {
         b_.lane(SimdOp::f32x4_extract_lane, 3);
         b_.op(Op::f32_add);
         b_.op(Op::f32_add);
-        if (dtype_ == DType::F32) {
+        if (!quantized()) {
           b_.local_get(scalar_acc_[r * T_ + t]);
           b_.op(Op::f32_add);
         }
@@ -502,7 +570,7 @@ class TileEmitter {
   FunctionBody b_;
   uint32_t w_ = 0, w_stride_ = 0, k0_ = 0, n_ = 0, xrow_ = 0, x_stride_ = 0, y_ = 0, y_stride_ = 0,
            accumulate_ = 0;
-  uint32_t low_nibbles_ = 0, eight_ = 0, ones_ = 0, zero_ = 0, h_ = 0, m_ = 0;
+  uint32_t low_nibbles_ = 0, eight_ = 0, ones_ = 0, zero_ = 0, h_ = 0, m_ = 0, f16_mask_ = 0, f16_scale_ = 0;
   std::vector<uint32_t> wp_, xp_, acc_, scalar_acc_;
 };
 
@@ -513,7 +581,7 @@ bool is_tile_size(int v) {
 }  // namespace
 
 bool wasm_emitter_supports(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::Q8_0 || dtype == DType::Q4_0;
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::Q8_0 || dtype == DType::Q4_0;
 }
 
 bool is_valid(const WasmMatmulConfig& c) {
@@ -562,10 +630,12 @@ std::vector<WasmMatmulConfig> wasm_matmul_space(DType dtype, int64_t n_tokens,
     if (c.relaxed && (!limits.relaxed_madd || (dtype == DType::Q4_0 && !limits.relaxed_dot))) continue;
     if (c.token_tile > 1 && c.token_tile / 2 >= n_tokens) continue;  // a smaller tile covers the tokens
     // Vectors live at once: accumulators; per token the activation vectors (and the relaxed Q4_0
-    // bias); the weight vectors; Q4_0's constants (nibble mask, 8 or 1, 0).
-    const bool q4_relaxed = dtype == DType::Q4_0 && c.relaxed;
-    const int per_token = dtype == DType::F32 ? 1 : 2 + (q4_relaxed ? 1 : 0);
-    const int fixed = dtype == DType::F32 ? 1 : dtype == DType::Q8_0 ? 2 : 2 + 3;
+    // bias); fixed, the weight vectors and constants (F16: sign mask, scale; Q4_0: nibble mask, 8 or
+    // 1, 0).
+    int per_token = 2, fixed = 2;  // Q8_0
+    if (dtype == DType::F32) per_token = 1, fixed = 1;
+    if (dtype == DType::F16) fixed = 1 + 2;
+    if (dtype == DType::Q4_0) per_token = c.relaxed ? 3 : 2, fixed = 2 + 3;
     const int vectors = c.row_tile * c.token_tile + per_token * c.token_tile + fixed;
     if (limits.n_vec_regs > 0 && vectors > limits.n_vec_regs) continue;
     out.push_back(c);
@@ -600,8 +670,11 @@ void encode_blocks(const float* x, int64_t n, const ActRowOut& out, const ActEnc
   quantize_activation_row(encoding.act_type, x, out.blocks, n);
 }
 
-void encode_f32(const float* x, int64_t n, const ActRowOut& out, const ActEncoding&) {
-  std::memcpy(out.f, x, n * sizeof(float));
+// f32 rows, rounded through fp16 for F16 weights as quantize_row rounds them: the compiled float
+// families' encoding (block_tiles.h), so that a mix of both kinds shares one.
+void encode_f32(const float* x, int64_t n, const ActRowOut& out, const ActEncoding& encoding) {
+  if (encoding.act_type == DType::F32) return static_cast<void>(std::memcpy(out.f, x, n * sizeof(float)));
+  for (int64_t i = 0; i < n; ++i) out.f[i] = fp16_to_f32(f32_to_fp16(x[i]));
 }
 
 // The emitted families, alive for the whole program (kernels point into them); a deque, so that
@@ -639,13 +712,14 @@ Result<MatmulKernel> load_wasm_matmul(DType dtype, const WasmMatmulConfig& confi
   MatmulFamily f;
   f.weight = dtype;
   f.isa = CpuIsa::scalar;  // not a compiled ISA: the kernel's name says what it is
-  f.layout = dtype == DType::F32 ? ActLayout::f32 : ActLayout::blocks;
+  const bool floats = dtype == DType::F32 || dtype == DType::F16;
+  f.layout = floats ? ActLayout::f32 : ActLayout::blocks;
   f.encoding.act_type = vec_dot_type(dtype);
-  f.encode = dtype == DType::F32 ? encode_f32 : encode_blocks;
+  f.encode = floats ? encode_f32 : encode_blocks;
   f.prepare_thread = wasm::install_pending_modules;
-  f.info.k_step = dtype == DType::F32 ? 1 : kQK;
+  f.info.k_step = floats ? 1 : kQK;
   const DTypeInfo& xi = dtype_info(vec_dot_type(dtype));
-  f.info.x_bytes_per_col = static_cast<double>(xi.block_bytes) / xi.block_size;
+  f.info.x_bytes_per_col = floats ? 4 : static_cast<double>(xi.block_bytes) / xi.block_size;
   const int log2_tokens = log2_of(config.token_tile);
   for (int lr = 0; lr <= log2_of(config.row_tile); ++lr) {
     for (int lt = 0; lt <= log2_tokens; ++lt) {

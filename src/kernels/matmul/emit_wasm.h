@@ -3,8 +3,12 @@
 // reading the Tile and ActRows structs of the wasm32 engine), so the matmul driver runs an emitted
 // family exactly as it runs a compiled one: threads, k blocks and remainder tiles included.
 //
-// Per weight type, against the activations of the scalar family (ActLayout::blocks, quantize_row):
+// Per weight type, against the activations the compiled SIMD128 family reads (F32, F16: f32 rows,
+// ActLayout::f32; the block types: quantize_row's blocks, ActLayout::blocks):
 //   F32   f32x4 multiply-adds, 4 columns a step, a scalar tail for the last n_cols % 4
+//   F16   the same, 8 columns a step, each 4 halves converted to f32x4 with integer ops and one
+//         multiply (exact for finite halves; inf and NaN are not converted, see load_f16x4), a scalar
+//         tail (exact) for the last n_cols % 8
 //   Q8_0  per block of 32: the exact int32 sum of int8 products (i16x8.extmul + extadd), times
 //         d_w * d_x in f32, as vec_dot_ref
 //   Q4_0  the same with the codes unpacked to signed int8 (code - 8); relaxed: the unsigned codes go
@@ -36,7 +40,7 @@ struct WasmMatmulConfig {
   bool operator==(const WasmMatmulConfig&) const = default;
 };
 
-bool wasm_emitter_supports(DType dtype);  // F32, Q8_0, Q4_0
+bool wasm_emitter_supports(DType dtype);  // F32, F16, Q8_0, Q4_0
 
 // Whether the config is one the emitter accepts (the values listed above).
 bool is_valid(const WasmMatmulConfig& config);

@@ -351,9 +351,10 @@ WeightLayout preferred_layout(DType dtype) {
                                                                                          : WeightLayout::rows;
 }
 
-DType resident_dtype(DType dtype) {
+DType resident_dtype(DType dtype, [[maybe_unused]] uint64_t widened_weight_bytes) {
 #if defined(JITFLOW_SIMD_WASM)
-  if (dtype == DType::F16 || dtype == DType::BF16) return DType::F32;
+  const bool half = dtype == DType::F16 || dtype == DType::BF16;
+  if (half && widened_weight_bytes <= kMaxWidenedWeightBytes) return DType::F32;
 #endif
   return dtype;
 }

@@ -59,11 +59,20 @@ MatmulKernel select_default_kernel(DType dtype, WeightLayout layout, int64_t n_r
 // The layout the fastest kernel for `dtype` on this CPU reads: the loader packs weights into it.
 WeightLayout preferred_layout(DType dtype);
 
-// The type the loader keeps weight matrices of `dtype` in: F32 for F16 and BF16 in WebAssembly, which
-// has no half-precision conversion instructions (converting in registers made the SIMD128 F16
-// matrix-vector product ~4x slower than F32's, and docs-28M decode 0.17x native; widened at load it
-// streams f32 at twice the bytes instead); `dtype` otherwise.
-DType resident_dtype(DType dtype);
+// The type the loader keeps weight matrices of `dtype` in, for a model whose weights take
+// `widened_weight_bytes` with every matrix widened that this function widens (0: the types it widens
+// when size is no concern). In WebAssembly, which has no half-precision conversion instructions, F16
+// and BF16 matrices are widened to F32 while that size is at most kMaxWidenedWeightBytes: on
+// docs-28M's shapes the best emitted kernel over the widened matrix is 1.4-2.2x faster than the best
+// emitted F16 one, and the compiled F32 tiles 4-5x faster than the compiled F16 ones, which run
+// until a tuner has found an emitted kernel (emit_wasm_bench --f16, Node 20, one thread). Beyond it
+// they stay as the file has them: a 1.5 GB F16 model then needs 1.5 GB of wasm32's 4 GiB, not 3.
+// `dtype` otherwise.
+DType resident_dtype(DType dtype, uint64_t widened_weight_bytes);
+
+// Half of wasm32's 4 GiB: the other half is left to the KV cache, activations and scratch, and to
+// the heap's growth around them (the weights are one allocation in one linear memory).
+inline constexpr uint64_t kMaxWidenedWeightBytes = uint64_t{2} << 30;
 
 // y[t * w.n_rows + r] = dot(W row r, X row t) for t < n_tokens, r < w.n_rows.
 // x: n_tokens rows of w.n_cols f32, contiguous; y: n_tokens * w.n_rows f32. `kernel` must be valid

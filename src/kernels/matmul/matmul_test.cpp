@@ -303,6 +303,21 @@ TEST(MatmulTest, DefaultKernelOddShapesAndSpecialValues) {
   }
 }
 
+// In WebAssembly F16 and BF16 matrices are widened to F32 unless the widened weights would take more
+// than kMaxWidenedWeightBytes; natively, and for the other types, every type stays as it is.
+TEST(MatmulTest, ResidentDtype) {
+  for (DType dtype : kAllTypes) {
+#if defined(JITFLOW_SIMD_WASM)
+    const DType widened = dtype == DType::F16 || dtype == DType::BF16 ? DType::F32 : dtype;
+#else
+    const DType widened = dtype;
+#endif
+    EXPECT_EQ(resident_dtype(dtype, 0), widened) << dtype_name(dtype);
+    EXPECT_EQ(resident_dtype(dtype, kMaxWidenedWeightBytes), widened) << dtype_name(dtype);
+    EXPECT_EQ(resident_dtype(dtype, kMaxWidenedWeightBytes + 1), dtype) << dtype_name(dtype);
+  }
+}
+
 // Rows are split between threads, never sums: any thread count gives the same bits.
 TEST(MatmulTest, ThreadCountDoesNotChangeResults) {
   ThreadPool one(1), three(3);
@@ -477,7 +492,7 @@ TEST(MatmulSpaceTest, RulesAndDefaults) {
 
 // The emitter's names parse back to their configs; nothing else parses.
 TEST(MatmulEmittedWasmSpaceTest, NamesRoundTrip) {
-  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+  for (DType dtype : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
     const std::vector<WasmMatmulConfig> full = wasm_matmul_full_space(dtype);
     EXPECT_EQ(full.size(), 96u);
     for (const WasmMatmulConfig& c : full) {
@@ -501,7 +516,7 @@ TEST(MatmulEmittedWasmSpaceTest, NamesRoundTrip) {
 // variants only where the engine runs them.
 TEST(MatmulEmittedWasmSpaceTest, PruningRules) {
   const WasmSpaceLimits none{0, false, false}, sixteen{16, true, false}, all{16, true, true};
-  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+  for (DType dtype : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
     const std::vector<WasmMatmulConfig> decode = wasm_matmul_space(dtype, 1, sixteen);
     ASSERT_FALSE(decode.empty());
     for (const WasmMatmulConfig& c : decode) {
@@ -527,7 +542,7 @@ TEST(MatmulEmittedWasmSpaceTest, PruningRules) {
 TEST(MatmulEmittedWasmTest, EveryConfigMatchesReference) {
   ThreadPool pool(3);
   MatmulScratch scratch;
-  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+  for (DType dtype : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
     for (int64_t n_cols : odd_cols(dtype, WeightLayout::rows)) {
       for (auto [n_rows, n_tokens] : {std::pair<int64_t, int64_t>{67, 17}, {7, 5}}) {
         const Problem p = make_problem(dtype, WeightLayout::rows, n_rows, n_cols, n_tokens, 11, Values::gaussian);
@@ -553,7 +568,7 @@ TEST(MatmulEmittedWasmTest, EveryConfigMatchesReference) {
 TEST(MatmulEmittedWasmTest, SpecialValuesAndKBlocks) {
   ThreadPool pool(2);
   MatmulScratch scratch;
-  for (DType dtype : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+  for (DType dtype : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
     const int64_t n_cols = odd_cols(dtype, WeightLayout::rows).back();
     for (bool relaxed : {false, true}) {
       Result<MatmulKernel> k = load_wasm_matmul(dtype, {8, 4, 2, relaxed});
@@ -567,6 +582,44 @@ TEST(MatmulEmittedWasmTest, SpecialValuesAndKBlocks) {
       const Problem p = make_problem(dtype, WeightLayout::rows, 13, n_cols, 6, 5, Values::gaussian);
       EXPECT_EQ(count_mismatches(p, *k, pool, scratch), 0) << k->name << " k_block 64";
     }
+  }
+}
+
+// Emitted F16 tiles convert every finite half exactly, in the 8-column steps and in the scalar tail
+// (15 columns: one step, then 7): column c of weight row r holds the half r * 15 + c (every finite
+// one once, zeros after them), token t is the one-hot row e_t, so y[t][r] is weight (r, t) converted.
+TEST(MatmulEmittedWasmTest, F16EveryFiniteHalfConvertsExactly) {
+  constexpr int64_t n_cols = 15;
+  std::vector<uint16_t> halves;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) != 0x7c00) halves.push_back(static_cast<uint16_t>(h));
+  }
+  const int64_t n_rows = (static_cast<int64_t>(halves.size()) + n_cols - 1) / n_cols;
+  std::vector<uint16_t> w(n_rows * n_cols, 0);
+  std::copy(halves.begin(), halves.end(), w.begin());
+  std::vector<float> x(n_cols * n_cols, 0.0f);
+  for (int64_t t = 0; t < n_cols; ++t) x[t * n_cols + t] = 1.0f;
+  const TensorView view{"w", DType::F16, n_cols, n_rows, reinterpret_cast<const uint8_t*>(w.data())};
+  ThreadPool pool(2);
+  MatmulScratch scratch;
+  for (const WasmMatmulConfig& c : {WasmMatmulConfig{1, 1, 1, false}, {4, 8, 2, false}, {8, 4, 4, true}}) {
+    Result<MatmulKernel> k = load_wasm_matmul(DType::F16, c);
+    if (c.relaxed && k.status().code() == StatusCode::kUnsupported) continue;  // the engine's (Node 20)
+    ASSERT_TRUE(k.ok()) << k.status().to_string();
+    std::vector<float> y(n_cols * n_rows, std::nanf(""));
+    matmul(view, x.data(), n_cols, y.data(), pool, scratch, *k);
+    int bad = 0;
+    for (int64_t t = 0; t < n_cols; ++t) {
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const uint16_t h = w[r * n_cols + t];
+        const float got = y[t * n_rows + r];
+        if (got != fp16_to_f32(h) && bad++ == 0) {
+          ADD_FAILURE() << k->name << ": half 0x" << std::hex << h << " gave " << got << ", want "
+                        << fp16_to_f32(h);
+        }
+      }
+    }
+    EXPECT_EQ(bad, 0) << k->name;
   }
 }
 

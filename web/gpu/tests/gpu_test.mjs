@@ -10,6 +10,7 @@ import path from 'node:path';
 import { dawnDevice } from '../dawn.mjs';
 import { fileReader, loadPlan } from '../run_plan.mjs';
 import { PlanRunner } from '../runtime.js';
+import { PlanTuner, adapterFingerprint } from '../tuner.js';
 
 const [buildDir, workDir] = process.argv.slice(2);
 if (!buildDir || !workDir) throw new Error('usage: node web/gpu/tests/gpu_test.mjs BUILD_DIR WORK_DIR');
@@ -91,7 +92,56 @@ async function expectError(what, pattern, fn) {
   });
 }
 
-const { device, description } = await dawnDevice();
+// stories260K tuned on this adapter while it generates: every workload searched (its pruned space,
+// each candidate checked against the running kernel), none slower than where it started, the
+// greedy tokens unchanged; a second load with the kdb starts from the winners and searches nothing.
+async function runTuning(device, adapter) {
+  const g = JSON.parse(fs.readFileSync(path.join(shared, 'golden', 'stories260K', 'greedy.json'), 'utf8')).results[0];
+  const dir = path.join(workDir, 'stories260K-tuning');
+  fs.mkdirSync(dir, { recursive: true });
+  const { maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize } = adapter.limits;
+  fs.writeFileSync(path.join(dir, 'adapter.json'), JSON.stringify({ maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize }));
+  execFileSync(jitflow, ['webgpu', '-m', path.join(repo, 'models/stories260K.gguf'), '-o', dir, '-c', '128',
+                         '--candidates', '--adapter', path.join(dir, 'adapter.json')]);
+  const kdb = { records: [] };
+  const fingerprint = adapterFingerprint(adapter);
+  await check('stories260K tuned on the GPU while generating keeps llama.cpp\'s greedy tokens', async () => {
+    const runner = await loadPlan(device, dir);
+    const tuner = new PlanTuner(runner, { fingerprint, kdb });
+    let more = true;
+    const during = await runner.generate(g.prompt_tokens, g.n_gen, () => true, async () => {
+      if (more) more = await tuner.next();
+    });
+    while (await tuner.next());
+    const after = await runner.generate(g.prompt_tokens, g.n_gen);
+    const progress = tuner.progress();
+    runner.destroy();
+    const searched = progress.workloads.filter((w) => w.candidates > 0);
+    if (searched.length === 0 || !progress.done) throw new Error(`nothing tuned: ${JSON.stringify(progress)}`);
+    for (const w of searched) {
+      if (w.tried !== w.candidates || !(w.bestNs <= w.startNs)) throw new Error(`workload ${JSON.stringify(w)}`);
+    }
+    if (kdb.records.length !== searched.length) throw new Error(`${kdb.records.length} kdb records for ${searched.length} workloads`);
+    for (const [what, got] of [['while tuning', during], ['after tuning', after]]) {
+      if (got.join(',') !== g.gen_tokens.join(',')) throw new Error(`tokens ${what}:\n  got  ${got}\n  want ${g.gen_tokens}`);
+    }
+  });
+  await check('a reload with the kernel database runs the winners and searches nothing', async () => {
+    const runner = await loadPlan(device, dir);
+    const tuner = new PlanTuner(runner, { fingerprint, kdb: structuredClone(kdb) });
+    if (await tuner.next()) throw new Error('the tuner found work to do');
+    const workloads = tuner.progress().workloads.filter((w) => w.candidates > 0);
+    const want = new Map(kdb.records.map((r) => [r.workload, r.kernel]));
+    for (const w of workloads) {
+      if (!w.fromKdb || w.tried !== 0 || w.kernel !== want.get(w.name)) throw new Error(`workload ${JSON.stringify(w)}`);
+    }
+    const got = await runner.generate(g.prompt_tokens, g.n_gen);
+    runner.destroy();
+    if (got.join(',') !== g.gen_tokens.join(',')) throw new Error(`tokens:\n  got  ${got}\n  want ${g.gen_tokens}`);
+  });
+}
+
+const { device, adapter, description } = await dawnDevice();
 console.log(`adapter: ${description}`);
 await runCases(device);
 await runGolden(device, path.join(repo, 'models/stories260K.gguf'), 'stories260K', 64, 128);
@@ -101,6 +151,8 @@ for (const [file, golden] of [['docs-28M.gguf', 'docs-28M'], ['docs-28M/docs-28M
   if (fs.existsSync(model)) await runGolden(device, model, golden, 16, 64);
   else console.log(`SKIP ${golden}: ${model} is absent`);
 }
+
+await runTuning(device, adapter);
 
 const storiesPlan = JSON.parse(fs.readFileSync(path.join(workDir, 'stories260K', 'plan.json'), 'utf8'));
 await expectError('a truncated data.bin is an error naming the file', /truncated\.bin: \d+ bytes at \d+ asked, 1000 read/, async () => {

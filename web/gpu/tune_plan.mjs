@@ -1,0 +1,80 @@
+// Tunes a WebGPU plan (`jitflow webgpu -m MODEL -o DIR --candidates`) on this machine's adapter, in
+// node with Dawn, while it generates:
+//   node web/gpu/tune_plan.mjs DIR [--tokens 1,2,3] [-n 32] [--kdb FILE] [--csv FILE]
+// Decodes n tokens on the plan's kernels, then tunes one candidate between generated tokens
+// until every workload is searched (the tuner swaps each better kernel into the running plan), then
+// decodes n tokens again. Prints each workload's space (full -> pruned), its kernel before and
+// after and how long until it was within 5 % of its best; --csv writes the per-token latency
+// against seconds since the plan was loaded; --kdb reads and writes the winners (JSON).
+import fs from 'node:fs';
+import { dawnDevice } from './dawn.mjs';
+import { loadPlan } from './run_plan.mjs';
+import { PlanTuner, adapterFingerprint } from './tuner.js';
+
+async function decodeSpeed(runner, tokens, n) {
+  let first = 0;
+  await runner.generate(tokens, n, (t, i) => {
+    if (i === 0) first = performance.now();
+  });
+  return (n - 1) / ((performance.now() - first) / 1000);
+}
+
+async function main(args) {
+  const dir = args[0];
+  const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+  if (!dir) throw new Error('usage: node web/gpu/tune_plan.mjs DIR [--tokens 1,2] [-n 32] [--kdb FILE] [--csv FILE]');
+  const tokens = option('--tokens', '1').split(',').map(Number);
+  const n = Number(option('-n', '32'));
+  const kdbPath = option('--kdb', null);
+  const csvPath = option('--csv', null);
+  const loadStart = performance.now();
+  const { device, adapter, description } = await dawnDevice();
+  const runner = await loadPlan(device, dir);
+  const since = () => (performance.now() - loadStart) / 1000;
+  console.log(`${description}: plan loaded in ${since().toFixed(1)} s`);
+
+  const before = await decodeSpeed(runner, tokens, n);
+  const kdb = kdbPath && fs.existsSync(kdbPath) ? JSON.parse(fs.readFileSync(kdbPath, 'utf8')) : { records: [] };
+  const tuner = new PlanTuner(runner, { fingerprint: adapterFingerprint(adapter), kdb });
+  // Each workload's best time as the search went: when it came within 5 % of its final best.
+  const history = new Map();
+  const tuneStart = performance.now();
+  const samples = [];
+  let last = performance.now(), more = true;
+  while (more) {
+    await runner.generate(tokens, n, (t, i) => {
+      const now = performance.now();
+      if (i > 0) samples.push([since(), now - last]);
+      last = now;
+    }, async () => {
+      if (!more) return;
+      more = await tuner.next();
+      for (const w of tuner.progress().workloads) {
+        if (!history.has(w.name)) history.set(w.name, []);
+        history.get(w.name).push([(performance.now() - tuneStart) / 1000, w.bestNs]);
+      }
+      last = performance.now();
+    });
+  }
+  const tuneSeconds = (performance.now() - tuneStart) / 1000;
+  const after = await decodeSpeed(runner, tokens, n);
+
+  console.log('| workload | space | tried | kernel before | ns | kernel after | ns | s to within 5 % |');
+  console.log('| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |');
+  for (const w of tuner.progress().workloads) {
+    const reached = (history.get(w.name) ?? []).find(([, ns]) => ns <= w.bestNs * 1.05);
+    console.log(`| ${w.name} | ${w.fullSpace} -> ${w.candidates} | ${w.tried}${w.fromKdb ? ' (kdb)' : ''} | ` +
+                `${w.startKernel ?? '-'} | ${Math.round(w.startNs ?? 0)} | ` +
+                `${w.kernel} | ${Math.round(w.bestNs)} | ${reached ? reached[0].toFixed(1) : '-'} |`);
+  }
+  console.log(`decode ${before.toFixed(2)} t/s before tuning, ${after.toFixed(2)} t/s after (${(after / before).toFixed(2)}x); ` +
+              `tuning took ${tuneSeconds.toFixed(1)} s while generating`);
+  if (kdbPath) fs.writeFileSync(kdbPath, JSON.stringify(kdb, null, 1));
+  if (csvPath) fs.writeFileSync(csvPath, 'seconds_since_load,ms_per_token\n' + samples.map(([s, ms]) => `${s.toFixed(3)},${ms.toFixed(2)}`).join('\n') + '\n');
+  runner.destroy();
+}
+
+main(process.argv.slice(2)).then(() => process.exit(0), (e) => {
+  console.error(e.stack);
+  process.exit(1);
+});
