@@ -85,6 +85,12 @@ TEST(OnlineTuningTest, AdoptedKernelsRunAtOnceAndTheKdbKeepsThem) {
   EXPECT_TRUE(tuner->done());
   EXPECT_GT(tuner->busy_s(), 0);
   EXPECT_GT(tuner->matmul_ns_per_forward(1), 0);
+  double start_ns = 0;  // the decode matmul time of the start kernels, as the page shows it
+  for (const tune::OnlineWorkloadReport& w : tuner->workloads()) {
+    if (w.n_tokens == 1) start_ns += w.uses_per_forward * w.start_ns;
+  }
+  EXPECT_EQ(tuner->start_matmul_ns_per_forward(1), start_ns);
+  EXPECT_LT(tuner->matmul_ns_per_forward(1), start_ns);
   for (const tune::OnlineWorkloadReport& w : tuner->workloads()) {
     EXPECT_TRUE(w.done);
     EXPECT_GE(w.n_adopted, 1) << w.start_name;

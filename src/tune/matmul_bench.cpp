@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "base/cpu_isa.h"
 #include "base/log.h"
@@ -150,8 +151,13 @@ CheckSet make_check_set(const MatmulWorkload& w, const std::vector<float>& x, Th
   return set;
 }
 
-WorkloadBench::WorkloadBench(const MatmulWorkload& w, ThreadPool& pool, uint64_t seed)
-    : w_(w), pool_(pool), x_(w.n_tokens * w.n_cols), y_(w.n_tokens * w.n_rows) {
+WorkloadBench::WorkloadBench(const MatmulWorkload& w, ThreadPool& pool, uint64_t seed,
+                             TimeOverride time_override)
+    : w_(w),
+      pool_(pool),
+      time_override_(std::move(time_override)),
+      x_(w.n_tokens * w.n_cols),
+      y_(w.n_tokens * w.n_rows) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& v : x_) v = normal(rng);
@@ -172,7 +178,7 @@ bool WorkloadBench::check(const MatmulKernel& kernel, const CheckSet& set) {
   return true;
 }
 
-Measurement WorkloadBench::time(const MatmulKernel& kernel, double max_time_ms) {
+double WorkloadBench::time_ns(const MatmulKernel& kernel, double max_time_ms) {
   MeasureSettings settings;
   settings.warmup_runs = last_kernel_ == kernel.name ? 0 : 1;
   last_kernel_ = kernel.name;
@@ -181,10 +187,21 @@ Measurement WorkloadBench::time(const MatmulKernel& kernel, double max_time_ms) 
   settings.max_time_ms = max_time_ms;
   settings.calls_per_sample =
       static_cast<int>(std::clamp(kMinSampleNs / std::max(last_call_ns_, 1.0), 1.0, 1000.0));
-  return measure(settings, [&] {
+  const Measurement m = measure(settings, [&] {
     const TensorView& w = w_.weights[next_weight_++ % w_.weights.size()];
     matmul(w, x_.data(), w_.n_tokens, y_.data(), pool_, scratch_, kernel);
   });
+  return time_override_ ? time_override_(kernel, m.median_ns) : m.median_ns;
+}
+
+AlternateNs WorkloadBench::time_alternately(const MatmulKernel& a, const MatmulKernel& b,
+                                            double max_time_ms) {
+  std::vector<double> a_ns, b_ns;
+  for (int round = 0; round < kRetimeRounds; ++round) {
+    a_ns.push_back(time_ns(a, max_time_ms));
+    b_ns.push_back(time_ns(b, max_time_ms));
+  }
+  return {summarize_samples(a_ns).median_ns, summarize_samples(b_ns).median_ns};
 }
 
 }  // namespace jf::tune

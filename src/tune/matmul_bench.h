@@ -33,6 +33,12 @@ constexpr int64_t kCheckedRows = 20;
 // Alternating measurements of two kernels when they are compared back to back.
 constexpr int kRetimeRounds = 3;
 
+// The medians of two kernels timed together (WorkloadBench::time_alternately).
+struct AlternateNs {
+  double a_ns = 0;
+  double b_ns = 0;
+};
+
 // Expected wall time of one measurement of a kernel whose call takes call_ms.
 double measurement_ms(double call_ms);
 
@@ -65,8 +71,8 @@ CheckSet make_check_set(const MatmulWorkload& w, const std::vector<float>& x, Th
 class WorkloadBench {
  public:
   // Random activations from `seed`, as rmsnorm hands them to the projections. `w` must outlive
-  // the bench.
-  WorkloadBench(const MatmulWorkload& w, ThreadPool& pool, uint64_t seed);
+  // the bench. `time_override` (may be null) replaces every median the bench returns.
+  WorkloadBench(const MatmulWorkload& w, ThreadPool& pool, uint64_t seed, TimeOverride time_override);
 
   const std::vector<float>& x() const { return x_; }
 
@@ -74,15 +80,22 @@ class WorkloadBench {
   // agree with `set`. Sets last_call_ns().
   bool check(const MatmulKernel& kernel, const CheckSet& set);
 
-  // The protocol of tune/measure; each call takes the next tensor of the shape. A check of the
-  // same kernel just before is its warm-up.
-  Measurement time(const MatmulKernel& kernel, double max_time_ms);
+  // The median ns of `kernel` by the protocol of tune/measure, through the override; each call takes
+  // the next tensor of the shape. A check of the same kernel just before is its warm-up.
+  double time_ns(const MatmulKernel& kernel, double max_time_ms);
+
+  // Times two kernels again, alternately, kRetimeRounds times each (max_time_ms per measurement),
+  // and returns the median of each: on a shared machine the load, and with it the DRAM bandwidth
+  // left to us, changes within seconds (decode times jump by 2x), so only times taken together
+  // compare fairly and earlier ones are to be dropped.
+  AlternateNs time_alternately(const MatmulKernel& a, const MatmulKernel& b, double max_time_ms);
 
   double last_call_ns() const { return last_call_ns_; }
 
  private:
   const MatmulWorkload& w_;
   ThreadPool& pool_;
+  TimeOverride time_override_;
   MatmulScratch scratch_;
   std::vector<float> x_, y_;
   double last_call_ns_ = 0;

@@ -83,13 +83,8 @@ OnlineTuner::OnlineTuner(const ModelWeights& weights, ThreadPool& pool, const On
 
 OnlineTuner::~OnlineTuner() = default;
 
-double OnlineTuner::time_ns(State& s, const MatmulKernel& kernel, double max_ms) {
-  const double ns = s.bench->time(kernel, max_ms).median_ns;
-  return options_.time_override ? options_.time_override(kernel, ns) : ns;
-}
-
 void OnlineTuner::time_baseline(State& s) {
-  s.bench = std::make_unique<WorkloadBench>(s.workload, pool_, s.seed);
+  s.bench = std::make_unique<WorkloadBench>(s.workload, pool_, s.seed, options_.time_override);
   s.check_set = make_check_set(s.workload, s.bench->x(), pool_);
   if (!s.bench->check(s.current, s.check_set)) {
     JF_LOG_ERROR("tune: the running kernel %s fails the check against the reference on %s; not tuned",
@@ -98,7 +93,7 @@ void OnlineTuner::time_baseline(State& s) {
     s.report.done = true;
     return;
   }
-  s.report.start_ns = s.report.current_ns = time_ns(s, s.current, kMaxCandidateMs);
+  s.report.start_ns = s.report.current_ns = s.bench->time_ns(s.current, kMaxCandidateMs);
 }
 
 void OnlineTuner::try_next_candidate(State& s) {
@@ -111,15 +106,10 @@ void OnlineTuner::try_next_candidate(State& s) {
                 describe(s.workload).c_str());
     return;
   }
-  if (time_ns(s, kernel, kMaxCandidateMs) >= kAdoptMargin * s.report.current_ns) return;
+  if (s.bench->time_ns(kernel, kMaxCandidateMs) >= kAdoptMargin * s.report.current_ns) return;
   // Timed again, alternately with the current kernel: only times taken together compare.
-  std::vector<double> current_ns, candidate_ns;
-  for (int round = 0; round < kRetimeRounds; ++round) {
-    current_ns.push_back(time_ns(s, s.current, kMaxCandidateMs));
-    candidate_ns.push_back(time_ns(s, kernel, kMaxCandidateMs));
-  }
-  const double current_median = summarize_samples(current_ns).median_ns;
-  const double candidate_median = summarize_samples(candidate_ns).median_ns;
+  const AlternateNs ns = s.bench->time_alternately(s.current, kernel, kMaxCandidateMs);
+  const double current_median = ns.a_ns, candidate_median = ns.b_ns;
   s.report.current_ns = current_median;
   if (candidate_median >= current_median) return;
   JF_LOG_INFO("tune: %s: %s -> %s (%.2fx)", describe(s.workload).c_str(), s.current.name.c_str(),
@@ -188,9 +178,17 @@ int OnlineTuner::n_tried() const {
 }
 
 double OnlineTuner::matmul_ns_per_forward(int64_t n_tokens) const {
+  return ns_per_forward(n_tokens, &OnlineWorkloadReport::current_ns);
+}
+
+double OnlineTuner::start_matmul_ns_per_forward(int64_t n_tokens) const {
+  return ns_per_forward(n_tokens, &OnlineWorkloadReport::start_ns);
+}
+
+double OnlineTuner::ns_per_forward(int64_t n_tokens, double OnlineWorkloadReport::*median_ns) const {
   double ns = 0;
   for (const auto& s : states_) {
-    if (s->workload.n_tokens == n_tokens) ns += s->report.uses_per_forward * s->report.current_ns;
+    if (s->workload.n_tokens == n_tokens) ns += s->report.uses_per_forward * s->report.*median_ns;
   }
   return ns;
 }

@@ -47,8 +47,7 @@ struct OnlineTuneOptions {
   // Search the full space (tune/matmul_bench.h) instead of the pruned one: what pruning loses, for
   // benchmarks.
   bool full_space = false;
-  // For tests, as TuneOptions::time_override.
-  std::function<double(const MatmulKernel& kernel, double measured_ns)> time_override;
+  TimeOverride time_override;  // for tests (null: the measurements stand)
 };
 
 // One workload as the online tuner sees it.
@@ -94,6 +93,8 @@ class OnlineTuner {
   // uses x median over the workloads of n_tokens whose baseline is timed. The curve of this value
   // over time is what tuning gains.
   double matmul_ns_per_forward(int64_t n_tokens) const;
+  // The same with the kernels the model ran when tuning began: where the curve starts.
+  double start_matmul_ns_per_forward(int64_t n_tokens) const;
   // Seconds spent in step().
   double busy_s() const { return busy_ms_ / 1000; }
 
@@ -102,7 +103,8 @@ class OnlineTuner {
   void time_baseline(State& s);
   void try_next_candidate(State& s);
   void record(State& s);
-  double time_ns(State& s, const MatmulKernel& kernel, double max_ms);
+  // Uses x the median `median_ns` of the report, over the workloads of n_tokens.
+  double ns_per_forward(int64_t n_tokens, double OnlineWorkloadReport::*median_ns) const;
 
   ThreadPool& pool_;
   OnlineTuneOptions options_;

@@ -14,7 +14,6 @@
 #include "model/transformer.h"
 #include "tune/matmul_bench.h"
 #include "tune/matmul_record.h"
-#include "tune/measure.h"
 
 namespace jf::tune {
 namespace {
@@ -72,11 +71,6 @@ class Tuner {
   bool try_candidate(WorkloadState& s, WorkloadBench& bench, const MatmulKernel& kernel, double end_ms,
                      Winner* winner);
   void write_record(WorkloadState& s, TuneReport* report);
-  // The median ns of `kernel` (bench.time), through options_.time_override when set.
-  double time_ns(WorkloadBench& bench, const MatmulKernel& kernel, double max_time_ms) {
-    const double ns = bench.time(kernel, max_time_ms).median_ns;
-    return options_.time_override ? options_.time_override(kernel, ns) : ns;
-  }
   double run_full_space();
 
   const TuneOptions& options_;
@@ -115,7 +109,7 @@ bool Tuner::try_candidate(WorkloadState& s, WorkloadBench& bench, const MatmulKe
     return true;
   }
   const double budget_ms = std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs);
-  winner->offer(kernel, time_ns(bench, kernel, budget_ms));
+  winner->offer(kernel, bench.time_ns(kernel, budget_ms));
   return true;
 }
 
@@ -125,7 +119,7 @@ void Tuner::time_defaults() {
     WorkloadState& s = states_[n_done_];
     progress("defaults", &s, options_.budget_s);
     if (elapsed_ms() >= end_ms) return;
-    WorkloadBench bench(s.workload, pool_, s.seed);
+    WorkloadBench bench(s.workload, pool_, s.seed, options_.time_override);
     s.check_set = make_check_set(s.workload, bench.x(), pool_);
     s.default_kernel = select_default_kernel(s.workload.dtype, s.workload.layout, s.workload.n_rows,
                                              s.workload.n_cols, s.workload.n_tokens);
@@ -140,7 +134,7 @@ void Tuner::time_defaults() {
     // A default that cannot be timed in full gets no record: its gain would be noise.
     if (elapsed_ms() + measurement_ms(bench.last_call_ns() / 1e6) > end_ms) return;
     s.report.default_ns =
-        time_ns(bench, s.default_kernel, std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs));
+        bench.time_ns(s.default_kernel, std::clamp(end_ms - elapsed_ms(), 1e-3, kMaxCandidateMs));
     s.best.offer(s.default_kernel, s.report.default_ns);
     s.report.best_name = s.best.kernel.name;
     s.report.best_ns = s.best.ns;
@@ -168,7 +162,7 @@ void Tuner::search(WorkloadState& s, double end_ms) {
   std::stable_sort(s.pruned.begin(), s.pruned.end(), [&](const MatmulKernel& a, const MatmulKernel& b) {
     return distance(a, s.default_kernel) < distance(b, s.default_kernel);
   });
-  WorkloadBench bench(s.workload, pool_, s.seed);
+  WorkloadBench bench(s.workload, pool_, s.seed, options_.time_override);
   s.report.complete = true;
   for (const MatmulKernel& kernel : s.pruned) {
     if (s.timed.count(kernel.name) != 0) continue;
@@ -191,18 +185,12 @@ void Tuner::search(WorkloadState& s, double end_ms) {
   s.report.n_tried = static_cast<int>(s.timed.size());
 }
 
-// Times two kernels again, alternately: on a shared machine the load, and with it the DRAM
-// bandwidth left to us, changes within seconds (decode times jump by 2x), so only times taken
-// together compare fairly and earlier ones are dropped. Each gets the median of its rounds.
+// Times two winners again, alternately, within end_ms; their earlier times are dropped.
 void Tuner::retime(WorkloadBench& bench, Winner* a, Winner* b, double end_ms) {
   const double cap_ms = std::clamp((end_ms - elapsed_ms()) / (2 * kRetimeRounds), 1e-3, kMaxCandidateMs);
-  std::vector<double> a_ns, b_ns;
-  for (int round = 0; round < kRetimeRounds; ++round) {
-    a_ns.push_back(time_ns(bench, a->kernel, cap_ms));
-    b_ns.push_back(time_ns(bench, b->kernel, cap_ms));
-  }
-  a->ns = summarize_samples(a_ns).median_ns;
-  b->ns = summarize_samples(b_ns).median_ns;
+  const AlternateNs ns = bench.time_alternately(a->kernel, b->kernel, cap_ms);
+  a->ns = ns.a_ns;
+  b->ns = ns.b_ns;
 }
 
 void Tuner::search_full(WorkloadState& s, double end_ms) {
@@ -212,7 +200,7 @@ void Tuner::search_full(WorkloadState& s, double end_ms) {
   }
   // Random order: a cut-short run still samples the whole space evenly.
   std::shuffle(rest.begin(), rest.end(), std::mt19937_64(options_.seed));
-  WorkloadBench bench(s.workload, pool_, s.seed);
+  WorkloadBench bench(s.workload, pool_, s.seed, options_.time_override);
   s.report.full_complete = true;
   s.full_best = s.best;
   for (const MatmulKernel& kernel : rest) {

@@ -49,6 +49,10 @@ namespace jf::tune {
 
 inline constexpr double kCheckRelTolerance = 1e-3;
 
+// For tests: replaces every measured median (ns) of a kernel with what it returns, so that a test
+// decides which kernel wins.
+using TimeOverride = std::function<double(const MatmulKernel& kernel, double measured_ns)>;
+
 // One matmul workload of a model.
 struct MatmulWorkload {
   DType dtype = DType::F32;
@@ -108,9 +112,7 @@ struct TuneOptions {
   DeviceLimits device_limits;  // measured; unknown fields fall back to nominal_limits
   uint64_t seed = 1;           // random activations and the full-space order
   std::function<void(const TuneProgress&)> on_progress;
-  // For tests: replaces every measured median (ns) of a kernel with what it returns, so that a
-  // test decides which kernel wins. Null: the measurements stand.
-  std::function<double(const MatmulKernel& kernel, double measured_ns)> time_override;
+  TimeOverride time_override;  // null: the measurements stand
 };
 
 struct TuneReport {

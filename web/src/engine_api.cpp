@@ -64,9 +64,7 @@ std::string workload_name(const jf::tune::OnlineWorkloadReport& w) {
 // Where tuning is: per workload, and the decode matmul time per token it estimates (uses x median).
 std::string tune_progress_json() {
   jf::Json workloads = jf::Json::array();
-  double start_ns = 0;
   for (const jf::tune::OnlineWorkloadReport& w : tuner->workloads()) {
-    if (w.n_tokens == 1) start_ns += w.uses_per_forward * w.start_ns;
     workloads.push_back(jf::Json::object()
                             .set("shape", jf::Json::string(workload_name(w)))
                             .set("tokens", jf::Json::number(static_cast<double>(w.n_tokens)))
@@ -83,14 +81,15 @@ std::string tune_progress_json() {
                             .set("current", jf::Json::string(w.current_name))
                             .set("currentNs", jf::Json::number(w.current_ns)));
   }
-  return jf::to_json(jf::Json::object()
-                         .set("done", jf::Json::boolean(tuner->done()))
-                         .set("busyS", jf::Json::number(tuner->busy_s()))
-                         .set("tried", jf::Json::number(tuner->n_tried()))
-                         .set("candidates", jf::Json::number(tuner->n_candidates()))
-                         .set("startMatmulMsPerToken", jf::Json::number(start_ns / 1e6))
-                         .set("matmulMsPerToken", jf::Json::number(tuner->matmul_ns_per_forward(1) / 1e6))
-                         .set("workloads", std::move(workloads)));
+  return jf::to_json(
+      jf::Json::object()
+          .set("done", jf::Json::boolean(tuner->done()))
+          .set("busyS", jf::Json::number(tuner->busy_s()))
+          .set("tried", jf::Json::number(tuner->n_tried()))
+          .set("candidates", jf::Json::number(tuner->n_candidates()))
+          .set("startMatmulMsPerToken", jf::Json::number(tuner->start_matmul_ns_per_forward(1) / 1e6))
+          .set("matmulMsPerToken", jf::Json::number(tuner->matmul_ns_per_forward(1) / 1e6))
+          .set("workloads", std::move(workloads)));
 }
 
 }  // namespace
