@@ -326,7 +326,7 @@ class TileEmitter {
   // shifted left by 13, a lane holds the sign at bit 31 (and copies of it at bits 28-30, masked
   // off) and the magnitude at f32's places, subnormal halves as f32 subnormals. load_fp16's
   // exponent-31 fixup is left out, for values weights do not hold: its four more instructions per 4
-  // halves made docs-28M's matrix-vector products 2.5x slower under Node 20. An inf or NaN half
+  // halves made docs-28M's matrix-vector products 1.8-2.5x slower under Node 20. An inf or NaN half
   // reads as the finite +-2^16 * (1 + mantissa / 1024) after the scaling, not as fp16_to_f32's inf
   // or NaN.
   void load_f16x4(uint32_t pointer, uint32_t offset) {
