@@ -31,8 +31,8 @@ int Plan::add_kernel(const WgslKernel& kernel) {
   return static_cast<int>(kernels.size()) - 1;
 }
 
-void Plan::add_step(const WgslKernel& kernel, std::vector<int> bound, Groups groups) {
-  steps.push_back({add_kernel(kernel), std::move(bound), groups});
+void Plan::add_step(Pass pass, const WgslKernel& kernel, std::vector<int> bound, Groups groups) {
+  (pass == Pass::kDecode ? steps : prefill_steps).push_back({add_kernel(kernel), std::move(bound), groups});
 }
 
 namespace {
@@ -56,33 +56,36 @@ class PlanBuilder {
                    "%s: a context of %d tokens; the WebGPU back end holds 1 to %d", file_.path().c_str(),
                    plan_.n_ctx, kMaxWgslContext);
     }
-    plan_.params = plan_.add_buffer("params", 8);
+    plan_.batch = std::min(options_.batch, plan_.n_ctx);
+    plan_.params = plan_.add_buffer("params", sizeof(uint32_t) * (2 + static_cast<uint64_t>(plan_.batch)));
     plan_.result = plan_.add_buffer("result", 4);
     JF_RETURN_IF_ERROR(add_activations());
     JF_RETURN_IF_ERROR(add_rope_table());
-    JF_ASSIGN_OR_RETURN(const Matrix embd, matrix(TensorRole::kTokenEmbd, 0, Dim::kEmbd, Dim::kVocab));
-    plan_.add_step(wgsl_get_row(embd.dtype, c_.n_embd), {plan_.params, embd.buffer, x_},
-                   {blocks_of(c_.n_embd, 64), 1});
-    for (int l = 0; l < c_.n_layer; ++l) JF_RETURN_IF_ERROR(add_layer(l));
-    JF_ASSIGN_OR_RETURN(const int out_norm, norm_vector(TensorRole::kOutputNorm, 0, c_.n_embd));
-    plan_.add_step(wgsl_rmsnorm(c_.n_embd, c_.norm_eps), {x_, out_norm, xn_}, {1, 1});
-    Matrix head = embd;
+    JF_ASSIGN_OR_RETURN(embd_, matrix(TensorRole::kTokenEmbd, 0, Dim::kEmbd, Dim::kVocab));
+    layers_.resize(static_cast<size_t>(c_.n_layer));
+    for (int l = 0; l < c_.n_layer; ++l) JF_RETURN_IF_ERROR(load_layer(l, &layers_[static_cast<size_t>(l)]));
+    JF_ASSIGN_OR_RETURN(out_norm_, norm_vector(TensorRole::kOutputNorm, 0, c_.n_embd));
+    head_ = embd_;
     if (file_.find_tensor(tensor_name(arch_, TensorRole::kOutput, 0)) != nullptr || !arch_.tied_output) {
-      JF_ASSIGN_OR_RETURN(head, matrix(TensorRole::kOutput, 0, Dim::kEmbd, Dim::kVocab));
+      JF_ASSIGN_OR_RETURN(head_, matrix(TensorRole::kOutput, 0, Dim::kEmbd, Dim::kVocab));
     }
-    add_matvec(head, xn_, logits_, false);
-    plan_.add_step(wgsl_argmax(c_.n_vocab), {logits_, plan_.result}, {1, 1});
+    add_pass(Pass::kDecode);
+    add_pass(Pass::kPrefill);
     for (const auto& [type, n] : converted_) {
       plan_.notes.push_back(std::to_string(n) + " " + type + " matrices stored as f16 (rounded)");
     }
     return std::move(plan_);
   }
 
- private:
   struct Matrix {
     int buffer = -1;
     DType dtype = DType::F32;
     int64_t n_rows = 0, n_cols = 0;
+  };
+
+  struct LayerWeights {
+    int attn_norm = -1, ffn_norm = -1, k_cache = -1, v_cache = -1;
+    Matrix wq, wk, wv, wo, wgate, wup, wdown;
   };
 
   Status unsupported(const char* what) const {
@@ -198,16 +201,18 @@ class PlanBuilder {
     return plan_.add_buffer(name, static_cast<uint64_t>(n_floats) * sizeof(float));
   }
 
+  // Rows of one prefill batch (decode uses the first).
   Status add_activations() {
-    x_ = activation("x", c_.n_embd);
-    xn_ = activation("xn", c_.n_embd);
-    q_ = activation("q", c_.n_embd_q());
-    q_rot_ = activation("q_rot", c_.n_embd_q());
-    k_ = activation("k", c_.n_embd_kv());
-    v_ = activation("v", c_.n_embd_kv());
-    att_ = activation("attention", c_.n_embd_q());
-    gate_ = activation("gate", c_.n_ff);
-    up_ = activation("up", c_.n_ff);
+    const int64_t b = plan_.batch;
+    x_ = activation("x", b * c_.n_embd);
+    xn_ = activation("xn", b * c_.n_embd);
+    q_ = activation("q", b * c_.n_embd_q());
+    q_rot_ = activation("q_rot", b * c_.n_embd_q());
+    k_ = activation("k", b * c_.n_embd_kv());
+    v_ = activation("v", b * c_.n_embd_kv());
+    att_ = activation("attention", b * c_.n_embd_q());
+    gate_ = activation("gate", b * c_.n_ff);
+    up_ = activation("up", b * c_.n_ff);
     logits_ = activation("logits", c_.n_vocab);
     return Status::ok_status();
   }
@@ -241,9 +246,17 @@ class PlanBuilder {
     return Status::ok_status();
   }
 
-  void add_matvec(const Matrix& w, int x, int y, bool accumulate) {
-    plan_.add_step(wgsl_matvec(w.dtype, w.n_rows, w.n_cols, accumulate, options_.matvec), {w.buffer, x, y},
-                   matvec_groups(w.n_rows, options_.matvec));
+  // y (+)= W x for the pass's tokens: a matmul at prefill, else (decode, or one row) a matvec,
+  // which at decode is a tuner's workload.
+  void add_linear(Pass pass, const Matrix& w, int x, int y, bool accumulate, bool one_row = false) {
+    if (pass == Pass::kPrefill && !one_row) {
+      plan_.add_step(pass, wgsl_matmul(w.dtype, w.n_rows, w.n_cols, accumulate, options_.matmul),
+                     {plan_.params, w.buffer, x, y}, matmul_groups(w.n_rows, plan_.batch, options_.matmul));
+      return;
+    }
+    plan_.add_step(pass, wgsl_matvec(w.dtype, w.n_rows, w.n_cols, accumulate, options_.matvec),
+                   {w.buffer, x, y}, matvec_groups(w.n_rows, options_.matvec));
+    if (pass != Pass::kDecode) return;
     const std::string name = std::string(dtype_name(w.dtype)) + "-f32-matvec" + (accumulate ? "-acc " : " ") +
                              std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols);
     auto same = [&](const PlanWorkload& wl) { return wl.name == name; };
@@ -267,40 +280,54 @@ class PlanBuilder {
     }
   }
 
-  Status add_layer(int l) {
-    JF_ASSIGN_OR_RETURN(const int attn_norm, norm_vector(TensorRole::kAttnNorm, l, c_.n_embd));
-    JF_ASSIGN_OR_RETURN(const Matrix wq, matrix(TensorRole::kAttnQ, l, Dim::kEmbd, Dim::kEmbdQ));
-    JF_ASSIGN_OR_RETURN(const Matrix wk, matrix(TensorRole::kAttnK, l, Dim::kEmbd, Dim::kEmbdKv));
-    JF_ASSIGN_OR_RETURN(const Matrix wv, matrix(TensorRole::kAttnV, l, Dim::kEmbd, Dim::kEmbdKv));
-    JF_ASSIGN_OR_RETURN(const Matrix wo, matrix(TensorRole::kAttnOut, l, Dim::kEmbdQ, Dim::kEmbd));
-    JF_ASSIGN_OR_RETURN(const int ffn_norm, norm_vector(TensorRole::kFfnNorm, l, c_.n_embd));
-    JF_ASSIGN_OR_RETURN(const Matrix wgate, matrix(TensorRole::kFfnGate, l, Dim::kEmbd, Dim::kFf));
-    JF_ASSIGN_OR_RETURN(const Matrix wup, matrix(TensorRole::kFfnUp, l, Dim::kEmbd, Dim::kFf));
-    JF_ASSIGN_OR_RETURN(const Matrix wdown, matrix(TensorRole::kFfnDown, l, Dim::kFf, Dim::kEmbd));
+  Status load_layer(int l, LayerWeights* w) {
+    JF_ASSIGN_OR_RETURN(w->attn_norm, norm_vector(TensorRole::kAttnNorm, l, c_.n_embd));
+    JF_ASSIGN_OR_RETURN(w->wq, matrix(TensorRole::kAttnQ, l, Dim::kEmbd, Dim::kEmbdQ));
+    JF_ASSIGN_OR_RETURN(w->wk, matrix(TensorRole::kAttnK, l, Dim::kEmbd, Dim::kEmbdKv));
+    JF_ASSIGN_OR_RETURN(w->wv, matrix(TensorRole::kAttnV, l, Dim::kEmbd, Dim::kEmbdKv));
+    JF_ASSIGN_OR_RETURN(w->wo, matrix(TensorRole::kAttnOut, l, Dim::kEmbdQ, Dim::kEmbd));
+    JF_ASSIGN_OR_RETURN(w->ffn_norm, norm_vector(TensorRole::kFfnNorm, l, c_.n_embd));
+    JF_ASSIGN_OR_RETURN(w->wgate, matrix(TensorRole::kFfnGate, l, Dim::kEmbd, Dim::kFf));
+    JF_ASSIGN_OR_RETURN(w->wup, matrix(TensorRole::kFfnUp, l, Dim::kEmbd, Dim::kFf));
+    JF_ASSIGN_OR_RETURN(w->wdown, matrix(TensorRole::kFfnDown, l, Dim::kFf, Dim::kEmbd));
     const std::string layer = "blk." + std::to_string(l) + ".";
     const uint64_t cache_bytes = static_cast<uint64_t>(plan_.n_ctx) * c_.n_embd_kv() * sizeof(float);
-    const int k_cache = plan_.add_buffer(layer + "k_cache", cache_bytes);
-    const int v_cache = plan_.add_buffer(layer + "v_cache", cache_bytes);
-    const int p = plan_.params;
-
-    plan_.add_step(wgsl_rmsnorm(c_.n_embd, c_.norm_eps), {x_, attn_norm, xn_}, {1, 1});
-    add_matvec(wq, xn_, q_, false);
-    add_matvec(wk, xn_, k_, false);
-    add_matvec(wv, xn_, v_, false);
-    plan_.add_step(wgsl_rope(c_.n_head, c_.head_dim, c_.n_rot, pairing_, false), {p, rope_table_, q_, q_rot_},
-                   {blocks_of(c_.n_embd_q(), 64), 1});
-    plan_.add_step(wgsl_rope(c_.n_head_kv, c_.head_dim, c_.n_rot, pairing_, true),
-                   {p, rope_table_, k_, k_cache}, {blocks_of(c_.n_embd_kv(), 64), 1});
-    plan_.add_step(wgsl_store_row(c_.n_embd_kv()), {p, v_, v_cache}, {blocks_of(c_.n_embd_kv(), 64), 1});
-    plan_.add_step(wgsl_attention(c_.n_head, c_.n_head_kv, c_.head_dim, plan_.n_ctx),
-                   {p, q_rot_, k_cache, v_cache, att_}, {static_cast<uint32_t>(c_.n_head), 1});
-    add_matvec(wo, att_, x_, true);
-    plan_.add_step(wgsl_rmsnorm(c_.n_embd, c_.norm_eps), {x_, ffn_norm, xn_}, {1, 1});
-    add_matvec(wgate, xn_, gate_, false);
-    add_matvec(wup, xn_, up_, false);
-    plan_.add_step(wgsl_swiglu(c_.n_ff), {gate_, up_}, {blocks_of(c_.n_ff, 64), 1});
-    add_matvec(wdown, gate_, x_, true);
+    w->k_cache = plan_.add_buffer(layer + "k_cache", cache_bytes);
+    w->v_cache = plan_.add_buffer(layer + "v_cache", cache_bytes);
     return Status::ok_status();
+  }
+
+  // The steps of one pass over `tokens` rows (decode: 1; prefill: the batch): embeddings, every
+  // layer, and the output head on the last row.
+  void add_pass(Pass pass) {
+    const int64_t t = pass == Pass::kDecode ? 1 : plan_.batch;
+    const uint32_t rows = static_cast<uint32_t>(t);
+    const int p = plan_.params;
+    plan_.add_step(pass, wgsl_get_rows(embd_.dtype, c_.n_embd), {p, embd_.buffer, x_},
+                   {blocks_of(c_.n_embd, 64), rows});
+    for (const LayerWeights& w : layers_) {
+      plan_.add_step(pass, wgsl_rmsnorm(c_.n_embd, c_.norm_eps, false), {p, x_, w.attn_norm, xn_}, {rows, 1});
+      add_linear(pass, w.wq, xn_, q_, false);
+      add_linear(pass, w.wk, xn_, k_, false);
+      add_linear(pass, w.wv, xn_, v_, false);
+      plan_.add_step(pass, wgsl_rope(c_.n_head, c_.head_dim, c_.n_rot, pairing_, false),
+                     {p, rope_table_, q_, q_rot_}, {blocks_of(t * c_.n_embd_q(), 64), 1});
+      plan_.add_step(pass, wgsl_rope(c_.n_head_kv, c_.head_dim, c_.n_rot, pairing_, true),
+                     {p, rope_table_, k_, w.k_cache}, {blocks_of(t * c_.n_embd_kv(), 64), 1});
+      plan_.add_step(pass, wgsl_store_rows(c_.n_embd_kv()), {p, v_, w.v_cache},
+                     {blocks_of(t * c_.n_embd_kv(), 64), 1});
+      plan_.add_step(pass, wgsl_attention(c_.n_head, c_.n_head_kv, c_.head_dim, plan_.n_ctx),
+                     {p, q_rot_, w.k_cache, w.v_cache, att_}, {static_cast<uint32_t>(c_.n_head), rows});
+      add_linear(pass, w.wo, att_, x_, true);
+      plan_.add_step(pass, wgsl_rmsnorm(c_.n_embd, c_.norm_eps, false), {p, x_, w.ffn_norm, xn_}, {rows, 1});
+      add_linear(pass, w.wgate, xn_, gate_, false);
+      add_linear(pass, w.wup, xn_, up_, false);
+      plan_.add_step(pass, wgsl_swiglu(c_.n_ff), {p, gate_, up_}, {blocks_of(t * c_.n_ff, 64), 1});
+      add_linear(pass, w.wdown, gate_, x_, true);
+    }
+    plan_.add_step(pass, wgsl_rmsnorm(c_.n_embd, c_.norm_eps, true), {p, x_, out_norm_, xn_}, {1, 1});
+    add_linear(pass, head_, xn_, logits_, false, /*one_row=*/true);
+    plan_.add_step(pass, wgsl_argmax(c_.n_vocab), {logits_, plan_.result}, {1, 1});
   }
 
   const GgufFile& file_;
@@ -311,7 +338,9 @@ class PlanBuilder {
   RopePairing pairing_ = RopePairing::kAdjacent;
   int x_ = -1, xn_ = -1, q_ = -1, q_rot_ = -1, k_ = -1, v_ = -1, att_ = -1, gate_ = -1, up_ = -1,
       logits_ = -1;
-  int rope_table_ = -1;
+  int rope_table_ = -1, out_norm_ = -1;
+  Matrix embd_, head_;
+  std::vector<LayerWeights> layers_;
   std::map<std::string, int> converted_;  // matrices stored as F16, by their file type
 };
 
@@ -336,6 +365,20 @@ Json groups_json(Groups g) {
   return j;
 }
 
+Json steps_json(const std::vector<PlanStep>& steps) {
+  Json out = Json::array();
+  for (const PlanStep& s : steps) {
+    Json j = Json::object();
+    j.set("kernel", Json::number(s.kernel));
+    Json bound = Json::array();
+    for (int b : s.buffers) bound.push_back(Json::number(b));
+    j.set("buffers", std::move(bound));
+    j.set("groups", groups_json(s.groups));
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 Json workload_json(const PlanWorkload& w) {
   Json j = Json::object();
   j.set("name", Json::string(w.name));
@@ -357,8 +400,15 @@ Json workload_json(const PlanWorkload& w) {
 
 }  // namespace
 
-Result<Plan> build_decode_plan(const GgufFile& file, const PlanOptions& options) {
+Result<Plan> build_plan(const GgufFile& file, const PlanOptions& options) {
   JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
+  if (!is_valid(options.matmul) || options.batch < 1) {
+    return error(StatusCode::kInvalidArgument,
+                 "prefill: batch %d, matmul tile %dx%d, workgroup %dx%d: batch >= 1, tiles 1, 2, 4 or 8, "
+                 "workgroups of 64",
+                 options.batch, options.matmul.rows, options.matmul.tokens, options.matmul.wg_rows,
+                 options.matmul.wg_tokens);
+  }
   if (!is_valid(options.matvec)) {
     return error(
         StatusCode::kInvalidArgument,
@@ -372,9 +422,10 @@ Result<Plan> build_decode_plan(const GgufFile& file, const PlanOptions& options)
 Json plan_json(const Plan& plan) {
   Json root = Json::object();
   root.set("format", Json::string("jitflow-webgpu-plan"));
-  root.set("version", Json::number(1));
+  root.set("version", Json::number(2));
   root.set("model", model_json(plan.shape));
   root.set("n_ctx", Json::number(plan.n_ctx));
+  root.set("batch", Json::number(plan.batch));
   root.set("data_bytes", Json::number(static_cast<double>(plan.data.size())));
   root.set("params", Json::number(plan.params));
   root.set("result", Json::number(plan.result));
@@ -398,17 +449,8 @@ Json plan_json(const Plan& plan) {
     kernels.push_back(std::move(j));
   }
   root.set("kernels", std::move(kernels));
-  Json steps = Json::array();
-  for (const PlanStep& s : plan.steps) {
-    Json j = Json::object();
-    j.set("kernel", Json::number(s.kernel));
-    Json bound = Json::array();
-    for (int b : s.buffers) bound.push_back(Json::number(b));
-    j.set("buffers", std::move(bound));
-    j.set("groups", groups_json(s.groups));
-    steps.push_back(std::move(j));
-  }
-  root.set("steps", std::move(steps));
+  root.set("steps", steps_json(plan.steps));
+  root.set("prefill_steps", steps_json(plan.prefill_steps));
   Json workloads = Json::array();
   for (const PlanWorkload& w : plan.workloads) workloads.push_back(workload_json(w));
   root.set("workloads", std::move(workloads));

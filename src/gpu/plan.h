@@ -1,14 +1,16 @@
 // A model's decode step as a WebGPU program: the buffers (weights in their GPU layout, activations,
 // the KV cache on the GPU), the WGSL kernels (wgsl.h) and the dispatches of one token, in order.
-// A runtime (web/src/gpu/runtime.js, in the page or in node with Dawn) creates the buffers, uploads
-// their initial contents, and per token writes `params` = [token, position], submits every step in
-// one command buffer and reads back `result` = [next token] (greedy, argmax on the GPU): the only
-// read-back.
+// A runtime (web/gpu/runtime.js, in the page or in node with Dawn) creates the buffers, uploads
+// their initial contents, and per pass writes `params` = [n_tokens, position, tokens...], submits
+// the pass's steps in one command buffer (a prompt: prefill passes of up to `batch` tokens; then one
+// decode pass per token) and reads back `result` = [next token] (greedy, argmax on the GPU): the
+// only read-back.
 //
-// Serialised as plan.json (jitflow-webgpu-plan, version 1) beside data.bin, the initial contents:
-//   {"format":"jitflow-webgpu-plan","version":1,"model":{...},"n_ctx":N,"data_bytes":B,
+// Serialised as plan.json (jitflow-webgpu-plan, version 2) beside data.bin, the initial contents:
+//   {"format":"jitflow-webgpu-plan","version":2,"model":{...},"n_ctx":N,"batch":B,"data_bytes":B,
 //    "params":i,"result":i,"notes":[s],"buffers":[{"name":s,"bytes":n[,"data":offset]}],
 //    "kernels":[{"name":s,"wgsl":text}],"steps":[{"kernel":k,"buffers":[i...],"groups":[x,y]}],
+//    "prefill_steps":[...as steps],
 //    "workloads":[{"name":s,"steps":[i...],"full_space":n,"candidates":[{"kernel":k,"config":s,
 //    "groups":[x,y]}]}]}
 #pragma once
@@ -52,28 +54,35 @@ struct PlanWorkload {
   std::vector<PlanCandidate> candidates;
 };
 
+// Decode runs one token per pass; prefill up to `batch` (params.n_tokens) with matmul kernels.
+enum class Pass { kDecode, kPrefill };
+
 struct Plan {
   ModelShape shape;
   int n_ctx = 0;
+  int batch = 0;  // tokens of one prefill pass
   std::vector<PlanBuffer> buffers;
-  std::vector<WgslKernel> kernels;  // each source text once
-  std::vector<PlanStep> steps;
-  std::vector<PlanWorkload> workloads;
-  int params = -1, result = -1;  // buffers
+  std::vector<WgslKernel> kernels;      // each source text once
+  std::vector<PlanStep> steps;          // one decode pass
+  std::vector<PlanStep> prefill_steps;  // one prefill pass
+  std::vector<PlanWorkload> workloads;  // of the decode steps
+  int params = -1, result = -1;         // buffers
   std::vector<uint8_t> data;
   std::vector<std::string> notes;  // what the plan changed: "1 q6_k matrices stored as f16 (rounded)"
 
   // Adds a buffer; `contents` (null: zeros) is copied into data, 16-byte aligned.
   int add_buffer(std::string name, uint64_t bytes, const uint8_t* contents = nullptr);
-  // Adds a step, and the kernel unless a kernel of the same text is there already.
-  void add_step(const WgslKernel& kernel, std::vector<int> buffers, Groups groups);
+  // Adds a step to a pass, and the kernel unless a kernel of the same text is there already.
+  void add_step(Pass pass, const WgslKernel& kernel, std::vector<int> buffers, Groups groups);
   // The kernel's index, added unless a kernel of the same text is there already.
   int add_kernel(const WgslKernel& kernel);
 };
 
 struct PlanOptions {
-  int n_ctx = 0;  // 0: the model's training context, at most kMaxWgslContext
+  int n_ctx = 0;   // 0: the model's training context, at most kMaxWgslContext
+  int batch = 32;  // tokens per prefill pass (at most n_ctx)
   MatvecConfig matvec;
+  MatmulConfig matmul;
   bool candidates = false;  // add each workload's lite space (matvec_space) for a tuner
   bool full_space = false;  // ... or every config (matvec_full_space), to measure what pruning loses
   AdapterLimits adapter;    // what the space is pruned by
@@ -83,7 +92,7 @@ struct PlanOptions {
 // of a type the shaders do not read are converted to F16 (Plan::notes says which). An architecture
 // the shaders do not implement, or a type jitflow cannot read, is kUnsupported naming the model (and
 // the tensor); a tensor of the wrong shape is kCorruptFile.
-Result<Plan> build_decode_plan(const GgufFile& file, const PlanOptions& options);
+Result<Plan> build_plan(const GgufFile& file, const PlanOptions& options);
 
 // The plan.json document (data.bin is Plan::data as it is).
 Json plan_json(const Plan& plan);

@@ -12,7 +12,7 @@ namespace {
 
 Result<Plan> plan_of(const std::string& path, PlanOptions options = {}) {
   JF_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open_path(path));
-  return build_decode_plan(file, options);
+  return build_plan(file, options);
 }
 
 int count_of(const std::string& text, const std::string& what) {
@@ -21,14 +21,24 @@ int count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
-TEST(WebGpuPlan, StoriesDecodeStepBindsEveryKernelFully) {
-  Result<Plan> plan = plan_of(test::source_path("models/stories260K.gguf"), {128, {}});
+TEST(WebGpuPlan, StoriesPassesBindEveryKernelFully) {
+  Result<Plan> plan = plan_of(test::source_path("models/stories260K.gguf"), {.n_ctx = 128, .batch = 16});
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   const int n_layer = plan->shape.n_layer;
-  // The embedding, 14 steps per layer, the output norm, the head and the argmax.
+  // The embeddings, 14 steps per layer, the last row's norm, the head and the argmax.
   EXPECT_EQ(plan->steps.size(), static_cast<size_t>(1 + 14 * n_layer + 3));
+  EXPECT_EQ(plan->prefill_steps.size(), plan->steps.size());
   EXPECT_EQ(plan->n_ctx, 128);
-  for (const PlanStep& step : plan->steps) {
+  EXPECT_EQ(plan->batch, 16);
+  EXPECT_EQ(plan->buffers.at(static_cast<size_t>(plan->params)).bytes, 4u * (2 + 16));
+  std::vector<PlanStep> all = plan->steps;
+  all.insert(all.end(), plan->prefill_steps.begin(), plan->prefill_steps.end());
+  int matmuls = 0;
+  for (const PlanStep& step : plan->prefill_steps) {
+    matmuls += plan->kernels.at(static_cast<size_t>(step.kernel)).name.find("-matmul-") != std::string::npos;
+  }
+  EXPECT_EQ(matmuls, 7 * n_layer);  // every linear of a layer; the head runs on the last row only
+  for (const PlanStep& step : all) {
     const WgslKernel& k = plan->kernels.at(static_cast<size_t>(step.kernel));
     EXPECT_EQ(count_of(k.source, "@binding("), static_cast<int>(step.buffers.size())) << k.name;
     EXPECT_GE(step.groups.x, 1u);
@@ -51,7 +61,7 @@ TEST(WebGpuPlan, StoriesDecodeStepBindsEveryKernelFully) {
 
 TEST(WebGpuPlan, QuantisedMatricesArePaddedToWords) {
   JF_REQUIRE_SHARED("models/synth/synth-Q4_0.gguf");
-  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_0.gguf"), {64, {}});
+  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_0.gguf"), {.n_ctx = 64});
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   const int64_t n_embd = plan->shape.n_embd;
   for (const PlanBuffer& b : plan->buffers) {
@@ -64,7 +74,7 @@ TEST(WebGpuPlan, QuantisedMatricesArePaddedToWords) {
 
 TEST(WebGpuPlan, KQuantsAreStoredAsF16WithANote) {
   JF_REQUIRE_SHARED("models/synth/synth-Q4_K_M.gguf");
-  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_K_M.gguf"), {64, {}});
+  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_K_M.gguf"), {.n_ctx = 64});
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   ASSERT_FALSE(plan->notes.empty());
   EXPECT_NE(plan->notes[0].find(" q4_k matrices stored as f16"), std::string::npos) << plan->notes[0];
@@ -81,12 +91,16 @@ TEST(WebGpuPlan, BiasedArchitectureIsUnsupported) {
 
 TEST(WebGpuPlan, BadOptionsAreInvalidArguments) {
   const std::string stories = test::source_path("models/stories260K.gguf");
-  Result<Plan> long_ctx = plan_of(stories, {kMaxWgslContext + 1, {}});
+  Result<Plan> long_ctx = plan_of(stories, {.n_ctx = kMaxWgslContext + 1});
   ASSERT_FALSE(long_ctx.ok());
   EXPECT_EQ(long_ctx.status().code(), StatusCode::kInvalidArgument);
-  Result<Plan> bad_config = plan_of(stories, {16, MatvecConfig{64, 2, 32}});  // more lanes than threads
+  Result<Plan> bad_config =
+      plan_of(stories, {.n_ctx = 16, .matvec = MatvecConfig{64, 2, 32}});  // more lanes than threads
   ASSERT_FALSE(bad_config.ok());
   EXPECT_EQ(bad_config.status().code(), StatusCode::kInvalidArgument);
+  Result<Plan> bad_tile = plan_of(stories, {.n_ctx = 16, .matmul = MatmulConfig{4, 4, 16, 2}});  // 32 threads
+  ASSERT_FALSE(bad_tile.ok());
+  EXPECT_EQ(bad_tile.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Wgsl, MatvecGroupsCoverEveryRow) {

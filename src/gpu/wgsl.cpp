@@ -56,16 +56,20 @@ std::string f32(float v) {
 
 // Per weight type: the storage type of `w`, the words of one unit (what unit_dot reads), the
 // elements of a unit, and the WGSL of unit_dot(base, u) -> f32 (unit u of the row whose first word
-// is base, times x's matching vec4s) and element(row_base, i) -> f32.
+// is base, times x's matching vec4s), element(row_base, i) -> f32 and load_unit(base, u, i) ->
+// vec4<f32> (elements 4i..4i+3 of unit u, dequantised).
 struct TypeText {
   const char* storage;
   int64_t unit_words;  // in elements of `storage`
   int64_t unit_elements;
   const char* unit_dot;
   const char* element;
+  const char* load_unit;
 };
 
-constexpr TypeText kF32Text{"vec4<f32>", 1, 4,
+constexpr TypeText kF32Text{"vec4<f32>",
+                            1,
+                            4,
                             R"(fn unit_dot(base: u32, u: u32) -> f32 {
   return dot(w[base + u], x[u]);
 }
@@ -73,9 +77,15 @@ constexpr TypeText kF32Text{"vec4<f32>", 1, 4,
                             R"(fn element(base: u32, i: u32) -> f32 {
   return w[base + i / 4u][i % 4u];
 }
+)",
+                            R"(fn load_unit(base: u32, u: u32, i: u32) -> vec4<f32> {
+  return w[base + u];
+}
 )"};
 
-constexpr TypeText kF16Text{"vec2<u32>", 1, 4,
+constexpr TypeText kF16Text{"vec2<u32>",
+                            1,
+                            4,
                             R"(fn unit_dot(base: u32, u: u32) -> f32 {
   let p = w[base + u];
   return dot(vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y)), x[u]);
@@ -85,10 +95,17 @@ constexpr TypeText kF16Text{"vec2<u32>", 1, 4,
   let p = w[base + i / 4u];
   return unpack2x16float(select(p.y, p.x, i % 4u < 2u))[i % 2u];
 }
+)",
+                            R"(fn load_unit(base: u32, u: u32, i: u32) -> vec4<f32> {
+  let p = w[base + u];
+  return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y));
+}
 )"};
 
 // Q8_0: word 0 the scale, words 1..8 four int8 each (sign-extended by extractBits on i32).
-constexpr TypeText kQ8Text{"u32", 9, 32,
+constexpr TypeText kQ8Text{"u32",
+                           9,
+                           32,
                            R"(fn unit_dot(base: u32, u: u32) -> f32 {
   let b = base + u * 9u;
   var s = 0.0;
@@ -106,11 +123,21 @@ constexpr TypeText kQ8Text{"u32", 9, 32,
   let q = bitcast<i32>(w[b + 1u + (i % 32u) / 4u]);
   return unpack2x16float(w[b]).x * f32(extractBits(q, (i % 4u) * 8u, 8u));
 }
+)",
+                           R"(fn load_unit(base: u32, u: u32, i: u32) -> vec4<f32> {
+  let b = base + u * 9u;
+  let q = bitcast<i32>(w[b + 1u + i]);
+  let v = vec4<i32>(extractBits(q, 0u, 8u), extractBits(q, 8u, 8u), extractBits(q, 16u, 8u),
+                    extractBits(q, 24u, 8u));
+  return unpack2x16float(w[b]).x * vec4<f32>(v);
+}
 )"};
 
 // Q4_0: word 0 the scale, words 1..4 the codes; word i's low nibbles are elements 4i..4i+3 and its
 // high nibbles elements 16+4i..16+4i+3, so they meet x's vec4s 8u+i and 8u+4+i.
-constexpr TypeText kQ4Text{"u32", 5, 32,
+constexpr TypeText kQ4Text{"u32",
+                           5,
+                           32,
                            R"(fn unit_dot(base: u32, u: u32) -> f32 {
   let b = base + u * 5u;
   var s = 0.0;
@@ -129,6 +156,13 @@ constexpr TypeText kQ4Text{"u32", 5, 32,
   let byte = j % 16u;
   let q = (w[b + 1u + byte / 4u] >> ((byte % 4u) * 8u + (j / 16u) * 4u)) & 15u;
   return unpack2x16float(w[b]).x * (f32(q) - 8.0);
+}
+)",
+                           R"(fn load_unit(base: u32, u: u32, i: u32) -> vec4<f32> {
+  let b = base + u * 5u;
+  let q = w[b + 1u + i % 4u] >> ((i / 4u) * 4u);
+  let v = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
+  return unpack2x16float(w[b]).x * (vec4<f32>(v) - 8.0);
 }
 )"};
 
@@ -209,7 +243,59 @@ constexpr const char* kMatvecReduce = R"(  for (var r = 0u; r < TILE; r++) {
   }
 )";
 
-constexpr const char* kGetRowTemplate = R"(// ${NAME}: out[${N}] = W[params.token]
+// Each thread: TM rows x TT tokens of sums in registers; each weight vec4 it loads meets its TT
+// tokens' x, each x vec4 its TM rows.
+constexpr const char* kMatmulTemplate = R"(// ${NAME}: Y[tokens, ${N_ROWS}] ${OP} X[tokens, ${N_COLS}] W^T
+const N_ROWS: u32 = ${N_ROWS_U};
+const N_UNITS: u32 = ${N_UNITS};
+const UNIT_VEC4: u32 = ${UNIT_VEC4};
+const ROW_STRIDE: u32 = ${ROW_STRIDE};
+const X_STRIDE: u32 = ${X_STRIDE};
+const TM: u32 = ${TM};
+const TT: u32 = ${TT};
+const WG_ROWS: u32 = ${WG_ROWS};
+const WG_TOKENS: u32 = ${WG_TOKENS};
+
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> w: array<${STORAGE}>;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+${LOAD_UNIT}
+@compute @workgroup_size(${WG_ROWS}, ${WG_TOKENS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n_tokens = params[0];
+  let t0 = (wid.y * WG_TOKENS + lid.y) * TT;
+  if (t0 >= n_tokens) {
+    return;
+  }
+  let r0 = (wid.x * WG_ROWS + lid.x) * TM;
+  var acc: array<array<f32, ${TT}>, ${TM}>;
+  for (var u = 0u; u < N_UNITS; u++) {
+    for (var i = 0u; i < UNIT_VEC4; i++) {
+      var wv: array<vec4<f32>, ${TM}>;
+      for (var r = 0u; r < TM; r++) {
+        wv[r] = load_unit(min(r0 + r, N_ROWS - 1u) * ROW_STRIDE, u, i);
+      }
+      for (var t = 0u; t < TT; t++) {
+        let xv = x[min(t0 + t, n_tokens - 1u) * X_STRIDE + u * UNIT_VEC4 + i];
+        for (var r = 0u; r < TM; r++) {
+          acc[r][t] += dot(wv[r], xv);
+        }
+      }
+    }
+  }
+  for (var r = 0u; r < TM; r++) {
+    for (var t = 0u; t < TT; t++) {
+      if (r0 + r < N_ROWS && t0 + t < n_tokens) {
+        y[(t0 + t) * N_ROWS + r0 + r] ${OP} acc[r][t];
+      }
+    }
+  }
+}
+)";
+
+constexpr const char* kGetRowsTemplate = R"(// ${NAME}: out[t] = W[params.token t], rows of ${N}
 const N: u32 = ${N_U};
 const ROW_STRIDE: u32 = ${ROW_STRIDE};
 
@@ -220,27 +306,40 @@ const ROW_STRIDE: u32 = ${ROW_STRIDE};
 ${ELEMENT}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < N) {
-    out[gid.x] = element(params[0] * ROW_STRIDE, gid.x);
+  let t = gid.y;
+  if (gid.x < N && t < params[0]) {
+    out[t * N + gid.x] = element(params[2u + t] * ROW_STRIDE, gid.x);
   }
 }
 )";
 
-constexpr const char* kRmsnormTemplate = R"(// ${NAME}: y[${N}] = x / sqrt(mean(x^2) + eps) * weight
+constexpr const char* kRmsnormTemplate = R"(// ${NAME}: y = x / sqrt(mean(x^2) + eps) * weight, rows of ${N}
 const N: u32 = ${N_U};
 const EPS: f32 = ${EPS};
+const LAST_ROW: bool = ${LAST_ROW};
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 var<workgroup> partial: array<f32, 256>;
 
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let n_tokens = params[0];
+  if (wid.x >= n_tokens) {
+    return;
+  }
+  var src = wid.x * N;
+  var dst = src;
+  if (LAST_ROW) {
+    src = (n_tokens - 1u) * N;
+    dst = 0u;
+  }
   var s = 0.0;
   for (var i = lid; i < N; i += 256u) {
-    s += x[i] * x[i];
+    s += x[src + i] * x[src + i];
   }
   partial[lid] = s;
   workgroupBarrier();
@@ -252,7 +351,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   let scale = 1.0 / sqrt(partial[0] / f32(N) + EPS);
   for (var i = lid; i < N; i += 256u) {
-    y[i] = x[i] * scale * weight[i];
+    y[dst + i] = x[src + i] * scale * weight[i];
   }
 }
 )";
@@ -276,10 +375,11 @@ const TO_CACHE: bool = ${TO_CACHE};
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = gid.x;
-  if (e >= N) {
+  let t = e / N;
+  if (t >= params[0]) {
     return;
   }
-  let pos = params[1];
+  let pos = params[1] + t;
   let j = e % HEAD_DIM;
   let head = e - j;
   var v = src[e];
@@ -306,14 +406,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   if (TO_CACHE) {
-    dst[pos * N + e] = v;
+    dst[pos * N + e % N] = v;
   } else {
     dst[e] = v;
   }
 }
 )";
 
-constexpr const char* kStoreRowTemplate = R"(// ${NAME}: dst row params.position = src[${N}]
+constexpr const char* kStoreRowsTemplate = R"(// ${NAME}: dst row (position + t) = src row t, rows of ${N}
 const N: u32 = ${N_U};
 
 @group(0) @binding(0) var<storage, read> params: array<u32>;
@@ -322,19 +422,21 @@ const N: u32 = ${N_U};
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < N) {
-    dst[params[1] * N + gid.x] = src[gid.x];
+  let t = gid.x / N;
+  if (t < params[0]) {
+    dst[(params[1] + t) * N + gid.x % N] = src[gid.x];
   }
 }
 )";
 
-// One workgroup per query head: scores of the cached keys into workgroup memory, their max and
+// One workgroup per query head and token: scores of the cached keys into workgroup memory, their max and
 // sum reduced across the 64 lanes, then each lane forms some of the head's output dimensions.
 constexpr const char* kAttentionTemplate =
     R"(// ${NAME}: ${N_HEAD} heads (${N_HEAD_KV} KV heads) of ${HEAD_DIM}
 const HEAD_DIM: u32 = ${HEAD_DIM_U};
 const GROUP: u32 = ${GROUP};
 const KV_WIDTH: u32 = ${KV_WIDTH};
+const Q_WIDTH: u32 = ${Q_WIDTH};
 const SCALE: f32 = ${SCALE};
 const WG: u32 = 64u;
 
@@ -378,47 +480,52 @@ fn reduce_sum(lid: u32, v: f32) -> f32 {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
-  let n_kv = params[1] + 1u;
-  let qb = h * HEAD_DIM;
+  let t = wid.y;
+  if (t >= params[0]) {
+    return;
+  }
+  let n_kv = params[1] + t + 1u;
+  let qb = t * Q_WIDTH + h * HEAD_DIM;
   let kb = (h / GROUP) * HEAD_DIM;
   var m = bitcast<f32>(0xff7fffffu);
-  for (var t = lid; t < n_kv; t += WG) {
+  for (var j = lid; j < n_kv; j += WG) {
     var s = 0.0;
     for (var d = 0u; d < HEAD_DIM; d++) {
-      s += q[qb + d] * k_cache[t * KV_WIDTH + kb + d];
+      s += q[qb + d] * k_cache[j * KV_WIDTH + kb + d];
     }
     s *= SCALE;
-    scores[t] = s;
+    scores[j] = s;
     m = max(m, s);
   }
   m = reduce_max(lid, m);
   var sum = 0.0;
-  for (var t = lid; t < n_kv; t += WG) {
-    let e = exp(scores[t] - m);
-    scores[t] = e;
+  for (var j = lid; j < n_kv; j += WG) {
+    let e = exp(scores[j] - m);
+    scores[j] = e;
     sum += e;
   }
   let inv = 1.0 / reduce_sum(lid, sum);
   for (var d = lid; d < HEAD_DIM; d += WG) {
     var o = 0.0;
-    for (var t = 0u; t < n_kv; t++) {
-      o += scores[t] * v_cache[t * KV_WIDTH + kb + d];
+    for (var j = 0u; j < n_kv; j++) {
+      o += scores[j] * v_cache[j * KV_WIDTH + kb + d];
     }
     out[qb + d] = o * inv;
   }
 }
 )";
 
-constexpr const char* kSwigluTemplate = R"(// ${NAME}: gate[${N}] = silu(gate) * up
+constexpr const char* kSwigluTemplate = R"(// ${NAME}: gate = silu(gate) * up, rows of ${N}
 const N: u32 = ${N_U};
 
-@group(0) @binding(0) var<storage, read_write> gate: array<f32>;
-@group(0) @binding(1) var<storage, read> up: array<f32>;
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read_write> gate: array<f32>;
+@group(0) @binding(2) var<storage, read> up: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
-  if (i < N) {
+  if (i < params[0] * N) {
     let g = gate[i];
     gate[i] = g / (1.0 + exp(-g)) * up[i];
   }
@@ -548,25 +655,70 @@ WgslKernel wgsl_matvec(DType dtype, int64_t n_rows, int64_t n_cols, bool accumul
   return k;
 }
 
-WgslKernel wgsl_get_row(DType dtype, int64_t n_cols) {
+bool is_valid(const MatmulConfig& c) {
+  auto in = [](int v, std::initializer_list<int> set) {
+    return std::find(set.begin(), set.end(), v) != set.end();
+  };
+  return in(c.rows, {1, 2, 4, 8}) && in(c.tokens, {1, 2, 4, 8}) && in(c.wg_tokens, {1, 2, 4, 8}) &&
+         c.wg_rows * c.wg_tokens == 64;
+}
+
+Groups matmul_groups(int64_t n_rows, int64_t max_tokens, const MatmulConfig& c) {
+  const int64_t rows = static_cast<int64_t>(c.rows) * c.wg_rows,
+                tokens = static_cast<int64_t>(c.tokens) * c.wg_tokens;
+  return {static_cast<uint32_t>((n_rows + rows - 1) / rows),
+          static_cast<uint32_t>((max_tokens + tokens - 1) / tokens)};
+}
+
+WgslKernel wgsl_matmul(DType dtype, int64_t n_rows, int64_t n_cols, bool accumulate,
+                       const MatmulConfig& config) {
+  JF_CHECK(wgsl_supports(dtype) && is_valid(config));
+  const TypeText& t = type_text(dtype);
+  JF_CHECK(n_cols % t.unit_elements == 0);
+  WgslKernel k;
+  k.name = weighted_name(dtype, "matmul") + "-m" + std::to_string(config.rows) + "t" +
+           std::to_string(config.tokens) + "w" + std::to_string(config.wg_rows) + "x" +
+           std::to_string(config.wg_tokens) + (accumulate ? "-acc" : "") + "__wgsl";
+  k.source = fill(kMatmulTemplate, {{"NAME", k.name},
+                                    {"OP", accumulate ? "+=" : "="},
+                                    {"N_ROWS", std::to_string(n_rows)},
+                                    {"N_COLS", std::to_string(n_cols)},
+                                    {"N_ROWS_U", u32(n_rows)},
+                                    {"N_UNITS", u32(n_cols / t.unit_elements)},
+                                    {"UNIT_VEC4", u32(t.unit_elements / 4)},
+                                    {"ROW_STRIDE", u32(row_stride(dtype, n_cols))},
+                                    {"X_STRIDE", u32(n_cols / 4)},
+                                    {"TM", u32(config.rows)},
+                                    {"TT", u32(config.tokens)},
+                                    {"WG_ROWS", u32(config.wg_rows)},
+                                    {"WG_TOKENS", u32(config.wg_tokens)},
+                                    {"STORAGE", t.storage},
+                                    {"LOAD_UNIT", t.load_unit}});
+  return k;
+}
+
+WgslKernel wgsl_get_rows(DType dtype, int64_t n_cols) {
   JF_CHECK(wgsl_supports(dtype));
   const TypeText& t = type_text(dtype);
   JF_CHECK(n_cols % t.unit_elements == 0);
   WgslKernel k;
-  k.name = weighted_name(dtype, "get_row") + "__wgsl";
-  k.source = fill(kGetRowTemplate, {{"NAME", k.name},
-                                    {"N", std::to_string(n_cols)},
-                                    {"N_U", u32(n_cols)},
-                                    {"ROW_STRIDE", u32(row_stride(dtype, n_cols))},
-                                    {"STORAGE", t.storage},
-                                    {"ELEMENT", t.element}});
+  k.name = weighted_name(dtype, "get_rows") + "__wgsl";
+  k.source = fill(kGetRowsTemplate, {{"NAME", k.name},
+                                     {"N", std::to_string(n_cols)},
+                                     {"N_U", u32(n_cols)},
+                                     {"ROW_STRIDE", u32(row_stride(dtype, n_cols))},
+                                     {"STORAGE", t.storage},
+                                     {"ELEMENT", t.element}});
   return k;
 }
 
-WgslKernel wgsl_rmsnorm(int64_t n, float eps) {
-  WgslKernel k{"f32-rmsnorm__wgsl", ""};
-  k.source = fill(kRmsnormTemplate,
-                  {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}, {"EPS", f32(eps)}});
+WgslKernel wgsl_rmsnorm(int64_t n, float eps, bool last_row) {
+  WgslKernel k{last_row ? "f32-rmsnorm_last__wgsl" : "f32-rmsnorm__wgsl", ""};
+  k.source = fill(kRmsnormTemplate, {{"NAME", k.name},
+                                     {"N", std::to_string(n)},
+                                     {"N_U", u32(n)},
+                                     {"EPS", f32(eps)},
+                                     {"LAST_ROW", last_row ? "true" : "false"}});
   return k;
 }
 
@@ -586,9 +738,9 @@ WgslKernel wgsl_rope(int n_heads, int head_dim, int n_rot, RopePairing pairing, 
   return k;
 }
 
-WgslKernel wgsl_store_row(int64_t n) {
-  WgslKernel k{"f32-store_row__wgsl", ""};
-  k.source = fill(kStoreRowTemplate, {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}});
+WgslKernel wgsl_store_rows(int64_t n) {
+  WgslKernel k{"f32-store_rows__wgsl", ""};
+  k.source = fill(kStoreRowsTemplate, {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}});
   return k;
 }
 
@@ -602,6 +754,7 @@ WgslKernel wgsl_attention(int n_head, int n_head_kv, int head_dim, int n_ctx) {
                                        {"HEAD_DIM_U", u32(head_dim)},
                                        {"GROUP", u32(n_head / n_head_kv)},
                                        {"KV_WIDTH", u32(static_cast<int64_t>(n_head_kv) * head_dim)},
+                                       {"Q_WIDTH", u32(static_cast<int64_t>(n_head) * head_dim)},
                                        {"SCALE", f32(1.0f / std::sqrt(static_cast<float>(head_dim)))},
                                        {"N_CTX", u32(n_ctx)}});
   return k;

@@ -1,11 +1,14 @@
-// WGSL compute shaders for the decode step of the Llama family, written as text at run time from
-// templates with knobs (nnJIT's WebGPU back end). The shapes are constants in the text, so every
-// shader is specialised to one operator of one model; the knobs are the canonical name's suffix.
+// WGSL compute shaders for the Llama family's forward pass, decode and prefill, written as text at
+// run time from templates with knobs (nnJIT's WebGPU back end). The shapes are constants in the
+// text, so every shader is specialised to one operator of one model; the knobs are the canonical
+// name's suffix.
 //
 // All arithmetic is f32 (a WebGPU adapter may lack `shader-f16`); weights are read in their GPU
 // layout (gpu_layout.h) and converted in registers. Each shader lists its bindings, all in group 0,
-// in the order a plan step binds its buffers (plan.h). `params` is the per-token uniform state:
-// array<u32> [token, position].
+// in the order a plan step binds its buffers (plan.h). `params` is the state of one pass:
+// array<u32> [n_tokens, position of the first, token 0, token 1, ...]; activations are rows of
+// n_tokens tokens (decode: one). The batched shaders take n_tokens from params, so one text serves
+// decode and prefill; the dispatch decides how many rows a step covers.
 //
 // Every shader has a CPU reference twin (kernels/*/ref.cpp, tensor/quant.h's dequantize_row for
 // weights) that wgsl_cases checks it against on a WebGPU device (web/gpu/tests).
@@ -70,35 +73,56 @@ Groups matvec_groups(int64_t n_rows, const MatvecConfig& config);
 WgslKernel wgsl_matvec(DType dtype, int64_t n_rows, int64_t n_cols, bool accumulate,
                        const MatvecConfig& config);
 
-// out[i] = W[params.token, i] for i < n_cols: the token embedding. One thread per element, 64 per
-// workgroup: dispatch ceil(n_cols / 64).
+// The matrix-matrix product of prefill: Y[t, r] = sum_k W[r, k] X[t, k] (+= with accumulate) for
+// t < params.n_tokens, X [tokens, n_cols] and Y [tokens, n_rows] f32. Each thread keeps a register
+// tile of `rows` x `tokens` sums and reads every weight vector once for its tokens; a workgroup is
+// wg_rows x wg_tokens threads. Canonical suffix "m<rows>t<tokens>w<wg_rows>x<wg_tokens>".
+//   bindings: params, w (read), x (read), y (read_write)
+struct MatmulConfig {
+  int rows = 4;       // 1, 2, 4, 8
+  int tokens = 4;     // 1, 2, 4, 8
+  int wg_rows = 16;   // wg_rows * wg_tokens = 64
+  int wg_tokens = 4;  // 1, 2, 4, 8
+
+  bool operator==(const MatmulConfig&) const = default;
+};
+bool is_valid(const MatmulConfig& config);
+Groups matmul_groups(int64_t n_rows, int64_t max_tokens, const MatmulConfig& config);
+WgslKernel wgsl_matmul(DType dtype, int64_t n_rows, int64_t n_cols, bool accumulate,
+                       const MatmulConfig& config);
+
+// out row t = W[params.token t] (n_cols) for t < n_tokens: the token embeddings. One thread per
+// element, 64 per workgroup: dispatch [ceil(n_cols / 64), tokens].
 //   bindings: params, w (read), out (read_write)
-WgslKernel wgsl_get_row(DType dtype, int64_t n_cols);
+WgslKernel wgsl_get_rows(DType dtype, int64_t n_cols);
 
-// y = x / sqrt(mean(x^2) + eps) * weight over n elements (rmsnorm_ref). One workgroup of 256.
-//   bindings: x (read), weight (read), y (read_write)
-WgslKernel wgsl_rmsnorm(int64_t n, float eps);
+// Per row of n elements: y = x / sqrt(mean(x^2) + eps) * weight (rmsnorm_ref). One workgroup of
+// 256 per row: dispatch [tokens]. With last_row, only the last token's row, into y's row 0 (the
+// output head's input): dispatch [1].
+//   bindings: params, x (read), weight (read), y (read_write)
+WgslKernel wgsl_rmsnorm(int64_t n, float eps, bool last_row);
 
-// RoPE of one token's heads (rope_apply_ref), angles from a table [n_ctx][n_rot / 2][cos, sin]
-// (rope_angles at every position). The result goes to dst row params.position when to_cache (the K
-// cache, rows of n_heads * head_dim), else to dst itself. One thread per element, 64 per workgroup:
-// dispatch ceil(n_heads * head_dim / 64).
+// RoPE of each token's heads (rope_apply_ref) at its position, angles from a table [n_ctx][n_rot /
+// 2][cos, sin] (rope_angles at every position). With to_cache the rows go to their positions'
+// rows of dst (the K cache, rows of n_heads * head_dim), else to dst's rows 0... One thread per
+// element, 64 per workgroup: dispatch ceil(tokens * n_heads * head_dim / 64).
 //   bindings: params, table (read), src (read), dst (read_write)
 WgslKernel wgsl_rope(int n_heads, int head_dim, int n_rot, RopePairing pairing, bool to_cache);
 
-// dst row params.position = src (the V cache), n floats. Dispatch ceil(n / 64).
+// Row t of src (n floats) to dst row position + t (the V cache). Dispatch ceil(tokens * n / 64).
 //   bindings: params, src (read), dst (read_write)
-WgslKernel wgsl_store_row(int64_t n);
+WgslKernel wgsl_store_rows(int64_t n);
 
-// Causal attention of one token over cache rows 0..params.position (attention_head_ref), one
-// workgroup of 64 per query head; GQA as attention.h. n_ctx <= kMaxWgslContext (the scores live in
-// workgroup memory).
+// Causal attention of each token over cache rows 0..its position (attention_head_ref), one
+// workgroup of 64 per query head and token: dispatch [n_head, tokens]; GQA as attention.h.
+// n_ctx <= kMaxWgslContext (the scores live in workgroup memory).
 //   bindings: params, q (read), k_cache (read), v_cache (read), out (read_write)
 inline constexpr int kMaxWgslContext = 4096;
 WgslKernel wgsl_attention(int n_head, int n_head_kv, int head_dim, int n_ctx);
 
-// gate[i] = silu(gate[i]) * up[i] (swiglu_ref), in place. Dispatch ceil(n / 64).
-//   bindings: gate (read_write), up (read)
+// gate[i] = silu(gate[i]) * up[i] (swiglu_ref), in place, over n_tokens rows of n. Dispatch
+// ceil(tokens * n / 64).
+//   bindings: params, gate (read_write), up (read)
 WgslKernel wgsl_swiglu(int64_t n);
 
 // result[0] = the index of the largest of n logits (the lowest index among equals). One workgroup

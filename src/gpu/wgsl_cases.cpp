@@ -39,9 +39,11 @@ struct Case {
   int add_floats(const char* name, const std::vector<float>& v) {
     return plan.add_buffer(name, v.size() * sizeof(float), reinterpret_cast<const uint8_t*>(v.data()));
   }
-  int add_params(uint32_t token, uint32_t position) {
-    const uint32_t p[2] = {token, position};
-    plan.params = plan.add_buffer("params", sizeof p, reinterpret_cast<const uint8_t*>(p));
+  // params = [n_tokens, position of the first, tokens...] (wgsl.h)
+  int add_params(uint32_t position, std::vector<uint32_t> tokens) {
+    std::vector<uint32_t> p = {static_cast<uint32_t>(tokens.size()), position};
+    p.insert(p.end(), tokens.begin(), tokens.end());
+    plan.params = plan.add_buffer("params", p.size() * 4, reinterpret_cast<const uint8_t*>(p.data()));
     return plan.params;
   }
   int64_t add_data(const void* bytes, size_t n) {
@@ -117,42 +119,81 @@ Case matvec_case(DType dtype, const MatvecConfig& config, bool accumulate, int64
   const int w = add_matrix(c, dtype, m, n_rows, n_cols);
   const int xb = c.add_floats("x", x);
   const int y = accumulate ? c.add_floats("y", y0) : c.plan.add_buffer("y", want.size() * sizeof(float));
-  c.plan.add_step(wgsl_matvec(dtype, n_rows, n_cols, accumulate, config), {w, xb, y},
+  c.plan.add_step(Pass::kDecode, wgsl_matvec(dtype, n_rows, n_cols, accumulate, config), {w, xb, y},
                   matvec_groups(n_rows, config));
   c.expect_floats(y, want, 1e-6 * worst, 0);  // f32 sums of n_cols products, in another order
   return c;
 }
 
-Case get_row_case(DType dtype) {
+// Rows 6 and 2 of the table.
+Case get_rows_case(DType dtype) {
   std::mt19937 rng(11);
   Case c;
-  const int64_t n_rows = 9, n_cols = 96, token = 6;
+  const int64_t n_rows = 9, n_cols = 96;
   const TestMatrix m = random_matrix(rng, dtype, n_rows, n_cols);
-  const int p = c.add_params(token, 0);
+  const int p = c.add_params(0, {6, 2});
   const int w = add_matrix(c, dtype, m, n_rows, n_cols);
-  const int out = c.plan.add_buffer("out", n_cols * sizeof(float));
-  c.plan.add_step(wgsl_get_row(dtype, n_cols), {p, w, out}, {2, 1});
-  c.expect_floats(
-      out, std::vector<float>(m.values.begin() + token * n_cols, m.values.begin() + (token + 1) * n_cols), 0,
-      0);
+  const int out = c.plan.add_buffer("out", 2 * n_cols * sizeof(float));
+  c.plan.add_step(Pass::kDecode, wgsl_get_rows(dtype, n_cols), {p, w, out}, {2, 2});
+  std::vector<float> want(m.values.begin() + 6 * n_cols, m.values.begin() + 7 * n_cols);
+  want.insert(want.end(), m.values.begin() + 2 * n_cols, m.values.begin() + 3 * n_cols);
+  c.expect_floats(out, want, 0, 0);
   return c;
 }
 
-Case rmsnorm_case() {
+// y (+)= X W^T for 5 tokens of a batch of 8 (the rows past n_tokens stay as they were).
+Case matmul_case(DType dtype, const MatmulConfig& config, bool accumulate, int64_t n_rows, int64_t n_cols) {
+  std::mt19937 rng(37);
+  Case c;
+  const int64_t n_tokens = 5, batch = 8;
+  const TestMatrix m = random_matrix(rng, dtype, n_rows, n_cols);
+  const std::vector<float> x = random_floats(rng, batch * n_cols), y0 = random_floats(rng, batch * n_rows);
+  std::vector<float> want = y0;
+  double worst = 0;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+      double sum = accumulate ? y0[t * n_rows + r] : 0.0, magnitude = 0;
+      for (int64_t k = 0; k < n_cols; ++k) {
+        const double product = static_cast<double>(m.values[r * n_cols + k]) * x[t * n_cols + k];
+        sum += product;
+        magnitude += std::fabs(product);
+      }
+      want[t * n_rows + r] = static_cast<float>(sum);
+      worst = std::max(worst, magnitude);
+    }
+  }
+  const int p = c.add_params(0, std::vector<uint32_t>(n_tokens, 0));
+  const int w = add_matrix(c, dtype, m, n_rows, n_cols);
+  const int xb = c.add_floats("x", x), y = c.add_floats("y", y0);
+  c.plan.add_step(Pass::kDecode, wgsl_matmul(dtype, n_rows, n_cols, accumulate, config), {p, w, xb, y},
+                  matmul_groups(n_rows, batch, config));
+  c.expect_floats(y, want, 1e-6 * worst, 0);
+  return c;
+}
+
+// Two rows of 300; with last_row only the second, into row 0.
+Case rmsnorm_case(bool last_row) {
   std::mt19937 rng(13);
   Case c;
   const int64_t n = 300;
-  const std::vector<float> x = random_floats(rng, n, 3.0f), weight = random_floats(rng, n);
-  std::vector<float> want(n);
-  rmsnorm_ref(x.data(), weight.data(), want.data(), n, 1e-5f);
+  const std::vector<float> x = random_floats(rng, 2 * n, 3.0f), weight = random_floats(rng, n);
+  std::vector<float> want(2 * n, 0.0f);
+  if (last_row) {
+    rmsnorm_ref(x.data() + n, weight.data(), want.data(), n, 1e-5f);
+  } else {
+    for (int64_t r = 0; r < 2; ++r)
+      rmsnorm_ref(x.data() + r * n, weight.data(), want.data() + r * n, n, 1e-5f);
+  }
+  const int p = c.add_params(0, {1, 1});
   const int xb = c.add_floats("x", x), wb = c.add_floats("weight", weight);
-  const int y = c.plan.add_buffer("y", n * sizeof(float));
-  c.plan.add_step(wgsl_rmsnorm(n, 1e-5f), {xb, wb, y}, {1, 1});
+  const int y = c.plan.add_buffer("y", 2 * n * sizeof(float));
+  c.plan.add_step(Pass::kDecode, wgsl_rmsnorm(n, 1e-5f, last_row), {p, xb, wb, y}, {last_row ? 1u : 2u, 1});
   c.expect_floats(y, want, 1e-6, 1e-5);
   return c;
 }
 
-// Three heads of 16 with 12 dimensions rotated (the last 4 copied), at position 5 of 8.
+// Three heads of 16 with 12 dimensions rotated (the last 4 copied), two tokens at positions 5 and
+// 6 of 8.
 Case rope_case(RopePairing pairing, bool to_cache) {
   std::mt19937 rng(17);
   Case c;
@@ -162,53 +203,62 @@ Case rope_case(RopePairing pairing, bool to_cache) {
   params.pairing = pairing;
   std::vector<float> table(n_ctx * n_rot);
   for (int p = 0; p < n_ctx; ++p) rope_angles(params, p, table.data() + p * n_rot);
-  const std::vector<float> x = random_floats(rng, n);
+  const std::vector<float> x = random_floats(rng, 2 * n);
   std::vector<float> rotated = x;
-  rope_apply_ref(params, table.data() + pos * n_rot, rotated.data(), n_heads, head_dim);
-  const int pb = c.add_params(0, pos), tb = c.add_floats("table", table), src = c.add_floats("src", x);
+  for (int t = 0; t < 2; ++t) {
+    rope_apply_ref(params, table.data() + (pos + t) * n_rot, rotated.data() + t * n, n_heads, head_dim);
+  }
+  const int pb = c.add_params(pos, {0, 0}), tb = c.add_floats("table", table), src = c.add_floats("src", x);
   std::vector<float> want = rotated;
   if (to_cache) {
     want.assign(n_ctx * n, 0.0f);
     std::copy(rotated.begin(), rotated.end(), want.begin() + pos * n);
   }
   const int dst = c.plan.add_buffer("dst", want.size() * sizeof(float));
-  c.plan.add_step(wgsl_rope(n_heads, head_dim, n_rot, pairing, to_cache), {pb, tb, src, dst}, {1, 1});
+  c.plan.add_step(Pass::kDecode, wgsl_rope(n_heads, head_dim, n_rot, pairing, to_cache), {pb, tb, src, dst},
+                  {2, 1});
   c.expect_floats(dst, want, 1e-6, 1e-6);
   return c;
 }
 
-Case store_row_case() {
+// Two rows into the cache at positions 2 and 3.
+Case store_rows_case() {
   std::mt19937 rng(19);
   Case c;
-  const int64_t n = 40, n_ctx = 4, pos = 2;
-  const std::vector<float> src = random_floats(rng, n);
+  const int64_t n = 40, n_ctx = 5, pos = 2;
+  const std::vector<float> src = random_floats(rng, 2 * n);
   std::vector<float> want(n_ctx * n, 0.0f);
   std::copy(src.begin(), src.end(), want.begin() + pos * n);
-  const int p = c.add_params(0, pos), s = c.add_floats("src", src);
+  const int p = c.add_params(pos, {0, 0}), s = c.add_floats("src", src);
   const int dst = c.plan.add_buffer("dst", want.size() * sizeof(float));
-  c.plan.add_step(wgsl_store_row(n), {p, s, dst}, {1, 1});
+  c.plan.add_step(Pass::kDecode, wgsl_store_rows(n), {p, s, dst}, {2, 1});
   c.expect_floats(dst, want, 0, 0);
   return c;
 }
 
-// Four query heads over two KV heads of 8, at position 69 of a 100-token cache (more keys than
-// the workgroup's 64 lanes).
+// Four query heads over two KV heads of 8, two tokens at positions 69 and 70 of a 100-token cache
+// (more keys than the workgroup's 64 lanes).
 Case attention_case() {
   std::mt19937 rng(23);
   Case c;
   const int n_head = 4, n_head_kv = 2, head_dim = 8, n_ctx = 100, pos = 69;
   const int kv_width = n_head_kv * head_dim;
-  const std::vector<float> q = random_floats(rng, n_head * head_dim),
+  const std::vector<float> q = random_floats(rng, 2 * n_head * head_dim),
                            k = random_floats(rng, n_ctx * kv_width), v = random_floats(rng, n_ctx * kv_width);
   AttentionShape shape{n_head, n_head_kv, head_dim, kv_width, 1.0f / std::sqrt(static_cast<float>(head_dim))};
-  std::vector<float> want(n_head * head_dim), scores(n_ctx);
-  for (int h = 0; h < n_head; ++h) {
-    attention_head_ref(shape, h, q.data(), k.data(), v.data(), pos + 1, want.data(), scores.data());
+  std::vector<float> want(2 * n_head * head_dim), scores(n_ctx);
+  for (int t = 0; t < 2; ++t) {
+    const int64_t row = static_cast<int64_t>(t) * n_head * head_dim;
+    for (int h = 0; h < n_head; ++h) {
+      attention_head_ref(shape, h, q.data() + row, k.data(), v.data(), pos + t + 1, want.data() + row,
+                         scores.data());
+    }
   }
-  const int p = c.add_params(0, pos), qb = c.add_floats("q", q), kb = c.add_floats("k_cache", k),
+  const int p = c.add_params(pos, {0, 0}), qb = c.add_floats("q", q), kb = c.add_floats("k_cache", k),
             vb = c.add_floats("v_cache", v);
   const int out = c.plan.add_buffer("out", want.size() * sizeof(float));
-  c.plan.add_step(wgsl_attention(n_head, n_head_kv, head_dim, n_ctx), {p, qb, kb, vb, out}, {n_head, 1});
+  c.plan.add_step(Pass::kDecode, wgsl_attention(n_head, n_head_kv, head_dim, n_ctx), {p, qb, kb, vb, out},
+                  {n_head, 2});
   c.expect_floats(out, want, 1e-5, 1e-5);
   return c;
 }
@@ -220,8 +270,9 @@ Case swiglu_case() {
   const std::vector<float> gate = random_floats(rng, n, 4.0f), up = random_floats(rng, n);
   std::vector<float> want(n);
   swiglu_ref(gate.data(), up.data(), want.data(), n);
+  const int p = c.add_params(0, {0, 0});
   const int g = c.add_floats("gate", gate), u = c.add_floats("up", up);
-  c.plan.add_step(wgsl_swiglu(n), {g, u}, {2, 1});
+  c.plan.add_step(Pass::kDecode, wgsl_swiglu(n / 2), {p, g, u}, {2, 1});  // two rows of 50
   c.expect_floats(g, want, 1e-6, 1e-5);
   return c;
 }
@@ -234,7 +285,7 @@ Case argmax_case() {
   logits[700] = logits[300] = max_abs(logits) + 1.0f;
   const int l = c.add_floats("logits", logits);
   const int r = c.plan.add_buffer("result", 4);
-  c.plan.add_step(wgsl_argmax(static_cast<int64_t>(logits.size())), {l, r}, {1, 1});
+  c.plan.add_step(Pass::kDecode, wgsl_argmax(static_cast<int64_t>(logits.size())), {l, r}, {1, 1});
   c.expect_u32(r, 300);
   return c;
 }
@@ -248,14 +299,20 @@ std::vector<Case> all_cases() {
       cases.push_back(matvec_case(dtype, config, false, 67, 256));
     }
     cases.push_back(matvec_case(dtype, MatvecConfig{8, 4, 64}, true, 33, 512));
-    cases.push_back(get_row_case(dtype));
+    cases.push_back(get_rows_case(dtype));
+    for (const MatmulConfig config : {MatmulConfig{1, 1, 64, 1}, MatmulConfig{4, 4, 16, 4},
+                                      MatmulConfig{8, 2, 8, 8}, MatmulConfig{2, 8, 32, 2}}) {
+      cases.push_back(matmul_case(dtype, config, false, 67, 256));
+    }
+    cases.push_back(matmul_case(dtype, MatmulConfig{}, true, 33, 128));
   }
-  cases.push_back(rmsnorm_case());
+  cases.push_back(rmsnorm_case(false));
+  cases.push_back(rmsnorm_case(true));
   for (RopePairing pairing : {RopePairing::kAdjacent, RopePairing::kHalves}) {
     cases.push_back(rope_case(pairing, false));
     cases.push_back(rope_case(pairing, true));
   }
-  cases.push_back(store_row_case());
+  cases.push_back(store_rows_case());
   cases.push_back(attention_case());
   cases.push_back(swiglu_case());
   cases.push_back(argmax_case());

@@ -49,6 +49,7 @@ int cmd_webgpu(int argc, char** argv) {
   parser.add("-o", "--out", &out_dir, "folder to write plan.json and data.bin into (created)");
   parser.add("-c", "--ctx", &options.n_ctx,
              "context length of the KV cache (default: the model's, at most 4096)");
+  parser.add("-b", "--batch", &options.batch, "tokens per prefill pass (default 32)");
   parser.add("", "--lanes", &options.matvec.lanes,
              "matvec threads per row: a power of two up to --workgroup (default 32)");
   parser.add("", "--tile", &options.matvec.tile, "matvec rows per thread: 1, 2, 4, 8 (default 2)");
@@ -74,8 +75,7 @@ int cmd_webgpu(int argc, char** argv) {
     }
   }
   Result<GgufFile> file = GgufFile::open_path(model_path);
-  Result<gpu::Plan> plan =
-      file.ok() ? gpu::build_decode_plan(*file, options) : Result<gpu::Plan>(file.status());
+  Result<gpu::Plan> plan = file.ok() ? gpu::build_plan(*file, options) : Result<gpu::Plan>(file.status());
   if (!plan.ok()) {
     std::fprintf(stderr, "jitflow webgpu: %s\n", plan.status().to_string().c_str());
     return 1;

@@ -53,8 +53,8 @@ export class PlanRunner {
   }
 
   static async create(device, plan, readData) {
-    if (plan.format !== 'jitflow-webgpu-plan' || plan.version !== 1) {
-      throw new GpuError(`not a jitflow WebGPU plan (version 1): format ${plan.format}, version ${plan.version}`);
+    if (plan.format !== 'jitflow-webgpu-plan' || plan.version !== 2) {
+      throw new GpuError(`not a jitflow WebGPU plan (version 2): format ${plan.format}, version ${plan.version}`);
     }
     const limit = device.limits.maxStorageBufferBindingSize;
     const buffers = await validated(device, 'creating the buffers', async () => {
@@ -73,9 +73,11 @@ export class PlanRunner {
       return out;
     });
     const runner = new PlanRunner(device, structuredClone(plan), buffers);
-    for (const s of plan.steps) await runner.compile(s.kernel);
+    const prefill = plan.prefill_steps ?? [];
+    for (const s of plan.steps.concat(prefill)) await runner.compile(s.kernel);
     await validated(device, 'binding the buffers', async () => {
       runner.plan.steps.forEach((s, i) => runner.setStepKernel(i, s.kernel, s.groups));
+      runner.prefillBindGroups = prefill.map((s) => runner.bindGroup(s));
     });
     return runner;
   }
@@ -97,36 +99,44 @@ export class PlanRunner {
     return this.pipelines.get(index);
   }
 
-  // Step `index` runs compiled kernel `kernel` on its buffers from the next submitted token on.
-  setStepKernel(index, kernel, groups) {
-    const step = this.plan.steps[index];
-    step.kernel = kernel;
-    step.groups = groups;
-    this.bindGroups[index] = this.device.createBindGroup({
-      layout: this.pipelines.get(kernel).getBindGroupLayout(0),
+  bindGroup(step) {
+    return this.device.createBindGroup({
+      layout: this.pipelines.get(step.kernel).getBindGroupLayout(0),
       entries: step.buffers.map((b, i) => ({ binding: i, resource: { buffer: this.buffers[b] } })),
     });
   }
 
-  // Records every step of the plan into one compute pass.
-  encodeSteps(encoder) {
+  // Decode step `index` runs compiled kernel `kernel` on its buffers from the next submitted token on.
+  setStepKernel(index, kernel, groups) {
+    const step = this.plan.steps[index];
+    step.kernel = kernel;
+    step.groups = groups;
+    this.bindGroups[index] = this.bindGroup(step);
+  }
+
+  // Records the steps of a pass (default: decode) into one compute pass.
+  encodeSteps(encoder, steps = this.plan.steps, bindGroups = this.bindGroups) {
     const pass = encoder.beginComputePass();
-    this.plan.steps.forEach((s, i) => {
+    steps.forEach((s, i) => {
       pass.setPipeline(this.pipelines.get(s.kernel));
-      pass.setBindGroup(0, this.bindGroups[i]);
+      pass.setBindGroup(0, bindGroups[i]);
       pass.dispatchWorkgroups(s.groups[0], s.groups[1]);
     });
     pass.end();
   }
 
-  // Queues one decode step of `token` at `position` (nothing is read back).
-  submitStep(token, position) {
-    if (position >= this.plan.n_ctx) {
-      throw new GpuError(`position ${position} is past the plan's context of ${this.plan.n_ctx} tokens`);
+  // Queues one pass over `tokens` at positions position.. (nothing is read back): decode for one
+  // token, prefill (matmul kernels) for up to plan.batch.
+  submitTokens(tokens, position) {
+    if (position + tokens.length > this.plan.n_ctx) {
+      throw new GpuError(`positions ${position}..${position + tokens.length - 1} are past the plan's context of ` +
+                         `${this.plan.n_ctx} tokens`);
     }
-    this.device.queue.writeBuffer(this.buffers[this.plan.params], 0, new Uint32Array([token, position]));
+    if (tokens.length > this.plan.batch) throw new GpuError(`${tokens.length} tokens in one pass; the plan takes ${this.plan.batch}`);
+    this.device.queue.writeBuffer(this.buffers[this.plan.params], 0, new Uint32Array([tokens.length, position, ...tokens]));
     const encoder = this.device.createCommandEncoder();
-    this.encodeSteps(encoder);
+    if (tokens.length === 1) this.encodeSteps(encoder);
+    else this.encodeSteps(encoder, this.plan.prefill_steps, this.prefillBindGroups);
     this.device.queue.submit([encoder.finish()]);
   }
 
@@ -141,20 +151,23 @@ export class PlanRunner {
     return token;
   }
 
-  // Greedy generation: the prompt's steps are queued back to back and only the last one is read;
-  // then each generated token is fed back. onToken(token, index) may return false to stop;
+  // Greedy generation: the prompt goes through prefill passes of up to plan.batch tokens, queued back
+  // to back with only the last one read; then each generated token is fed back through a decode pass. onToken(token, index) may return false to stop;
   // betweenTokens (a tuner's next) runs after each token is read.
   async generate(promptTokens, nPredict, onToken = () => true, betweenTokens = null) {
     if (promptTokens.length === 0) throw new GpuError('empty prompt');
     let position = 0;
-    for (const t of promptTokens) this.submitStep(t, position++);
+    for (; position < promptTokens.length; position += this.plan.batch) {
+      this.submitTokens(promptTokens.slice(position, position + this.plan.batch), position);
+    }
+    position = promptTokens.length;
     const out = [];
     while (out.length < nPredict) {
       const token = await this.readToken();
       out.push(token);
       if (onToken(token, out.length - 1) === false || out.length === nPredict) break;
       if (betweenTokens) await betweenTokens();
-      this.submitStep(token, position++);
+      this.submitTokens([token], position++);
     }
     return out;
   }

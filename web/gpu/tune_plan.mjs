@@ -1,8 +1,8 @@
 // Tunes a WebGPU plan (`jitflow webgpu -m MODEL -o DIR --candidates`) on this machine's adapter, in
 // node with Dawn, while it generates:
-//   node web/gpu/tune_plan.mjs DIR [--tokens 1,2,3] [-n 32] [--kdb FILE] [--csv FILE]
-// Decodes n tokens on the plan's kernels, then tunes one candidate between generated tokens
-// until every workload is searched (the tuner swaps each better kernel into the running plan), then
+//   node web/gpu/tune_plan.mjs DIR [--tokens 1,2,3] [-n 32] [--slice-ms 100] [--kdb FILE] [--csv FILE]
+// Decodes n tokens on the plan's kernels, then tunes for a slice between generated tokens until
+// every workload is searched (the tuner swaps each better kernel into the running plan), then
 // decodes n tokens again. Prints each workload's space (full -> pruned), its kernel before and
 // after and how long until it was within 5 % of its best; --csv writes the per-token latency
 // against seconds since the plan was loaded; --kdb reads and writes the winners (JSON).
@@ -27,6 +27,7 @@ async function main(args) {
   const n = Number(option('-n', '32'));
   const kdbPath = option('--kdb', null);
   const csvPath = option('--csv', null);
+  const sliceMs = Number(option('--slice-ms', '100'));
   const loadStart = performance.now();
   const { device, adapter, description } = await dawnDevice();
   const runner = await loadPlan(device, dir);
@@ -48,10 +49,15 @@ async function main(args) {
       last = now;
     }, async () => {
       if (!more) return;
-      more = await tuner.next();
+      const done = new Set(tuner.progress().workloads.filter((w) => w.tried === w.candidates).map((w) => w.name));
+      more = await tuner.runFor(sliceMs);
       for (const w of tuner.progress().workloads) {
         if (!history.has(w.name)) history.set(w.name, []);
         history.get(w.name).push([(performance.now() - tuneStart) / 1000, w.bestNs]);
+        if (w.tried === w.candidates && !done.has(w.name)) {
+          console.log(`  ${since().toFixed(1)} s: ${w.name} searched (${w.tried}): ${w.kernel}, ` +
+                      `${Math.round(w.startNs)} -> ${Math.round(w.bestNs)} ns`);
+        }
       }
       last = performance.now();
     });

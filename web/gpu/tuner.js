@@ -5,7 +5,7 @@
 // plan for every step of the workload. Time is GPU timestamps when the device has
 // `timestamp-query`, else the wall time of a queue of dispatches.
 //   const tuner = new PlanTuner(runner, { kdb });
-//   while (await tuner.next()) {}     // or one next() between generated tokens
+//   while (await tuner.next()) {}     // or runFor(ms), a slice between generated tokens
 // kdb: { records: [] } of JSON records {fingerprint, workload, kernel, config, ns}; a workload
 // found there for this fingerprint starts from its winner and is not searched.
 import { GpuError } from './runtime.js';
@@ -57,12 +57,15 @@ export class PlanTuner {
     this.kdbApplied = true;
     for (const q of this.queue) {
       const record = this.kdb.records.find((r) => r.fingerprint === this.fingerprint && r.workload === q.workload.name);
-      const candidate = record && q.workload.candidates.find((c) => c.config === record.config);
-      if (candidate) {
-        await this.swap(q.workload, candidate);
+      if (!record) continue;
+      const named = (c) => this.runner.plan.kernels[c.kernel].name === record.kernel;
+      const step = this.runner.plan.steps[q.workload.steps[0]];
+      const winner = q.workload.candidates.find(named) ?? (named(step) ? { kernel: step.kernel, config: null } : null);
+      if (winner) {  // the plan's own kernel when it beat every candidate
+        if (winner.config) await this.swap(q.workload, winner);
         q.left = [];
         q.fromKdb = true;
-        q.best = candidate;
+        q.best = winner;
         q.bestNs = record.ns;
       }
     }
@@ -174,13 +177,21 @@ export class PlanTuner {
       q.best = candidate;
       await this.swap(q.workload, candidate);
     }
-    if (q.left.length === 0 && q.best.config) {
+    if (q.left.length === 0) {
       this.kdb.records = this.kdb.records.filter((r) => !(r.fingerprint === this.fingerprint && r.workload === q.workload.name));
       this.kdb.records.push({ fingerprint: this.fingerprint, workload: q.workload.name,
                               kernel: runner.plan.kernels[q.best.kernel].name, config: q.best.config, ns: q.bestNs });
     }
     this.onProgress(this.progress());
     return this.queue.some((item) => item.left.length > 0);
+  }
+
+  // Tries candidates for about `ms` milliseconds (at least one); false when every workload is done.
+  async runFor(ms) {
+    const end = performance.now() + ms;
+    let more = await this.next();
+    while (more && performance.now() < end) more = await this.next();
+    return more;
   }
 
   progress() {
