@@ -246,37 +246,54 @@ class PlanBuilder {
     return Status::ok_status();
   }
 
-  // y (+)= W x for the pass's tokens: a matmul at prefill, else (decode, or one row) a matvec,
-  // which at decode is a tuner's workload.
+  // y (+)= W x for the pass's tokens: a matmul at prefill, else (decode, or one row) a matvec. Each
+  // is a tuner's workload, but for the head on the last row.
   void add_linear(Pass pass, const Matrix& w, int x, int y, bool accumulate, bool one_row = false) {
     if (pass == Pass::kPrefill && !one_row) {
       plan_.add_step(pass, wgsl_matmul(w.dtype, w.n_rows, w.n_cols, accumulate, options_.matmul),
                      {plan_.params, w.buffer, x, y}, matmul_groups(w.n_rows, plan_.batch, options_.matmul));
-      return;
+    } else {
+      plan_.add_step(pass, wgsl_matvec(w.dtype, w.n_rows, w.n_cols, accumulate, options_.matvec),
+                     {w.buffer, x, y}, matvec_groups(w.n_rows, options_.matvec));
     }
-    plan_.add_step(pass, wgsl_matvec(w.dtype, w.n_rows, w.n_cols, accumulate, options_.matvec),
-                   {w.buffer, x, y}, matvec_groups(w.n_rows, options_.matvec));
-    if (pass != Pass::kDecode) return;
-    const std::string name = std::string(dtype_name(w.dtype)) + "-f32-matvec" + (accumulate ? "-acc " : " ") +
-                             std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols);
+    if (pass == Pass::kDecode || !one_row) add_to_workload(pass, w, accumulate);
+  }
+
+  // Files the step just added under its workload, made (with its candidates) on first sight.
+  void add_to_workload(Pass pass, const Matrix& w, bool accumulate) {
+    const std::string name =
+        std::string(dtype_name(w.dtype)) + (pass == Pass::kDecode ? "-f32-matvec" : "-f32-matmul") +
+        (accumulate ? "-acc " : " ") + std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols);
     auto same = [&](const PlanWorkload& wl) { return wl.name == name; };
     auto it = std::find_if(plan_.workloads.begin(), plan_.workloads.end(), same);
     if (it == plan_.workloads.end()) {
-      plan_.workloads.push_back({name, {}, 0, {}});
+      plan_.workloads.push_back({name, pass, {}, 0, {}});
       it = plan_.workloads.end() - 1;
-      if (options_.candidates) add_candidates(*it, w, accumulate);
+      if (options_.candidates && pass == Pass::kDecode) add_matvec_candidates(*it, w, accumulate);
+      if (options_.candidates && pass == Pass::kPrefill) add_matmul_candidates(*it, w, accumulate);
     }
-    it->steps.push_back(static_cast<int>(plan_.steps.size()) - 1);
+    const auto& steps = pass == Pass::kDecode ? plan_.steps : plan_.prefill_steps;
+    it->steps.push_back(static_cast<int>(steps.size()) - 1);
   }
 
-  void add_candidates(PlanWorkload& workload, const Matrix& w, bool accumulate) {
+  void add_matvec_candidates(PlanWorkload& workload, const Matrix& w, bool accumulate) {
     workload.full_space = matvec_full_space().size();
     const std::vector<MatvecConfig> space = options_.full_space
                                                 ? matvec_full_space()
                                                 : matvec_space(w.dtype, w.n_rows, w.n_cols, options_.adapter);
     for (const MatvecConfig& c : space) {
       const int kernel = plan_.add_kernel(wgsl_matvec(w.dtype, w.n_rows, w.n_cols, accumulate, c));
-      workload.candidates.push_back({kernel, c, matvec_groups(w.n_rows, c)});
+      workload.candidates.push_back({kernel, config_name(c), matvec_groups(w.n_rows, c)});
+    }
+  }
+
+  void add_matmul_candidates(PlanWorkload& workload, const Matrix& w, bool accumulate) {
+    workload.full_space = matmul_full_space().size();
+    const std::vector<MatmulConfig> space =
+        options_.full_space ? matmul_full_space() : matmul_space(w.n_rows, plan_.batch, options_.adapter);
+    for (const MatmulConfig& c : space) {
+      const int kernel = plan_.add_kernel(wgsl_matmul(w.dtype, w.n_rows, w.n_cols, accumulate, c));
+      workload.candidates.push_back({kernel, config_name(c), matmul_groups(w.n_rows, plan_.batch, c)});
     }
   }
 
@@ -382,6 +399,7 @@ Json steps_json(const std::vector<PlanStep>& steps) {
 Json workload_json(const PlanWorkload& w) {
   Json j = Json::object();
   j.set("name", Json::string(w.name));
+  j.set("pass", Json::string(w.pass == Pass::kDecode ? "decode" : "prefill"));
   Json steps = Json::array();
   for (int s : w.steps) steps.push_back(Json::number(s));
   j.set("steps", std::move(steps));
@@ -390,7 +408,7 @@ Json workload_json(const PlanWorkload& w) {
   for (const PlanCandidate& c : w.candidates) {
     Json e = Json::object();
     e.set("kernel", Json::number(c.kernel));
-    e.set("config", Json::string(config_name(c.config)));
+    e.set("config", Json::string(c.config));
     e.set("groups", groups_json(c.groups));
     candidates.push_back(std::move(e));
   }

@@ -11,7 +11,7 @@
 //    "params":i,"result":i,"notes":[s],"buffers":[{"name":s,"bytes":n[,"data":offset]}],
 //    "kernels":[{"name":s,"wgsl":text}],"steps":[{"kernel":k,"buffers":[i...],"groups":[x,y]}],
 //    "prefill_steps":[...as steps],
-//    "workloads":[{"name":s,"steps":[i...],"full_space":n,"candidates":[{"kernel":k,"config":s,
+//    "workloads":[{"name":s,"pass":"decode"|"prefill","steps":[i...],"full_space":n,"candidates":[{"kernel":k,"config":s,
 //    "groups":[x,y]}]}]}
 #pragma once
 
@@ -39,23 +39,25 @@ struct PlanStep {
   Groups groups;
 };
 
-// The steps that run one matvec workload (type, shape, accumulate) and, when the plan was made
-// for tuning, the candidates of its lite space that a tuner may swap in (web/gpu/tuner.js): each
-// candidate's kernel is in Plan::kernels, dispatched as `groups`.
+// Decode runs one token per pass; prefill up to `batch` (params.n_tokens) with matmul kernels.
+enum class Pass { kDecode, kPrefill };
+
+// The steps of one pass that run one linear workload (matvec at decode, matmul at prefill; type,
+// shape, accumulate) and, when the plan was made for tuning, the candidates of its lite space that
+// a tuner may swap in (web/gpu/tuner.js): each candidate's kernel is in Plan::kernels, dispatched
+// as `groups`.
 struct PlanCandidate {
   int kernel = 0;
-  MatvecConfig config;
+  std::string config;  // config_name: "l4t4w32", "m4t4w16x4"
   Groups groups;
 };
 struct PlanWorkload {
   std::string name;  // "f16-f32-matvec-acc 768x2048" (n_rows x n_cols)
-  std::vector<int> steps;
-  size_t full_space = 0;  // configs before pruning
+  Pass pass = Pass::kDecode;
+  std::vector<int> steps;  // of that pass
+  size_t full_space = 0;   // configs before pruning
   std::vector<PlanCandidate> candidates;
 };
-
-// Decode runs one token per pass; prefill up to `batch` (params.n_tokens) with matmul kernels.
-enum class Pass { kDecode, kPrefill };
 
 struct Plan {
   ModelShape shape;
@@ -65,7 +67,7 @@ struct Plan {
   std::vector<WgslKernel> kernels;      // each source text once
   std::vector<PlanStep> steps;          // one decode pass
   std::vector<PlanStep> prefill_steps;  // one prefill pass
-  std::vector<PlanWorkload> workloads;  // of the decode steps
+  std::vector<PlanWorkload> workloads;  // decode's, then prefill's
   int params = -1, result = -1;         // buffers
   std::vector<uint8_t> data;
   std::vector<std::string> notes;  // what the plan changed: "1 q6_k matrices stored as f16 (rounded)"
@@ -83,8 +85,8 @@ struct PlanOptions {
   int batch = 32;  // tokens per prefill pass (at most n_ctx)
   MatvecConfig matvec;
   MatmulConfig matmul;
-  bool candidates = false;  // add each workload's lite space (matvec_space) for a tuner
-  bool full_space = false;  // ... or every config (matvec_full_space), to measure what pruning loses
+  bool candidates = false;  // add each workload's lite space (matvec_space, matmul_space) for a tuner
+  bool full_space = false;  // ... or every config (the full spaces), to measure what pruning loses
   AdapterLimits adapter;    // what the space is pruned by
 };
 

@@ -663,6 +663,35 @@ bool is_valid(const MatmulConfig& c) {
          c.wg_rows * c.wg_tokens == 64;
 }
 
+std::string config_name(const MatmulConfig& c) {
+  return "m" + std::to_string(c.rows) + "t" + std::to_string(c.tokens) + "w" + std::to_string(c.wg_rows) +
+         "x" + std::to_string(c.wg_tokens);
+}
+
+std::vector<MatmulConfig> matmul_full_space() {
+  std::vector<MatmulConfig> out;
+  for (int rows = 1; rows <= 8; rows *= 2) {
+    for (int tokens = 1; tokens <= 8; tokens *= 2) {
+      for (int wg_tokens = 1; wg_tokens <= 8; wg_tokens *= 2)
+        out.push_back({rows, tokens, 64 / wg_tokens, wg_tokens});
+    }
+  }
+  return out;
+}
+
+std::vector<MatmulConfig> matmul_space(int64_t n_rows, int64_t max_tokens, const AdapterLimits& limits) {
+  std::vector<MatmulConfig> out;
+  for (const MatmulConfig& c : matmul_full_space()) {
+    const Groups g = matmul_groups(n_rows, max_tokens, c);
+    const bool fits = c.rows * c.tokens >= std::min<int64_t>(4, max_tokens) && c.rows * c.tokens <= 32 &&
+                      static_cast<int64_t>(c.rows) * c.wg_rows <= n_rows &&
+                      static_cast<int64_t>(c.tokens) * c.wg_tokens <= max_tokens;
+    const int64_t groups = static_cast<int64_t>(g.x) * g.y;
+    if (fits && groups >= std::min<int64_t>(limits.min_workgroups, g.x)) out.push_back(c);
+  }
+  return out;
+}
+
 Groups matmul_groups(int64_t n_rows, int64_t max_tokens, const MatmulConfig& c) {
   const int64_t rows = static_cast<int64_t>(c.rows) * c.wg_rows,
                 tokens = static_cast<int64_t>(c.tokens) * c.wg_tokens;
@@ -676,9 +705,7 @@ WgslKernel wgsl_matmul(DType dtype, int64_t n_rows, int64_t n_cols, bool accumul
   const TypeText& t = type_text(dtype);
   JF_CHECK(n_cols % t.unit_elements == 0);
   WgslKernel k;
-  k.name = weighted_name(dtype, "matmul") + "-m" + std::to_string(config.rows) + "t" +
-           std::to_string(config.tokens) + "w" + std::to_string(config.wg_rows) + "x" +
-           std::to_string(config.wg_tokens) + (accumulate ? "-acc" : "") + "__wgsl";
+  k.name = weighted_name(dtype, "matmul") + "-" + config_name(config) + (accumulate ? "-acc" : "") + "__wgsl";
   k.source = fill(kMatmulTemplate, {{"NAME", k.name},
                                     {"OP", accumulate ? "+=" : "="},
                                     {"N_ROWS", std::to_string(n_rows)},

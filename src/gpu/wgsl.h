@@ -87,6 +87,13 @@ struct MatmulConfig {
   bool operator==(const MatmulConfig&) const = default;
 };
 bool is_valid(const MatmulConfig& config);
+std::string config_name(const MatmulConfig& config);  // "m4t4w16x4"
+std::vector<MatmulConfig> matmul_full_space();
+// The lite space of a prefill workload of up to max_tokens: tiles of 4 to 32 sums per thread (each
+// load serves several sums; the accumulators and the tile's weight vectors stay in registers),
+// workgroups that cover no more rows or tokens than there are, at least min_workgroups workgroups
+// (or one per row tile).
+std::vector<MatmulConfig> matmul_space(int64_t n_rows, int64_t max_tokens, const AdapterLimits& limits);
 Groups matmul_groups(int64_t n_rows, int64_t max_tokens, const MatmulConfig& config);
 WgslKernel wgsl_matmul(DType dtype, int64_t n_rows, int64_t n_cols, bool accumulate,
                        const MatmulConfig& config);

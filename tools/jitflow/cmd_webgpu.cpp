@@ -94,10 +94,19 @@ int cmd_webgpu(int argc, char** argv) {
       std::printf("space %s: %zu configs, %zu after pruning\n", w.name.c_str(), w.full_space,
                   w.candidates.size());
   }
-  std::printf("%s: %zu kernels, %zu steps per token, %zu buffers, %.1f MiB of data, context %d\n",
-              json_path.c_str(), plan->kernels.size(), plan->steps.size(), plan->buffers.size(),
-              static_cast<double>(plan->data.size()) / 1048576.0, plan->n_ctx);
-  for (const gpu::WgslKernel& k : plan->kernels) std::printf("  %s\n", k.name.c_str());
+  std::vector<int> running;  // the kernels the passes run (the rest are candidates)
+  for (const auto* steps : {&plan->steps, &plan->prefill_steps}) {
+    for (const gpu::PlanStep& step : *steps) {
+      if (std::find(running.begin(), running.end(), step.kernel) == running.end())
+        running.push_back(step.kernel);
+    }
+  }
+  std::printf(
+      "%s: %zu kernels (%zu in the passes), %zu decode steps, %zu prefill steps of up to %d tokens, %zu "
+      "buffers, %.1f MiB of data, context %d\n",
+      json_path.c_str(), plan->kernels.size(), running.size(), plan->steps.size(), plan->prefill_steps.size(),
+      plan->batch, plan->buffers.size(), static_cast<double>(plan->data.size()) / 1048576.0, plan->n_ctx);
+  for (int k : running) std::printf("  %s\n", plan->kernels[static_cast<size_t>(k)].name.c_str());
   for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
   return 0;
 }

@@ -106,12 +106,13 @@ export class PlanRunner {
     });
   }
 
-  // Decode step `index` runs compiled kernel `kernel` on its buffers from the next submitted token on.
-  setStepKernel(index, kernel, groups) {
-    const step = this.plan.steps[index];
+  // Step `index` of a pass ('decode' or 'prefill') runs compiled kernel `kernel` on its buffers from
+  // the next submitted pass on.
+  setStepKernel(index, kernel, groups, pass = 'decode') {
+    const step = (pass === 'decode' ? this.plan.steps : this.plan.prefill_steps)[index];
     step.kernel = kernel;
     step.groups = groups;
-    this.bindGroups[index] = this.bindGroup(step);
+    (pass === 'decode' ? this.bindGroups : this.prefillBindGroups)[index] = this.bindGroup(step);
   }
 
   // Records the steps of a pass (default: decode) into one compute pass.

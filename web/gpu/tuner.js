@@ -1,4 +1,5 @@
-// The on-device tuner of a WebGPU plan's matvec workloads (src/gpu/plan.h, made with --candidates):
+// The on-device tuner of a WebGPU plan's linear workloads (src/gpu/plan.h, made with --candidates:
+// decode's matvecs first, then prefill's matmuls):
 // one candidate at a time, it compiles the candidate's WGSL, runs it on the workload's own buffers
 // into a scratch output, checks the result against the kernel the plan runs now (itself checked
 // against the CPU reference in web/gpu/tests), times it, and swaps the fastest into the running
@@ -44,6 +45,10 @@ export class PlanTuner {
     this.onProgress = onProgress;
     this.timestamps = this.device.features.has('timestamp-query');
     this.querySet = this.timestamps ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+    // Prefill candidates run over a whole batch: their own params, [batch, position 0, tokens 0...].
+    const plan = runner.plan;
+    this.batchParams = this.device.createBuffer({ size: plan.buffers[plan.params].bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(this.batchParams, 0, new Uint32Array([plan.batch, 0]));
     // Per workload: its candidates left, the one running and its time.
     this.queue = runner.plan.workloads.filter((w) => w.candidates.length > 0).map((w) => ({
       workload: w, left: [...w.candidates], best: null, bestNs: Infinity, startNs: null, tried: 0,
@@ -59,7 +64,7 @@ export class PlanTuner {
       const record = this.kdb.records.find((r) => r.fingerprint === this.fingerprint && r.workload === q.workload.name);
       if (!record) continue;
       const named = (c) => this.runner.plan.kernels[c.kernel].name === record.kernel;
-      const step = this.runner.plan.steps[q.workload.steps[0]];
+      const step = this.stepsOf(q.workload)[q.workload.steps[0]];
       const winner = q.workload.candidates.find(named) ?? (named(step) ? { kernel: step.kernel, config: null } : null);
       if (winner) {  // the plan's own kernel when it beat every candidate
         if (winner.config) await this.swap(q.workload, winner);
@@ -71,17 +76,22 @@ export class PlanTuner {
     }
   }
 
-  // Runs the workload's first step with `pipeline` into a scratch copy of its output and returns the
-  // output; with `timed`, also the ns per dispatch.
+  stepsOf(workload) {
+    return workload.pass === 'prefill' ? this.runner.plan.prefill_steps : this.runner.plan.steps;
+  }
+
+  // Runs the workload's first step with `pipeline` into a scratch copy of its output (the last
+  // binding; params, when bound, is the tuner's whole batch) and returns the output; with `timed`,
+  // also the ns per dispatch.
   async runCandidate(step, pipeline, groups, timed) {
     const { device, runner } = this;
-    const [w, x, y] = step.buffers;
+    const y = step.buffers[step.buffers.length - 1];
     const bytes = runner.plan.buffers[y].bytes;
     const scratch = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const bufferOf = (b) => (b === y ? scratch : b === runner.plan.params ? this.batchParams : runner.buffers[b]);
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [w, x].map((b, i) => ({ binding: i, resource: { buffer: runner.buffers[b] } }))
-        .concat([{ binding: 2, resource: { buffer: scratch } }]),
+      entries: step.buffers.map((b, i) => ({ binding: i, resource: { buffer: bufferOf(b) } })),
     });
     const dispatch = (encoder, n, timestampWrites) => {
       const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
@@ -146,7 +156,7 @@ export class PlanTuner {
 
   async swap(workload, candidate) {
     await this.runner.compile(candidate.kernel);
-    for (const s of workload.steps) this.runner.setStepKernel(s, candidate.kernel, candidate.groups);
+    for (const s of workload.steps) this.runner.setStepKernel(s, candidate.kernel, candidate.groups, workload.pass);
   }
 
   // Tries one candidate (or finishes a workload); false when every workload is done.
@@ -155,7 +165,7 @@ export class PlanTuner {
     const q = this.queue.find((item) => item.left.length > 0);
     if (!q) return false;
     const { runner } = this;
-    const step = runner.plan.steps[q.workload.steps[0]];
+    const step = this.stepsOf(q.workload)[q.workload.steps[0]];
     if (q.startNs === null) {  // the time to beat: the plan's kernel
       q.startNs = q.bestNs = (await this.runCandidate(step, runner.pipelineOf(step.kernel), step.groups, true)).ns;
       q.startKernel = runner.plan.kernels[step.kernel].name;
