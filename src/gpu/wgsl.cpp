@@ -608,16 +608,17 @@ std::vector<MatvecConfig> matvec_full_space() {
 std::vector<MatvecConfig> matvec_space(DType dtype, int64_t n_rows, int64_t n_cols,
                                        const AdapterLimits& limits) {
   const int64_t units = n_cols / type_text(dtype).unit_elements;
-  std::vector<MatvecConfig> out;
+  std::vector<MatvecConfig> fitting, busy;
   for (const MatvecConfig& c : matvec_full_space()) {
     const int64_t storage = c.lanes > 1 ? int64_t{4} * c.workgroup * c.tile : 0;
     const int64_t groups = (n_rows + matvec_rows_per_group(c) - 1) / matvec_rows_per_group(c);
-    if (c.lanes * 4 <= units && groups >= std::min<int64_t>(limits.min_workgroups, n_rows) &&
-        c.workgroup <= limits.max_invocations && storage <= limits.max_workgroup_storage) {
-      out.push_back(c);
+    if (c.lanes * 4 <= std::max<int64_t>(units, 4) && c.workgroup <= limits.max_invocations &&
+        storage <= limits.max_workgroup_storage) {
+      fitting.push_back(c);
+      if (groups >= std::min<int64_t>(limits.min_workgroups, n_rows)) busy.push_back(c);
     }
   }
-  return out;
+  return busy.empty() ? fitting : busy;
 }
 
 Groups matvec_groups(int64_t n_rows, const MatvecConfig& config) {
@@ -680,16 +681,17 @@ std::vector<MatmulConfig> matmul_full_space() {
 }
 
 std::vector<MatmulConfig> matmul_space(int64_t n_rows, int64_t max_tokens, const AdapterLimits& limits) {
-  std::vector<MatmulConfig> out;
+  std::vector<MatmulConfig> fitting, busy;
   for (const MatmulConfig& c : matmul_full_space()) {
     const Groups g = matmul_groups(n_rows, max_tokens, c);
     const bool fits = c.rows * c.tokens >= std::min<int64_t>(4, max_tokens) && c.rows * c.tokens <= 32 &&
                       static_cast<int64_t>(c.rows) * c.wg_rows <= n_rows &&
                       static_cast<int64_t>(c.tokens) * c.wg_tokens <= max_tokens;
-    const int64_t groups = static_cast<int64_t>(g.x) * g.y;
-    if (fits && groups >= std::min<int64_t>(limits.min_workgroups, g.x)) out.push_back(c);
+    if (!fits) continue;
+    fitting.push_back(c);
+    if (static_cast<int64_t>(g.x) * g.y >= limits.min_workgroups) busy.push_back(c);
   }
-  return out;
+  return busy.empty() ? fitting : busy;
 }
 
 Groups matmul_groups(int64_t n_rows, int64_t max_tokens, const MatmulConfig& c) {

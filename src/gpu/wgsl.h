@@ -53,15 +53,16 @@ int64_t matvec_rows_per_group(const MatvecConfig& config);  // workgroup / lanes
 struct AdapterLimits {
   int max_invocations = 256;          // maxComputeInvocationsPerWorkgroup
   int max_workgroup_storage = 16384;  // maxComputeWorkgroupStorageSize, bytes
-  // The least workgroups that keep the compute units busy. WebGPU does not report how many units an
-  // adapter has; 8 is a small GPU's count.
+  // The least workgroups that keep the adapter busy: how many it runs at once. WebGPU does not
+  // report it; web/gpu/adapter_limits.js measures it (2 on SwiftShader over 2 cores); 8 unmeasured.
   int min_workgroups = 8;
 };
 // Every valid config: the space before pruning.
 std::vector<MatvecConfig> matvec_full_space();
 // The lite space of one workload: the configs whose lanes each sum at least 4 units of a row (else
 // the reduction costs more than the sums), which give at least min_workgroups workgroups (or one
-// per row), and which fit the adapter (threads, and the reduction's workgroup memory).
+// per row), and which fit the adapter (threads, and the reduction's workgroup memory). When no
+// config gives enough workgroups (a small matrix), the occupancy rule is dropped.
 std::vector<MatvecConfig> matvec_space(DType dtype, int64_t n_rows, int64_t n_cols,
                                        const AdapterLimits& limits);
 // Workgroups to dispatch: [x, y], x at most 65535 (the shader folds y back into a row index).
@@ -92,7 +93,7 @@ std::vector<MatmulConfig> matmul_full_space();
 // The lite space of a prefill workload of up to max_tokens: tiles of 4 to 32 sums per thread (each
 // load serves several sums; the accumulators and the tile's weight vectors stay in registers),
 // workgroups that cover no more rows or tokens than there are, at least min_workgroups workgroups
-// (or one per row tile).
+// (or one per row tile; dropped when no config has that many).
 std::vector<MatmulConfig> matmul_space(int64_t n_rows, int64_t max_tokens, const AdapterLimits& limits);
 Groups matmul_groups(int64_t n_rows, int64_t max_tokens, const MatmulConfig& config);
 WgslKernel wgsl_matmul(DType dtype, int64_t n_rows, int64_t n_cols, bool accumulate,

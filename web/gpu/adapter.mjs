@@ -1,9 +1,8 @@
-// Writes the adapter's limits that `jitflow webgpu --adapter FILE` prunes the tuning space by:
+// Writes what `jitflow webgpu --adapter FILE` prunes the tuning space by (adapter_limits.js):
 //   node web/gpu/adapter.mjs > adapter.json
+import { measureAdapter } from './adapter_limits.js';
 import { dawnDevice } from './dawn.mjs';
 
-const { adapter, description } = await dawnDevice();
-const { maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize } = adapter.limits;
-console.log(JSON.stringify({ description, features: [...adapter.features].sort(), maxComputeInvocationsPerWorkgroup,
-                             maxComputeWorkgroupStorageSize }));
+const { device, adapter, description } = await dawnDevice();
+console.log(JSON.stringify({ description, ...(await measureAdapter(device, adapter)) }));
 process.exit(0);
