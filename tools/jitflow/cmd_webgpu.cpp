@@ -13,27 +13,21 @@
 #include "base/json.h"
 #include "commands.h"
 #include "gguf/gguf.h"
+#include "gpu/adapter_limits.h"
 #include "gpu/plan.h"
 
 namespace jf::cli {
 namespace {
 
-// {"maxComputeInvocationsPerWorkgroup": n, "maxComputeWorkgroupStorageSize": n, ...}: GPUAdapter.limits.
+// An adapter's limits document (web/gpu/adapter.mjs writes one).
 Status read_adapter_limits(const std::string& path, gpu::AdapterLimits* limits) {
   JF_ASSIGN_OR_RETURN(const std::string text, read_file(path));
   Result<Json> json = parse_json(text);
-  if (!json.ok())
-    return error(StatusCode::kCorruptFile, "%s: %s", path.c_str(), json.status().message().c_str());
-  for (const auto& [key, out] :
-       {std::pair{"maxComputeInvocationsPerWorkgroup", &limits->max_invocations},
-        std::pair{"maxComputeWorkgroupStorageSize", &limits->max_workgroup_storage}}) {
-    const Json* v = json->find(key);
-    if (v == nullptr || !v->is_number() || v->as_number() < 1) {
-      return error(StatusCode::kCorruptFile, "%s: no positive number '%s' (an adapter's limits)",
-                   path.c_str(), key);
-    }
-    *out = static_cast<int>(std::min(v->as_number(), 1e9));
-  }
+  Result<gpu::AdapterLimits> read =
+      json.ok() ? gpu::adapter_limits_from_json(*json) : Result<gpu::AdapterLimits>(json.status());
+  if (!read.ok())
+    return error(StatusCode::kCorruptFile, "%s: %s", path.c_str(), read.status().message().c_str());
+  *limits = *read;
   return Status::ok_status();
 }
 
@@ -50,6 +44,7 @@ int cmd_webgpu(int argc, char** argv) {
   parser.add("-c", "--ctx", &options.n_ctx,
              "context length of the KV cache (default: the model's, at most 4096)");
   parser.add("-b", "--batch", &options.batch, "tokens per prefill pass (default 32)");
+  parser.add("", "--top-k", &options.top_k, "candidates each pass reads back for sampling, 1 to 32 (default 32)");
   parser.add("", "--lanes", &options.matvec.lanes,
              "matvec threads per row: a power of two up to --workgroup (default 32)");
   parser.add("", "--tile", &options.matvec.tile, "matvec rows per thread: 1, 2, 4, 8 (default 2)");
