@@ -4,6 +4,7 @@
 //   import { Jitflow } from './jitflow.js';
 //   const jf = await Jitflow.create();
 //   await jf.loadModel('/models/docs-28M.gguf', { onProgress: (p) => console.log(p.loaded, p.total) });
+//   // or { backend: 'webgpu' | 'auto' }: the model runs on the GPU (WebGPU), greedy
 //   const stats = await jf.generate('The function returns', { maxTokens: 64, onToken: (t) => out.append(t) });
 //   await jf.startTuning({ onProgress: (p) => chart.add(p.matmulMsPerToken) });  // kernels tuned in the page
 //
@@ -11,7 +12,8 @@
 // WebAssembly program does; web/serve.mjs serves such pages.
 
 // An error from the engine or from loading: `code` says what kind ('corrupt_file', 'unsupported',
-// 'invalid_argument', 'not_found', 'io_error', 'out_of_range', 'network', 'aborted', ...).
+// 'invalid_argument', 'not_found', 'io_error', 'out_of_range', 'network', 'aborted', 'webgpu': the
+// WebGPU device failed, ...).
 export class JitflowError extends Error {
   constructor(code, message) {
     super(message);
@@ -77,6 +79,8 @@ export class Jitflow {
   #stopFlag = new Int32Array(new SharedArrayBuffer(4));
   #onTuneProgress = null;
   threads = 0;
+  backend = null;  // where the loaded model runs: 'cpu' or 'webgpu'
+  adapter = null;  // the WebGPU adapter's description when 'webgpu'
 
   constructor(worker) {
     this.#worker = worker;
@@ -101,8 +105,16 @@ export class Jitflow {
   }
 
   // Loads a GGUF model from a URL (string or URL; cached in OPFS), a File or Blob, or an
-  // ArrayBuffer. onProgress({loaded, total, cached}) reports the download.
-  async loadModel(source, { name, onProgress } = {}) {
+  // ArrayBuffer. onProgress({loaded, total, cached}) reports the download. backend: 'cpu'
+  // (WebAssembly, the default), 'webgpu' (the model's decode and prefill as WGSL kernels on the
+  // GPU; a browser without an adapter or a model it does not run, such as one with linear biases,
+  // is a JitflowError 'unsupported', a failing device 'webgpu') or 'auto' (WebGPU where it can run
+  // the model, else the CPU, and `fallback` says why). Resolves with {name, backend, adapter,
+  // fallback, notes}: notes say what the WebGPU plan changed (matrices stored as F16).
+  async loadModel(source, { name, onProgress, backend = 'cpu' } = {}) {
+    if (!['cpu', 'webgpu', 'auto'].includes(backend)) {
+      throw new JitflowError('invalid_argument', `backend '${backend}': 'cpu', 'webgpu' or 'auto'`);
+    }
     let bytes;
     if (source instanceof ArrayBuffer) {
       bytes = source;
@@ -116,15 +128,21 @@ export class Jitflow {
       bytes = await fetchWithCache(url, onProgress);
       name ??= url.pathname.split('/').pop() || 'model.gguf';
     }
-    return this.#call({ type: 'load', name, bytes }, undefined, [bytes]);
+    this.backend = this.adapter = null;
+    const result = await this.#call({ type: 'load', name, bytes, backend }, undefined, [bytes]);
+    this.backend = result.backend;
+    this.adapter = result.adapter;
+    return result;
   }
 
   // Generates up to maxTokens after `prompt`; onToken(text, ms) receives each piece as it is sampled
   // and the milliseconds its token took (the first: the prompt's prefill). temperature 0 is greedy.
   // An AbortSignal stops generation at the next token (the promise then resolves with the stats so
   // far). While tuning runs, tuneSliceMs of it follow each token (0: tuning waits until idle).
-  // Resolves with {promptTokens, generatedTokens, prefillMs, decodeMs, prefillTokensPerS,
-  // decodeTokensPerS}; tuning time is in none of them.
+  // Resolves with {backend, promptTokens, generatedTokens, prefillMs, decodeMs, prefillTokensPerS,
+  // decodeTokensPerS}; tuning time is in none of them. The WebGPU back end is greedy (argmax on the
+  // GPU): with temperature > 0 a model loaded there samples on the CPU instead, and the stats say so
+  // (backend 'cpu' and a `note`).
   async generate(prompt, { maxTokens = 128, temperature = 0, seed = 0, onToken, signal, tuneSliceMs = 0 } = {}) {
     if (signal?.aborted) throw new JitflowError('aborted', 'aborted before it started');
     const stop = () => Atomics.store(this.#stopFlag, 0, 1);
@@ -139,12 +157,15 @@ export class Jitflow {
   // Starts tuning the loaded model's decode kernels in the page: the worker emits, checks and times
   // candidates on the engine's threads and swaps faster ones into the running model; winners go to
   // the kernel database in OPFS and are loaded with the model next time. The first call on a device
-  // runs the microbenchmarks (~1-3 s; kept in OPFS). background: tune whenever the engine is idle,
+  // runs the microbenchmarks (~1-3 s; kept in OPFS). On the WebGPU back end it tunes the WGSL
+  // kernels instead (each candidate checked against the running kernel and timed on the GPU), with
+  // their own database in OPFS keyed by the adapter. background: tune whenever the engine is idle,
   // sliceMs at a time. onProgress(p) gets {done, busyS, tried, candidates, startMatmulMsPerToken,
   // matmulMsPerToken, workloads: [{shape, full, pruned, tried, adopted, fromKdb, done, start,
   // startNs, current, currentNs}, ...]} after every slice (and {error} if one failed). Resolves with
-  // {fingerprint, device, features, limits, limitsCached, microbenchMs, progress}. fullSpace: search
-  // every candidate, unpruned (for benchmarks: what pruning loses).
+  // {backend: 'cpu', fingerprint, device, features, limits, limitsCached, microbenchMs, progress}
+  // ({backend: 'webgpu', fingerprint, device, features, limits, progress}: the adapter's). fullSpace:
+  // search every candidate, unpruned (for benchmarks: what pruning loses; CPU only).
   async startTuning({ onProgress, background = true, sliceMs = 50, fullSpace = false } = {}) {
     this.#onTuneProgress = onProgress ?? null;
     return this.#call({ type: 'tuneStart', background, sliceMs, fullSpace });
@@ -165,7 +186,7 @@ export class Jitflow {
     return this.#call({ type: 'kdbImport', text });
   }
 
-  // Forgets the kernel database and the measured device limits.
+  // Forgets the kernel databases (CPU and WebGPU) and the measured device limits.
   async clearKdb() {
     return this.#call({ type: 'kdbClear' });
   }

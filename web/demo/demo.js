@@ -1,8 +1,9 @@
 // The demo page: pick a model (served under /models/, or a local file), type a prompt, watch the text
 // stream with tokens/s, and the kernels being tuned in the page: a chart of decode latency against
 // seconds since the page loaded. Query parameters drive it from tests:
-// ?model=NAME&prompt=TEXT&tokens=N&run=1&tune=0|1. When a run ends, document.body.dataset.state is
-// 'done' (or 'error') and window.jitflowResult holds {text, stats} (or {error: {code, message}});
+// ?model=NAME&prompt=TEXT&tokens=N&run=1&tune=0|1&backend=cpu|webgpu|auto. When a run ends,
+// document.body.dataset.state is 'done' (or 'error') and window.jitflowResult holds {text, stats,
+// load} (load: loadModel's result: backend, adapter, fallback) or {error: {code, message}};
 // window.jitflowTuning holds {start, progress} once tuning has begun.
 import { Jitflow } from '../jitflow.js';
 
@@ -12,9 +13,11 @@ if (params.has('model')) $('model').value = params.get('model');
 if (params.has('prompt')) $('prompt').value = params.get('prompt');
 if (params.has('tokens')) $('tokens').value = params.get('tokens');
 if (params.get('tune') === '0') $('tune').checked = false;
+if (params.has('backend')) $('backend').value = params.get('backend');
 
 let jf = null;
-let loadedName = null;
+let loadedName = null;  // "NAME on BACKEND" (the select's choice)
+let loaded = null;      // loadModel's result
 let tunedName = null;  // the model tuning was started for
 let abort = null;
 const tokenPoints = [];   // [seconds since page load, ms per decode token]
@@ -90,26 +93,37 @@ async function startTuning() {
   window.jitflowTuning = { start: null, progress: null };
   const start = await jf.startTuning({ onProgress: showTuning });
   window.jitflowTuning.start = start;
-  const r = start.limits.limits;
-  console.log(`device ${start.fingerprint} [${start.features}]: ${r.vector_registers.value} vector registers, ` +
-              `L1d ${r.l1d_bytes.value} B, L2 ${r.l2_bytes.value} B, ${r.n_cores.value} cores, ` +
-              `${r.dram_bandwidth_all_threads_gbps.value} GB/s (${start.limitsCached ? 'kept' : 'measured'} ` +
-              `in ${start.microbenchMs.toFixed(0)} ms)`);
+  if (start.backend === 'webgpu') {
+    console.log(`adapter ${start.device} [${start.features}]: ${JSON.stringify(start.limits)}`);
+  } else {
+    const r = start.limits.limits;
+    console.log(`device ${start.fingerprint} [${start.features}]: ${r.vector_registers.value} vector registers, ` +
+                `L1d ${r.l1d_bytes.value} B, L2 ${r.l2_bytes.value} B, ${r.n_cores.value} cores, ` +
+                `${r.dram_bandwidth_all_threads_gbps.value} GB/s (${start.limitsCached ? 'kept' : 'measured'} ` +
+                `in ${start.microbenchMs.toFixed(0)} ms)`);
+  }
   showTuning(start.progress);
+}
+
+// Where the model runs, for the status line: the adapter, or the CPU's threads (and why not WebGPU).
+function backendText(load) {
+  if (load.backend === 'webgpu') return `on WebGPU (${load.adapter})`;
+  return `on the CPU, ${jf.threads} threads` + (load.fallback ? `; ${load.fallback}` : '');
 }
 
 async function ensureModel() {
   const file = $('file').files[0];
   const name = file ? `file:${file.name}` : $('model').value;
-  if (name === loadedName) return;
+  const backend = $('backend').value;
+  if (`${name} on ${backend}` === loadedName) return;
   const started = performance.now();
   const onProgress = (p) => setStatus(`loading ${name}: ${(p.loaded / 1e6).toFixed(1)}` +
                                       (p.total ? ` of ${(p.total / 1e6).toFixed(1)} MB` : ' MB') +
                                       (p.cached ? ' (cached)' : ''));
-  loadedName = null;
-  await jf.loadModel(file ?? new URL(`../models/${name}`, location.href), { onProgress });
-  loadedName = name;
-  setStatus(`${name} loaded in ${((performance.now() - started) / 1e3).toFixed(2)} s; ${jf.threads} threads`);
+  loadedName = loaded = null;
+  loaded = await jf.loadModel(file ?? new URL(`../models/${name}`, location.href), { onProgress, backend });
+  loadedName = `${name} on ${backend}`;
+  setStatus(`${name} loaded in ${((performance.now() - started) / 1e3).toFixed(2)} s ${backendText(loaded)}`);
 }
 
 async function run() {
@@ -137,10 +151,11 @@ async function run() {
         first = false;
       },
     });
-    $('stats').textContent = `prompt ${stats.promptTokens} tokens at ${stats.prefillTokensPerS.toFixed(1)} t/s · ` +
-                             `generated ${stats.generatedTokens} tokens at ${stats.decodeTokensPerS.toFixed(1)} t/s`;
+    $('stats').textContent = `${stats.backend}: prompt ${stats.promptTokens} tokens at ` +
+                             `${stats.prefillTokensPerS.toFixed(1)} t/s · generated ${stats.generatedTokens} tokens at ` +
+                             `${stats.decodeTokensPerS.toFixed(1)} t/s` + (stats.note ? ` (${stats.note})` : '');
     drawChart();
-    finish('done', { text, stats });
+    finish('done', { text, stats, load: loaded });
     await startTuning();  // after the first text, so that the page shows output at once
   } catch (error) {
     setStatus(`error: ${error.message}`, true);

@@ -7,14 +7,22 @@
 // slices: between decode tokens (jf_generate's tune_slice_ms) and when the page is idle
 // (jf_tune_step). The kernel database is a file in Emscripten's file system that the worker fills
 // from OPFS before jf_load and saves back after tuning.
+//
+// The WebGPU back end (src/gpu, web/gpu/runtime.js): jf_gpu_plan builds a model's plan, which the
+// worker uploads to the GPU and runs there; the engine still loads the model, for the text (the
+// tokenizer) and for sampling at temperature > 0, which the GPU path does not do.
 #include <emscripten/emscripten.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/json.h"
+#include "gguf/gguf.h"
+#include "gpu/adapter_limits.h"
+#include "gpu/plan.h"
 #include "jitflow/engine.h"
 #include "kdb/fingerprint.h"
 #include "runtime/engine_impl.h"
@@ -43,8 +51,9 @@ std::unique_ptr<jf::Engine> engine;
 std::unique_ptr<jf::Session> session;
 std::unique_ptr<jf::kdb::KernelDb> kdb;  // null: the page keeps no kernel database
 std::unique_ptr<jf::tune::OnlineTuner> tuner;
+std::vector<uint8_t> gpu_data;  // the last plan's data.bin, until the worker has uploaded it
 std::string last_error;
-std::string last_result;  // JSON of the last call that returns one
+std::string last_result;  // JSON (or plan.json) of the last call that returns one
 
 int fail(const jf::Status& status) {
   last_error = status.to_string();
@@ -96,14 +105,19 @@ std::string tune_progress_json() {
 
 extern "C" {
 
-// Loads the GGUF model at `path` (in Emscripten's file system, where the worker put its bytes) with
-// n_threads kernel threads (0: one per core), running the winners that the kernel database at
-// kdb_path ("": none) holds for this browser and device. 0 on success; -1 and jf_last_error().
-EMSCRIPTEN_KEEPALIVE int jf_load(const char* path, int n_threads, const char* kdb_path) {
+// Drops the loaded model, its session and tuner: what the next load allocates can reuse that memory.
+EMSCRIPTEN_KEEPALIVE void jf_unload() {
   tuner.reset();
   session.reset();
   engine.reset();
   kdb.reset();
+}
+
+// Loads the GGUF model at `path` (in Emscripten's file system, where the worker put its bytes) with
+// n_threads kernel threads (0: one per core), running the winners that the kernel database at
+// kdb_path ("": none) holds for this browser and device. 0 on success; -1 and jf_last_error().
+EMSCRIPTEN_KEEPALIVE int jf_load(const char* path, int n_threads, const char* kdb_path) {
+  jf_unload();
   jf::EngineOptions options;
   options.n_threads = n_threads;
   options.use_kdb = kdb_path[0] != '\0';
@@ -188,6 +202,61 @@ EMSCRIPTEN_KEEPALIVE int jf_generate(const char* prompt, int max_tokens, float t
       stats->n_prompt_tokens, stats->n_generated, stats->prefill_ms, stats->decode_ms,
       stats->prefill_tokens_per_s(), stats->decode_tokens_per_s());
   return 0;
+}
+
+// The WebGPU plan (src/gpu/plan.h) of the GGUF model at `path`, with each workload's tuning
+// candidates pruned by adapter_json (the adapter's limits: gpu/adapter_limits.h) and the model's
+// context up to 4096. Returns plan.json's text; data.bin's bytes (plan.json's data_bytes) are at
+// jf_gpu_data() in wasm memory until jf_gpu_free(). Null and jf_last_error() on error:
+// kUnsupported for a model the WebGPU back end does not run (say, linear biases).
+EMSCRIPTEN_KEEPALIVE const char* jf_gpu_plan(const char* path, const char* adapter_json) {
+  jf::Result<jf::Json> json = jf::parse_json(adapter_json);
+  if (!json.ok()) return fail_json(json.status());
+  jf::gpu::PlanOptions options;
+  options.candidates = true;
+  jf::Result<jf::gpu::AdapterLimits> limits = jf::gpu::adapter_limits_from_json(*json);
+  if (!limits.ok()) return fail_json(limits.status());
+  options.adapter = *limits;
+  jf::Result<jf::GgufFile> file = jf::GgufFile::open_path(path);
+  if (!file.ok()) return fail_json(file.status());
+  jf::Result<jf::gpu::Plan> plan = jf::gpu::build_plan(*file, options);
+  if (!plan.ok()) return fail_json(plan.status());
+  last_result = jf::to_json(jf::gpu::plan_json(*plan));
+  gpu_data = std::move(plan->data);
+  return last_result.c_str();
+}
+
+// Where the last plan's data.bin starts in wasm memory.
+EMSCRIPTEN_KEEPALIVE const uint8_t* jf_gpu_data() {
+  return gpu_data.data();
+}
+
+// Frees the plan's data and text (the GPU has its copy): megabytes to gigabytes of wasm memory that
+// the engine's own weights then reuse.
+EMSCRIPTEN_KEEPALIVE void jf_gpu_free() {
+  gpu_data = std::vector<uint8_t>();
+  last_result = std::string();
+}
+
+// The token ids of `text` as JSON ([1, 403, ...]), BOS as jf_generate adds it (as llama_tokenize
+// with add_special).
+EMSCRIPTEN_KEEPALIVE const char* jf_tokenize(const char* text) {
+  if (engine == nullptr) return fail_json(jf::Status(jf::StatusCode::kInvalidArgument, "no model loaded"));
+  jf::Json ids = jf::Json::array();
+  for (int32_t id : engine->tokenize(text, /*add_special=*/true)) ids.push_back(jf::Json::number(id));
+  last_result = jf::to_json(ids);
+  return last_result.c_str();
+}
+
+// The text token `id` adds to the output ("" for control tokens), as jf_generate streams it.
+EMSCRIPTEN_KEEPALIVE const char* jf_token_piece(int id) {
+  last_result = engine == nullptr ? "" : engine->token_to_piece(id);
+  return last_result.c_str();
+}
+
+// 1 when token `id` ends generation (jf_generate stops there without emitting it), else 0.
+EMSCRIPTEN_KEEPALIVE int jf_is_eog(int id) {
+  return engine != nullptr && engine->is_eog(id) ? 1 : 0;
 }
 
 // This browser and device's fingerprint (kdb/fingerprint.h): the key of its kdb records and of the

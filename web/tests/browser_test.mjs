@@ -1,5 +1,7 @@
 // Browser tests: the demo page in headless Debian Chromium (playwright-core), served with COOP/COEP
 // on 127.0.0.1 (web/serve.mjs). The greedy texts come from llama.cpp (../shared/golden/*/greedy.json).
+// The WebGPU back end runs on SwiftShader (Vulkan on the CPU: correct, slow), the adapter Chromium
+// gives with --enable-unsafe-webgpu (web/chromium.mjs) on a machine without a GPU.
 // Usage: node web/tests/browser_test.mjs [SITE] [ARTEFACTS]
 //   SITE: the web build folder (default build/wasm/web); ARTEFACTS: where the screenshot goes.
 import fs from 'node:fs';
@@ -37,6 +39,14 @@ function expectGolden(result, g) {
   console.log(`  prefill ${result.stats.prefillTokensPerS.toFixed(1)} t/s, decode ${result.stats.decodeTokensPerS.toFixed(1)} t/s`);
 }
 
+// A demo result that ran on WebGPU, on the SwiftShader adapter.
+function expectSwiftShader(result) {
+  if (result.error) throw new Error(`${result.error.code}: ${result.error.message}`);
+  expectEqual(result.load.backend, 'webgpu', 'backend loaded');
+  expectEqual(result.stats.backend, 'webgpu', 'backend of the text');
+  if (!/swiftshader/i.test(result.load.adapter)) throw new Error(`adapter ${result.load.adapter}`);
+}
+
 // Opens the demo with query parameters and waits until the run is done or failed.
 async function runDemo(page, query, timeoutMs = 120000) {
   await page.goto(`${baseUrl}/demo/index.html?${new URLSearchParams(query)}`);
@@ -58,6 +68,96 @@ try {
     const result = await runDemo(page, { model: 'stories260K.gguf', prompt: stories.prompt, tokens: stories.n_gen,
                                          run: 1, tune: 0 });
     expectGolden(result, stories);
+  });
+
+  // The WebGPU back end in the same page: the plan from the engine, runtime.js on the adapter.
+  const storiesGpuQuery = { model: 'stories260K.gguf', prompt: stories.prompt, tokens: stories.n_gen, run: 1,
+                            backend: 'webgpu' };
+  await check("stories260K on WebGPU (SwiftShader) writes llama.cpp's greedy text", async () => {
+    const result = await runDemo(page, { ...storiesGpuQuery, tune: 0 });
+    expectSwiftShader(result);
+    expectGolden(result, stories);
+  });
+
+  // Tuned between requests: every workload searched, the text unchanged; a reload starts from the
+  // WebGPU kdb in OPFS and searches nothing.
+  await check('stories260K on WebGPU keeps the text after tuning, and its kdb survives a reload', async () => {
+    expectGolden(await runDemo(page, { ...storiesGpuQuery, tune: 1 }), stories);
+    await page.waitForFunction(() => window.jitflowTuning?.progress?.done || window.jitflowTuning?.progress?.error,
+                               null, { timeout: 60000 });
+    const { start, progress } = await page.evaluate(() => window.jitflowTuning);
+    if (progress.error) throw new Error(progress.error);
+    expectEqual(start.backend, 'webgpu', 'tuner');
+    const adopted = progress.workloads.reduce((n, w) => n + w.adopted, 0);
+    console.log(`  tuned in ${progress.busyS.toFixed(1)} s: ${progress.tried} of ${progress.candidates} candidates, ` +
+                `${adopted} swapped in; decode matvecs ${progress.startMatmulMsPerToken.toFixed(3)} -> ` +
+                `${progress.matmulMsPerToken.toFixed(3)} ms/token`);
+    for (const w of progress.workloads) {
+      if (!w.done || w.fromKdb || w.tried !== w.pruned || !(w.currentNs <= w.startNs)) throw new Error(`workload ${JSON.stringify(w)}`);
+    }
+    await page.click('#generate');
+    await page.waitForFunction(() => document.body.dataset.state === 'running');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: 60000 });
+    const tuned = await page.evaluate(() => window.jitflowResult);
+    expectSwiftShader(tuned);
+    expectGolden(tuned, stories);
+
+    expectGolden(await runDemo(page, { ...storiesGpuQuery, tune: 1 }), stories);
+    await page.waitForFunction(() => window.jitflowTuning?.start, null, { timeout: 30000 });
+    const reloaded = await page.evaluate(() => window.jitflowTuning.start.progress);
+    const searched = reloaded.workloads.filter((w) => !w.fromKdb).map((w) => w.shape);
+    if (searched.length > 0 || !reloaded.done) throw new Error(`workloads not taken from the kdb: ${searched}`);
+  });
+
+  // Greedy runs on the GPU; sampling, the CPU's; an abort stops the GPU's generation.
+  await check('a WebGPU model samples on the CPU at temperature > 0 and stops when aborted', async () => {
+    const outcome = await page.evaluate(async (prompt) => {
+      const { Jitflow } = await import('../jitflow.js');
+      const jf = await Jitflow.create();
+      try {
+        await jf.loadModel('../models/stories260K.gguf', { backend: 'webgpu' });
+        const sampled = await jf.generate(prompt, { maxTokens: 8, temperature: 0.8, seed: 1 });
+        const abort = new AbortController();
+        let pieces = 0;
+        const aborted = await jf.generate(prompt, { maxTokens: 64, signal: abort.signal,
+                                                    onToken: () => ++pieces === 3 && abort.abort() });
+        return { backend: jf.backend, sampled, aborted, pieces };
+      } finally {
+        jf.terminate();
+      }
+    }, stories.prompt);
+    expectEqual(outcome.backend, 'webgpu', 'backend loaded');
+    expectEqual(outcome.sampled.backend, 'cpu', 'backend of sampling');
+    if (!/greedy/.test(outcome.sampled.note)) throw new Error(`note: ${outcome.sampled.note}`);
+    expectEqual(outcome.aborted.backend, 'webgpu', 'backend of greedy text');
+    const n = outcome.aborted.generatedTokens;
+    if (!(n >= 3 && n < 64 && outcome.pieces === n)) throw new Error(`${n} tokens, ${outcome.pieces} pieces after the abort`);
+  });
+
+  // A qwen2 model with linear biases: the WebGPU plan builder refuses it.
+  await check("a model WebGPU does not run: 'webgpu' is an unsupported error, 'auto' runs it on the CPU", async () => {
+    const outcome = await page.evaluate(async () => {
+      const { Jitflow } = await import('../jitflow.js');
+      const jf = await Jitflow.create();
+      try {
+        const url = '../models/synth/synth-qwen2-Q4_0.gguf';
+        const refused = await jf.loadModel(url, { backend: 'webgpu' }).then(() => null,
+                                                                           (e) => ({ name: e.name, code: e.code, message: e.message }));
+        const auto = await jf.loadModel(url, { backend: 'auto' });
+        const stats = await jf.generate('Hello world', { maxTokens: 4 });
+        return { refused, auto, stats };
+      } finally {
+        jf.terminate();
+      }
+    });
+    if (outcome.refused === null) throw new Error('the qwen2 model loaded on WebGPU');
+    expectEqual(outcome.refused.name, 'JitflowError', 'error type');
+    expectEqual(outcome.refused.code, 'unsupported', 'error code');
+    if (!/biases/.test(outcome.refused.message)) throw new Error(`message: ${outcome.refused.message}`);
+    expectEqual(outcome.auto.backend, 'cpu', "'auto' backend");
+    if (!/biases/.test(outcome.auto.fallback)) throw new Error(`fallback: ${outcome.auto.fallback}`);
+    expectEqual(outcome.stats.backend, 'cpu', 'backend of the text');
+    expectEqual(outcome.stats.generatedTokens, 4, 'generated tokens');
   });
 
   // docs-28M on default kernels, then tuned in the page: tuning finishes, keeps or improves the
@@ -157,6 +257,23 @@ try {
   });
 } finally {
   await browser.close();
+}
+
+// A browser that gives no WebGPU adapter: 'auto' runs on the CPU and says why.
+const noGpu = await launchChromium({ webgpu: false });
+try {
+  const page = await noGpu.newPage();
+  page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
+  const stories = golden('stories260K').results[0];
+  await check("without a WebGPU adapter, 'auto' falls back to the CPU and writes the greedy text", async () => {
+    const result = await runDemo(page, { model: 'stories260K.gguf', prompt: stories.prompt, tokens: stories.n_gen,
+                                         run: 1, tune: 0, backend: 'auto' });
+    expectGolden(result, stories);
+    expectEqual(result.load.backend, 'cpu', 'backend loaded');
+    if (!/WebGPU is unavailable/.test(result.load.fallback)) throw new Error(`fallback: ${result.load.fallback}`);
+  });
+} finally {
+  await noGpu.close();
   server.close();
 }
 console.log(failures === 0 ? 'all browser tests passed' : `${failures} browser test(s) failed`);
