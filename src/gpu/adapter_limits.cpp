@@ -16,7 +16,8 @@ Result<AdapterLimits> adapter_limits_from_json(const Json& json) {
     *out = static_cast<int>(std::min(v->as_number(), 1e9));
   }
   // Measured, not reported (web/gpu/adapter_limits.js); optional.
-  if (const Json* v = json.find("concurrentWorkgroups"); v != nullptr && v->is_number() && v->as_number() >= 1) {
+  if (const Json* v = json.find("concurrentWorkgroups");
+      v != nullptr && v->is_number() && v->as_number() >= 1) {
     limits.min_workgroups = static_cast<int>(std::min(v->as_number(), 1e9));
   }
   return limits;

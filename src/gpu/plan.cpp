@@ -58,7 +58,8 @@ class PlanBuilder {
     }
     plan_.batch = std::min(options_.batch, plan_.n_ctx);
     plan_.params = plan_.add_buffer("params", sizeof(uint32_t) * (2 + static_cast<uint64_t>(plan_.batch)));
-    plan_.result = plan_.add_buffer("result", 4);
+    plan_.top_k = std::min(options_.top_k, c_.n_vocab);
+    plan_.result = plan_.add_buffer("result", 8 * static_cast<uint64_t>(plan_.top_k));
     JF_RETURN_IF_ERROR(add_activations());
     JF_RETURN_IF_ERROR(add_rope_table());
     JF_ASSIGN_OR_RETURN(embd_, matrix(TensorRole::kTokenEmbd, 0, Dim::kEmbd, Dim::kVocab));
@@ -344,7 +345,7 @@ class PlanBuilder {
     }
     plan_.add_step(pass, wgsl_rmsnorm(c_.n_embd, c_.norm_eps, true), {p, x_, out_norm_, xn_}, {1, 1});
     add_linear(pass, head_, xn_, logits_, false, /*one_row=*/true);
-    plan_.add_step(pass, wgsl_argmax(c_.n_vocab), {logits_, plan_.result}, {1, 1});
+    plan_.add_step(pass, wgsl_top_k(c_.n_vocab, plan_.top_k), {logits_, plan_.result}, {1, 1});
   }
 
   const GgufFile& file_;
@@ -420,6 +421,10 @@ Json workload_json(const PlanWorkload& w) {
 
 Result<Plan> build_plan(const GgufFile& file, const PlanOptions& options) {
   JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
+  if (options.top_k < 1 || options.top_k > kMaxTopK) {
+    return error(StatusCode::kInvalidArgument, "top-k %d: the WebGPU back end reads back 1 to %d candidates",
+                 options.top_k, kMaxTopK);
+  }
   if (!is_valid(options.matmul) || options.batch < 1) {
     return error(StatusCode::kInvalidArgument,
                  "prefill: batch %d, matmul tile %dx%d, workgroup %dx%d: batch >= 1, tiles 1, 2, 4 or 8, "
@@ -444,6 +449,7 @@ Json plan_json(const Plan& plan) {
   root.set("model", model_json(plan.shape));
   root.set("n_ctx", Json::number(plan.n_ctx));
   root.set("batch", Json::number(plan.batch));
+  root.set("top_k", Json::number(plan.top_k));
   root.set("data_bytes", Json::number(static_cast<double>(plan.data.size())));
   root.set("params", Json::number(plan.params));
   root.set("result", Json::number(plan.result));

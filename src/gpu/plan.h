@@ -3,11 +3,11 @@
 // A runtime (web/gpu/runtime.js, in the page or in node with Dawn) creates the buffers, uploads
 // their initial contents, and per pass writes `params` = [n_tokens, position, tokens...], submits
 // the pass's steps in one command buffer (a prompt: prefill passes of up to `batch` tokens; then one
-// decode pass per token) and reads back `result` = [next token] (greedy, argmax on the GPU): the
-// only read-back.
+// decode pass per token) and reads back `result`, the top_k candidates for the next token sorted on
+// the GPU (greedy reads only the first): the only read-back.
 //
 // Serialised as plan.json (jitflow-webgpu-plan, version 2) beside data.bin, the initial contents:
-//   {"format":"jitflow-webgpu-plan","version":2,"model":{...},"n_ctx":N,"batch":B,"data_bytes":B,
+//   {"format":"jitflow-webgpu-plan","version":2,"model":{...},"n_ctx":N,"batch":B,"top_k":K,"data_bytes":B,
 //    "params":i,"result":i,"notes":[s],"buffers":[{"name":s,"bytes":n[,"data":offset]}],
 //    "kernels":[{"name":s,"wgsl":text}],"steps":[{"kernel":k,"buffers":[i...],"groups":[x,y]}],
 //    "prefill_steps":[...as steps],
@@ -63,6 +63,7 @@ struct Plan {
   ModelShape shape;
   int n_ctx = 0;
   int batch = 0;  // tokens of one prefill pass
+  int top_k = 0;  // candidates each pass leaves in `result` (wgsl_top_k)
   std::vector<PlanBuffer> buffers;
   std::vector<WgslKernel> kernels;      // each source text once
   std::vector<PlanStep> steps;          // one decode pass
@@ -83,6 +84,7 @@ struct Plan {
 struct PlanOptions {
   int n_ctx = 0;   // 0: the model's training context, at most kMaxWgslContext
   int batch = 32;  // tokens per prefill pass (at most n_ctx)
+  int top_k = 32;  // candidates read back for sampling (at most kMaxTopK); the first is greedy's
   MatvecConfig matvec;
   MatmulConfig matmul;
   bool candidates = false;  // add each workload's lite space (matvec_space, matmul_space) for a tuner

@@ -532,41 +532,78 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 )";
 
-constexpr const char* kArgmaxTemplate = R"(// ${NAME}: result[0] = argmax(logits[${N}])
+// Each of 64 lanes keeps its best K in order (insertion; most logits fall below its K-th and cost
+// one comparison), then the lanes' lists are merged pairwise in workgroup memory.
+constexpr const char* kTopKTemplate = R"(// ${NAME}: the ${K} largest of logits[${N}], best first
 const N: u32 = ${N_U};
+const K: u32 = ${K_U};
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> result: array<u32>;
 
-var<workgroup> best_value: array<f32, 256>;
-var<workgroup> best_index: array<u32, 256>;
+var<workgroup> top_v: array<f32, ${LISTS}>;
+var<workgroup> top_i: array<u32, ${LISTS}>;
 
-@compute @workgroup_size(256)
+fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
+  return v1 > v2 || (v1 == v2 && i1 < i2);
+}
+
+@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
-  var bv = bitcast<f32>(0xff7fffffu);
-  var bi = 0xffffffffu;
-  for (var i = lid; i < N; i += 256u) {
-    if (logits[i] > bv) {
-      bv = logits[i];
-      bi = i;
+  var v: array<f32, ${K}>;
+  var ix: array<u32, ${K}>;
+  for (var j = 0u; j < K; j++) {
+    v[j] = bitcast<f32>(0xff7fffffu);
+    ix[j] = 0xffffffffu;
+  }
+  for (var i = lid; i < N; i += 64u) {
+    let x = logits[i];
+    if (better(x, i, v[K - 1u], ix[K - 1u])) {
+      var j = K - 1u;
+      while (j > 0u && better(x, i, v[j - 1u], ix[j - 1u])) {
+        v[j] = v[j - 1u];
+        ix[j] = ix[j - 1u];
+        j--;
+      }
+      v[j] = x;
+      ix[j] = i;
     }
   }
-  best_value[lid] = bv;
-  best_index[lid] = bi;
+  for (var j = 0u; j < K; j++) {
+    top_v[lid * K + j] = v[j];
+    top_i[lid * K + j] = ix[j];
+  }
   workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
+  for (var s = 32u; s > 0u; s >>= 1u) {
     if (lid < s) {
-      let v = best_value[lid + s];
-      let i = best_index[lid + s];
-      if (v > best_value[lid] || (v == best_value[lid] && i < best_index[lid])) {
-        best_value[lid] = v;
-        best_index[lid] = i;
+      var a = lid * K;
+      var b = (lid + s) * K;
+      for (var j = 0u; j < K; j++) {
+        if (better(top_v[a], top_i[a], top_v[b], top_i[b])) {
+          v[j] = top_v[a];
+          ix[j] = top_i[a];
+          a++;
+        } else {
+          v[j] = top_v[b];
+          ix[j] = top_i[b];
+          b++;
+        }
+      }
+    }
+    workgroupBarrier();
+    if (lid < s) {
+      for (var j = 0u; j < K; j++) {
+        top_v[lid * K + j] = v[j];
+        top_i[lid * K + j] = ix[j];
       }
     }
     workgroupBarrier();
   }
   if (lid == 0u) {
-    result[0] = best_index[0];
+    for (var j = 0u; j < K; j++) {
+      result[2u * j] = top_i[j];
+      result[2u * j + 1u] = bitcast<u32>(top_v[j]);
+    }
   }
 }
 )";
@@ -795,10 +832,16 @@ WgslKernel wgsl_swiglu(int64_t n) {
   return k;
 }
 
-WgslKernel wgsl_argmax(int64_t n) {
-  WgslKernel k{"f32-argmax__wgsl", ""};
-  k.source = fill(kArgmaxTemplate, {{"NAME", k.name}, {"N", std::to_string(n)}, {"N_U", u32(n)}});
-  return k;
+WgslKernel wgsl_top_k(int64_t n, int k) {
+  JF_CHECK(k >= 1 && k <= kMaxTopK);
+  WgslKernel kernel{"f32-top_k__wgsl", ""};
+  kernel.source = fill(kTopKTemplate, {{"NAME", kernel.name},
+                                       {"N", std::to_string(n)},
+                                       {"N_U", u32(n)},
+                                       {"K", std::to_string(k)},
+                                       {"K_U", u32(k)},
+                                       {"LISTS", u32(int64_t{64} * k)}});
+  return kernel;
 }
 
 }  // namespace jf::gpu

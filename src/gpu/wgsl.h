@@ -133,9 +133,11 @@ WgslKernel wgsl_attention(int n_head, int n_head_kv, int head_dim, int n_ctx);
 //   bindings: params, gate (read_write), up (read)
 WgslKernel wgsl_swiglu(int64_t n);
 
-// result[0] = the index of the largest of n logits (the lowest index among equals). One workgroup
-// of 256.
-//   bindings: logits (read), result (read_write, array<u32>)
-WgslKernel wgsl_argmax(int64_t n);
+// The k largest of n logits, best first (the lower index first among equals, so entry 0 is the
+// greedy token): result = [index 0, bits of value 0, index 1, ...] (array<u32>). One workgroup of 64,
+// whose lists of k live in workgroup memory: k <= kMaxTopK (16 KiB, WebGPU's default limit).
+//   bindings: logits (read), result (read_write)
+inline constexpr int kMaxTopK = 32;
+WgslKernel wgsl_top_k(int64_t n, int k);
 
 }  // namespace jf::gpu

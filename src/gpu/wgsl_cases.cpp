@@ -4,6 +4,7 @@
 // compares. cases.json: {"cases":[plan_json + {"data_base":offset of the case's data in cases.bin,
 // "checks":[{"buffer":i,"expect":offset,"count":n,"type":"f32"|"u32","atol":a,"rtol":r}]}]}: an
 // f32 element passes when |got - expect| <= atol + rtol * |expect|.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -57,8 +58,9 @@ struct Case {
     checks.push_back({buffer, add_data(want.data(), want.size() * sizeof(float)),
                       static_cast<int64_t>(want.size()), false, atol, rtol});
   }
-  void expect_u32(int buffer, uint32_t want) {
-    checks.push_back({buffer, add_data(&want, 4), 1, true, 0, 0});
+  void expect_u32s(int buffer, const std::vector<uint32_t>& want) {
+    checks.push_back(
+        {buffer, add_data(want.data(), want.size() * 4), static_cast<int64_t>(want.size()), true, 0, 0});
   }
 };
 
@@ -277,16 +279,28 @@ Case swiglu_case() {
   return c;
 }
 
-// The largest value twice: the lower index wins, as the CPU sampler's greedy pick.
-Case argmax_case() {
+// The 5 largest of 1000 logits, with the largest three times and the fifth twice: equal values in
+// index order, the lowest first (entry 0 is the greedy token), as the CPU sampler orders them.
+Case top_k_case(int k) {
   std::mt19937 rng(31);
   Case c;
   std::vector<float> logits = random_floats(rng, 1000);
-  logits[700] = logits[300] = max_abs(logits) + 1.0f;
+  const float top = max_abs(logits) + 1.0f;
+  logits[700] = logits[300] = logits[999] = top;
+  logits[5] = logits[6] = top - 0.5f;
+  std::vector<uint32_t> order(logits.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return logits[a] > logits[b]; });
+  std::vector<uint32_t> want;
+  for (int j = 0; j < k; ++j) {
+    uint32_t bits;
+    std::memcpy(&bits, &logits[order[static_cast<size_t>(j)]], 4);
+    want.insert(want.end(), {order[static_cast<size_t>(j)], bits});
+  }
   const int l = c.add_floats("logits", logits);
-  const int r = c.plan.add_buffer("result", 4);
-  c.plan.add_step(Pass::kDecode, wgsl_argmax(static_cast<int64_t>(logits.size())), {l, r}, {1, 1});
-  c.expect_u32(r, 300);
+  const int r = c.plan.add_buffer("result", want.size() * 4);
+  c.plan.add_step(Pass::kDecode, wgsl_top_k(static_cast<int64_t>(logits.size()), k), {l, r}, {1, 1});
+  c.expect_u32s(r, want);
   return c;
 }
 
@@ -315,7 +329,9 @@ std::vector<Case> all_cases() {
   cases.push_back(store_rows_case());
   cases.push_back(attention_case());
   cases.push_back(swiglu_case());
-  cases.push_back(argmax_case());
+  cases.push_back(top_k_case(1));
+  cases.push_back(top_k_case(5));
+  cases.push_back(top_k_case(kMaxTopK));
   return cases;
 }
 

@@ -44,7 +44,8 @@ int cmd_webgpu(int argc, char** argv) {
   parser.add("-c", "--ctx", &options.n_ctx,
              "context length of the KV cache (default: the model's, at most 4096)");
   parser.add("-b", "--batch", &options.batch, "tokens per prefill pass (default 32)");
-  parser.add("", "--top-k", &options.top_k, "candidates each pass reads back for sampling, 1 to 32 (default 32)");
+  parser.add("", "--top-k", &options.top_k,
+             "candidates each pass reads back for sampling, 1 to 32 (default 32)");
   parser.add("", "--lanes", &options.matvec.lanes,
              "matvec threads per row: a power of two up to --workgroup (default 32)");
   parser.add("", "--tile", &options.matvec.tile, "matvec rows per thread: 1, 2, 4, 8 (default 2)");

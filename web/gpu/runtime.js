@@ -49,7 +49,7 @@ export class PlanRunner {
     this.buffers = buffers;
     this.pipelines = new Map();  // kernel index -> compiled pipeline, compiled when first used
     this.bindGroups = [];
-    this.readback = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.readback = device.createBuffer({ size: 8 * plan.top_k, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
   static async create(device, plan, readData) {
@@ -141,21 +141,30 @@ export class PlanRunner {
     this.device.queue.submit([encoder.finish()]);
   }
 
-  // The token the last submitted step chose (argmax on the GPU): the only read-back.
+  // The greedy token of the last submitted pass (the first of its sorted candidates): the only
+  // read-back, 4 bytes.
   async readToken() {
+    return (await this.readCandidates(1)).indices[0];
+  }
+
+  // The first n of the last pass's top_k candidates: { indices, values }, best first.
+  async readCandidates(n = this.plan.top_k) {
     const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(this.buffers[this.plan.result], 0, this.readback, 0, 4);
+    encoder.copyBufferToBuffer(this.buffers[this.plan.result], 0, this.readback, 0, 8 * n);
     this.device.queue.submit([encoder.finish()]);
-    await this.readback.mapAsync(GPUMapMode.READ);
-    const token = new Uint32Array(this.readback.getMappedRange())[0];
+    await this.readback.mapAsync(GPUMapMode.READ, 0, 8 * n);
+    const words = new Uint32Array(this.readback.getMappedRange(0, 8 * n).slice(0));
     this.readback.unmap();
-    return token;
+    const indices = [], values = new Float32Array(words.buffer).filter((_, i) => i % 2 === 1);
+    for (let i = 0; i < n; i++) indices.push(words[2 * i]);
+    return { indices, values };
   }
 
   // Greedy generation: the prompt goes through prefill passes of up to plan.batch tokens, queued back
   // to back with only the last one read; then each generated token is fed back through a decode pass. onToken(token, index) may return false to stop;
-  // betweenTokens (a tuner's next) runs after each token is read.
-  async generate(promptTokens, nPredict, onToken = () => true, betweenTokens = null) {
+  // betweenTokens (a tuner's next) runs after each token is read; sample (sampler.js) picks the next
+  // token from the pass's candidates, greedy without it.
+  async generate(promptTokens, nPredict, onToken = () => true, betweenTokens = null, sample = null) {
     if (promptTokens.length === 0) throw new GpuError('empty prompt');
     let position = 0;
     for (; position < promptTokens.length; position += this.plan.batch) {
@@ -164,7 +173,7 @@ export class PlanRunner {
     position = promptTokens.length;
     const out = [];
     while (out.length < nPredict) {
-      const token = await this.readToken();
+      const token = sample ? sample(await this.readCandidates()) : await this.readToken();
       out.push(token);
       if (onToken(token, out.length - 1) === false || out.length === nPredict) break;
       if (betweenTokens) await betweenTokens();

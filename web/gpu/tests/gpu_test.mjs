@@ -11,6 +11,8 @@ import { dawnDevice } from '../dawn.mjs';
 import { fileReader, loadPlan } from '../run_plan.mjs';
 import { PlanRunner } from '../runtime.js';
 import { PlanTuner, adapterFingerprint } from '../tuner.js';
+import { measureAdapter } from '../adapter_limits.js';
+import { topKSampler } from '../sampler.js';
 
 const [buildDir, workDir] = process.argv.slice(2);
 if (!buildDir || !workDir) throw new Error('usage: node web/gpu/tests/gpu_test.mjs BUILD_DIR WORK_DIR');
@@ -100,8 +102,7 @@ async function runTuning(device, adapter) {
   const g = JSON.parse(fs.readFileSync(path.join(shared, 'golden', 'stories260K', 'greedy.json'), 'utf8')).results[0];
   const dir = path.join(workDir, 'stories260K-tuning');
   fs.mkdirSync(dir, { recursive: true });
-  const { maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize } = adapter.limits;
-  fs.writeFileSync(path.join(dir, 'adapter.json'), JSON.stringify({ maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize }));
+  fs.writeFileSync(path.join(dir, 'adapter.json'), JSON.stringify(await measureAdapter(device, adapter)));
   execFileSync(jitflow, ['webgpu', '-m', path.join(repo, 'models/stories260K.gguf'), '-o', dir, '-c', '128',
                          '--candidates', '--adapter', path.join(dir, 'adapter.json')]);
   const kdb = { records: [] };
@@ -154,6 +155,19 @@ for (const [file, golden] of [['docs-28M.gguf', 'docs-28M'], ['docs-28M/docs-28M
 }
 
 await runTuning(device, adapter);
+
+// Sampling from the GPU's top-k candidates: a seed repeats a run, temperature 0 is greedy.
+await check('sampling from the GPU\'s candidates: a seed repeats, temperature 0 is greedy', async () => {
+  const g = JSON.parse(fs.readFileSync(path.join(shared, 'golden', 'stories260K', 'greedy.json'), 'utf8')).results[0];
+  const runner = await loadPlan(device, path.join(workDir, 'stories260K'));
+  const run = (options) => runner.generate(g.prompt_tokens, 24, () => true, null, topKSampler(options));
+  const a = await run({ temperature: 1, seed: 7 }), b = await run({ temperature: 1, seed: 7 });
+  const greedy = await run({ temperature: 0 });
+  runner.destroy();
+  if (a.join(',') !== b.join(',')) throw new Error(`seed 7 twice:\n  ${a}\n  ${b}`);
+  if (a.join(',') === greedy.join(',')) throw new Error(`temperature 1 drew the greedy tokens: ${a}`);
+  if (greedy.join(',') !== g.gen_tokens.slice(0, 24).join(',')) throw new Error(`greedy: ${greedy}`);
+});
 
 const storiesPlan = JSON.parse(fs.readFileSync(path.join(workDir, 'stories260K', 'plan.json'), 'utf8'));
 await expectError('a truncated data.bin is an error naming the file', /truncated\.bin: \d+ bytes at \d+ asked, 1000 read/, async () => {
