@@ -100,7 +100,9 @@ export interface GpuTuneStart {
   fingerprint: string;  // the adapter and browser: the key of WebGPU kdb records
   device: string;       // the adapter
   features: string;     // the adapter's features, e.g. "subgroups timestamp-query ..."
-  limits: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number };
+  // the adapter's, and how many workgroups it runs at once (measured: WebGPU does not report it)
+  limits: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number;
+            concurrentWorkgroups: number };
   progress: TuneProgress;
 }
 

@@ -26,7 +26,7 @@ importScripts('jitflow-engine.js');
 
 const KDB_PATH = '/kdb/kdb.jsonl';        // in the engine's file system
 const KDB_FILE = 'jitflow-kdb.jsonl';     // in OPFS
-const LIMITS_FILE = 'jitflow-limits.json';  // in OPFS: {fingerprint: device limits}
+const LIMITS_FILE = 'jitflow-limits.json';  // in OPFS: {fingerprint: device or adapter limits}
 const GPU_KDB_FILE = 'jitflow-webgpu-kdb.json';  // in OPFS: the WebGPU tuner's {records: [...]}
 
 let engine = null;
@@ -95,16 +95,20 @@ async function backgroundStep() {
   }
 }
 
+// The measured limits kept in OPFS: {fingerprint: limits}.
+async function keptLimits() {
+  try {
+    return JSON.parse(await opfsRead(LIMITS_FILE) || '{}');
+  } catch (e) {
+    return {};  // a damaged file: measure again
+  }
+}
+
 // Starts the online tuner of the engine's matmuls, with the device limits that an earlier page
 // measured on this device (kept in OPFS) or measured now.
 async function startCpuTuning(request) {
   const fingerprint = engine.UTF8ToString(engine.ccall('jf_fingerprint', 'number', [], []));
-  let kept = {};
-  try {
-    kept = JSON.parse(await opfsRead(LIMITS_FILE) || '{}');
-  } catch (e) {
-    // a damaged file: measure again
-  }
+  const kept = await keptLimits();
   const cached = kept[fingerprint] ? JSON.stringify(kept[fingerprint]) : '';
   const start = callJson('jf_tune_start', ['string', 'number'], [cached, request.fullSpace ? 1 : 0]);
   start.limitsCached = cached !== '';
@@ -118,41 +122,57 @@ function adapterDescription(adapter) {
   return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
 }
 
+// Runs fn, whose errors are the WebGPU device's: their message then starts with the code 'webgpu'
+// (jitflow.js reads it).
+async function onDevice(fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    throw new Error(`webgpu: ${error.message}`);
+  }
+}
+
 // The model at `path` (in the engine's file system) as a WebGPU plan running on the adapter's
-// device. Throws an Error whose message starts with its code (jitflow.js reads it): 'unsupported'
-// when there is no adapter or the plan builder refuses the model, 'webgpu' when the device fails.
+// device, its tuning space pruned by the adapter's limits and its concurrency
+// (gpu/adapter_limits.js: measured once per adapter, ~2 s on SwiftShader, then kept in OPFS). Throws an Error whose message starts with its code: 'unsupported' when
+// there is no adapter or the plan builder refuses the model, 'webgpu' when the device fails.
 async function loadGpu(path) {
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) {
     throw new Error('unsupported: WebGPU is unavailable: ' +
                     (navigator.gpu ? 'navigator.gpu.requestAdapter() gave no adapter' : 'no navigator.gpu'));
   }
-  const [{PlanRunner}, {adapterFingerprint}] = await Promise.all([import('./gpu/runtime.js'), import('./gpu/tuner.js')]);
+  const [{PlanRunner}, {adapterFingerprint}, {measureAdapter}] = await Promise.all(
+      [import('./gpu/runtime.js'), import('./gpu/tuner.js'), import('./gpu/adapter_limits.js')]);
   const {maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize, maxComputeWorkgroupSizeX,
          maxStorageBufferBindingSize, maxBufferSize} = adapter.limits;
-  const limits = {maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize};
-  const plan = callJson('jf_gpu_plan', ['string', 'string'], [path, JSON.stringify(limits)]);
-  let device = null;
+  const device = await onDevice(() => adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    // The adapter's sizes, not WebGPU's defaults (bindings of 128 MiB: too small for most models),
+    // and the compute limits the plan's tuning candidates are pruned by.
+    requiredLimits: {maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupSizeX,
+                     maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize},
+  }));
+  const fingerprint = adapterFingerprint(adapter);
   try {
-    device = await adapter.requestDevice({
-      requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-      // The adapter's sizes, not WebGPU's defaults (bindings of 128 MiB: too small for most
-      // models), and the compute limits the plan's tuning candidates were pruned by.
-      requiredLimits: {maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupSizeX, ...limits},
-    });
-    // data.bin's bytes straight from wasm memory. HEAPU8 views all of it: callJson has just read
-    // the plan through it, and nothing that allocates runs in wasm until jf_gpu_free.
-    const data = engine.ccall('jf_gpu_data', 'number', [], []) >>> 0;
-    const runner = await PlanRunner.create(device, plan,
-                                           (offset, bytes) => engine.HEAPU8.subarray(data + offset, data + offset + bytes));
-    return {runner, device, description: adapterDescription(adapter), features: [...adapter.features].sort(), limits,
-            fingerprint: adapterFingerprint(adapter), notes: plan.notes, tuner: null, tuning: false, busyMs: 0,
-            savedKdb: ''};
+    const kept = await keptLimits();
+    const limits = kept[fingerprint] ?? await onDevice(() => measureAdapter(device, adapter));
+    if (!kept[fingerprint]) await opfsWrite(LIMITS_FILE, JSON.stringify({...kept, [fingerprint]: limits}));
+    const plan = callJson('jf_gpu_plan', ['string', 'string'], [path, JSON.stringify(limits)]);
+    try {
+      // data.bin's bytes straight from wasm memory. HEAPU8 views all of it: callJson has just read
+      // the plan through it, and nothing that allocates runs in wasm until jf_gpu_free.
+      const data = engine.ccall('jf_gpu_data', 'number', [], []) >>> 0;
+      const runner = await onDevice(() => PlanRunner.create(
+          device, plan, (offset, bytes) => engine.HEAPU8.subarray(data + offset, data + offset + bytes)));
+      return {runner, device, description: adapterDescription(adapter), features: [...adapter.features].sort(), limits,
+              fingerprint, notes: plan.notes, tuner: null, tuning: false, busyMs: 0, savedKdb: ''};
+    } finally {
+      engine.ccall('jf_gpu_free', null, [], []);  // the GPU has its copy
+    }
   } catch (error) {
-    device?.destroy();
-    throw new Error(`webgpu: ${error.message}`);
-  } finally {
-    engine.ccall('jf_gpu_free', null, [], []);  // the GPU has its copy
+    device.destroy();
+    throw error;
   }
 }
 
@@ -194,11 +214,7 @@ async function generateGpu(request) {
   };
   // The last generated token is never fed back: n_ctx - prompt + 1 tokens fill the context.
   const maxTokens = Math.min(request.maxTokens, nCtx - prompt.length + 1);
-  try {
-    await gpu.runner.generate(prompt, maxTokens, onToken, betweenTokens);
-  } catch (error) {
-    throw new Error(`webgpu: ${error.message}`);
-  }
+  await onDevice(() => gpu.runner.generate(prompt, maxTokens, onToken, betweenTokens));
   await saveGpuKdb();
   stats.prefillTokensPerS = stats.prefillMs > 0 ? stats.promptTokens * 1e3 / stats.prefillMs : 0;
   stats.decodeTokensPerS = stats.decodeMs > 0 ? (stats.generatedTokens - 1) * 1e3 / stats.decodeMs : 0;
@@ -218,11 +234,7 @@ async function openGpuTuner() {
   }
   gpu.savedKdb = JSON.stringify(kdb);
   gpu.tuner = new PlanTuner(gpu.runner, {fingerprint: gpu.fingerprint, kdb});
-  try {
-    await gpu.tuner.applyKdb();
-  } catch (error) {
-    throw new Error(`webgpu: ${error.message}`);
-  }
+  await onDevice(() => gpu.tuner.applyKdb());
 }
 
 // Lets the WebGPU tuner search the workloads the kdb had no winner for.
