@@ -52,6 +52,45 @@ export async function measureConcurrency(device) {
   return concurrent;
 }
 
+const COPY = `
+@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>) {
+  let i = gid.x + gid.y * n.x * 256u;
+  if (i < arrayLength(&src)) {
+    dst[i] = src[i];
+  }
+}`;
+
+// The device's memory bandwidth as a copy of `bytes` (read + write, GB/s, the best of 5): what a
+// matvec's weight stream is measured against.
+export async function measureCopyBandwidth(device, bytes = 64 << 20) {
+  const usage = GPUBufferUsage.STORAGE;
+  const src = device.createBuffer({ size: bytes, usage }), dst = device.createBuffer({ size: bytes, usage });
+  const module = device.createShaderModule({ code: COPY });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [
+    { binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
+  const groups = Math.ceil(bytes / 16 / 256), x = Math.min(groups, 65535);
+  let best = Infinity;
+  for (let r = 0; r < 6; r++) {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    pass.end();
+    const start = performance.now();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    if (r > 0) best = Math.min(best, performance.now() - start);  // the first compiles and touches
+  }
+  src.destroy();
+  dst.destroy();
+  return (2 * bytes) / (best * 1e6);
+}
+
 export async function measureAdapter(device, adapter) {
   const { maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize } = adapter.limits;
   return { maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupStorageSize,

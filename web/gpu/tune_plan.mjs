@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { dawnDevice } from './dawn.mjs';
 import { loadPlan } from './run_plan.mjs';
 import { PlanTuner, adapterFingerprint } from './tuner.js';
+import { measureCopyBandwidth } from './adapter_limits.js';
 
 async function decodeSpeed(runner, tokens, n) {
   let first = 0;
@@ -65,13 +66,19 @@ async function main(args) {
   const tuneSeconds = (performance.now() - tuneStart) / 1000;
   const after = await decodeSpeed(runner, tokens, n);
 
-  console.log('| workload | space | tried | kernel before | ns | kernel after | ns | s to within 5 % |');
-  console.log('| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |');
+  // A matvec streams its weights once: their bytes over its time, against a copy's bandwidth.
+  const copy = await measureCopyBandwidth(device);
+  const weightBytes = (w) => runner.plan.buffers[runner.plan.steps[w.steps[0]].buffers[0]].bytes;
+  console.log(`copy bandwidth ${copy.toFixed(1)} GB/s (read + write)`);
+  console.log('| workload | space | tried | kernel before | ns | kernel after | ns | weights GB/s (% of copy) | s to within 5 % |');
+  console.log('| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |');
   for (const w of tuner.progress().workloads) {
     const reached = (history.get(w.name) ?? []).find(([, ns]) => ns <= w.bestNs * 1.05);
+    const workload = runner.plan.workloads.find((x) => x.name === w.name);
+    const gbps = workload.pass === 'decode' ? weightBytes(workload) / w.bestNs : null;
     console.log(`| ${w.name} | ${w.fullSpace} -> ${w.candidates} | ${w.tried}${w.fromKdb ? ' (kdb)' : ''} | ` +
-                `${w.startKernel ?? '-'} | ${Math.round(w.startNs ?? 0)} | ` +
-                `${w.kernel} | ${Math.round(w.bestNs)} | ${reached ? reached[0].toFixed(1) : '-'} |`);
+                `${w.startKernel ?? '-'} | ${Math.round(w.startNs ?? 0)} | ${w.kernel} | ${Math.round(w.bestNs)} | ` +
+                `${gbps ? `${gbps.toFixed(2)} (${(100 * gbps / copy).toFixed(0)} %)` : '-'} | ${reached ? reached[0].toFixed(1) : '-'} |`);
   }
   console.log(`decode ${before.toFixed(2)} t/s before tuning, ${after.toFixed(2)} t/s after (${(after / before).toFixed(2)}x); ` +
               `tuning took ${tuneSeconds.toFixed(1)} s while generating`);
