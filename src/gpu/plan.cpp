@@ -445,7 +445,7 @@ Result<Plan> build_plan(const GgufFile& file, const PlanOptions& options) {
 Json plan_json(const Plan& plan) {
   Json root = Json::object();
   root.set("format", Json::string("jitflow-webgpu-plan"));
-  root.set("version", Json::number(2));
+  root.set("version", Json::number(3));
   root.set("model", model_json(plan.shape));
   root.set("n_ctx", Json::number(plan.n_ctx));
   root.set("batch", Json::number(plan.batch));

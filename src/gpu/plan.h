@@ -6,8 +6,8 @@
 // decode pass per token) and reads back `result`, the top_k candidates for the next token sorted on
 // the GPU (greedy reads only the first): the only read-back.
 //
-// Serialised as plan.json (jitflow-webgpu-plan, version 2) beside data.bin, the initial contents:
-//   {"format":"jitflow-webgpu-plan","version":2,"model":{...},"n_ctx":N,"batch":B,"top_k":K,"data_bytes":B,
+// Serialised as plan.json (jitflow-webgpu-plan, version 3) beside data.bin, the initial contents:
+//   {"format":"jitflow-webgpu-plan","version":3,"model":{...},"n_ctx":N,"batch":B,"top_k":K,"data_bytes":B,
 //    "params":i,"result":i,"notes":[s],"buffers":[{"name":s,"bytes":n[,"data":offset]}],
 //    "kernels":[{"name":s,"wgsl":text}],"steps":[{"kernel":k,"buffers":[i...],"groups":[x,y]}],
 //    "prefill_steps":[...as steps],

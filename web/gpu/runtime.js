@@ -53,8 +53,8 @@ export class PlanRunner {
   }
 
   static async create(device, plan, readData) {
-    if (plan.format !== 'jitflow-webgpu-plan' || plan.version !== 2) {
-      throw new GpuError(`not a jitflow WebGPU plan (version 2): format ${plan.format}, version ${plan.version}`);
+    if (plan.format !== 'jitflow-webgpu-plan' || plan.version !== 3) {
+      throw new GpuError(`not a jitflow WebGPU plan (version 3): format ${plan.format}, version ${plan.version}`);
     }
     const limit = device.limits.maxStorageBufferBindingSize;
     const buffers = await validated(device, 'creating the buffers', async () => {

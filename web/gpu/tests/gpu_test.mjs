@@ -182,7 +182,7 @@ await expectError('a kernel that does not compile is an error naming it', /WGSL 
   await PlanRunner.create(device, broken, fileReader(path.join(workDir, 'stories260K', 'data.bin')));
 });
 await expectError('a plan of another format is refused', /not a jitflow WebGPU plan/, async () => {
-  await PlanRunner.create(device, { ...storiesPlan, version: 1 }, () => new Uint8Array(0));
+  await PlanRunner.create(device, { ...storiesPlan, version: 2 }, () => new Uint8Array(0));
 });
 
 console.log(failed === 0 ? 'all WebGPU tests passed' : `${failed} WebGPU test(s) failed`);
