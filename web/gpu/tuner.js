@@ -107,16 +107,12 @@ export class PlanTuner {
     const output = new Float32Array(await this.read(scratch, bytes));
     let ns = null;
     if (timed) {
+      // Calibrate the dispatches per timing (doubling until a timing lasts TARGET_MS), then time
+      // afresh: the calibration's first timings carry the pipeline's warm-up.
       let n = 1;
+      while (n < 4096 && await this.time((e, ts) => dispatch(e, n, ts)) < TARGET_MS) n *= 2;
       const times = [];
-      while (times.length < REPEATS) {
-        const ms = await this.time((e, ts) => dispatch(e, n, ts));
-        if (ms < TARGET_MS && times.length === 0 && n < 4096) {
-          n *= 2;
-          continue;
-        }
-        times.push(ms * 1e6 / n);
-      }
+      for (let r = 0; r < REPEATS; r++) times.push(await this.time((e, ts) => dispatch(e, n, ts)) * 1e6 / n);
       ns = median(times);
     }
     scratch.destroy();
