@@ -104,7 +104,7 @@ async function runTuning(device, adapter) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'adapter.json'), JSON.stringify(await measureAdapter(device, adapter)));
   execFileSync(jitflow, ['webgpu', '-m', path.join(repo, 'models/stories260K.gguf'), '-o', dir, '-c', '128',
-                         '--candidates', '--adapter', path.join(dir, 'adapter.json')]);
+                         '--batch', '8', '--candidates', '--adapter', path.join(dir, 'adapter.json')]);
   const kdb = { records: [] };
   const fingerprint = adapterFingerprint(adapter);
   await check('stories260K tuned on the GPU while generating keeps llama.cpp\'s greedy tokens', async () => {
