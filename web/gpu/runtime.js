@@ -42,6 +42,18 @@ async function validated(device, what, fn) {
   return result;
 }
 
+// The first `bytes` of a storage buffer, copied through a staging buffer (an ArrayBuffer).
+export async function readGpuBuffer(device, buffer, bytes) {
+  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = staging.getMappedRange().slice(0);
+  staging.destroy();
+  return out;
+}
+
 export class PlanRunner {
   constructor(device, plan, buffers) {
     this.device = device;
@@ -184,16 +196,9 @@ export class PlanRunner {
 
   // The contents of buffer `index` (for tests).
   async readBuffer(index) {
-    const size = this.plan.buffers[index].bytes;
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(this.buffers[index], 0, staging, 0, size);
-    this.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const bytes = staging.getMappedRange().slice(0);
-    staging.destroy();
-    return bytes;
+    return readGpuBuffer(this.device, this.buffers[index], this.plan.buffers[index].bytes);
   }
+
 
   destroy() {
     for (const b of this.buffers) b.destroy();

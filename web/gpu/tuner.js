@@ -9,7 +9,7 @@
 //   while (await tuner.next()) {}     // or runFor(ms), a slice between generated tokens
 // kdb: { records: [] } of JSON records {fingerprint, workload, kernel, config, ns}; a workload
 // found there for this fingerprint starts from its winner and is not searched.
-import { GpuError } from './runtime.js';
+import { GpuError, readGpuBuffer } from './runtime.js';
 
 const REPEATS = 3;  // medians of 3 timings
 const TARGET_MS = 5;  // dispatches per timing: enough for this long
@@ -104,7 +104,7 @@ export class PlanTuner {
     encoder.copyBufferToBuffer(runner.buffers[y], 0, scratch, 0, bytes);  // the accumulating ones add to y
     dispatch(encoder, 1);
     device.queue.submit([encoder.finish()]);
-    const output = new Float32Array(await this.read(scratch, bytes));
+    const output = new Float32Array(await readGpuBuffer(this.device, scratch, bytes));
     let ns = null;
     if (timed) {
       // Calibrate the dispatches per timing (doubling until a timing lasts TARGET_MS), then time
@@ -134,20 +134,9 @@ export class PlanTuner {
     const resolved = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     encoder.resolveQuerySet(this.querySet, 0, 2, resolved, 0);
     device.queue.submit([encoder.finish()]);
-    const [begin, end] = new BigInt64Array(await this.read(resolved, 16));
+    const [begin, end] = new BigInt64Array(await readGpuBuffer(this.device, resolved, 16));
     resolved.destroy();
     return Number(end - begin) / 1e6;
-  }
-
-  async read(buffer, bytes) {
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
-    this.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = staging.getMappedRange().slice(0);
-    staging.destroy();
-    return out;
   }
 
   async swap(workload, candidate) {
