@@ -86,7 +86,7 @@ static char * read_file(const char * path, size_t * len) {
     return buf;
 }
 
-static __attribute__((unused)) void mkdir_p(const char * path) {
+static void mkdir_p(const char * path) {
     char * p = xstrdup(path);
     for (char * s = p + 1; *s; ++s) {
         if (*s == '/') {
@@ -99,7 +99,7 @@ static __attribute__((unused)) void mkdir_p(const char * path) {
     free(p);
 }
 
-static __attribute__((unused)) char * path_join(const char * a, const char * b) {
+static char * path_join(const char * a, const char * b) {
     size_t na = strlen(a), nb = strlen(b);
     char * r = xmalloc(na + nb + 2);
     memcpy(r, a, na);
@@ -457,6 +457,622 @@ static int cmd_tokenize(int argc, char ** argv) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// options shared by decode / embed / seq2seq
+
+typedef struct {
+    char   id[64];
+    char * text;
+    size_t len;
+} prompt_t;
+
+typedef struct {
+    const char * model;
+    const char * model_label;   // "model" field of the JSON (default: the path as given)
+    const char * out;
+    int n_gen, n_logits, n_ctx, threads;
+    int pooling;                 // enum llama_pooling_type; -1 = from the model
+    bool extra_bufts;            // llama.cpp's CPU weight repacking (default on, as llama-cli)
+    prompt_t * prompts;
+    int n_prompts;
+} opts_t;
+
+static void usage(void);
+
+static void add_prompt(opts_t * o, char * text, size_t len) {
+    o->prompts = xrealloc(o->prompts, sizeof(prompt_t) * (size_t) (o->n_prompts + 1));
+    prompt_t * p = &o->prompts[o->n_prompts];
+    snprintf(p->id, sizeof p->id, "P%d", o->n_prompts + 1);
+    p->text = text;
+    p->len = len;
+    o->n_prompts++;
+}
+
+static int parse_int(const char * s, const char * what) {
+    char * e;
+    long v = strtol(s, &e, 10);
+    if (*s == 0 || *e != 0 || v < 0 || v > 1000000) die("bad value for %s: %s", what, s);
+    return (int) v;
+}
+
+static opts_t parse_opts(const char * mode, int argc, char ** argv) {
+    opts_t o;
+    memset(&o, 0, sizeof o);
+    o.n_gen = 16;
+    o.n_logits = 5;
+    o.n_ctx = 128;
+    o.threads = 1;
+    o.pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
+    o.extra_bufts = true;
+    const char * ids = NULL;
+    for (int i = 0; i < argc; ++i) {
+        const char * a = argv[i];
+        #define NEXT() (i + 1 < argc ? argv[++i] : (die("%s needs a value", a), (char *) NULL))
+        if (!strcmp(a, "--out") || !strcmp(a, "-o")) o.out = NEXT();
+        else if (!strcmp(a, "--n-gen")) o.n_gen = parse_int(NEXT(), a);
+        else if (!strcmp(a, "--n-logits")) o.n_logits = parse_int(NEXT(), a);
+        else if (!strcmp(a, "--n-ctx")) o.n_ctx = parse_int(NEXT(), a);
+        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) o.threads = parse_int(NEXT(), a);
+        else if (!strcmp(a, "--model-label")) o.model_label = NEXT();
+        else if (!strcmp(a, "--ids")) ids = NEXT();
+        else if (!strcmp(a, "--no-repack")) o.extra_bufts = false;
+        else if (!strcmp(a, "--prompt-file")) {
+            size_t n;
+            char * t = read_file(NEXT(), &n);
+            add_prompt(&o, t, n);
+        } else if (!strcmp(a, "--pooling")) {
+            const char * v = NEXT();
+            if (!strcmp(v, "none")) o.pooling = LLAMA_POOLING_TYPE_NONE;
+            else if (!strcmp(v, "mean")) o.pooling = LLAMA_POOLING_TYPE_MEAN;
+            else if (!strcmp(v, "cls")) o.pooling = LLAMA_POOLING_TYPE_CLS;
+            else if (!strcmp(v, "last")) o.pooling = LLAMA_POOLING_TYPE_LAST;
+            else if (!strcmp(v, "rank")) o.pooling = LLAMA_POOLING_TYPE_RANK;
+            else if (!strcmp(v, "model")) o.pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
+            else die("--pooling: none|mean|cls|last|rank|model");
+        } else if (!strcmp(a, "--")) {
+            for (++i; i < argc; ++i) add_prompt(&o, xstrdup(argv[i]), strlen(argv[i]));
+        } else if (a[0] == '-' && a[1] == '-') {
+            die("%s: unknown option %s", mode, a);
+        } else if (!o.model) {
+            o.model = a;
+        } else {
+            add_prompt(&o, xstrdup(a), strlen(a));
+        }
+        #undef NEXT
+    }
+    if (!o.model || !o.out || o.n_prompts == 0) { usage(); exit(2); }
+    if (ids) {
+        char * s = xstrdup(ids);
+        int k = 0;
+        for (char * tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+            if (k >= o.n_prompts) die("--ids: more ids than prompts");
+            snprintf(o.prompts[k++].id, sizeof o.prompts[0].id, "%s", tok);
+        }
+        if (k != o.n_prompts) die("--ids: %d ids for %d prompts", k, o.n_prompts);
+        free(s);
+    }
+    for (int i = 0; i < o.n_prompts; ++i) {
+        for (const char * c = o.prompts[i].id; *c; ++c) {
+            if (!isalnum((unsigned char) *c) && *c != '_' && *c != '-' && *c != '.') die("bad prompt id '%s'", o.prompts[i].id);
+        }
+    }
+    if (o.n_logits > o.n_gen && strcmp(mode, "embed")) die("--n-logits (%d) must be <= --n-gen (%d)", o.n_logits, o.n_gen);
+    if (o.threads < 1) o.threads = 1;
+    if (!o.model_label) o.model_label = o.model;
+    return o;
+}
+
+static struct llama_model * load_model(const opts_t * o) {
+    struct llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = 0;
+    mp.use_extra_bufts = o->extra_bufts;
+    struct llama_model * model = llama_model_load_from_file(o->model, mp);
+    if (!model) die("cannot load model %s (LLAMA_REF_VERBOSE=1 shows llama.cpp's log)", o->model);
+    return model;
+}
+
+static struct llama_context * new_context(struct llama_model * model, const opts_t * o, bool embeddings, int pooling) {
+    struct llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = (uint32_t) o->n_ctx;
+    cp.n_batch = cp.n_ubatch = (uint32_t) o->n_ctx;
+    cp.n_seq_max = 1;
+    cp.n_threads = cp.n_threads_batch = o->threads;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.type_k = cp.type_v = GGML_TYPE_F32;
+    cp.embeddings = embeddings;
+    cp.pooling_type = (enum llama_pooling_type) pooling;
+    cp.no_perf = true;
+    struct llama_context * ctx = llama_init_from_model(model, cp);
+    if (!ctx) die("llama_init_from_model failed");
+    return ctx;
+}
+
+// the header every JSON output starts with (after "{")
+static void json_head(FILE * f, const opts_t * o, const char * sha, const char * desc, const char * mode) {
+    fprintf(f, "  \"model\": ");
+    json_str(f, o->model_label);
+    fprintf(f, ",\n  \"model_sha256\": \"%s\",\n", sha);
+    fprintf(f, "  \"model_desc\": ");
+    json_str(f, desc);
+    fprintf(f, ",\n  \"llama_cpp_commit\": \"%s\",\n", LLAMA_REF_COMMIT);
+    fprintf(f, "  \"n_ctx\": %d,\n", o->n_ctx);
+    fprintf(f, "  \"generator\": \"tools/llama_ref/llama_ref %s\",\n", mode);
+    fprintf(f, "  \"context\": {\"n_ctx\": %d, \"n_batch\": %d, \"n_ubatch\": %d, \"n_seq_max\": 1, \"n_threads\": %d, "
+               "\"n_threads_batch\": %d, \"flash_attn\": false, \"type_k\": \"f32\", \"type_v\": \"f32\", "
+               "\"n_gpu_layers\": 0, \"use_extra_bufts\": %s, \"fresh_context_per_prompt\": true},\n",
+            o->n_ctx, o->n_ctx, o->n_ctx, o->threads, o->threads, o->extra_bufts ? "true" : "false");
+    json_llama_info(f, "  ");
+    fprintf(f, ",\n");
+}
+
+static FILE * open_out(const opts_t * o, const char * name) {
+    char * p = path_join(o->out, name);
+    FILE * f = fopen(p, "wb");
+    if (!f) die("cannot write %s: %s", p, strerror(errno));
+    free(p);
+    return f;
+}
+
+// writes rows to OUT/<sub>/<id>.f32 and returns its sha256 in sha
+static void write_f32(const opts_t * o, const char * sub, const char * id, const float * data, size_t n, char sha[65]) {
+    char * dir = path_join(o->out, sub);
+    mkdir_p(dir);
+    char name[128];
+    snprintf(name, sizeof name, "%s.f32", id);
+    char * p = path_join(dir, name);
+    FILE * f = fopen(p, "wb");
+    if (!f) die("cannot write %s: %s", p, strerror(errno));
+    // the host is little-endian (x86-64); the files are raw little-endian float32
+    if (fwrite(data, sizeof(float), n, f) != n) die("write %s failed", p);
+    fclose(f);
+    sha256_mem(data, n * sizeof(float), sha);
+    free(p);
+    free(dir);
+}
+
+static void json_prompt_tokens(FILE * f, const struct llama_vocab * vocab, const prompt_t * p, const tokvec * t) {
+    fprintf(f, "\"id\": ");
+    json_str(f, p->id);
+    fprintf(f, ", \"text\": ");
+    json_str_n(f, p->text, p->len);
+    fprintf(f, ", \"text_utf8_hex\": ");
+    json_hex(f, p->text, p->len);
+    fprintf(f, ", \"tokens\": ");
+    json_ints(f, t->v, t->n);
+    fprintf(f, ", \"pieces\": [");
+    for (int k = 0; k < t->n; ++k) {
+        int n;
+        char * s = token_piece(vocab, t->v[k], true, &n);
+        fprintf(f, "%s", k ? ", " : "");
+        json_str_n(f, s, (size_t) n);
+        free(s);
+    }
+    fprintf(f, "], \"pieces_hex\": [");
+    for (int k = 0; k < t->n; ++k) {
+        int n;
+        char * s = token_piece(vocab, t->v[k], true, &n);
+        fprintf(f, "%s", k ? ", " : "");
+        json_hex(f, s, (size_t) n);
+        free(s);
+    }
+    fprintf(f, "]");
+}
+
+static void write_tokens_json(const opts_t * o, const char * sha, const char * desc, const char * mode,
+                              const struct llama_vocab * vocab, tokvec * toks) {
+    FILE * f = open_out(o, "tokens.json");
+    fprintf(f, "{\n");
+    json_head(f, o, sha, desc, mode);
+    fprintf(f, "  \"tokenizer_call\": \"llama_tokenize(vocab, text, len, add_special=true, parse_special=false)\",\n");
+    fprintf(f, "  \"pieces_call\": \"llama_token_to_piece(vocab, id, buf, n, lstrip=0, special=true)\",\n");
+    fprintf(f, "  \"prompts\": [\n");
+    for (int i = 0; i < o->n_prompts; ++i) {
+        fprintf(f, "    {");
+        json_prompt_tokens(f, vocab, &o->prompts[i], &toks[i]);
+        fprintf(f, "}%s\n", i + 1 < o->n_prompts ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    fclose(f);
+}
+
+// greedy pick: argmax (lowest id wins a tie), top1 - top2 margin, top1 value
+static int32_t argmax(const float * l, int n, float * margin, float * top) {
+    int32_t best = 0;
+    for (int i = 1; i < n; ++i) if (l[i] > l[best]) best = i;
+    float second = -INFINITY;
+    for (int i = 0; i < n; ++i) if (i != best && l[i] > second) second = l[i];
+    if (margin) *margin = l[best] - second;
+    if (top) *top = l[best];
+    return best;
+}
+
+// one generation run, shared by decode and seq2seq
+typedef struct {
+    bool     skipped;
+    const char * skip_reason;
+    int32_t * gen;        // n_gen
+    float   * margins;    // n_gen
+    float   * tops;       // n_gen
+    float   * rows;       // n_logits * n_vocab
+    int32_t * positions;  // n_logits
+    int32_t * fed;        // n_logits
+    int32_t * row_argmax; // n_logits
+    int32_t   dec_start;  // seq2seq only
+} gen_result;
+
+static void decode_one(struct llama_context * ctx, const int32_t * toks, int n, int pos0, bool want_last) {
+    struct llama_batch b = llama_batch_init(n, 0, 1);
+    for (int i = 0; i < n; ++i) {
+        b.token[i] = toks[i];
+        b.pos[i] = pos0 + i;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = 0;
+        b.logits[i] = (want_last && i == n - 1) ? 1 : 0;
+    }
+    b.n_tokens = n;
+    int rc = llama_decode(ctx, b);
+    if (rc != 0) die("llama_decode failed (%d)", rc);
+    llama_batch_free(b);
+}
+
+static void generate(struct llama_context * ctx, const opts_t * o, int n_vocab, const int32_t * first, int n_first,
+                     int pos0, gen_result * r) {
+    // feed `first` (the prompt, or the decoder start token) in one llama_decode, then one token per llama_decode
+    decode_one(ctx, first, n_first, pos0, true);
+    int pos = pos0 + n_first - 1;
+    int32_t fed = first[n_first - 1];
+    for (int step = 0; step < o->n_gen; ++step) {
+        const float * l = llama_get_logits_ith(ctx, -1);
+        if (!l) die("no logits");
+        r->gen[step] = argmax(l, n_vocab, &r->margins[step], &r->tops[step]);
+        if (step < o->n_logits) {
+            memcpy(r->rows + (size_t) step * (size_t) n_vocab, l, sizeof(float) * (size_t) n_vocab);
+            r->positions[step] = pos;
+            r->fed[step] = fed;
+            r->row_argmax[step] = r->gen[step];
+        }
+        if (step + 1 < o->n_gen) {
+            fed = r->gen[step];
+            ++pos;
+            decode_one(ctx, &fed, 1, pos, true);
+        }
+    }
+}
+
+static void gen_alloc(gen_result * r, const opts_t * o, int n_vocab) {
+    memset(r, 0, sizeof *r);
+    r->gen = xmalloc(sizeof(int32_t) * (size_t) o->n_gen);
+    r->margins = xmalloc(sizeof(float) * (size_t) o->n_gen);
+    r->tops = xmalloc(sizeof(float) * (size_t) o->n_gen);
+    r->rows = xmalloc(sizeof(float) * (size_t) o->n_logits * (size_t) n_vocab);
+    r->positions = xmalloc(sizeof(int32_t) * (size_t) o->n_logits);
+    r->fed = xmalloc(sizeof(int32_t) * (size_t) o->n_logits);
+    r->row_argmax = xmalloc(sizeof(int32_t) * (size_t) o->n_logits);
+    r->dec_start = -1;
+}
+
+static void json_detok(FILE * f, const char * key, const struct llama_vocab * vocab, const int32_t * t, int n) {
+    int cap = 64 + 64 * n;
+    char * buf = xmalloc((size_t) cap);
+    int k = llama_detokenize(vocab, t, n, buf, cap, true, false);
+    if (k < 0) {
+        cap = -k;
+        buf = xrealloc(buf, (size_t) cap);
+        k = llama_detokenize(vocab, t, n, buf, cap, true, false);
+        if (k < 0) die("llama_detokenize failed");
+    }
+    fprintf(f, ", \"%s\": ", key);
+    json_str_n(f, buf, (size_t) k);
+    fprintf(f, ", \"%s_hex\": ", key);
+    json_hex(f, buf, (size_t) k);
+    free(buf);
+}
+
+static void write_gen_outputs(const opts_t * o, const char * sha, const char * desc, const char * mode,
+                              const struct llama_vocab * vocab, int n_vocab, tokvec * toks, gen_result * res,
+                              bool seq2seq) {
+    // greedy.json
+    FILE * f = open_out(o, "greedy.json");
+    fprintf(f, "{\n");
+    json_head(f, o, sha, desc, mode);
+    fprintf(f, "  \"sampling\": \"greedy: argmax of the raw logits (lowest id wins a tie); no sampler, no penalties; "
+               "EOG tokens are NOT treated as stop (exactly n_gen tokens)\",\n");
+    fprintf(f, "  \"margins_meaning\": \"margins[i] = top1 - top2 logit at the step that produced gen_tokens[i]\",\n");
+    if (seq2seq) {
+        fprintf(f, "  \"seq2seq\": \"llama_encode(prompt_tokens) once, then the decoder from decoder_start_token "
+                   "(position 0), one token per llama_decode; full_text = llama_detokenize(gen_tokens, "
+                   "remove_special=true, unparse_special=false)\",\n");
+    }
+    fprintf(f, "  \"results\": [\n");
+    int first = 1;
+    for (int i = 0; i < o->n_prompts; ++i) {
+        const prompt_t * p = &o->prompts[i];
+        gen_result * r = &res[i];
+        fprintf(f, "%s    {\"id\": ", first ? "" : ",\n");
+        first = 0;
+        json_str(f, p->id);
+        fprintf(f, ", \"prompt\": ");
+        json_str_n(f, p->text, p->len);
+        fprintf(f, ", \"prompt_tokens\": ");
+        json_ints(f, toks[i].v, toks[i].n);
+        if (r->skipped) {
+            fprintf(f, ", \"skipped\": ");
+            json_str(f, r->skip_reason);
+            fprintf(f, "}");
+            continue;
+        }
+        if (seq2seq) fprintf(f, ", \"decoder_start_token\": %d", r->dec_start);
+        fprintf(f, ", \"n_gen\": %d, \"gen_tokens\": ", o->n_gen);
+        json_ints(f, r->gen, o->n_gen);
+        // gen_text: concatenated pieces (special=false)
+        size_t cap = 256, len = 0;
+        char * all = xmalloc(cap);
+        for (int k = 0; k < o->n_gen; ++k) {
+            int n;
+            char * s = token_piece(vocab, r->gen[k], false, &n);
+            while (len + (size_t) n + 1 > cap) { cap *= 2; all = xrealloc(all, cap); }
+            memcpy(all + len, s, (size_t) n);
+            len += (size_t) n;
+            free(s);
+        }
+        fprintf(f, ", \"gen_text\": ");
+        json_str_n(f, all, len);
+        fprintf(f, ", \"gen_text_hex\": ");
+        json_hex(f, all, len);
+        free(all);
+        fprintf(f, ", \"gen_pieces_hex\": [");
+        for (int k = 0; k < o->n_gen; ++k) {
+            int n;
+            char * s = token_piece(vocab, r->gen[k], false, &n);
+            fprintf(f, "%s", k ? ", " : "");
+            json_hex(f, s, (size_t) n);
+            free(s);
+        }
+        fprintf(f, "]");
+        int eog = -1;
+        for (int k = 0; k < o->n_gen && eog < 0; ++k) if (llama_vocab_is_eog(vocab, r->gen[k])) eog = k;
+        if (eog >= 0) fprintf(f, ", \"first_eog_index\": %d", eog);
+        else fprintf(f, ", \"first_eog_index\": null");
+        if (seq2seq) {
+            json_detok(f, "full_text", vocab, r->gen, o->n_gen);
+        } else {
+            int nn = toks[i].n + o->n_gen;
+            int32_t * all_t = xmalloc(sizeof(int32_t) * (size_t) nn);
+            memcpy(all_t, toks[i].v, sizeof(int32_t) * (size_t) toks[i].n);
+            memcpy(all_t + toks[i].n, r->gen, sizeof(int32_t) * (size_t) o->n_gen);
+            json_detok(f, "full_text", vocab, all_t, nn);
+            free(all_t);
+        }
+        fprintf(f, ", \"margins\": ");
+        json_floats(f, r->margins, o->n_gen);
+        fprintf(f, ", \"top_logits\": ");
+        json_floats(f, r->tops, o->n_gen);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ]\n}\n");
+    fclose(f);
+
+    // logits.json + logits/<id>.f32
+    f = open_out(o, "logits.json");
+    fprintf(f, "{\n");
+    json_head(f, o, sha, desc, mode);
+    fprintf(f, "  \"dtype\": \"float32\",\n  \"endianness\": \"little\",\n  \"layout\": \"row-major [n_rows, n_vocab], no header\",\n");
+    if (seq2seq) {
+        fprintf(f, "  \"rows\": \"decoder logits: row 0 = after feeding decoder_start_token at decoder position 0 "
+                   "(predicts gen_tokens[0]); row k>=1 = after feeding gen_tokens[k-1] at decoder position k "
+                   "(predicts gen_tokens[k]); the encoder ran once on prompt_tokens\",\n");
+    } else {
+        fprintf(f, "  \"rows\": \"row 0 = logits after the last prompt token (position n_prompt-1, predicts gen_tokens[0]); "
+                   "row k>=1 = logits after feeding gen_tokens[k-1] at position n_prompt-1+k (predicts gen_tokens[k])\",\n");
+    }
+    fprintf(f, "  \"n_vocab\": %d,\n  \"files\": [\n", n_vocab);
+    first = 1;
+    for (int i = 0; i < o->n_prompts; ++i) {
+        gen_result * r = &res[i];
+        if (r->skipped) continue;
+        const prompt_t * p = &o->prompts[i];
+        char shaf[65];
+        size_t nfl = (size_t) o->n_logits * (size_t) n_vocab;
+        write_f32(o, "logits", p->id, r->rows, nfl, shaf);
+        fprintf(f, "%s    {\"id\": ", first ? "" : ",\n");
+        first = 0;
+        json_str(f, p->id);
+        fprintf(f, ", \"file\": \"logits/%s.f32\", \"shape\": [%d, %d], \"bytes\": %zu, \"sha256\": \"%s\", \"positions\": ",
+                p->id, o->n_logits, n_vocab, nfl * sizeof(float), shaf);
+        json_ints(f, r->positions, o->n_logits);
+        fprintf(f, ", \"fed_tokens\": ");
+        json_ints(f, r->fed, o->n_logits);
+        fprintf(f, ", \"argmax\": ");
+        json_ints(f, r->row_argmax, o->n_logits);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ]\n}\n");
+    fclose(f);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// mode: decode — greedy continuation of each prompt with a decoder-only model (llama, gpt2, qwen2, ...)
+
+static int cmd_decode_or_seq2seq(const char * mode, int argc, char ** argv, bool seq2seq) {
+    opts_t o = parse_opts(mode, argc, argv);
+    setup_llama();
+    mkdir_p(o.out);
+    char sha[65];
+    sha256_file(o.model, sha);
+    struct llama_model * model = load_model(&o);
+    const struct llama_vocab * vocab = llama_model_get_vocab(model);
+    const int n_vocab = llama_vocab_n_tokens(vocab);
+    char desc[256];
+    llama_model_desc(model, desc, sizeof desc);
+    if (seq2seq && !llama_model_has_encoder(model)) die("seq2seq: %s has no encoder (use decode)", o.model);
+    if (!seq2seq && llama_model_has_encoder(model)) die("decode: %s has an encoder (use seq2seq)", o.model);
+    if (!llama_model_has_decoder(model)) die("%s: model has no decoder", mode);
+
+    tokvec * toks = xmalloc(sizeof(tokvec) * (size_t) o.n_prompts);
+    gen_result * res = xmalloc(sizeof(gen_result) * (size_t) o.n_prompts);
+    for (int i = 0; i < o.n_prompts; ++i) {
+        prompt_t * p = &o.prompts[i];
+        toks[i] = tokenize(vocab, p->text, p->len, true, false);
+        gen_alloc(&res[i], &o, n_vocab);
+        gen_result * r = &res[i];
+        if (toks[i].n == 0) {
+            r->skipped = true;
+            r->skip_reason = "the prompt tokenizes to no tokens: nothing to decode (llama.cpp refuses an empty batch)";
+            fprintf(stderr, "llama_ref %s: %s: empty token list, skipped (tokens.json only)\n", mode, p->id);
+            continue;
+        }
+        struct llama_context * ctx = new_context(model, &o, false, LLAMA_POOLING_TYPE_UNSPECIFIED);
+        if (seq2seq) {
+            if (toks[i].n > o.n_ctx) die("%s: prompt of %d tokens > n_ctx %d", p->id, toks[i].n, o.n_ctx);
+            if (o.n_gen > o.n_ctx) die("--n-gen %d > n_ctx %d", o.n_gen, o.n_ctx);
+            struct llama_batch b = llama_batch_init(toks[i].n, 0, 1);
+            for (int k = 0; k < toks[i].n; ++k) {
+                b.token[k] = toks[i].v[k];
+                b.pos[k] = k;
+                b.n_seq_id[k] = 1;
+                b.seq_id[k][0] = 0;
+                b.logits[k] = 1;
+            }
+            b.n_tokens = toks[i].n;
+            int rc = llama_encode(ctx, b);
+            if (rc != 0) die("llama_encode failed (%d)", rc);
+            llama_batch_free(b);
+            int32_t start = llama_model_decoder_start_token(model);
+            if (start == LLAMA_TOKEN_NULL) start = llama_vocab_bos(vocab);
+            if (start == LLAMA_TOKEN_NULL) die("model has neither decoder_start_token_id nor a BOS token");
+            r->dec_start = start;
+            generate(ctx, &o, n_vocab, &start, 1, 0, r);
+        } else {
+            if (toks[i].n + o.n_gen > o.n_ctx) die("%s: %d prompt tokens + %d generated > n_ctx %d (raise --n-ctx)",
+                                                   p->id, toks[i].n, o.n_gen, o.n_ctx);
+            generate(ctx, &o, n_vocab, toks[i].v, toks[i].n, 0, r);
+        }
+        llama_free(ctx);
+        fprintf(stderr, "llama_ref %s: %s: %d prompt tokens, %d generated\n", mode, p->id, toks[i].n, o.n_gen);
+    }
+    write_tokens_json(&o, sha, desc, mode, vocab, toks);
+    write_gen_outputs(&o, sha, desc, mode, vocab, n_vocab, toks, res, seq2seq);
+    llama_model_free(model);
+    fprintf(stderr, "llama_ref %s: wrote %s/{tokens,greedy,logits}.json and %s/logits/\n", mode, o.out, o.out);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// mode: embed — llama.cpp's embedding mode (context embeddings=true, pooling_type), e.g. for bert
+
+static const char * pooling_name(int p) {
+    switch (p) {
+        case LLAMA_POOLING_TYPE_NONE: return "none";
+        case LLAMA_POOLING_TYPE_MEAN: return "mean";
+        case LLAMA_POOLING_TYPE_CLS:  return "cls";
+        case LLAMA_POOLING_TYPE_LAST: return "last";
+        case LLAMA_POOLING_TYPE_RANK: return "rank";
+        default: return "unspecified";
+    }
+}
+
+static int cmd_embed(int argc, char ** argv) {
+    opts_t o = parse_opts("embed", argc, argv);
+    setup_llama();
+    mkdir_p(o.out);
+    char sha[65];
+    sha256_file(o.model, sha);
+    struct llama_model * model = load_model(&o);
+    const struct llama_vocab * vocab = llama_model_get_vocab(model);
+    char desc[256];
+    llama_model_desc(model, desc, sizeof desc);
+    const bool use_encode = llama_model_has_encoder(model) && !llama_model_has_decoder(model);
+    if (llama_model_has_encoder(model) && llama_model_has_decoder(model)) die("embed: encoder-decoder model (use seq2seq)");
+
+    tokvec * toks = xmalloc(sizeof(tokvec) * (size_t) o.n_prompts);
+    float ** vecs = xmalloc(sizeof(float *) * (size_t) o.n_prompts);
+    int * rows = xmalloc(sizeof(int) * (size_t) o.n_prompts);
+    int pooling = o.pooling, n_out = 0;
+    for (int i = 0; i < o.n_prompts; ++i) {
+        prompt_t * p = &o.prompts[i];
+        toks[i] = tokenize(vocab, p->text, p->len, true, false);
+        vecs[i] = NULL;
+        rows[i] = 0;
+        if (toks[i].n == 0) {
+            fprintf(stderr, "llama_ref embed: %s: empty token list, skipped\n", p->id);
+            continue;
+        }
+        if (toks[i].n > o.n_ctx) die("%s: %d tokens > n_ctx %d", p->id, toks[i].n, o.n_ctx);
+        struct llama_context * ctx = new_context(model, &o, true, o.pooling);
+        pooling = llama_pooling_type(ctx);
+        n_out = pooling == LLAMA_POOLING_TYPE_RANK ? (int) llama_model_n_cls_out(model) : llama_model_n_embd_out(model);
+        struct llama_batch b = llama_batch_init(toks[i].n, 0, 1);
+        for (int k = 0; k < toks[i].n; ++k) {
+            b.token[k] = toks[i].v[k];
+            b.pos[k] = k;
+            b.n_seq_id[k] = 1;
+            b.seq_id[k][0] = 0;
+            b.logits[k] = 1;  // output every token (needed for pooling none; pooling uses all tokens anyway)
+        }
+        b.n_tokens = toks[i].n;
+        int rc = use_encode ? llama_encode(ctx, b) : llama_decode(ctx, b);
+        if (rc != 0) die("llama_%s failed (%d)", use_encode ? "encode" : "decode", rc);
+        llama_batch_free(b);
+        if (pooling == LLAMA_POOLING_TYPE_NONE) {
+            rows[i] = toks[i].n;
+            vecs[i] = xmalloc(sizeof(float) * (size_t) rows[i] * (size_t) n_out);
+            for (int k = 0; k < toks[i].n; ++k) {
+                const float * e = llama_get_embeddings_ith(ctx, k);
+                if (!e) die("llama_get_embeddings_ith(%d) returned NULL", k);
+                memcpy(vecs[i] + (size_t) k * (size_t) n_out, e, sizeof(float) * (size_t) n_out);
+            }
+        } else {
+            rows[i] = 1;
+            const float * e = llama_get_embeddings_seq(ctx, 0);
+            if (!e) die("llama_get_embeddings_seq returned NULL");
+            vecs[i] = xmalloc(sizeof(float) * (size_t) n_out);
+            memcpy(vecs[i], e, sizeof(float) * (size_t) n_out);
+        }
+        llama_free(ctx);
+        fprintf(stderr, "llama_ref embed: %s: %d tokens, pooling %s, %d x %d\n", p->id, toks[i].n, pooling_name(pooling), rows[i], n_out);
+    }
+    write_tokens_json(&o, sha, desc, "embed", vocab, toks);
+
+    FILE * f = open_out(&o, "embeddings.json");
+    fprintf(f, "{\n");
+    json_head(f, &o, sha, desc, "embed");
+    fprintf(f, "  \"pooling\": \"%s\",\n  \"pooling_requested\": \"%s\",\n", pooling_name(pooling),
+            o.pooling == LLAMA_POOLING_TYPE_UNSPECIFIED ? "model" : pooling_name(o.pooling));
+    fprintf(f, "  \"call\": \"context embeddings=true, pooling_type as above; the whole prompt in one %s with every "
+               "token an output; pooled: llama_get_embeddings_seq(ctx, 0); none: llama_get_embeddings_ith(ctx, i) per "
+               "token. Raw values: llama.cpp does not normalize them (llama-embedding's --embd-normalize does, not the "
+               "library)\",\n", use_encode ? "llama_encode" : "llama_decode");
+    fprintf(f, "  \"dtype\": \"float32\",\n  \"endianness\": \"little\",\n  \"layout\": \"row-major [n_rows, n_embd], no header; "
+               "pooled: 1 row; none: one row per prompt token\",\n");
+    fprintf(f, "  \"files\": [\n");
+    int first = 1;
+    for (int i = 0; i < o.n_prompts; ++i) {
+        const prompt_t * p = &o.prompts[i];
+        if (!vecs[i]) continue;
+        char shaf[65];
+        size_t n = (size_t) rows[i] * (size_t) n_out;
+        write_f32(&o, "embd", p->id, vecs[i], n, shaf);
+        double ss = 0;
+        for (size_t k = 0; k < n; ++k) ss += (double) vecs[i][k] * vecs[i][k];
+        fprintf(f, "%s    {\"id\": ", first ? "" : ",\n");
+        first = 0;
+        json_str(f, p->id);
+        fprintf(f, ", \"tokens\": ");
+        json_ints(f, toks[i].v, toks[i].n);
+        fprintf(f, ", \"file\": \"embd/%s.f32\", \"shape\": [%d, %d], \"bytes\": %zu, \"sha256\": \"%s\", \"l2_norm\": ",
+                p->id, rows[i], n_out, n * sizeof(float), shaf);
+        json_float(f, sqrt(ss));
+        fprintf(f, ", \"first_values\": ");
+        json_floats(f, vecs[i], n < 8 ? (int) n : 8);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ]\n}\n");
+    fclose(f);
+    llama_model_free(model);
+    fprintf(stderr, "llama_ref embed: wrote %s/{tokens,embeddings}.json and %s/embd/\n", o.out, o.out);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 static int cmd_info(int argc, char ** argv) {
     setup_llama();
@@ -482,7 +1098,14 @@ static void usage(void) {
     fprintf(stderr,
         "usage:\n"
         "  llama_ref tokenize VOCAB.gguf INP OUT [--add-special] [--parse-special]\n"
+        "  llama_ref decode  MODEL PROMPT... --out DIR [--n-gen N] [--n-logits K]\n"
+        "  llama_ref seq2seq MODEL PROMPT... --out DIR [--n-gen N] [--n-logits K]\n"
+        "  llama_ref embed   MODEL PROMPT... --out DIR [--pooling mean|cls|last|none|rank|model]\n"
         "  llama_ref info [MODEL]\n"
+        "common options: --prompt-file F (a prompt with F's exact bytes), --ids P1,P2,.. (default P1..Pn),\n"
+        "  --model-label STR (the JSON 'model' field), --n-ctx N (128), --threads N (1), --no-repack,\n"
+        "  -- (all following arguments are prompts)\n"
+        "defaults: --n-gen 16 --n-logits 5; F32 KV cache, flash attention off, CPU only, a fresh context per prompt\n"
         "env: LLAMA_REF_BINS (dir of the ggml CPU backend .so files), LLAMA_REF_VERBOSE=1 (llama.cpp log)\n");
 }
 
@@ -491,6 +1114,9 @@ int main(int argc, char ** argv) {
     const char * cmd = argv[1];
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "decode")) return cmd_decode_or_seq2seq("decode", argc - 2, argv + 2, false);
+    if (!strcmp(cmd, "seq2seq")) return cmd_decode_or_seq2seq("seq2seq", argc - 2, argv + 2, true);
+    if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
     usage();
     return 2;
 }
