@@ -362,7 +362,17 @@ static void json_llama_info(FILE * f, const char * ind) {
             s += n + (e ? 1 : 0);
         }
     }
-    fprintf(f, "]\n%s}", ind);
+    fprintf(f, "],\n%s  \"cpu_backend_variant\": ", ind);
+    {
+        const char * v = strstr(g_cpu_libs, "libggml-cpu");
+        if (v) {
+            const char * e = strchr(v, '\n');
+            json_str_n(f, v, e ? (size_t) (e - v) : strlen(v));
+        } else {
+            fputs("null", f);
+        }
+    }
+    fprintf(f, "\n%s}", ind);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -568,6 +578,18 @@ static struct llama_model * load_model(const opts_t * o) {
     struct llama_model * model = llama_model_load_from_file(o->model, mp);
     if (!model) die("cannot load model %s (LLAMA_REF_VERBOSE=1 shows llama.cpp's log)", o->model);
     return model;
+}
+
+// gpt2 and bert have a learned position table of n_ctx_train rows: positions beyond it are out of range
+static void check_positions(struct llama_model * model, int n_pos, const char * id) {
+    const int n_train = llama_model_n_ctx_train(model);
+    if (n_pos <= n_train) return;
+    char arch[64] = "";
+    llama_model_meta_val_str(model, "general.architecture", arch, sizeof arch);
+    if (!strcmp(arch, "gpt2") || !strcmp(arch, "bert")) {
+        die("%s: %d positions > n_ctx_train %d of this %s model (learned position table)", id, n_pos, n_train, arch);
+    }
+    fprintf(stderr, "llama_ref: warning: %s: %d positions > n_ctx_train %d\n", id, n_pos, n_train);
 }
 
 static struct llama_context * new_context(struct llama_model * model, const opts_t * o, bool embeddings, int pooling) {
@@ -944,6 +966,7 @@ static int cmd_decode_or_seq2seq(const char * mode, int argc, char ** argv, bool
         } else {
             if (toks[i].n + o.n_gen > o.n_ctx) die("%s: %d prompt tokens + %d generated > n_ctx %d (raise --n-ctx)",
                                                    p->id, toks[i].n, o.n_gen, o.n_ctx);
+            check_positions(model, toks[i].n + o.n_gen - 1, p->id);
             generate(ctx, &o, n_vocab, toks[i].v, toks[i].n, 0, r);
         }
         llama_free(ctx);
@@ -997,6 +1020,7 @@ static int cmd_embed(int argc, char ** argv) {
             continue;
         }
         if (toks[i].n > o.n_ctx) die("%s: %d tokens > n_ctx %d", p->id, toks[i].n, o.n_ctx);
+        check_positions(model, toks[i].n, p->id);
         struct llama_context * ctx = new_context(model, &o, true, o.pooling);
         pooling = llama_pooling_type(ctx);
         n_out = pooling == LLAMA_POOLING_TYPE_RANK ? (int) llama_model_n_cls_out(model) : llama_model_n_embd_out(model);
