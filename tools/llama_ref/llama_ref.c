@@ -1105,13 +1105,22 @@ static int cmd_info(int argc, char ** argv) {
     json_llama_info(f, "  ");
     if (argc >= 1) {
         struct llama_model_params mp = llama_model_default_params();
-        mp.vocab_only = true;
+        mp.n_gpu_layers = 0;
         struct llama_model * model = llama_model_load_from_file(argv[0], mp);
         if (!model) die("cannot load %s", argv[0]);
-        char buf[512];
+        char buf[512], arch[64] = "";
         llama_model_desc(model, buf, sizeof buf);
+        llama_model_meta_val_str(model, "general.architecture", arch, sizeof arch);
         fprintf(f, ",\n  \"model_desc\": ");
         json_str(f, buf);
+        fprintf(f, ",\n  \"architecture\": ");
+        json_str(f, arch);
+        fprintf(f, ",\n  \"n_vocab\": %d, \"n_embd\": %d, \"n_ctx_train\": %d, \"has_encoder\": %s, \"has_decoder\": %s, "
+                   "\"decoder_start_token\": %d, \"bos\": %d, \"eos\": %d",
+                llama_vocab_n_tokens(llama_model_get_vocab(model)), llama_model_n_embd(model), llama_model_n_ctx_train(model),
+                llama_model_has_encoder(model) ? "true" : "false", llama_model_has_decoder(model) ? "true" : "false",
+                llama_model_decoder_start_token(model), llama_vocab_bos(llama_model_get_vocab(model)),
+                llama_vocab_eos(llama_model_get_vocab(model)));
         llama_model_free(model);
     }
     fprintf(f, "\n}\n");
