@@ -5,8 +5,10 @@
 #include "model/tokenizer/bpe.h"
 #include "model/tokenizer/pre_tokenizer.h"
 #include "model/tokenizer/spm.h"
+#include "model/tokenizer/ugm.h"
 #include "model/tokenizer/unicode.h"
 #include "model/tokenizer/vocab.h"
+#include "model/tokenizer/wpm.h"
 
 namespace jf {
 namespace {
@@ -116,24 +118,53 @@ std::string clean_up_spaces(const std::string& text) {
   return join_contractions(join_lone_apostrophes(drop_space_before_punctuation(text)));
 }
 
+// The model behind a tokenizer: exactly one of the four is set (pre only with bpe).
+struct TokenizerModel {
+  std::optional<SpmModel> spm;
+  std::optional<BpeModel> bpe;
+  std::optional<WpmModel> wpm;
+  std::optional<UgmModel> ugm;
+  const PreTokenizerSpec* pre = nullptr;
+};
+
 class GgufTokenizer final : public Tokenizer {
  public:
-  GgufTokenizer(Vocab vocab, std::optional<SpmModel> spm, std::optional<BpeModel> bpe, const PreTokenizerSpec* pre)
-      : vocab_(std::move(vocab)), spm_(std::move(spm)), bpe_(std::move(bpe)), pre_(pre) {
+  GgufTokenizer(Vocab vocab, TokenizerModel model)
+      : vocab_(std::move(vocab)),
+        spm_(std::move(model.spm)),
+        bpe_(std::move(model.bpe)),
+        wpm_(std::move(model.wpm)),
+        ugm_(std::move(model.ugm)),
+        pre_(model.pre),
+        // llama.cpp cleans up spaces for WordPiece and for byte-level BPE unless the pre-tokenizer says not
+        // to.
+        clean_spaces_(wpm_.has_value() || (pre_ != nullptr && pre_->clean_spaces)) {
     pieces_.reserve(vocab_.texts.size());
     for (TokenId id = 0; id < vocab_.size(); ++id) pieces_.push_back(piece_of(id));
   }
 
   std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special) const override {
     std::vector<TokenId> out;
-    if (add_special && vocab_.add_bos) out.push_back(vocab_.bos);
+    // WordPiece: [CLS] text [SEP] whenever add_special, whatever add_bos says (as llama.cpp).
+    if (add_special && (wpm_ ? vocab_.bos >= 0 : vocab_.add_bos)) out.push_back(vocab_.bos);
     const std::vector<Fragment> fragments = partition(text, parse_special);
     if (spm_) {
       encode_spm(text, fragments, out);
-    } else {
+    } else if (bpe_) {
       encode_bpe(text, fragments, out);
+    } else {
+      for (const Fragment& f : fragments) {
+        if (f.token >= 0) {
+          out.push_back(f.token);
+        } else if (wpm_) {
+          wpm_->encode(vocab_, text.substr(f.offset, f.length), out);
+        } else {
+          ugm_->encode(vocab_, text.substr(f.offset, f.length), out);
+        }
+      }
     }
-    if (add_special && vocab_.add_eos) out.push_back(vocab_.eos);
+    if (add_special && wpm_ && vocab_.sep >= 0) out.push_back(vocab_.sep);
+    if (add_special && !wpm_ && vocab_.add_eos) out.push_back(vocab_.eos);
     return out;
   }
 
@@ -153,7 +184,7 @@ class GgufTokenizer final : public Tokenizer {
       remove_space = false;
       text.append(piece);
     }
-    return pre_ != nullptr && pre_->clean_spaces ? clean_up_spaces(text) : text;
+    return clean_spaces_ ? clean_up_spaces(text) : text;
   }
 
   const std::string& token_text(TokenId id) const override {
@@ -175,7 +206,7 @@ class GgufTokenizer final : public Tokenizer {
     const std::string& text = vocab_.texts[id];
     if (vocab_.has(id, kAttrUnknown | kAttrControl)) return "";
     if (vocab_.has(id, kAttrUserDefined)) return text;
-    if (vocab_.has(id, kAttrNormal)) return spm_ ? replace_all(text, kSpmSpace, " ") : from_alphabet(text);
+    if (vocab_.has(id, kAttrNormal)) return bpe_ ? from_alphabet(text) : replace_all(text, kSpmSpace, " ");
     if (vocab_.has(id, kAttrByte)) return byte_token_piece(text);
     return "";  // unused and undefined tokens print nothing
   }
@@ -265,9 +296,12 @@ class GgufTokenizer final : public Tokenizer {
   }
 
   Vocab vocab_;
-  std::optional<SpmModel> spm_;  // exactly one of spm_ and bpe_ is set
+  std::optional<SpmModel> spm_;  // exactly one of spm_, bpe_, wpm_ and ugm_ is set
   std::optional<BpeModel> bpe_;
+  std::optional<WpmModel> wpm_;
+  std::optional<UgmModel> ugm_;
   const PreTokenizerSpec* pre_;  // BPE only
+  bool clean_spaces_;
   std::vector<std::string> pieces_;
 };
 
@@ -279,8 +313,9 @@ Result<std::unique_ptr<Tokenizer>> make_spm_tokenizer(const GgufFile& file) {
   defaults.add_bos = true;
   defaults.add_space_prefix = true;
   JF_ASSIGN_OR_RETURN(Vocab vocab, load_vocab(file, defaults));
-  SpmModel spm(vocab);
-  return std::unique_ptr<Tokenizer>(new GgufTokenizer(std::move(vocab), std::move(spm), std::nullopt, nullptr));
+  TokenizerModel model;
+  model.spm.emplace(vocab);
+  return std::unique_ptr<Tokenizer>(new GgufTokenizer(std::move(vocab), std::move(model)));
 }
 
 Result<std::unique_ptr<Tokenizer>> make_bpe_tokenizer(const GgufFile& file) {
@@ -295,8 +330,48 @@ Result<std::unique_ptr<Tokenizer>> make_bpe_tokenizer(const GgufFile& file) {
   defaults.eos = 11;
   defaults.add_bos = pre->add_bos;
   JF_ASSIGN_OR_RETURN(Vocab vocab, load_vocab(file, defaults));
-  JF_ASSIGN_OR_RETURN(BpeModel bpe, BpeModel::build(file, vocab));
-  return std::unique_ptr<Tokenizer>(new GgufTokenizer(std::move(vocab), std::nullopt, std::move(bpe), pre));
+  TokenizerModel model;
+  JF_ASSIGN_OR_RETURN(model.bpe, BpeModel::build(file, vocab));
+  model.pre = pre;
+  return std::unique_ptr<Tokenizer>(new GgufTokenizer(std::move(vocab), std::move(model)));
+}
+
+Status require_unknown_token(const GgufFile& file, const Vocab& vocab, const char* model) {
+  if (vocab.unk >= 0) return Status();
+  return error(StatusCode::kCorruptFile,
+               "%s: tokenizer.ggml.unknown_token_id is not a token id, and %s '%s' needs one",
+               file.path().c_str(), kModelKey, model);
+}
+
+// WordPiece: llama.cpp's defaults are BERT's ids ([CLS] 101 as BOS, [SEP] 102, [UNK] 100, no EOS).
+Result<std::unique_ptr<Tokenizer>> make_wpm_tokenizer(const GgufFile& file) {
+  VocabDefaults defaults;
+  defaults.bos = 101;
+  defaults.unk = 100;
+  defaults.sep = 102;
+  defaults.add_bos = true;
+  JF_ASSIGN_OR_RETURN(Vocab vocab, load_vocab(file, defaults));
+  JF_RETURN_IF_ERROR(require_unknown_token(file, vocab, "bert"));
+  WpmOptions options;
+  JF_ASSIGN_OR_RETURN(options.lowercase, file.get_bool_or("tokenizer.ggml.normalizer.lowercase", true));
+  JF_ASSIGN_OR_RETURN(options.strip_accents,
+                      file.get_bool_or("tokenizer.ggml.normalizer.strip_accents", options.lowercase));
+  TokenizerModel model;
+  model.wpm.emplace(vocab, options);
+  return std::unique_ptr<Tokenizer>(new GgufTokenizer(std::move(vocab), std::move(model)));
+}
+
+// Unigram: llama.cpp's defaults are T5's ids (</s> 1 as EOS, appended; <unk> 2; no BOS).
+Result<std::unique_ptr<Tokenizer>> make_ugm_tokenizer(const GgufFile& file) {
+  VocabDefaults defaults;
+  defaults.eos = 1;
+  defaults.unk = 2;
+  defaults.add_eos = true;
+  JF_ASSIGN_OR_RETURN(Vocab vocab, load_vocab(file, defaults));
+  JF_RETURN_IF_ERROR(require_unknown_token(file, vocab, "t5"));
+  TokenizerModel model;
+  JF_ASSIGN_OR_RETURN(model.ugm, UgmModel::build(file, vocab));
+  return std::unique_ptr<Tokenizer>(new GgufTokenizer(std::move(vocab), std::move(model)));
 }
 
 }  // namespace
@@ -305,7 +380,10 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file) {
   JF_ASSIGN_OR_RETURN(const std::string model, file.get_string(kModelKey));
   if (model == "llama") return make_spm_tokenizer(file);
   if (model == "gpt2") return make_bpe_tokenizer(file);
-  return error(StatusCode::kUnsupported, "%s: %s '%s' is not supported (jitflow reads 'llama' and 'gpt2')",
+  if (model == "bert") return make_wpm_tokenizer(file);
+  if (model == "t5") return make_ugm_tokenizer(file);
+  return error(StatusCode::kUnsupported,
+               "%s: %s '%s' is not supported (jitflow reads 'llama', 'gpt2', 'bert' and 't5')",
                file.path().c_str(), kModelKey, model.c_str());
 }
 

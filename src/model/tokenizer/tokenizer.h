@@ -2,7 +2,14 @@
 //   "llama": SentencePiece-style BPE over scores with byte fallback;
 //   "gpt2":  byte-level BPE over merges, with the pre-tokenizer regex chosen by tokenizer.ggml.pre
 //            (default, gpt-2, llama-bpe/llama3, qwen2, starcoder, falcon, deepseek-coder and their
-//            aliases; see pre_tokenizer.cpp). Other models ("bert", "t5", ...) are kUnsupported.
+//            aliases; see pre_tokenizer.cpp);
+//   "bert":  WordPiece (llama.cpp's WPM; wpm.h): BERT's normaliser (tokenizer.ggml.normalizer.
+//            lowercase / strip_accents), greedy longest match; add_special gives [CLS] text [SEP]
+//            (BOS = tokenizer.ggml.bos_token_id, default 101; SEP = .seperator_token_id, default
+//            102); no EOS, as in llama.cpp;
+//   "t5":    SentencePiece Unigram (llama.cpp's UGM; ugm.h): the precompiled_charsmap normaliser,
+//            then Viterbi over the piece scores; add_special appends EOS (</s>), no BOS.
+// Other models ("rwkv", "plamo2", ...) are kUnsupported.
 // A Tokenizer is immutable after from_gguf: every method may be called from several threads.
 #pragma once
 
@@ -43,6 +50,9 @@ class Tokenizer {
   // clean-up of spaces before punctuation (byte-level BPE with clean_up_tokenization_spaces).
   // For SentencePiece vocabularies detokenize(encode(text, false)) == text (valid UTF-8 without
   // special tokens or U+2581); for byte-level BPE the pieces always join back to the text.
+  // WordPiece and Unigram normalise the text first (lowercase and accents, NFKC, white space), so
+  // they give back the normalised text (WordPiece's with a leading space, as llama.cpp), without
+  // the characters that became the unknown token.
   virtual std::string detokenize(std::span<const TokenId> ids) const = 0;
   // The token's vocabulary text as stored in the file (for `jitflow info` and debugging).
   virtual const std::string& token_text(TokenId id) const = 0;

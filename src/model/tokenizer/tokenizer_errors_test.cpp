@@ -156,7 +156,7 @@ TEST(TokenizerErrors, MissingTokenizerKeys) {
 
 TEST(TokenizerErrors, UnknownModelOrPreTokenizer) {
   GgufWriter w = spm_writer({}, {});
-  w.set_string("tokenizer.ggml.model", "t5");
+  w.set_string("tokenizer.ggml.model", "rwkv");
   expect_error(w, StatusCode::kUnsupported, "tokenizer.ggml.model");
   GgufWriter b = bpe_writer({}, {});
   b.set_string("tokenizer.ggml.pre", "no-such-regex");

@@ -1,6 +1,7 @@
-// Every case of llama.cpp's tokenizer test vocabularies (../shared/vocab): the .inp file holds test
-// strings separated by lines "__ggml_vocab_test__", the .out file one line of expected ids per
-// string, tokenized without BOS/EOS and without parsing special tokens.
+// Every case of llama.cpp's tokenizer test vocabularies (../shared/vocab, and the T5-layout Unigram
+// vocabulary committed in tests/data/vocab): the .inp file holds test strings separated by lines
+// "__ggml_vocab_test__", the .out file one line of expected ids per string, tokenized without
+// BOS/EOS and without parsing special tokens.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -39,15 +40,32 @@ std::vector<std::vector<TokenId>> read_outputs(const std::string& path) {
   return outputs;
 }
 
-class VocabFileTest : public ::testing::TestWithParam<const char*> {};
+// A vocabulary file and how many test strings its .inp holds.
+struct VocabCase {
+  const char* file;
+  size_t n_cases;
+  bool committed;  // in tests/data/vocab rather than ../shared/vocab
+};
+
+std::string vocab_path(const VocabCase& c) {
+  return c.committed ? test::source_path(std::string("tests/data/vocab/") + c.file)
+                     : test::shared_path(std::string("vocab/") + c.file);
+}
+
+#define JF_REQUIRE_VOCAB(c)                                                  \
+  do {                                                                       \
+    if (!(c).committed) JF_REQUIRE_SHARED(std::string("vocab/") + (c).file); \
+  } while (0)
+
+class VocabFileTest : public ::testing::TestWithParam<VocabCase> {};
 
 TEST_P(VocabFileTest, ReproducesEveryCase) {
-  const std::string name = std::string("vocab/") + GetParam();
-  JF_REQUIRE_SHARED(name);
-  const auto tokenizer = test::load_tokenizer(test::shared_path(name));
+  JF_REQUIRE_VOCAB(GetParam());
+  const std::string path = vocab_path(GetParam());
+  const auto tokenizer = test::load_tokenizer(path);
   ASSERT_NE(tokenizer, nullptr);
-  const std::vector<std::string> inputs = read_inputs(test::shared_path(name + ".inp"));
-  const std::vector<std::vector<TokenId>> outputs = read_outputs(test::shared_path(name + ".out"));
+  const std::vector<std::string> inputs = read_inputs(path + ".inp");
+  const std::vector<std::vector<TokenId>> outputs = read_outputs(path + ".out");
   ASSERT_GE(outputs.size(), inputs.size()) << "fewer expected lines than test strings";
   size_t passed = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -56,24 +74,79 @@ TEST_P(VocabFileTest, ReproducesEveryCase) {
       ++passed;
       continue;
     }
-    ADD_FAILURE() << GetParam() << " case " << i << " \"" << test::printable(inputs[i]) << "\"\n  expected "
-                  << test::ids_to_string(outputs[i]) << "\n  got      " << test::ids_to_string(got);
+    ADD_FAILURE() << GetParam().file << " case " << i << " \"" << test::printable(inputs[i])
+                  << "\"\n  expected " << test::ids_to_string(outputs[i]) << "\n  got      "
+                  << test::ids_to_string(got);
   }
-  std::cout << GetParam() << ": " << passed << "/" << inputs.size() << " cases\n";
-  EXPECT_EQ(inputs.size(), 46u);
+  std::cout << GetParam().file << ": " << passed << "/" << inputs.size() << " cases\n";
+  EXPECT_EQ(inputs.size(), GetParam().n_cases);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, VocabFileTest,
-                         ::testing::Values("ggml-vocab-llama-spm.gguf", "ggml-vocab-phi-3.gguf", "ggml-vocab-gpt-2.gguf",
-                                           "ggml-vocab-falcon.gguf", "ggml-vocab-deepseek-coder.gguf"),
-                         [](const ::testing::TestParamInfo<const char*>& param_info) {
-                           std::string n = param_info.param;
+                         ::testing::Values(VocabCase{"ggml-vocab-llama-spm.gguf", 46, false},
+                                           VocabCase{"ggml-vocab-phi-3.gguf", 46, false},
+                                           VocabCase{"ggml-vocab-gpt-2.gguf", 46, false},
+                                           VocabCase{"ggml-vocab-falcon.gguf", 46, false},
+                                           VocabCase{"ggml-vocab-deepseek-coder.gguf", 46, false},
+                                           VocabCase{"ggml-vocab-bert-bge.gguf", 46, false},
+                                           VocabCase{"ggml-vocab-t5-unigram.gguf", 69, true}),
+                         [](const ::testing::TestParamInfo<VocabCase>& param_info) {
+                           std::string n = param_info.param.file;
                            n = n.substr(std::string("ggml-vocab-").size());
                            n = n.substr(0, n.find(".gguf"));
                            for (char& c : n) {
                              if (!isalnum(static_cast<unsigned char>(c))) c = '_';
                            }
                            return n;
+                         });
+
+std::string from_hex(const std::string& hex) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return bytes;
+}
+
+// With add_special, and back to text: tests/data/vocab holds, for each .inp case, the ids of
+// llama_tokenize(add_special=true) (.special.out) and the hex bytes of llama_detokenize(those ids,
+// remove_special=true, unparse_special=false) (.detok), written by llama.cpp (tests/data/README.md).
+class VocabSpecialFileTest : public ::testing::TestWithParam<VocabCase> {};
+
+TEST_P(VocabSpecialFileTest, AddsSpecialTokensAndDetokenizesLikeLlamaCpp) {
+  JF_REQUIRE_VOCAB(GetParam());
+  const std::string path = vocab_path(GetParam());
+  const std::string expected = test::source_path(std::string("tests/data/vocab/") + GetParam().file);
+  const auto tokenizer = test::load_tokenizer(path);
+  ASSERT_NE(tokenizer, nullptr);
+  const std::vector<std::string> inputs = read_inputs(path + ".inp");
+  const std::vector<std::vector<TokenId>> outputs = read_outputs(expected + ".special.out");
+  std::vector<std::string> texts;
+  std::istringstream lines(test::read_file(expected + ".detok"));
+  for (std::string line; std::getline(lines, line);) texts.push_back(from_hex(line));
+  ASSERT_EQ(inputs.size(), GetParam().n_cases);
+  ASSERT_GE(outputs.size(), inputs.size());
+  ASSERT_GE(texts.size(), inputs.size());
+  size_t ids_passed = 0;
+  size_t texts_passed = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<TokenId> got = tokenizer->encode(inputs[i], /*add_special=*/true);
+    EXPECT_EQ(got, outputs[i]) << "case " << i << " \"" << test::printable(inputs[i]) << "\"";
+    ids_passed += got == outputs[i];
+    const std::string text = tokenizer->detokenize(outputs[i]);
+    EXPECT_EQ(text, texts[i]) << "case " << i << " \"" << test::printable(inputs[i]) << "\"";
+    texts_passed += text == texts[i];
+  }
+  std::cout << GetParam().file << ": add_special " << ids_passed << "/" << inputs.size() << ", detokenize "
+            << texts_passed << "/" << inputs.size() << " cases\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Vocab, VocabSpecialFileTest,
+                         ::testing::Values(VocabCase{"ggml-vocab-bert-bge.gguf", 46, false},
+                                           VocabCase{"ggml-vocab-t5-unigram.gguf", 69, true}),
+                         [](const ::testing::TestParamInfo<VocabCase>& param_info) {
+                           return std::string(param_info.param.file).find("bert") != std::string::npos
+                                      ? "bert_bge"
+                                      : "t5_unigram";
                          });
 
 TEST(VocabFile, ParsesSpecialTokensOnlyWhenAsked) {
@@ -132,13 +205,16 @@ TEST(VocabFile, DeepseekUserDefinedTokensAreMatchedInText) {
 // Random strings built from awkward pieces (invalid UTF-8, U+2581, special-token texts, digits,
 // white space) must never crash or produce an out-of-range id, and must come back from the
 // pieces: exactly for SentencePiece when valid UTF-8, with invalid UTF-8 as U+FFFD for byte-level
-// BPE. Strings holding special-token texts are only checked for sanity.
+// BPE. WordPiece and Unigram normalise (lowercase and no accents, or NFKC; single spaces), so
+// their text only comes back as text that encodes to the same ids, when nothing was unknown.
+// Strings holding special-token texts are only checked for sanity.
 TEST_P(VocabFileTest, RandomTextSurvivesTheRoundTrip) {
-  const std::string name = std::string("vocab/") + GetParam();
-  JF_REQUIRE_SHARED(name);
-  const auto tokenizer = test::load_tokenizer(test::shared_path(name));
+  JF_REQUIRE_VOCAB(GetParam());
+  const auto tokenizer = test::load_tokenizer(vocab_path(GetParam()));
   ASSERT_NE(tokenizer, nullptr);
   const bool spm = tokenizer->token_text(3) == "<0x00>";
+  const bool normalizing = tokenizer->token_text(0) == "[PAD]" || tokenizer->token_text(0) == "<pad>";
+  const TokenId unk = normalizing ? tokenizer->encode("\xEF\xBF\xBF", false).back() : -1;  // U+FFFF: unknown
   const std::vector<std::string> plain = {" ", "  ", "\n", "\t", "\r\n", "a", "Hello", "'s", "'LL", "123", "4",
                                           "\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC", "\xF0\x9F\x99\x82", "\xE3\x80\x80",
                                           "\xCC\x81", "\xC3", "\x80", "\xFF", "\xF5\x80\x80\x80", "!!", "$", "\x00"};
@@ -164,7 +240,11 @@ TEST_P(VocabFileTest, RandomTextSurvivesTheRoundTrip) {
     const std::vector<TokenId> ids = tokenizer->encode(text, false);
     std::string normalized;
     for (uint32_t cpt : unicode::decode_utf8(text)) unicode::append_utf8(cpt, normalized);
-    if (spm) {
+    if (normalizing) {
+      if (std::count(ids.begin(), ids.end(), unk) == 0) {  // the unknown token prints nothing
+        EXPECT_EQ(tokenizer->encode(tokenizer->detokenize(ids), false), ids);
+      }
+    } else if (spm) {
       // A stray lead byte swallows the bytes after it into one "character" (as in llama.cpp), so
       // a space there comes back as U+2581: only valid UTF-8 round-trips exactly.
       if (normalized == text) {

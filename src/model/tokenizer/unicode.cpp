@@ -17,6 +17,19 @@ constexpr ClassRange kClassRanges[] = {
 
 constexpr uint32_t kMaxCodepoint = 0x10FFFF;
 
+struct CodepointPair {
+  uint32_t from;
+  uint32_t to;
+};
+
+struct NfdRange {
+  uint32_t first;
+  uint32_t last;
+  uint32_t nfd;
+};
+
+#include "model/tokenizer/unicode_case_tables.inc"
+
 uint8_t lookup_class(uint32_t cpt) {
   // The last range whose first codepoint is <= cpt.
   const auto* it = std::upper_bound(std::begin(kClassRanges), std::end(kClassRanges), cpt,
@@ -128,6 +141,21 @@ void append_utf8(uint32_t cpt, std::string& out) {
     out += static_cast<char>(0x80 | ((cpt >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (cpt & 0x3F));
   }
+}
+
+uint32_t to_lower(uint32_t cpt) {
+  const auto* it = std::lower_bound(std::begin(kLowercase), std::end(kLowercase), cpt,
+                                    [](const CodepointPair& p, uint32_t c) { return p.from < c; });
+  return it != std::end(kLowercase) && it->from == cpt ? it->to : cpt;
+}
+
+uint32_t nfd_first(uint32_t cpt) {
+  // The last run whose first codepoint is <= cpt, if it reaches cpt.
+  const auto* it = std::upper_bound(std::begin(kNfdFirst), std::end(kNfdFirst), cpt,
+                                    [](uint32_t c, const NfdRange& r) { return c < r.first; });
+  if (it == std::begin(kNfdFirst)) return cpt;
+  --it;
+  return cpt <= it->last ? it->nfd : cpt;
 }
 
 uint32_t byte_to_codepoint(uint8_t byte) { return byte_alphabet().byte_to_cpt[byte]; }

@@ -142,8 +142,9 @@ Status read_special_tokens(const GgufFile& file, const VocabDefaults& defaults, 
   JF_ASSIGN_OR_RETURN(vocab.bos, read_special_id(file, kBosKey, defaults.bos, n));
   JF_ASSIGN_OR_RETURN(vocab.eos, read_special_id(file, kEosKey, defaults.eos, n));
   JF_ASSIGN_OR_RETURN(vocab.unk, read_special_id(file, "tokenizer.ggml.unknown_token_id", defaults.unk, n));
+  JF_ASSIGN_OR_RETURN(vocab.sep, read_special_id(file, "tokenizer.ggml.seperator_token_id", defaults.sep, n));
   JF_ASSIGN_OR_RETURN(vocab.add_bos, file.get_bool_or(kAddBosKey, defaults.add_bos));
-  JF_ASSIGN_OR_RETURN(vocab.add_eos, file.get_bool_or(kAddEosKey, false));
+  JF_ASSIGN_OR_RETURN(vocab.add_eos, file.get_bool_or(kAddEosKey, defaults.add_eos));
   JF_ASSIGN_OR_RETURN(vocab.add_space_prefix, file.get_bool_or("tokenizer.ggml.add_space_prefix", defaults.add_space_prefix));
   if (vocab.add_bos && vocab.bos < 0) return corrupt(file, kAddBosKey, str_printf("is true but %s is not a token id", kBosKey));
   if (vocab.add_eos && vocab.eos < 0) return corrupt(file, kAddEosKey, str_printf("is true but %s is not a token id", kEosKey));

@@ -34,7 +34,9 @@ struct VocabDefaults {
   TokenId bos = -1;
   TokenId eos = -1;
   TokenId unk = -1;
+  TokenId sep = -1;
   bool add_bos = false;
+  bool add_eos = false;
   bool add_space_prefix = false;
 };
 
@@ -47,6 +49,7 @@ struct Vocab {
   TokenId bos = -1;  // -1: none
   TokenId eos = -1;
   TokenId unk = -1;
+  TokenId sep = -1;  // WordPiece's [SEP], appended after the text with add_special
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = false;
