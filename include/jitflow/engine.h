@@ -94,6 +94,13 @@ class Engine {
   std::string token_to_piece(int32_t id) const;
   bool is_eog(int32_t id) const;
 
+  // Embeddings of `texts` with an encoder model (BERT), tokenized with [CLS] ... [SEP] and run as
+  // one batch, each text attending only to itself: one vector of n_embd per text, or with
+  // Pooling::none one per token (texts in order). Errors: a decoder model (kUnsupported), an empty
+  // text list (kInvalidArgument), a text longer than the model's positions (kOutOfRange).
+  Result<std::vector<std::vector<float>>> embed(std::span<const std::string> texts,
+                                                const EmbedOptions& options) const;
+
   std::unique_ptr<Session> new_session();
   // A session whose linears compute only the active input channels (options.level 0: dense, as
   // new_session()). Errors: an option out of range (kInvalidArgument); a thresholds file that cannot

@@ -57,4 +57,18 @@ struct GenerateOptions {
   SamplingOptions sampling;
 };
 
+// Embeddings of an encoder model (BERT): how each text's token states become its vector.
+enum class Pooling : uint8_t {
+  model,  // the model's own <arch>.pooling_type (mean when the file names none)
+  none,   // every token's final hidden state
+  mean,   // the average over the text's tokens
+  cls,    // the first token's ([CLS])
+  last,   // the last token's
+};
+
+struct EmbedOptions {
+  Pooling pooling = Pooling::model;
+  bool normalize = false;  // scale each vector to unit L2 norm
+};
+
 }  // namespace jf

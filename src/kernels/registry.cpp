@@ -6,6 +6,7 @@
 #include "base/check.h"
 #include "kernels/attention/kernels.h"
 #include "kernels/channel_major/kernels.h"
+#include "kernels/gelu/kernels.h"
 #include "kernels/matmul/kernels.h"
 #include "kernels/rmsnorm/kernels.h"
 #include "kernels/rope/kernels.h"

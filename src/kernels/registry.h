@@ -17,6 +17,7 @@
 #include "base/cpu_isa.h"
 #include "kernels/attention/attention.h"
 #include "kernels/channel_major/channel_major.h"
+#include "kernels/gelu/gelu.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/rmsnorm/rmsnorm.h"
 #include "kernels/rope/rope.h"

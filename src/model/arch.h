@@ -21,6 +21,10 @@ enum class ForwardKind : uint8_t { kDecoder, kEncoder, kEncoderDecoder };
 // RMSNorm (llama, T5) or LayerNorm with a bias (GPT-2, BERT).
 enum class NormKind : uint8_t { kRms, kLayer };
 
+// Where a block's norm sits: before the block, its output added to the residual stream (llama,
+// GPT-2, T5), or after the residual add, normalising the stream itself (BERT's post-norm).
+enum class NormPlacement : uint8_t { kPre, kPost };
+
 // The FFN's activation: SwiGLU is down(silu(gate(x)) * up(x)) (llama), GeGLU the same with GELU
 // (T5 v1.1); GELU is down(gelu(up(x))) (GPT-2, BERT), without a gate tensor.
 enum class FfnKind : uint8_t { kSwiGlu, kGeGlu, kGelu };
@@ -34,7 +38,10 @@ enum class PositionKind : uint8_t { kRopeNormal, kRopeNeox, kLearned, kRelativeB
 // arch-independent role table (role_info); file names come from the architecture's row.
 enum class TensorRole : uint8_t {
   kTokenEmbd,
+  kTokenTypes,  // BERT's segment embeddings; jitflow adds row 0 (one segment), as llama.cpp does
   kPosEmbd,
+  kTokenEmbdNorm,  // BERT's LayerNorm of the summed embeddings
+  kTokenEmbdNormBias,
   kRopeFreqs,
   kOutputNorm,
   kOutputNormBias,
@@ -64,7 +71,7 @@ enum class TensorRole : uint8_t {
 inline constexpr size_t kTensorRoleCount = static_cast<size_t>(TensorRole::kCount);
 
 // A dimension of a tensor, in terms of the config (model/hparams.h).
-enum class Dim : uint8_t { kOne, kEmbd, kEmbdQ, kEmbdKv, kFf, kVocab, kCtxTrain, kRotHalf };
+enum class Dim : uint8_t { kOne, kEmbd, kEmbdQ, kEmbdKv, kFf, kVocab, kCtxTrain, kRotHalf, kTokenTypes };
 
 // What a role is, whatever the architecture.
 enum class RoleKind : uint8_t {
@@ -83,10 +90,16 @@ const RoleInfo& role_info(TensorRole role);
 
 enum class Need : uint8_t { kAbsent, kOptional, kRequired };
 
+// Which part of a fused tensor a role is: GPT-2 stores Q, K and V (and their biases) as one
+// tensor "attn_qkv" whose rows are Q's, then K's, then V's. The loader reads each part's rows as a
+// tensor of its own, so everything after loading sees three linears.
+enum class FusedPart : uint8_t { kWhole, kQ, kK, kV };
+
 // The file name of a role: "{}" stands for the layer index ("blk.{}.attn_q.weight").
 struct TensorSpec {
   const char* pattern = nullptr;
   Need need = Need::kAbsent;
+  FusedPart part = FusedPart::kWhole;
 };
 
 struct ArchInfo {
@@ -95,12 +108,14 @@ struct ArchInfo {
   NormKind norm = NormKind::kRms;
   FfnKind ffn = FfnKind::kSwiGlu;
   PositionKind positions = PositionKind::kRopeNormal;
+  NormPlacement norm_placement = NormPlacement::kPre;
   // A file without the output head's weight uses token_embd as the head.
   bool tied_output = false;
   // Metadata keys after "<name>.": every architecture has embedding_length, block_count,
   // feed_forward_length, attention.head_count and, optionally, attention.head_count_kv,
   // context_length, attention.key_length and attention.value_length; RoPE architectures also read
-  // rope.dimension_count, rope.freq_base and rope.scaling.*. The norm's epsilon is named per row.
+  // rope.dimension_count, rope.freq_base and rope.scaling.*. The norm's epsilon is named per row;
+  // rows with segment embeddings read tokenizer.ggml.token_type_count.
   const char* norm_eps_key = "attention.layer_norm_rms_epsilon";
   std::array<TensorSpec, kTensorRoleCount> tensors{};
 
@@ -115,6 +130,10 @@ std::string arch_names();
 
 // The file name of `role` in `arch` for `layer` (ignored by non-layer roles); "" when absent.
 std::string tensor_name(const ArchInfo& arch, TensorRole role, int layer);
+
+// Whether any of the row's tensors is a part of a fused tensor (such files cannot be converted to
+// the channel-major or flash layouts yet).
+bool has_fused_tensors(const ArchInfo& arch);
 
 // Tensors every layer of `arch` must have (bounds the layer count by the file's tensor count); with
 // grouped_linears (the flash layout: one tensor per linear and group of layers) its matrices do not

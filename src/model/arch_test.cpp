@@ -18,7 +18,7 @@ TEST(ArchTest, FindsEveryRowByItsName) {
   EXPECT_EQ(find_arch("mamba"), nullptr);
   EXPECT_EQ(find_arch(""), nullptr);
   EXPECT_EQ(find_arch("Llama"), nullptr) << "general.architecture is matched exactly";
-  EXPECT_EQ(arch_names(), "llama, qwen2");
+  EXPECT_EQ(arch_names(), "llama, qwen2, gpt2, bert");
 }
 
 TEST(ArchTest, Qwen2IsLlamaWithNeoxRopeAndQkvBiases) {
@@ -58,10 +58,13 @@ TEST(ArchTest, EveryRowIsConsistent) {
       EXPECT_EQ(spec.pattern == nullptr, spec.need == Need::kAbsent);
       if (spec.pattern == nullptr) continue;
       EXPECT_EQ(std::string(spec.pattern).find("{}") != std::string::npos, role_info(role).per_layer);
-      EXPECT_TRUE(names.insert(spec.pattern).second) << spec.pattern;
+      // A pattern names one tensor, except the parts of a fused one (each part once).
+      const bool later_part = spec.part == FusedPart::kK || spec.part == FusedPart::kV;
+      EXPECT_EQ(names.insert(spec.pattern).second, !later_part) << spec.pattern;
     }
     EXPECT_EQ(a.tensor(TensorRole::kTokenEmbd).need, Need::kRequired);
-    EXPECT_NE(a.tensor(TensorRole::kOutput).need, Need::kAbsent);
+    // Decoders have a head; an encoder's output is its hidden states.
+    EXPECT_EQ(a.tensor(TensorRole::kOutput).need != Need::kAbsent, a.forward != ForwardKind::kEncoder);
   }
 }
 
@@ -90,63 +93,42 @@ TEST(ArchTest, EveryRoleHasItsOwnField) {
   }
 }
 
-// GPT-2, BERT and T5 written with the table's fields (as docs/architecture.md describes them). They
-// are not rows of the table: the forward pass lacks their kinds, and reading such a config is
-// refused naming the architecture and what is missing.
-ArchInfo gpt2_like() {
-  ArchInfo a;
-  a.name = "gpt2";
-  a.norm = NormKind::kLayer;
-  a.ffn = FfnKind::kGelu;
-  a.positions = PositionKind::kLearned;
-  a.tied_output = true;
-  a.norm_eps_key = "attention.layer_norm_epsilon";
-  auto set = [&a](TensorRole role, const char* pattern) {
-    a.tensors[static_cast<size_t>(role)] = {pattern, Need::kRequired};
-  };
-  set(TensorRole::kTokenEmbd, "token_embd.weight");
-  set(TensorRole::kPosEmbd, "position_embd.weight");
-  set(TensorRole::kOutputNorm, "output_norm.weight");
-  set(TensorRole::kOutputNormBias, "output_norm.bias");
-  set(TensorRole::kOutput, "output.weight");
-  set(TensorRole::kAttnNorm, "blk.{}.attn_norm.weight");
-  set(TensorRole::kAttnNormBias, "blk.{}.attn_norm.bias");
-  set(TensorRole::kAttnOut, "blk.{}.attn_output.weight");
-  set(TensorRole::kAttnOutBias, "blk.{}.attn_output.bias");
-  set(TensorRole::kFfnNorm, "blk.{}.ffn_norm.weight");
-  set(TensorRole::kFfnNormBias, "blk.{}.ffn_norm.bias");
-  set(TensorRole::kFfnUp, "blk.{}.ffn_up.weight");
-  set(TensorRole::kFfnUpBias, "blk.{}.ffn_up.bias");
-  set(TensorRole::kFfnDown, "blk.{}.ffn_down.weight");
-  set(TensorRole::kFfnDownBias, "blk.{}.ffn_down.bias");
-  return a;
+TEST(ArchTest, Gpt2ReadsQkvAsPartsOfOneFusedTensor) {
+  const ArchInfo& gpt2 = *find_arch("gpt2");
+  EXPECT_TRUE(check_blocks_support(gpt2).ok());
+  EXPECT_TRUE(has_fused_tensors(gpt2));
+  EXPECT_FALSE(has_fused_tensors(*find_arch("llama")));
+  for (TensorRole role : {TensorRole::kAttnQ, TensorRole::kAttnK, TensorRole::kAttnV}) {
+    EXPECT_EQ(tensor_name(gpt2, role, 3), "blk.3.attn_qkv.weight");
+  }
+  EXPECT_EQ(gpt2.tensor(TensorRole::kAttnK).part, FusedPart::kK);
+  EXPECT_EQ(tensor_name(gpt2, TensorRole::kFfnGate, 3), "") << "GELU FFN: no gate";
+  // attn_norm(+bias), attn_qkv(+bias) once, attn_output(+bias), ffn_norm(+bias), up(+bias), down(+bias).
+  EXPECT_EQ(required_tensors_per_layer(gpt2, false), 12);
+}
+
+TEST(ArchTest, BertIsAPostNormEncoder) {
+  const ArchInfo& bert = *find_arch("bert");
+  EXPECT_TRUE(check_blocks_support(bert).ok());
+  EXPECT_EQ(bert.forward, ForwardKind::kEncoder);
+  EXPECT_EQ(bert.norm_placement, NormPlacement::kPost);
+  EXPECT_EQ(tensor_name(bert, TensorRole::kAttnNorm, 0), "blk.0.attn_output_norm.weight");
+  EXPECT_EQ(tensor_name(bert, TensorRole::kFfnNorm, 0), "blk.0.layer_output_norm.weight");
+  EXPECT_EQ(bert.tensor(TensorRole::kOutput).need, Need::kAbsent) << "an encoder has no head";
 }
 
 TEST(ArchTest, KindsTheBlocksLackAreRefusedNamingThem) {
-  const ArchInfo gpt2 = gpt2_like();
-  Status s = check_blocks_support(gpt2);
-  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("'gpt2'"), std::string::npos) << s.message();
-  EXPECT_EQ(tensor_name(gpt2, TensorRole::kFfnUpBias, 3), "blk.3.ffn_up.bias");
-  EXPECT_EQ(tensor_name(gpt2, TensorRole::kFfnGate, 3), "") << "GELU FFN: no gate";
-
-  ArchInfo layer_norm = *find_arch("llama");
-  layer_norm.norm = NormKind::kLayer;
-  s = check_blocks_support(layer_norm);
-  EXPECT_NE(s.message().find("layer norm"), std::string::npos) << s.message();
-
-  ArchInfo bert = *find_arch("llama");
-  bert.name = "bert";
-  bert.forward = ForwardKind::kEncoder;
-  s = check_blocks_support(bert);
-  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("encoder"), std::string::npos) << s.message();
-
   ArchInfo t5 = *find_arch("llama");
+  t5.name = "t5";
   t5.forward = ForwardKind::kEncoderDecoder;
-  t5.positions = PositionKind::kRelativeBias;
-  t5.ffn = FfnKind::kGeGlu;
-  EXPECT_EQ(check_blocks_support(t5).code(), StatusCode::kUnsupported);
+  const Status s = check_blocks_support(t5);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("'t5'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("encoder-decoder"), std::string::npos) << s.message();
+
+  ArchInfo relative = *find_arch("llama");
+  relative.positions = PositionKind::kRelativeBias;
+  EXPECT_NE(check_blocks_support(relative).message().find("relative position"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "model/blocks.h"
 
+#include "kernels/gelu/gelu.h"
+#include "kernels/layernorm/layernorm.h"
 #include "kernels/rmsnorm/rmsnorm.h"
 #include "kernels/swiglu/swiglu.h"
 
@@ -10,8 +12,20 @@ void rms_norm_row(const float* x, const NormWeight& w, float* y, int64_t width, 
   rmsnorm(x, w.weight.f32(), y, width, eps);
 }
 
+void layer_norm_row(const float* x, const NormWeight& w, float* y, int64_t width, float eps) {
+  layernorm(x, w.weight.f32(), w.bias.present() ? w.bias.f32() : nullptr, y, width, eps);
+}
+
 void swiglu_row(const float* gate, const float* up, float* out, int64_t n) {
   swiglu(gate, up, out, n);
+}
+
+void geglu_row(const float* gate, const float* up, float* out, int64_t n) {
+  gelu(gate, up, out, n);
+}
+
+void gelu_row(const float*, const float* up, float* out, int64_t n) {
+  gelu(up, nullptr, out, n);
 }
 
 }  // namespace
@@ -21,7 +35,7 @@ NormRowFn norm_row_fn(NormKind kind) {
     case NormKind::kRms:
       return rms_norm_row;
     case NormKind::kLayer:
-      return nullptr;
+      return layer_norm_row;
   }
   return nullptr;
 }
@@ -31,21 +45,31 @@ ActivationRowFn activation_row_fn(FfnKind kind) {
     case FfnKind::kSwiGlu:
       return swiglu_row;
     case FfnKind::kGeGlu:
+      return geglu_row;
     case FfnKind::kGelu:
-      return nullptr;
+      return gelu_row;
   }
   return nullptr;
 }
 
 Status check_blocks_support(const ArchInfo& arch) {
   const char* missing = nullptr;
-  if (arch.forward != ForwardKind::kDecoder) missing = "an encoder";
-  if (norm_row_fn(arch.norm) == nullptr) missing = "layer norm";
-  if (activation_row_fn(arch.ffn) == nullptr) missing = "a GELU activation";
-  if (!uses_rope(arch.positions)) missing = "positions other than RoPE";
+  if (arch.forward == ForwardKind::kEncoderDecoder) missing = "an encoder-decoder";
+  if (arch.positions == PositionKind::kRelativeBias) missing = "relative position buckets";
   if (missing == nullptr) return Status();
   return error(StatusCode::kUnsupported, "architecture '%s' needs %s, which jitflow's forward pass lacks",
                arch.name, missing);
+}
+
+void add_into(float* dst, const float* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+int heads_per_item(int group, int64_t n_groups, int n_threads) {
+  for (int heads = group; heads > 1; --heads) {
+    if (group % heads == 0 && n_groups * (group / heads) >= n_threads) return heads;
+  }
+  return 1;
 }
 
 RopeParams rope_params(const ModelConfig& c, const TensorView& rope_freqs) {

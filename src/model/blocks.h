@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "base/thread_pool.h"
 #include "jitflow/status.h"
 #include "kernels/rope/rope.h"
 #include "model/arch.h"
@@ -29,5 +30,26 @@ Status check_blocks_support(const ArchInfo& arch);
 // RoPE of a RoPE architecture: its pairing, the config's frequencies and the optional per-pair
 // frequency factors (rope_freqs, may be absent).
 RopeParams rope_params(const ModelConfig& c, const TensorView& rope_freqs);
+
+// dst[i] += src[i] for i < n (residual adds).
+void add_into(float* dst, const float* src, int64_t n);
+
+// Calls fn(t) for every row t in [0, n): spread over the pool for a batch, inline for one token (a
+// pool job costs more than one row of these element-wise ops).
+template <typename Fn>
+void for_each_row(ThreadPool& pool, int64_t n, const Fn& fn) {
+  if (n == 1) {
+    fn(0);
+    return;
+  }
+  pool.parallel_for(n, pool.chunk_count(n), [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) fn(t);
+  });
+}
+
+// Query heads per attention work item: a whole KV group when that leaves an item for every thread
+// (the group's K and V rows are then read once per token), else the largest divisor of the group
+// that does (decode has few tokens and few KV heads).
+int heads_per_item(int group, int64_t n_groups, int n_threads);
 
 }  // namespace jf

@@ -75,6 +75,21 @@ Status read_rope(const GgufFile& file, const std::string& a, ModelConfig* c) {
   return Status();
 }
 
+// Rows of the segment embeddings: tokenizer.ggml.token_type_count, or the tensor's own row count
+// when a file lacks the key (0 without the tensor).
+Result<int> read_token_type_count(const GgufFile& file, const ArchInfo& arch) {
+  if (arch.tensor(TensorRole::kTokenTypes).need == Need::kAbsent) return 0;
+  constexpr char kKey[] = "tokenizer.ggml.token_type_count";
+  if (file.find(kKey) != nullptr) return read_positive(file, kKey);
+  const TensorInfo* types = file.find_tensor(tensor_name(arch, TensorRole::kTokenTypes, 0));
+  if (types == nullptr) return 0;
+  if (types->ne[1] < 1 || types->ne[1] > 1024) {
+    return error(StatusCode::kCorruptFile, "%s: tensor '%s' has shape %s: not a table of segment embeddings",
+                 file.path().c_str(), types->name.c_str(), types->shape_string().c_str());
+  }
+  return static_cast<int>(types->ne[1]);
+}
+
 }  // namespace
 
 Result<ModelConfig> read_model_config(const GgufFile& file) {
@@ -107,6 +122,15 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
     return invalid(file, (std::string(arch.norm_eps_key) + " must be in (0, 1]").c_str());
   c.norm_eps = static_cast<float>(eps);
   if (uses_rope(arch.positions)) JF_RETURN_IF_ERROR(read_rope(file, a, &c));
+  JF_ASSIGN_OR_RETURN(c.n_token_types, read_token_type_count(file, arch));
+  if (arch.forward == ForwardKind::kEncoder) {
+    JF_ASSIGN_OR_RETURN(const uint64_t pooling, file.get_uint_or(a + ".pooling_type", 0));
+    if (pooling > 3) {
+      return error(StatusCode::kUnsupported, "%s: %s.pooling_type %llu (rank or later) is not supported",
+                   file.path().c_str(), a.c_str(), static_cast<unsigned long long>(pooling));
+    }
+    c.pooling_type = static_cast<int>(pooling);
+  }
 
   // The vocabulary size is the row count of the embedding; vocab_size or the token list may say too.
   const std::string embd_name = tensor_name(arch, TensorRole::kTokenEmbd, 0);

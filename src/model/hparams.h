@@ -16,6 +16,8 @@ struct ModelConfig : ModelShape {
   float norm_eps = 1e-5f;
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // linear scaling: positions are multiplied by this
+  int n_token_types = 0;         // rows of BERT's segment embeddings (token_types), else 0
+  int pooling_type = 0;          // encoders: <arch>.pooling_type (0 none or absent, 1 mean, 2 cls, 3 last)
 };
 
 // Reads and validates the config. An architecture without a row in the table, or with kinds the

@@ -9,36 +9,6 @@
 #include "kernels/rope/rope.h"
 
 namespace jf {
-namespace {
-
-void add_into(float* dst, const float* src, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
-
-// Calls fn(t) for every row t in [0, n): spread over the pool for a prefill batch, inline for one
-// token (a pool job costs more than one row of these element-wise ops).
-template <typename Fn>
-void for_each_row(ThreadPool& pool, int64_t n, const Fn& fn) {
-  if (n == 1) {
-    fn(0);
-    return;
-  }
-  pool.parallel_for(n, pool.chunk_count(n), [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) fn(t);
-  });
-}
-
-// Query heads per attention work item: a whole KV group when that leaves an item for every thread
-// (the group's K and V rows are then read once per token), else the largest divisor of the group
-// that does (decode has few tokens and few KV heads).
-int heads_per_item(int group, int64_t n_groups, int n_threads) {
-  for (int heads = group; heads > 1; --heads) {
-    if (group % heads == 0 && n_groups * (group / heads) >= n_threads) return heads;
-  }
-  return 1;
-}
-
-}  // namespace
 
 Transformer::Transformer(const ModelConfig& config, WeightProvider& weights, int n_ctx, ThreadPool& pool,
                          KernelChooser& kernels)
@@ -69,6 +39,11 @@ void Transformer::reserve(int64_t n, int n_out) {
 }
 
 Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool all_logits) {
+  if (config_.arch_info->forward != ForwardKind::kDecoder) {
+    return error(StatusCode::kUnsupported,
+                 "'%s' is an encoder: it computes embeddings (jitflow embed), not next-token logits",
+                 config_.arch.c_str());
+  }
   if (tokens.empty()) return error(StatusCode::kInvalidArgument, "forward() needs at least one token");
   for (TokenId id : tokens) {
     if (id < 0 || id >= config_.n_vocab) {
@@ -122,13 +97,21 @@ Status Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logi
   return n_out > 0 ? output_head(n_final) : Status();
 }
 
-// x = the tokens' embeddings; cos_sin = their RoPE angles.
+// x = the tokens' embeddings (plus their positions' for learned positions); cos_sin = their RoPE
+// angles (RoPE architectures).
 void Transformer::embed(std::span<const TokenId> tokens) {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(tokens.size());
   for (int64_t t = 0; t < n; ++t) {
     get_row_f32(weights_.model().token_embd, tokens[t], a_.x.data() + t * c.n_embd);
   }
+  if (c.arch_info->positions == PositionKind::kLearned) {
+    for (int64_t t = 0; t < n; ++t) {
+      get_row_f32(weights_.model().pos_embd, n_past_ + t, a_.tmp.data());
+      add_into(a_.x.data() + t * c.n_embd, a_.tmp.data(), c.n_embd);
+    }
+  }
+  if (!uses_rope(c.arch_info->positions)) return;
   for (int64_t t = 0; t < n; ++t) rope_angles(rope_, n_past_ + t, a_.cos_sin.data() + t * c.n_rot);
 }
 
@@ -160,10 +143,13 @@ Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n,
       linears_.forward({{&w.q, a_.q.data()}, {&w.k, a_.k.data()}, {&w.v, a_.v.data()}}, in.x, n, in.active));
 
   const int64_t kv_width = c.n_embd_kv();
+  const bool rope = uses_rope(c.arch_info->positions);
   for_each_row(pool_, n, [&](int64_t t) {
-    const float* cos_sin = a_.cos_sin.data() + t * c.n_rot;
-    rope_apply(rope_, cos_sin, a_.q.data() + t * c.n_embd_q(), c.n_head, c.head_dim);
-    rope_apply(rope_, cos_sin, a_.k.data() + t * kv_width, c.n_head_kv, c.head_dim);
+    if (rope) {
+      const float* cos_sin = a_.cos_sin.data() + t * c.n_rot;
+      rope_apply(rope_, cos_sin, a_.q.data() + t * c.n_embd_q(), c.n_head, c.head_dim);
+      rope_apply(rope_, cos_sin, a_.k.data() + t * kv_width, c.n_head_kv, c.head_dim);
+    }
     std::memcpy(kv_.k(layer, n_past_ + t), a_.k.data() + t * kv_width, kv_width * sizeof(float));
     std::memcpy(kv_.v(layer, n_past_ + t), a_.v.data() + t * kv_width, kv_width * sizeof(float));
   });

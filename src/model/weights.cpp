@@ -31,6 +31,11 @@ struct Request {
   // flash_layers 0 otherwise.
   int flash_layers = 0;
   int flash_index = 0;
+  // A part of a fused tensor (arch.h, FusedPart): the stored tensor has fused_size rows (elements,
+  // for a vector), of which this request reads fused_size's [fused_first, + its own size); fused_size
+  // 0 for a whole tensor.
+  int64_t fused_first = 0;
+  int64_t fused_size = 0;
 };
 
 int64_t dim(const ModelConfig& c, Dim d) {
@@ -51,15 +56,51 @@ int64_t dim(const ModelConfig& c, Dim d) {
       return c.n_ctx_train;
     case Dim::kRotHalf:
       return c.n_rot / 2;
+    case Dim::kTokenTypes:
+      return c.n_token_types;
   }
   return 0;
 }
 
+// Where a part of the fused Q/K/V tensor starts, in its rows (elements for the bias).
+int64_t fused_first(const ModelConfig& c, FusedPart part) {
+  switch (part) {
+    case FusedPart::kWhole:
+    case FusedPart::kQ:
+      return 0;
+    case FusedPart::kK:
+      return c.n_embd_q();
+    case FusedPart::kV:
+      return c.n_embd_q() + c.n_embd_kv();
+  }
+  return 0;
+}
+
+// The stored ggml shape [ne0, ne1] a request expects.
+std::pair<int64_t, int64_t> stored_shape(const Request& r) {
+  if (r.channel_major) return {r.n_rows, r.n_cols * std::max(1, r.flash_layers)};
+  if (r.fused_size > 0 && r.vector) return {r.fused_size, 1};
+  if (r.fused_size > 0) return {r.n_cols, r.fused_size};
+  return {r.n_cols, r.n_rows};
+}
+
+// The request's bytes within its stored tensor: all of it, or a fused part's rows.
+uint64_t part_offset(const TensorInfo& info, const Request& r) {
+  return r.vector ? row_bytes(info.dtype, r.fused_first) : row_bytes(info.dtype, r.n_cols) * r.fused_first;
+}
+uint64_t part_bytes(const TensorInfo& info, const Request& r) {
+  if (r.fused_size == 0) return info.n_bytes;
+  return r.vector ? row_bytes(info.dtype, r.n_cols) : row_bytes(info.dtype, r.n_cols) * r.n_rows;
+}
+
+Status read_part(const GgufFile& file, const TensorInfo& info, const Request& r, void* dst) {
+  return file.source().read_at(info.offset + part_offset(info, r), dst, part_bytes(info, r));
+}
+
 Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& r) {
   // ggml order: [n_cols, n_rows], a channel-major tensor transposed, a flash group's channels of
-  // each of its layers.
-  const int64_t ne0 = r.channel_major ? r.n_rows : r.n_cols,
-                ne1 = r.channel_major ? r.n_cols * std::max(1, r.flash_layers) : r.n_rows;
+  // each of its layers, a fused tensor's parts together.
+  const auto [ne0, ne1] = stored_shape(r);
   const bool ok_shape = info.ne[0] == ne0 && info.n_rows() == ne1 && info.ne[2] == 1 && info.ne[3] == 1;
   if (!ok_shape) {
     return error(StatusCode::kCorruptFile,
@@ -77,6 +118,10 @@ Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& 
                  "%s: tensor '%s' has type %s, which jitflow cannot compute with yet", file.path().c_str(),
                  r.name.c_str(), dtype_name(info.dtype));
   }
+  if (r.vector && r.fused_first % dtype_info(info.dtype).block_size != 0) {
+    return error(StatusCode::kUnsupported, "%s: fused tensor '%s' of type %s cannot be split at element %" PRId64,
+                 file.path().c_str(), info.name.c_str(), dtype_name(info.dtype), r.fused_first);
+  }
   return Status();
 }
 
@@ -85,8 +130,13 @@ Request request_for(const ModelConfig& c, ModelWeights* w, TensorRole role, int 
   // tensor_of is the one map from roles to fields; *w is ours to fill.
   TensorView* dst = const_cast<TensorView*>(&tensor_of(*w, role, layer));
   const int64_t n_cols = dim(c, info.n_cols), n_rows = dim(c, info.n_rows);
-  return {dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector,
-          info.kind == RoleKind::kMatrix, role, layer};
+  Request r{dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector,
+            info.kind == RoleKind::kMatrix, role, layer};
+  if (const FusedPart part = c.arch_info->tensor(role).part; part != FusedPart::kWhole) {
+    r.fused_first = fused_first(c, part);
+    r.fused_size = c.n_embd_q() + 2 * static_cast<int64_t>(c.n_embd_kv());
+  }
+  return r;
 }
 
 // Every tensor the architecture's row lists, model-wide ones first, then layer by layer. The output
@@ -155,8 +205,9 @@ WeightLayout layout_of(const TensorInfo& info, const Request& r, uint64_t widene
 // Bytes the tensor occupies in the arena: f32 ones (kept_as_f32) 4 per element; repacked matrices
 // may be padded.
 uint64_t arena_bytes(const TensorInfo& info, const Request& r, uint64_t widened_bytes) {
-  uint64_t bytes = info.n_bytes / static_cast<uint64_t>(std::max(1, r.flash_layers));
-  if (kept_as_f32(info, r, widened_bytes)) bytes = static_cast<uint64_t>(info.n_elements()) * sizeof(float);
+  uint64_t bytes = part_bytes(info, r) / static_cast<uint64_t>(std::max(1, r.flash_layers));
+  if (kept_as_f32(info, r, widened_bytes))
+    bytes = static_cast<uint64_t>(r.n_cols) * static_cast<uint64_t>(r.n_rows) * sizeof(float);
   const WeightLayout layout = layout_of(info, r, widened_bytes);
   if (layout == WeightLayout::x16) {
     bytes = *checked_mul(static_cast<uint64_t>(layout_row_bytes(info.dtype, layout, r.n_cols)),
@@ -195,8 +246,14 @@ const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer) {
   switch (role) {
     case TensorRole::kTokenEmbd:
       return w.token_embd;
+    case TensorRole::kTokenTypes:
+      return w.token_types;
     case TensorRole::kPosEmbd:
       return w.pos_embd;
+    case TensorRole::kTokenEmbdNorm:
+      return w.token_embd_norm.weight;
+    case TensorRole::kTokenEmbdNormBias:
+      return w.token_embd_norm.bias;
     case TensorRole::kRopeFreqs:
       return w.rope_freqs;
     case TensorRole::kOutputNorm:
@@ -345,13 +402,13 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
     }
     t.data = cursor;
     if (kept_as_f32(*info, r, widened_bytes) && info->dtype != DType::F32) {
-      staging.resize(info->n_bytes);
-      JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
-      dequantize_row(info->dtype, staging.data(), reinterpret_cast<float*>(cursor), info->n_elements());
+      staging.resize(part_bytes(*info, r));
+      JF_RETURN_IF_ERROR(read_part(file, *info, r, staging.data()));
+      dequantize_row(info->dtype, staging.data(), reinterpret_cast<float*>(cursor), r.n_cols * r.n_rows);
       t.dtype = DType::F32;
     } else if (const WeightLayout layout = layout_of(*info, r, widened_bytes); layout == WeightLayout::x16) {
-      staging.resize(info->n_bytes);
-      JF_RETURN_IF_ERROR(file.read_tensor(*info, staging.data()));
+      staging.resize(part_bytes(*info, r));
+      JF_RETURN_IF_ERROR(read_part(file, *info, r, staging.data()));
       pack_rows(info->dtype, layout, staging.data(), r.n_rows, r.n_cols, cursor);
       t.dtype = info->dtype;
       t.layout = layout;
@@ -360,13 +417,13 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       t.dtype = info->dtype;
       t.layout = layout;
     } else {
-      JF_RETURN_IF_ERROR(file.read_tensor(*info, cursor));
+      JF_RETURN_IF_ERROR(read_part(file, *info, r, cursor));
       t.dtype = info->dtype;
       t.layout = layout;
     }
     cursor += arena_bytes(*info, r, widened_bytes);
   }
-  if (!w.output.weight.present()) w.output.weight = w.token_embd;
+  if (!w.output.weight.present() && config.arch_info->tied_output) w.output.weight = w.token_embd;
   return w;
 }
 

@@ -42,8 +42,10 @@ inline constexpr TensorRole kLayerLinearRoles[] = {TensorRole::kAttnQ,   TensorR
 LinearWeight& layer_linear(LayerWeights& layer, TensorRole role);
 
 struct ModelWeights {
-  TensorView token_embd;  // [n_vocab rows of n_embd]
-  TensorView pos_embd;    // learned positions [n_ctx_train rows of n_embd]
+  TensorView token_embd;      // [n_vocab rows of n_embd]
+  TensorView token_types;     // segment embeddings [n_token_types rows of n_embd] (BERT)
+  TensorView pos_embd;        // learned positions [n_ctx_train rows of n_embd]
+  NormWeight token_embd_norm;  // the norm of the summed embeddings (BERT)
   TensorView rope_freqs;  // optional per-pair frequency divisors [n_rot / 2] (Llama 3.1)
   NormWeight output_norm;
   LinearWeight output;  // [n_embd -> n_vocab]; token_embd when the file ties them

@@ -10,6 +10,7 @@
 #include "gguf/gguf.h"
 #include "io/byte_source.h"
 #include "kdb/kernel_db.h"
+#include "model/encoder.h"
 #include "model/flash_layout.h"
 #include "model/hparams.h"
 #include "model/sparsity.h"
@@ -212,6 +213,12 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& model_path, cons
   JF_ASSIGN_OR_RETURN(impl->fingerprint, file.content_fingerprint());
   JF_ASSIGN_OR_RETURN(impl->carried_thresholds, file.get_string_or(kThresholdsKey, ""));
   impl->n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(impl->config.n_ctx_train, 2048);
+  if (impl->config.arch_info->positions == PositionKind::kLearned && impl->n_ctx > impl->config.n_ctx_train) {
+    return error(StatusCode::kInvalidArgument,
+                 "%s: context length %d exceeds the %d positions '%s' learned (its positions are a table): use -c %d or less",
+                 model_path.c_str(), impl->n_ctx, impl->config.n_ctx_train, impl->config.arch.c_str(),
+                 impl->config.n_ctx_train);
+  }
   if (options.memory_budget > 0) {
     JF_RETURN_IF_ERROR(open_streamed(file, options.memory_budget, options.flash_preload, *impl));
   } else {
@@ -256,6 +263,46 @@ std::string Engine::token_to_piece(int32_t id) const {
 }
 
 bool Engine::is_eog(int32_t id) const { return impl_->tokenizer->is_eog(id); }
+
+namespace {
+
+PoolingKind pooling_kind(Pooling pooling, int model_pooling) {
+  switch (pooling) {
+    case Pooling::model:
+      return model_pooling >= 1 && model_pooling <= 3 ? static_cast<PoolingKind>(model_pooling) : PoolingKind::kMean;
+    case Pooling::none:
+      return PoolingKind::kNone;
+    case Pooling::mean:
+      return PoolingKind::kMean;
+    case Pooling::cls:
+      return PoolingKind::kCls;
+    case Pooling::last:
+      return PoolingKind::kLast;
+  }
+  return PoolingKind::kMean;
+}
+
+}  // namespace
+
+Result<std::vector<std::vector<float>>> Engine::embed(std::span<const std::string> texts,
+                                                      const EmbedOptions& options) const {
+  const ModelConfig& c = impl_->config;
+  if (c.arch_info->forward != ForwardKind::kEncoder) {
+    return error(StatusCode::kUnsupported, "'%s' is not an encoder model: embeddings come from encoders (bert)",
+                 c.arch.c_str());
+  }
+  if (texts.empty()) return error(StatusCode::kInvalidArgument, "embed: no text given");
+  std::vector<int32_t> tokens;
+  std::vector<int> lengths;
+  for (const std::string& text : texts) {
+    const std::vector<int32_t> ids = impl_->tokenizer->encode(text, /*add_special=*/true);
+    tokens.insert(tokens.end(), ids.begin(), ids.end());
+    lengths.push_back(static_cast<int>(ids.size()));
+  }
+  Encoder encoder(c, *impl_->provider, *impl_->pool, *impl_->kernels);
+  JF_ASSIGN_OR_RETURN(std::span<const float> states, encoder.forward(tokens, lengths));
+  return pool_states(states, lengths, c.n_embd, pooling_kind(options.pooling, c.pooling_type), options.normalize);
+}
 
 std::unique_ptr<Session> Engine::new_session() {
   auto impl = std::unique_ptr<Session::Impl>(new Session::Impl{

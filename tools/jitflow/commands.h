@@ -4,6 +4,7 @@
 namespace jf::cli {
 
 int cmd_run(int argc, char** argv);
+int cmd_embed(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_kdb(int argc, char** argv);
 int cmd_tune(int argc, char** argv);

@@ -14,6 +14,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", jf::cli::cmd_run, "generate text from a prompt with a GGUF model"},
+    {"embed", jf::cli::cmd_embed, "print the embedding of a text with an encoder model (bert)"},
     {"bench", jf::cli::cmd_bench, "prompt and generation tokens/s, GB/s and %BW, like llama-bench"},
     {"info", jf::cli::cmd_info, "print a GGUF file's metadata, tensors and bytes per layer"},
     {"tune", jf::cli::cmd_tune, "tune a model's kernels here (-m), measure device limits (--microbench)"},

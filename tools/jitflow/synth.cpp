@@ -16,7 +16,7 @@ namespace {
 // The one table of model shapes. Sources: the models' published configs (hidden sizes, heads, KV heads,
 // FFN width, vocabulary, context, RoPE base, RMSNorm eps).
 // preset, arch, general.name, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab, n_ctx, rope base, eps,
-// qkv_bias, tied_output, hidden
+// qkv_bias, tied_output, hidden[, vocab file, token types, pooling]
 constexpr Shape kShapes[] = {
     {"tinyllama-1.1b", "llama", "TinyLlama 1.1B (synthetic)", 2048, 22, 32, 4, 5632, 32000, 2048, 10000.0f, 1e-5f,
      false, false, false},
@@ -26,8 +26,21 @@ constexpr Shape kShapes[] = {
      false, false},
     {"qwen2.5-0.5b", "qwen2", "Qwen2.5 0.5B (synthetic)", 896, 24, 14, 2, 4864, 151936, 32768, 1000000.0f, 1e-6f,
      true, true, false},
+    // GPT-2 small (124M), BERT-base (bge-base-en: cls pooling) and RoBERTa-base (its BPE vocabulary is
+    // GPT-2's; mean pooling as sentence-transformers' RoBERTa models). RoBERTa's 514 positions lose the
+    // two that its padding offset never uses, as llama.cpp's converter drops them.
+    {"gpt2", "gpt2", "GPT-2 124M (synthetic)", 768, 12, 12, 12, 3072, 50257, 1024, 0.0f, 1e-5f, true, true, false,
+     "ggml-vocab-gpt-2.gguf"},
+    {"bert-base", "bert", "BERT-base 110M (synthetic)", 768, 12, 12, 12, 3072, 30522, 512, 0.0f, 1e-12f, true,
+     false, false, "ggml-vocab-bert-bge.gguf", 2, 2},
+    {"roberta-base", "bert", "RoBERTa-base 125M (synthetic)", 768, 12, 12, 12, 3072, 50257, 512, 0.0f, 1e-5f, true,
+     false, false, "ggml-vocab-gpt-2.gguf", 1, 1},
     // Small enough for tests, rows of 256 so that every file type keeps its main tensor type.
     {"test-tiny", "llama", "test-tiny (synthetic)", 256, 2, 4, 2, 512, 320, 128, 10000.0f, 1e-5f, false, false, true},
+    {"test-tiny-gpt2", "gpt2", "test-tiny-gpt2 (synthetic)", 256, 2, 4, 4, 512, 0, 128, 0.0f, 1e-5f, true, true, true,
+     "ggml-vocab-gpt-2.gguf"},
+    {"test-tiny-bert", "bert", "test-tiny-bert (synthetic)", 256, 2, 4, 4, 512, 0, 128, 0.0f, 1e-12f, true, false,
+     true, "ggml-vocab-bert-bge.gguf", 2, 2},
 };
 
 constexpr float kWeightSigma = 0.02f;
@@ -86,34 +99,111 @@ struct TensorPlan {
   Fill fill;
 };
 
-std::vector<TensorPlan> plan_tensors(const Shape& s, FileType type, int64_t n_vocab) {
-  const int64_t n_embd_kv = s.n_embd / s.n_head * s.n_head_kv;
-  std::vector<TensorPlan> plan;
-  auto matrix = [&](std::string name, Role role, int64_t layer, int64_t n_in, int64_t n_out) {
-    plan.push_back({std::move(name), matrix_type(type, role, layer, s.n_layer, n_in), n_in, n_out, Fill::kGaussian});
-  };
-  auto vector = [&](std::string name, Fill fill, int64_t n) { plan.push_back({std::move(name), DType::F32, n, 0, fill}); };
-  matrix("token_embd.weight", s.tied_output ? Role::kOutput : Role::kEmbedding, 0, s.n_embd, n_vocab);
-  for (int64_t l = 0; l < s.n_layer; ++l) {
-    const std::string blk = "blk." + std::to_string(l) + ".";
-    vector(blk + "attn_norm.weight", Fill::kOnes, s.n_embd);
-    matrix(blk + "attn_q.weight", Role::kOther, l, s.n_embd, s.n_embd);
-    matrix(blk + "attn_k.weight", Role::kOther, l, s.n_embd, n_embd_kv);
-    matrix(blk + "attn_v.weight", Role::kAttnV, l, s.n_embd, n_embd_kv);
-    if (s.qkv_bias) {
-      vector(blk + "attn_q.bias", Fill::kGaussian, s.n_embd);
-      vector(blk + "attn_k.bias", Fill::kGaussian, n_embd_kv);
-      vector(blk + "attn_v.bias", Fill::kGaussian, n_embd_kv);
-    }
-    matrix(blk + "attn_output.weight", Role::kOther, l, s.n_embd, s.n_embd);
-    vector(blk + "ffn_norm.weight", Fill::kOnes, s.n_embd);
-    matrix(blk + "ffn_gate.weight", Role::kOther, l, s.n_embd, s.n_ff);
-    matrix(blk + "ffn_up.weight", Role::kOther, l, s.n_embd, s.n_ff);
-    matrix(blk + "ffn_down.weight", Role::kFfnDown, l, s.n_ff, s.n_embd);
+// The tensors of a shape, in file order, as llama.cpp's converters name them.
+class TensorPlanner {
+ public:
+  TensorPlanner(const Shape& s, FileType type) : s_(s), type_(type) {}
+
+  void matrix(std::string name, Role role, int64_t layer, int64_t n_in, int64_t n_out) {
+    plan_.push_back({std::move(name), matrix_type(type_, role, layer, s_.n_layer, n_in), n_in, n_out, Fill::kGaussian});
   }
-  vector("output_norm.weight", Fill::kOnes, s.n_embd);
-  if (!s.tied_output) matrix("output.weight", Role::kOutput, 0, s.n_embd, n_vocab);
-  return plan;
+  void vector(std::string name, Fill fill, int64_t n) { plan_.push_back({std::move(name), DType::F32, n, 0, fill}); }
+  void table(std::string name, int64_t n_in, int64_t n_out) {
+    plan_.push_back({std::move(name), DType::F32, n_in, n_out, Fill::kGaussian});
+  }
+  // A LayerNorm's weight (ones) and bias.
+  void layer_norm(const std::string& name, int64_t n) {
+    vector(name + ".weight", Fill::kOnes, n);
+    vector(name + ".bias", Fill::kGaussian, n);
+  }
+  // A linear's weight and bias.
+  void linear(const std::string& name, Role role, int64_t layer, int64_t n_in, int64_t n_out) {
+    matrix(name + ".weight", role, layer, n_in, n_out);
+    vector(name + ".bias", Fill::kGaussian, n_out);
+  }
+  std::vector<TensorPlan> take() { return std::move(plan_); }
+
+ private:
+  const Shape& s_;
+  FileType type_;
+  std::vector<TensorPlan> plan_;
+};
+
+std::string block(int64_t layer) { return "blk." + std::to_string(layer) + "."; }
+
+std::vector<TensorPlan> plan_llama(const Shape& s, FileType type, int64_t n_vocab) {
+  const int64_t n_embd_kv = s.n_embd / s.n_head * s.n_head_kv;
+  TensorPlanner p(s, type);
+  p.matrix("token_embd.weight", s.tied_output ? Role::kOutput : Role::kEmbedding, 0, s.n_embd, n_vocab);
+  for (int64_t l = 0; l < s.n_layer; ++l) {
+    const std::string blk = block(l);
+    p.vector(blk + "attn_norm.weight", Fill::kOnes, s.n_embd);
+    p.matrix(blk + "attn_q.weight", Role::kOther, l, s.n_embd, s.n_embd);
+    p.matrix(blk + "attn_k.weight", Role::kOther, l, s.n_embd, n_embd_kv);
+    p.matrix(blk + "attn_v.weight", Role::kAttnV, l, s.n_embd, n_embd_kv);
+    if (s.qkv_bias) {
+      p.vector(blk + "attn_q.bias", Fill::kGaussian, s.n_embd);
+      p.vector(blk + "attn_k.bias", Fill::kGaussian, n_embd_kv);
+      p.vector(blk + "attn_v.bias", Fill::kGaussian, n_embd_kv);
+    }
+    p.matrix(blk + "attn_output.weight", Role::kOther, l, s.n_embd, s.n_embd);
+    p.vector(blk + "ffn_norm.weight", Fill::kOnes, s.n_embd);
+    p.matrix(blk + "ffn_gate.weight", Role::kOther, l, s.n_embd, s.n_ff);
+    p.matrix(blk + "ffn_up.weight", Role::kOther, l, s.n_embd, s.n_ff);
+    p.matrix(blk + "ffn_down.weight", Role::kFfnDown, l, s.n_ff, s.n_embd);
+  }
+  p.vector("output_norm.weight", Fill::kOnes, s.n_embd);
+  if (!s.tied_output) p.matrix("output.weight", Role::kOutput, 0, s.n_embd, n_vocab);
+  return p.take();
+}
+
+// GPT-2: learned positions, Q/K/V fused into attn_qkv, LayerNorms and biases everywhere.
+std::vector<TensorPlan> plan_gpt2(const Shape& s, FileType type, int64_t n_vocab) {
+  TensorPlanner p(s, type);
+  p.matrix("token_embd.weight", s.tied_output ? Role::kOutput : Role::kEmbedding, 0, s.n_embd, n_vocab);
+  p.matrix("position_embd.weight", Role::kEmbedding, 0, s.n_embd, s.n_ctx);
+  for (int64_t l = 0; l < s.n_layer; ++l) {
+    const std::string blk = block(l);
+    p.layer_norm(blk + "attn_norm", s.n_embd);
+    p.linear(blk + "attn_qkv", Role::kOther, l, s.n_embd, 3 * s.n_embd);
+    p.linear(blk + "attn_output", Role::kOther, l, s.n_embd, s.n_embd);
+    p.layer_norm(blk + "ffn_norm", s.n_embd);
+    p.linear(blk + "ffn_up", Role::kOther, l, s.n_embd, s.n_ff);
+    p.linear(blk + "ffn_down", Role::kFfnDown, l, s.n_ff, s.n_embd);
+  }
+  p.layer_norm("output_norm", s.n_embd);
+  if (!s.tied_output) p.matrix("output.weight", Role::kOutput, 0, s.n_embd, n_vocab);
+  return p.take();
+}
+
+// BERT: token, segment and position embeddings with their LayerNorm; post-norm layers; no head.
+std::vector<TensorPlan> plan_bert(const Shape& s, FileType type, int64_t n_vocab) {
+  TensorPlanner p(s, type);
+  p.matrix("token_embd.weight", Role::kEmbedding, 0, s.n_embd, n_vocab);
+  // F32 whatever the file type: llama.cpp adds row 0 to the embeddings as it is stored (ggml_add
+  // takes no F16 or quantized operand there), and its converter keeps this small table in F32.
+  if (s.n_token_types > 0) p.table("token_types.weight", s.n_embd, s.n_token_types);
+  p.matrix("position_embd.weight", Role::kEmbedding, 0, s.n_embd, s.n_ctx);
+  p.layer_norm("token_embd_norm", s.n_embd);
+  for (int64_t l = 0; l < s.n_layer; ++l) {
+    const std::string blk = block(l);
+    p.linear(blk + "attn_q", Role::kOther, l, s.n_embd, s.n_embd);
+    p.linear(blk + "attn_k", Role::kOther, l, s.n_embd, s.n_embd);
+    p.linear(blk + "attn_v", Role::kAttnV, l, s.n_embd, s.n_embd);
+    p.linear(blk + "attn_output", Role::kOther, l, s.n_embd, s.n_embd);
+    p.layer_norm(blk + "attn_output_norm", s.n_embd);
+    p.linear(blk + "ffn_up", Role::kOther, l, s.n_embd, s.n_ff);
+    p.linear(blk + "ffn_down", Role::kFfnDown, l, s.n_ff, s.n_embd);
+    p.layer_norm(blk + "layer_output_norm", s.n_embd);
+  }
+  return p.take();
+}
+
+std::vector<TensorPlan> plan_tensors(const Shape& s, FileType type, int64_t n_vocab) {
+  const std::string_view arch = s.arch;
+  if (arch == "gpt2") return plan_gpt2(s, type, n_vocab);
+  if (arch == "bert") return plan_bert(s, type, n_vocab);
+  return plan_llama(s, type, n_vocab);
 }
 
 // ---- weights
@@ -230,9 +320,22 @@ void add_hparams(const Shape& s, FileType type, GgufWriter* writer) {
   writer->set_uint32(arch + ".feed_forward_length", static_cast<uint32_t>(s.n_ff));
   writer->set_uint32(arch + ".attention.head_count", static_cast<uint32_t>(s.n_head));
   writer->set_uint32(arch + ".attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
-  writer->set_float32(arch + ".rope.freq_base", s.rope_freq_base);
-  writer->set_uint32(arch + ".rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
-  writer->set_float32(arch + ".attention.layer_norm_rms_epsilon", s.rms_eps);
+  if (arch == "llama" || arch == "qwen2") {
+    writer->set_float32(arch + ".rope.freq_base", s.rope_freq_base);
+    writer->set_uint32(arch + ".rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
+    writer->set_float32(arch + ".attention.layer_norm_rms_epsilon", s.norm_eps);
+    return;
+  }
+  writer->set_float32(arch + ".attention.layer_norm_epsilon", s.norm_eps);
+  if (arch == "bert") {
+    writer->set_bool(arch + ".attention.causal", false);
+    writer->set_uint32(arch + ".pooling_type", static_cast<uint32_t>(s.pooling));
+  }
+}
+
+// The vocabulary keys a shape's architecture needs beyond the copied tokenizer.* ones.
+void add_vocabulary_hparams(const Shape& s, GgufWriter* writer) {
+  if (s.n_token_types > 0) writer->set_uint32("tokenizer.ggml.token_type_count", static_cast<uint32_t>(s.n_token_types));
 }
 
 Status check_shape(const Shape& s) {
@@ -279,12 +382,18 @@ Result<GgufWriter> build_model(const Options& options) {
   GgufWriter writer;
   add_hparams(options.shape, options.type, &writer);
   int64_t n_vocab = options.shape.n_vocab;
+  if (options.vocab_from.empty() && options.shape.vocab_file != nullptr) {
+    return error(StatusCode::kInvalidArgument,
+                 "synth: preset '%s' (%s) needs its vocabulary: --vocab-from ../shared/vocab/%s (or one of that kind)",
+                 options.shape.preset, options.shape.arch, options.shape.vocab_file);
+  }
   if (options.vocab_from.empty()) {
     if (n_vocab < 259) return error(StatusCode::kInvalidArgument, "synth: n_vocab %lld < 259", static_cast<long long>(n_vocab));
     add_generated_vocabulary(n_vocab, &writer);
   } else {
     JF_ASSIGN_OR_RETURN(n_vocab, copy_vocabulary(options.vocab_from, &writer));
   }
+  add_vocabulary_hparams(options.shape, &writer);
   const int n_threads = options.n_threads > 0 ? options.n_threads
                                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ThreadPool pool(n_threads);

@@ -15,7 +15,7 @@ namespace jf::synth {
 // One model shape. ggml shapes follow from it: every matrix is [n_in, n_out] with ne0 = n_in.
 struct Shape {
   const char* preset;       // "tinyllama-1.1b"
-  const char* arch;         // general.architecture: "llama" or "qwen2"
+  const char* arch;         // general.architecture: "llama", "qwen2", "gpt2" or "bert"
   const char* model_name;   // general.name
   int64_t n_embd;
   int64_t n_layer;
@@ -24,11 +24,17 @@ struct Shape {
   int64_t n_ff;
   int64_t n_vocab;          // of the generated vocabulary (--vocab-from overrides it)
   int64_t n_ctx;
-  float rope_freq_base;
-  float rms_eps;
-  bool qkv_bias;            // blk.N.attn_{q,k,v}.bias (qwen2)
+  float rope_freq_base;     // RoPE architectures only
+  float norm_eps;           // RMSNorm's (llama, qwen2) or LayerNorm's (gpt2, bert)
+  bool qkv_bias;            // blk.N.attn_{q,k,v}.bias (qwen2; gpt2 and bert always have biases)
   bool tied_output;         // no output.weight: token_embd doubles as the LM head
   bool hidden;              // test shapes, not listed by --help
+  // The vocabulary the real model uses, under ../shared/vocab (`--vocab-from` must give one of its
+  // kind: a generated SentencePiece vocabulary only fits the llama family); null for llama-family
+  // shapes.
+  const char* vocab_file = nullptr;
+  int n_token_types = 0;    // bert: segment embeddings (tokenizer.ggml.token_type_count)
+  int pooling = 0;          // bert: <arch>.pooling_type (1 mean, 2 cls)
 };
 
 // The preset of that name, or nullptr.

@@ -1,0 +1,10 @@
+// GELU on NEON (built with this ISA's flags, called only where the CPU has it).
+#include "kernels/gelu/kernels.h"
+
+namespace jf {
+
+void gelu_neon(const float* x, const float* up, float* out, int64_t n) {
+  gelu_simd<simd::NeonF32>(x, up, out, n);
+}
+
+}  // namespace jf

@@ -1,0 +1,65 @@
+// The bidirectional encoder's forward pass (BERT and RoBERTa-style checkpoints; ForwardKind::kEncoder):
+// hidden states for whole sequences at once, no KV cache, no head.
+//
+// Several sequences run as one batch (every linear sees all their tokens), each token attending to
+// the tokens of its own sequence only: what a padding mask does for a padded batch, without
+// computing the padding. Per layer, with the row's norm placement (BERT: post-norm):
+//   x = norm(x + o(attention(q(x), k(x), v(x))));  x = norm(x + down(act(up(x))))
+// Embeddings: token + segment 0 + position (from 0 in each sequence), then the embedding norm.
+// Not thread-safe: one caller at a time; the kernels use the pool.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "model/blocks.h"
+#include "model/hparams.h"
+#include "model/linear.h"
+#include "model/weight_provider.h"
+
+namespace jf {
+
+using TokenId = int32_t;
+
+// How token states become one vector per sequence (llama.cpp's pooling types, same numbers in
+// <arch>.pooling_type): none keeps every token's state.
+enum class PoolingKind : uint8_t { kNone = 0, kMean = 1, kCls = 2, kLast = 3 };
+
+class Encoder {
+ public:
+  // `weights`, `pool` and `kernels` must outlive the Encoder; the config's forward kind is kEncoder.
+  Encoder(const ModelConfig& config, WeightProvider& weights, ThreadPool& pool, KernelChooser& kernels);
+
+  // The final hidden states [n_tokens, n_embd] of `tokens`, the concatenation of sequences of
+  // `lengths` tokens each. Valid until the next call. Errors (kInvalidArgument): an id outside the
+  // vocabulary, an empty sequence, lengths that do not sum to tokens.size(); a sequence longer than
+  // the model's learned positions (kOutOfRange).
+  Result<std::span<const float>> forward(std::span<const TokenId> tokens, std::span<const int> lengths);
+
+  const ModelConfig& config() const { return config_; }
+
+ private:
+  Status check_input(std::span<const TokenId> tokens, std::span<const int> lengths) const;
+  void embed(std::span<const TokenId> tokens, std::span<const int> lengths);
+  void norm_rows(const NormWeight& w, int64_t n);  // x = norm(x), in place
+  Status attention_block(const LayerWeights& w, std::span<const int> lengths, int64_t n);
+  Status ffn_block(const LayerWeights& w, int64_t n);
+
+  ModelConfig config_;
+  WeightProvider& weights_;
+  ThreadPool& pool_;
+  LinearRunner linears_;
+  NormRowFn norm_row_;
+  ActivationRowFn activation_row_;
+  // Activations of the batch, each [n, width] row-major.
+  std::vector<float> x_, q_, k_, v_, attn_, tmp_, gate_, up_;
+};
+
+// One vector per sequence of `states` ([sum(lengths), n_embd]), or a copy of states for kNone;
+// normalize: each vector scaled to unit L2 norm (a zero vector stays zero).
+std::vector<std::vector<float>> pool_states(std::span<const float> states, std::span<const int> lengths,
+                                            int n_embd, PoolingKind pooling, bool normalize);
+
+}  // namespace jf
