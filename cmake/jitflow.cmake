@@ -59,7 +59,7 @@ endfunction()
 
 # jitflow_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest executable registered with ctest.
 function(jitflow_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS;FIXTURES" ${ARGN})
   if(NOT JITFLOW_BUILD_TESTS)
     return()
   endif()
@@ -83,7 +83,9 @@ function(jitflow_test name)
   if("device" IN_LIST ARG_LABELS)
     set(serial TRUE)
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" RUN_SERIAL ${serial} DISCOVERY_TIMEOUT 60)
+  # FIXTURES: ctest fixtures (FIXTURES_SETUP tests) every case needs, e.g. models written once.
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" RUN_SERIAL ${serial} FIXTURES_REQUIRED "${ARG_FIXTURES}"
+                       DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # jitflow_cli_test(NAME [EXIT_CODE n] [EXPECT ERE...] [REJECT ERE...] COMMAND cmd args...): one
