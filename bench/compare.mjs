@@ -10,6 +10,10 @@
 // run one after the other, never at once. On a shared machine the load changes within minutes, so
 // --rounds K runs both K times in alternating order (jitflow first, then the peer first, ...) and
 // each side's median is taken over the runs of all rounds: both then see the same mix of load.
+//
+// Encoder models (BERT) get enc<P> rows on both sides: one sequence of P tokens per -p value, through
+// jitflow's embed_tokens (src/runtime/embed_tokens.h) and llama.cpp's embedding mode; -n does not apply to them, and the
+// table adds each side's milliseconds per sequence.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import os from "node:os";
@@ -114,6 +118,8 @@ function withBandwidth(row) {
 function report(ours, peer, rounds, loadBefore) {
   const p = peer.peer;
   const first = ours[0];
+  const encoders = ours.some((r) => r.encoder);
+  const msPerSeq = (r) => (r?.encoder && r.median_ts ? (r.n_prompt * 1e3) / r.median_ts : null);
   const peerSettings = peer.tests[0];
   const load = (l) => l.map((x) => x.toFixed(1)).join(" ");
   const lines = [
@@ -128,8 +134,10 @@ function report(ours, peer, rounds, loadBefore) {
     `same token ids, threads and repetitions on both; t/s are medians over ${first.n_runs} runs ` +
       `(${rounds} alternating round(s)); ratio = jitflow / llama.cpp`,
     "",
-    "| model | test | threads | jitflow t/s | llama.cpp t/s | ratio | jitflow GB/s | jitflow %BW |",
-    "| ----- | ---: | ------: | ----------: | ------------: | ----: | -----------: | ----------: |",
+    "| model | test | threads | jitflow t/s | llama.cpp t/s | ratio | jitflow GB/s | jitflow %BW |" +
+      (encoders ? " jitflow ms/seq | llama.cpp ms/seq |" : ""),
+    "| ----- | ---: | ------: | ----------: | ------------: | ----: | -----------: | ----------: |" +
+      (encoders ? " ---: | ---: |" : ""),
   ];
   const peerRows = new Map(peer.tests.map((r) => [key(r), r]));
   for (const r of ours) {
@@ -137,7 +145,12 @@ function report(ours, peer, rounds, loadBefore) {
     const ratio = theirs ? r.median_ts / theirs.median_ts : null;
     const bw = r.bw_fraction == null ? "" : `${(100 * r.bw_fraction).toFixed(1)}% of ${r.bandwidth_gbps.toFixed(1)}`;
     lines.push(`| ${r.model_filename} | ${r.test} | ${r.n_threads} | ${fixed(r.median_ts)} | ${fixed(theirs?.median_ts)} | ` +
-      `${fixed(ratio)} | ${fixed(r.gbps)} | ${bw} |`);
+      `${fixed(ratio)} | ${fixed(r.gbps)} | ${bw} |` +
+      (encoders ? ` ${fixed(msPerSeq(r), 1)} | ${fixed(msPerSeq(theirs), 1)} |` : ""));
+  }
+  if (encoders) {
+    lines.push("", "enc<P>: one sequence of P tokens ([CLS] + seeded ids + [SEP]) through the encoder with the model's pooling " +
+      `(llama.cpp: embedding context, pooling ${peer.tests.find((r) => r.encoder)?.pooling ?? "?"}); t/s = P / time`);
   }
   lines.push("", `%BW of the DRAM read bandwidth in GB/s, ${first.bandwidth_source === "given" ? "given" :
     "measured by jitflow just before and after each of its tg tests (the highest of all rounds)"}`);

@@ -7,7 +7,13 @@
 //   pp<P>: one batch of P token ids on an emptied KV cache, logits for the last token only
 //          (prompts longer than --ubatch go in chunks of --ubatch, as jitflow splits at 512);
 //   tg<N>: from an emptied cache, N batches of one token, each with its logits;
+//   enc<P> (encoder models, e.g. BERT: jitflow's ModelKind::encoder): llama.cpp's embedding mode, a
+//          context made with embeddings on and the model's pooling (node-llama-cpp's embedding
+//          context), one batch of one sequence of P ids, the pooled vector read back; the batch
+//          holds the whole sequence (bidirectional attention needs it in one ubatch);
 //   ids:   the same seeded LCG as jitflow's bench_token_ids(), first id BOS when the vocabulary adds it;
+//          for enc<P> the first and last ids replaced by the tokens node-llama-cpp's embedding
+//          context puts around a text ([CLS] and [SEP]), as jitflow's bench_sequence_ids();
 //   one untimed warm-up run, then -r timed runs; median (and mean ± stddev) of tokens/s.
 //
 // Fairness:
@@ -104,10 +110,13 @@ function benchTokenIds(seed, nTokens, nVocab, bos) {
   return ids;
 }
 
-// The same ids as tools/jitflow/bench_test.cpp (BenchTokens.SeededIdsMatchThePeerScript).
+// The same ids as tools/jitflow/bench_test.cpp (BenchTokens.SeededIdsMatchThePeerScript and
+// BenchTokens.SequenceIdsPutTheSpecialTokensInPlace).
 function checkTokenIdsMatchJitflow() {
   const ids = Array.from(benchTokenIds(1234n, 6, 32000, 1)).join(",");
   if (ids !== "1,19070,14782,21232,18855,18421") throw new Error(`token ids drifted from jitflow's: ${ids}`);
+  const seq = Array.from(benchSequenceIds(1234n, 6, 32000, [101], [102])).join(",");
+  if (seq !== "101,19070,14782,21232,18855,102") throw new Error(`sequence ids drifted from jitflow's: ${seq}`);
 }
 
 // --- which llama.cpp this is: the loaded CPU backend, and the build info compiled into it ---
@@ -201,6 +210,31 @@ function contextSettingsFromLog(log) {
 
 // --- the tests ---
 
+// Architectures jitflow runs as encoders (its bench's enc<P> rows); llama.cpp runs them without a KV
+// cache, through llama_decode of an embedding context.
+const ENCODER_ARCHS = new Set(["bert"]);
+
+// node-llama-cpp's own rule for the tokens its embedding context adds around a text
+// (LlamaEmbeddingContext._prepareInput), read from its file: the package exports do not list it.
+const { resolveBeginningTokenToPrepend, resolveEndTokenToAppend } = await import(
+  new URL("./node_modules/node-llama-cpp/dist/utils/tokenizerUtils.js", import.meta.url).href);
+
+// jitflow's bench_sequence_ids(): the seeded ids with the prefix and suffix tokens in place.
+function benchSequenceIds(seed, nTokens, nVocab, prefix, suffix) {
+  const ids = benchTokenIds(seed, nTokens, nVocab, -1);
+  ids.set(prefix, 0);
+  ids.set(suffix, nTokens - suffix.length);
+  return ids;
+}
+
+// One sequence through the embedding context, and its pooled vector read back (as jitflow returns it).
+async function runEncoder(native, ids) {
+  native.initBatch(ids.length);
+  native.addToBatch(0, 0, ids, Uint32Array.from(ids.keys()));
+  await native.decodeBatch();
+  return native.getEmbedding(ids.length);
+}
+
 async function decode(native, firstPosition, ids, withLogits) {
   native.initBatch(ids.length);
   native.addToBatch(0, firstPosition, ids, Uint32Array.from(withLogits ? [ids.length - 1] : []));
@@ -241,16 +275,18 @@ function statistics(nTokens, samplesNs) {
   return { median_ns: medianNs, median_ts: (nTokens * 1e9) / medianNs, avg_ts: mean, stddev_ts: Math.sqrt(variance), samples_ns: samplesNs };
 }
 
-async function createContext(model, options, threads, logs) {
+async function createContext(model, options, threads, logs, embeddings = false) {
   logs.length = 0;
   const context = await model.createContext({
     contextSize: options.ctxSize,
-    batchSize: Math.min(options.ubatch, options.ctxSize),  // batch = ubatch in node-llama-cpp
+    // batch = ubatch in node-llama-cpp; an encoder's sequence must fit one ubatch
+    batchSize: embeddings ? options.ctxSize : Math.min(options.ubatch, options.ctxSize),
     threads,
     flashAttention: options.flashAttention,
     sequences: 1,
     experimentalKvCacheKeyType: options.kvType,
     experimentalKvCacheValueType: options.kvType,
+    _embeddings: embeddings,  // what LlamaEmbeddingContext passes: llama.cpp's embedding mode
   });
   await new Promise((resolve) => setTimeout(resolve, 50));  // llama.cpp's log arrives asynchronously
   const settings = contextSettingsFromLog(logs.join("\n"));
@@ -259,11 +295,43 @@ async function createContext(model, options, threads, logs) {
   return { context, settings };
 }
 
+// enc<P> rows of an encoder model, one per -p value (-n values do not apply).
+async function benchEncoder(model, options, modelPath, logs, rows) {
+  const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+  const first = resolveBeginningTokenToPrepend(model.vocabularyType, model.tokens);
+  const last = resolveEndTokenToAppend(model.vocabularyType, model.tokens);
+  const arch = model.fileInfo.metadata.general.architecture;
+  const pooling = ["none", "mean", "cls", "last", "rank"][model.fileInfo.metadata[arch]?.pooling_type ?? -1] ?? "model";
+  const prefix = first == null ? [] : [first];
+  const suffix = last == null ? [] : [last];
+  for (const threads of options.threads) {
+    const { context, settings } = await createContext(model, options, threads, logs, true);
+    for (const nPrompt of options.nPrompt) {
+      if (nPrompt <= prefix.length + suffix.length) throw new Error(`enc${nPrompt}: shorter than its special tokens`);
+      const ids = benchSequenceIds(options.seed, nPrompt, nVocab, prefix, suffix);
+      const samples = await timeRuns(context._ctx, options.repetitions, () => runEncoder(context._ctx, ids));
+      const stats = statistics(nPrompt, samples);
+      rows.push({
+        model_filename: path.basename(modelPath), test: `enc${nPrompt}`, encoder: true, n_threads: threads,
+        n_prompt: nPrompt, n_gen: 0, pooling, ...settings, ...stats, ms_per_seq: stats.median_ns / 1e6,
+      });
+      process.stderr.write(`llama_bench: ${rows.at(-1).model_filename} ${rows.at(-1).test} threads ${threads}: ` +
+        `${stats.median_ts.toFixed(2)} t/s, ${(stats.median_ns / 1e6).toFixed(1)} ms/seq (median of ${options.repetitions})\n`);
+    }
+    await context.dispose();
+  }
+}
+
 async function benchModel(llama, options, modelPath, logs) {
   const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: options.mmap });
   const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
   const bos = model.tokens.shouldPrependBosToken && model.tokens.bos != null ? model.tokens.bos : -1;
   const rows = [];
+  if (ENCODER_ARCHS.has(model.fileInfo.metadata.general.architecture)) {
+    await benchEncoder(model, options, modelPath, logs, rows);
+    await model.dispose();
+    return rows;
+  }
   for (const threads of options.threads) {
     const { context, settings } = await createContext(model, options, threads, logs);
     const tests = [...options.nPrompt.map((p) => [p, 0]), ...options.nGen.map((n) => [0, n])];

@@ -318,6 +318,30 @@ Status check_options(const TuneOptions& options) {
 
 }  // namespace
 
+std::vector<int> default_token_counts(ForwardKind kind) {
+  switch (kind) {
+    case ForwardKind::kDecoder:
+      return {1, 64, 512};
+    case ForwardKind::kEncoder:
+      return {128, 384};
+    case ForwardKind::kEncoderDecoder:
+      return {1, 256};
+  }
+  return {1, 64, 512};
+}
+
+std::vector<int> default_online_token_counts(ForwardKind kind) {
+  switch (kind) {
+    case ForwardKind::kDecoder:
+      return {1};
+    case ForwardKind::kEncoder:
+      return {128, 384};
+    case ForwardKind::kEncoderDecoder:
+      return {1, 256};
+  }
+  return {1};
+}
+
 std::vector<MatmulWorkload> model_matmul_workloads(const ModelWeights& weights,
                                                    const std::vector<int>& token_counts) {
   std::map<ShapeKey, std::vector<TensorView>> layer_shapes, head_shape;

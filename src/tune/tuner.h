@@ -103,8 +103,20 @@ struct TuneProgress {
   double budget_s = 0;
 };
 
+// The token counts worth tuning for a model that runs as `kind` (model/arch.h):
+//   decoder:          1 (decode), 64 and 512 (prompt batches);
+//   encoder:          128 and 384, the sequence lengths of BERT-style encoders (nnJIT's evaluation
+//                     runs RoBERTa at 384): an encoder never runs one token, and has no head;
+//   encoder-decoder:  1 for the decoder, 256 for the encoder (T5-small's input in nnJIT's
+//                     evaluation).
+// The kernel selector maps other batches to the tuned one nearest in ratio (runtime/kernel_select.h).
+std::vector<int> default_token_counts(ForwardKind kind);
+// Online (tune/online_tuner.h), where tuning shares the time inference runs in: decode alone for a
+// decoder, the encoder's lengths for an encoder, both for an encoder-decoder.
+std::vector<int> default_online_token_counts(ForwardKind kind);
+
 struct TuneOptions {
-  std::vector<int> token_counts = {1, 64, 512};
+  std::vector<int> token_counts = {1, 64, 512};  // default_token_counts(ForwardKind::kDecoder)
   int n_threads = 0;        // 0: one per logical CPU, as the Engine
   double budget_s = 30;     // wall time of the search, defaults included
   bool full_space = false;  // then time the full space too (after the search, not in budget_s)

@@ -8,12 +8,15 @@
 #include <memory>
 #include <optional>
 
+#include "base/check.h"
 #include "base/cpu_features.h"
 #include "base/json.h"
 #include "base/units.h"
 #include "gguf/gguf.h"
 #include "jitflow/engine.h"
 #include "kernels/matmul/matmul.h"
+#include "runtime/embed_tokens.h"
+#include "runtime/engine_impl.h"
 #include "tensor/dtype.h"
 #include "tune/measure.h"
 #include "tune/microbench.h"
@@ -205,6 +208,57 @@ Status run_level_tests(const BenchOptions& options, const TestResult& base, Engi
   return Status();
 }
 
+// The ids the tokenizer puts before and after a text's own: [CLS] and [SEP] for BERT, BOS alone for
+// llama. Found by tokenizing one word with and without them; none when the word is not inside.
+struct SpecialIds {
+  std::vector<int32_t> prefix, suffix;
+};
+
+SpecialIds special_ids(const Engine& engine) {
+  const std::vector<int32_t> plain = engine.tokenize("a", /*add_special=*/false);
+  const std::vector<int32_t> full = engine.tokenize("a", /*add_special=*/true);
+  const auto at = std::search(full.begin(), full.end(), plain.begin(), plain.end());
+  if (plain.empty() || at == full.end()) return {};
+  return {std::vector<int32_t>(full.begin(), at),
+          std::vector<int32_t>(at + static_cast<ptrdiff_t>(plain.size()), full.end())};
+}
+
+// An encoder's tests: one enc<P> per -p value, each one embed_tokens call of one sequence, the
+// model's pooling (what llama.cpp's embedding context computes).
+Status run_encoder_tests(const BenchOptions& options, const TestResult& base, Engine& engine,
+                         BenchReport* report, const std::function<void(const TestResult&)>& on_test_done) {
+  const SpecialIds special = special_ids(engine);
+  const size_t n_special = special.prefix.size() + special.suffix.size();
+  bool any = false;
+  for (int p : options.n_prompt) {
+    if (p <= 0) continue;
+    any = true;
+    if (static_cast<size_t>(p) <= n_special) {
+      return error(StatusCode::kInvalidArgument,
+                   "%s: enc%d: a sequence needs more tokens than its %zu special ones",
+                   base.model.file_name.c_str(), p, n_special);
+    }
+    TestResult test = base;
+    test.encoder = true;
+    test.n_prompt = p;
+    const std::vector<std::vector<int32_t>> sequence = {
+        bench_sequence_ids(options.seed, p, engine.info().n_vocab, special.prefix, special.suffix)};
+    const auto run_once = [&]() -> Status {
+      auto vectors = embed_tokens(engine, sequence, EmbedOptions{});
+      return vectors.ok() ? Status() : vectors.status();
+    };
+    JF_ASSIGN_OR_RETURN(test.samples_ns, time_runs(options.repetitions, run_once));
+    if (on_test_done) on_test_done(test);
+    report->tests.push_back(std::move(test));
+  }
+  if (!any) {
+    return error(StatusCode::kInvalidArgument,
+                 "%s is an encoder: its tests are enc<P>, one per -p sequence length, and no -p value is > 0",
+                 base.model.file_name.c_str());
+  }
+  return Status();
+}
+
 Status run_engine_tests(const BenchOptions& options, const TestResult& base, Engine& engine,
                         BenchReport* report, const std::function<void(const TestResult&)>& on_test_done) {
   JF_ASSIGN_OR_RETURN(const uint64_t dense_linear_bytes,
@@ -222,7 +276,7 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
   TestResult base;
   base.model = facts;
   base.cpu_info = cpu_features().model_name;
-  base.n_ctx = bench_context_length(options);
+  base.n_ctx = bench_context_length(options, facts.n_ctx_train);
   base.use_kdb = options.use_kdb;
   std::vector<int> thread_counts = options.n_threads;
   if (thread_counts.empty()) thread_counts.push_back(tune::available_cpu_count());
@@ -245,7 +299,20 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
       base.memory = memory;
       base.memory_budget = engine_options.memory_budget;
       base.flash_preload = options.flash_preload;
-      JF_RETURN_IF_ERROR(run_engine_tests(options, base, *engine, report, on_test_done));
+      base.tuned_kernels = engine_impl(*engine).kernels->n_tuned();
+      // The tests by what the model computes. An encoder-decoder (T5) will get enc<P> rows of its
+      // encoder and tg<N> rows of its decoder once the engine runs it.
+      switch (engine_impl(*engine).config.arch_info->forward) {
+        case ForwardKind::kDecoder:
+          JF_RETURN_IF_ERROR(run_engine_tests(options, base, *engine, report, on_test_done));
+          break;
+        case ForwardKind::kEncoder:
+          JF_RETURN_IF_ERROR(run_encoder_tests(options, base, *engine, report, on_test_done));
+          break;
+        case ForwardKind::kEncoderDecoder:
+          return error(StatusCode::kUnsupported, "%s: encoder-decoder models are not benchmarked yet",
+                       facts.file_name.c_str());
+      }
     }
   }
   return Status();
@@ -315,6 +382,9 @@ Json test_json(const BenchReport& report, const TestResult& t) {
   row.set("n_prompt", Json::number(t.n_prompt));
   row.set("n_gen", Json::number(t.n_gen));
   row.set("test", Json::string(t.test_name()));
+  row.set("encoder", Json::boolean(t.encoder));
+  row.set("ms_per_seq", number_or_null(t.ms_per_sequence()));
+  row.set("tuned_kernels", Json::number(t.tuned_kernels));
   row.set("sparsity", Json::number(t.sparsity));
   row.set("memory_budget", number_or_null(static_cast<double>(t.memory_budget)));
   row.set("flash_preload", t.memory_budget > 0 ? Json::boolean(t.flash_preload) : Json());
@@ -383,11 +453,15 @@ std::string format_markdown(const BenchReport& report) {
   // stalled for it, the cache's hit rate and the preload's precision.
   const bool budgets = std::any_of(report.tests.begin(), report.tests.end(),
                                    [](const TestResult& t) { return t.memory_budget > 0; });
-  std::string out =
-      "| model | size | params | backend | threads | test | t/s | median t/s | GB/s | %BW |" +
-      std::string(budgets ? " flash MiB/t | stall ms/t | cache hits | preload used |\n" : "\n") +
-      "| ----- | ---: | -----: | ------- | ------: | ---: | --: | ---------: | ---: | --: |" +
-      std::string(budgets ? " ---: | ---: | ---: | ---: |\n" : "\n");
+  // Encoder rows add the time of one sequence.
+  const bool encoders =
+      std::any_of(report.tests.begin(), report.tests.end(), [](const TestResult& t) { return t.encoder; });
+  std::string out = "| model | size | params | backend | threads | test | t/s | median t/s | GB/s | %BW |" +
+                    std::string(budgets ? " flash MiB/t | stall ms/t | cache hits | preload used |" : "") +
+                    std::string(encoders ? " ms/seq |\n" : "\n") +
+                    "| ----- | ---: | -----: | ------- | ------: | ---: | --: | ---------: | ---: | --: |" +
+                    std::string(budgets ? " ---: | ---: | ---: | ---: |" : "") +
+                    std::string(encoders ? " -----: |\n" : "\n");
   for (const TestResult& t : report.tests) {
     const double gbps = report.decode_gbps(t);
     const double fraction = report.bandwidth_fraction(t);
@@ -399,23 +473,31 @@ std::string format_markdown(const BenchReport& report) {
         fraction > 0 ? str_printf("%.1f%% of %.1f", 100 * fraction, report.bandwidth_limit_gbps(t)).c_str()
                      : "");
     const bool flash_row = t.memory_budget > 0 && t.is_generation();
-    if (!budgets) {
-      out += "\n";
-    } else if (!flash_row) {
-      out += " | | | |\n";
-    } else {
-      out += str_printf(" %.2f | %.1f | %.1f%% | %s |\n", t.flash_bytes_per_token / 1048576.0,
-                        t.flash_stall_ms_per_token, 100 * t.flash_cache_hit_rate,
-                        t.flash_preload ? str_printf("%.1f%%", 100 * t.flash_preload_precision).c_str() : "off");
+    if (budgets && !flash_row) {
+      out += " | | | |";
+    } else if (budgets) {
+      out +=
+          str_printf(" %.2f | %.1f | %.1f%% | %s |", t.flash_bytes_per_token / 1048576.0,
+                     t.flash_stall_ms_per_token, 100 * t.flash_cache_hit_rate,
+                     t.flash_preload ? str_printf("%.1f%%", 100 * t.flash_preload_precision).c_str() : "off");
     }
+    if (encoders) out += t.encoder ? str_printf(" %.1f |", t.ms_per_sequence()) : std::string(" |");
+    out += "\n";
   }
   const bool use_kdb = !report.tests.empty() && report.tests.front().use_kdb;
+  const int tuned = report.tests.empty() ? 0 : report.tests.front().tuned_kernels;
   const bool given = report.bandwidth_source == "given";
   out += str_printf(
       "\nKV cache f32 | kernels: %s | GB/s = weight bytes read per decode token x median t/s | %%BW of the "
       "DRAM read bandwidth in GB/s %s\n",
-      use_kdb ? "tuned (kdb) where available" : "defaults (--no-kdb)",
+      use_kdb ? str_printf("tuned (kdb) where available, %d for this device", tuned).c_str()
+              : "defaults (--no-kdb)",
       given ? "given" : "measured just before and after each tg test (the higher)");
+  if (encoders) {
+    out +=
+        "enc<P>: one encoder pass over a sequence of P tokens ([CLS] + seeded ids + [SEP]) with the model's "
+        "pooling; t/s = P / time, ms/seq = median time\n";
+  }
   return out;
 }
 
@@ -431,7 +513,9 @@ Result<OutputFormat> parse_output_format(std::string_view name) {
 }
 
 std::string TestResult::test_name() const {
-  std::string name = is_generation() ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt);
+  std::string name = is_generation() ? "tg" + std::to_string(n_gen)
+                     : encoder       ? "enc" + std::to_string(n_prompt)
+                                     : "pp" + std::to_string(n_prompt);
   if (sparsity > 0) name += str_printf("@s%g", sparsity);
   return memory.empty() ? name : name + "@mem" + memory;
 }
@@ -503,11 +587,21 @@ std::vector<int32_t> bench_token_ids(uint64_t seed, int n_tokens, int n_vocab, i
   return ids;
 }
 
-int bench_context_length(const BenchOptions& options) {
+std::vector<int32_t> bench_sequence_ids(uint64_t seed, int n_tokens, int n_vocab,
+                                        std::span<const int32_t> prefix, std::span<const int32_t> suffix) {
+  std::vector<int32_t> ids = bench_token_ids(seed, n_tokens, n_vocab, -1);
+  JF_CHECK(prefix.size() + suffix.size() <= ids.size());
+  std::copy(prefix.begin(), prefix.end(), ids.begin());
+  std::copy(suffix.begin(), suffix.end(), ids.end() - static_cast<ptrdiff_t>(suffix.size()));
+  return ids;
+}
+
+int bench_context_length(const BenchOptions& options, int n_ctx_train) {
   int longest = 1;
   for (int p : options.n_prompt) longest = std::max(longest, p);
   for (int n : options.n_gen) longest = std::max(longest, n);
-  return (longest + kContextPadding - 1) / kContextPadding * kContextPadding;
+  const int padded = (longest + kContextPadding - 1) / kContextPadding * kContextPadding;
+  return n_ctx_train > 0 && longest <= n_ctx_train ? std::min(padded, n_ctx_train) : padded;
 }
 
 Result<ModelFacts> read_model_facts(const std::string& path) {
@@ -522,6 +616,8 @@ Result<ModelFacts> read_model_facts(const std::string& path) {
     facts.n_params += static_cast<uint64_t>(t.n_elements());
   }
   facts.decode_bytes_per_token = decode_bytes_per_token(file, facts.size_bytes);
+  const Result<uint64_t> n_ctx_train = file.get_uint_or(arch + ".context_length", 0);
+  facts.n_ctx_train = n_ctx_train.ok() ? static_cast<int>(std::min<uint64_t>(*n_ctx_train, 1u << 30)) : 0;
   return facts;
 }
 

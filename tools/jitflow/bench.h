@@ -24,6 +24,16 @@
 //           higher of the two: on a shared machine it moves within minutes), or the bandwidth the
 //           caller gives.
 //
+// Encoder models (ForwardKind::kEncoder, e.g. BERT) have no decode: their tests are
+//   enc<P>: one embed_tokens (runtime/embed_tokens.h) of one sequence of P token ids, the model's pooling;
+//           tokens/s = P / time, and ms per sequence = the median time.
+// The P ids are the seeded ids with the special tokens the tokenizer adds around a text put in their
+// places ([CLS] first and [SEP] last for BERT; bench_sequence_ids), so the sequence is P tokens
+// long, specials included, as llama.cpp's embedding mode runs it (bench/peer/llama_bench.mjs). -n
+// values and sparsity levels do not apply to them. Tokenization is never timed.
+// Encoder-decoder models (T5) are refused until the engine runs them; their rows will be enc<P> of
+// the encoder and tg<N> of the decoder (run_model in bench.cpp picks the tests by the model's kind).
+//
 // Engines are loaded once per (model, thread count); load time is never timed. The context of
 // every engine holds max(all P, all N) positions rounded up to a multiple of 256, the padding
 // llama.cpp applies to its own context, so that both tools allocate the same KV cache length.
@@ -32,6 +42,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +84,7 @@ struct ModelFacts {
   uint64_t size_bytes = 0;  // tensor data in the file
   uint64_t n_params = 0;
   uint64_t decode_bytes_per_token = 0;  // see the file comment
+  int n_ctx_train = 0;                  // <arch>.context_length (0: not stated)
 };
 
 struct TestResult {
@@ -84,6 +96,8 @@ struct TestResult {
   int n_ctx = 0;
   int n_prompt = 0;  // a pp test: n_prompt > 0 and n_gen == 0; tg: the reverse
   int n_gen = 0;
+  bool encoder = false;             // an enc test: n_prompt is the sequence length
+  int tuned_kernels = 0;            // kdb winners the engine can run on this device and thread count
   float sparsity = 0;               // of the session's linears (SparsityOptions::level)
   std::string memory;               // the budget as given ("" in memory)
   uint64_t memory_budget = 0;       // in bytes (0: in memory)
@@ -102,13 +116,14 @@ struct TestResult {
 
   int n_tokens() const { return n_prompt + n_gen; }
   bool is_generation() const { return n_gen > 0; }
-  std::string test_name() const;  // "pp512", "tg128", "tg128@s0.5@mem50%"
+  std::string test_name() const;  // "pp512", "tg128", "enc384", "tg128@s0.5@mem50%"
   double avg_ns() const;
   double stddev_ns() const;  // sample standard deviation (n - 1); 0 for one sample
   double median_ns() const;
   double avg_ts() const;  // mean over runs of tokens/s
   double stddev_ts() const;
   double median_ts() const;  // tokens / median time
+  double ms_per_sequence() const { return encoder ? median_ns() / 1e6 : 0; }  // 0 unless an enc test
 };
 
 struct BenchReport {
@@ -132,8 +147,17 @@ Status validate_options(const BenchOptions& options);
 // `bos` when bos >= 0. bench/peer/llama_bench.mjs generates the same ids for llama.cpp.
 std::vector<int32_t> bench_token_ids(uint64_t seed, int n_tokens, int n_vocab, int32_t bos);
 
-// Context length of every engine: max of all P and N, rounded up to a multiple of 256.
-int bench_context_length(const BenchOptions& options);
+// The ids of an enc test: bench_token_ids(seed, n_tokens, n_vocab, -1) with the first ids replaced
+// by `prefix` and the last by `suffix` (the tokens the tokenizer adds before and after a text:
+// [CLS] and [SEP]). bench_token_ids with a BOS is this with prefix {bos}. Needs n_tokens >=
+// prefix.size() + suffix.size().
+std::vector<int32_t> bench_sequence_ids(uint64_t seed, int n_tokens, int n_vocab,
+                                        std::span<const int32_t> prefix, std::span<const int32_t> suffix);
+
+// Context length of every engine: max of all P and N, rounded up to a multiple of 256, but no more
+// than n_ctx_train (> 0: the model's trained context) when the tests fit it: a model with a table of
+// learned positions (GPT-2, BERT) refuses a longer context.
+int bench_context_length(const BenchOptions& options, int n_ctx_train = 0);
 
 // Reads the tensor directory of a GGUF file (no tensor data).
 Result<ModelFacts> read_model_facts(const std::string& path);

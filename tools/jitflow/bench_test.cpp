@@ -3,9 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <set>
 #include <sstream>
 
+#include "jitflow/engine.h"
 #include "json_lite.h"
+#include "kdb/kernel_db.h"
+#include "runtime/embed_tokens.h"
+#include "runtime/engine_impl.h"
+#include "synth.h"
+#include "test_env.h"
 #include "test_paths.h"
 
 namespace jf::bench {
@@ -195,6 +203,12 @@ TEST(BenchOptionsTest, ContextHoldsTheLongestTestPaddedTo256) {
   EXPECT_EQ(bench_context_length(options), 512);
   options.n_gen = {513};
   EXPECT_EQ(bench_context_length(options), 768);
+  // No more than a model's trained context when the tests fit it (learned positions refuse more).
+  options.n_prompt = {64};
+  options.n_gen = {300};
+  EXPECT_EQ(bench_context_length(options, 384), 384);
+  EXPECT_EQ(bench_context_length(options, 4096), 512);
+  EXPECT_EQ(bench_context_length(options, 128), 512);  // the tests do not fit: the engine says so
 }
 
 // bench/peer/llama_bench.mjs checks the same ids, so that both tools evaluate the same tokens.
@@ -204,6 +218,45 @@ TEST(BenchTokens, SeededIdsMatchThePeerScript) {
   for (int32_t id : ids) ASSERT_TRUE(id >= 0 && id < 512);
   EXPECT_EQ(ids, bench_token_ids(7, 1000, 512, -1));
   EXPECT_NE(ids, bench_token_ids(8, 1000, 512, -1));
+}
+
+// An enc test's ids: the seeded ids with [CLS] first and [SEP] last, as long as asked.
+TEST(BenchTokens, SequenceIdsPutTheSpecialTokensInPlace) {
+  const std::vector<int32_t> cls = {101}, sep = {102};
+  const std::vector<int32_t> ids = bench_sequence_ids(1234, 6, 32000, cls, sep);
+  EXPECT_EQ(ids, (std::vector<int32_t>{101, 19070, 14782, 21232, 18855, 102}));
+  // With a BOS alone, the decoder benches' ids.
+  EXPECT_EQ(bench_sequence_ids(1234, 6, 32000, std::vector<int32_t>{1}, {}),
+            bench_token_ids(1234, 6, 32000, 1));
+  EXPECT_EQ(bench_sequence_ids(9, 2, 100, cls, sep), (std::vector<int32_t>{101, 102}));
+}
+
+TEST(BenchFormat, EncoderRowsNameTheirSequenceAndItsTime) {
+  BenchReport report = make_report();
+  TestResult enc = make_test(128, 0, {0.5e9, 0.25e9, 1e9});  // 256 t/s at the median
+  enc.encoder = true;
+  report.tests.push_back(enc);
+  EXPECT_EQ(enc.test_name(), "enc128");
+  EXPECT_DOUBLE_EQ(enc.median_ts(), 256);
+  EXPECT_DOUBLE_EQ(enc.ms_per_sequence(), 500);
+  EXPECT_EQ(report.tests[0].ms_per_sequence(), 0);
+  EXPECT_EQ(report.decode_gbps(enc), 0);
+
+  const std::vector<std::string> lines = lines_of(format_report(report, OutputFormat::kMarkdown));
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_NE(lines[0].find("| %BW | ms/seq |"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[4].find("| enc128 | 298.67 ± 195.52 | 256.00 |  |  | 500.0 |"), std::string::npos)
+      << lines[4];
+  EXPECT_NE(lines[2].find("| pp64 | 37.33 ± 24.44 | 32.00 |  |  | |"), std::string::npos) << lines[2];
+
+  std::string err;
+  const auto doc = json_lite::parse(format_report(report, OutputFormat::kJson), &err);
+  ASSERT_TRUE(doc.has_value()) << err;
+  EXPECT_EQ((*doc)[2]["test"].as_string(), "enc128");
+  EXPECT_TRUE((*doc)[2]["encoder"].as_bool());
+  EXPECT_DOUBLE_EQ((*doc)[2]["ms_per_seq"].as_number(), 500);
+  EXPECT_FALSE((*doc)[0]["encoder"].as_bool());
+  EXPECT_TRUE((*doc)[0]["ms_per_seq"].is_null());
 }
 
 TEST(BenchModel, FactsFromTheTensorDirectory) {
@@ -246,12 +299,150 @@ TEST(BenchModel, RunsPromptAndGenerationTestsOnTheTinyModel) {
     const TestResult& t = report->tests[i];
     EXPECT_EQ(t.test_name(), names[i]);
     EXPECT_EQ(t.n_threads, i < 2 ? 1 : 2);
-    EXPECT_EQ(t.n_ctx, 256);
+    EXPECT_EQ(t.n_ctx, 128);  // the model's trained context: the tests fit it
     EXPECT_EQ(t.samples_ns.size(), 2u);
     EXPECT_GT(t.median_ts(), 0);
     EXPECT_EQ(t.backend.rfind("jitflow", 0), 0u) << t.backend;
   }
   EXPECT_GT(report->bandwidth_fraction(report->tests[1]), 0);
+}
+
+// A tiny model of `preset` with the real vocabulary `vocab` (../shared/vocab), written once per
+// test process.
+std::string tiny_model(const char* preset, const char* vocab, const std::string& file_name) {
+  const std::string path = test::temp_path(file_name);
+  if (std::filesystem::exists(path)) return path;
+  synth::Options options;
+  options.shape = *synth::find_shape(preset);
+  options.type = synth::FileType::kQ8_0;
+  options.vocab_from = test::shared_path(std::string("vocab/") + vocab);
+  options.n_threads = 2;
+  Result<GgufWriter> writer = synth::build_model(options);
+  EXPECT_TRUE(writer.ok()) << writer.status().to_string();
+  if (!writer.ok()) return "";
+  const Status written = writer->write_file(path);
+  EXPECT_TRUE(written.ok()) << written.to_string();
+  return path;
+}
+
+// An encoder gets enc<P> rows, one per -p value; its sequences hold [CLS] ... [SEP] (the tokenizer's)
+// and the -n values do not apply.
+TEST(BenchModel, EncoderModelsRunOneSequencePerPromptLength) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-bert-bge.gguf");
+  BenchOptions options;
+  options.model_paths = {tiny_model("test-tiny-bert", "ggml-vocab-bert-bge.gguf", "tiny-bert-q8_0.gguf")};
+  options.n_prompt = {16, 0, 40};
+  options.n_gen = {4};
+  options.n_threads = {2};
+  options.repetitions = 2;
+  options.bandwidth_gbps = 10;
+  options.use_kdb = false;
+  int n_seen = 0;
+  const auto report = run_bench(options, [&](const TestResult& t) { n_seen += t.encoder; });
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_EQ(report->tests.size(), 2u);
+  EXPECT_EQ(n_seen, 2);
+  const std::vector<std::string> names = {"enc16", "enc40"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    const TestResult& t = report->tests[i];
+    EXPECT_EQ(t.test_name(), names[i]);
+    EXPECT_TRUE(t.encoder);
+    EXPECT_EQ(t.model.type, "bert q8_0");
+    EXPECT_EQ(t.samples_ns.size(), 2u);
+    EXPECT_GT(t.median_ts(), 0);
+    EXPECT_GT(t.ms_per_sequence(), 0);
+    EXPECT_EQ(t.tuned_kernels, 0);
+  }
+  // The ids the rows ran: the seeded ones inside the tokenizer's [CLS] and [SEP].
+  auto engine = Engine::load(options.model_paths[0], {});
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  EXPECT_EQ(engine_impl(**engine).config.arch_info->forward, ForwardKind::kEncoder);
+  EXPECT_EQ((*engine)->tokenize("", true), (std::vector<int32_t>{101, 102}));
+  // embed_tokens of those ids is embed of a text with the same ids.
+  const std::vector<int32_t> text_ids = (*engine)->tokenize("hello world", true);
+  const std::vector<std::vector<int32_t>> sequences = {text_ids};
+  const std::string text = "hello world";
+  const auto by_ids = embed_tokens(**engine, sequences, {});
+  const auto by_text = (*engine)->embed(std::span<const std::string>(&text, 1), {});
+  ASSERT_TRUE(by_ids.ok() && by_text.ok());
+  EXPECT_EQ(*by_ids, *by_text);
+  // Sequences of no more tokens than the specials are refused, naming the test.
+  options.n_prompt = {2};
+  const auto too_short = run_bench(options, nullptr);
+  ASSERT_FALSE(too_short.ok());
+  EXPECT_NE(too_short.status().message().find("enc2"), std::string::npos) << too_short.status().message();
+  // Generation alone is nothing an encoder runs.
+  options.n_prompt = {0};
+  const auto no_prompt = run_bench(options, nullptr);
+  ASSERT_FALSE(no_prompt.ok());
+  EXPECT_NE(no_prompt.status().message().find("encoder"), std::string::npos) << no_prompt.status().message();
+}
+
+// `jitflow tune` of an encoder tunes its sequence lengths (no decode, no head), and the bench then
+// runs with the kernel database's records.
+TEST(BenchModel, EncoderTuningCoversItsSequenceLengthsAndTheBenchUsesIt) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-bert-bge.gguf");
+  const std::string model = tiny_model("test-tiny-bert", "ggml-vocab-bert-bge.gguf", "tiny-bert-q8_0.gguf");
+  EngineOptions engine_options;
+  engine_options.n_threads = 2;
+  engine_options.use_kdb = false;
+  auto engine = Engine::load(model, engine_options);
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  const ForwardKind kind = engine_impl(**engine).config.arch_info->forward;
+  ASSERT_EQ(kind, ForwardKind::kEncoder);
+  EXPECT_EQ(tune::default_token_counts(kind), (std::vector<int>{128, 384}));
+  EXPECT_EQ(tune::default_online_token_counts(kind), (std::vector<int>{128, 384}));
+  EXPECT_EQ(tune::default_token_counts(ForwardKind::kDecoder), (std::vector<int>{1, 64, 512}));
+
+  tune::TuneOptions options;
+  options.token_counts = tune::default_token_counts(kind);
+  options.n_threads = 2;
+  options.budget_s = 2;
+  const std::string kdb_path = test::temp_path("encoder-kdb.jsonl");
+  kdb::KernelDb db = kdb::KernelDb::load(kdb_path);
+  const auto tuned = tune_engine_matmuls(**engine, options, &db);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().to_string();
+  ASSERT_GT(tuned->n_records, 0);
+  // Q/K/V/O (256x256), up (512x256) and down (256x512) at 128 and 384 tokens: no head, no decode.
+  std::set<int64_t> batches;
+  for (const tune::WorkloadReport& w : tuned->workloads) batches.insert(w.n_tokens);
+  EXPECT_EQ(batches, (std::set<int64_t>{128, 384}));
+  EXPECT_EQ(tuned->workloads.size(), 6u);
+
+  BenchOptions bench;
+  bench.model_paths = {model};
+  bench.n_prompt = {128};
+  bench.n_threads = {2};
+  bench.repetitions = 1;
+  bench.kdb_path = kdb_path;
+  const auto report = run_bench(bench, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_EQ(report->tests.size(), 1u);
+  EXPECT_EQ(report->tests[0].tuned_kernels, tuned->n_records);
+  EXPECT_NE(format_report(*report, OutputFormat::kMarkdown)
+                .find(str_printf("tuned (kdb) where available, %d for this device", tuned->n_records)),
+            std::string::npos);
+}
+
+// GPT-2 runs through the decoder's pp/tg tests (learned positions, fused QKV, tied head).
+TEST(BenchModel, Gpt2RunsPromptAndGenerationTests) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-gpt-2.gguf");
+  BenchOptions options;
+  options.model_paths = {tiny_model("test-tiny-gpt2", "ggml-vocab-gpt-2.gguf", "tiny-gpt2-q8_0.gguf")};
+  options.n_prompt = {16};
+  options.n_gen = {4};
+  options.n_threads = {2};
+  options.repetitions = 1;
+  options.bandwidth_gbps = 10;
+  options.use_kdb = false;
+  const auto report = run_bench(options, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_EQ(report->tests.size(), 2u);
+  EXPECT_EQ(report->tests[0].test_name(), "pp16");
+  EXPECT_EQ(report->tests[1].test_name(), "tg4");
+  EXPECT_FALSE(report->tests[0].encoder);
+  EXPECT_EQ(report->tests[0].model.type, "gpt2 q8_0");
+  EXPECT_GT(report->tests[1].median_ts(), 0);
 }
 
 }  // namespace

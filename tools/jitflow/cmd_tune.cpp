@@ -113,7 +113,7 @@ constexpr double kMinBudgetS = 2;
 struct ModelTuneArgs {
   std::string model_path;
   std::string kdb_path;
-  std::string tokens = "1,64,512";
+  std::string tokens;  // "": tune::default_token_counts of the model's forward kind
   double budget_s = 30;
   int n_threads = 0;
   bool full_space = false;
@@ -281,7 +281,8 @@ Status check_args(const ModelTuneArgs& args) {
 }
 
 int tune_model(const ModelTuneArgs& args) {
-  Result<std::vector<int>> tokens = parse_int_list(args.tokens);
+  Result<std::vector<int>> tokens = std::vector<int>{};
+  if (!args.tokens.empty()) tokens = parse_int_list(args.tokens);
   if (!tokens.ok()) return fail_tune(tokens.status());
   const double load_start_ms = now_ms();
   // The engine loads and checks the model as `jitflow run` does, without the kernel database.
@@ -297,7 +298,9 @@ int tune_model(const ModelTuneArgs& args) {
   tune::TuneOptions options;
   if (!args.nominal_limits) options.device_limits = tune::run_microbenchmarks({.quick = true});
   const double microbench_s = (now_ms() - start_ms) / 1000;
-  options.token_counts = *tokens;
+  // Unless given, the batches the model runs: a decoder's decode and prompts, an encoder's sequences.
+  options.token_counts =
+      tokens->empty() ? tune::default_token_counts(engine_impl(**engine).config.arch_info->forward) : *tokens;
   options.n_threads = args.n_threads;
   const std::vector<tune::GatherWorkload> gathers = engine_gather_workloads(**engine);
   const double gather_budget_s = gathers.empty() ? 0 : kGatherBudgetShare * (args.budget_s - microbench_s);
@@ -351,7 +354,8 @@ int cmd_tune(int argc, char** argv) {
   parser.add("", "--budget-s", &model.budget_s,
              "wall time of the tuning, microbenchmarks included (default 30)");
   parser.add("", "--tokens", &model.tokens,
-             "token counts to tune: 1 = decode, the rest prefill (default 1,64,512)");
+             "token counts to tune: 1 = decode, the rest prefill (default by the model: a decoder 1,64,512;\n"
+             "an encoder 128,384, its sequence lengths)");
   parser.add("-t", "--threads", &model.n_threads, "threads (default: one per core, as `jitflow run`)");
   parser.add("", "--kdb", &model.kdb_path,
              "kernel database (default: $JITFLOW_KDB or ~/.cache/jitflow/kdb.jsonl)");

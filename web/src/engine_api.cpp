@@ -151,6 +151,8 @@ EMSCRIPTEN_KEEPALIVE const char* jf_tune_start(const char* limits_json, int full
   jf::tune::OnlineTuneOptions options;
   options.device_limits = limits;
   options.full_space = full_space != 0;
+  // The batches the model runs: decode for a decoder, whole sequences for an encoder.
+  options.token_counts = jf::tune::default_online_token_counts(jf::engine_impl(*engine).config.arch_info->forward);
   tuner = jf::engine_online_tuner(*engine, options, kdb.get());
   const jf::kdb::DeviceFingerprint& device = jf::kdb::current_device();
   last_result = jf::to_json(jf::Json::object()
