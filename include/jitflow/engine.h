@@ -26,6 +26,7 @@ namespace jf {
 // The model an Engine loaded: its shape (model_shape.h), where it came from and what it holds.
 struct ModelInfo : ModelShape {
   std::string path;
+  int32_t decoder_start_token = -1;  // encoder_decoder: the decoder's first token (-1: none known)
   uint64_t weight_bytes = 0;  // bytes of tensor data held in DRAM
 };
 
@@ -130,6 +131,13 @@ class Session {
   // context is an error (kOutOfRange) returned before on_piece is called.
   Result<GenerationStats> generate(std::string_view prompt, const GenerateOptions& options,
                                    const std::function<bool(std::string_view piece)>& on_piece);
+
+  // Encoder-decoder models (T5): runs the encoder over `tokens` (the input's ids, as tokenize()
+  // with add_special gives them) and starts a new decoder sequence attending to its output; eval()
+  // then feeds decoder tokens, the first being ModelInfo::decoder_start_token. generate() does all
+  // this itself. Errors: a model without an encoder (kUnsupported), no tokens or an id outside the
+  // vocabulary (kInvalidArgument).
+  Status encode(std::span<const int32_t> tokens);
 
   int n_past() const;
   int n_ctx() const;

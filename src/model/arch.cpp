@@ -1,5 +1,8 @@
 #include "model/arch.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "base/check.h"
 
 namespace jf {
@@ -22,6 +25,7 @@ constexpr std::array<RoleInfo, kTensorRoleCount> kRoles = {{
     {"output_bias", RoleKind::kVector, false, D::kVocab, D::kOne},
     {"attn_norm", RoleKind::kVector, true, D::kEmbd, D::kOne},
     {"attn_norm_bias", RoleKind::kVector, true, D::kEmbd, D::kOne},
+    {"attn_rel_bias", RoleKind::kVector, true, D::kHeads, D::kRelBuckets},
     {"attn_q", RoleKind::kMatrix, true, D::kEmbd, D::kEmbdQ},
     {"attn_q_bias", RoleKind::kVector, true, D::kEmbdQ, D::kOne},
     {"attn_k", RoleKind::kMatrix, true, D::kEmbd, D::kEmbdKv},
@@ -30,6 +34,11 @@ constexpr std::array<RoleInfo, kTensorRoleCount> kRoles = {{
     {"attn_v_bias", RoleKind::kVector, true, D::kEmbdKv, D::kOne},
     {"attn_output", RoleKind::kMatrix, true, D::kEmbdQ, D::kEmbd},
     {"attn_output_bias", RoleKind::kVector, true, D::kEmbd, D::kOne},
+    {"cross_attn_norm", RoleKind::kVector, true, D::kEmbd, D::kOne},
+    {"cross_attn_q", RoleKind::kMatrix, true, D::kEmbd, D::kEmbdQ},
+    {"cross_attn_k", RoleKind::kMatrix, true, D::kEmbd, D::kEmbdKv},
+    {"cross_attn_v", RoleKind::kMatrix, true, D::kEmbd, D::kEmbdKv},
+    {"cross_attn_output", RoleKind::kMatrix, true, D::kEmbdQ, D::kEmbd},
     {"ffn_norm", RoleKind::kVector, true, D::kEmbd, D::kOne},
     {"ffn_norm_bias", RoleKind::kVector, true, D::kEmbd, D::kOne},
     {"ffn_gate", RoleKind::kMatrix, true, D::kEmbd, D::kFf},
@@ -158,7 +167,64 @@ constexpr ArchInfo kBert = [] {
   return a;
 }();
 
-constexpr std::array<ArchInfo, 4> kArchs = {kLlama, kQwen2, kGpt2, kBert};
+// The kinds and per-layer tensors both T5 stacks share: pre-RMSNorm, unscaled attention with a
+// relative-position bias, gated-GELU FFN (flan-T5; ReLU when the file has no gate, original T5), no
+// biases. `stack` is "enc" or "dec".
+constexpr void set_t5_stack(ArchInfo& a, const char* const (&names)[9]) {
+  a.norm = NormKind::kRms;
+  a.ffn = FfnKind::kGeGlu;
+  a.positions = PositionKind::kRelativeBias;
+  a.unscaled_attention = true;
+  set(a, R::kTokenEmbd, "token_embd.weight", Need::kRequired);
+  set(a, R::kAttnNorm, names[0], Need::kRequired);
+  set(a, R::kAttnRelBias, names[1], Need::kOptional);
+  set(a, R::kAttnQ, names[2], Need::kRequired);
+  set(a, R::kAttnK, names[3], Need::kRequired);
+  set(a, R::kAttnV, names[4], Need::kRequired);
+  set(a, R::kAttnOut, names[5], Need::kRequired);
+  set(a, R::kFfnNorm, names[6], Need::kRequired);
+  set(a, R::kFfnGate, names[7], Need::kOptional);
+  set(a, R::kFfnUp, names[8], Need::kRequired);
+}
+
+// T5's encoder alone (llama.cpp's t5encoder), and the encoder stack of t5: bidirectional, its
+// output RMS-normalised by enc.output_norm.
+constexpr ArchInfo kT5Encoder = [] {
+  ArchInfo a;
+  a.name = "t5encoder";
+  a.forward = ForwardKind::kEncoder;
+  set_t5_stack(a, {"enc.blk.{}.attn_norm.weight", "enc.blk.{}.attn_rel_b.weight", "enc.blk.{}.attn_q.weight",
+                   "enc.blk.{}.attn_k.weight", "enc.blk.{}.attn_v.weight", "enc.blk.{}.attn_o.weight",
+                   "enc.blk.{}.ffn_norm.weight", "enc.blk.{}.ffn_gate.weight", "enc.blk.{}.ffn_up.weight"});
+  set(a, R::kFfnDown, "enc.blk.{}.ffn_down.weight", Need::kRequired);
+  set(a, R::kOutputNorm, "enc.output_norm.weight", Need::kRequired);
+  return a;
+}();
+
+// T5: the encoder above, and a causal decoder whose layers also attend to the encoder's output. The
+// head is tied to the token embedding unless the file has output.weight (llama.cpp does not apply
+// the d_model^-0.5 rescale of tied T5 checkpoints, and nor does jitflow).
+constexpr ArchInfo kT5 = [] {
+  ArchInfo a;
+  a.name = "t5";
+  a.forward = ForwardKind::kEncoderDecoder;
+  a.encoder = &kT5Encoder;
+  a.tied_output = true;
+  set_t5_stack(a, {"dec.blk.{}.attn_norm.weight", "dec.blk.{}.attn_rel_b.weight", "dec.blk.{}.attn_q.weight",
+                   "dec.blk.{}.attn_k.weight", "dec.blk.{}.attn_v.weight", "dec.blk.{}.attn_o.weight",
+                   "dec.blk.{}.ffn_norm.weight", "dec.blk.{}.ffn_gate.weight", "dec.blk.{}.ffn_up.weight"});
+  set(a, R::kFfnDown, "dec.blk.{}.ffn_down.weight", Need::kRequired);
+  set(a, R::kCrossNorm, "dec.blk.{}.cross_attn_norm.weight", Need::kRequired);
+  set(a, R::kCrossQ, "dec.blk.{}.cross_attn_q.weight", Need::kRequired);
+  set(a, R::kCrossK, "dec.blk.{}.cross_attn_k.weight", Need::kRequired);
+  set(a, R::kCrossV, "dec.blk.{}.cross_attn_v.weight", Need::kRequired);
+  set(a, R::kCrossOut, "dec.blk.{}.cross_attn_o.weight", Need::kRequired);
+  set(a, R::kOutputNorm, "dec.output_norm.weight", Need::kRequired);
+  set(a, R::kOutput, "output.weight", Need::kRequired);
+  return a;
+}();
+
+constexpr std::array<ArchInfo, 6> kArchs = {kLlama, kQwen2, kGpt2, kBert, kT5, kT5Encoder};
 
 }  // namespace
 
@@ -209,6 +275,25 @@ int required_tensors_per_layer(const ArchInfo& arch, bool grouped_linears) {
     n += kRoles[i].per_layer && spec.need == Need::kRequired && counted && first_of_file;
   }
   return n;
+}
+
+int relative_position_bucket(int relative, int n_buckets, bool bidirectional) {
+  constexpr double kMaxDistance = 128;
+  int bucket = 0;
+  if (bidirectional) {
+    n_buckets /= 2;
+    bucket = relative > 0 ? n_buckets : 0;
+    relative = relative < 0 ? -relative : relative;
+  } else {
+    relative = relative < 0 ? -relative : 0;
+  }
+  const int max_exact = n_buckets / 2;
+  if (relative < max_exact) return bucket + relative;
+  // In llama.cpp's precisions (a float log, a double denominator), so that boundary cases agree.
+  const float log_ratio = std::log(static_cast<float>(static_cast<double>(relative) / max_exact));
+  const double scaled = max_exact + log_ratio * static_cast<float>(n_buckets - max_exact) / std::log(kMaxDistance / max_exact);
+  const int large = static_cast<int>(std::floor(static_cast<float>(scaled)));
+  return bucket + std::min(large, n_buckets - 1);
 }
 
 bool uses_rope(PositionKind positions) {

@@ -27,7 +27,9 @@ enum class NormPlacement : uint8_t { kPre, kPost };
 
 // The FFN's activation: SwiGLU is down(silu(gate(x)) * up(x)) (llama), GeGLU the same with GELU
 // (T5 v1.1); GELU is down(gelu(up(x))) (GPT-2, BERT), without a gate tensor.
-enum class FfnKind : uint8_t { kSwiGlu, kGeGlu, kGelu };
+// ReLU is down(relu(up(x))) (original T5: a kGeGlu row whose file has no gate tensors runs it, see
+// ModelConfig::ffn).
+enum class FfnKind : uint8_t { kSwiGlu, kGeGlu, kGelu, kRelu };
 
 // How positions enter: RoPE pairing (2i, 2i+1) (GGUF "llama" layout) or (i, i + n_rot/2) (NeoX,
 // qwen2); learned absolute embeddings added to the token embedding (GPT-2, BERT); relative
@@ -50,6 +52,7 @@ enum class TensorRole : uint8_t {
   // Per layer, in the order the forward pass uses them.
   kAttnNorm,
   kAttnNormBias,
+  kAttnRelBias,  // T5: relative-position bias [n_buckets rows of n_head]; layer 0's serves the others
   kAttnQ,
   kAttnQBias,
   kAttnK,
@@ -58,6 +61,12 @@ enum class TensorRole : uint8_t {
   kAttnVBias,
   kAttnOut,
   kAttnOutBias,
+  // T5's decoder: attention over the encoder's output (keys and values from it, queries from x).
+  kCrossNorm,
+  kCrossQ,
+  kCrossK,
+  kCrossV,
+  kCrossOut,
   kFfnNorm,
   kFfnNormBias,
   kFfnGate,
@@ -71,7 +80,9 @@ enum class TensorRole : uint8_t {
 inline constexpr size_t kTensorRoleCount = static_cast<size_t>(TensorRole::kCount);
 
 // A dimension of a tensor, in terms of the config (model/hparams.h).
-enum class Dim : uint8_t { kOne, kEmbd, kEmbdQ, kEmbdKv, kFf, kVocab, kCtxTrain, kRotHalf, kTokenTypes };
+enum class Dim : uint8_t {
+  kOne, kEmbd, kEmbdQ, kEmbdKv, kFf, kVocab, kCtxTrain, kRotHalf, kTokenTypes, kHeads, kRelBuckets
+};
 
 // What a role is, whatever the architecture.
 enum class RoleKind : uint8_t {
@@ -109,6 +120,11 @@ struct ArchInfo {
   FfnKind ffn = FfnKind::kSwiGlu;
   PositionKind positions = PositionKind::kRopeNormal;
   NormPlacement norm_placement = NormPlacement::kPre;
+  // T5 scores attention as q·k, without 1/sqrt(head_dim) (its weights absorbed the scale).
+  bool unscaled_attention = false;
+  // kEncoderDecoder: the row of the encoder stack (its tensors, kinds and final norm); the shared
+  // token embedding is this row's.
+  const ArchInfo* encoder = nullptr;
   // A file without the output head's weight uses token_embd as the head.
   bool tied_output = false;
   // Metadata keys after "<name>.": every architecture has embedding_length, block_count,
@@ -141,5 +157,10 @@ bool has_fused_tensors(const ArchInfo& arch);
 int required_tensors_per_layer(const ArchInfo& arch, bool grouped_linears);
 
 bool uses_rope(PositionKind positions);
+
+// T5's bucket of a key at `relative` = key position - query position, among n_buckets: exact for
+// short distances, logarithmic up to 128 and beyond; bidirectional (encoder) buckets tell the sign
+// apart, unidirectional (decoder) ones see only past keys.
+int relative_position_bucket(int relative, int n_buckets, bool bidirectional);
 
 }  // namespace jf

@@ -18,7 +18,7 @@ TEST(ArchTest, FindsEveryRowByItsName) {
   EXPECT_EQ(find_arch("mamba"), nullptr);
   EXPECT_EQ(find_arch(""), nullptr);
   EXPECT_EQ(find_arch("Llama"), nullptr) << "general.architecture is matched exactly";
-  EXPECT_EQ(arch_names(), "llama, qwen2, gpt2, bert");
+  EXPECT_EQ(arch_names(), "llama, qwen2, gpt2, bert, t5, t5encoder");
 }
 
 TEST(ArchTest, Qwen2IsLlamaWithNeoxRopeAndQkvBiases) {
@@ -49,7 +49,6 @@ TEST(ArchTest, TensorNamesPutTheLayerInThePattern) {
 TEST(ArchTest, EveryRowIsConsistent) {
   for (const ArchInfo& a : all_archs()) {
     SCOPED_TRACE(a.name);
-    EXPECT_TRUE(check_blocks_support(a).ok()) << check_blocks_support(a).to_string();
     std::set<std::string> names;
     for (size_t i = 0; i < kTensorRoleCount; ++i) {
       const TensorRole role = static_cast<TensorRole>(i);
@@ -95,7 +94,6 @@ TEST(ArchTest, EveryRoleHasItsOwnField) {
 
 TEST(ArchTest, Gpt2ReadsQkvAsPartsOfOneFusedTensor) {
   const ArchInfo& gpt2 = *find_arch("gpt2");
-  EXPECT_TRUE(check_blocks_support(gpt2).ok());
   EXPECT_TRUE(has_fused_tensors(gpt2));
   EXPECT_FALSE(has_fused_tensors(*find_arch("llama")));
   for (TensorRole role : {TensorRole::kAttnQ, TensorRole::kAttnK, TensorRole::kAttnV}) {
@@ -109,7 +107,6 @@ TEST(ArchTest, Gpt2ReadsQkvAsPartsOfOneFusedTensor) {
 
 TEST(ArchTest, BertIsAPostNormEncoder) {
   const ArchInfo& bert = *find_arch("bert");
-  EXPECT_TRUE(check_blocks_support(bert).ok());
   EXPECT_EQ(bert.forward, ForwardKind::kEncoder);
   EXPECT_EQ(bert.norm_placement, NormPlacement::kPost);
   EXPECT_EQ(tensor_name(bert, TensorRole::kAttnNorm, 0), "blk.0.attn_output_norm.weight");
@@ -117,18 +114,34 @@ TEST(ArchTest, BertIsAPostNormEncoder) {
   EXPECT_EQ(bert.tensor(TensorRole::kOutput).need, Need::kAbsent) << "an encoder has no head";
 }
 
-TEST(ArchTest, KindsTheBlocksLackAreRefusedNamingThem) {
-  ArchInfo t5 = *find_arch("llama");
-  t5.name = "t5";
-  t5.forward = ForwardKind::kEncoderDecoder;
-  const Status s = check_blocks_support(t5);
-  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("'t5'"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("encoder-decoder"), std::string::npos) << s.message();
+TEST(ArchTest, T5IsAnEncoderDecoderWithItsEncoderStackAsARow) {
+  const ArchInfo& t5 = *find_arch("t5");
+  ASSERT_NE(t5.encoder, nullptr);
+  EXPECT_STREQ(t5.encoder->name, "t5encoder");
+  EXPECT_EQ(t5.forward, ForwardKind::kEncoderDecoder);
+  EXPECT_EQ(t5.encoder->forward, ForwardKind::kEncoder);
+  EXPECT_TRUE(t5.unscaled_attention);
+  EXPECT_EQ(tensor_name(t5, TensorRole::kCrossK, 2), "dec.blk.2.cross_attn_k.weight");
+  EXPECT_EQ(tensor_name(*t5.encoder, TensorRole::kAttnOut, 2), "enc.blk.2.attn_o.weight");
+  EXPECT_EQ(tensor_name(*t5.encoder, TensorRole::kOutputNorm, 0), "enc.output_norm.weight");
+}
 
-  ArchInfo relative = *find_arch("llama");
-  relative.positions = PositionKind::kRelativeBias;
-  EXPECT_NE(check_blocks_support(relative).message().find("relative position"), std::string::npos);
+// Buckets of T5's relative positions (32 buckets, max distance 128), worked out from the definition:
+// exact below half the (per-direction) buckets, then log-spaced up to the last bucket.
+TEST(ArchTest, RelativePositionBuckets) {
+  // Bidirectional: 16 per direction, exact below 8; keys after the query in buckets 16..31.
+  EXPECT_EQ(relative_position_bucket(0, 32, true), 0);
+  EXPECT_EQ(relative_position_bucket(-7, 32, true), 7);
+  EXPECT_EQ(relative_position_bucket(7, 32, true), 16 + 7);
+  EXPECT_EQ(relative_position_bucket(-8, 32, true), 8);            // 8 + log(1) * 8 / log(16)
+  EXPECT_EQ(relative_position_bucket(-20, 32, true), 10);           // 8 + floor(8 * log 2.5 / log 16) = 8 + 2
+  EXPECT_EQ(relative_position_bucket(-1000, 32, true), 15);         // capped
+  EXPECT_EQ(relative_position_bucket(1000, 32, true), 31);
+  // Unidirectional: 32 buckets for past keys, exact below 16; future keys (never attended) bucket 0.
+  EXPECT_EQ(relative_position_bucket(-15, 32, false), 15);
+  EXPECT_EQ(relative_position_bucket(-40, 32, false), 23);          // 16 + floor(16 * log 2.5 / log 8) = 16 + 7
+  EXPECT_EQ(relative_position_bucket(-500, 32, false), 31);
+  EXPECT_EQ(relative_position_bucket(3, 32, false), 0);
 }
 
 }  // namespace

@@ -28,6 +28,10 @@ void gelu_row(const float*, const float* up, float* out, int64_t n) {
   gelu(up, nullptr, out, n);
 }
 
+void relu_row(const float*, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = up[i] > 0.0f ? up[i] : 0.0f;
+}
+
 }  // namespace
 
 NormRowFn norm_row_fn(NormKind kind) {
@@ -48,17 +52,10 @@ ActivationRowFn activation_row_fn(FfnKind kind) {
       return geglu_row;
     case FfnKind::kGelu:
       return gelu_row;
+    case FfnKind::kRelu:
+      return relu_row;
   }
   return nullptr;
-}
-
-Status check_blocks_support(const ArchInfo& arch) {
-  const char* missing = nullptr;
-  if (arch.forward == ForwardKind::kEncoderDecoder) missing = "an encoder-decoder";
-  if (arch.positions == PositionKind::kRelativeBias) missing = "relative position buckets";
-  if (missing == nullptr) return Status();
-  return error(StatusCode::kUnsupported, "architecture '%s' needs %s, which jitflow's forward pass lacks",
-               arch.name, missing);
 }
 
 void add_into(float* dst, const float* src, int64_t n) {

@@ -1,7 +1,7 @@
 #include "model/encoder.h"
 
+#include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "base/check.h"
 #include "kernels/attention/attention.h"
@@ -9,23 +9,33 @@
 
 namespace jf {
 
-Encoder::Encoder(const ModelConfig& config, WeightProvider& weights, ThreadPool& pool, KernelChooser& kernels)
+EncoderStack encoder_stack(const ModelWeights& w, const ModelConfig& model_config) {
+  if (model_config.arch_info->forward == ForwardKind::kEncoderDecoder) {
+    return {&w, w.encoder_layers, &w.encoder_output_norm};
+  }
+  return {&w, w.layers, w.output_norm.weight.present() ? &w.output_norm : nullptr};
+}
+
+Encoder::Encoder(const ModelConfig& config, const EncoderStack& stack, ThreadPool& pool,
+                 KernelChooser& kernels)
     : config_(config),
-      weights_(weights),
+      stack_(stack),
       pool_(pool),
       linears_(pool, kernels),
       norm_row_(norm_row_fn(config.arch_info->norm)),
-      activation_row_(activation_row_fn(config.arch_info->ffn)) {
+      activation_row_(activation_row_fn(config.ffn)) {
   JF_CHECK(config.arch_info->forward == ForwardKind::kEncoder);
+  JF_CHECK(static_cast<int>(stack.layers.size()) == config.n_layer);
   JF_CHECK(norm_row_ != nullptr && activation_row_ != nullptr);
 }
 
 Status Encoder::check_input(std::span<const TokenId> tokens, std::span<const int> lengths) const {
+  const bool learned = config_.arch_info->positions == PositionKind::kLearned;
   int64_t total = 0;
   for (int length : lengths) {
     if (length < 1)
       return error(StatusCode::kInvalidArgument, "an encoder sequence needs at least one token");
-    if (length > config_.n_ctx_train) {
+    if (learned && length > config_.n_ctx_train) {
       return error(StatusCode::kOutOfRange,
                    "a sequence of %d tokens is longer than the %d positions the model '%s' learned", length,
                    config_.n_ctx_train, config_.arch.c_str());
@@ -50,57 +60,72 @@ Result<std::span<const float>> Encoder::forward(std::span<const TokenId> tokens,
   JF_RETURN_IF_ERROR(check_input(tokens, lengths));
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(tokens.size());
-  x_.resize(n * c.n_embd);
+  for (std::vector<float>* a : {&x_, &xn_, &tmp_}) a->resize(n * c.n_embd);
   q_.resize(n * c.n_embd_q());
+  attn_.resize(n * c.n_embd_q());
   k_.resize(n * c.n_embd_kv());
   v_.resize(n * c.n_embd_kv());
-  attn_.resize(n * c.n_embd_q());
-  tmp_.resize(n * c.n_embd);
   gate_.resize(n * c.n_ff);
   up_.resize(n * c.n_ff);
   embed(tokens, lengths);
   for (int layer = 0; layer < c.n_layer; ++layer) {
-    const LayerWeights& w = weights_.acquire(layer);
-    Status status = attention_block(w, lengths, n);
-    if (status.ok()) status = ffn_block(w, n);
-    weights_.release(layer);
-    JF_RETURN_IF_ERROR(status);
+    JF_RETURN_IF_ERROR(attention_block(layer, lengths, n));
+    JF_RETURN_IF_ERROR(ffn_block(stack_.layers[layer], n));
   }
+  if (stack_.output_norm != nullptr) norm_rows(*stack_.output_norm, x_, x_, n);
   return std::span<const float>(x_.data(), n * c.n_embd);
 }
 
 void Encoder::embed(std::span<const TokenId> tokens, std::span<const int> lengths) {
   const ModelConfig& c = config_;
-  const ModelWeights& m = weights_.model();
+  const ModelWeights& m = *stack_.model;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  for (int64_t t = 0; t < n; ++t) get_row_f32(m.token_embd, tokens[t], x_.data() + t * c.n_embd);
+  if (c.arch_info->positions != PositionKind::kLearned) return;
   std::vector<float> segment(c.n_embd, 0.0f);
   if (m.token_types.present()) get_row_f32(m.token_types, 0, segment.data());
   int64_t t = 0;
   for (int length : lengths) {
     for (int pos = 0; pos < length; ++pos, ++t) {
       float* x = x_.data() + t * c.n_embd;
-      get_row_f32(m.token_embd, tokens[t], x);
       get_row_f32(m.pos_embd, pos, tmp_.data());
       add_into(x, tmp_.data(), c.n_embd);
       add_into(x, segment.data(), c.n_embd);
     }
   }
-  norm_rows(m.token_embd_norm, t);
+  if (m.token_embd_norm.weight.present()) norm_rows(m.token_embd_norm, x_, x_, n);
 }
 
-void Encoder::norm_rows(const NormWeight& w, int64_t n) {
+// out = norm(in), row by row (out may be in).
+void Encoder::norm_rows(const NormWeight& w, const std::vector<float>& in, std::vector<float>& out,
+                        int64_t n) {
   const int64_t width = config_.n_embd;
   for_each_row(pool_, n, [&](int64_t t) {
-    float* x = x_.data() + t * width;
-    norm_row_(x, w, x, width, config_.norm_eps);
+    norm_row_(in.data() + t * width, w, out.data() + t * width, width, config_.norm_eps);
   });
 }
 
-Status Encoder::attention_block(const LayerWeights& w, std::span<const int> lengths, int64_t n) {
-  const ModelConfig& c = config_;
-  JF_RETURN_IF_ERROR(
-      linears_.forward({{&w.q, q_.data()}, {&w.k, k_.data()}, {&w.v, v_.data()}}, x_.data(), n));
+void Encoder::relative_bias(int layer, int pos, int length, float* out) const {
+  // Layers without their own table use layer 0's (T5 checkpoints store only that one).
+  const TensorView& table =
+      stack_.layers[layer].rel_bias.present() ? stack_.layers[layer].rel_bias : stack_.layers[0].rel_bias;
+  const float* bias = table.f32();  // [n_buckets rows of n_head]
+  const int n_head = config_.n_head;
+  for (int j = 0; j < length; ++j) {
+    const int bucket = relative_position_bucket(j - pos, config_.n_rel_buckets, /*bidirectional=*/true);
+    for (int h = 0; h < n_head; ++h) out[static_cast<int64_t>(h) * length + j] = bias[bucket * n_head + h];
+  }
+}
 
-  // Each token's sequence: where it starts and how long it is.
+Status Encoder::attention_block(int layer, std::span<const int> lengths, int64_t n) {
+  const ModelConfig& c = config_;
+  const LayerWeights& w = stack_.layers[layer];
+  const bool pre_norm = c.arch_info->norm_placement == NormPlacement::kPre;
+  if (pre_norm) norm_rows(w.attn_norm, x_, xn_, n);
+  const float* in = pre_norm ? xn_.data() : x_.data();
+  JF_RETURN_IF_ERROR(linears_.forward({{&w.q, q_.data()}, {&w.k, k_.data()}, {&w.v, v_.data()}}, in, n));
+
+  // Each token's sequence: where it starts and how long it is, and its position in it.
   std::vector<int64_t> seq_start(n), seq_length(n);
   int64_t t = 0;
   for (int length : lengths) {
@@ -109,38 +134,58 @@ Status Encoder::attention_block(const LayerWeights& w, std::span<const int> leng
       seq_length[t] = length;
     }
   }
+  const bool relative = c.arch_info->positions == PositionKind::kRelativeBias;
   AttentionShape shape;
   shape.n_head = c.n_head;
   shape.n_head_kv = c.n_head_kv;
   shape.head_dim = c.head_dim;
   shape.kv_stride = c.n_embd_kv();
-  shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const int item_heads = heads_per_item(c.n_head / c.n_head_kv, n * c.n_head_kv, pool_.n_threads());
+  shape.scale = c.arch_info->unscaled_attention ? 1.0f : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  // T5: one item is a whole token (its bias rows are made once for all its heads).
+  const int item_heads =
+      relative ? c.n_head : heads_per_item(c.n_head / c.n_head_kv, n * c.n_head_kv, pool_.n_threads());
   const int64_t items_per_token = c.n_head / item_heads;
   const int64_t n_items = n * items_per_token;
   pool_.parallel_for(n_items, pool_.chunk_count(n_items), [&](int64_t begin, int64_t end) {
+    std::vector<float> bias;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t row = item / items_per_token;
       const int h = static_cast<int>(item % items_per_token) * item_heads;
       const int64_t first = seq_start[row] * shape.kv_stride;
-      attention_heads(shape, h, h + item_heads, q_.data() + row * c.n_embd_q(), k_.data() + first,
-                      v_.data() + first, seq_length[row], attn_.data() + row * c.n_embd_q());
+      AttentionShape item_shape = shape;
+      if (relative) {
+        bias.resize(static_cast<size_t>(c.n_head) * seq_length[row]);
+        relative_bias(layer, static_cast<int>(row - seq_start[row]), static_cast<int>(seq_length[row]),
+                      bias.data());
+        item_shape.bias = bias.data();
+        item_shape.bias_stride = seq_length[row];
+      }
+      // Heads of one KV group at a time (the kernel's contract).
+      const int group = c.n_head / c.n_head_kv;
+      for (int g = h; g < h + item_heads; g += std::min(group, item_heads)) {
+        attention_heads(item_shape, g, g + std::min(group, item_heads), q_.data() + row * c.n_embd_q(),
+                        k_.data() + first, v_.data() + first, seq_length[row],
+                        attn_.data() + row * c.n_embd_q());
+      }
     }
   });
 
   JF_RETURN_IF_ERROR(linears_.forward(w.o, attn_.data(), n, tmp_.data()));
   add_into(x_.data(), tmp_.data(), n * c.n_embd);
-  norm_rows(w.attn_norm, n);
+  if (!pre_norm) norm_rows(w.attn_norm, x_, x_, n);
   return Status();
 }
 
 Status Encoder::ffn_block(const LayerWeights& w, int64_t n) {
   const ModelConfig& c = config_;
+  const bool pre_norm = c.arch_info->norm_placement == NormPlacement::kPre;
+  if (pre_norm) norm_rows(w.ffn_norm, x_, xn_, n);
+  const float* in = pre_norm ? xn_.data() : x_.data();
   const bool gated = w.gate.present();
   if (gated) {
-    JF_RETURN_IF_ERROR(linears_.forward({{&w.gate, gate_.data()}, {&w.up, up_.data()}}, x_.data(), n));
+    JF_RETURN_IF_ERROR(linears_.forward({{&w.gate, gate_.data()}, {&w.up, up_.data()}}, in, n));
   } else {
-    JF_RETURN_IF_ERROR(linears_.forward(w.up, x_.data(), n, up_.data()));
+    JF_RETURN_IF_ERROR(linears_.forward(w.up, in, n, up_.data()));
   }
   for_each_row(pool_, n, [&](int64_t t) {
     float* gate = gate_.data() + t * c.n_ff;
@@ -148,7 +193,7 @@ Status Encoder::ffn_block(const LayerWeights& w, int64_t n) {
   });
   JF_RETURN_IF_ERROR(linears_.forward(w.down, gate_.data(), n, tmp_.data()));
   add_into(x_.data(), tmp_.data(), n * c.n_embd);
-  norm_rows(w.ffn_norm, n);
+  if (!pre_norm) norm_rows(w.ffn_norm, x_, x_, n);
   return Status();
 }
 

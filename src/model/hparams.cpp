@@ -4,7 +4,7 @@
 #include <cinttypes>
 #include <climits>
 
-#include "model/blocks.h"
+#include "base/check.h"
 #include "model/flash_layout.h"
 
 namespace jf {
@@ -90,7 +90,35 @@ Result<int> read_token_type_count(const GgufFile& file, const ArchInfo& arch) {
   return static_cast<int>(types->ne[1]);
 }
 
+// The row's FFN kind, or ReLU for a gated-GELU row whose file has no gate (original T5).
+FfnKind resolve_ffn(const GgufFile& file, const ArchInfo& row) {
+  if (row.ffn != FfnKind::kGeGlu) return row.ffn;
+  return file.find_tensor(tensor_name(row, TensorRole::kFfnGate, 0)) != nullptr ? FfnKind::kGeGlu : FfnKind::kRelu;
+}
+
+// The relative buckets, the encoder's layers and the decoder's start token (T5).
+Status read_t5(const GgufFile& file, const std::string& a, ModelConfig* c) {
+  JF_ASSIGN_OR_RETURN(c->n_rel_buckets, read_positive(file, a + ".attention.relative_buckets_count"));
+  if (c->n_rel_buckets < 2 || c->n_rel_buckets > 4096) return invalid(file, "relative_buckets_count must be in 2..4096");
+  if (c->arch_info->forward != ForwardKind::kEncoderDecoder) return Status();
+  c->n_enc_layer = c->n_layer;
+  JF_ASSIGN_OR_RETURN(c->n_layer, read_positive_or(file, a + ".decoder_block_count", c->n_enc_layer));
+  JF_ASSIGN_OR_RETURN(const uint64_t start, file.get_uint_or(a + ".decoder_start_token_id", UINT64_MAX));
+  if (start != UINT64_MAX) c->decoder_start_token = start > INT32_MAX ? INT32_MAX : static_cast<int>(start);
+  c->encoder_ffn = resolve_ffn(file, *c->arch_info->encoder);
+  return Status();
+}
+
 }  // namespace
+
+ModelConfig encoder_config(const ModelConfig& c) {
+  JF_CHECK(c.arch_info->encoder != nullptr);
+  ModelConfig e = c;
+  e.arch_info = c.arch_info->encoder;
+  e.n_layer = c.n_enc_layer;
+  e.ffn = c.encoder_ffn;
+  return e;
+}
 
 Result<ModelConfig> read_model_config(const GgufFile& file) {
   ModelConfig c;
@@ -101,9 +129,6 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
                  file.path().c_str(), c.arch.c_str(), arch_names().c_str());
   }
   const ArchInfo& arch = *c.arch_info;
-  if (Status s = check_blocks_support(arch); !s.ok()) {
-    return error(s.code(), "%s: %s", file.path().c_str(), s.message().c_str());
-  }
   JF_ASSIGN_OR_RETURN(c.name, file.get_string_or("general.name", ""));
   const std::string& a = c.arch;
   JF_ASSIGN_OR_RETURN(c.n_embd, read_positive(file, a + ".embedding_length"));
@@ -123,6 +148,8 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
   c.norm_eps = static_cast<float>(eps);
   if (uses_rope(arch.positions)) JF_RETURN_IF_ERROR(read_rope(file, a, &c));
   JF_ASSIGN_OR_RETURN(c.n_token_types, read_token_type_count(file, arch));
+  c.ffn = resolve_ffn(file, arch);
+  if (arch.positions == PositionKind::kRelativeBias) JF_RETURN_IF_ERROR(read_t5(file, a, &c));
   if (arch.forward == ForwardKind::kEncoder) {
     JF_ASSIGN_OR_RETURN(const uint64_t pooling, file.get_uint_or(a + ".pooling_type", 0));
     if (pooling > 3) {

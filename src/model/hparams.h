@@ -18,7 +18,19 @@ struct ModelConfig : ModelShape {
   float rope_freq_scale = 1.0f;  // linear scaling: positions are multiplied by this
   int n_token_types = 0;         // rows of BERT's segment embeddings (token_types), else 0
   int pooling_type = 0;          // encoders: <arch>.pooling_type (0 none or absent, 1 mean, 2 cls, 3 last)
+  // The FFN's activation: the row's, except a kGeGlu row whose file has no gate tensors (ReLU, as
+  // the original T5); encoder_ffn the same for the encoder stack of an encoder-decoder.
+  FfnKind ffn = FfnKind::kSwiGlu;
+  FfnKind encoder_ffn = FfnKind::kSwiGlu;
+  // T5: relative-position buckets, the encoder's layers (n_layer counts the decoder's) and the token
+  // the decoder starts from (<arch>.decoder_start_token_id, else the vocabulary's pad/BOS: -1 unknown).
+  int n_rel_buckets = 0;
+  int n_enc_layer = 0;
+  int decoder_start_token = -1;
 };
+
+// The config of an encoder-decoder's encoder stack: its row, layer count and FFN kind.
+ModelConfig encoder_config(const ModelConfig& c);
 
 // Reads and validates the config. An architecture without a row in the table, or with kinds the
 // forward pass does not implement, is kUnsupported naming it; inconsistent shapes (n_head not

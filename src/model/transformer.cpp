@@ -17,8 +17,12 @@ Transformer::Transformer(const ModelConfig& config, WeightProvider& weights, int
       pool_(pool),
       linears_(pool, kernels),
       norm_row_(norm_row_fn(config.arch_info->norm)),
-      activation_row_(activation_row_fn(config.arch_info->ffn)),
+      activation_row_(activation_row_fn(config.ffn)),
       rope_(rope_params(config, weights.model().rope_freqs)),
+      rel_bias0_(config.n_layer > 0 && config.n_rel_buckets > 0 && weights.model().layers.size() > 0 &&
+                         weights.model().layers[0].rel_bias.present()
+                     ? weights.model().layers[0].rel_bias.f32()
+                     : nullptr),
       kv_(config, n_ctx) {
   JF_CHECK(norm_row_ != nullptr && activation_row_ != nullptr);
 }
@@ -39,12 +43,16 @@ void Transformer::reserve(int64_t n, int n_out) {
 }
 
 Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool all_logits) {
-  if (config_.arch_info->forward != ForwardKind::kDecoder) {
+  if (config_.arch_info->forward == ForwardKind::kEncoder) {
     return error(StatusCode::kUnsupported,
                  "'%s' is an encoder: it computes embeddings (jitflow embed), not next-token logits",
                  config_.arch.c_str());
   }
   if (tokens.empty()) return error(StatusCode::kInvalidArgument, "forward() needs at least one token");
+  if (config_.arch_info->forward == ForwardKind::kEncoderDecoder && n_cross_ == 0) {
+    return error(StatusCode::kInvalidArgument, "'%s' decodes from an encoder's output: encode the input first",
+                 config_.arch.c_str());
+  }
   for (TokenId id : tokens) {
     if (id < 0 || id >= config_.n_vocab) {
       return error(StatusCode::kInvalidArgument, "token id %d is outside the vocabulary (0..%d)", id,
@@ -89,6 +97,7 @@ Status Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logi
     const LayerWeights& w = weights_.acquire(layer);
     const int64_t n_keep = layer == c.n_layer - 1 ? n_final : n;
     Status status = attention_block(w, layer, n, n_keep);
+    if (status.ok() && w.cross_q.present()) status = cross_attention_block(w, layer, n_keep);
     if (status.ok()) status = ffn_block(w, layer, n_keep);
     weights_.release(layer);
     JF_RETURN_IF_ERROR(status);
@@ -154,12 +163,8 @@ Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n,
     std::memcpy(kv_.v(layer, n_past_ + t), a_.v.data() + t * kv_width, kv_width * sizeof(float));
   });
 
-  AttentionShape shape;
-  shape.n_head = c.n_head;
-  shape.n_head_kv = c.n_head_kv;
-  shape.head_dim = c.head_dim;
-  shape.kv_stride = kv_width;
-  shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const AttentionShape shape = attention_shape(kv_width);
+  const bool relative = c.arch_info->positions == PositionKind::kRelativeBias;
   // One item = query heads [h, h + item_heads) of one token, all of one KV group.
   const int item_heads = heads_per_item(c.n_head / c.n_head_kv, n_keep * c.n_head_kv, pool_.n_threads());
   const int64_t items_per_token = c.n_head / item_heads;
@@ -171,14 +176,87 @@ Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n,
     const int64_t row = item / items_per_token;
     const int64_t t = first + row;
     const int h = static_cast<int>(item % items_per_token) * item_heads;
-    attention_heads(shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
-                    kv_.v(layer, 0), n_past_ + t + 1, a_.attn.data() + row * c.n_embd_q());
+    const int64_t n_kv = n_past_ + t + 1;
+    AttentionShape item_shape = shape;
+    std::vector<float> bias;
+    if (relative) {
+      bias.resize(static_cast<size_t>(c.n_head) * n_kv);
+      relative_bias(w, static_cast<int>(n_kv - 1), static_cast<int>(n_kv), h, h + item_heads, bias.data());
+      item_shape.bias = bias.data();
+      item_shape.bias_stride = n_kv;
+    }
+    attention_heads(item_shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
+                    kv_.v(layer, 0), n_kv, a_.attn.data() + row * c.n_embd_q());
   });
 
   const LinearInput out = site_input(layer, SparseSite::attn_out, a_.attn.data(), n_keep, c.n_embd_q());
   JF_RETURN_IF_ERROR(linears_.forward(w.o, out.x, n_keep, a_.tmp.data(), out.active));
   if (first > 0) std::memmove(a_.x.data(), a_.x.data() + first * c.n_embd, n_keep * c.n_embd * sizeof(float));
   add_into(a_.x.data(), a_.tmp.data(), n_keep * c.n_embd);
+  return Status();
+}
+
+AttentionShape Transformer::attention_shape(int64_t kv_stride) const {
+  const ModelConfig& c = config_;
+  AttentionShape shape;
+  shape.n_head = c.n_head;
+  shape.n_head_kv = c.n_head_kv;
+  shape.head_dim = c.head_dim;
+  shape.kv_stride = kv_stride;
+  shape.scale = c.arch_info->unscaled_attention ? 1.0f : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  return shape;
+}
+
+// bias[h * n_kv + j] for heads [h_begin, h_end) of the query at `pos` over keys 0..n_kv-1: T5's
+// decoder buckets (unidirectional) of the layer's table, or layer 0's.
+void Transformer::relative_bias(const LayerWeights& w, int pos, int n_kv, int h_begin, int h_end,
+                                float* bias) {
+  const TensorView& own = w.rel_bias;
+  const float* table = own.present() ? own.f32() : rel_bias0_;  // [n_buckets rows of n_head]
+  JF_CHECK(table != nullptr);
+  for (int j = 0; j < n_kv; ++j) {
+    const int bucket = relative_position_bucket(j - pos, config_.n_rel_buckets, /*bidirectional=*/false);
+    for (int h = h_begin; h < h_end; ++h) bias[static_cast<int64_t>(h) * n_kv + j] = table[bucket * config_.n_head + h];
+  }
+}
+
+Status Transformer::set_cross_input(std::span<const float> states, int n_tokens) {
+  const ModelConfig& c = config_;
+  JF_CHECK(static_cast<int64_t>(states.size()) == static_cast<int64_t>(n_tokens) * c.n_embd);
+  n_cross_ = n_tokens;
+  cross_k_.resize(c.n_layer);
+  cross_v_.resize(c.n_layer);
+  for (int layer = 0; layer < c.n_layer; ++layer) {
+    const LayerWeights& w = weights_.acquire(layer);
+    cross_k_[layer].resize(static_cast<size_t>(n_tokens) * c.n_embd_kv());
+    cross_v_[layer].resize(static_cast<size_t>(n_tokens) * c.n_embd_kv());
+    const Status s = linears_.forward({{&w.cross_k, cross_k_[layer].data()}, {&w.cross_v, cross_v_[layer].data()}},
+                                      states.data(), n_tokens);
+    weights_.release(layer);
+    JF_RETURN_IF_ERROR(s);
+  }
+  n_past_ = 0;
+  return Status();
+}
+
+// x += cross_o(attention(cross_q(norm(x)), the encoder's keys and values)): T5's decoder, rows 0..n-1.
+Status Transformer::cross_attention_block(const LayerWeights& w, int layer, int64_t n) {
+  const ModelConfig& c = config_;
+  norm_block(w.cross_norm, n);
+  JF_RETURN_IF_ERROR(linears_.forward(w.cross_q, a_.xn.data(), n, a_.q.data()));
+  const AttentionShape shape = attention_shape(c.n_embd_kv());
+  const int group = c.n_head / c.n_head_kv;
+  const int64_t n_items = n * c.n_head_kv;
+  pool_.parallel_for(n_items, pool_.chunk_count(n_items), [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / c.n_head_kv;
+      const int h = static_cast<int>(item % c.n_head_kv) * group;
+      attention_heads(shape, h, h + group, a_.q.data() + t * c.n_embd_q(), cross_k_[layer].data(),
+                      cross_v_[layer].data(), n_cross_, a_.attn.data() + t * c.n_embd_q());
+    }
+  });
+  JF_RETURN_IF_ERROR(linears_.forward(w.cross_o, a_.attn.data(), n, a_.tmp.data()));
+  add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
   return Status();
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/attention/attention.h"
 #include "model/blocks.h"
 #include "model/hparams.h"
 #include "model/kv_cache.h"
@@ -28,7 +29,7 @@ using TokenId = int32_t;
 class Transformer {
  public:
   // `weights`, `pool` and `kernels` must outlive the Transformer. n_ctx: positions the KV cache
-  // holds. The config's architecture must pass check_blocks_support (read_model_config checks).
+  // holds.
   Transformer(const ModelConfig& config, WeightProvider& weights, int n_ctx, ThreadPool& pool,
               KernelChooser& kernels);
 
@@ -42,6 +43,9 @@ class Transformer {
   int n_ctx() const { return kv_.n_ctx(); }
   // Forgets the sequence (the cache is overwritten from position 0).
   void reset() { n_past_ = 0; }
+  // Encoder-decoder models: the encoder's output [n_tokens, n_embd] that every decoder layer's cross
+  // attention reads (its keys and values are computed here, once); starts a new decoder sequence.
+  Status set_cross_input(std::span<const float> states, int n_tokens);
   const ModelConfig& config() const { return config_; }
   // Every linear's input goes through `sites` (sparsification, calibration); null: dense. It must
   // outlive its use.
@@ -60,6 +64,9 @@ class Transformer {
   void embed(std::span<const TokenId> tokens);
   void norm_block(const NormWeight& w, int64_t n);  // xn = norm(x), rows 0..n-1
   Status attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep);
+  Status cross_attention_block(const LayerWeights& w, int layer, int64_t n);
+  AttentionShape attention_shape(int64_t kv_stride) const;
+  void relative_bias(const LayerWeights& w, int pos, int n_kv, int h_begin, int h_end, float* bias);
   Status ffn_block(const LayerWeights& w, int layer, int64_t n);
   Status output_head(int64_t n);
   LinearInput site_input(int layer, SparseSite site, const float* x, int64_t n, int64_t width);
@@ -72,7 +79,11 @@ class Transformer {
   NormRowFn norm_row_;
   ActivationRowFn activation_row_;
   RopeParams rope_;
+  const float* rel_bias0_;  // T5: layer 0's relative-position table, for layers without their own
   KvCache kv_;
+  // T5: the encoder output's keys and values per layer [n_cross, n_embd_kv].
+  std::vector<std::vector<float>> cross_k_, cross_v_;
+  int n_cross_ = 0;
   ActivationSites* sites_ = nullptr;
   int n_past_ = 0;
   Activations a_;

@@ -58,6 +58,10 @@ int64_t dim(const ModelConfig& c, Dim d) {
       return c.n_rot / 2;
     case Dim::kTokenTypes:
       return c.n_token_types;
+    case Dim::kHeads:
+      return c.n_head;
+    case Dim::kRelBuckets:
+      return c.n_rel_buckets;
   }
   return 0;
 }
@@ -125,14 +129,15 @@ Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& 
   return Status();
 }
 
-Request request_for(const ModelConfig& c, ModelWeights* w, TensorRole role, int layer, Need need) {
+// The request of `role` of `row` (the model's, or its encoder stack's) into `dst`.
+Request request_for(const ModelConfig& c, const ArchInfo& row, const TensorView& dst, TensorRole role, int layer,
+                    Need need) {
   const RoleInfo& info = role_info(role);
-  // tensor_of is the one map from roles to fields; *w is ours to fill.
-  TensorView* dst = const_cast<TensorView*>(&tensor_of(*w, role, layer));
   const int64_t n_cols = dim(c, info.n_cols), n_rows = dim(c, info.n_rows);
-  Request r{dst, tensor_name(*c.arch_info, role, layer), n_cols, n_rows, need, info.kind == RoleKind::kVector,
-            info.kind == RoleKind::kMatrix, role, layer};
-  if (const FusedPart part = c.arch_info->tensor(role).part; part != FusedPart::kWhole) {
+  // tensor_of and layer_tensor are the one map from roles to fields; the weights are ours to fill.
+  Request r{const_cast<TensorView*>(&dst), tensor_name(row, role, layer), n_cols, n_rows, need,
+            info.kind == RoleKind::kVector, info.kind == RoleKind::kMatrix, role, layer};
+  if (const FusedPart part = row.tensor(role).part; part != FusedPart::kWhole) {
     r.fused_first = fused_first(c, part);
     r.fused_size = c.n_embd_q() + 2 * static_cast<int64_t>(c.n_embd_kv());
   }
@@ -149,15 +154,26 @@ std::vector<Request> plan_requests(const ModelConfig& c, ModelWeights* w) {
     const TensorRole role = static_cast<TensorRole>(i);
     Need need = arch.tensor(role).need;
     if (role == TensorRole::kOutput && arch.tied_output) need = Need::kOptional;
-    if (need != Need::kAbsent && !role_info(role).per_layer) r.push_back(request_for(c, w, role, 0, need));
+    if (need != Need::kAbsent && !role_info(role).per_layer)
+      r.push_back(request_for(c, arch, tensor_of(*w, role, 0), role, 0, need));
   }
-  for (int layer = 0; layer < c.n_layer; ++layer) {
-    for (size_t i = 0; i < kTensorRoleCount; ++i) {
-      const TensorRole role = static_cast<TensorRole>(i);
-      const Need need = arch.tensor(role).need;
-      if (need != Need::kAbsent && role_info(role).per_layer)
-        r.push_back(request_for(c, w, role, layer, need));
+  const auto add_layers = [&](const ArchInfo& row, std::vector<LayerWeights>& layers) {
+    for (int layer = 0; layer < static_cast<int>(layers.size()); ++layer) {
+      for (size_t i = 0; i < kTensorRoleCount; ++i) {
+        const TensorRole role = static_cast<TensorRole>(i);
+        const Need need = row.tensor(role).need;
+        if (need != Need::kAbsent && role_info(role).per_layer)
+          r.push_back(request_for(c, row, layer_tensor(layers[layer], role), role, layer, need));
+      }
     }
+  };
+  add_layers(arch, w->layers);
+  if (arch.encoder != nullptr) {
+    // The encoder stack: its layers and final norm (the token embedding is the model's).
+    w->encoder_layers.resize(c.n_enc_layer);
+    add_layers(*arch.encoder, w->encoder_layers);
+    r.push_back(request_for(c, *arch.encoder, w->encoder_output_norm.weight, TensorRole::kOutputNorm, 0,
+                            arch.encoder->tensor(TensorRole::kOutputNorm).need));
   }
   return r;
 }
@@ -237,12 +253,9 @@ Status read_flash_channels(const GgufFile& file, const TensorInfo& info, const R
 
 }  // namespace
 
-// One case per role and no default: a role added without a field does not compile (-Wswitch).
+// The model-wide roles here, the per-layer ones in layer_tensor: a role added without a field fails
+// the role table's test (arch_test, EveryRoleHasItsOwnField).
 const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer) {
-  const auto at = [&]() -> const LayerWeights& {
-    JF_CHECK(layer >= 0 && layer < static_cast<int>(w.layers.size()));
-    return w.layers[layer];
-  };
   switch (role) {
     case TensorRole::kTokenEmbd:
       return w.token_embd;
@@ -264,46 +277,69 @@ const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer) {
       return w.output.weight;
     case TensorRole::kOutputBias:
       return w.output.bias;
-    case TensorRole::kAttnNorm:
-      return at().attn_norm.weight;
-    case TensorRole::kAttnNormBias:
-      return at().attn_norm.bias;
-    case TensorRole::kAttnQ:
-      return at().q.weight;
-    case TensorRole::kAttnQBias:
-      return at().q.bias;
-    case TensorRole::kAttnK:
-      return at().k.weight;
-    case TensorRole::kAttnKBias:
-      return at().k.bias;
-    case TensorRole::kAttnV:
-      return at().v.weight;
-    case TensorRole::kAttnVBias:
-      return at().v.bias;
-    case TensorRole::kAttnOut:
-      return at().o.weight;
-    case TensorRole::kAttnOutBias:
-      return at().o.bias;
-    case TensorRole::kFfnNorm:
-      return at().ffn_norm.weight;
-    case TensorRole::kFfnNormBias:
-      return at().ffn_norm.bias;
-    case TensorRole::kFfnGate:
-      return at().gate.weight;
-    case TensorRole::kFfnGateBias:
-      return at().gate.bias;
-    case TensorRole::kFfnUp:
-      return at().up.weight;
-    case TensorRole::kFfnUpBias:
-      return at().up.bias;
-    case TensorRole::kFfnDown:
-      return at().down.weight;
-    case TensorRole::kFfnDownBias:
-      return at().down.bias;
     case TensorRole::kCount:
       break;
+    default:  // the per-layer roles
+      JF_CHECK(layer >= 0 && layer < static_cast<int>(w.layers.size()));
+      return layer_tensor(w.layers[layer], role);
   }
   check_failed(__FILE__, __LINE__, "role < TensorRole::kCount", "tensor_of: not a role");
+}
+
+const TensorView& layer_tensor(const LayerWeights& l, TensorRole role) {
+  switch (role) {
+    case TensorRole::kAttnNorm:
+      return l.attn_norm.weight;
+    case TensorRole::kAttnNormBias:
+      return l.attn_norm.bias;
+    case TensorRole::kAttnRelBias:
+      return l.rel_bias;
+    case TensorRole::kAttnQ:
+      return l.q.weight;
+    case TensorRole::kAttnQBias:
+      return l.q.bias;
+    case TensorRole::kAttnK:
+      return l.k.weight;
+    case TensorRole::kAttnKBias:
+      return l.k.bias;
+    case TensorRole::kAttnV:
+      return l.v.weight;
+    case TensorRole::kAttnVBias:
+      return l.v.bias;
+    case TensorRole::kAttnOut:
+      return l.o.weight;
+    case TensorRole::kAttnOutBias:
+      return l.o.bias;
+    case TensorRole::kCrossNorm:
+      return l.cross_norm.weight;
+    case TensorRole::kCrossQ:
+      return l.cross_q.weight;
+    case TensorRole::kCrossK:
+      return l.cross_k.weight;
+    case TensorRole::kCrossV:
+      return l.cross_v.weight;
+    case TensorRole::kCrossOut:
+      return l.cross_o.weight;
+    case TensorRole::kFfnNorm:
+      return l.ffn_norm.weight;
+    case TensorRole::kFfnNormBias:
+      return l.ffn_norm.bias;
+    case TensorRole::kFfnGate:
+      return l.gate.weight;
+    case TensorRole::kFfnGateBias:
+      return l.gate.bias;
+    case TensorRole::kFfnUp:
+      return l.up.weight;
+    case TensorRole::kFfnUpBias:
+      return l.up.bias;
+    case TensorRole::kFfnDown:
+      return l.down.weight;
+    case TensorRole::kFfnDownBias:
+      return l.down.bias;
+    default:
+      break;
+  }
+  check_failed(__FILE__, __LINE__, "role is per layer", "layer_tensor: not a per-layer role");
 }
 
 LinearWeight& layer_linear(LayerWeights& layer, TensorRole role) {

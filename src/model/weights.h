@@ -26,7 +26,10 @@ struct NormWeight {
 // One layer, whatever the architecture: a tensor the row does not list is absent (data null).
 struct LayerWeights {
   NormWeight attn_norm;
+  TensorView rel_bias;      // T5: [n_buckets rows of n_head] f32, usually layer 0's only
   LinearWeight q, k, v, o;  // [n_embd -> n_embd_q], [-> n_embd_kv] x2, [n_embd_q -> n_embd]
+  NormWeight cross_norm;    // T5's decoder: attention over the encoder's output
+  LinearWeight cross_q, cross_k, cross_v, cross_o;
   NormWeight ffn_norm;
   LinearWeight gate, up;  // [n_embd -> n_ff]; no gate without a gated activation
   LinearWeight down;      // [n_ff -> n_embd]
@@ -50,13 +53,17 @@ struct ModelWeights {
   NormWeight output_norm;
   LinearWeight output;  // [n_embd -> n_vocab]; token_embd when the file ties them
   std::vector<LayerWeights> layers;
+  // An encoder-decoder's encoder stack (its row is ArchInfo::encoder): its layers and final norm.
+  std::vector<LayerWeights> encoder_layers;
+  NormWeight encoder_output_norm;
   AlignedBuffer arena;  // owns every byte above
   uint64_t n_bytes = 0;
 };
 
 // Where the tensor of `role` (of `layer` for a per-layer role) lives in `w`: the one map from roles
-// to fields.
+// to fields (layer_tensor for the per-layer ones).
 const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer);
+const TensorView& layer_tensor(const LayerWeights& layer, TensorRole role);
 
 // A linear of the model, as the tuner sees it: its layer (-1: the output head), role and weight.
 struct NamedLinear {

@@ -39,6 +39,7 @@ ModelInfo make_info(const std::string& path, const ModelConfig& c, const ModelWe
   static_cast<ModelShape&>(info) = c;
   info.path = path;
   info.weight_bytes = w.n_bytes;
+  info.decoder_start_token = c.decoder_start_token;
   return info;
 }
 
@@ -299,7 +300,7 @@ Result<std::vector<std::vector<float>>> Engine::embed(std::span<const std::strin
     tokens.insert(tokens.end(), ids.begin(), ids.end());
     lengths.push_back(static_cast<int>(ids.size()));
   }
-  Encoder encoder(c, *impl_->provider, *impl_->pool, *impl_->kernels);
+  Encoder encoder(c, encoder_stack(impl_->weights, c), *impl_->pool, *impl_->kernels);
   JF_ASSIGN_OR_RETURN(std::span<const float> states, encoder.forward(tokens, lengths));
   return pool_states(states, lengths, c.n_embd, pooling_kind(options.pooling, c.pooling_type), options.normalize);
 }
@@ -362,26 +363,54 @@ Result<std::span<const float>> Session::eval(std::span<const int32_t> tokens, bo
   return std::span<const float>(logits, rows * static_cast<size_t>(impl_->engine.config.n_vocab));
 }
 
+Status Session::encode(std::span<const int32_t> tokens) {
+  const Engine::Impl& engine = impl_->engine;
+  const ModelConfig& c = engine.config;
+  if (c.arch_info->forward != ForwardKind::kEncoderDecoder) {
+    return error(StatusCode::kUnsupported, "'%s' has no encoder to feed: eval() takes its tokens", c.arch.c_str());
+  }
+  if (tokens.empty()) return error(StatusCode::kInvalidArgument, "encode() needs at least one token");
+  Encoder encoder(encoder_config(c), encoder_stack(engine.weights, c), *engine.pool, *engine.kernels);
+  const int lengths[] = {static_cast<int>(tokens.size())};
+  JF_ASSIGN_OR_RETURN(std::span<const float> states, encoder.forward(tokens, lengths));
+  return impl_->transformer.set_cross_input(states, lengths[0]);
+}
+
 Result<GenerationStats> Session::generate(std::string_view prompt, const GenerateOptions& options,
                                           const std::function<bool(std::string_view)>& on_piece) {
   JF_RETURN_IF_ERROR(check_options(options));
+  double encode_ms = 0;
   const Tokenizer& tokenizer = *impl_->engine.tokenizer;
   std::vector<int32_t> tokens = tokenizer.encode(prompt, /*add_special=*/n_past() == 0);
   if (tokens.empty()) {
     return error(StatusCode::kInvalidArgument, "the prompt is empty and the vocabulary adds no BOS token");
+  }
+  const ModelConfig& config = impl_->engine.config;
+  const bool seq2seq = config.arch_info->forward == ForwardKind::kEncoderDecoder;
+  const int n_input_tokens = static_cast<int>(tokens.size());
+  if (seq2seq) {
+    // The prompt is the encoder's input; the decoder starts from its start token.
+    if (config.decoder_start_token < 0 || config.decoder_start_token >= config.n_vocab) {
+      return error(StatusCode::kInvalidArgument, "the model has no valid %s.decoder_start_token_id",
+                   config.arch.c_str());
+    }
+    const double encode_start = now_ms();
+    JF_RETURN_IF_ERROR(encode(tokens));
+    encode_ms = now_ms() - encode_start;
+    tokens = {config.decoder_start_token};
   }
   if (static_cast<int64_t>(n_past()) + static_cast<int64_t>(tokens.size()) > n_ctx()) {
     return error(StatusCode::kOutOfRange, "the prompt is %zu tokens but the context holds %d (%d already used); "
                  "raise the context length (-c) or shorten the prompt", tokens.size(), n_ctx(), n_past());
   }
   GenerationStats stats;
-  stats.n_prompt_tokens = static_cast<int>(tokens.size());
+  stats.n_prompt_tokens = n_input_tokens;
   Sampler sampler(options.sampling);
   for (int32_t t : tokens) sampler.accept(t);
 
   double start = now_ms();
   JF_ASSIGN_OR_RETURN(std::span<const float> logits, eval(tokens));
-  stats.prefill_ms = now_ms() - start;
+  stats.prefill_ms = now_ms() - start + encode_ms;
 
   // Only sampling and forward passes are timed; the text callback (terminal output) is not.
   for (int i = 0; i < options.n_predict; ++i) {

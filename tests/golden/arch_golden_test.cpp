@@ -124,6 +124,59 @@ TEST_P(DecoderGolden, TokensLogitsAndGreedyTokensMatch) {
   EXPECT_GT(checked, 0) << "no golden margin above " << c.min_margin;
 }
 
+// T5: the prompt (with </s>) through the encoder, then the decoder from its start token: logits
+// teacher-forced on llama.cpp's greedy tokens, and its argmax where the margin is clear.
+class Seq2SeqGolden : public ::testing::TestWithParam<ArchGoldenCase> {};
+
+TEST_P(Seq2SeqGolden, TokensLogitsAndGreedyTokensMatch) {
+  const ArchGoldenCase& c = GetParam();
+  const std::string dir = golden_dir(c);
+  const json_lite::Value tokens = read_json(dir + "tokens.json"), greedy = read_json(dir + "greedy.json"),
+                         logits = read_json(dir + "logits.json");
+  const auto engine = load(c);
+  ASSERT_NE(engine, nullptr);
+  ASSERT_GE(engine->info().decoder_start_token, 0);
+  std::map<std::string, std::vector<int32_t>> prompt_ids;
+  for (const auto& p : tokens["prompts"].as_array()) {
+    prompt_ids[p["id"].as_string()] = ids_of(p["tokens"]);
+    EXPECT_EQ(engine->tokenize(p["text"].as_string(), true), prompt_ids[p["id"].as_string()])
+        << p["id"].as_string();
+  }
+  const int n_vocab = engine->info().n_vocab;
+  for (const auto& file : logits["files"].as_array()) {
+    const std::string id = file["id"].as_string();
+    const std::vector<float> golden = read_f32(dir + file["file"].as_string());
+    const std::vector<int32_t> fed = ids_of(file["fed_tokens"]);
+    ASSERT_EQ(fed[0], engine->info().decoder_start_token) << id;
+    auto session = engine->new_session();
+    ASSERT_TRUE(session->encode(prompt_ids[id]).ok());
+    for (size_t row = 0; row < fed.size(); ++row) {
+      auto out = session->eval(std::vector<int32_t>{fed[row]});
+      ASSERT_TRUE(out.ok()) << out.status().to_string();
+      EXPECT_LE(max_abs_diff(*out, golden.data() + row * n_vocab, n_vocab), c.max_abs)
+          << id << " row " << row;
+    }
+  }
+  int checked = 0;
+  for (const auto& result : greedy["results"].as_array()) {
+    const std::vector<int32_t> gen = ids_of(result["gen_tokens"]);
+    const auto& margins = result["margins"].as_array();
+    auto session = engine->new_session();
+    ASSERT_TRUE(session->encode(ids_of(result["prompt_tokens"])).ok());
+    auto out = session->eval(std::vector<int32_t>{engine->info().decoder_start_token});
+    for (size_t i = 0; i < gen.size() && out.ok(); ++i) {
+      if (margins[i].as_number() > c.min_margin) {
+        EXPECT_EQ(std::max_element(out->begin(), out->end()) - out->begin(), gen[i])
+            << result["id"].as_string() << " step " << i;
+        ++checked;
+      }
+      if (i + 1 < gen.size()) out = session->eval(std::vector<int32_t>{gen[i]});
+    }
+    ASSERT_TRUE(out.ok()) << out.status().to_string();
+  }
+  EXPECT_GT(checked, 0) << "no golden margin above " << c.min_margin;
+}
+
 class EncoderGolden : public ::testing::TestWithParam<ArchGoldenCase> {};
 
 Pooling pooling_of(const std::string& name) {
@@ -192,6 +245,14 @@ const ArchGoldenCase kDecoders[] = {
     {"gpt2-q8_0", "gpt2-q8_0.gguf", 8e-2f, 0.2f},
 };
 INSTANTIATE_TEST_SUITE_P(Models, DecoderGolden, ::testing::ValuesIn(kDecoders), case_name);
+
+// t5-small has a ReLU FFN, test-tiny-t5 a gated-GELU one.
+const ArchGoldenCase kSeq2Seq[] = {
+    {"t5-small-f16", "t5-small-f16.gguf", 5e-3f, 0.05f},
+    {"t5-small-q8_0", "t5-small-q8_0.gguf", 8e-2f, 0.2f},
+    {"test-tiny-t5-f16", "test-tiny-t5-f16.gguf", 5e-3f, 0.05f},
+};
+INSTANTIATE_TEST_SUITE_P(Models, Seq2SeqGolden, ::testing::ValuesIn(kSeq2Seq), case_name);
 
 const ArchGoldenCase kEncoders[] = {
     {"bert-base-f16-none", "bert-base-f16.gguf", 5e-3f, 0},

@@ -31,6 +31,21 @@ std::set<std::string> linear_names(const ModelConfig& config) {
   return names;
 }
 
+// The config of a model the channel-major and flash layouts cover: a decoder whose linears are
+// tensors of their own (llama, qwen2). Encoders, T5 and GPT-2's fused Q/K/V are refused, named.
+Result<ModelConfig> convertible_config(const GgufFile& file) {
+  JF_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(file));
+  const ArchInfo& arch = *config.arch_info;
+  if (arch.forward != ForwardKind::kDecoder || has_fused_tensors(arch)) {
+    return error(StatusCode::kUnsupported,
+                 "%s: architecture '%s' (%s) cannot be converted: the channel-major and flash layouts cover "
+                 "decoders whose linears are tensors of their own (llama, qwen2)",
+                 file.path().c_str(), arch.name,
+                 arch.forward != ForwardKind::kDecoder ? "not a decoder-only model" : "Q, K and V fused in one tensor");
+  }
+  return config;
+}
+
 GgufValue string_array(const std::vector<std::string>& items) {
   GgufArray array{GgufType::kString, {}};
   for (const std::string& s : items) array.items.push_back(GgufValue{GgufType::kString, s});
@@ -143,7 +158,7 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
     return error(StatusCode::kInvalidArgument, "%s: already converted (it has %s)", input.c_str(),
                  file.find(kFlashKey) != nullptr ? kFlashKey : kChannelMajorKey);
   }
-  JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
+  JF_ASSIGN_OR_RETURN(const ModelConfig config, convertible_config(file));
   const std::set<std::string> linears = linear_names(config);
 
   GgufWriter writer;
@@ -175,7 +190,7 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
   if (file.find(kFlashKey) != nullptr) {
     return error(StatusCode::kInvalidArgument, "%s: already in the flash layout (it has %s)", input.c_str(), kFlashKey);
   }
-  JF_ASSIGN_OR_RETURN(const ModelConfig config, read_model_config(file));
+  JF_ASSIGN_OR_RETURN(const ModelConfig config, convertible_config(file));
   if (group < 1 || group > config.n_layer) {
     return error(StatusCode::kInvalidArgument, "--group %d: groups hold 1 to %d layers (the model's)", group,
                  config.n_layer);

@@ -30,17 +30,23 @@ constexpr Shape kShapes[] = {
     // GPT-2's; mean pooling as sentence-transformers' RoBERTa models). RoBERTa's 514 positions lose the
     // two that its padding offset never uses, as llama.cpp's converter drops them.
     {"gpt2", "gpt2", "GPT-2 124M (synthetic)", 768, 12, 12, 12, 3072, 50257, 1024, 0.0f, 1e-5f, true, true, false,
-     "ggml-vocab-gpt-2.gguf"},
+     "../shared/vocab/ggml-vocab-gpt-2.gguf"},
     {"bert-base", "bert", "BERT-base 110M (synthetic)", 768, 12, 12, 12, 3072, 30522, 512, 0.0f, 1e-12f, true,
-     false, false, "ggml-vocab-bert-bge.gguf", 2, 2},
+     false, false, "../shared/vocab/ggml-vocab-bert-bge.gguf", 2, 2},
     {"roberta-base", "bert", "RoBERTa-base 125M (synthetic)", 768, 12, 12, 12, 3072, 50257, 512, 0.0f, 1e-5f, true,
-     false, false, "ggml-vocab-gpt-2.gguf", 1, 1},
+     false, false, "../shared/vocab/ggml-vocab-gpt-2.gguf", 1, 1},
+    // T5-small (60M; ReLU FFN, the embedding tied to the head). Its SentencePiece vocabulary is not on
+    // this machine: tests/data/vocab has a Unigram one of T5's layout trained on docs-28M's corpus.
+    {"t5-small", "t5", "T5-small 60M (synthetic)", 512, 6, 8, 8, 2048, 32100, 512, 0.0f, 1e-6f, false, true, false,
+     "tests/data/vocab/ggml-vocab-t5-unigram.gguf", 0, 0, 6, 32, false},
     // Small enough for tests, rows of 256 so that every file type keeps its main tensor type.
     {"test-tiny", "llama", "test-tiny (synthetic)", 256, 2, 4, 2, 512, 320, 128, 10000.0f, 1e-5f, false, false, true},
     {"test-tiny-gpt2", "gpt2", "test-tiny-gpt2 (synthetic)", 256, 2, 4, 4, 512, 0, 128, 0.0f, 1e-5f, true, true, true,
-     "ggml-vocab-gpt-2.gguf"},
+     "../shared/vocab/ggml-vocab-gpt-2.gguf"},
     {"test-tiny-bert", "bert", "test-tiny-bert (synthetic)", 256, 2, 4, 4, 512, 0, 128, 0.0f, 1e-12f, true, false,
-     true, "ggml-vocab-bert-bge.gguf", 2, 2},
+     true, "../shared/vocab/ggml-vocab-bert-bge.gguf", 2, 2},
+    {"test-tiny-t5", "t5", "test-tiny-t5 (synthetic)", 256, 2, 4, 4, 512, 0, 512, 0.0f, 1e-6f, false, true, true,
+     "tests/data/vocab/ggml-vocab-t5-unigram.gguf", 0, 0, 2, 32, true},
 };
 
 constexpr float kWeightSigma = 0.02f;
@@ -89,7 +95,8 @@ uint32_t llama_ftype(FileType type) {
 
 // ---- tensor plan
 
-enum class Fill { kOnes, kGaussian };
+// kWide: relative-position tables, wide enough that a wrong bucket visibly changes the attention.
+enum class Fill { kOnes, kGaussian, kWide };
 
 struct TensorPlan {
   std::string name;
@@ -108,8 +115,8 @@ class TensorPlanner {
     plan_.push_back({std::move(name), matrix_type(type_, role, layer, s_.n_layer, n_in), n_in, n_out, Fill::kGaussian});
   }
   void vector(std::string name, Fill fill, int64_t n) { plan_.push_back({std::move(name), DType::F32, n, 0, fill}); }
-  void table(std::string name, int64_t n_in, int64_t n_out) {
-    plan_.push_back({std::move(name), DType::F32, n_in, n_out, Fill::kGaussian});
+  void table(std::string name, int64_t n_in, int64_t n_out, Fill fill = Fill::kGaussian) {
+    plan_.push_back({std::move(name), DType::F32, n_in, n_out, fill});
   }
   // A LayerNorm's weight (ones) and bias.
   void layer_norm(const std::string& name, int64_t n) {
@@ -199,8 +206,38 @@ std::vector<TensorPlan> plan_bert(const Shape& s, FileType type, int64_t n_vocab
   return p.take();
 }
 
+// T5: an encoder and a decoder stack (RMSNorm weights, no biases), relative-position tables in layer
+// 0 of each (F32, as llama-quantize keeps them), the head tied to the embedding.
+std::vector<TensorPlan> plan_t5(const Shape& s, FileType type, int64_t n_vocab) {
+  TensorPlanner p(s, type);
+  p.matrix("token_embd.weight", Role::kOutput, 0, s.n_embd, n_vocab);
+  const auto stack = [&](const std::string& prefix, int64_t n_layer, bool cross) {
+    for (int64_t l = 0; l < n_layer; ++l) {
+      const std::string blk = prefix + ".blk." + std::to_string(l) + ".";
+      p.vector(blk + "attn_norm.weight", Fill::kOnes, s.n_embd);
+      if (l == 0) p.table(blk + "attn_rel_b.weight", s.n_head, s.n_rel_buckets, Fill::kWide);
+      for (const char* name : {"attn_q", "attn_k", "attn_v"}) p.matrix(blk + name + ".weight", Role::kOther, l, s.n_embd, s.n_embd);
+      p.matrix(blk + "attn_o.weight", Role::kOther, l, s.n_embd, s.n_embd);
+      if (cross) {
+        p.vector(blk + "cross_attn_norm.weight", Fill::kOnes, s.n_embd);
+        for (const char* name : {"cross_attn_q", "cross_attn_k", "cross_attn_v", "cross_attn_o"})
+          p.matrix(blk + name + ".weight", Role::kOther, l, s.n_embd, s.n_embd);
+      }
+      p.vector(blk + "ffn_norm.weight", Fill::kOnes, s.n_embd);
+      if (s.gated_ffn) p.matrix(blk + "ffn_gate.weight", Role::kOther, l, s.n_embd, s.n_ff);
+      p.matrix(blk + "ffn_up.weight", Role::kOther, l, s.n_embd, s.n_ff);
+      p.matrix(blk + "ffn_down.weight", Role::kFfnDown, l, s.n_ff, s.n_embd);
+    }
+    p.vector(prefix + ".output_norm.weight", Fill::kOnes, s.n_embd);
+  };
+  stack("enc", s.n_layer, false);
+  stack("dec", s.n_dec_layer, true);
+  return p.take();
+}
+
 std::vector<TensorPlan> plan_tensors(const Shape& s, FileType type, int64_t n_vocab) {
   const std::string_view arch = s.arch;
+  if (arch == "t5") return plan_t5(s, type, n_vocab);
   if (arch == "gpt2") return plan_gpt2(s, type, n_vocab);
   if (arch == "bert") return plan_bert(s, type, n_vocab);
   return plan_llama(s, type, n_vocab);
@@ -239,7 +276,9 @@ std::vector<uint8_t> make_tensor(const TensorPlan& t, uint64_t seed, uint64_t te
   pool.parallel_for(n_rows, pool.chunk_count(n_rows), [&](int64_t begin, int64_t end) {
     std::vector<float> row(t.n_in, 1.0f);
     for (int64_t r = begin; r < end; ++r) {
-      if (t.fill == Fill::kGaussian) gaussian_row(seed, tensor_index, r, kWeightSigma, row.data(), t.n_in);
+      if (t.fill != Fill::kOnes) {
+        gaussian_row(seed, tensor_index, r, t.fill == Fill::kWide ? 1.0f : kWeightSigma, row.data(), t.n_in);
+      }
       quantize_weight_row(t.dtype, row.data(), data.data() + r * bytes_per_row, t.n_in);
     }
   });
@@ -326,6 +365,15 @@ void add_hparams(const Shape& s, FileType type, GgufWriter* writer) {
     writer->set_float32(arch + ".attention.layer_norm_rms_epsilon", s.norm_eps);
     return;
   }
+  if (arch == "t5") {
+    writer->set_float32(arch + ".attention.layer_norm_rms_epsilon", s.norm_eps);
+    writer->set_uint32(arch + ".decoder_block_count", static_cast<uint32_t>(s.n_dec_layer));
+    writer->set_uint32(arch + ".attention.relative_buckets_count", static_cast<uint32_t>(s.n_rel_buckets));
+    writer->set_uint32(arch + ".attention.key_length", static_cast<uint32_t>(s.n_embd / s.n_head));
+    writer->set_uint32(arch + ".attention.value_length", static_cast<uint32_t>(s.n_embd / s.n_head));
+    writer->set_uint32(arch + ".decoder_start_token_id", 0);  // T5 starts from <pad>
+    return;
+  }
   writer->set_float32(arch + ".attention.layer_norm_epsilon", s.norm_eps);
   if (arch == "bert") {
     writer->set_bool(arch + ".attention.causal", false);
@@ -384,7 +432,7 @@ Result<GgufWriter> build_model(const Options& options) {
   int64_t n_vocab = options.shape.n_vocab;
   if (options.vocab_from.empty() && options.shape.vocab_file != nullptr) {
     return error(StatusCode::kInvalidArgument,
-                 "synth: preset '%s' (%s) needs its vocabulary: --vocab-from ../shared/vocab/%s (or one of that kind)",
+                 "synth: preset '%s' (%s) needs its vocabulary: --vocab-from %s (or one of that kind)",
                  options.shape.preset, options.shape.arch, options.shape.vocab_file);
   }
   if (options.vocab_from.empty()) {

@@ -29,12 +29,17 @@ struct Shape {
   bool qkv_bias;            // blk.N.attn_{q,k,v}.bias (qwen2; gpt2 and bert always have biases)
   bool tied_output;         // no output.weight: token_embd doubles as the LM head
   bool hidden;              // test shapes, not listed by --help
-  // The vocabulary the real model uses, under ../shared/vocab (`--vocab-from` must give one of its
-  // kind: a generated SentencePiece vocabulary only fits the llama family); null for llama-family
-  // shapes.
+  // The vocabulary the real model uses, relative to the checkout (`--vocab-from` must give one of
+  // its kind: a generated SentencePiece vocabulary only fits the llama family); null for
+  // llama-family shapes.
   const char* vocab_file = nullptr;
   int n_token_types = 0;    // bert: segment embeddings (tokenizer.ggml.token_type_count)
   int pooling = 0;          // bert: <arch>.pooling_type (1 mean, 2 cls)
+  // t5: decoder layers (n_layer counts the encoder's), relative-position buckets, and a gated-GELU
+  // FFN (flan-T5) instead of ReLU (the original T5).
+  int64_t n_dec_layer = 0;
+  int n_rel_buckets = 0;
+  bool gated_ffn = false;
 };
 
 // The preset of that name, or nullptr.

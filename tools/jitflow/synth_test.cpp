@@ -191,7 +191,8 @@ TEST(SynthTest, PresetsAndBadInput) {
   EXPECT_EQ(find_shape("llama3-8b")->n_vocab, 128256);
   EXPECT_EQ(find_shape("qwen2.5-0.5b")->n_head_kv, 2);
   EXPECT_EQ(find_shape("nope"), nullptr);
-  EXPECT_EQ(preset_names(), "tinyllama-1.1b, llama2-7b, llama3-8b, qwen2.5-0.5b");
+  EXPECT_EQ(preset_names(),
+            "tinyllama-1.1b, llama2-7b, llama3-8b, qwen2.5-0.5b, gpt2, bert-base, roberta-base, t5-small");
   EXPECT_FALSE(parse_file_type("q3_k").ok());
   EXPECT_EQ(*parse_file_type("q4_k"), FileType::kQ4_K_M);
   Options bad = tiny(FileType::kQ4_0);
@@ -200,6 +201,17 @@ TEST(SynthTest, PresetsAndBadInput) {
   bad = tiny(FileType::kQ4_0);
   bad.vocab_from = "/nonexistent.gguf";
   EXPECT_FALSE(build_model(bad).ok());
+}
+
+// GPT-2, BERT and T5 shapes need their own kind of vocabulary: without one the error names the file.
+TEST(SynthTest, NonLlamaPresetsNeedTheirVocabulary) {
+  for (const char* preset : {"gpt2", "bert-base", "roberta-base", "t5-small"}) {
+    Options options;
+    options.shape = *find_shape(preset);
+    const Status s = build_model(options).status();
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << preset;
+    EXPECT_NE(s.message().find(options.shape.vocab_file), std::string::npos) << s.message();
+  }
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 //   q:   [n_head, head_dim]                   (already rotated)
 //   k,v: [n_kv, kv_stride] rows of the cache; head g occupies [g*head_dim, (g+1)*head_dim)
 //   out: [n_head, head_dim]
-// Query head h reads KV head h / (n_head / n_head_kv). scores = q·k * scale; softmax; out = Σ p v.
+// Query head h reads KV head h / (n_head / n_head_kv). scores = q·k * scale (+ bias); softmax;
+// out = Σ p v.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,11 @@ struct AttentionShape {
   int n_head_kv = 0;
   int head_dim = 0;
   int64_t kv_stride = 0;  // floats between consecutive cache rows
-  float scale = 1.0f;     // usually 1/sqrt(head_dim)
+  float scale = 1.0f;     // usually 1/sqrt(head_dim); T5: 1
+  // Added to the scaled scores, one row per query head: head h's score of key j gets
+  // bias[h * bias_stride + j] (T5's relative-position bias for this query). Null: none.
+  const float* bias = nullptr;
+  int64_t bias_stride = 0;
 };
 
 // Computes query head `h` only (callers spread heads over threads). scores: scratch of n_kv floats.

@@ -150,6 +150,24 @@ TEST_P(AttentionTest, SharpFlatAndGrowingScoresMatchReference) {
   }
 }
 
+// T5's relative-position bias: a row per head added to the scaled scores (here scale 1, as T5),
+// values as large as the scores so that the bias moves the softmax.
+TEST_P(AttentionTest, BiasedScoresMatchReference) {
+  for (const AttentionCase& c : {AttentionCase{64, 1, 8}, AttentionCase{32, 4, 2}}) {
+    for (int64_t n_kv : {int64_t{1}, int64_t{31}, int64_t{33}, int64_t{100}}) {
+      AttentionData d = make_data(c, n_kv, 1.0f, 0.0f, static_cast<uint32_t>(n_kv + 40));
+      d.shape.scale = 1.0f;
+      d.shape.bias_stride = n_kv + 5;
+      const std::vector<float> bias =
+          test::random_floats(d.shape.n_head * d.shape.bias_stride, -4.0f, 4.0f, static_cast<uint32_t>(n_kv));
+      d.shape.bias = bias.data();
+      const std::string what = "biased head_dim=" + std::to_string(c.head_dim) + " n_kv=" + std::to_string(n_kv);
+      for (int g = 0; g < c.n_head_kv; ++g)
+        expect_attention_matches_ref(fn(), d, n_kv, g * c.group, (g + 1) * c.group, what);
+    }
+  }
+}
+
 TEST_P(AttentionTest, LongContextMatchesReference) {
   const AttentionCase c{64, 8, 1};
   const int64_t n_kv = 4096;

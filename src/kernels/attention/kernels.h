@@ -145,10 +145,11 @@ struct OnlineSoftmax {
 };
 
 // One query head qh [hd] against one block of nb keys: k and v point at the block's first row of the
-// head's KV head, rows `stride` floats apart; o [hd] is the head's output row.
+// head's KV head, rows `stride` floats apart; bias (may be null) at the block's first key's bias;
+// o [hd] is the head's output row.
 template <typename V>
 void attend_block(const float* qh, const float* k, const float* v, int64_t stride, int nb, int hd,
-                  float scale, OnlineSoftmax* state, float* o) {
+                  float scale, const float* bias, OnlineSoftmax* state, float* o) {
   using Reg = typename V::Reg;
   constexpr int W = V::kLanes;
   alignas(64) float p[kAttentionBlockKeys];
@@ -157,17 +158,20 @@ void attend_block(const float* qh, const float* k, const float* v, int64_t strid
     dot4<V>(qh, k + j * stride, k + (j + 1) * stride, k + (j + 2) * stride, k + (j + 3) * stride, hd, p + j);
   for (; j < nb; ++j) p[j] = dot1<V>(qh, k + j * stride, hd);
 
-  // Scale the scores as attention_head_ref does, and find their max. Lanes past nb hold -inf.
+  // Scale (and bias) the scores as attention_head_ref does, and find their max. Lanes past nb hold
+  // -inf.
   const int n_full = nb / W * W, rest = nb - n_full;
   const Reg vscale = V::set1(scale);
   Reg max_lanes = V::set1(-INFINITY);
   for (j = 0; j < n_full; j += W) {
-    const Reg s = V::mul(V::load(p + j), vscale);
+    Reg s = V::mul(V::load(p + j), vscale);
+    if (bias != nullptr) s = V::add(s, V::load(bias + j));
     V::store(p + j, s);
     max_lanes = V::max(max_lanes, s);
   }
   if (rest > 0) {
-    const Reg s = V::mul(V::load_partial(p + j, rest, -INFINITY), vscale);
+    Reg s = V::mul(V::load_partial(p + j, rest, -INFINITY), vscale);
+    if (bias != nullptr) s = V::add(s, V::load_partial(bias + j, rest, 0.0f));
     V::store_partial(p + j, s, rest);
     max_lanes = V::max(max_lanes, s);
   }
@@ -214,7 +218,8 @@ void attention_heads_simd(const AttentionShape& s, int h_begin, int h_end, const
       const float* vb = v + j0 * s.kv_stride + kv_offset;
       for (int i = 0; i < nh; ++i) {
         const int64_t row = static_cast<int64_t>(h0 + i) * hd;
-        attend_block<V>(q + row, kb, vb, s.kv_stride, nb, hd, s.scale, &state[i], out + row);
+        const float* bias = s.bias != nullptr ? s.bias + (h0 + i) * s.bias_stride + j0 : nullptr;
+        attend_block<V>(q + row, kb, vb, s.kv_stride, nb, hd, s.scale, bias, &state[i], out + row);
       }
     }
     for (int i = 0; i < nh; ++i) {

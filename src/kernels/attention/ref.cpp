@@ -26,6 +26,7 @@ void attention_head_ref(const AttentionShape& s, int h, const float* q, const fl
     float dot = 0.0f;
     for (int d = 0; d < s.head_dim; ++d) dot += qh[d] * kj[d];
     scores[j] = dot * s.scale;
+    if (s.bias != nullptr) scores[j] += s.bias[h * s.bias_stride + j];
   }
   softmax_ref(scores, n_kv);
   float* oh = out + static_cast<int64_t>(h) * s.head_dim;
