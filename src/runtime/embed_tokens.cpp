@@ -47,7 +47,7 @@ Result<std::vector<std::vector<float>>> embed_tokens(const Engine& engine,
     lengths.push_back(static_cast<int>(ids.size()));
   }
   // The encoder checks the ids, the lengths and the positions.
-  Encoder encoder(c, *impl.provider, *impl.pool, *impl.kernels);
+  Encoder encoder(c, encoder_stack(impl.weights, c), *impl.pool, *impl.kernels);
   JF_ASSIGN_OR_RETURN(std::span<const float> states, encoder.forward(tokens, lengths));
   return pool_states(states, lengths, c.n_embd, embed_pooling(options.pooling, c.pooling_type),
                      options.normalize);

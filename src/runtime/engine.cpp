@@ -20,6 +20,7 @@
 #include "model/transformer.h"
 #include "model/weight_provider.h"
 #include "model/weights.h"
+#include "runtime/embed_tokens.h"
 #include "runtime/engine_impl.h"
 #include "runtime/kernel_select.h"
 
@@ -265,44 +266,12 @@ std::string Engine::token_to_piece(int32_t id) const {
 
 bool Engine::is_eog(int32_t id) const { return impl_->tokenizer->is_eog(id); }
 
-namespace {
-
-PoolingKind pooling_kind(Pooling pooling, int model_pooling) {
-  switch (pooling) {
-    case Pooling::model:
-      return model_pooling >= 1 && model_pooling <= 3 ? static_cast<PoolingKind>(model_pooling) : PoolingKind::kMean;
-    case Pooling::none:
-      return PoolingKind::kNone;
-    case Pooling::mean:
-      return PoolingKind::kMean;
-    case Pooling::cls:
-      return PoolingKind::kCls;
-    case Pooling::last:
-      return PoolingKind::kLast;
-  }
-  return PoolingKind::kMean;
-}
-
-}  // namespace
-
 Result<std::vector<std::vector<float>>> Engine::embed(std::span<const std::string> texts,
                                                       const EmbedOptions& options) const {
-  const ModelConfig& c = impl_->config;
-  if (c.arch_info->forward != ForwardKind::kEncoder) {
-    return error(StatusCode::kUnsupported, "'%s' is not an encoder model: embeddings come from encoders (bert)",
-                 c.arch.c_str());
-  }
   if (texts.empty()) return error(StatusCode::kInvalidArgument, "embed: no text given");
-  std::vector<int32_t> tokens;
-  std::vector<int> lengths;
-  for (const std::string& text : texts) {
-    const std::vector<int32_t> ids = impl_->tokenizer->encode(text, /*add_special=*/true);
-    tokens.insert(tokens.end(), ids.begin(), ids.end());
-    lengths.push_back(static_cast<int>(ids.size()));
-  }
-  Encoder encoder(c, encoder_stack(impl_->weights, c), *impl_->pool, *impl_->kernels);
-  JF_ASSIGN_OR_RETURN(std::span<const float> states, encoder.forward(tokens, lengths));
-  return pool_states(states, lengths, c.n_embd, pooling_kind(options.pooling, c.pooling_type), options.normalize);
+  std::vector<std::vector<int32_t>> sequences;
+  for (const std::string& text : texts) sequences.push_back(impl_->tokenizer->encode(text, /*add_special=*/true));
+  return embed_tokens(*this, sequences, options);
 }
 
 std::unique_ptr<Session> Engine::new_session() {
