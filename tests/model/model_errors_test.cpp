@@ -11,6 +11,7 @@
 #include "synth.h"
 #include "synth_model.h"
 #include "test_env.h"
+#include "test_paths.h"
 
 namespace jf {
 namespace {
@@ -76,7 +77,9 @@ class ModelErrors : public ::testing::Test {
 };
 
 void keep_metadata(std::string&, GgufValue&) {}
-bool keep_tensor(TensorEdit&) { return true; }
+bool keep_tensor(TensorEdit&) {
+  return true;
+}
 
 TEST_F(ModelErrors, GoodModelLoadsAndGenerates) {
   auto engine = Engine::load(good_path_, EngineOptions{});
@@ -85,7 +88,8 @@ TEST_F(ModelErrors, GoodModelLoadsAndGenerates) {
   gen.n_predict = 8;
   gen.stop_at_eog = false;
   int pieces = 0;
-  auto stats = (*engine)->new_session()->generate("hello", gen, [&](std::string_view) { return ++pieces > 0; });
+  auto stats =
+      (*engine)->new_session()->generate("hello", gen, [&](std::string_view) { return ++pieces > 0; });
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
   EXPECT_EQ(stats->n_generated, 8);
 }
@@ -178,7 +182,8 @@ TEST_F(ModelErrors, ContextOverflowIsOutOfRange) {
   auto overflow = session->eval(six);
   ASSERT_FALSE(overflow.ok());
   EXPECT_EQ(overflow.status().code(), StatusCode::kOutOfRange);
-  EXPECT_NE(overflow.status().message().find("context length 8"), std::string::npos) << overflow.status().message();
+  EXPECT_NE(overflow.status().message().find("context length 8"), std::string::npos)
+      << overflow.status().message();
   EXPECT_EQ(session->n_past(), 6) << "a refused batch must leave the sequence as it was";
 
   // Generation stops cleanly when the context fills; every token that fitted was delivered.
@@ -218,6 +223,56 @@ TEST_F(ModelErrors, BadEngineOptionsAreRejected) {
   auto engine = Engine::load(good_path_, options);
   ASSERT_FALSE(engine.ok());
   EXPECT_EQ(engine.status().code(), StatusCode::kInvalidArgument);
+}
+
+// GPT-2, BERT and T5 misuse: the wrong entry point, a missing encoder input, a context past learned
+// positions, a T5 file without its bucket count. Each error says what to do instead.
+class ArchMisuse : public ::testing::Test {
+ protected:
+  static std::string write(const char* preset, const std::string& vocab) {
+    synth::Options options;
+    options.shape = *synth::find_shape(preset);
+    options.type = synth::FileType::kQ8_0;
+    options.vocab_from = vocab;
+    options.n_threads = 2;
+    return test::write_synth_model(options, std::string(preset) + ".gguf");
+  }
+};
+
+TEST_F(ArchMisuse, EachModelKindRefusesTheOthersEntryPoints) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-bert-bge.gguf");
+  auto bert = Engine::load(write("test-tiny-bert", test::shared_path("vocab/ggml-vocab-bert-bge.gguf")), {});
+  ASSERT_TRUE(bert.ok()) << bert.status().to_string();
+  auto bert_session = (*bert)->new_session();
+  EXPECT_EQ(bert_session->eval(std::vector<int32_t>{101, 102}).status().code(), StatusCode::kUnsupported);
+  EXPECT_EQ(bert_session->encode(std::vector<int32_t>{101, 102}).code(), StatusCode::kUnsupported);
+  EXPECT_EQ((*bert)->embed({}, EmbedOptions{}).status().code(), StatusCode::kInvalidArgument);
+
+  auto t5 = Engine::load(
+      write("test-tiny-t5", test::source_path("tests/data/vocab/ggml-vocab-t5-unigram.gguf")), {});
+  ASSERT_TRUE(t5.ok()) << t5.status().to_string();
+  auto t5_session = (*t5)->new_session();
+  const Status before_encode = t5_session->eval(std::vector<int32_t>{0}).status();
+  EXPECT_EQ(before_encode.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(before_encode.message().find("encode the input first"), std::string::npos)
+      << before_encode.message();
+  EXPECT_EQ((*t5)->embed(std::vector<std::string>{"text"}, EmbedOptions{}).status().code(),
+            StatusCode::kUnsupported);
+  EXPECT_EQ(t5_session->encode(std::vector<int32_t>{1 << 20}).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(t5_session->encode((*t5)->tokenize("a cat", true)).ok());
+  EXPECT_TRUE(t5_session->eval(std::vector<int32_t>{(*t5)->info().decoder_start_token}).ok());
+}
+
+TEST_F(ArchMisuse, ContextPastLearnedPositionsIsRefused) {
+  JF_REQUIRE_SHARED("vocab/ggml-vocab-gpt-2.gguf");
+  EngineOptions options;
+  options.n_ctx = 4096;  // test-tiny-gpt2 learned 128 positions
+  auto gpt2 =
+      Engine::load(write("test-tiny-gpt2", test::shared_path("vocab/ggml-vocab-gpt-2.gguf")), options);
+  ASSERT_FALSE(gpt2.ok());
+  EXPECT_EQ(gpt2.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(gpt2.status().message().find("exceeds the 128 positions"), std::string::npos)
+      << gpt2.status().message();
 }
 
 }  // namespace
