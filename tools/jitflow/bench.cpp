@@ -259,6 +259,53 @@ Status run_encoder_tests(const BenchOptions& options, const TestResult& base, En
   return Status();
 }
 
+// An encoder-decoder's tests (T5): enc<P> rows time the encoder, tg<N> rows the decoder over the
+// encoding of the first enc sequence (bench.h).
+Status run_seq2seq_tests(const BenchOptions& options, const TestResult& base, Engine& engine,
+                         BenchReport* report, const std::function<void(const TestResult&)>& on_test_done) {
+  const SpecialIds special = special_ids(engine);
+  const auto sequence_of = [&](int p) {
+    return bench_sequence_ids(options.seed, p, engine.info().n_vocab, special.prefix, special.suffix);
+  };
+  std::unique_ptr<Session> session = engine.new_session();
+  std::vector<int32_t> first_input;
+  for (int p : options.n_prompt) {
+    if (p <= 0) continue;
+    if (static_cast<size_t>(p) <= special.prefix.size() + special.suffix.size()) {
+      return error(StatusCode::kInvalidArgument, "%s: enc%d: a sequence needs more tokens than its special ones",
+                   base.model.file_name.c_str(), p);
+    }
+    TestResult test = base;
+    test.encoder = true;
+    test.n_prompt = p;
+    const std::vector<int32_t> input = sequence_of(p);
+    if (first_input.empty()) first_input = input;
+    JF_ASSIGN_OR_RETURN(test.samples_ns,
+                        time_runs(options.repetitions, [&]() { return session->encode(input); }));
+    if (on_test_done) on_test_done(test);
+    report->tests.push_back(std::move(test));
+  }
+  if (first_input.empty()) {
+    return error(StatusCode::kInvalidArgument,
+                 "%s is an encoder-decoder: its decoder's tg<N> rows attend to the encoding of the first -p "
+                 "sequence, and no -p value is > 0",
+                 base.model.file_name.c_str());
+  }
+  JF_RETURN_IF_ERROR(session->encode(first_input));
+  for (int n : options.n_gen) {
+    if (n <= 0) continue;
+    TestResult test = base;
+    test.n_gen = n;
+    std::vector<int32_t> tokens = bench_token_ids(options.seed, n, engine.info().n_vocab, -1);
+    tokens.front() = engine.info().decoder_start_token;
+    JF_ASSIGN_OR_RETURN(test.samples_ns,
+                        time_runs(options.repetitions, [&]() { return run_generation(*session, tokens); }));
+    if (on_test_done) on_test_done(test);
+    report->tests.push_back(std::move(test));
+  }
+  return Status();
+}
+
 Status run_engine_tests(const BenchOptions& options, const TestResult& base, Engine& engine,
                         BenchReport* report, const std::function<void(const TestResult&)>& on_test_done) {
   JF_ASSIGN_OR_RETURN(const uint64_t dense_linear_bytes,
@@ -300,8 +347,7 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
       base.memory_budget = engine_options.memory_budget;
       base.flash_preload = options.flash_preload;
       base.tuned_kernels = engine_impl(*engine).kernels->n_tuned();
-      // The tests by what the model computes. An encoder-decoder (T5) will get enc<P> rows of its
-      // encoder and tg<N> rows of its decoder once the engine runs it.
+      // The tests by what the model computes.
       switch (engine_impl(*engine).config.arch_info->forward) {
         case ForwardKind::kDecoder:
           JF_RETURN_IF_ERROR(run_engine_tests(options, base, *engine, report, on_test_done));
@@ -310,8 +356,8 @@ Status run_model(const BenchOptions& options, const std::string& path, BenchRepo
           JF_RETURN_IF_ERROR(run_encoder_tests(options, base, *engine, report, on_test_done));
           break;
         case ForwardKind::kEncoderDecoder:
-          return error(StatusCode::kUnsupported, "%s: encoder-decoder models are not benchmarked yet",
-                       facts.file_name.c_str());
+          JF_RETURN_IF_ERROR(run_seq2seq_tests(options, base, *engine, report, on_test_done));
+          break;
       }
     }
   }

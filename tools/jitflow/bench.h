@@ -31,8 +31,10 @@
 // places ([CLS] first and [SEP] last for BERT; bench_sequence_ids), so the sequence is P tokens
 // long, specials included, as llama.cpp's embedding mode runs it (bench/peer/llama_bench.mjs). -n
 // values and sparsity levels do not apply to them. Tokenization is never timed.
-// Encoder-decoder models (T5) are refused until the engine runs them; their rows will be enc<P> of
-// the encoder and tg<N> of the decoder (run_model in bench.cpp picks the tests by the model's kind).
+// Encoder-decoder models (T5) have both: enc<P> rows time Session::encode of one sequence of P ids
+// (the tokenizer's suffix, </s>, last), and tg<N> rows time N decoder tokens, one at a time from
+// the decoder start token, attending to the encoding of a sequence of the first P (run_model in
+// bench.cpp picks the tests by the model's kind).
 //
 // Engines are loaded once per (model, thread count); load time is never timed. The context of
 // every engine holds max(all P, all N) positions rounded up to a multiple of 256, the padding

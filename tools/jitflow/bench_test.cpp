@@ -103,7 +103,8 @@ TEST(BenchFormat, MarkdownHasAHeaderAndOneRowPerTest) {
   EXPECT_EQ(rows[0].rfind("| model | size | params | backend | threads | test | t/s |", 0), 0u) << rows[0];
   EXPECT_EQ(rows[1].rfind("| -----", 0), 0u);
   EXPECT_NE(rows[2].find("| pp64 | 37.33 ± 24.44 | 32.00 |  |  |"), std::string::npos) << rows[2];
-  EXPECT_NE(rows[3].find("| tg4 | 10.44 ± 2.69 | 10.00 | 10.00 | 50.0% of 20.0 |"), std::string::npos) << rows[3];
+  EXPECT_NE(rows[3].find("| tg4 | 10.44 ± 2.69 | 10.00 | 10.00 | 50.0% of 20.0 |"), std::string::npos)
+      << rows[3];
   EXPECT_NE(rows[2].find("| 1.00 MiB | 2.00 M | jitflow avx2 | 2 |"), std::string::npos) << rows[2];
 }
 
@@ -307,15 +308,15 @@ TEST(BenchModel, RunsPromptAndGenerationTestsOnTheTinyModel) {
   EXPECT_GT(report->bandwidth_fraction(report->tests[1]), 0);
 }
 
-// A tiny model of `preset` with the real vocabulary `vocab` (../shared/vocab), written once per
-// test process.
-std::string tiny_model(const char* preset, const char* vocab, const std::string& file_name) {
+// A tiny model of `preset` with the vocabulary of the GGUF file `vocab`, written once per test
+// process.
+std::string tiny_model(const char* preset, const std::string& vocab, const std::string& file_name) {
   const std::string path = test::temp_path(file_name);
   if (std::filesystem::exists(path)) return path;
   synth::Options options;
   options.shape = *synth::find_shape(preset);
   options.type = synth::FileType::kQ8_0;
-  options.vocab_from = test::shared_path(std::string("vocab/") + vocab);
+  options.vocab_from = vocab;
   options.n_threads = 2;
   Result<GgufWriter> writer = synth::build_model(options);
   EXPECT_TRUE(writer.ok()) << writer.status().to_string();
@@ -330,7 +331,8 @@ std::string tiny_model(const char* preset, const char* vocab, const std::string&
 TEST(BenchModel, EncoderModelsRunOneSequencePerPromptLength) {
   JF_REQUIRE_SHARED("vocab/ggml-vocab-bert-bge.gguf");
   BenchOptions options;
-  options.model_paths = {tiny_model("test-tiny-bert", "ggml-vocab-bert-bge.gguf", "tiny-bert-q8_0.gguf")};
+  options.model_paths = {tiny_model("test-tiny-bert", test::shared_path("vocab/ggml-vocab-bert-bge.gguf"),
+                                    "tiny-bert-q8_0.gguf")};
   options.n_prompt = {16, 0, 40};
   options.n_gen = {4};
   options.n_threads = {2};
@@ -382,7 +384,8 @@ TEST(BenchModel, EncoderModelsRunOneSequencePerPromptLength) {
 // runs with the kernel database's records.
 TEST(BenchModel, EncoderTuningCoversItsSequenceLengthsAndTheBenchUsesIt) {
   JF_REQUIRE_SHARED("vocab/ggml-vocab-bert-bge.gguf");
-  const std::string model = tiny_model("test-tiny-bert", "ggml-vocab-bert-bge.gguf", "tiny-bert-q8_0.gguf");
+  const std::string model = tiny_model("test-tiny-bert", test::shared_path("vocab/ggml-vocab-bert-bge.gguf"),
+                                       "tiny-bert-q8_0.gguf");
   EngineOptions engine_options;
   engine_options.n_threads = 2;
   engine_options.use_kdb = false;
@@ -428,7 +431,8 @@ TEST(BenchModel, EncoderTuningCoversItsSequenceLengthsAndTheBenchUsesIt) {
 TEST(BenchModel, Gpt2RunsPromptAndGenerationTests) {
   JF_REQUIRE_SHARED("vocab/ggml-vocab-gpt-2.gguf");
   BenchOptions options;
-  options.model_paths = {tiny_model("test-tiny-gpt2", "ggml-vocab-gpt-2.gguf", "tiny-gpt2-q8_0.gguf")};
+  options.model_paths = {
+      tiny_model("test-tiny-gpt2", test::shared_path("vocab/ggml-vocab-gpt-2.gguf"), "tiny-gpt2-q8_0.gguf")};
   options.n_prompt = {16};
   options.n_gen = {4};
   options.n_threads = {2};
@@ -443,6 +447,35 @@ TEST(BenchModel, Gpt2RunsPromptAndGenerationTests) {
   EXPECT_FALSE(report->tests[0].encoder);
   EXPECT_EQ(report->tests[0].model.type, "gpt2 q8_0");
   EXPECT_GT(report->tests[1].median_ts(), 0);
+}
+
+// An encoder-decoder gets enc<P> rows of its encoder and tg<N> rows of its decoder (over the
+// encoding of the first enc sequence, which ends with the tokenizer's </s>).
+TEST(BenchModel, EncoderDecoderModelsRunEncoderAndDecoderRows) {
+  BenchOptions options;
+  options.model_paths = {tiny_model(
+      "test-tiny-t5", test::source_path("tests/data/vocab/ggml-vocab-t5-unigram.gguf"), "tiny-t5-q8_0.gguf")};
+  options.n_prompt = {24};
+  options.n_gen = {6};
+  options.n_threads = {2};
+  options.repetitions = 2;
+  options.bandwidth_gbps = 10;
+  options.use_kdb = false;
+  const auto report = run_bench(options, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_EQ(report->tests.size(), 2u);
+  EXPECT_EQ(report->tests[0].test_name(), "enc24");
+  EXPECT_TRUE(report->tests[0].encoder);
+  EXPECT_EQ(report->tests[1].test_name(), "tg6");
+  for (const TestResult& t : report->tests) {
+    EXPECT_EQ(t.samples_ns.size(), 2u);
+    EXPECT_GT(t.median_ts(), 0);
+  }
+  options.n_prompt = {0};
+  const auto no_input = run_bench(options, nullptr);
+  ASSERT_FALSE(no_input.ok());
+  EXPECT_NE(no_input.status().message().find("encoder-decoder"), std::string::npos)
+      << no_input.status().message();
 }
 
 }  // namespace
