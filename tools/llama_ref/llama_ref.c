@@ -5,6 +5,7 @@
 //   llama_ref decode   MODEL [opts] PROMPT...   --out DIR --n-gen N --n-logits K
 //   llama_ref embed    MODEL [opts] PROMPT...   --out DIR --pooling mean|cls|last|none|model
 //   llama_ref seq2seq  MODEL [opts] PROMPT...   --out DIR --n-gen N --n-logits K
+//   llama_ref bench    MODEL -p 256 -n 32 -t 2 -r 5                  (encoder-decoder: jitflow bench's enc/tg rows)
 //   llama_ref info     [MODEL]
 //
 // Not part of the build or of CI. C11 + llama.h only (the C API).
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #ifndef LLAMA_REF_BINS
 #define LLAMA_REF_BINS ""
@@ -1097,6 +1099,282 @@ static int cmd_embed(int argc, char ** argv) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// mode: bench — llama.cpp's side of `jitflow bench` for encoder-decoder models (T5): the same tests, the same ids,
+// the same protocol (tools/jitflow/bench.h), so that the two tools' rows compare one to one.
+//
+//   enc<P>: one llama_encode of one sequence of P ids: jitflow's bench_sequence_ids (the seeded LCG ids with the
+//           tokens the tokenizer adds around a text in their places: for T5 no prefix and </s> last);
+//           t/s = P / time, ms/seq = median time.
+//   tg<N>:  over the encoding of the first enc sequence (encoded once, untimed), the decoder KV cache cleared,
+//           then N llama_decode calls of one token each (logits of that token), the first the decoder start
+//           token, the others the seeded ids (bench_token_ids(seed, N, n_vocab) with id 0 replaced);
+//           t/s = N / time.
+// Each test: one untimed warm-up run, then -r timed runs; a row gives mean ± sd of t/s over the runs and the
+// median (tokens / median time), as jitflow bench does. Context as jitflow's engines: max of all P and N rounded
+// up to a multiple of 256 (no more than n_ctx_train when the tests fit it), n_batch = n_ubatch = n_ctx, one
+// sequence, F32 KV cache, flash attention off, exactly -t threads for both batch and single-token calls.
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+static int cmp_double(const void * a, const void * b) {
+    const double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+// the 64-bit LCG of jitflow's bench_token_ids (tools/jitflow/bench.cpp) and bench/peer/llama_bench.mjs
+static void bench_token_ids(uint64_t seed, int n, int n_vocab, int32_t * ids) {
+    uint64_t state = seed;
+    for (int i = 0; i < n; ++i) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t) ((state >> 33) % (uint64_t) (n_vocab > 0 ? n_vocab : 1));
+    }
+}
+
+static int parse_int_list(const char * s, const char * what, int * out, int cap) {
+    char * c = xstrdup(s);
+    int n = 0;
+    for (char * tok = strtok(c, ","); tok; tok = strtok(NULL, ",")) {
+        if (n >= cap) die("%s: at most %d values", what, cap);
+        out[n++] = parse_int(tok, what);
+    }
+    free(c);
+    if (n == 0) die("%s: no values", what);
+    return n;
+}
+
+typedef struct {
+    int n_prompt, n_gen;  // an enc test: n_prompt > 0, n_gen == 0; a tg test: the reverse
+    double * samples_ns;
+    int n_samples;
+} bench_row;
+
+static double row_median_ns(const bench_row * r) {
+    double * s = xmalloc(sizeof(double) * (size_t) r->n_samples);
+    memcpy(s, r->samples_ns, sizeof(double) * (size_t) r->n_samples);
+    qsort(s, (size_t) r->n_samples, sizeof(double), cmp_double);
+    const int n = r->n_samples;
+    const double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    free(s);
+    return m;
+}
+
+static void row_ts(const bench_row * r, double * mean, double * sd) {
+    const double tokens = (double) (r->n_prompt + r->n_gen);
+    double sum = 0, sq = 0;
+    for (int i = 0; i < r->n_samples; ++i) sum += tokens * 1e9 / r->samples_ns[i];
+    *mean = sum / r->n_samples;
+    for (int i = 0; i < r->n_samples; ++i) {
+        const double d = tokens * 1e9 / r->samples_ns[i] - *mean;
+        sq += d * d;
+    }
+    *sd = r->n_samples > 1 ? sqrt(sq / (r->n_samples - 1)) : 0;
+}
+
+static void bench_encode(struct llama_context * ctx, const int32_t * ids, int n) {
+    struct llama_batch b = llama_batch_init(n, 0, 1);
+    for (int k = 0; k < n; ++k) {
+        b.token[k] = ids[k];
+        b.pos[k] = k;
+        b.n_seq_id[k] = 1;
+        b.seq_id[k][0] = 0;
+        b.logits[k] = 1;
+    }
+    b.n_tokens = n;
+    int rc = llama_encode(ctx, b);
+    if (rc != 0) die("llama_encode failed (%d)", rc);
+    llama_batch_free(b);
+}
+
+static void bench_generate(struct llama_context * ctx, struct llama_batch * b, const int32_t * ids, int n) {
+    llama_memory_clear(llama_get_memory(ctx), true);  // a fresh decoder KV cache; the encoding (cross) stays
+    for (int i = 0; i < n; ++i) {
+        b->token[0] = ids[i];
+        b->pos[0] = i;
+        int rc = llama_decode(ctx, *b);
+        if (rc != 0) die("llama_decode failed (%d)", rc);
+    }
+}
+
+static int cmd_bench(int argc, char ** argv) {
+    const char * model_path = NULL;
+    int n_prompt[16], n_gen[16];
+    int np = parse_int_list("256", "-p", n_prompt, 16), ng = parse_int_list("32", "-n", n_gen, 16);
+    int threads = 1, reps = 5, n_ctx = 0;
+    uint64_t seed = 1234;
+    bool extra_bufts = true;
+    for (int i = 0; i < argc; ++i) {
+        const char * a = argv[i];
+        #define NEXT() (i + 1 < argc ? argv[++i] : (die("%s needs a value", a), (char *) NULL))
+        if (!strcmp(a, "-p") || !strcmp(a, "--n-prompt")) np = parse_int_list(NEXT(), a, n_prompt, 16);
+        else if (!strcmp(a, "-n") || !strcmp(a, "--n-gen")) ng = parse_int_list(NEXT(), a, n_gen, 16);
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) threads = parse_int(NEXT(), a);
+        else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) reps = parse_int(NEXT(), a);
+        else if (!strcmp(a, "--seed")) seed = (uint64_t) strtoull(NEXT(), NULL, 10);
+        else if (!strcmp(a, "--n-ctx")) n_ctx = parse_int(NEXT(), a);
+        else if (!strcmp(a, "--no-repack")) extra_bufts = false;
+        else if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = NEXT();
+        else if (a[0] == '-') die("bench: unknown option %s", a);
+        else if (!model_path) model_path = a;
+        else die("bench: one model only (got %s)", a);
+        #undef NEXT
+    }
+    if (!model_path) { usage(); exit(2); }
+    if (threads < 1) die("bench: -t must be >= 1");
+    if (reps < 1) die("bench: -r must be >= 1");
+    setup_llama();
+
+    struct llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = 0;
+    mp.use_extra_bufts = extra_bufts;
+    struct llama_model * model = llama_model_load_from_file(model_path, mp);
+    if (!model) die("cannot load model %s (LLAMA_REF_VERBOSE=1 shows llama.cpp's log)", model_path);
+    if (!llama_model_has_encoder(model) || !llama_model_has_decoder(model)) {
+        die("bench: %s is not an encoder-decoder model (bench/peer/llama_bench.mjs runs the others)", model_path);
+    }
+    const struct llama_vocab * vocab = llama_model_get_vocab(model);
+    const int n_vocab = llama_vocab_n_tokens(vocab);
+    int32_t start = llama_model_decoder_start_token(model);
+    if (start == LLAMA_TOKEN_NULL) start = llama_vocab_bos(vocab);
+    if (start == LLAMA_TOKEN_NULL) die("model has neither decoder_start_token_id nor a BOS token");
+
+    // the tokens the tokenizer puts around a text (jitflow's special_ids: "a" tokenized with and without them)
+    tokvec plain = tokenize(vocab, "a", 1, false, false), full = tokenize(vocab, "a", 1, true, false);
+    int n_pre = -1;
+    for (int at = 0; plain.n > 0 && at + plain.n <= full.n && n_pre < 0; ++at) {
+        if (!memcmp(full.v + at, plain.v, sizeof(int32_t) * (size_t) plain.n)) n_pre = at;
+    }
+    if (n_pre < 0) n_pre = 0, full.n = plain.n = 0;
+    const int n_suf = full.n - n_pre - plain.n;
+
+    int longest = 1;
+    for (int i = 0; i < np; ++i) longest = n_prompt[i] > longest ? n_prompt[i] : longest;
+    for (int i = 0; i < ng; ++i) longest = n_gen[i] > longest ? n_gen[i] : longest;
+    if (n_ctx == 0) {
+        n_ctx = (longest + 255) / 256 * 256;
+        const int n_train = llama_model_n_ctx_train(model);
+        if (n_train > 0 && longest <= n_train && n_ctx > n_train) n_ctx = n_train;
+    }
+    if (longest > n_ctx) die("bench: a test of %d tokens > n_ctx %d", longest, n_ctx);
+
+    struct llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = (uint32_t) n_ctx;
+    cp.n_batch = cp.n_ubatch = (uint32_t) n_ctx;
+    cp.n_seq_max = 1;
+    cp.n_threads = cp.n_threads_batch = threads;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.type_k = cp.type_v = GGML_TYPE_F32;
+    cp.no_perf = true;
+    struct llama_context * ctx = llama_init_from_model(model, cp);
+    if (!ctx) die("llama_init_from_model failed");
+
+    bench_row rows[32];
+    int n_rows = 0;
+    int32_t * first_seq = NULL;
+    int first_n = 0;
+    for (int i = 0; i < np; ++i) {
+        const int p = n_prompt[i];
+        if (p <= 0) continue;
+        if (p <= n_pre + n_suf) die("bench: enc%d: a sequence needs more tokens than its special ones", p);
+        int32_t * ids = xmalloc(sizeof(int32_t) * (size_t) p);
+        bench_token_ids(seed, p, n_vocab, ids);
+        memcpy(ids, full.v, sizeof(int32_t) * (size_t) n_pre);
+        memcpy(ids + p - n_suf, full.v + n_pre + plain.n, sizeof(int32_t) * (size_t) n_suf);
+        bench_row * r = &rows[n_rows++];
+        r->n_prompt = p;
+        r->n_gen = 0;
+        r->n_samples = reps;
+        r->samples_ns = xmalloc(sizeof(double) * (size_t) reps);
+        fprintf(stderr, "llama_ref bench: enc%d ids %d,%d,%d,...,%d,%d (%d prefix, %d suffix special tokens)\n", p, ids[0],
+                p > 1 ? ids[1] : -1, p > 2 ? ids[2] : -1, p > 1 ? ids[p - 2] : -1, ids[p - 1], n_pre, n_suf);
+        bench_encode(ctx, ids, p);  // warm-up
+        for (int k = 0; k < reps; ++k) {
+            const double t0 = now_ns();
+            bench_encode(ctx, ids, p);
+            r->samples_ns[k] = now_ns() - t0;
+        }
+        fprintf(stderr, "llama_ref bench: enc%d done\n", p);
+        if (!first_seq) first_seq = ids, first_n = p;
+        else free(ids);
+    }
+    if (!first_seq) die("bench: the decoder's tg<N> rows attend to the encoding of the first -p sequence, and no -p value is > 0");
+    bench_encode(ctx, first_seq, first_n);
+    struct llama_batch one = llama_batch_init(1, 0, 1);  // one token of sequence 0, its logits wanted
+    one.n_tokens = 1;
+    one.n_seq_id[0] = 1;
+    one.seq_id[0][0] = 0;
+    one.logits[0] = 1;
+    for (int i = 0; i < ng; ++i) {
+        const int n = n_gen[i];
+        if (n <= 0) continue;
+        int32_t * ids = xmalloc(sizeof(int32_t) * (size_t) n);
+        bench_token_ids(seed, n, n_vocab, ids);
+        ids[0] = start;
+        bench_row * r = &rows[n_rows++];
+        r->n_prompt = 0;
+        r->n_gen = n;
+        r->n_samples = reps;
+        r->samples_ns = xmalloc(sizeof(double) * (size_t) reps);
+        bench_generate(ctx, &one, ids, n);  // warm-up
+        for (int k = 0; k < reps; ++k) {
+            const double t0 = now_ns();
+            bench_generate(ctx, &one, ids, n);
+            r->samples_ns[k] = now_ns() - t0;
+        }
+        fprintf(stderr, "llama_ref bench: tg%d done\n", n);
+        free(ids);
+    }
+
+    // the table (the columns of jitflow bench's markdown, less GB/s and %BW)
+    char desc[256];
+    llama_model_desc(model, desc, sizeof desc);
+    const char * base = strrchr(model_path, '/');
+    base = base ? base + 1 : model_path;
+    g_cpu_libs[0] = 0;
+    dl_iterate_phdr(phdr_cb, NULL);
+    const char * variant = strstr(g_cpu_libs, "libggml-cpu");
+    char variant_name[128] = "cpu";
+    if (variant) {
+        const char * e = strchr(variant, '\n');
+        size_t len = e ? (size_t) (e - variant) : strlen(variant);
+        if (len >= sizeof variant_name) len = sizeof variant_name - 1;
+        memcpy(variant_name, variant, len);
+        variant_name[len] = 0;
+    }
+    printf("| model | size | params | backend | threads | test | t/s | median t/s | ms/seq |\n");
+    printf("| ----- | ---: | -----: | ------- | ------: | ---: | --: | ---------: | -----: |\n");
+    for (int i = 0; i < n_rows; ++i) {
+        const bench_row * r = &rows[i];
+        double mean, sd;
+        row_ts(r, &mean, &sd);
+        const double med = row_median_ns(r);
+        char test[32];
+        snprintf(test, sizeof test, r->n_gen ? "tg%d" : "enc%d", r->n_gen ? r->n_gen : r->n_prompt);
+        char ms[32] = "";
+        if (!r->n_gen) snprintf(ms, sizeof ms, "%.1f", med / 1e6);
+        printf("| %s | %.2f MiB | %.2f M | llama.cpp %s | %d | %s | %.2f ± %.2f | %.2f | %s |\n", base,
+               (double) llama_model_size(model) / 1048576.0, (double) llama_model_n_params(model) / 1e6, variant_name,
+               threads, test, mean, sd, (r->n_prompt + r->n_gen) * 1e9 / med, ms);
+    }
+    printf("\nllama.cpp %s (node-llama-cpp %s, bundle %.8s), %s | n_ctx %d, n_batch = n_ubatch = n_ctx | KV cache f32 "
+           "| flash attention off (jitflow's attention is fused: a different algorithm, not a setting) | weight "
+           "repacking %s | %d untimed warm-up + %d timed runs\n",
+           LLAMA_REF_RELEASE, LLAMA_REF_NLC_VERSION, LLAMA_REF_COMMIT, desc, n_ctx, extra_bufts ? "on" : "off", 1,
+           reps);
+    printf("enc<P>: one llama_encode of P ids (seeded ids, the tokenizer's suffix - for T5 </s> - last); t/s = P / time, ms/seq = median time | "
+           "tg<N>: decoder KV cleared, N llama_decode of one token (decoder start token first) over the encoding "
+           "of the first enc sequence; t/s = N / time\n");
+    free(first_seq);
+    llama_batch_free(one);
+    llama_free(ctx);
+    llama_model_free(model);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 static int cmd_info(int argc, char ** argv) {
     setup_llama();
@@ -1134,6 +1412,8 @@ static void usage(void) {
         "  llama_ref decode  MODEL PROMPT... --out DIR [--n-gen N] [--n-logits K]\n"
         "  llama_ref seq2seq MODEL PROMPT... --out DIR [--n-gen N] [--n-logits K]\n"
         "  llama_ref embed   MODEL PROMPT... --out DIR [--pooling mean|cls|last|none|rank|model]\n"
+        "  llama_ref bench   MODEL [-p 256[,P..]] [-n 32[,N..]] [-t 1] [-r 5] [--seed 1234] [--n-ctx N] [--no-repack]\n"
+        "                    (encoder-decoder models: enc<P> / tg<N> rows as jitflow bench's)\n"
         "  llama_ref info [MODEL]\n"
         "common options: --prompt-file F (a prompt with F's exact bytes), --ids P1,P2,.. (default P1..Pn),\n"
         "  --model-label STR (the JSON 'model' field), --n-ctx N (128), --threads N (1), --no-repack,\n"
@@ -1150,6 +1430,7 @@ int main(int argc, char ** argv) {
     if (!strcmp(cmd, "decode")) return cmd_decode_or_seq2seq("decode", argc - 2, argv + 2, false);
     if (!strcmp(cmd, "seq2seq")) return cmd_decode_or_seq2seq("seq2seq", argc - 2, argv + 2, true);
     if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 2, argv + 2);
     usage();
     return 2;
 }
