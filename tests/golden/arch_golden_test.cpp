@@ -15,12 +15,16 @@
 #include <map>
 #include <memory>
 
+#include "golden_files.h"
 #include "jitflow/engine.h"
 #include "json_lite.h"
 #include "test_paths.h"
 
 namespace jf {
 namespace {
+
+using test::ids_of;
+using test::read_f32;
 
 struct ArchGoldenCase {
   const char* golden;  // folder under tests/data/golden
@@ -31,20 +35,6 @@ struct ArchGoldenCase {
 
 void PrintTo(const ArchGoldenCase& c, std::ostream* os) {
   *os << c.golden;
-}
-
-std::vector<int32_t> ids_of(const json_lite::Value& array) {
-  std::vector<int32_t> ids;
-  for (const auto& v : array.as_array()) ids.push_back(static_cast<int32_t>(v.as_int()));
-  return ids;
-}
-
-std::vector<float> read_f32(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  std::vector<float> data(static_cast<size_t>(in.tellg()) / sizeof(float));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
-  return data;
 }
 
 json_lite::Value read_json(const std::string& path) {
@@ -73,9 +63,22 @@ double max_abs_diff(std::span<const float> got, const float* want, size_t n) {
   return worst;
 }
 
-class DecoderGolden : public ::testing::TestWithParam<ArchGoldenCase> {};
+// Generation against llama.cpp: decoders (GPT-2) from the prompt; T5 encodes the prompt (with its
+// </s>) and decodes from the start token. Logits teacher-forced on llama.cpp's greedy tokens, and
+// the argmax wherever llama.cpp's margin is clear.
+class GenerationGolden : public ::testing::TestWithParam<ArchGoldenCase> {
+ protected:
+  // A fresh session that has seen `prompt`: a decoder evaluates it (its logits are row 0); T5
+  // encodes it and evaluates the start token.
+  static Result<std::span<const float>> start(Engine& engine, Session& session,
+                                              const std::vector<int32_t>& prompt) {
+    if (engine.info().decoder_start_token < 0) return session.eval(prompt);
+    JF_RETURN_IF_ERROR(session.encode(prompt));
+    return session.eval(std::vector<int32_t>{engine.info().decoder_start_token});
+  }
+};
 
-TEST_P(DecoderGolden, TokensLogitsAndGreedyTokensMatch) {
+TEST_P(GenerationGolden, TokensLogitsAndGreedyTokensMatch) {
   const ArchGoldenCase& c = GetParam();
   const std::string dir = golden_dir(c);
   const json_lite::Value tokens = read_json(dir + "tokens.json"), greedy = read_json(dir + "greedy.json"),
@@ -95,8 +98,9 @@ TEST_P(DecoderGolden, TokensLogitsAndGreedyTokensMatch) {
     const std::vector<int32_t> fed = ids_of(file["fed_tokens"]);
     ASSERT_EQ(golden.size(), fed.size() * static_cast<size_t>(n_vocab)) << id;
     auto session = engine->new_session();
+    auto out = start(*engine, *session, prompt_ids[id]);
     for (size_t row = 0; row < fed.size(); ++row) {
-      auto out = session->eval(row == 0 ? prompt_ids[id] : std::vector<int32_t>{fed[row]});
+      if (row > 0) out = session->eval(std::vector<int32_t>{fed[row]});
       ASSERT_TRUE(out.ok()) << out.status().to_string();
       EXPECT_LE(max_abs_diff(*out, golden.data() + row * n_vocab, n_vocab), c.max_abs)
           << id << " row " << row;
@@ -107,72 +111,16 @@ TEST_P(DecoderGolden, TokensLogitsAndGreedyTokensMatch) {
     const std::vector<int32_t> gen = ids_of(result["gen_tokens"]);
     const auto& margins = result["margins"].as_array();
     auto session = engine->new_session();
-    auto out = session->eval(ids_of(result["prompt_tokens"]));
-    ASSERT_TRUE(out.ok()) << out.status().to_string();
+    auto out = start(*engine, *session, ids_of(result["prompt_tokens"]));
     for (size_t i = 0; i < gen.size(); ++i) {
-      if (margins[i].as_number() > c.min_margin) {
-        EXPECT_EQ(std::max_element(out->begin(), out->end()) - out->begin(), gen[i])
-            << result["id"].as_string() << " step " << i;
-        ++checked;
-      }
-      if (i + 1 < gen.size()) {
-        out = session->eval(std::vector<int32_t>{gen[i]});
-        ASSERT_TRUE(out.ok()) << out.status().to_string();
-      }
-    }
-  }
-  EXPECT_GT(checked, 0) << "no golden margin above " << c.min_margin;
-}
-
-// T5: the prompt (with </s>) through the encoder, then the decoder from its start token: logits
-// teacher-forced on llama.cpp's greedy tokens, and its argmax where the margin is clear.
-class Seq2SeqGolden : public ::testing::TestWithParam<ArchGoldenCase> {};
-
-TEST_P(Seq2SeqGolden, TokensLogitsAndGreedyTokensMatch) {
-  const ArchGoldenCase& c = GetParam();
-  const std::string dir = golden_dir(c);
-  const json_lite::Value tokens = read_json(dir + "tokens.json"), greedy = read_json(dir + "greedy.json"),
-                         logits = read_json(dir + "logits.json");
-  const auto engine = load(c);
-  ASSERT_NE(engine, nullptr);
-  ASSERT_GE(engine->info().decoder_start_token, 0);
-  std::map<std::string, std::vector<int32_t>> prompt_ids;
-  for (const auto& p : tokens["prompts"].as_array()) {
-    prompt_ids[p["id"].as_string()] = ids_of(p["tokens"]);
-    EXPECT_EQ(engine->tokenize(p["text"].as_string(), true), prompt_ids[p["id"].as_string()])
-        << p["id"].as_string();
-  }
-  const int n_vocab = engine->info().n_vocab;
-  for (const auto& file : logits["files"].as_array()) {
-    const std::string id = file["id"].as_string();
-    const std::vector<float> golden = read_f32(dir + file["file"].as_string());
-    const std::vector<int32_t> fed = ids_of(file["fed_tokens"]);
-    ASSERT_EQ(fed[0], engine->info().decoder_start_token) << id;
-    auto session = engine->new_session();
-    ASSERT_TRUE(session->encode(prompt_ids[id]).ok());
-    for (size_t row = 0; row < fed.size(); ++row) {
-      auto out = session->eval(std::vector<int32_t>{fed[row]});
+      if (i > 0) out = session->eval(std::vector<int32_t>{gen[i - 1]});
       ASSERT_TRUE(out.ok()) << out.status().to_string();
-      EXPECT_LE(max_abs_diff(*out, golden.data() + row * n_vocab, n_vocab), c.max_abs)
-          << id << " row " << row;
-    }
-  }
-  int checked = 0;
-  for (const auto& result : greedy["results"].as_array()) {
-    const std::vector<int32_t> gen = ids_of(result["gen_tokens"]);
-    const auto& margins = result["margins"].as_array();
-    auto session = engine->new_session();
-    ASSERT_TRUE(session->encode(ids_of(result["prompt_tokens"])).ok());
-    auto out = session->eval(std::vector<int32_t>{engine->info().decoder_start_token});
-    for (size_t i = 0; i < gen.size() && out.ok(); ++i) {
       if (margins[i].as_number() > c.min_margin) {
         EXPECT_EQ(std::max_element(out->begin(), out->end()) - out->begin(), gen[i])
             << result["id"].as_string() << " step " << i;
         ++checked;
       }
-      if (i + 1 < gen.size()) out = session->eval(std::vector<int32_t>{gen[i]});
     }
-    ASSERT_TRUE(out.ok()) << out.status().to_string();
   }
   EXPECT_GT(checked, 0) << "no golden margin above " << c.min_margin;
 }
@@ -244,7 +192,7 @@ const ArchGoldenCase kDecoders[] = {
     {"gpt2-f16", "gpt2-f16.gguf", 5e-3f, 0.05f},
     {"gpt2-q8_0", "gpt2-q8_0.gguf", 8e-2f, 0.2f},
 };
-INSTANTIATE_TEST_SUITE_P(Models, DecoderGolden, ::testing::ValuesIn(kDecoders), case_name);
+INSTANTIATE_TEST_SUITE_P(Decoders, GenerationGolden, ::testing::ValuesIn(kDecoders), case_name);
 
 // t5-small has a ReLU FFN, test-tiny-t5 a gated-GELU one.
 const ArchGoldenCase kSeq2Seq[] = {
@@ -252,7 +200,7 @@ const ArchGoldenCase kSeq2Seq[] = {
     {"t5-small-q8_0", "t5-small-q8_0.gguf", 8e-2f, 0.2f},
     {"test-tiny-t5-f16", "test-tiny-t5-f16.gguf", 5e-3f, 0.05f},
 };
-INSTANTIATE_TEST_SUITE_P(Models, Seq2SeqGolden, ::testing::ValuesIn(kSeq2Seq), case_name);
+INSTANTIATE_TEST_SUITE_P(EncoderDecoders, GenerationGolden, ::testing::ValuesIn(kSeq2Seq), case_name);
 
 const ArchGoldenCase kEncoders[] = {
     {"bert-base-f16-none", "bert-base-f16.gguf", 5e-3f, 0},

@@ -13,11 +13,15 @@
 #include <memory>
 
 #include "jitflow/engine.h"
+#include "golden_files.h"
 #include "json_lite.h"
 #include "test_paths.h"
 
 namespace jf {
 namespace {
+
+using test::ids_of;
+using test::read_f32;
 
 struct GoldenCase {
   const char* golden;  // folder under ../shared/golden
@@ -52,20 +56,6 @@ const GoldenCase kCases[] = {
 
 // gtest prints parameters in test listings and failures: show the golden folder, not raw bytes.
 void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.golden; }
-
-std::vector<int32_t> ids_of(const json_lite::Value& array) {
-  std::vector<int32_t> ids;
-  for (const auto& v : array.as_array()) ids.push_back(static_cast<int32_t>(v.as_int()));
-  return ids;
-}
-
-std::vector<float> read_f32(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  std::vector<float> data(static_cast<size_t>(in.tellg()) / sizeof(float));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
-  return data;
-}
 
 // One engine per model file, shared by the tests of that model.
 Engine& engine_for(const std::string& model) {

@@ -10,6 +10,7 @@
 
 #include "gguf/gguf.h"
 #include "jitflow/engine.h"
+#include "golden_files.h"
 #include "json_lite.h"
 #include "kdb/kernel_db.h"
 #include "model/hparams.h"
@@ -22,25 +23,14 @@
 namespace jf {
 namespace {
 
+using test::ids_of;
+using test::read_f32;
+
 constexpr int kThreads = 2;
 constexpr float kGoldenMaxAbs = 1e-3f;  // stories260K's tolerance in golden_test.cpp
 const char* const kModel = "models/stories260K.gguf";
 
 std::string temp_kdb_path(const char* name) { return test::temp_path(std::string(name) + ".jsonl"); }
-
-std::vector<int32_t> ids_of(const json_lite::Value& array) {
-  std::vector<int32_t> ids;
-  for (const auto& v : array.as_array()) ids.push_back(static_cast<int32_t>(v.as_int()));
-  return ids;
-}
-
-std::vector<float> read_f32(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  std::vector<float> data(static_cast<size_t>(in.tellg()) / sizeof(float));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
-  return data;
-}
 
 std::unique_ptr<Engine> load_engine(bool use_kdb, const std::string& kdb_path) {
   EngineOptions options;
