@@ -25,6 +25,12 @@ Transformer::Transformer(const ModelConfig& config, WeightProvider& weights, int
                      : nullptr),
       kv_(config, n_ctx) {
   JF_CHECK(norm_row_ != nullptr && activation_row_ != nullptr);
+  if (config.n_rel_buckets > 0) {
+    decoder_buckets_.resize(static_cast<size_t>(std::max(n_ctx, 0)));
+    for (int d = 0; d < n_ctx; ++d) {
+      decoder_buckets_[d] = relative_position_bucket(-d, config.n_rel_buckets, /*bidirectional=*/false);
+    }
+  }
 }
 
 void Transformer::reserve(int64_t n, int n_out) {
@@ -170,24 +176,40 @@ Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n,
   const int64_t items_per_token = c.n_head / item_heads;
   const int64_t n_items = n_keep * items_per_token;
   const int64_t first = n - n_keep;
-  // One chunk per item: later tokens of a batch attend to more keys, and items claimed one at a
-  // time keep the threads busy until the end.
-  pool_.parallel_for(n_items, n_items, [&](int64_t item, int64_t) {
-    const int64_t row = item / items_per_token;
-    const int64_t t = first + row;
-    const int h = static_cast<int>(item % items_per_token) * item_heads;
-    const int64_t n_kv = n_past_ + t + 1;
-    AttentionShape item_shape = shape;
-    std::vector<float> bias;
-    if (relative) {
-      bias.resize(static_cast<size_t>(c.n_head) * n_kv);
-      relative_bias(w, static_cast<int>(n_kv - 1), static_cast<int>(n_kv), h, h + item_heads, bias.data());
-      item_shape.bias = bias.data();
-      item_shape.bias_stride = n_kv;
-    }
-    attention_heads(item_shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
-                    kv_.v(layer, 0), n_kv, a_.attn.data() + row * c.n_embd_q());
-  });
+  if (n_keep > 1 && !relative) {
+    // Prefill: tiles of up to 32 rows of one head share every block of its keys (attention_rows);
+    // row r attends to n_past + first + r + 1 keys. The last tiles (the most keys) go first.
+    constexpr int kTile = 32;
+    const int64_t n_tiles = (n_keep + kTile - 1) / kTile;
+    std::vector<int64_t> n_kv(n_keep);
+    for (int64_t r = 0; r < n_keep; ++r) n_kv[r] = n_past_ + first + r + 1;
+    pool_.parallel_for(n_tiles * c.n_head, n_tiles * c.n_head, [&](int64_t item, int64_t) {
+      const int64_t r0 = (n_tiles - 1 - item / c.n_head) * kTile;
+      const int h = static_cast<int>(item % c.n_head);
+      attention_rows(shape, h, h + 1, a_.q.data() + (first + r0) * c.n_embd_q(), c.n_embd_q(),
+                     static_cast<int>(std::min<int64_t>(kTile, n_keep - r0)), kv_.k(layer, 0),
+                     kv_.v(layer, 0), n_kv.data() + r0, a_.attn.data() + r0 * c.n_embd_q(), c.n_embd_q());
+    });
+  } else {
+    // One chunk per item: later tokens of a batch attend to more keys, and items claimed one at a
+    // time keep the threads busy until the end.
+    pool_.parallel_for(n_items, n_items, [&](int64_t item, int64_t) {
+      const int64_t row = item / items_per_token;
+      const int64_t t = first + row;
+      const int h = static_cast<int>(item % items_per_token) * item_heads;
+      const int64_t n_kv = n_past_ + t + 1;
+      AttentionShape item_shape = shape;
+      std::vector<float> bias;
+      if (relative) {
+        bias.resize(static_cast<size_t>(c.n_head) * n_kv);
+        relative_bias(w, static_cast<int>(n_kv - 1), static_cast<int>(n_kv), h, h + item_heads, bias.data());
+        item_shape.bias = bias.data();
+        item_shape.bias_stride = n_kv;
+      }
+      attention_heads(item_shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
+                      kv_.v(layer, 0), n_kv, a_.attn.data() + row * c.n_embd_q());
+    });
+  }
 
   const LinearInput out = site_input(layer, SparseSite::attn_out, a_.attn.data(), n_keep, c.n_embd_q());
   JF_RETURN_IF_ERROR(linears_.forward(w.o, out.x, n_keep, a_.tmp.data(), out.active));
@@ -214,8 +236,9 @@ void Transformer::relative_bias(const LayerWeights& w, int pos, int n_kv, int h_
   const TensorView& own = w.rel_bias;
   const float* table = own.present() ? own.f32() : rel_bias0_;  // [n_buckets rows of n_head]
   JF_CHECK(table != nullptr);
+  JF_CHECK(pos < static_cast<int>(decoder_buckets_.size()) && n_kv <= pos + 1);
   for (int j = 0; j < n_kv; ++j) {
-    const int bucket = relative_position_bucket(j - pos, config_.n_rel_buckets, /*bidirectional=*/false);
+    const int bucket = decoder_buckets_[pos - j];
     for (int h = h_begin; h < h_end; ++h) bias[static_cast<int64_t>(h) * n_kv + j] = table[bucket * config_.n_head + h];
   }
 }

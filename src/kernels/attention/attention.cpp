@@ -14,6 +14,14 @@ void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const 
   kBest(shape, h_begin, h_end, q, k, v, n_kv, out);
 }
 
+void attention_rows(const AttentionShape& shape, int h_begin, int h_end, const float* q, int64_t q_stride,
+                    int n_q, const float* k, const float* v, const int64_t* n_kv, float* out,
+                    int64_t out_stride) {
+  static const AttentionRowsFn kBest = select_native<Op::attention_rows>(attention_rows_generic);
+  JF_CHECK(n_q >= 1 && h_begin < h_end && h_end <= shape.n_head);
+  kBest(shape, h_begin, h_end, q, q_stride, n_q, k, v, n_kv, out, out_stride);
+}
+
 void softmax(float* x, int64_t n) {
   static const SoftmaxFn kBest = select_native<Op::softmax>(softmax_ref);
   kBest(x, n);

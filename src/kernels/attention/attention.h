@@ -20,6 +20,8 @@ struct AttentionShape {
   // bias[h * bias_stride + j] (T5's relative-position bias for this query). Null: none.
   const float* bias = nullptr;
   int64_t bias_stride = 0;
+  // attention_rows() only: query row i's bias rows start at bias + i * bias_row_stride.
+  int64_t bias_row_stride = 0;
 };
 
 // Computes query head `h` only (callers spread heads over threads). scores: scratch of n_kv floats.
@@ -37,6 +39,26 @@ using AttentionHeadsFn = void (*)(const AttentionShape& shape, int h_begin, int 
 // The fastest variant this CPU runs, chosen once.
 void attention_heads(const AttentionShape& shape, int h_begin, int h_end, const float* q, const float* k,
                      const float* v, int64_t n_kv, float* out);
+
+// Several query tokens (prefill): rows i in [0, n_q) of q and out, row i at q + i * q_stride and
+// out + i * out_stride, each [n_head, head_dim] as above; query heads [h_begin, h_end) (any heads).
+// Row i attends to keys [0, n_kv[i]) of k and v (causal prefill: each row's own count; an encoder:
+// all equal), n_kv[i] >= 1. Bias (may be null): head h of row i gets
+// bias[h * bias_stride + i * bias_row_stride + j]. Several rows share each block of K and V (the
+// rows are vector lanes), with the same online softmax and the same contract as attention_heads.
+using AttentionRowsFn = void (*)(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                                 int64_t q_stride, int n_q, const float* k, const float* v,
+                                 const int64_t* n_kv, float* out, int64_t out_stride);
+
+// The fastest variant this CPU runs, chosen once.
+void attention_rows(const AttentionShape& shape, int h_begin, int h_end, const float* q, int64_t q_stride,
+                    int n_q, const float* k, const float* v, const int64_t* n_kv, float* out,
+                    int64_t out_stride);
+
+// attention_rows by attention_head_ref, row by row (tests). scores: scratch of max n_kv floats.
+void attention_rows_ref(const AttentionShape& shape, int h_begin, int h_end, const float* q, int64_t q_stride,
+                        int n_q, const float* k, const float* v, const int64_t* n_kv, float* out,
+                        int64_t out_stride, float* scores);
 
 // In-place softmax of x[0..n): exp(x - max) / sum, the sum accumulated in double as ggml does.
 void softmax_ref(float* x, int64_t n);

@@ -184,9 +184,185 @@ TEST(AttentionDispatch, UsesTheFirstVariantThisCpuRuns) {
   EXPECT_EQ(got, want);
 }
 
+// attention_rows: n_q query rows (row stride padded past n_head * head_dim), each with its own key
+// count, against attention_head_ref row by row and head by head.
+struct RowsData {
+  AttentionShape shape;
+  int64_t q_stride = 0;
+  std::vector<float> q, k, v, bias;
+};
+
+RowsData make_rows_data(const AttentionCase& c, int n_q, int64_t max_kv, float q_gain, float ramp,
+                        uint32_t seed) {
+  const AttentionData one = make_data(c, max_kv, q_gain, ramp, seed);
+  RowsData d;
+  d.shape = one.shape;
+  d.k = one.k;
+  d.v = one.v;
+  d.q_stride = int64_t{d.shape.n_head} * c.head_dim + 5;
+  d.q = test::random_floats(n_q * d.q_stride, -q_gain, q_gain, seed + 3);
+  return d;
+}
+
+// Runs `fn` on rows [0, n_q) and heads [h_begin, h_end), and compares with attention_rows_ref; the
+// tolerance is attention_heads' with the bound taken over every row.
+void expect_rows_match_ref(AttentionRowsFn fn, const RowsData& d, int n_q, const std::vector<int64_t>& n_kv,
+                           int h_begin, int h_end, const std::string& what) {
+  const AttentionShape& s = d.shape;
+  const int hd = s.head_dim;
+  const int group = s.n_head / s.n_head_kv;
+  double score_bound = 0;
+  for (int i = 0; i < n_q; ++i) {
+    for (int h = h_begin; h < h_end; ++h) {
+      for (int64_t j = 0; j < n_kv[i]; ++j) {
+        double sum = 0;
+        for (int x = 0; x < hd; ++x) {
+          sum += std::fabs(d.q[i * d.q_stride + int64_t{h} * hd + x] *
+                           d.k[j * s.kv_stride + int64_t{h / group} * hd + x]);
+        }
+        score_bound = std::max(score_bound, sum * s.scale);
+      }
+    }
+  }
+  const double tolerance = kAttentionAbs + 0x1p-23 * score_bound;
+  const int64_t out_stride = int64_t{s.n_head} * hd + 2;
+  std::vector<float> want(n_q * out_stride, NAN), got(n_q * out_stride, NAN);
+  std::vector<float> scores(*std::max_element(n_kv.begin(), n_kv.end()));
+  attention_rows_ref(s, h_begin, h_end, d.q.data(), d.q_stride, n_q, d.k.data(), d.v.data(), n_kv.data(),
+                     want.data(), out_stride, scores.data());
+  fn(s, h_begin, h_end, d.q.data(), d.q_stride, n_q, d.k.data(), d.v.data(), n_kv.data(), got.data(),
+     out_stride);
+  for (int i = 0; i < n_q; ++i) {
+    const int64_t first = i * out_stride + int64_t{h_begin} * hd;
+    test::expect_close(got.data() + first, want.data() + first, int64_t{h_end - h_begin} * hd, 0, tolerance,
+                       what + " row " + std::to_string(i) + " heads [" + std::to_string(h_begin) + ", " +
+                           std::to_string(h_end) + ")");
+    for (int64_t x = i * out_stride; x < (i + 1) * out_stride; ++x) {
+      if (x < first || x >= first + int64_t{h_end - h_begin} * hd) {
+        ASSERT_TRUE(std::isnan(got[x])) << what << ": wrote outside its rows and heads at " << x;
+      }
+    }
+  }
+}
+
+class AttentionRowsTest : public test::KernelTest<Op::attention_rows> {};
+
+constexpr int kNQ[] = {1, 2, 3, 7, 16, 17, 33, 50};
+
+// Encoder: every row over the same keys.
+TEST_P(AttentionRowsTest, EqualKeyCountsMatchReference) {
+  for (const AttentionCase& c : kCases) {
+    for (int n_q : kNQ) {
+      for (int64_t n_kv : {int64_t{1}, int64_t{5}, int64_t{32}, int64_t{33}, int64_t{100}}) {
+        const std::string what = "head_dim=" + std::to_string(c.head_dim) +
+                                 " group=" + std::to_string(c.group) + " n_q=" + std::to_string(n_q) +
+                                 " n_kv=" + std::to_string(n_kv);
+        const RowsData d = make_rows_data(c, n_q, n_kv, 1.0f, 0.0f, static_cast<uint32_t>(n_q * 7 + n_kv));
+        const std::vector<int64_t> counts(n_q, n_kv);
+        expect_rows_match_ref(fn(), d, n_q, counts, 0, d.shape.n_head, what);
+        expect_rows_match_ref(fn(), d, n_q, counts, d.shape.n_head - 1, d.shape.n_head, what);
+        if (c.group >= 2 && c.n_head_kv >= 2) {
+          expect_rows_match_ref(fn(), d, n_q, counts, 1, c.group + 1, what);  // across groups
+        }
+      }
+    }
+  }
+}
+
+// Causal prefill: row i after n_past cached tokens attends to n_past + i + 1 keys.
+TEST_P(AttentionRowsTest, CausalKeyCountsMatchReference) {
+  for (const AttentionCase& c : kCases) {
+    for (int n_q : kNQ) {
+      for (int64_t n_past : {int64_t{0}, int64_t{1}, int64_t{30}, int64_t{70}}) {
+        const std::string what = "causal head_dim=" + std::to_string(c.head_dim) +
+                                 " group=" + std::to_string(c.group) + " n_q=" + std::to_string(n_q) +
+                                 " n_past=" + std::to_string(n_past);
+        const RowsData d =
+            make_rows_data(c, n_q, n_past + n_q, 1.0f, 0.0f, static_cast<uint32_t>(n_q + n_past));
+        std::vector<int64_t> counts(n_q);
+        for (int i = 0; i < n_q; ++i) counts[i] = n_past + i + 1;
+        expect_rows_match_ref(fn(), d, n_q, counts, 0, d.shape.n_head, what);
+        // Unordered counts (any row may end anywhere).
+        std::reverse(counts.begin(), counts.end());
+        expect_rows_match_ref(fn(), d, n_q, counts, 0, c.group, what + " reversed");
+      }
+    }
+  }
+}
+
+TEST_P(AttentionRowsTest, SharpFlatAndGrowingScoresMatchReference) {
+  for (const AttentionCase& c :
+       {AttentionCase{64, 8, 1}, AttentionCase{128, 2, 1}, AttentionCase{40, 1, 3}}) {
+    for (int64_t n_kv : {int64_t{33}, int64_t{300}}) {
+      const int n_q = 37;
+      const std::vector<int64_t> counts(n_q, n_kv);
+      const std::string what = "head_dim=" + std::to_string(c.head_dim) + " n_kv=" + std::to_string(n_kv);
+      expect_rows_match_ref(fn(), make_rows_data(c, n_q, n_kv, 20.0f, 0.0f, 11), n_q, counts, 0, c.group,
+                            "sharp " + what);
+      expect_rows_match_ref(fn(), make_rows_data(c, n_q, n_kv, 0.0f, 0.0f, 12), n_q, counts, 0, c.group,
+                            "flat " + what);
+      expect_rows_match_ref(fn(), make_rows_data(c, n_q, n_kv, 2.0f, 0.05f, 13), n_q, counts, 0, c.group,
+                            "growing " + what);
+    }
+  }
+}
+
+// T5's relative-position bias: a row per (head, query row), scale 1, equal and causal key counts.
+TEST_P(AttentionRowsTest, BiasedScoresMatchReference) {
+  for (const AttentionCase& c : {AttentionCase{64, 1, 8}, AttentionCase{32, 4, 2}}) {
+    for (int n_q : {1, 9, 40}) {
+      for (bool causal : {false, true}) {
+        const int64_t max_kv = causal ? n_q + 3 : 45;
+        RowsData d = make_rows_data(c, n_q, max_kv, 1.0f, 0.0f, static_cast<uint32_t>(n_q + 40));
+        d.shape.scale = 1.0f;
+        d.shape.bias_stride = max_kv + 5;
+        d.shape.bias_row_stride = d.shape.n_head * d.shape.bias_stride + 1;
+        d.bias = test::random_floats(n_q * d.shape.bias_row_stride, -4.0f, 4.0f, static_cast<uint32_t>(n_q));
+        d.shape.bias = d.bias.data();
+        std::vector<int64_t> counts(n_q, max_kv);
+        if (causal) {
+          for (int i = 0; i < n_q; ++i) counts[i] = 3 + i + 1;
+        }
+        const std::string what = std::string(causal ? "causal " : "") +
+                                 "biased head_dim=" + std::to_string(c.head_dim) +
+                                 " n_q=" + std::to_string(n_q);
+        expect_rows_match_ref(fn(), d, n_q, counts, 0, d.shape.n_head, what);
+        expect_rows_match_ref(fn(), d, n_q, counts, 1, 3, what);
+      }
+    }
+  }
+}
+
+TEST_P(AttentionRowsTest, LongContextMatchesReference) {
+  const AttentionCase c{64, 4, 1};
+  const int n_q = 40;
+  const int64_t n_kv = 4096;
+  std::vector<int64_t> counts(n_q);
+  for (int i = 0; i < n_q; ++i) counts[i] = n_kv - n_q + i + 1;
+  expect_rows_match_ref(fn(), make_rows_data(c, n_q, n_kv, 1.0f, 0.0f, 21), n_q, counts, 0, c.group,
+                        "n_kv=4096");
+}
+
+TEST(AttentionRowsDispatch, UsesTheFirstVariantThisCpuRuns) {
+  const AttentionCase c{64, 4, 2};
+  const int n_q = 20;
+  const RowsData d = make_rows_data(c, n_q, 50, 1.0f, 0.0f, 31);
+  const std::vector<int64_t> counts(n_q, 50);
+  const int64_t out_stride = int64_t{d.shape.n_head} * c.head_dim;
+  std::vector<float> got(n_q * out_stride), want(n_q * out_stride);
+  attention_rows(d.shape, 0, 8, d.q.data(), d.q_stride, n_q, d.k.data(), d.v.data(), counts.data(),
+                 got.data(), out_stride);
+  select_native<Op::attention_rows>(attention_rows_generic)(d.shape, 0, 8, d.q.data(), d.q_stride, n_q,
+                                                            d.k.data(), d.v.data(), counts.data(),
+                                                            want.data(), out_stride);
+  EXPECT_EQ(got, want);
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, SoftmaxTest, ::testing::ValuesIn(kernels_of(Op::softmax)), test::IsaName());
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SoftmaxTest);  // a build without vector variants
 INSTANTIATE_TEST_SUITE_P(Isa, AttentionTest, ::testing::ValuesIn(kernels_of(Op::attention_heads)),
+                         test::IsaName());
+INSTANTIATE_TEST_SUITE_P(Isa, AttentionRowsTest, ::testing::ValuesIn(kernels_of(Op::attention_rows)),
                          test::IsaName());
 
 }  // namespace

@@ -12,4 +12,10 @@ void attention_heads_avx512(const AttentionShape& shape, int h_begin, int h_end,
   attention_heads_simd<simd::Avx512F32>(shape, h_begin, h_end, q, k, v, n_kv, out);
 }
 
+void attention_rows_avx512(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                           int64_t q_stride, int n_q, const float* k, const float* v, const int64_t* n_kv,
+                           float* out, int64_t out_stride) {
+  attention_rows_simd<simd::Avx512F32>(shape, h_begin, h_end, q, q_stride, n_q, k, v, n_kv, out, out_stride);
+}
+
 }  // namespace jf

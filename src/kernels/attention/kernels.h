@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/attention/attention.h"
 #include "kernels/simd/f32.h"
@@ -228,6 +229,167 @@ void attention_heads_simd(const AttentionShape& s, int h_begin, int h_end, const
   }
 }
 
+// attention_rows: the query rows of a tile are the vector lanes. Per block of keys, the scores
+// st[j][i] = q_i · k_j come from register tiles of kRowsKeys keys x kRowsVectors vectors of rows (the
+// queries held transposed, qt[d][i]), the softmax state is per lane (max and exp are vertical, no
+// horizontal reductions), and the outputs, held transposed too (ot[d][i]), take Σ_j st[j][i] v_j[d]
+// in tiles of kRowsKeys dims x kRowsVectors vectors.
+template <typename V>
+inline constexpr int kRowsVectors = V::kLanes >= 8 ? 2 : 4;
+template <typename V>
+inline constexpr int kRowsKeys = V::kLanes >= 16 ? 8 : 4;
+// Keys per block of attention_rows (its scores, [keys][rows], stay in L1).
+inline constexpr int kRowsBlockKeys = 64;
+// Query rows per tile.
+template <typename V>
+inline constexpr int kRowsTile = kRowsVectors<V>* V::kLanes;
+
+// st[r][0, NQ) = scale * (k_r · qt) for the nk <= KJ key rows k_r = k + r * stride (rows past nk
+// repeat the last one and are not stored).
+template <typename V>
+void rows_scores_tile(const float* k, int64_t stride, int nk, const float* qt, int hd, float scale,
+                      float* st) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::kLanes, QV = kRowsVectors<V>, KJ = kRowsKeys<V>, NQ = kRowsTile<V>;
+  const float* kr[KJ];
+  for (int r = 0; r < KJ; ++r) kr[r] = k + std::min(r, nk - 1) * stride;
+  Reg acc[KJ][QV];
+  for (int r = 0; r < KJ; ++r)
+    for (int c = 0; c < QV; ++c) acc[r][c] = V::zero();
+  for (int d = 0; d < hd; ++d) {
+    Reg qd[QV];
+    for (int c = 0; c < QV; ++c) qd[c] = V::load(qt + d * NQ + c * W);
+    for (int r = 0; r < KJ; ++r) {
+      const Reg kd = V::set1(kr[r][d]);
+      for (int c = 0; c < QV; ++c) acc[r][c] = V::fmadd(kd, qd[c], acc[r][c]);
+    }
+  }
+  const Reg vscale = V::set1(scale);
+  for (int r = 0; r < nk; ++r)
+    for (int c = 0; c < QV; ++c) V::store(st + r * NQ + c * W, V::mul(acc[r][c], vscale));
+}
+
+// ot[d][0, NQ) = ot[d][0, NQ) * factor + Σ_j st[j][0, NQ) v_j[d] for the nd <= KJ dims d of d0 ..
+// (dims past nd repeat the last one and are not stored); v_j = v + j * stride.
+template <typename V>
+void rows_values_tile(const float* st, int nb, const float* v, int64_t stride, int d0, int nd,
+                      const typename V::Reg* factor, float* ot) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::kLanes, QV = kRowsVectors<V>, DJ = kRowsKeys<V>, NQ = kRowsTile<V>;
+  int dd[DJ];
+  for (int r = 0; r < DJ; ++r) dd[r] = d0 + std::min(r, nd - 1);
+  Reg acc[DJ][QV];
+  for (int r = 0; r < DJ; ++r)
+    for (int c = 0; c < QV; ++c) acc[r][c] = V::mul(V::load(ot + dd[r] * NQ + c * W), factor[c]);
+  for (int j = 0; j < nb; ++j) {
+    Reg p[QV];
+    for (int c = 0; c < QV; ++c) p[c] = V::load(st + j * NQ + c * W);
+    const float* vj = v + j * stride;
+    for (int r = 0; r < DJ; ++r) {
+      const Reg vd = V::set1(vj[dd[r]]);
+      for (int c = 0; c < QV; ++c) acc[r][c] = V::fmadd(vd, p[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < nd; ++r)
+    for (int c = 0; c < QV; ++c) V::store(ot + dd[r] * NQ + c * W, acc[r][c]);
+}
+
+// One tile of nq <= NQ rows of head h. scratch: 2 * hd * NQ + kRowsBlockKeys * NQ floats.
+template <typename V>
+void attention_rows_tile(const AttentionShape& s, int h, const float* q, int64_t q_stride, int nq,
+                         const float* k, const float* v, const int64_t* n_kv, const float* bias, float* out,
+                         int64_t out_stride, float* scratch) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::kLanes, QV = kRowsVectors<V>, KJ = kRowsKeys<V>, NQ = kRowsTile<V>;
+  constexpr int KB = kRowsBlockKeys;
+  static_assert(sizeof(typename V::DAcc) == W * sizeof(double), "DAcc holds lane i's sum in double i");
+  const int hd = s.head_dim;
+  const int64_t kv_offset = static_cast<int64_t>(h / (s.n_head / s.n_head_kv)) * hd;
+  float* qt = scratch;
+  float* ot = qt + static_cast<int64_t>(hd) * NQ;
+  float* st = ot + static_cast<int64_t>(hd) * NQ;
+  // Lanes past nq: zero queries over the last row's keys (computed, never written out).
+  int64_t lane_kv[NQ];
+  int64_t min_kv = n_kv[0], max_kv = n_kv[0];
+  for (int i = 0; i < NQ; ++i) {
+    lane_kv[i] = n_kv[std::min(i, nq - 1)];
+    min_kv = std::min(min_kv, lane_kv[i]);
+    max_kv = std::max(max_kv, lane_kv[i]);
+  }
+  for (int d = 0; d < hd; ++d) {
+    for (int i = 0; i < NQ; ++i)
+      qt[d * NQ + i] = i < nq ? q[i * q_stride + static_cast<int64_t>(h) * hd + d] : 0.0f;
+  }
+  std::memset(ot, 0, static_cast<size_t>(hd) * NQ * sizeof(float));
+  Reg run_max[QV];
+  for (int c = 0; c < QV; ++c) run_max[c] = V::set1(-INFINITY);
+  double sum[NQ] = {};
+
+  for (int64_t j0 = 0; j0 < max_kv; j0 += KB) {
+    const int nb = static_cast<int>(std::min<int64_t>(KB, max_kv - j0));
+    const float* kb = k + j0 * s.kv_stride + kv_offset;
+    const float* vb = v + j0 * s.kv_stride + kv_offset;
+    for (int j = 0; j < nb; j += KJ)
+      rows_scores_tile<V>(kb + j * s.kv_stride, s.kv_stride, std::min(KJ, nb - j), qt, hd, s.scale,
+                          st + j * NQ);
+    if (bias != nullptr) {
+      for (int i = 0; i < nq; ++i) {
+        const float* bi = bias + i * s.bias_row_stride + j0;
+        const int n = static_cast<int>(std::min<int64_t>(nb, lane_kv[i] - j0));
+        for (int j = 0; j < n; ++j) st[j * NQ + i] += bi[j];
+      }
+    }
+    if (j0 + nb > min_kv) {  // keys past some row's count
+      for (int i = 0; i < NQ; ++i) {
+        for (int64_t j = std::max<int64_t>(lane_kv[i] - j0, 0); j < nb; ++j) st[j * NQ + i] = -INFINITY;
+      }
+    }
+    // New running max per lane, the factor that moves the earlier sums to it, and the weights.
+    Reg factor[QV];
+    alignas(64) float factor_lanes[NQ];
+    for (int c = 0; c < QV; ++c) {
+      Reg m = run_max[c];
+      for (int j = 0; j < nb; ++j) m = V::max(m, V::load(st + j * NQ + c * W));
+      factor[c] = V::exp(V::sub(run_max[c], m));
+      run_max[c] = m;
+      V::store(factor_lanes + c * W, factor[c]);
+      typename V::DAcc block_sum = V::dzero();
+      for (int j = 0; j < nb; ++j) {
+        const Reg e = V::exp(V::sub(V::load(st + j * NQ + c * W), m));
+        V::store(st + j * NQ + c * W, e);
+        block_sum = V::add_widened(block_sum, e);
+      }
+      double lanes[W];
+      std::memcpy(lanes, &block_sum, sizeof(lanes));
+      for (int i = 0; i < W; ++i) sum[c * W + i] = sum[c * W + i] * factor_lanes[c * W + i] + lanes[i];
+    }
+    for (int d = 0; d < hd; d += KJ)
+      rows_values_tile<V>(st, nb, vb, s.kv_stride, d, std::min(KJ, hd - d), factor, ot);
+  }
+  for (int i = 0; i < nq; ++i) {
+    const float inv = static_cast<float>(1.0 / sum[i]);
+    float* o = out + i * out_stride + static_cast<int64_t>(h) * hd;
+    for (int d = 0; d < hd; ++d) o[d] = ot[d * NQ + i] * inv;
+  }
+}
+
+// See attention_rows().
+template <typename V>
+void attention_rows_simd(const AttentionShape& s, int h_begin, int h_end, const float* q, int64_t q_stride,
+                         int n_q, const float* k, const float* v, const int64_t* n_kv, float* out,
+                         int64_t out_stride) {
+  constexpr int NQ = kRowsTile<V>;
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(2 * s.head_dim + kRowsBlockKeys) * NQ);
+  for (int h = h_begin; h < h_end; ++h) {
+    for (int i0 = 0; i0 < n_q; i0 += NQ) {
+      const float* bias = s.bias != nullptr ? s.bias + h * s.bias_stride + i0 * s.bias_row_stride : nullptr;
+      attention_rows_tile<V>(s, h, q + i0 * q_stride, q_stride, std::min(NQ, n_q - i0), k, v, n_kv + i0, bias,
+                             out + i0 * out_stride, out_stride, scratch.data());
+    }
+  }
+}
+
 void softmax_avx2(float* x, int64_t n);
 void softmax_avx512(float* x, int64_t n);
 void softmax_neon(float* x, int64_t n);
@@ -243,5 +405,21 @@ void attention_heads_wasm_simd128(const AttentionShape& shape, int h_begin, int 
                                   const float* k, const float* v, int64_t n_kv, float* out);
 void attention_heads_generic(const AttentionShape& shape, int h_begin, int h_end, const float* q,
                              const float* k, const float* v, int64_t n_kv, float* out);
+
+void attention_rows_avx2(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                         int64_t q_stride, int n_q, const float* k, const float* v, const int64_t* n_kv,
+                         float* out, int64_t out_stride);
+void attention_rows_avx512(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                           int64_t q_stride, int n_q, const float* k, const float* v, const int64_t* n_kv,
+                           float* out, int64_t out_stride);
+void attention_rows_neon(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                         int64_t q_stride, int n_q, const float* k, const float* v, const int64_t* n_kv,
+                         float* out, int64_t out_stride);
+void attention_rows_wasm_simd128(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                                 int64_t q_stride, int n_q, const float* k, const float* v,
+                                 const int64_t* n_kv, float* out, int64_t out_stride);
+void attention_rows_generic(const AttentionShape& shape, int h_begin, int h_end, const float* q,
+                            int64_t q_stride, int n_q, const float* k, const float* v, const int64_t* n_kv,
+                            float* out, int64_t out_stride);
 
 }  // namespace jf

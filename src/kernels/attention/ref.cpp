@@ -38,4 +38,15 @@ void attention_head_ref(const AttentionShape& s, int h, const float* q, const fl
   }
 }
 
+void attention_rows_ref(const AttentionShape& s, int h_begin, int h_end, const float* q, int64_t q_stride,
+                        int n_q, const float* k, const float* v, const int64_t* n_kv, float* out,
+                        int64_t out_stride, float* scores) {
+  for (int i = 0; i < n_q; ++i) {
+    AttentionShape row = s;
+    if (s.bias != nullptr) row.bias = s.bias + i * s.bias_row_stride;
+    for (int h = h_begin; h < h_end; ++h)
+      attention_head_ref(row, h, q + i * q_stride, k, v, n_kv[i], out + i * out_stride, scores);
+  }
+}
+
 }  // namespace jf
