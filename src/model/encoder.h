@@ -59,8 +59,11 @@ class Encoder {
   void norm_rows(const NormWeight& w, const std::vector<float>& in, std::vector<float>& out, int64_t n);
   Status attention_block(int layer, std::span<const int> lengths, int64_t n);
   Status ffn_block(const LayerWeights& w, int64_t n);
-  // T5: the bias rows [n_head, length] of a query at `pos` of a sequence of `length`, into out.
-  void relative_bias(int layer, int pos, int length, float* out) const;
+  // T5: the layer's bias by distance, [n_head rows of 2 * max_length - 1]: element d of head h's row
+  // is the bias of a key at j - pos = d - (max_length - 1) (the bucket depends on j - pos alone), so
+  // the bias row of head h for the query at pos of a sequence of length L <= max_length is the L
+  // elements from max_length - 1 - pos.
+  std::vector<float> relative_bias_by_distance(int layer, int max_length) const;
 
   ModelConfig config_;
   EncoderStack stack_;

@@ -80,6 +80,9 @@ class Transformer {
   ActivationRowFn activation_row_;
   RopeParams rope_;
   const float* rel_bias0_;  // T5: layer 0's relative-position table, for layers without their own
+  // T5: the decoder's bucket of a key `d` positions before the query, d = 0..n_ctx-1 (a bucket costs
+  // a log: computed once, not per key and token).
+  std::vector<int> decoder_buckets_;
   KvCache kv_;
   // T5: the encoder output's keys and values per layer [n_cross, n_embd_kv].
   std::vector<std::vector<float>> cross_k_, cross_v_;
