@@ -130,15 +130,6 @@ Status Encoder::attention_block(int layer, std::span<const int> lengths, int64_t
   const float* in = pre_norm ? xn_.data() : x_.data();
   JF_RETURN_IF_ERROR(linears_.forward({{&w.q, q_.data()}, {&w.k, k_.data()}, {&w.v, v_.data()}}, in, n));
 
-  // Each token's sequence: where it starts and how long it is, and its position in it.
-  std::vector<int64_t> seq_start(n), seq_length(n);
-  int64_t t = 0;
-  for (int length : lengths) {
-    for (int i = 0; i < length; ++i, ++t) {
-      seq_start[t] = t - i;
-      seq_length[t] = length;
-    }
-  }
   const bool relative = c.arch_info->positions == PositionKind::kRelativeBias;
   AttentionShape shape;
   shape.n_head = c.n_head;
@@ -146,40 +137,55 @@ Status Encoder::attention_block(int layer, std::span<const int> lengths, int64_t
   shape.head_dim = c.head_dim;
   shape.kv_stride = c.n_embd_kv();
   shape.scale = c.arch_info->unscaled_attention ? 1.0f : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  // T5: one item is a whole token (its bias rows are made once for all its heads).
-  const int item_heads =
-      relative ? c.n_head : heads_per_item(c.n_head / c.n_head_kv, n * c.n_head_kv, pool_.n_threads());
-  const int64_t items_per_token = c.n_head / item_heads;
-  const int64_t n_items = n * items_per_token;
+  // One item = a tile of up to 32 query rows of one sequence and one head, which share every block
+  // of its keys (attention_rows). T5: all heads (the bias rows are made once per token), in tiles
+  // small enough that short inputs still spread over the threads.
+  struct Item {
+    int64_t first, row0;  // the sequence's first token; the tile's first row in it
+    int rows, length, h;
+  };
+  std::vector<Item> items;
+  int64_t first = 0;
+  for (int length : lengths) {
+    const int tile = relative ? static_cast<int>(std::clamp<int64_t>(
+                                    (length + 4 * pool_.n_threads() - 1) / (4 * pool_.n_threads()), 1, 32))
+                              : 32;
+    for (int h = 0; h < (relative ? 1 : c.n_head); ++h) {
+      for (int row0 = 0; row0 < length; row0 += tile)
+        items.push_back({first, row0, std::min(tile, length - row0), length, h});
+    }
+    first += length;
+  }
   const int max_length = lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
   const std::vector<float> by_distance =
       relative && max_length > 0 ? relative_bias_by_distance(layer, max_length) : std::vector<float>();
   const int64_t distance_width = 2 * static_cast<int64_t>(max_length) - 1;
-  pool_.parallel_for(n_items, pool_.chunk_count(n_items), [&](int64_t begin, int64_t end) {
+  const int64_t n_items = static_cast<int64_t>(items.size());
+  pool_.parallel_for(n_items, n_items, [&](int64_t item_index, int64_t) {
+    const Item& item = items[item_index];
+    const std::vector<int64_t> n_kv(item.rows, item.length);
     std::vector<float> bias;
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t row = item / items_per_token;
-      const int h = static_cast<int>(item % items_per_token) * item_heads;
-      const int64_t first = seq_start[row] * shape.kv_stride;
-      AttentionShape item_shape = shape;
-      if (relative) {
-        bias.resize(static_cast<size_t>(c.n_head) * seq_length[row]);
-        const int64_t pos = row - seq_start[row];
-        for (int head = 0; head < c.n_head; ++head) {
-          const float* from = by_distance.data() + head * distance_width + (max_length - 1 - pos);
-          std::memcpy(bias.data() + head * seq_length[row], from, seq_length[row] * sizeof(float));
+    AttentionShape item_shape = shape;
+    if (relative) {
+      // [row][head][key]
+      bias.resize(static_cast<size_t>(item.rows) * c.n_head * item.length);
+      for (int i = 0; i < item.rows; ++i) {
+        const int64_t pos = item.row0 + i;
+        float* row = bias.data() + static_cast<int64_t>(i) * c.n_head * item.length;
+        for (int h = 0; h < c.n_head; ++h) {
+          const float* from = by_distance.data() + h * distance_width + (max_length - 1 - pos);
+          std::memcpy(row + static_cast<int64_t>(h) * item.length, from, item.length * sizeof(float));
         }
-        item_shape.bias = bias.data();
-        item_shape.bias_stride = seq_length[row];
       }
-      // Heads of one KV group at a time (the kernel's contract).
-      const int group = c.n_head / c.n_head_kv;
-      for (int g = h; g < h + item_heads; g += std::min(group, item_heads)) {
-        attention_heads(item_shape, g, g + std::min(group, item_heads), q_.data() + row * c.n_embd_q(),
-                        k_.data() + first, v_.data() + first, seq_length[row],
-                        attn_.data() + row * c.n_embd_q());
-      }
+      item_shape.bias = bias.data();
+      item_shape.bias_stride = item.length;
+      item_shape.bias_row_stride = static_cast<int64_t>(c.n_head) * item.length;
     }
+    const int64_t row = item.first + item.row0;
+    attention_rows(item_shape, item.h, relative ? c.n_head : item.h + 1, q_.data() + row * c.n_embd_q(),
+                   c.n_embd_q(), item.rows, k_.data() + item.first * shape.kv_stride,
+                   v_.data() + item.first * shape.kv_stride, n_kv.data(), attn_.data() + row * c.n_embd_q(),
+                   c.n_embd_q());
   });
 
   JF_RETURN_IF_ERROR(linears_.forward(w.o, attn_.data(), n, tmp_.data()));
