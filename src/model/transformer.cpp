@@ -176,40 +176,24 @@ Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n,
   const int64_t items_per_token = c.n_head / item_heads;
   const int64_t n_items = n_keep * items_per_token;
   const int64_t first = n - n_keep;
-  if (n_keep > 1 && !relative) {
-    // Prefill: tiles of up to 32 rows of one head share every block of its keys (attention_rows);
-    // row r attends to n_past + first + r + 1 keys. The last tiles (the most keys) go first.
-    constexpr int kTile = 32;
-    const int64_t n_tiles = (n_keep + kTile - 1) / kTile;
-    std::vector<int64_t> n_kv(n_keep);
-    for (int64_t r = 0; r < n_keep; ++r) n_kv[r] = n_past_ + first + r + 1;
-    pool_.parallel_for(n_tiles * c.n_head, n_tiles * c.n_head, [&](int64_t item, int64_t) {
-      const int64_t r0 = (n_tiles - 1 - item / c.n_head) * kTile;
-      const int h = static_cast<int>(item % c.n_head);
-      attention_rows(shape, h, h + 1, a_.q.data() + (first + r0) * c.n_embd_q(), c.n_embd_q(),
-                     static_cast<int>(std::min<int64_t>(kTile, n_keep - r0)), kv_.k(layer, 0),
-                     kv_.v(layer, 0), n_kv.data() + r0, a_.attn.data() + r0 * c.n_embd_q(), c.n_embd_q());
-    });
-  } else {
-    // One chunk per item: later tokens of a batch attend to more keys, and items claimed one at a
-    // time keep the threads busy until the end.
-    pool_.parallel_for(n_items, n_items, [&](int64_t item, int64_t) {
-      const int64_t row = item / items_per_token;
-      const int64_t t = first + row;
-      const int h = static_cast<int>(item % items_per_token) * item_heads;
-      const int64_t n_kv = n_past_ + t + 1;
-      AttentionShape item_shape = shape;
-      std::vector<float> bias;
-      if (relative) {
-        bias.resize(static_cast<size_t>(c.n_head) * n_kv);
-        relative_bias(w, static_cast<int>(n_kv - 1), static_cast<int>(n_kv), h, h + item_heads, bias.data());
-        item_shape.bias = bias.data();
-        item_shape.bias_stride = n_kv;
-      }
-      attention_heads(item_shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
-                      kv_.v(layer, 0), n_kv, a_.attn.data() + row * c.n_embd_q());
-    });
-  }
+  // One chunk per item: later tokens of a batch attend to more keys, and items claimed one at a
+  // time keep the threads busy until the end.
+  pool_.parallel_for(n_items, n_items, [&](int64_t item, int64_t) {
+    const int64_t row = item / items_per_token;
+    const int64_t t = first + row;
+    const int h = static_cast<int>(item % items_per_token) * item_heads;
+    const int64_t n_kv = n_past_ + t + 1;
+    AttentionShape item_shape = shape;
+    std::vector<float> bias;
+    if (relative) {
+      bias.resize(static_cast<size_t>(c.n_head) * n_kv);
+      relative_bias(w, static_cast<int>(n_kv - 1), static_cast<int>(n_kv), h, h + item_heads, bias.data());
+      item_shape.bias = bias.data();
+      item_shape.bias_stride = n_kv;
+    }
+    attention_heads(item_shape, h, h + item_heads, a_.q.data() + t * c.n_embd_q(), kv_.k(layer, 0),
+                    kv_.v(layer, 0), n_kv, a_.attn.data() + row * c.n_embd_q());
+  });
 
   const LinearInput out = site_input(layer, SparseSite::attn_out, a_.attn.data(), n_keep, c.n_embd_q());
   JF_RETURN_IF_ERROR(linears_.forward(w.o, out.x, n_keep, a_.tmp.data(), out.active));
