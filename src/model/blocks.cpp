@@ -1,8 +1,8 @@
 #include "model/blocks.h"
 
-#include <bit>
 #include <cstdint>
 
+#include "base/bit_cast.h"
 #include "kernels/gelu/gelu.h"
 #include "kernels/layernorm/layernorm.h"
 #include "kernels/rmsnorm/rmsnorm.h"
@@ -37,9 +37,9 @@ void gelu_row(const float*, const float* up, float* out, int64_t n) {
 // the bits are kept under that mask: the same values, NaN and -0 (both give +0) included.
 void relu_row(const float*, const float* up, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const uint32_t bits = std::bit_cast<uint32_t>(up[i]);
+    const uint32_t bits = bit_cast<uint32_t>(up[i]);
     const uint32_t keep = 0u - static_cast<uint32_t>(bits - 1u < 0x7f800000u);
-    out[i] = std::bit_cast<float>(bits & keep);
+    out[i] = bit_cast<float>(bits & keep);
   }
 }
 
