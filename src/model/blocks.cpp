@@ -1,5 +1,6 @@
 #include "model/blocks.h"
 
+#include <cmath>
 #include <cstdint>
 
 #include "base/bit_cast.h"
@@ -67,6 +68,16 @@ ActivationRowFn activation_row_fn(FfnKind kind) {
       return relu_row;
   }
   return nullptr;
+}
+
+AttentionShape attention_shape(const ModelConfig& c, int64_t kv_stride) {
+  AttentionShape shape;
+  shape.n_head = c.n_head;
+  shape.n_head_kv = c.n_head_kv;
+  shape.head_dim = c.head_dim;
+  shape.kv_stride = kv_stride;
+  shape.scale = c.arch_info->unscaled_attention ? 1.0f : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  return shape;
 }
 
 void add_into(float* dst, const float* src, int64_t n) {

@@ -7,6 +7,7 @@
 
 #include "base/thread_pool.h"
 #include "jitflow/status.h"
+#include "kernels/attention/attention.h"
 #include "kernels/rope/rope.h"
 #include "model/arch.h"
 #include "model/hparams.h"
@@ -25,6 +26,10 @@ ActivationRowFn activation_row_fn(FfnKind kind);
 // RoPE of a RoPE architecture: its pairing, the config's frequencies and the optional per-pair
 // frequency factors (rope_freqs, may be absent).
 RopeParams rope_params(const ModelConfig& c, const TensorView& rope_freqs);
+
+// The attention of the config's heads over K/V rows kv_stride floats apart, scaled by 1/sqrt(head_dim)
+// unless the row's attention is unscaled (T5); no bias.
+AttentionShape attention_shape(const ModelConfig& c, int64_t kv_stride);
 
 // dst[i] += src[i] for i < n (residual adds).
 void add_into(float* dst, const float* src, int64_t n);

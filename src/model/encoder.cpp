@@ -131,12 +131,7 @@ Status Encoder::attention_block(int layer, std::span<const int> lengths, int64_t
   JF_RETURN_IF_ERROR(linears_.forward({{&w.q, q_.data()}, {&w.k, k_.data()}, {&w.v, v_.data()}}, in, n));
 
   const bool relative = c.arch_info->positions == PositionKind::kRelativeBias;
-  AttentionShape shape;
-  shape.n_head = c.n_head;
-  shape.n_head_kv = c.n_head_kv;
-  shape.head_dim = c.head_dim;
-  shape.kv_stride = c.n_embd_kv();
-  shape.scale = c.arch_info->unscaled_attention ? 1.0f : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const AttentionShape shape = attention_shape(c, c.n_embd_kv());
   // One item = a tile of up to 32 query rows of one sequence and one head, which share every block
   // of its keys (attention_rows). T5: all heads (the bias rows are made once per token), in tiles
   // small enough that short inputs still spread over the threads.

@@ -169,7 +169,7 @@ Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n,
     std::memcpy(kv_.v(layer, n_past_ + t), a_.v.data() + t * kv_width, kv_width * sizeof(float));
   });
 
-  const AttentionShape shape = attention_shape(kv_width);
+  const AttentionShape shape = attention_shape(config_, kv_width);
   const bool relative = c.arch_info->positions == PositionKind::kRelativeBias;
   // One item = query heads [h, h + item_heads) of one token, all of one KV group.
   const int item_heads = heads_per_item(c.n_head / c.n_head_kv, n_keep * c.n_head_kv, pool_.n_threads());
@@ -200,17 +200,6 @@ Status Transformer::attention_block(const LayerWeights& w, int layer, int64_t n,
   if (first > 0) std::memmove(a_.x.data(), a_.x.data() + first * c.n_embd, n_keep * c.n_embd * sizeof(float));
   add_into(a_.x.data(), a_.tmp.data(), n_keep * c.n_embd);
   return Status();
-}
-
-AttentionShape Transformer::attention_shape(int64_t kv_stride) const {
-  const ModelConfig& c = config_;
-  AttentionShape shape;
-  shape.n_head = c.n_head;
-  shape.n_head_kv = c.n_head_kv;
-  shape.head_dim = c.head_dim;
-  shape.kv_stride = kv_stride;
-  shape.scale = c.arch_info->unscaled_attention ? 1.0f : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  return shape;
 }
 
 // bias[h * n_kv + j] for heads [h_begin, h_end) of the query at `pos` over keys 0..n_kv-1: T5's
@@ -251,7 +240,7 @@ Status Transformer::cross_attention_block(const LayerWeights& w, int layer, int6
   const ModelConfig& c = config_;
   norm_block(w.cross_norm, n);
   JF_RETURN_IF_ERROR(linears_.forward(w.cross_q, a_.xn.data(), n, a_.q.data()));
-  const AttentionShape shape = attention_shape(c.n_embd_kv());
+  const AttentionShape shape = attention_shape(c, c.n_embd_kv());
   const int group = c.n_head / c.n_head_kv;
   const int64_t n_items = n * c.n_head_kv;
   pool_.parallel_for(n_items, pool_.chunk_count(n_items), [&](int64_t begin, int64_t end) {

@@ -65,7 +65,6 @@ class Transformer {
   void norm_block(const NormWeight& w, int64_t n);  // xn = norm(x), rows 0..n-1
   Status attention_block(const LayerWeights& w, int layer, int64_t n, int64_t n_keep);
   Status cross_attention_block(const LayerWeights& w, int layer, int64_t n);
-  AttentionShape attention_shape(int64_t kv_stride) const;
   void relative_bias(const LayerWeights& w, int pos, int n_kv, int h_begin, int h_end, float* bias);
   Status ffn_block(const LayerWeights& w, int layer, int64_t n);
   Status output_head(int64_t n);
