@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "base/checked_math.h"
 
@@ -58,6 +59,27 @@ GgufValue make_value(GgufType type, decltype(GgufValue::data) data) {
   return v;
 }
 
+std::string shape_string(const std::vector<int64_t>& ne) {
+  std::string s = "[";
+  for (size_t d = 0; d < ne.size(); ++d) s += (d > 0 ? ", " : "") + std::to_string(ne[d]);
+  return s + "]";
+}
+
+// The data bytes of a tensor of shape `ne` in `dtype`, or an error naming it where no such tensor can
+// exist (no dimensions or too many, rows not whole blocks, a size beyond 64 bits).
+Result<uint64_t> tensor_data_bytes(const std::string& name, DType dtype, const std::vector<int64_t>& ne) {
+  const DTypeInfo& info = dtype_info(dtype);
+  std::optional<uint64_t> n_elements = 1;
+  for (int64_t d : ne) n_elements = d < 0 || !n_elements ? std::nullopt : checked_mul(*n_elements, d);
+  const std::optional<uint64_t> n_bytes =
+      n_elements ? checked_mul(*n_elements / info.block_size, info.block_bytes) : std::nullopt;
+  if (ne.empty() || ne.size() > kGgufMaxDims || ne[0] % info.block_size != 0 || !n_bytes) {
+    return error(StatusCode::kInvalidArgument, "tensor '%s': shape %s does not fit type %s", name.c_str(),
+                 shape_string(ne).c_str(), info.name);
+  }
+  return *n_bytes;
+}
+
 }  // namespace
 
 void GgufWriter::set_uint32(const std::string& key, uint32_t value) {
@@ -87,8 +109,13 @@ void GgufWriter::set_value(const std::string& key, GgufValue value) {
   metadata_.emplace_back(key, std::move(value));
 }
 
-void GgufWriter::add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne, std::vector<uint8_t> data) {
-  tensors_.push_back({name, dtype, std::move(ne), std::move(data)});
+void GgufWriter::add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne,
+                            std::vector<uint8_t> data) {
+  tensors_.push_back({name, dtype, std::move(ne), std::move(data), nullptr});
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne, TensorMaker make) {
+  tensors_.push_back({name, dtype, std::move(ne), {}, std::move(make)});
 }
 
 Status GgufWriter::copy_tensor(const GgufFile& file, const TensorInfo& tensor) {
@@ -99,7 +126,7 @@ Status GgufWriter::copy_tensor(const GgufFile& file, const TensorInfo& tensor) {
   return Status();
 }
 
-Result<std::vector<uint8_t>> GgufWriter::header_bytes(uint32_t alignment) const {
+Result<std::vector<uint8_t>> GgufWriter::header_bytes(uint32_t alignment, uint64_t* data_bytes) const {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
     return error(StatusCode::kInvalidArgument, "GGUF alignment %u is not a power of two", alignment);
   }
@@ -126,50 +153,89 @@ Result<std::vector<uint8_t>> GgufWriter::header_bytes(uint32_t alignment) const 
   }
   uint64_t offset = 0;
   for (const PendingTensor& t : tensors_) {
-    uint64_t n_elements = 1;
-    for (int64_t d : t.ne) n_elements *= static_cast<uint64_t>(d);
-    const DTypeInfo& info = dtype_info(t.dtype);
-    if (t.ne.empty() || t.ne.size() > kGgufMaxDims || t.ne[0] % info.block_size != 0 ||
-        n_elements / info.block_size * info.block_bytes != t.data.size()) {
-      return error(StatusCode::kInvalidArgument, "tensor '%s': %zu data bytes do not match its shape and type %s",
-                   t.name.c_str(), t.data.size(), info.name);
+    JF_ASSIGN_OR_RETURN(const uint64_t n_bytes, tensor_data_bytes(t.name, t.dtype, t.ne));
+    if (!t.make && n_bytes != t.data.size()) {
+      return error(StatusCode::kInvalidArgument,
+                   "tensor '%s': %zu data bytes do not match its shape and type %s", t.name.c_str(),
+                   t.data.size(), dtype_name(t.dtype));
     }
     out.string(t.name);
     out.pod<uint32_t>(static_cast<uint32_t>(t.ne.size()));
     for (int64_t d : t.ne) out.pod<uint64_t>(static_cast<uint64_t>(d));
-    out.pod<uint32_t>(info.gguf_id);
+    out.pod<uint32_t>(dtype_info(t.dtype).gguf_id);
     out.pod<uint64_t>(offset);
-    offset = *checked_align_up(offset + t.data.size(), alignment);
+    const std::optional<uint64_t> end = checked_add(offset, n_bytes);
+    const std::optional<uint64_t> next = end ? checked_align_up(*end, alignment) : std::nullopt;
+    if (!next) {
+      return error(StatusCode::kInvalidArgument, "tensor '%s' ends beyond 2^64 bytes", t.name.c_str());
+    }
+    offset = *next;
   }
   out.pad_to(alignment);
+  if (data_bytes != nullptr) *data_bytes = offset;
   return std::move(out.bytes);
+}
+
+Result<const std::vector<uint8_t>*> GgufWriter::data_of(const PendingTensor& t, std::vector<uint8_t>* made) {
+  if (!t.make) return &t.data;
+  Result<std::vector<uint8_t>> bytes = t.make();
+  if (!bytes.ok()) {
+    return Status(bytes.status().code(), "tensor '" + t.name + "': " + bytes.status().message());
+  }
+  *made = std::move(bytes).value();
+  JF_ASSIGN_OR_RETURN(const uint64_t n_bytes, tensor_data_bytes(t.name, t.dtype, t.ne));
+  if (made->size() != n_bytes) {
+    return error(StatusCode::kInvalidArgument,
+                 "tensor '%s': its maker gave %zu bytes, but shape %s in %s takes %llu", t.name.c_str(),
+                 made->size(), shape_string(t.ne).c_str(), dtype_name(t.dtype),
+                 static_cast<unsigned long long>(n_bytes));
+  }
+  return made;
 }
 
 Result<std::vector<uint8_t>> GgufWriter::to_bytes(uint32_t alignment) const {
   JF_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, header_bytes(alignment));
   for (const PendingTensor& t : tensors_) {
-    bytes.insert(bytes.end(), t.data.begin(), t.data.end());
+    std::vector<uint8_t> made;
+    JF_ASSIGN_OR_RETURN(const std::vector<uint8_t>* data, data_of(t, &made));
+    bytes.insert(bytes.end(), data->begin(), data->end());
     bytes.resize(*checked_align_up(bytes.size(), alignment), 0);
   }
   return bytes;
 }
 
 Status GgufWriter::write_file(const std::string& path, uint32_t alignment) const {
-  // Streams tensor data straight from the pending tensors: a 7B model is never copied whole.
+  // Streams tensor data straight from the pending tensors, made one at a time: a 7B model is never
+  // copied whole, and a generated one never exists whole.
   JF_ASSIGN_OR_RETURN(std::vector<uint8_t> header, header_bytes(alignment));
   FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return error(StatusCode::kIoError, "%s: cannot open for writing: %s", path.c_str(), std::strerror(errno));
   bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size();
+  Status made_status;
   const std::vector<uint8_t> padding(alignment, 0);
   for (const PendingTensor& t : tensors_) {
     if (!ok) break;
-    ok = std::fwrite(t.data.data(), 1, t.data.size(), f) == t.data.size();
-    const size_t pad = (alignment - t.data.size() % alignment) % alignment;
+    std::vector<uint8_t> made;  // a lazy tensor's bytes, freed before the next tensor's are made
+    const Result<const std::vector<uint8_t>*> data = data_of(t, &made);
+    if (!data.ok()) {
+      made_status = data.status();
+      break;
+    }
+    const std::vector<uint8_t>& bytes = **data;
+    ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    const size_t pad = (alignment - bytes.size() % alignment) % alignment;
     ok = ok && std::fwrite(padding.data(), 1, pad, f) == pad;
   }
   ok = (std::fclose(f) == 0) && ok;
+  if (!made_status.ok()) return made_status;
   if (!ok) return error(StatusCode::kIoError, "%s: write failed: %s", path.c_str(), std::strerror(errno));
   return Status();
+}
+
+Result<uint64_t> GgufWriter::file_bytes(uint32_t alignment) const {
+  uint64_t data_bytes = 0;
+  JF_ASSIGN_OR_RETURN(const std::vector<uint8_t> header, header_bytes(alignment, &data_bytes));
+  return header.size() + data_bytes;
 }
 
 }  // namespace jf

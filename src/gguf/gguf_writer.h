@@ -1,8 +1,11 @@
 // Writes GGUF v3 files: metadata in insertion order, then the tensor directory, then the aligned
 // tensor data. Used by `jitflow synth`, tests that build files, and the flash-layout converter.
+// A tensor's bytes are either given up front or made by a function when the file is written, so a
+// generated model larger than memory can be written one tensor at a time.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,12 @@ class GgufWriter {
 
   // Adds a tensor; `data` must hold exactly the bytes of `ne` in `dtype` (checked at write time).
   void add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne, std::vector<uint8_t> data);
+  // Adds a tensor whose bytes `make` returns when they are written: to_bytes and write_file call each
+  // maker once per call, in file order, and write_file frees a tensor's bytes before making the next
+  // one's. The bytes must be exactly those of `ne` in `dtype`; a maker's error or a wrong size fails
+  // the write with an error naming the tensor. Makers run on the thread that writes.
+  using TensorMaker = std::function<Result<std::vector<uint8_t>>()>;
+  void add_tensor(const std::string& name, DType dtype, std::vector<int64_t> ne, TensorMaker make);
   // Adds `tensor` of `file` as it is there (name, type, shape, bytes). Errors: the read's.
   Status copy_tensor(const GgufFile& file, const TensorInfo& tensor);
 
@@ -31,16 +40,22 @@ class GgufWriter {
   // `alignment` alone decides general.alignment: a value set for that key is not written.
   Result<std::vector<uint8_t>> to_bytes(uint32_t alignment = 32) const;
   Status write_file(const std::string& path, uint32_t alignment = 32) const;
+  // The size in bytes of what to_bytes / write_file would write, without making any tensor's bytes.
+  Result<uint64_t> file_bytes(uint32_t alignment = 32) const;
 
  private:
   struct PendingTensor {
     std::string name;
     DType dtype;
     std::vector<int64_t> ne;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;  // empty where `make` is set
+    TensorMaker make;
   };
-  // Everything before the tensor data: header, metadata, tensor directory, padding.
-  Result<std::vector<uint8_t>> header_bytes(uint32_t alignment) const;
+  // Everything before the tensor data: header, metadata, tensor directory, padding. `data_bytes`, if
+  // given, gets the size of the data section that follows (padding included).
+  Result<std::vector<uint8_t>> header_bytes(uint32_t alignment, uint64_t* data_bytes = nullptr) const;
+  // The bytes of `t`: its own, or what its maker returned (moved into `*made`), checked against its shape.
+  static Result<const std::vector<uint8_t>*> data_of(const PendingTensor& t, std::vector<uint8_t>* made);
 
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<PendingTensor> tensors_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -24,6 +25,11 @@ constexpr Shape kShapes[] = {
      false, false},
     {"llama3-8b", "llama", "Llama 3 8B (synthetic)", 4096, 32, 32, 8, 14336, 128256, 8192, 500000.0f, 1e-5f, false,
      false, false},
+    // Mistral 7B's attention with 8 experts in every FFN, 2 of them per token.
+    {.preset = "mixtral-8x7b", .arch = "llama", .model_name = "Mixtral 8x7B (synthetic)", .n_embd = 4096,
+     .n_layer = 32, .n_head = 32, .n_head_kv = 8, .n_ff = 14336, .n_vocab = 32000, .n_ctx = 32768,
+     .rope_freq_base = 1000000.0f, .norm_eps = 1e-5f, .qkv_bias = false, .tied_output = false, .hidden = false,
+     .n_expert = 8, .n_expert_used = 2},
     {"qwen2.5-0.5b", "qwen2", "Qwen2.5 0.5B (synthetic)", 896, 24, 14, 2, 4864, 151936, 32768, 1000000.0f, 1e-6f,
      true, true, false},
     // GPT-2 small (124M), BERT-base (bge-base-en: cls pooling) and RoBERTa-base (its BPE vocabulary is
@@ -41,6 +47,15 @@ constexpr Shape kShapes[] = {
      "tests/data/vocab/ggml-vocab-t5-unigram.gguf", 0, 0, 6, 32, false},
     // Small enough for tests, rows of 256 so that every file type keeps its main tensor type.
     {"test-tiny", "llama", "test-tiny (synthetic)", 256, 2, 4, 2, 512, 320, 128, 10000.0f, 1e-5f, false, false, true},
+    // test-tiny with 4 experts, and with 8 narrower ones (llama-quantize gives 8-expert models other types).
+    {.preset = "test-tiny-moe", .arch = "llama", .model_name = "test-tiny-moe (synthetic)", .n_embd = 256,
+     .n_layer = 2, .n_head = 4, .n_head_kv = 2, .n_ff = 512, .n_vocab = 320, .n_ctx = 128,
+     .rope_freq_base = 10000.0f, .norm_eps = 1e-5f, .qkv_bias = false, .tied_output = false, .hidden = true,
+     .n_expert = 4, .n_expert_used = 2},
+    {.preset = "test-tiny-moe8", .arch = "llama", .model_name = "test-tiny-moe8 (synthetic)", .n_embd = 256,
+     .n_layer = 2, .n_head = 4, .n_head_kv = 2, .n_ff = 256, .n_vocab = 320, .n_ctx = 128,
+     .rope_freq_base = 10000.0f, .norm_eps = 1e-5f, .qkv_bias = false, .tied_output = false, .hidden = true,
+     .n_expert = 8, .n_expert_used = 2},
     {"test-tiny-gpt2", "gpt2", "test-tiny-gpt2 (synthetic)", 256, 2, 4, 4, 512, 0, 128, 0.0f, 1e-5f, true, true, true,
      "../shared/vocab/ggml-vocab-gpt-2.gguf"},
     {"test-tiny-bert", "bert", "test-tiny-bert (synthetic)", 256, 2, 4, 4, 512, 0, 128, 0.0f, 1e-12f, true, false,
@@ -53,7 +68,7 @@ constexpr float kWeightSigma = 0.02f;
 
 // ---- tensor types, as llama-quantize picks them
 
-enum class Role { kEmbedding, kOutput, kAttnV, kFfnDown, kOther };
+enum class Role { kEmbedding, kOutput, kAttnK, kAttnV, kAttnOutput, kFfnDown, kOther };
 
 // llama-quantize's "use more bits" layers: Q4_K_M gives attn_v and ffn_down of these layers Q6_K.
 bool uses_more_bits(int64_t layer, int64_t n_layer) {
@@ -64,18 +79,25 @@ bool uses_more_bits(int64_t layer, int64_t n_layer) {
 DType fit_row(DType dtype, int64_t n_in) {
   if (n_in % kQK_K == 0) return dtype;
   if (dtype == DType::Q4_K) return DType::Q5_0;
+  if (dtype == DType::Q5_K) return DType::Q5_1;
   if (dtype == DType::Q6_K) return DType::Q8_0;
   return dtype;
 }
 
-DType matrix_type(FileType type, Role role, int64_t layer, int64_t n_layer, int64_t n_in) {
+DType matrix_type(FileType type, Role role, int64_t layer, const Shape& s, int64_t n_in) {
+  // llama-quantize's 8-expert (Mixtral) rule: attn_k and attn_v, small beside the experts, get Q8_0 in
+  // every quantized type, and Q4_K_M's attn_output Q5_K.
+  if (s.n_expert == 8 && type != FileType::kF16) {
+    if (role == Role::kAttnK || role == Role::kAttnV) return DType::Q8_0;
+    if (role == Role::kAttnOutput && type == FileType::kQ4_K_M) return fit_row(DType::Q5_K, n_in);
+  }
   switch (type) {
     case FileType::kF16: return DType::F16;
     case FileType::kQ8_0: return DType::Q8_0;
     case FileType::kQ4_0: return fit_row(role == Role::kOutput ? DType::Q6_K : DType::Q4_0, n_in);
     case FileType::kQ4_K_M:
       if (role == Role::kOutput) return fit_row(DType::Q6_K, n_in);
-      if ((role == Role::kAttnV || role == Role::kFfnDown) && uses_more_bits(layer, n_layer)) {
+      if ((role == Role::kAttnV || role == Role::kFfnDown) && uses_more_bits(layer, s.n_layer)) {
         return fit_row(DType::Q6_K, n_in);
       }
       return fit_row(DType::Q4_K, n_in);
@@ -104,6 +126,10 @@ struct TensorPlan {
   int64_t n_in;   // ne0
   int64_t n_out;  // ne1; 0 for a vector
   Fill fill;
+  // Experts' matrices stacked along ne2 (0: not an expert tensor). Expert e's matrix is rows
+  // e * n_out .. of the whole; in the split layout it is the tensor split_prefix + "<e>.weight".
+  int64_t n_expert = 0;
+  std::string split_prefix = {};
 };
 
 // The tensors of a shape, in file order, as llama.cpp's converters name them.
@@ -112,7 +138,15 @@ class TensorPlanner {
   TensorPlanner(const Shape& s, FileType type) : s_(s), type_(type) {}
 
   void matrix(std::string name, Role role, int64_t layer, int64_t n_in, int64_t n_out) {
-    plan_.push_back({std::move(name), matrix_type(type_, role, layer, s_.n_layer, n_in), n_in, n_out, Fill::kGaussian});
+    plan_.push_back(
+        {std::move(name), matrix_type(type_, role, layer, s_, n_in), n_in, n_out, Fill::kGaussian});
+  }
+  // The n_expert matrices of one FFN projection, as llama.cpp names them: blk.N.<ffn>_exps.weight
+  // [n_in, n_out, n_expert], or blk.N.<ffn>.E.weight [n_in, n_out] each in the split layout.
+  void experts(const std::string& blk, const std::string& ffn, Role role, int64_t layer, int64_t n_in,
+               int64_t n_out) {
+    plan_.push_back({blk + ffn + "_exps.weight", matrix_type(type_, role, layer, s_, n_in), n_in, n_out,
+                     Fill::kGaussian, s_.n_expert, blk + ffn + "."});
   }
   void vector(std::string name, Fill fill, int64_t n) { plan_.push_back({std::move(name), DType::F32, n, 0, fill}); }
   void table(std::string name, int64_t n_in, int64_t n_out, Fill fill = Fill::kGaussian) {
@@ -146,15 +180,23 @@ std::vector<TensorPlan> plan_llama(const Shape& s, FileType type, int64_t n_voca
     const std::string blk = block(l);
     p.vector(blk + "attn_norm.weight", Fill::kOnes, s.n_embd);
     p.matrix(blk + "attn_q.weight", Role::kOther, l, s.n_embd, s.n_embd);
-    p.matrix(blk + "attn_k.weight", Role::kOther, l, s.n_embd, n_embd_kv);
+    p.matrix(blk + "attn_k.weight", Role::kAttnK, l, s.n_embd, n_embd_kv);
     p.matrix(blk + "attn_v.weight", Role::kAttnV, l, s.n_embd, n_embd_kv);
     if (s.qkv_bias) {
       p.vector(blk + "attn_q.bias", Fill::kGaussian, s.n_embd);
       p.vector(blk + "attn_k.bias", Fill::kGaussian, n_embd_kv);
       p.vector(blk + "attn_v.bias", Fill::kGaussian, n_embd_kv);
     }
-    p.matrix(blk + "attn_output.weight", Role::kOther, l, s.n_embd, s.n_embd);
+    p.matrix(blk + "attn_output.weight", Role::kAttnOutput, l, s.n_embd, s.n_embd);
     p.vector(blk + "ffn_norm.weight", Fill::kOnes, s.n_embd);
+    if (s.n_expert > 0) {
+      // The router stays F32 in every file type: llama-quantize never quantizes ffn_gate_inp.
+      p.table(blk + "ffn_gate_inp.weight", s.n_embd, s.n_expert);
+      p.experts(blk, "ffn_gate", Role::kOther, l, s.n_embd, s.n_ff);
+      p.experts(blk, "ffn_up", Role::kOther, l, s.n_embd, s.n_ff);
+      p.experts(blk, "ffn_down", Role::kFfnDown, l, s.n_ff, s.n_embd);
+      continue;
+    }
     p.matrix(blk + "ffn_gate.weight", Role::kOther, l, s.n_embd, s.n_ff);
     p.matrix(blk + "ffn_up.weight", Role::kOther, l, s.n_embd, s.n_ff);
     p.matrix(blk + "ffn_down.weight", Role::kFfnDown, l, s.n_ff, s.n_embd);
@@ -268,21 +310,46 @@ void gaussian_row(uint64_t seed, uint64_t tensor_index, int64_t row, float sigma
   }
 }
 
-// The encoded bytes of one tensor; rows are generated and quantised in parallel.
-std::vector<uint8_t> make_tensor(const TensorPlan& t, uint64_t seed, uint64_t tensor_index, ThreadPool& pool) {
-  const int64_t n_rows = std::max<int64_t>(t.n_out, 1);
+// The encoded bytes of rows [first_row, first_row + n_rows) of a tensor (the plan's tensor_index-th);
+// rows are generated and quantised in parallel.
+std::vector<uint8_t> make_rows(const TensorPlan& t, uint64_t seed, uint64_t tensor_index, int64_t first_row,
+                               int64_t n_rows, ThreadPool& pool) {
   const size_t bytes_per_row = row_bytes(t.dtype, t.n_in);
   std::vector<uint8_t> data(bytes_per_row * n_rows);
   pool.parallel_for(n_rows, pool.chunk_count(n_rows), [&](int64_t begin, int64_t end) {
     std::vector<float> row(t.n_in, 1.0f);
     for (int64_t r = begin; r < end; ++r) {
       if (t.fill != Fill::kOnes) {
-        gaussian_row(seed, tensor_index, r, t.fill == Fill::kWide ? 1.0f : kWeightSigma, row.data(), t.n_in);
+        gaussian_row(seed, tensor_index, first_row + r, t.fill == Fill::kWide ? 1.0f : kWeightSigma,
+                     row.data(), t.n_in);
       }
       quantize_weight_row(t.dtype, row.data(), data.data() + r * bytes_per_row, t.n_in);
     }
   });
   return data;
+}
+
+// Adds the plan's tensor_index-th tensor to `writer`, its bytes made when they are written. Split experts
+// keep the row numbers they have in the stacked tensor, so both layouts hold the same weights.
+void add_lazy_tensor(const TensorPlan& t, uint64_t seed, uint64_t tensor_index, bool split_experts,
+                     const std::shared_ptr<ThreadPool>& pool, GgufWriter* writer) {
+  const auto rows = [=](int64_t first_row, int64_t n_rows) {
+    return [=]() -> Result<std::vector<uint8_t>> {
+      return make_rows(t, seed, tensor_index, first_row, n_rows, *pool);
+    };
+  };
+  if (t.n_expert == 0) {
+    std::vector<int64_t> ne =
+        t.n_out > 0 ? std::vector<int64_t>{t.n_in, t.n_out} : std::vector<int64_t>{t.n_in};
+    writer->add_tensor(t.name, t.dtype, std::move(ne), rows(0, std::max<int64_t>(t.n_out, 1)));
+  } else if (!split_experts) {
+    writer->add_tensor(t.name, t.dtype, {t.n_in, t.n_out, t.n_expert}, rows(0, t.n_out * t.n_expert));
+  } else {
+    for (int64_t e = 0; e < t.n_expert; ++e) {
+      writer->add_tensor(t.split_prefix + std::to_string(e) + ".weight", t.dtype, {t.n_in, t.n_out},
+                         rows(e * t.n_out, t.n_out));
+    }
+  }
 }
 
 // ---- metadata
@@ -363,6 +430,10 @@ void add_hparams(const Shape& s, FileType type, GgufWriter* writer) {
     writer->set_float32(arch + ".rope.freq_base", s.rope_freq_base);
     writer->set_uint32(arch + ".rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
     writer->set_float32(arch + ".attention.layer_norm_rms_epsilon", s.norm_eps);
+    if (s.n_expert > 0) {
+      writer->set_uint32(arch + ".expert_count", static_cast<uint32_t>(s.n_expert));
+      writer->set_uint32(arch + ".expert_used_count", static_cast<uint32_t>(s.n_expert_used));
+    }
     return;
   }
   if (arch == "t5") {
@@ -393,6 +464,17 @@ Status check_shape(const Shape& s) {
                  "synth: shape '%s' is not a valid model (n_embd %lld, n_head %lld, n_head_kv %lld, n_ff %lld)",
                  s.preset, static_cast<long long>(s.n_embd), static_cast<long long>(s.n_head),
                  static_cast<long long>(s.n_head_kv), static_cast<long long>(s.n_ff));
+  }
+  if (s.n_expert == 0 && s.n_expert_used == 0) return Status();
+  // llama.cpp's qwen2, gpt2, bert and t5 have no experts (Qwen's MoE is an architecture of its own).
+  if (std::string_view(s.arch) != "llama") {
+    return error(StatusCode::kInvalidArgument,
+                 "synth: shape '%s': experts need arch llama (Mixtral's layout), not '%s'", s.preset, s.arch);
+  }
+  if (s.n_expert < 1 || s.n_expert_used < 1 || s.n_expert_used > s.n_expert) {
+    return error(StatusCode::kInvalidArgument,
+                 "synth: shape '%s': n_expert_used %d is not in 1..n_expert (%d)", s.preset, s.n_expert_used,
+                 s.n_expert);
   }
   return Status();
 }
@@ -444,12 +526,10 @@ Result<GgufWriter> build_model(const Options& options) {
   add_vocabulary_hparams(options.shape, &writer);
   const int n_threads = options.n_threads > 0 ? options.n_threads
                                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ThreadPool pool(n_threads);
+  const auto pool = std::make_shared<ThreadPool>(n_threads);
   const std::vector<TensorPlan> plan = plan_tensors(options.shape, options.type, n_vocab);
   for (size_t i = 0; i < plan.size(); ++i) {
-    const TensorPlan& t = plan[i];
-    std::vector<int64_t> ne = t.n_out > 0 ? std::vector<int64_t>{t.n_in, t.n_out} : std::vector<int64_t>{t.n_in};
-    writer.add_tensor(t.name, t.dtype, std::move(ne), make_tensor(t, options.seed, i, pool));
+    add_lazy_tensor(plan[i], options.seed, i, options.split_experts, pool, &writer);
   }
   return writer;
 }

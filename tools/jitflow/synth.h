@@ -40,6 +40,10 @@ struct Shape {
   int64_t n_dec_layer = 0;
   int n_rel_buckets = 0;
   bool gated_ffn = false;
+  // Mixture of experts (llama only, Mixtral's layout): n_expert FFNs per layer, of which a router
+  // picks n_expert_used per token; 0 for a dense FFN.
+  int n_expert = 0;
+  int n_expert_used = 0;
 };
 
 // The preset of that name, or nullptr.
@@ -58,9 +62,14 @@ struct Options {
   std::string vocab_from;   // GGUF whose tokenizer.* keys are copied; "" = generate an SPM vocabulary
   uint64_t seed = 1;
   int n_threads = 0;        // 0 = all logical CPUs
+  // Experts as one 2-D tensor each (blk.N.ffn_gate.E.weight, ...), the layout of older Mixtral files,
+  // instead of stacked 3-D ones (blk.N.ffn_gate_exps.weight, ...). The weights are the same.
+  bool split_experts = false;
 };
 
-// Generates the whole model in memory (weights already encoded), ready for GgufWriter::write_file.
+// The model's metadata and tensor directory; each tensor's weights are generated and encoded when the
+// writer writes it (GgufWriter's lazy tensors), so writing holds one tensor at a time, and the
+// writer's makers share a thread pool: write it, or a copy of it, from one thread at a time.
 // The bytes depend on the options only, not on the thread count.
 Result<GgufWriter> build_model(const Options& options);
 
