@@ -19,6 +19,9 @@ struct ModelShape {
   int head_dim = 0;  // n_embd / n_head unless <arch>.attention.key_length says otherwise
   int n_ff = 0;
   int n_rot = 0;  // dimensions of each head that RoPE rotates (<= head_dim; 0 without RoPE)
+  // A mixture of experts: experts per FFN and experts each token uses (0 and 0 for a dense FFN).
+  int n_expert = 0;
+  int n_expert_used = 0;
 
   int n_embd_kv() const { return n_head_kv * head_dim; }
   int n_embd_q() const { return n_head * head_dim; }

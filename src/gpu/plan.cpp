@@ -99,6 +99,7 @@ class PlanBuilder {
     if (arch_.norm != NormKind::kRms) return unsupported("LayerNorm");
     if (arch_.ffn != FfnKind::kSwiGlu) return unsupported("an FFN other than SwiGLU");
     if (!uses_rope(arch_.positions) || c_.n_rot == 0) return unsupported("positions other than RoPE");
+    if (c_.n_expert > 0) return unsupported("a mixture of experts");
     for (TensorRole role : {TensorRole::kAttnQBias, TensorRole::kAttnKBias, TensorRole::kAttnVBias,
                             TensorRole::kAttnOutBias, TensorRole::kOutputBias}) {
       if (file_.find_tensor(tensor_name(arch_, role, 0)) != nullptr) return unsupported("linear biases");

@@ -41,12 +41,16 @@ constexpr std::array<RoleInfo, kTensorRoleCount> kRoles = {{
     {"cross_attn_output", RoleKind::kMatrix, true, D::kEmbdQ, D::kEmbd},
     {"ffn_norm", RoleKind::kVector, true, D::kEmbd, D::kOne},
     {"ffn_norm_bias", RoleKind::kVector, true, D::kEmbd, D::kOne},
-    {"ffn_gate", RoleKind::kMatrix, true, D::kEmbd, D::kFf},
-    {"ffn_gate_bias", RoleKind::kVector, true, D::kFf, D::kOne},
-    {"ffn_up", RoleKind::kMatrix, true, D::kEmbd, D::kFf},
-    {"ffn_up_bias", RoleKind::kVector, true, D::kFf, D::kOne},
-    {"ffn_down", RoleKind::kMatrix, true, D::kFf, D::kEmbd},
-    {"ffn_down_bias", RoleKind::kVector, true, D::kEmbd, D::kOne},
+    {"ffn_gate", RoleKind::kMatrix, true, D::kEmbd, D::kFf, MoeUse::kDense},
+    {"ffn_gate_bias", RoleKind::kVector, true, D::kFf, D::kOne, MoeUse::kDense},
+    {"ffn_up", RoleKind::kMatrix, true, D::kEmbd, D::kFf, MoeUse::kDense},
+    {"ffn_up_bias", RoleKind::kVector, true, D::kFf, D::kOne, MoeUse::kDense},
+    {"ffn_down", RoleKind::kMatrix, true, D::kFf, D::kEmbd, MoeUse::kDense},
+    {"ffn_down_bias", RoleKind::kVector, true, D::kEmbd, D::kOne, MoeUse::kDense},
+    {"ffn_gate_inp", RoleKind::kMatrix, true, D::kEmbd, D::kExperts, MoeUse::kMoe},
+    {"ffn_gate_exps", RoleKind::kMatrix, true, D::kEmbd, D::kFf, MoeUse::kPerExpert},
+    {"ffn_up_exps", RoleKind::kMatrix, true, D::kEmbd, D::kFf, MoeUse::kPerExpert},
+    {"ffn_down_exps", RoleKind::kMatrix, true, D::kFf, D::kEmbd, MoeUse::kPerExpert},
 }};
 
 constexpr void set(ArchInfo& a, TensorRole role, const char* pattern, Need need,
@@ -81,6 +85,11 @@ constexpr ArchInfo kLlama = [] {
   set(a, R::kAttnQBias, "blk.{}.attn_q.bias", Need::kOptional);
   set(a, R::kAttnKBias, "blk.{}.attn_k.bias", Need::kOptional);
   set(a, R::kAttnVBias, "blk.{}.attn_v.bias", Need::kOptional);
+  // Mixtral and other llama-family MoE models.
+  set(a, R::kFfnGateInp, "blk.{}.ffn_gate_inp.weight", Need::kRequired);
+  set(a, R::kFfnGateExps, "blk.{}.ffn_gate_exps.weight", Need::kRequired);
+  set(a, R::kFfnUpExps, "blk.{}.ffn_up_exps.weight", Need::kRequired);
+  set(a, R::kFfnDownExps, "blk.{}.ffn_down_exps.weight", Need::kRequired);
   return a;
 }();
 
@@ -258,6 +267,23 @@ std::string tensor_name(const ArchInfo& arch, TensorRole role, int layer) {
   return name;
 }
 
+bool supports_experts(const ArchInfo& arch) {
+  return arch.tensor(TensorRole::kFfnUpExps).need != Need::kAbsent;
+}
+
+std::string split_expert_name(const ArchInfo& arch, TensorRole role, int layer, int expert) {
+  TensorRole dense = TensorRole::kCount;
+  if (role == TensorRole::kFfnGateExps) dense = TensorRole::kFfnGate;
+  if (role == TensorRole::kFfnUpExps) dense = TensorRole::kFfnUp;
+  if (role == TensorRole::kFfnDownExps) dense = TensorRole::kFfnDown;
+  if (dense == TensorRole::kCount) return "";
+  std::string name = tensor_name(arch, dense, layer);
+  constexpr std::string_view kSuffix = ".weight";
+  if (!name.ends_with(kSuffix)) return "";
+  name.insert(name.size() - kSuffix.size(), "." + std::to_string(expert));
+  return name;
+}
+
 bool has_fused_tensors(const ArchInfo& arch) {
   for (const TensorSpec& spec : arch.tensors) {
     if (spec.part != FusedPart::kWhole) return true;
@@ -272,7 +298,9 @@ int required_tensors_per_layer(const ArchInfo& arch, bool grouped_linears) {
     // A fused tensor is one tensor of the file, counted with its first part.
     const bool first_of_file = spec.part == FusedPart::kWhole || spec.part == FusedPart::kQ;
     const bool counted = !(grouped_linears && kRoles[i].kind == RoleKind::kMatrix);
-    n += kRoles[i].per_layer && spec.need == Need::kRequired && counted && first_of_file;
+    // A mixture of experts has at least as many FFN tensors as the dense FFN it replaces.
+    const bool dense_or_always = kRoles[i].moe == MoeUse::kAlways || kRoles[i].moe == MoeUse::kDense;
+    n += dense_or_always && kRoles[i].per_layer && spec.need == Need::kRequired && counted && first_of_file;
   }
   return n;
 }

@@ -75,14 +75,37 @@ enum class TensorRole : uint8_t {
   kFfnUpBias,
   kFfnDown,
   kFfnDownBias,
+  // A mixture of experts (llama.cpp's MoE tensors, used instead of the dense FFN's when the file
+  // states <arch>.expert_count): the router, and the experts' FFNs stored as 3-D tensors of one
+  // matrix per expert, or, in older files, as one tensor per expert (split_expert_name).
+  kFfnGateInp,
+  kFfnGateExps,
+  kFfnUpExps,
+  kFfnDownExps,
   kCount
 };
 inline constexpr size_t kTensorRoleCount = static_cast<size_t>(TensorRole::kCount);
 
 // A dimension of a tensor, in terms of the config (model/hparams.h).
 enum class Dim : uint8_t {
-  kOne, kEmbd, kEmbdQ, kEmbdKv, kFf, kVocab, kCtxTrain, kRotHalf, kTokenTypes, kHeads, kRelBuckets
+  kOne,
+  kEmbd,
+  kEmbdQ,
+  kEmbdKv,
+  kFf,
+  kVocab,
+  kCtxTrain,
+  kRotHalf,
+  kTokenTypes,
+  kHeads,
+  kRelBuckets,
+  kExperts
 };
+
+// Which models a role is loaded for: every model (kAlways); only a dense one (the dense FFN's
+// tensors); only a mixture of experts (its router); only a mixture of experts, one matrix per
+// expert (ggml ne2 = n_expert in the merged layout).
+enum class MoeUse : uint8_t { kAlways, kDense, kMoe, kPerExpert };
 
 // What a role is, whatever the architecture.
 enum class RoleKind : uint8_t {
@@ -96,6 +119,7 @@ struct RoleInfo {
   RoleKind kind;
   bool per_layer;
   Dim n_cols, n_rows;  // ggml ne0, ne1
+  MoeUse moe = MoeUse::kAlways;
 };
 const RoleInfo& role_info(TensorRole role);
 
@@ -146,6 +170,15 @@ std::string arch_names();
 
 // The file name of `role` in `arch` for `layer` (ignored by non-layer roles); "" when absent.
 std::string tensor_name(const ArchInfo& arch, TensorRole role, int layer);
+
+// Whether the row runs a mixture of experts when a file states expert_count (it names the experts'
+// tensors).
+bool supports_experts(const ArchInfo& arch);
+
+// The older, split layout of a per-expert role: one 2-D tensor per expert, named as the dense FFN's
+// tensor with the expert's index before ".weight" ("blk.0.ffn_gate.3.weight" for kFfnGateExps), as
+// llama.cpp's LLM_TENSOR_FFN_*_EXP; "" when the row has no dense counterpart.
+std::string split_expert_name(const ArchInfo& arch, TensorRole role, int layer, int expert);
 
 // Whether any of the row's tensors is a part of a fused tensor (such files cannot be converted to
 // the channel-major or flash layouts yet).

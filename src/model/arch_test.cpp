@@ -82,14 +82,39 @@ TEST(ArchTest, RoleTableMatchesTheEnum) {
 TEST(ArchTest, EveryRoleHasItsOwnField) {
   ModelWeights w;
   w.layers.resize(2);
+  for (LayerWeights& layer : w.layers) layer.experts.resize(2);
   std::set<const TensorView*> fields;
   for (int layer = 0; layer < 2; ++layer) {
     for (size_t i = 0; i < kTensorRoleCount; ++i) {
       const TensorRole role = static_cast<TensorRole>(i);
       if (layer > 0 && !role_info(role).per_layer) continue;
       EXPECT_TRUE(fields.insert(&tensor_of(w, role, layer)).second) << role_info(role).name;
+      if (role_info(role).moe == MoeUse::kPerExpert) {
+        EXPECT_TRUE(fields.insert(&layer_tensor(w.layers[layer], role, 1)).second) << role_info(role).name;
+      }
     }
   }
+}
+
+// Llama's row names Mixtral's tensors; a MoE file loads them instead of the dense FFN's.
+TEST(ArchTest, LlamaRunsAMixtureOfExperts) {
+  const ArchInfo& llama = *find_arch("llama");
+  EXPECT_TRUE(supports_experts(llama));
+  EXPECT_FALSE(supports_experts(*find_arch("qwen2")));
+  EXPECT_FALSE(supports_experts(*find_arch("gpt2")));
+  EXPECT_EQ(tensor_name(llama, TensorRole::kFfnGateInp, 4), "blk.4.ffn_gate_inp.weight");
+  EXPECT_EQ(tensor_name(llama, TensorRole::kFfnDownExps, 4), "blk.4.ffn_down_exps.weight");
+  EXPECT_EQ(role_info(TensorRole::kFfnGateInp).n_rows, Dim::kExperts);
+  EXPECT_EQ(role_info(TensorRole::kFfnGateInp).moe, MoeUse::kMoe);
+  EXPECT_EQ(role_info(TensorRole::kFfnUpExps).moe, MoeUse::kPerExpert);
+  EXPECT_EQ(role_info(TensorRole::kFfnUp).moe, MoeUse::kDense);
+  EXPECT_EQ(role_info(TensorRole::kAttnQ).moe, MoeUse::kAlways);
+  // The older layout: one tensor per expert.
+  EXPECT_EQ(split_expert_name(llama, TensorRole::kFfnGateExps, 4, 7), "blk.4.ffn_gate.7.weight");
+  EXPECT_EQ(split_expert_name(llama, TensorRole::kFfnDownExps, 0, 0), "blk.0.ffn_down.0.weight");
+  EXPECT_EQ(split_expert_name(llama, TensorRole::kFfnGateInp, 0, 0), "") << "the router is never split";
+  // Norms, q, k, v, o and the dense FFN's three: a MoE layer has at least as many tensors.
+  EXPECT_EQ(required_tensors_per_layer(llama, false), 9);
 }
 
 TEST(ArchTest, Gpt2ReadsQkvAsPartsOfOneFusedTensor) {

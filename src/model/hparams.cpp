@@ -6,6 +6,7 @@
 
 #include "base/check.h"
 #include "model/flash_layout.h"
+#include "model/moe.h"
 
 namespace jf {
 namespace {
@@ -109,6 +110,33 @@ Status read_t5(const GgufFile& file, const std::string& a, ModelConfig* c) {
   return Status();
 }
 
+// Experts per FFN and per token (a mixture of experts), as llama.cpp reads them: an expert_count of
+// 0 or 1 is a dense FFN.
+Status read_experts(const GgufFile& file, const std::string& a, ModelConfig* c) {
+  const std::string count_key = a + ".expert_count", used_key = a + ".expert_used_count";
+  JF_ASSIGN_OR_RETURN(const uint64_t n_expert, file.get_uint_or(count_key, 0));
+  if (n_expert <= 1) return Status();
+  if (n_expert > static_cast<uint64_t>(kMaxExperts)) {
+    return out_of_range(file, count_key, n_expert, str_printf(" (at most %d experts)", kMaxExperts).c_str());
+  }
+  if (!supports_experts(*c->arch_info)) {
+    return error(StatusCode::kUnsupported,
+                 "%s: '%s' with %s = %" PRIu64 ": jitflow runs mixtures of experts only as llama",
+                 file.path().c_str(), a.c_str(), count_key.c_str(), n_expert);
+  }
+  JF_ASSIGN_OR_RETURN(const uint64_t n_used, file.get_uint(used_key));
+  if (n_used == 0 || n_used > n_expert) {
+    const std::string why = str_printf(": each token uses 1..%" PRIu64 " experts", n_expert);
+    return out_of_range(file, used_key, n_used, why.c_str());
+  }
+  c->n_expert = static_cast<int>(n_expert);
+  c->n_expert_used = static_cast<int>(n_used);
+  JF_ASSIGN_OR_RETURN(const double scale, file.get_float_or(a + ".expert_weights_scale", 0.0));
+  if (!(scale >= 0) || scale > 1e6) return invalid(file, "expert_weights_scale must be in [0, 1e6]");
+  c->expert_weights_scale = static_cast<float>(scale);
+  return Status();
+}
+
 }  // namespace
 
 ModelConfig encoder_config(const ModelConfig& c) {
@@ -131,6 +159,8 @@ Result<ModelConfig> read_model_config(const GgufFile& file) {
   const ArchInfo& arch = *c.arch_info;
   JF_ASSIGN_OR_RETURN(c.name, file.get_string_or("general.name", ""));
   const std::string& a = c.arch;
+  // First: a mixture of experts in an architecture without one explains its tensors' absence.
+  JF_RETURN_IF_ERROR(read_experts(file, a, &c));
   JF_ASSIGN_OR_RETURN(c.n_embd, read_positive(file, a + ".embedding_length"));
   JF_ASSIGN_OR_RETURN(c.n_layer, read_layer_count(file, arch, a + ".block_count"));
   JF_ASSIGN_OR_RETURN(c.n_ff, read_positive(file, a + ".feed_forward_length"));

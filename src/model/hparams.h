@@ -25,6 +25,9 @@ struct ModelConfig : ModelShape {
   // T5: relative-position buckets, the encoder's layers (n_layer counts the decoder's) and the token
   // the decoder starts from (<arch>.decoder_start_token_id, else the vocabulary's pad/BOS: -1 unknown).
   int n_rel_buckets = 0;
+  // A mixture of experts: the routing weights of a token's experts are scaled by this (<arch>.
+  // expert_weights_scale; 0 or 1: not scaled).
+  float expert_weights_scale = 0;
   int n_enc_layer = 0;
   int decoder_start_token = -1;
 };

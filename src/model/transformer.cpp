@@ -46,6 +46,12 @@ void Transformer::reserve(int64_t n, int n_out) {
   a_.up.resize(n * c.n_ff);
   a_.logits.resize(static_cast<size_t>(n_out) * c.n_vocab);
   a_.cos_sin.resize(n * c.n_rot);
+  if (c.n_expert > 0) {
+    a_.router.resize(n * c.n_expert);
+    a_.choices.resize(n * c.n_expert_used);
+    a_.expert_x.resize(n * c.n_embd);
+    a_.expert_y.resize(n * c.n_embd);
+  }
 }
 
 Result<const float*> Transformer::forward(std::span<const TokenId> tokens, bool all_logits) {
@@ -258,6 +264,7 @@ Status Transformer::cross_attention_block(const LayerWeights& w, int layer, int6
 
 // x += down(act(gate(norm(x)), up(norm(x)))); an ungated FFN has no gate and act reads up alone.
 Status Transformer::ffn_block(const LayerWeights& w, int layer, int64_t n) {
+  if (!w.experts.empty()) return moe_ffn_block(w, layer, n);
   const ModelConfig& c = config_;
   norm_block(w.ffn_norm, n);
   const bool gated = w.gate.present();
@@ -274,6 +281,74 @@ Status Transformer::ffn_block(const LayerWeights& w, int layer, int64_t n) {
   const LinearInput down = site_input(layer, SparseSite::ffn_down, a_.gate.data(), n, c.n_ff);
   JF_RETURN_IF_ERROR(linears_.forward(w.down, down.x, n, a_.tmp.data(), down.active));
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
+  return Status();
+}
+
+// x += sum over each token's experts e of weight_e * expert_e(norm(x)): the router picks the experts
+// (moe.h), then each expert runs once over the batch's tokens routed to it (prefill batches tokens by
+// expert; decode runs its n_expert_used experts). The router reads the FFN site's input, so sparsity
+// applies to it and to every expert's gate and up; each expert's down reads its own ffn_down site.
+Status Transformer::moe_ffn_block(const LayerWeights& w, int layer, int64_t n) {
+  const ModelConfig& c = config_;
+  norm_block(w.ffn_norm, n);
+  const LinearInput in = keep_input(site_input(layer, SparseSite::ffn_in, a_.xn.data(), n, c.n_embd), n);
+  JF_RETURN_IF_ERROR(linears_.forward(w.router, in.x, n, a_.router.data(), in.active));
+  const int k = c.n_expert_used;
+  for (int64_t t = 0; t < n; ++t) {
+    route_token({a_.router.data() + t * c.n_expert, static_cast<size_t>(c.n_expert)}, c.expert_weights_scale,
+                {a_.choices.data() + t * k, static_cast<size_t>(k)});
+  }
+  std::fill(a_.tmp.begin(), a_.tmp.begin() + n * c.n_embd, 0.0f);
+  for (int e = 0; e < c.n_expert; ++e) {
+    expert_rows_.clear();
+    for (int64_t t = 0; t < n; ++t) {
+      for (int i = 0; i < k; ++i) {
+        const ExpertChoice& choice = a_.choices[t * k + i];
+        if (choice.expert == e) expert_rows_.push_back({t, choice.weight});
+      }
+    }
+    if (!expert_rows_.empty()) JF_RETURN_IF_ERROR(expert_ffn(w.experts[e], layer, in, n, expert_rows_));
+  }
+  add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
+  return Status();
+}
+
+// The FFN input as its site gave it, moved into xn (and its active channels into moe_active_): the
+// sites hold one input at a time, and every expert's down site comes before the next expert reads it.
+LinearInput Transformer::keep_input(const LinearInput& in, int64_t n) {
+  if (in.x != a_.xn.data()) std::copy_n(in.x, n * config_.n_embd, a_.xn.data());
+  if (in.active == nullptr) return {a_.xn.data(), nullptr};
+  moe_channels_.assign(in.active->channels.begin(), in.active->channels.end());
+  moe_active_.channels = moe_channels_;
+  return {a_.xn.data(), &moe_active_};
+}
+
+// tmp[token] += weight * down(silu(gate(x)) * up(x)) for the expert's rows, x = in's rows of their
+// tokens (in itself when every token of the batch is routed here, as in decode, keeping its active
+// channels).
+Status Transformer::expert_ffn(const ExpertWeights& e, int layer, const LinearInput& in, int64_t n,
+                               std::span<const ExpertRow> rows) {
+  const ModelConfig& c = config_;
+  const int64_t m = static_cast<int64_t>(rows.size());
+  LinearInput x = in;
+  if (m < n) {
+    for (int64_t r = 0; r < m; ++r) {
+      std::copy_n(in.x + rows[r].token * c.n_embd, c.n_embd, a_.expert_x.data() + r * c.n_embd);
+    }
+    x = {a_.expert_x.data(), nullptr};
+  }
+  JF_RETURN_IF_ERROR(linears_.forward({{&e.gate, a_.gate.data()}, {&e.up, a_.up.data()}}, x.x, m, x.active));
+  for_each_row(pool_, m, [&](int64_t r) {
+    float* gate = a_.gate.data() + r * c.n_ff;
+    activation_row_(gate, a_.up.data() + r * c.n_ff, gate, c.n_ff);
+  });
+  const LinearInput down = site_input(layer, SparseSite::ffn_down, a_.gate.data(), m, c.n_ff);
+  JF_RETURN_IF_ERROR(linears_.forward(e.down, down.x, m, a_.expert_y.data(), down.active));
+  for (int64_t r = 0; r < m; ++r) {
+    float* out = a_.tmp.data() + rows[r].token * c.n_embd;
+    const float* y = a_.expert_y.data() + r * c.n_embd;
+    for (int64_t i = 0; i < c.n_embd; ++i) out[i] += rows[r].weight * y[i];
+  }
   return Status();
 }
 

@@ -19,6 +19,7 @@
 #include "model/hparams.h"
 #include "model/kv_cache.h"
 #include "model/linear.h"
+#include "model/moe.h"
 #include "model/sparsity.h"
 #include "model/weight_provider.h"
 
@@ -58,6 +59,15 @@ class Transformer {
   // Activations of one batch of n tokens, each [n, width] row-major.
   struct Activations {
     std::vector<float> x, xn, q, k, v, attn, tmp, gate, up, logits, cos_sin;
+    // A mixture of experts: router logits [n, n_expert], each token's choices [n, n_expert_used],
+    // one expert's rows of input and output [<= n, n_embd].
+    std::vector<float> router, expert_x, expert_y;
+    std::vector<ExpertChoice> choices;
+  };
+  // A token routed to an expert, and the weight of the expert's output for it.
+  struct ExpertRow {
+    int64_t token;
+    float weight;
   };
 
   Status forward_batch(std::span<const TokenId> tokens, bool all_logits, int n_out);
@@ -67,6 +77,10 @@ class Transformer {
   Status cross_attention_block(const LayerWeights& w, int layer, int64_t n);
   void relative_bias(const LayerWeights& w, int pos, int n_kv, int h_begin, int h_end, float* bias);
   Status ffn_block(const LayerWeights& w, int layer, int64_t n);
+  Status moe_ffn_block(const LayerWeights& w, int layer, int64_t n);
+  LinearInput keep_input(const LinearInput& in, int64_t n);
+  Status expert_ffn(const ExpertWeights& e, int layer, const LinearInput& in, int64_t n,
+                    std::span<const ExpertRow> rows);
   Status output_head(int64_t n);
   LinearInput site_input(int layer, SparseSite site, const float* x, int64_t n, int64_t width);
   void reserve(int64_t n_tokens, int n_out);
@@ -87,6 +101,9 @@ class Transformer {
   std::vector<std::vector<float>> cross_k_, cross_v_;
   int n_cross_ = 0;
   ActivationSites* sites_ = nullptr;
+  std::vector<ExpertRow> expert_rows_;
+  std::vector<int32_t> moe_channels_;
+  ActiveChannels moe_active_;
   int n_past_ = 0;
   Activations a_;
 };

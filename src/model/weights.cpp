@@ -36,6 +36,10 @@ struct Request {
   // 0 for a whole tensor.
   int64_t fused_first = 0;
   int64_t fused_size = 0;
+  // An expert's matrix of a per-expert role (MoeUse::kPerExpert): slice `expert` of a 3-D tensor of
+  // n_experts matrices (merged layout), or n_experts 0 once the split layout's own tensor is found.
+  int expert = 0;
+  int n_experts = 0;
 };
 
 int64_t dim(const ModelConfig& c, Dim d) {
@@ -62,6 +66,8 @@ int64_t dim(const ModelConfig& c, Dim d) {
       return c.n_head;
     case Dim::kRelBuckets:
       return c.n_rel_buckets;
+    case Dim::kExperts:
+      return c.n_expert;
   }
   return 0;
 }
@@ -90,9 +96,11 @@ std::pair<int64_t, int64_t> stored_shape(const Request& r) {
 
 // The request's bytes within its stored tensor: all of it, or a fused part's rows.
 uint64_t part_offset(const TensorInfo& info, const Request& r) {
+  if (r.n_experts > 0) return row_bytes(info.dtype, r.n_cols) * static_cast<uint64_t>(r.n_rows) * r.expert;
   return r.vector ? row_bytes(info.dtype, r.fused_first) : row_bytes(info.dtype, r.n_cols) * r.fused_first;
 }
 uint64_t part_bytes(const TensorInfo& info, const Request& r) {
+  if (r.n_experts > 0) return row_bytes(info.dtype, r.n_cols) * static_cast<uint64_t>(r.n_rows);
   if (r.fused_size == 0) return info.n_bytes;
   return r.vector ? row_bytes(info.dtype, r.n_cols) : row_bytes(info.dtype, r.n_cols) * r.n_rows;
 }
@@ -103,13 +111,16 @@ Status read_part(const GgufFile& file, const TensorInfo& info, const Request& r,
 
 Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& r) {
   // ggml order: [n_cols, n_rows], a channel-major tensor transposed, a flash group's channels of
-  // each of its layers, a fused tensor's parts together.
+  // each of its layers, a fused tensor's parts together, a per-expert role's matrices one per expert.
   const auto [ne0, ne1] = stored_shape(r);
-  const bool ok_shape = info.ne[0] == ne0 && info.n_rows() == ne1 && info.ne[2] == 1 && info.ne[3] == 1;
+  const int64_t ne2 = std::max(r.n_experts, 1);
+  const bool ok_shape = info.ne[0] == ne0 && info.ne[1] == ne1 && info.ne[2] == ne2 && info.ne[3] == 1;
   if (!ok_shape) {
-    return error(StatusCode::kCorruptFile,
-                 "%s: tensor '%s' has shape %s, expected [%" PRId64 ", %" PRId64 "]%s", file.path().c_str(),
-                 info.name.c_str(), info.shape_string().c_str(), ne0, ne1,
+    const std::string expected = r.n_experts > 0
+                                     ? str_printf("[%" PRId64 ", %" PRId64 ", %" PRId64 "]", ne0, ne1, ne2)
+                                     : str_printf("[%" PRId64 ", %" PRId64 "]", ne0, ne1);
+    return error(StatusCode::kCorruptFile, "%s: tensor '%s' has shape %s, expected %s%s", file.path().c_str(),
+                 info.name.c_str(), info.shape_string().c_str(), expected.c_str(),
                  r.flash_layers > 0 ? " (the channels of a group of layers: is the group size right?)" : "");
   }
   if (r.channel_major) {
@@ -127,6 +138,21 @@ Status check_shape(const GgufFile& file, const TensorInfo& info, const Request& 
                  file.path().c_str(), info.name.c_str(), dtype_name(info.dtype), r.fused_first);
   }
   return Status();
+}
+
+// Whether `role` is loaded for a model of `c`'s kind: dense FFN tensors without experts, the
+// router and experts' with them.
+bool loaded_for(const ModelConfig& c, TensorRole role) {
+  switch (role_info(role).moe) {
+    case MoeUse::kAlways:
+      return true;
+    case MoeUse::kDense:
+      return c.n_expert == 0;
+    case MoeUse::kMoe:
+    case MoeUse::kPerExpert:
+      return c.n_expert > 0;
+  }
+  return true;
 }
 
 // The request of `role` of `row` (the model's, or its encoder stack's) into `dst`.
@@ -159,11 +185,21 @@ std::vector<Request> plan_requests(const ModelConfig& c, ModelWeights* w) {
   }
   const auto add_layers = [&](const ArchInfo& row, std::vector<LayerWeights>& layers) {
     for (int layer = 0; layer < static_cast<int>(layers.size()); ++layer) {
+      layers[layer].experts.resize(c.n_expert);
       for (size_t i = 0; i < kTensorRoleCount; ++i) {
         const TensorRole role = static_cast<TensorRole>(i);
         const Need need = row.tensor(role).need;
-        if (need != Need::kAbsent && role_info(role).per_layer)
+        if (need == Need::kAbsent || !role_info(role).per_layer || !loaded_for(c, role)) continue;
+        if (role_info(role).moe != MoeUse::kPerExpert) {
           r.push_back(request_for(c, row, layer_tensor(layers[layer], role), role, layer, need));
+          continue;
+        }
+        for (int e = 0; e < c.n_expert; ++e) {
+          Request expert = request_for(c, row, layer_tensor(layers[layer], role, e), role, layer, need);
+          expert.expert = e;
+          expert.n_experts = c.n_expert;
+          r.push_back(std::move(expert));
+        }
       }
     }
   };
@@ -286,7 +322,9 @@ const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer) {
   check_failed(__FILE__, __LINE__, "role < TensorRole::kCount", "tensor_of: not a role");
 }
 
-const TensorView& layer_tensor(const LayerWeights& l, TensorRole role) {
+const TensorView& layer_tensor(const LayerWeights& l, TensorRole role, int expert) {
+  const bool per_expert = role_info(role).moe == MoeUse::kPerExpert;
+  JF_CHECK(!per_expert || (expert >= 0 && expert < static_cast<int>(l.experts.size())));
   switch (role) {
     case TensorRole::kAttnNorm:
       return l.attn_norm.weight;
@@ -336,6 +374,14 @@ const TensorView& layer_tensor(const LayerWeights& l, TensorRole role) {
       return l.down.weight;
     case TensorRole::kFfnDownBias:
       return l.down.bias;
+    case TensorRole::kFfnGateInp:
+      return l.router.weight;
+    case TensorRole::kFfnGateExps:
+      return l.experts[expert].gate.weight;
+    case TensorRole::kFfnUpExps:
+      return l.experts[expert].up.weight;
+    case TensorRole::kFfnDownExps:
+      return l.experts[expert].down.weight;
     default:
       break;
   }
@@ -367,15 +413,18 @@ LinearWeight& layer_linear(LayerWeights& layer, TensorRole role) {
 std::vector<NamedLinear> model_linears(const ModelWeights& w) {
   std::vector<NamedLinear> out;
   for (int layer = 0; layer < static_cast<int>(w.layers.size()); ++layer) {
+    const LayerWeights& l = w.layers[layer];
     for (size_t i = 0; i < kTensorRoleCount; ++i) {
       const TensorRole role = static_cast<TensorRole>(i);
       const RoleInfo& info = role_info(role);
-      if (info.per_layer && info.kind == RoleKind::kMatrix && tensor_of(w, role, layer).present()) {
-        out.push_back({layer, role, &tensor_of(w, role, layer)});
+      if (!info.per_layer || info.kind != RoleKind::kMatrix) continue;
+      const int n_experts = info.moe == MoeUse::kPerExpert ? static_cast<int>(l.experts.size()) : 1;
+      for (int e = 0; e < n_experts; ++e) {
+        if (layer_tensor(l, role, e).present()) out.push_back({layer, role, e, &layer_tensor(l, role, e)});
       }
     }
   }
-  if (w.output.weight.present()) out.push_back({-1, TensorRole::kOutput, &w.output.weight});
+  if (w.output.weight.present()) out.push_back({-1, TensorRole::kOutput, 0, &w.output.weight});
   return out;
 }
 
@@ -401,6 +450,16 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
       stored = flash_tensor_name(tensor_name(*config.arch_info, r.role, flash->groups.first(group)));
     }
     infos[i] = file.find_tensor(stored);
+    if (infos[i] == nullptr && r.n_experts > 0) {
+      // The older layout: this expert's matrix as a tensor of its own.
+      const std::string split = split_expert_name(*config.arch_info, r.role, r.layer, r.expert);
+      if ((infos[i] = file.find_tensor(split)) == nullptr) {
+        return error(StatusCode::kNotFound, "%s: tensor '%s' is missing (and so is expert %d's own '%s')",
+                     file.path().c_str(), stored.c_str(), r.expert, split.c_str());
+      }
+      r.name = split;
+      r.n_experts = 0;
+    }
     if (infos[i] == nullptr) {
       if (r.need == Need::kOptional && !r.channel_major) continue;
       return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), stored.c_str());
@@ -428,7 +487,7 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
     const TensorInfo* info = infos[i];
     if (info == nullptr) continue;
     TensorView& t = *r.dst;
-    t.name = r.name;
+    t.name = r.n_experts > 0 ? str_printf("%s[%d]", r.name.c_str(), r.expert) : r.name;
     t.n_cols = r.n_cols;
     t.n_rows = r.n_rows;
     if (r.flash_layers > 0 && flash_linears == FlashLinears::streamed) {

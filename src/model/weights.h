@@ -23,6 +23,11 @@ struct NormWeight {
   TensorView bias;
 };
 
+// One expert of a mixture of experts: a SwiGLU FFN [n_embd -> n_ff -> n_embd].
+struct ExpertWeights {
+  LinearWeight gate, up, down;
+};
+
 // One layer, whatever the architecture: a tensor the row does not list is absent (data null).
 struct LayerWeights {
   NormWeight attn_norm;
@@ -33,6 +38,9 @@ struct LayerWeights {
   NormWeight ffn_norm;
   LinearWeight gate, up;  // [n_embd -> n_ff]; no gate without a gated activation
   LinearWeight down;      // [n_ff -> n_embd]
+  // A mixture of experts instead of gate/up/down: the router [n_embd -> n_expert] and the experts.
+  LinearWeight router;
+  std::vector<ExpertWeights> experts;
 };
 
 // The seven linears of a layer that sparsity and the channel-major and flash layouts cover, in the
@@ -61,18 +69,21 @@ struct ModelWeights {
 };
 
 // Where the tensor of `role` (of `layer` for a per-layer role) lives in `w`: the one map from roles
-// to fields (layer_tensor for the per-layer ones).
+// to fields (layer_tensor for the per-layer ones; `expert` picks the expert of a per-expert role).
 const TensorView& tensor_of(const ModelWeights& w, TensorRole role, int layer);
-const TensorView& layer_tensor(const LayerWeights& layer, TensorRole role);
+const TensorView& layer_tensor(const LayerWeights& layer, TensorRole role, int expert = 0);
 
-// A linear of the model, as the tuner sees it: its layer (-1: the output head), role and weight.
+// A linear of the model, as the tuner sees it: its layer (-1: the output head), role, expert (0
+// unless the role is per expert) and weight.
 struct NamedLinear {
   int layer;
   TensorRole role;
+  int expert;
   const TensorView* weight;
 };
 
-// Every present linear: layer by layer in the order the forward pass runs them, then the head.
+// Every present linear: layer by layer in role order (each expert's in expert order), then the
+// head.
 std::vector<NamedLinear> model_linears(const ModelWeights& w);
 
 // Channel-major linears in a GGUF file (`jitflow convert --channel-major`): the string array under

@@ -43,6 +43,13 @@ Result<ModelConfig> convertible_config(const GgufFile& file) {
                  file.path().c_str(), arch.name,
                  arch.forward != ForwardKind::kDecoder ? "not a decoder-only model" : "Q, K and V fused in one tensor");
   }
+  if (config.n_expert > 0) {
+    return error(
+        StatusCode::kUnsupported,
+        "%s: a mixture of experts (%d experts) cannot be converted to the channel-major or flash layout "
+        "yet",
+        file.path().c_str(), config.n_expert);
+  }
   return config;
 }
 
