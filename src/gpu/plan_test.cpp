@@ -15,6 +15,14 @@ Result<Plan> plan_of(const std::string& path, PlanOptions options = {}) {
   return build_plan(file, options);
 }
 
+// The default options with this context and prefill batch.
+PlanOptions options_for(int n_ctx, int batch = PlanOptions{}.batch) {
+  PlanOptions options;
+  options.n_ctx = n_ctx;
+  options.batch = batch;
+  return options;
+}
+
 int count_of(const std::string& text, const std::string& what) {
   int n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -22,7 +30,7 @@ int count_of(const std::string& text, const std::string& what) {
 }
 
 TEST(WebGpuPlan, StoriesPassesBindEveryKernelFully) {
-  Result<Plan> plan = plan_of(test::source_path("models/stories260K.gguf"), {.n_ctx = 128, .batch = 16});
+  Result<Plan> plan = plan_of(test::source_path("models/stories260K.gguf"), options_for(128, 16));
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   const int n_layer = plan->shape.n_layer;
   // The embeddings, 14 steps per layer, the last row's norm, the head and the argmax.
@@ -50,8 +58,9 @@ TEST(WebGpuPlan, StoriesPassesBindEveryKernelFully) {
   }
   for (const PlanBuffer& b : plan->buffers) {
     EXPECT_EQ(b.bytes % 4, 0u) << b.name;
-    if (b.data_offset >= 0)
+    if (b.data_offset >= 0) {
       EXPECT_LE(static_cast<uint64_t>(b.data_offset) + b.bytes, plan->data.size()) << b.name;
+    }
   }
   EXPECT_EQ(plan->buffers.at(static_cast<size_t>(plan->params)).name, "params");
   const Json json = plan_json(*plan);
@@ -61,12 +70,13 @@ TEST(WebGpuPlan, StoriesPassesBindEveryKernelFully) {
 
 TEST(WebGpuPlan, QuantisedMatricesArePaddedToWords) {
   JF_REQUIRE_SHARED("models/synth/synth-Q4_0.gguf");
-  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_0.gguf"), {.n_ctx = 64});
+  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_0.gguf"), options_for(64));
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   const int64_t n_embd = plan->shape.n_embd;
   for (const PlanBuffer& b : plan->buffers) {
-    if (b.name == "blk.0.attn_q.weight")
+    if (b.name == "blk.0.attn_q.weight") {
       EXPECT_EQ(b.bytes, static_cast<uint64_t>(n_embd * (n_embd / 32) * 20));
+    }
   }
   EXPECT_EQ(gpu_row_bytes(DType::Q8_0, 64), 72u);
   EXPECT_EQ(gpu_row_bytes(DType::F16, 64), 128u);
@@ -74,7 +84,7 @@ TEST(WebGpuPlan, QuantisedMatricesArePaddedToWords) {
 
 TEST(WebGpuPlan, KQuantsAreStoredAsF16WithANote) {
   JF_REQUIRE_SHARED("models/synth/synth-Q4_K_M.gguf");
-  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_K_M.gguf"), {.n_ctx = 64});
+  Result<Plan> plan = plan_of(test::shared_path("models/synth/synth-Q4_K_M.gguf"), options_for(64));
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   ASSERT_FALSE(plan->notes.empty());
   EXPECT_NE(plan->notes[0].find(" q4_k matrices stored as f16"), std::string::npos) << plan->notes[0];
@@ -91,14 +101,17 @@ TEST(WebGpuPlan, BiasedArchitectureIsUnsupported) {
 
 TEST(WebGpuPlan, BadOptionsAreInvalidArguments) {
   const std::string stories = test::source_path("models/stories260K.gguf");
-  Result<Plan> long_ctx = plan_of(stories, {.n_ctx = kMaxWgslContext + 1});
+  Result<Plan> long_ctx = plan_of(stories, options_for(kMaxWgslContext + 1));
   ASSERT_FALSE(long_ctx.ok());
   EXPECT_EQ(long_ctx.status().code(), StatusCode::kInvalidArgument);
-  Result<Plan> bad_config =
-      plan_of(stories, {.n_ctx = 16, .matvec = MatvecConfig{64, 2, 32}});  // more lanes than threads
+  PlanOptions too_many_lanes = options_for(16);
+  too_many_lanes.matvec = MatvecConfig{64, 2, 32};  // more lanes than threads
+  Result<Plan> bad_config = plan_of(stories, too_many_lanes);
   ASSERT_FALSE(bad_config.ok());
   EXPECT_EQ(bad_config.status().code(), StatusCode::kInvalidArgument);
-  Result<Plan> bad_tile = plan_of(stories, {.n_ctx = 16, .matmul = MatmulConfig{4, 4, 16, 2}});  // 32 threads
+  PlanOptions too_many_threads = options_for(16);
+  too_many_threads.matmul = MatmulConfig{4, 4, 16, 2};  // 32 threads
+  Result<Plan> bad_tile = plan_of(stories, too_many_threads);
   ASSERT_FALSE(bad_tile.ok());
   EXPECT_EQ(bad_tile.status().code(), StatusCode::kInvalidArgument);
 }
