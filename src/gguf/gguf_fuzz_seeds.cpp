@@ -45,7 +45,7 @@ GgufWriter every_type_writer() {
   w.add_tensor("q4_0", DType::Q4_0, {32, 1, 1, 2}, std::vector<uint8_t>(36, 2));
   w.add_tensor("q4_k", DType::Q4_K, {256}, std::vector<uint8_t>(144, 3));
   // Zero elements: one mutated dimension away from the overflow a zero hides from the element count.
-  w.add_tensor("empty", DType::F32, {0, 4, 1}, {});
+  w.add_tensor("empty", DType::F32, {0, 4, 1}, std::vector<uint8_t>{});
   return w;
 }
 
