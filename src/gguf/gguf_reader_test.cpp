@@ -7,6 +7,7 @@
 #include "gguf/gguf.h"
 #include "gguf/gguf_writer.h"
 #include "test_env.h"
+#include "gguf_tensor_bytes.h"
 #include "test_paths.h"
 
 namespace jf {
@@ -53,15 +54,6 @@ TEST(GgufReader, WriterRoundTripsMetadataAndTensors) {
   EXPECT_EQ(back, data);
 }
 
-std::vector<uint8_t> read_back(const GgufFile& file, const std::string& name) {
-  const TensorInfo* t = file.find_tensor(name);
-  EXPECT_NE(t, nullptr) << name;
-  if (t == nullptr) return {};
-  std::vector<uint8_t> bytes(t->n_bytes);
-  EXPECT_TRUE(file.read_tensor(*t, bytes.data()).ok()) << name;
-  return bytes;
-}
-
 // Lazy tensors are made only when written, in file order, beside eager ones; the file reads back the same
 // from write_file and to_bytes, and file_bytes knew its size without making anything.
 TEST(GgufWriter, LazyTensorsRoundTripInFileOrder) {
@@ -93,17 +85,17 @@ TEST(GgufWriter, LazyTensorsRoundTripInFileOrder) {
   ASSERT_NE(a_info, nullptr);
   ASSERT_EQ(a_info->n_dims, 3);
   EXPECT_EQ(a_info->ne[2], 2);
-  EXPECT_EQ(read_back(*file, "a"), a);
-  EXPECT_EQ(read_back(*file, "eager"), eager);
-  EXPECT_EQ(read_back(*file, "b"), b);
+  EXPECT_EQ(test::tensor_bytes(*file, "a"), a);
+  EXPECT_EQ(test::tensor_bytes(*file, "eager"), eager);
+  EXPECT_EQ(test::tensor_bytes(*file, "b"), b);
 
   const Result<std::vector<uint8_t>> bytes = writer.to_bytes();
   ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
   EXPECT_EQ(bytes->size(), *file_bytes);
   const Result<GgufFile> from_bytes = GgufFile::open(make_memory_source(*bytes, "lazy"));
   ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().to_string();
-  EXPECT_EQ(read_back(*from_bytes, "a"), a);
-  EXPECT_EQ(read_back(*from_bytes, "b"), b);
+  EXPECT_EQ(test::tensor_bytes(*from_bytes, "a"), a);
+  EXPECT_EQ(test::tensor_bytes(*from_bytes, "b"), b);
 }
 
 // A maker that gives the wrong number of bytes, or fails, fails the write with the tensor's name.

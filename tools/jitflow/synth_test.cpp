@@ -13,6 +13,7 @@
 #include "gguf/gguf.h"
 #include "io/byte_source.h"
 #include "tensor/quant.h"
+#include "gguf_tensor_bytes.h"
 #include "test_paths.h"
 
 namespace jf::synth {
@@ -34,15 +35,6 @@ Options tiny(FileType type, const char* preset = "test-tiny") {
   options.type = type;
   options.n_threads = 2;
   return options;
-}
-
-std::vector<uint8_t> tensor_bytes(const GgufFile& file, const std::string& name) {
-  const TensorInfo* info = file.find_tensor(name);
-  EXPECT_NE(info, nullptr) << name;
-  if (info == nullptr) return {};
-  std::vector<uint8_t> bytes(info->n_bytes);
-  EXPECT_TRUE(file.read_tensor(*info, bytes.data()).ok()) << name;
-  return bytes;
 }
 
 std::vector<float> dequantized(const GgufFile& file, const std::string& name) {
@@ -264,11 +256,11 @@ TEST(SynthTest, SplitExpertsAreTheMergedTensorsSlices) {
   for (int l = 0; l < 2; ++l) {
     const std::string blk = "blk." + std::to_string(l) + ".";
     EXPECT_EQ(split.find_tensor(blk + "ffn_up_exps.weight"), nullptr);
-    EXPECT_EQ(tensor_bytes(split, blk + "ffn_gate_inp.weight"),
-              tensor_bytes(merged, blk + "ffn_gate_inp.weight"));
-    EXPECT_EQ(tensor_bytes(split, blk + "attn_q.weight"), tensor_bytes(merged, blk + "attn_q.weight"));
+    EXPECT_EQ(test::tensor_bytes(split, blk + "ffn_gate_inp.weight"),
+              test::tensor_bytes(merged, blk + "ffn_gate_inp.weight"));
+    EXPECT_EQ(test::tensor_bytes(split, blk + "attn_q.weight"), test::tensor_bytes(merged, blk + "attn_q.weight"));
     for (const char* ffn : {"ffn_gate", "ffn_up", "ffn_down"}) {
-      const std::vector<uint8_t> whole = tensor_bytes(merged, blk + ffn + "_exps.weight");
+      const std::vector<uint8_t> whole = test::tensor_bytes(merged, blk + ffn + "_exps.weight");
       const size_t slice = whole.size() / 4;
       for (int e = 0; e < 4; ++e) {
         const std::string name = blk + ffn + "." + std::to_string(e) + ".weight";
@@ -278,7 +270,7 @@ TEST(SynthTest, SplitExpertsAreTheMergedTensorsSlices) {
         EXPECT_EQ(info->dtype, DType::Q4_0);
         ASSERT_EQ(info->n_dims, 2);
         EXPECT_EQ(info->ne[0], std::string(ffn) == "ffn_down" ? 512 : 256);
-        const std::vector<uint8_t> expert = tensor_bytes(split, name);
+        const std::vector<uint8_t> expert = test::tensor_bytes(split, name);
         ASSERT_EQ(expert.size(), slice);
         EXPECT_TRUE(std::equal(expert.begin(), expert.end(), whole.begin() + e * slice));
       }
