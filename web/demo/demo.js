@@ -68,11 +68,11 @@ function drawChart() {
 }
 
 function showTuning(progress) {
+  window.jitflowTuning.progress = progress;
   if (progress.error) {
     $('tuning').textContent = `tuning stopped: ${progress.error}`;
     return;
   }
-  window.jitflowTuning.progress = progress;
   matmulPoints.push([seconds(), progress.matmulMsPerToken]);
   const adopted = progress.workloads.reduce((n, w) => n + w.adopted, 0);
   $('tuning').textContent = `${progress.done ? 'tuned' : 'tuning'}: ${progress.tried} of ${progress.candidates} ` +

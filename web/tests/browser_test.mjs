@@ -85,7 +85,10 @@ try {
     expectGolden(await runDemo(page, { ...storiesGpuQuery, tune: 1 }), stories);
     // SwiftShader runs every candidate on the CPU: 19 s on an idle 2-core machine, over 60 s on a loaded one.
     await page.waitForFunction(() => window.jitflowTuning?.progress?.done || window.jitflowTuning?.progress?.error,
-                               null, { timeout: 300000 });
+                               null, { timeout: 300000 }).catch(async (error) => {
+      const last = await page.evaluate(() => window.jitflowTuning?.progress);
+      throw new Error(`${error.message}; the tuner's last progress: ${JSON.stringify(last)}`);
+    });
     const { start, progress } = await page.evaluate(() => window.jitflowTuning);
     if (progress.error) throw new Error(progress.error);
     expectEqual(start.backend, 'webgpu', 'tuner');
