@@ -17,7 +17,7 @@ namespace {
 // The input width of a layer linear: its channel count.
 int64_t input_channels(const ModelConfig& c, TensorRole role) {
   if (role == TensorRole::kAttnOut) return c.n_embd_q();
-  if (role == TensorRole::kFfnDown) return c.n_ff;
+  if (role == TensorRole::kFfnDown || role == TensorRole::kFfnDownExps) return c.n_ff;
   return c.n_embd;
 }
 
@@ -100,16 +100,29 @@ Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config
   JF_ASSIGN_OR_RETURN(const std::optional<FlashLayout> layout, read_flash_layout(file, config.n_layer));
   StreamShape shape;
   shape.n_layer = config.n_layer;
-  for (const TensorRole role : kLayerLinearRoles) {
-    const std::string name = tensor_name(*config.arch_info, role, 0);
-    if (name.empty()) continue;
-    const TensorInfo* plain = file.find_tensor(name);
+  shape.n_expert = config.n_expert;
+  shape.n_expert_used = config.n_expert_used;
+  const ArchInfo& arch = *config.arch_info;
+  for (const LinearKind kind : layer_linear_kinds(config)) {
+    // Layer 0's: grouped, a tensor of its own, or an expert's slice of a stacked 3-D tensor.
+    const bool per_expert = role_info(kind.role).moe == MoeUse::kPerExpert;
+    const std::string name = linear_name(arch, kind, 0);
     const TensorInfo* grouped = layout ? file.find_tensor(flash_tensor_name(name)) : nullptr;
-    if (plain == nullptr && grouped == nullptr) continue;  // absent in this model (an ungated FFN)
-    shape.layer_linear_bytes += plain != nullptr
-                                    ? plain->n_bytes
-                                    : grouped->n_bytes / static_cast<uint64_t>(layout->groups.size_of(0));
-    shape.layer_channels += static_cast<uint64_t>(input_channels(config, role));
+    const TensorInfo* plain = file.find_tensor(name);
+    const TensorInfo* stacked = per_expert ? file.find_tensor(tensor_name(arch, kind.role, 0)) : nullptr;
+    uint64_t bytes = 0;
+    if (grouped != nullptr) {
+      bytes = grouped->n_bytes / static_cast<uint64_t>(layout->groups.size_of(0));
+    } else if (plain != nullptr) {
+      bytes = plain->n_bytes;
+    } else if (stacked != nullptr) {
+      bytes = stacked->n_bytes / static_cast<uint64_t>(std::max<int64_t>(1, stacked->ne[2]));
+    } else {
+      continue;  // absent in this model (an ungated FFN)
+    }
+    shape.layer_linear_bytes += bytes;
+    shape.layer_expert_bytes += per_expert ? bytes : 0;
+    shape.layer_channels += static_cast<uint64_t>(input_channels(config, kind.role));
   }
   if (shape.layer_channels == 0) {
     return error(StatusCode::kInvalidArgument, "%s: no layer linears found", file.path().c_str());
@@ -120,6 +133,14 @@ Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config
   shape.resident_bytes = all > linears ? all - linears : 0;
   shape.kv_bytes = KvCache::bytes_for(config, n_ctx);
   return shape;
+}
+
+double StreamShape::group_bytes(int group) const {
+  const double dense = static_cast<double>(layer_linear_bytes - layer_expert_bytes) * group;
+  if (n_expert == 0) return dense;
+  const double distinct = n_expert * (1 - std::pow(1 - static_cast<double>(n_expert_used) / n_expert,
+                                                   static_cast<double>(group)));
+  return dense + static_cast<double>(layer_expert_bytes) / n_expert * group * distinct;
 }
 
 PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
@@ -136,12 +157,13 @@ PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, ui
   e.hit_rate = std::min(1.0, static_cast<double>(e.cache_bytes) / linears);
   e.run_bytes =
       static_cast<double>(shape.layer_linear_bytes) / static_cast<double>(shape.layer_channels) * group;
-  const double active = static_cast<double>(shape.layer_linear_bytes) * (1 - sparsity) * group;  // M_cl
+  const double group_bytes = shape.group_bytes(group);
+  const double active = group_bytes * (1 - sparsity);  // M_cl
   const double from_flash = active * (1 - e.hit_rate);
   // Reading `fraction` of the group's active uncached runs at `depth`: run by run, or, where it is
   // faster, the whole uncached stretch they lie in (the cache keeps chunks longer than a merged
   // read's gap, which merged reads skip) in 1 MiB reads.
-  const double whole_chunk = 1 << 20, group_bytes = static_cast<double>(shape.layer_linear_bytes) * group;
+  const double whole_chunk = 1 << 20;
   const auto read_ms = [&](double fraction, int depth) {
     const double by_run = from_flash * fraction / (costs.read_mb_per_s(e.run_bytes, depth) * 1e3);
     const double whole =

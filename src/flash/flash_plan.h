@@ -66,11 +66,19 @@ inline constexpr int kCostDepths[] = {1, 8, 64};
 // What the cost model needs of a model.
 struct StreamShape {
   int n_layer = 0;
-  uint64_t layer_linear_bytes = 0;  // S_l: a layer's seven linears
+  uint64_t layer_linear_bytes = 0;  // S_l: a layer's seven linears (with experts, every expert's)
+  uint64_t layer_expert_bytes = 0;  // of them, the experts'
   uint64_t layer_channels = 0;      // their input channels, all linears of a layer
-  uint64_t resident_bytes = 0;      // embeddings, norms, output head
+  uint64_t resident_bytes = 0;      // embeddings, norms, routers, output head
   uint64_t kv_bytes = 0;            // the KV cache of the context
   uint64_t read_buffer_bytes = 0;   // the file sources' bounce buffers
+  int n_expert = 0, n_expert_used = 0;
+
+  // The bytes of a group of `group` layers that a token can need: the dense linears', and of the
+  // experts those routed to in any of its layers, as each routed expert's group tensor holds all the
+  // group's layers. Routing taken as uniform: n_expert · (1 - (1 - k / n_expert)^group) distinct
+  // experts. Without experts, S_l · group.
+  double group_bytes(int group) const;
 };
 // From a model file in any layout (rows, channel-major, flash) and the context length.
 Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config, int n_ctx);
@@ -90,7 +98,8 @@ struct PlanEstimate {
   double tokens_per_s() const { return token_ms > 0 ? 1000.0 / token_ms : 0; }
 };
 // Our group buffers hold every channel of a group (a prefill, or a dense token, reads them all), so
-// M_cl in memory is S_l · N, not the paper's S_l · (1 - sp) · N.
+// M_cl in memory is S_l · N, not the paper's S_l · (1 - sp) · N; with experts, every expert's. What a
+// token reads is group_bytes(N) · (1 - sp): only the routed experts' channels.
 PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
                            double sparsity, int group, double similarity);
 

@@ -66,6 +66,25 @@ TEST(FlashPlan, TheModelsTermsFollowThePaper) {
       e.load_ms + 7 * (e.onload_ms + std::max(e.preload_ms, e.comp_ms)) + e.comp_ms + (4 << 20) / 20e6, 1e-9);
 }
 
+// Mixtral's proportions: 8 experts, 2 routed; the experts hold 6 of a layer's 8 MiB. A token reads
+// the dense 2 MiB and the routed experts' share, and a group of layers the experts routed to in any
+// of them; the buffers still hold every expert's.
+TEST(FlashPlan, ATokenReadsOnlyTheRoutedExperts) {
+  StreamShape shape = small_model();
+  shape.layer_expert_bytes = 6 << 20;
+  shape.n_expert = 8;
+  shape.n_expert_used = 2;
+  EXPECT_DOUBLE_EQ(shape.group_bytes(1), (2 << 20) + (6 << 20) / 8.0 * 2);
+  const double distinct_of_two = 8 * (1 - 0.75 * 0.75);  // 3.5 experts routed to in two layers
+  EXPECT_DOUBLE_EQ(shape.group_bytes(2), 2.0 * (2 << 20) + (6 << 20) / 8.0 * 2 * distinct_of_two);
+  const PlanEstimate e = estimate_plan(shape, long_reads_disk(), 64 << 20, 0.5, 2, 0.8);
+  EXPECT_EQ(e.need_bytes, (4u << 20) + (2u << 20) + 2 * (8u << 20));
+  EXPECT_DOUBLE_EQ(e.comp_ms, shape.group_bytes(2) * 0.5 / 20e6);
+  shape.n_expert = 0;  // the same bytes dense: every one of them read
+  shape.layer_expert_bytes = 0;
+  EXPECT_DOUBLE_EQ(shape.group_bytes(2), 2.0 * (8 << 20));
+}
+
 TEST(FlashPlan, ALongReadsDiskGroupsMoreLayersWhileTheBudgetAllows) {
   StreamShape shape = small_model();
   shape.layer_channels = 1 << 20;  // 8-byte channels: runs far below any read worth making

@@ -16,6 +16,7 @@ namespace {
 // j of layer first + index at offset + (j · n + index) · channel_bytes.
 struct LinearPlace {
   int kind, group, index, n;
+  bool expert;  // an expert's matrix: its layers run only when routed to
   std::string tensor;
   uint64_t offset;
   size_t channel_bytes;
@@ -177,6 +178,7 @@ class FlashStore::Linear final : public ChannelSource {
         group(place.group),
         index(place.index),
         n(place.n),
+        expert(place.expert),
         tensor(std::move(place.tensor)),
         offset(place.offset),
         channel_bytes(place.channel_bytes),
@@ -190,6 +192,7 @@ class FlashStore::Linear final : public ChannelSource {
   size_t run() const { return channel_bytes * static_cast<size_t>(n); }
 
   const int kind, group, index, n;
+  const bool expert;
   const std::string tensor;
   const uint64_t offset;
   const size_t channel_bytes;
@@ -220,17 +223,17 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
   std::unique_ptr<FlashStore> store(new FlashStore(weights, std::move(source)));
   const LayerGroups& groups = layout->groups;
   std::vector<size_t> buffer_sizes;  // per kind
-  for (size_t kind = 0; kind < std::size(kLayerLinearRoles); ++kind) {
-    const TensorRole role = kLayerLinearRoles[kind];
+  const std::vector<LinearKind> kinds = layer_linear_kinds(config);
+  for (size_t kind = 0; kind < kinds.size(); ++kind) {
     size_t largest_run = 0;
     int64_t n_channels = 0;
     std::vector<Linear*> of_kind;
     for (int layer = 0; layer < config.n_layer; ++layer) {
-      LinearWeight& linear = layer_linear(weights.layers[layer], role);
-      if (!layout->linears.contains(linear.weight.name)) continue;  // absent in this architecture
+      LinearWeight& linear = layer_linear(weights.layers[layer], kinds[kind]);
+      if (!layout->linears.contains(linear.weight.name)) continue;  // not streamed
       const int group = groups.of(layer), n = groups.size_of(group);
-      const TensorInfo* tensor =
-          file.find_tensor(flash_tensor_name(tensor_name(*config.arch_info, role, groups.first(group))));
+      const TensorInfo* tensor = file.find_tensor(
+          flash_tensor_name(linear_name(*config.arch_info, kinds[kind], groups.first(group))));
       JF_CHECK_MSG(tensor != nullptr, "load_weights checked the group tensors");
       const size_t channel = channel_bytes(tensor->dtype, linear.weight.n_rows),
                    run = channel * static_cast<size_t>(n);
@@ -241,6 +244,7 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
                               .group = group,
                               .index = layer - groups.first(group),
                               .n = n,
+                              .expert = role_info(kinds[kind].role).moe == MoeUse::kPerExpert,
                               .tensor = tensor->name,
                               .offset = tensor->offset,
                               .channel_bytes = channel};
@@ -396,11 +400,13 @@ Status FlashStore::begin_group(Buffer& buffer, const Linear& linear) {
   if (now.cache != nullptr) offer_group_runs(now);
   now.clear();
   Side& next = buffer.next();
+  stats_.expert_groups += linear.expert;
   if (!next.serves(linear.group, pass_)) {
     drop(next);
     now.start(linear.group, pass_, &linear.cache);
     return Status();
   }
+  stats_.expert_preloads_used += linear.expert;
   if (next.ticket != 0) {
     const double start_ms = now_ms();
     const Status read = loader_->wait(std::exchange(next.ticket, 0));
@@ -475,6 +481,7 @@ void FlashStore::preload_next(Buffer& buffer, const Linear& linear, std::span<co
   Side& side = buffer.next();
   if (side.cache != nullptr) return;  // a group preloads its successor once per pass
   side.start(linear.group, pass_, &linear.cache);
+  stats_.expert_preloads += linear.expert;
   want_.clear();
   for (const int32_t j : channels) {
     if (linear.cache.find(j) == nullptr) want_.push_back(j);

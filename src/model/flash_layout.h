@@ -1,6 +1,8 @@
 // The flash layout of a model file (ActiveFlow §4; `jitflow convert --flash --group N`): the seven
 // linears of every layer channel-major (tensor/channel_major.h), grouped N layers at a time per
-// linear, so that one active channel of a group is one contiguous read of N channels.
+// linear, so that one active channel of a group is one contiguous read of N channels. A mixture of
+// experts groups each expert's gate, up and down as linears of their own (expert e of layers l0 ..
+// l0+n-1 together), named as the split expert layout names them ("blk.4.ffn_gate.5.weight").
 //
 // For a linear (attn_q, ..., ffn_down) and a group of n layers [l0, l0 + n): one tensor named after
 // the linear at layer l0 plus kFlashSuffix ("blk.4.attn_q.weight.flash"), of ggml shape

@@ -388,8 +388,30 @@ const TensorView& layer_tensor(const LayerWeights& l, TensorRole role, int exper
   check_failed(__FILE__, __LINE__, "role is per layer", "layer_tensor: not a per-layer role");
 }
 
-LinearWeight& layer_linear(LayerWeights& layer, TensorRole role) {
-  switch (role) {
+std::vector<LinearKind> layer_linear_kinds(const ModelConfig& config) {
+  std::vector<LinearKind> kinds;
+  for (const TensorRole role : kLayerLinearRoles) {
+    if (config.arch_info->tensor(role).need != Need::kAbsent && loaded_for(config, role))
+      kinds.push_back({role});
+  }
+  if (config.n_expert == 0) return kinds;
+  for (int e = 0; e < config.n_expert; ++e) {
+    for (const TensorRole role :
+         {TensorRole::kFfnGateExps, TensorRole::kFfnUpExps, TensorRole::kFfnDownExps}) {
+      if (config.arch_info->tensor(role).need != Need::kAbsent) kinds.push_back({role, e});
+    }
+  }
+  return kinds;
+}
+
+std::string linear_name(const ArchInfo& arch, LinearKind kind, int layer) {
+  return role_info(kind.role).moe == MoeUse::kPerExpert
+             ? split_expert_name(arch, kind.role, layer, kind.expert)
+             : tensor_name(arch, kind.role, layer);
+}
+
+LinearWeight& layer_linear(LayerWeights& layer, LinearKind kind) {
+  switch (kind.role) {
     case TensorRole::kAttnQ:
       return layer.q;
     case TensorRole::kAttnK:
@@ -404,10 +426,16 @@ LinearWeight& layer_linear(LayerWeights& layer, TensorRole role) {
       return layer.up;
     case TensorRole::kFfnDown:
       return layer.down;
+    case TensorRole::kFfnGateExps:
+      return layer.experts.at(kind.expert).gate;
+    case TensorRole::kFfnUpExps:
+      return layer.experts.at(kind.expert).up;
+    case TensorRole::kFfnDownExps:
+      return layer.experts.at(kind.expert).down;
     default:
       break;
   }
-  check_failed(__FILE__, __LINE__, "role is one of kLayerLinearRoles", "layer_linear: not a layer linear");
+  check_failed(__FILE__, __LINE__, "a layer linear kind", "layer_linear: not a layer linear");
 }
 
 std::vector<NamedLinear> model_linears(const ModelWeights& w) {
@@ -442,12 +470,16 @@ Result<ModelWeights> load_weights(const GgufFile& file, const ModelConfig& confi
     Request& r = requests[i];
     r.channel_major = r.linear && channel_major.count(r.name) > 0;
     std::string stored = r.channel_major ? r.name + kChannelMajorSuffix : r.name;
-    if (r.linear && flash && flash->linears.count(r.name) > 0) {
+    const LinearKind kind{r.role, r.expert};
+    if (r.linear && flash && flash->linears.count(linear_name(*config.arch_info, kind, r.layer)) > 0) {
+      // An expert's matrix is grouped as a tensor of its own, named as in the split layout.
       const int group = flash->groups.of(r.layer);
+      r.name = linear_name(*config.arch_info, kind, r.layer);
+      r.n_experts = 0;
       r.channel_major = true;
       r.flash_layers = flash->groups.size_of(group);
       r.flash_index = r.layer - flash->groups.first(group);
-      stored = flash_tensor_name(tensor_name(*config.arch_info, r.role, flash->groups.first(group)));
+      stored = flash_tensor_name(linear_name(*config.arch_info, kind, flash->groups.first(group)));
     }
     infos[i] = file.find_tensor(stored);
     if (infos[i] == nullptr && r.n_experts > 0) {

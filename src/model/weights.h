@@ -49,8 +49,23 @@ inline constexpr TensorRole kLayerLinearRoles[] = {TensorRole::kAttnQ,   TensorR
                                                    TensorRole::kAttnOut, TensorRole::kFfnGate, TensorRole::kFfnUp,
                                                    TensorRole::kFfnDown};
 
-// The linear of `role` (one of kLayerLinearRoles) in `layer`.
-LinearWeight& layer_linear(LayerWeights& layer, TensorRole role);
+// A layer linear that sparsity and the flash layout cover: one of kLayerLinearRoles, or one expert's
+// matrix of a per-expert role (kFfnGateExps, kFfnUpExps, kFfnDownExps).
+struct LinearKind {
+  TensorRole role;
+  int expert = 0;
+};
+
+// The layer linears of a model of `config`, in the order the forward pass runs them: the seven less
+// those its row lacks; with experts, each expert's gate, up and down in place of the dense FFN's.
+std::vector<LinearKind> layer_linear_kinds(const ModelConfig& config);
+
+// The linear of `kind` in `layer`.
+LinearWeight& layer_linear(LayerWeights& layer, LinearKind kind);
+
+// The name of `kind`'s linear at `layer` as the flash layout lists it: the tensor's, an expert's as
+// the split layout names it ("blk.3.ffn_gate.5.weight", split_expert_name).
+std::string linear_name(const ArchInfo& arch, LinearKind kind, int layer);
 
 struct ModelWeights {
   TensorView token_embd;      // [n_vocab rows of n_embd]

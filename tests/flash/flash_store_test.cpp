@@ -173,6 +173,54 @@ TEST(FlashStreaming, Docs28MStreamedIsTheModelInMemory) {
   }
 }
 
+// A mixture of experts (test-tiny-moe8 with four layers: 8 experts, top-2), converted to the flash
+// layout from the stacked and from the split expert layout: streamed at every group size, dense and
+// sparse, at the least budget and an ample one, the logits and tokens are those of the model in
+// memory; only routed experts are read, and the experts routed to at a group's last layer are
+// preloaded for the next.
+TEST(FlashStreaming, ExpertsStreamedAreTheModelInMemory) {
+  const auto moe_flash = [](bool split, int group) {
+    synth::Options options;
+    options.shape = *synth::find_shape("test-tiny-moe8");
+    options.shape.n_layer = 4;
+    options.type = synth::FileType::kQ8_0;
+    options.split_experts = split;
+    options.n_threads = 2;
+    const std::string tag = split ? "moe8-split" : "moe8";
+    const std::string rows = test::write_synth_model(options, tag + ".gguf");
+    const std::string out = test::temp_path(tag + "-flash" + std::to_string(group) + ".gguf");
+    const Result<convert::Summary> s = convert::flash(rows, out, group, std::nullopt);
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    if (s.ok()) EXPECT_EQ(s->n_converted, 4 * (4 + 8 * 3));  // per layer: q, k, v, o and 8 experts' three
+    return out;
+  };
+  const std::string g1 = moe_flash(false, 1);
+  for (const double sparsity : {0.0, 0.5}) {
+    const Generated memory = run(g1, 0, sparsity);
+    ASSERT_FALSE(memory.logits.empty());
+    for (const auto& [split, group] :
+         {std::pair{false, 1}, std::pair{false, 2}, std::pair{true, 2}, std::pair{false, 4}}) {
+      const std::string flash = group == 1 ? g1 : moe_flash(split, group);
+      for (const uint64_t budget : {least_budget(flash), kAmpleBudget}) {
+        const Generated streamed = run(flash, budget, sparsity);
+        const std::string what = std::string(split ? "split" : "stacked") + ", group " +
+                                 std::to_string(group) + ", sparsity " + std::to_string(sparsity) +
+                                 ", budget " + std::to_string(budget);
+        EXPECT_EQ(streamed.tokens, memory.tokens) << what;
+        EXPECT_EQ(streamed.logits, memory.logits) << what;
+        const StreamingStats& s = streamed.stats;
+        EXPECT_LE(s.memory_bytes, budget) << what;
+        // Per layer, the prompt's 4 tokens route to at most all 8 experts, each decode token to 2 (of
+        // 3 matrices each).
+        EXPECT_GT(s.expert_groups, 0u) << what;
+        EXPECT_LE(s.expert_groups, 4u * 3 * (8 + 4 * 2)) << what;
+        EXPECT_LE(s.expert_preloads_used, s.expert_preloads) << what;
+        EXPECT_EQ(s.expert_preloads > 0, group < 4) << what;  // a group of all 4 layers has no next one
+      }
+    }
+  }
+}
+
 TEST(FlashStreaming, BudgetsThatCannotWorkAreRefused) {
   const Models m = synth_models(synth::FileType::kQ8_0, "refused");
   const std::string flash = flash_of(m.channel_major, 2);

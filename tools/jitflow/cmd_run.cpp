@@ -75,6 +75,14 @@ void print_streaming_stats(const StreamingStats& s, int n_tokens) {
                percent(s.buffer_hits, s.channels_asked), percent(s.on_demand, s.channels_asked),
                s.preloading ? "on," : "off,", percent(s.preload_used, s.preloaded),
                s.direct_io ? "O_DIRECT" : "buffered reads (O_DIRECT refused)");
+  if (s.expert_groups > 0) {
+    std::fprintf(
+        stderr,
+        "jitflow: experts | %.1f groups of expert matrices begun/token | predicted (those routed to at "
+        "the group before's last layer): precision %.1f%%, recall %.1f%%\n",
+        s.expert_groups * per_token, percent(s.expert_preloads_used, s.expert_preloads),
+        percent(s.expert_preloads_used, s.expert_groups));
+  }
 }
 
 }  // namespace

@@ -20,20 +20,20 @@
 namespace jf::convert {
 namespace {
 
-// The names of the per-layer linears the architecture's row lists.
+// The names of the per-layer linears the flash and channel-major layouts list (linear_name).
 std::set<std::string> linear_names(const ModelConfig& config) {
   std::set<std::string> names;
   for (int layer = 0; layer < config.n_layer; ++layer) {
-    for (const TensorRole role : kLayerLinearRoles) {
-      if (config.arch_info->tensor(role).need != Need::kAbsent) names.insert(tensor_name(*config.arch_info, role, layer));
-    }
+    for (const LinearKind kind : layer_linear_kinds(config))
+      names.insert(linear_name(*config.arch_info, kind, layer));
   }
   return names;
 }
 
 // The config of a model the channel-major and flash layouts cover: a decoder whose linears are
-// tensors of their own (llama, qwen2). Encoders, T5 and GPT-2's fused Q/K/V are refused, named.
-Result<ModelConfig> convertible_config(const GgufFile& file) {
+// tensors of their own (llama, qwen2). Encoders, T5 and GPT-2's fused Q/K/V are refused, named; so is
+// a mixture of experts for the channel-major layout (the flash layout groups each expert's matrices).
+Result<ModelConfig> convertible_config(const GgufFile& file, bool flash) {
   JF_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(file));
   const ArchInfo& arch = *config.arch_info;
   if (arch.forward != ForwardKind::kDecoder || has_fused_tensors(arch)) {
@@ -43,12 +43,11 @@ Result<ModelConfig> convertible_config(const GgufFile& file) {
                  file.path().c_str(), arch.name,
                  arch.forward != ForwardKind::kDecoder ? "not a decoder-only model" : "Q, K and V fused in one tensor");
   }
-  if (config.n_expert > 0) {
-    return error(
-        StatusCode::kUnsupported,
-        "%s: a mixture of experts (%d experts) cannot be converted to the channel-major or flash layout "
-        "yet",
-        file.path().c_str(), config.n_expert);
+  if (config.n_expert > 0 && !flash) {
+    return error(StatusCode::kUnsupported,
+                 "%s: a mixture of experts (%d experts) cannot be converted to the channel-major layout; "
+                 "convert it to the flash layout (--flash)",
+                 file.path().c_str(), config.n_expert);
   }
   return config;
 }
@@ -78,40 +77,73 @@ Result<std::vector<float>> read_f32(const GgufFile& file, const TensorInfo& info
   return values;
 }
 
-// The channel-major bytes of the linear `name` and their dtype: a channel-major source's as they are
-// (`type` must then be absent or the same), a row-major one's converted to `type` (or its own dtype;
-// Q4_K falls back to Q4_0 for outputs that are no multiple of 256, counted in *n_fallback).
-struct CmTensor {
-  DType dtype;
+// Where a linear's matrix lies in the source: a tensor of its own (row-major, or channel-major from
+// `channel_major`), or an expert's slice of a stacked 3-D tensor (blk.N.ffn_gate_exps.weight).
+struct SourceLinear {
+  const TensorInfo* info;
+  uint64_t offset;  // of its bytes within the tensor
+  uint64_t n_bytes;
   int64_t n_in, n_out;
-  std::vector<uint8_t> bytes;
-  uint64_t source_bytes;  // of the tensor it was made from
+  bool channel_major;
 };
-Result<CmTensor> channel_major_of(const GgufFile& file, bool source_cm, const std::string& name,
-                                  std::optional<DType> type, int* n_fallback) {
-  const TensorInfo* info = file.find_tensor(source_cm ? name + kChannelMajorSuffix : name);
-  if (info == nullptr) return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), name.c_str());
-  std::vector<uint8_t> bytes(info->n_bytes);
-  JF_RETURN_IF_ERROR(file.read_tensor(*info, bytes.data()));
-  if (source_cm) {
-    if (type && *type != info->dtype) {
-      return error(StatusCode::kInvalidArgument,
-                   "%s: '%s' is channel-major %s already; --type %s needs the original model", file.path().c_str(),
-                   name.c_str(), dtype_name(info->dtype), dtype_name(*type));
+
+SourceLinear whole_tensor(const TensorInfo& info, bool channel_major) {
+  return channel_major ? SourceLinear{&info, 0, info.n_bytes, info.n_rows(), info.ne[0], true}
+                       : SourceLinear{&info, 0, info.n_bytes, info.ne[0], info.n_rows(), false};
+}
+
+Result<SourceLinear> find_linear(const GgufFile& file, const ArchInfo& arch, bool source_cm, LinearKind kind,
+                                 int layer) {
+  const std::string name = linear_name(arch, kind, layer);
+  if (const TensorInfo* info = file.find_tensor(source_cm ? name + kChannelMajorSuffix : name)) {
+    return whole_tensor(*info, source_cm);
+  }
+  if (role_info(kind.role).moe == MoeUse::kPerExpert) {
+    const TensorInfo* stacked = file.find_tensor(tensor_name(arch, kind.role, layer));
+    if (stacked != nullptr && kind.expert < stacked->ne[2]) {
+      const uint64_t bytes = stacked->n_bytes / static_cast<uint64_t>(stacked->ne[2]);
+      return SourceLinear{
+          stacked, bytes * static_cast<uint64_t>(kind.expert), bytes, stacked->ne[0], stacked->ne[1], false};
     }
-    return CmTensor{info->dtype, info->n_rows(), info->ne[0], std::move(bytes), info->n_bytes};
   }
-  // ggml [n_in, n_out]: n_out rows of n_in.
-  const TensorView w{.name = info->name, .dtype = info->dtype, .n_cols = info->ne[0], .n_rows = info->n_rows(),
-                     .data = bytes.data()};
-  DType to = type.value_or(info->dtype);
-  if (type == DType::Q4_K && w.n_rows % kQK_K != 0) {  // as llama-quantize falls back for k-quants
-    to = DType::Q4_0;
+  return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), name.c_str());
+}
+
+// The dtype `source` gets channel-major: a channel-major source's own (`type` must then be absent or
+// the same), else `type` or the source's. Q4_K falls back to Q4_0 for outputs that are no multiple of
+// 256 (as llama-quantize does for k-quants), counted in *n_fallback.
+Result<DType> target_dtype(const GgufFile& file, const SourceLinear& source, std::optional<DType> type,
+                           int* n_fallback) {
+  if (source.channel_major) {
+    if (type && *type != source.info->dtype) {
+      return error(StatusCode::kInvalidArgument,
+                   "%s: '%s' is channel-major %s already; --type %s needs the original model",
+                   file.path().c_str(), source.info->name.c_str(), dtype_name(source.info->dtype),
+                   dtype_name(*type));
+    }
+    return source.info->dtype;
+  }
+  if (type == DType::Q4_K && source.n_out % kQK_K != 0) {
     ++*n_fallback;
+    return DType::Q4_0;
   }
+  return type.value_or(source.info->dtype);
+}
+
+// The channel-major bytes of `source` in `to` (target_dtype's).
+Result<std::vector<uint8_t>> channel_major_of(const GgufFile& file, const SourceLinear& source, DType to) {
+  std::vector<uint8_t> bytes(source.n_bytes);
+  JF_RETURN_IF_ERROR(file.source().read_at(source.info->offset + source.offset, bytes.data(), bytes.size()));
+  if (source.channel_major) return bytes;
+  // ggml [n_in, n_out]: n_out rows of n_in.
+  const TensorView w{.name = source.info->name,
+                     .dtype = source.info->dtype,
+                     .n_cols = source.n_in,
+                     .n_rows = source.n_out,
+                     .data = bytes.data()};
   Result<std::vector<uint8_t>> cm = to_channel_major(w, to);
   if (!cm.ok()) return error(cm.status().code(), "%s: %s", file.path().c_str(), cm.status().message().c_str());
-  return CmTensor{to, w.n_cols, w.n_rows, std::move(*cm), info->n_bytes};
+  return std::move(*cm);
 }
 
 }  // namespace
@@ -165,7 +197,7 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
     return error(StatusCode::kInvalidArgument, "%s: already converted (it has %s)", input.c_str(),
                  file.find(kFlashKey) != nullptr ? kFlashKey : kChannelMajorKey);
   }
-  JF_ASSIGN_OR_RETURN(const ModelConfig config, convertible_config(file));
+  JF_ASSIGN_OR_RETURN(const ModelConfig config, convertible_config(file, /*flash=*/false));
   const std::set<std::string> linears = linear_names(config);
 
   GgufWriter writer;
@@ -178,10 +210,12 @@ Result<Summary> channel_major(const std::string& input, const std::string& outpu
       ++summary.n_copied;
       continue;
     }
-    JF_ASSIGN_OR_RETURN(CmTensor cm, channel_major_of(file, false, info.name, type, &summary.n_fallback));
-    summary.bytes_in += cm.source_bytes;
-    summary.bytes_out += cm.bytes.size();
-    writer.add_tensor(info.name + kChannelMajorSuffix, cm.dtype, {cm.n_out, cm.n_in}, std::move(cm.bytes));
+    const SourceLinear source = whole_tensor(info, false);
+    JF_ASSIGN_OR_RETURN(const DType to, target_dtype(file, source, type, &summary.n_fallback));
+    JF_ASSIGN_OR_RETURN(std::vector<uint8_t> cm, channel_major_of(file, source, to));
+    summary.bytes_in += source.n_bytes;
+    summary.bytes_out += cm.size();
+    writer.add_tensor(info.name + kChannelMajorSuffix, to, {source.n_out, source.n_in}, std::move(cm));
     converted.push_back(info.name);
     ++summary.n_converted;
   }
@@ -197,13 +231,22 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
   if (file.find(kFlashKey) != nullptr) {
     return error(StatusCode::kInvalidArgument, "%s: already in the flash layout (it has %s)", input.c_str(), kFlashKey);
   }
-  JF_ASSIGN_OR_RETURN(const ModelConfig config, convertible_config(file));
+  JF_ASSIGN_OR_RETURN(const ModelConfig config, convertible_config(file, /*flash=*/true));
   if (group < 1 || group > config.n_layer) {
     return error(StatusCode::kInvalidArgument, "--group %d: groups hold 1 to %d layers (the model's)", group,
                  config.n_layer);
   }
+  const ArchInfo& arch = *config.arch_info;
   const bool source_cm = file.find(kChannelMajorKey) != nullptr;
-  const std::set<std::string> linears = linear_names(config);
+  const std::vector<LinearKind> kinds = layer_linear_kinds(config);
+  // The source tensors the group tensors replace: the linears', and the experts' stacked ones.
+  std::set<std::string> replaced = linear_names(config);
+  for (int layer = 0; layer < config.n_layer; ++layer) {
+    for (const LinearKind kind : kinds) {
+      if (role_info(kind.role).moe == MoeUse::kPerExpert)
+        replaced.insert(tensor_name(arch, kind.role, layer));
+    }
+  }
 
   GgufWriter writer;
   for (const auto& [key, value] : file.metadata()) {
@@ -214,42 +257,50 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
     const std::string logical = source_cm && info.name.ends_with(kChannelMajorSuffix)
                                     ? info.name.substr(0, info.name.size() - std::strlen(kChannelMajorSuffix))
                                     : info.name;
-    if (linears.count(logical) > 0) continue;
+    if (replaced.count(logical) > 0) continue;
     JF_RETURN_IF_ERROR(writer.copy_tensor(file, info));
     ++summary.n_copied;
   }
-  // Group by group, then linear by linear: a group's channels lie together in the file.
+  // Group by group, then linear by linear: a group's channels lie together in the file. Each group
+  // tensor is made as it is written, so a model larger than DRAM converts in a few of them.
   const LayerGroups groups{.n_layer = config.n_layer, .size = group};
   std::vector<std::string> grouped;
   for (int g = 0; g < groups.count(); ++g) {
-    for (const TensorRole role : kLayerLinearRoles) {
-      if (config.arch_info->tensor(role).need == Need::kAbsent) continue;
+    for (const LinearKind kind : kinds) {
       const int first = groups.first(g), n = groups.size_of(g);
-      std::vector<CmTensor> layers;
+      std::vector<SourceLinear> layers;
+      std::optional<DType> to;
       for (int i = 0; i < n; ++i) {
-        const std::string name = tensor_name(*config.arch_info, role, first + i);
-        JF_ASSIGN_OR_RETURN(CmTensor cm, channel_major_of(file, source_cm, name, type, &summary.n_fallback));
-        if (i > 0 && cm.dtype != layers[0].dtype) {
+        JF_ASSIGN_OR_RETURN(const SourceLinear source, find_linear(file, arch, source_cm, kind, first + i));
+        JF_ASSIGN_OR_RETURN(const DType dtype, target_dtype(file, source, type, &summary.n_fallback));
+        const std::string name = linear_name(arch, kind, first + i);
+        if (to && dtype != *to) {
           return error(StatusCode::kInvalidArgument,
                        "%s: '%s' is %s but layer %d of its group is %s; a group holds one type (pass --type)",
-                       input.c_str(), name.c_str(), dtype_name(cm.dtype), first, dtype_name(layers[0].dtype));
+                       input.c_str(), name.c_str(), dtype_name(dtype), first, dtype_name(*to));
         }
-        summary.bytes_in += cm.source_bytes;
-        layers.push_back(std::move(cm));
+        to = dtype;
+        summary.bytes_in += source.n_bytes;
+        layers.push_back(source);
         grouped.push_back(name);
       }
       // Row j * n + i of the group tensor is channel j of layer first + i.
-      const size_t channel = channel_bytes(layers[0].dtype, layers[0].n_out);
-      std::vector<uint8_t> bytes(channel * static_cast<size_t>(layers[0].n_in * n));
-      for (int64_t j = 0; j < layers[0].n_in; ++j) {
-        for (int i = 0; i < n; ++i) {
-          std::memcpy(bytes.data() + (j * n + i) * channel, layers[i].bytes.data() + j * channel, channel);
-        }
-      }
-      summary.bytes_out += bytes.size();
+      const int64_t n_in = layers[0].n_in, n_out = layers[0].n_out;
+      const size_t channel = channel_bytes(*to, n_out);
+      summary.bytes_out += channel * static_cast<uint64_t>(n_in * n);
       summary.n_converted += n;
-      writer.add_tensor(flash_tensor_name(tensor_name(*config.arch_info, role, first)), layers[0].dtype,
-                        {layers[0].n_out, layers[0].n_in * n}, std::move(bytes));
+      writer.add_tensor(
+          flash_tensor_name(linear_name(arch, kind, first)), *to, {n_out, n_in * n},
+          [&file, layers, to = *to, channel, n, n_in]() -> Result<std::vector<uint8_t>> {
+            std::vector<uint8_t> bytes(channel * static_cast<size_t>(n_in * n));
+            for (int i = 0; i < n; ++i) {
+              JF_ASSIGN_OR_RETURN(const std::vector<uint8_t> cm, channel_major_of(file, layers[i], to));
+              for (int64_t j = 0; j < n_in; ++j) {
+                std::memcpy(bytes.data() + (j * n + i) * channel, cm.data() + j * channel, channel);
+              }
+            }
+            return bytes;
+          });
     }
   }
   if (!thresholds_path.empty()) {
