@@ -14,7 +14,10 @@
 // /sys/fs/cgroup/memory.
 //
 //   node bench/flash/budget_curve.mjs --rows MODEL.gguf --flash MODEL-flash.gguf [--budgets 25,50,75,100]
-//        [--sparsity 0,0.5] [-n 16] [-t 2] [-r 2] [--margin-mib 32] [--out DIR] [--jitflow PATH]
+//        [--budgets-mib 4096,8192] [--streamed-only] [--sparsity 0,0.5] [-n 16] [-t 2] [-r 2]
+//        [--margin-mib 32] [--out DIR] [--jitflow PATH]
+// --budgets-mib: budgets in MiB instead of percentages of the flash file; --streamed-only: no
+// uncapped in-memory runs (a model bigger than this machine's memory).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -31,6 +34,8 @@ function parseOptions() {
       rows: { type: "string" },
       flash: { type: "string" },
       budgets: { type: "string", default: "25,50,75,100" },
+      "budgets-mib": { type: "string" },
+      "streamed-only": { type: "boolean", default: false },
       sparsity: { type: "string", default: "0,0.5" },
       "n-gen": { type: "string", short: "n", default: "16" },
       threads: { type: "string", short: "t", default: "2" },
@@ -79,8 +84,9 @@ function peerBench(o, model, mmap) {
 
 function main() {
   const o = parseOptions();
-  const budgets = o.budgets.split(",").map(Number);
   const flashBytes = statSync(o.flash).size;
+  const budgets = o["budgets-mib"] ? o["budgets-mib"].split(",").map((mib) => Number(mib) * MiB / flashBytes * 100)
+    : o.budgets.split(",").map(Number);
   const margin = Number(o["margin-mib"]) * MiB;
   const tiny = path.join(repoRoot, "models/stories260K.gguf");
   const baseline = {
@@ -100,7 +106,7 @@ function main() {
   });
 
   // In memory, uncapped: drawn as flat lines across the budgets.
-  const inMemory = [
+  const inMemory = o["streamed-only"] ? [] : [
     ["jitflow in memory (rows)", runCapped(jitflowBench(o, o.rows, ["--sparsity", "0"]))],
     ["jitflow in memory (channel-major)", runCapped(jitflowBench(o, o.flash, ["--sparsity", o.sparsity]))],
     ["llama.cpp in memory", runCapped(peerBench(o, o.rows, false))],
