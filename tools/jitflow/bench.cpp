@@ -165,6 +165,11 @@ void set_flash_figures(const StreamingStats& start, const StreamingStats& end, T
       (end.read_ms + end.preload_wait_ms - start.read_ms - start.preload_wait_ms) / static_cast<double>(n);
   test->flash_cache_hit_rate = ratio(end.cache_hits - start.cache_hits, end.channels_asked - start.channels_asked);
   test->flash_preload_precision = ratio(end.preload_used - start.preload_used, end.preloaded - start.preloaded);
+  if (end.expert_groups > start.expert_groups) {
+    const uint64_t used = end.expert_preloads_used - start.expert_preloads_used;
+    test->flash_expert_precision = ratio(used, end.expert_preloads - start.expert_preloads);
+    test->flash_expert_recall = ratio(used, end.expert_groups - start.expert_groups);
+  }
 }
 
 Status run_level_tests(const BenchOptions& options, const TestResult& base, Engine& engine, float level,
@@ -438,6 +443,8 @@ Json test_json(const BenchReport& report, const TestResult& t) {
   row.set("flash_stall_ms_per_token", number_or_null(t.flash_stall_ms_per_token));
   row.set("flash_cache_hit_rate", number_or_null(t.flash_cache_hit_rate));
   row.set("flash_preload_precision", number_or_null(t.flash_preload_precision));
+  row.set("flash_expert_precision", t.flash_expert_precision >= 0 ? Json::number(t.flash_expert_precision) : Json());
+  row.set("flash_expert_recall", t.flash_expert_recall >= 0 ? Json::number(t.flash_expert_recall) : Json());
   row.set("avg_ns", Json::number(std::round(t.avg_ns())));
   row.set("stddev_ns", Json::number(std::round(t.stddev_ns())));
   row.set("median_ns", Json::number(std::round(t.median_ns())));
@@ -525,7 +532,13 @@ std::string format_markdown(const BenchReport& report) {
       out +=
           str_printf(" %.2f | %.1f | %.1f%% | %s |", t.flash_bytes_per_token / 1048576.0,
                      t.flash_stall_ms_per_token, 100 * t.flash_cache_hit_rate,
-                     t.flash_preload ? str_printf("%.1f%%", 100 * t.flash_preload_precision).c_str() : "off");
+                     !t.flash_preload ? "off"
+                     : t.flash_expert_precision < 0
+                         ? str_printf("%.1f%%", 100 * t.flash_preload_precision).c_str()
+                         : str_printf("%.1f%% (experts: precision %.1f%%, recall %.1f%%)",
+                                      100 * t.flash_preload_precision, 100 * t.flash_expert_precision,
+                                      100 * t.flash_expert_recall)
+                               .c_str());
     }
     if (encoders) out += t.encoder ? str_printf(" %.1f |", t.ms_per_sequence()) : std::string(" |");
     out += "\n";

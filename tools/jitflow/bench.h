@@ -105,12 +105,15 @@ struct TestResult {
   uint64_t memory_budget = 0;       // in bytes (0: in memory)
   // tg under a budget, over the last timed run: per token, bytes read from the model file and time
   // stalled waiting for them; of the channels asked for, the fraction the cache held; of the runs
-  // preloaded, the fraction used.
+  // preloaded, the fraction used; with experts, of the expert groups preloaded, the fraction routed
+  // to (precision), and of those routed to, the fraction preloaded (recall); -1 without experts.
   bool flash_preload = true;
   uint64_t flash_bytes_per_token = 0;
   double flash_stall_ms_per_token = 0;
   double flash_cache_hit_rate = 0;
   double flash_preload_precision = 0;
+  double flash_expert_precision = -1;
+  double flash_expert_recall = -1;
   uint64_t bytes_per_token = 0;     // tg: weight bytes a decode token read (see the file comment)
   std::vector<double> samples_ns;  // one per timed run, in run order
   double bandwidth_gbps = 0;       // tg, unless the limit is given: the DRAM read bandwidth measured just
