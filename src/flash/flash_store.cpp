@@ -223,7 +223,9 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
   std::unique_ptr<FlashStore> store(new FlashStore(weights, std::move(source)));
   const LayerGroups& groups = layout->groups;
   std::vector<size_t> buffer_sizes;  // per kind
-  const std::vector<LinearKind> kinds = layer_linear_kinds(config);
+  store->kinds_ = layer_linear_kinds(config);
+  const std::vector<LinearKind>& kinds = store->kinds_;
+  store->layer_linears_.resize(static_cast<size_t>(config.n_layer));
   for (size_t kind = 0; kind < kinds.size(); ++kind) {
     size_t largest_run = 0;
     int64_t n_channels = 0;
@@ -250,6 +252,8 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
                               .channel_bytes = channel};
       store->linears_.push_back(std::make_unique<Linear>(*store, place, *store->caches_.back()));
       of_kind.push_back(store->linears_.back().get());
+      store->layer_linears_[static_cast<size_t>(layer)].push_back(of_kind.back());
+      store->has_experts_ |= place.expert;
       linear.streamed = of_kind.back();
       largest_run = std::max(largest_run, run);
       n_channels = std::max(n_channels, linear.weight.n_cols);
@@ -384,8 +388,11 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
     }
   }
   // After a group's last layer has read what it lacks, the group needs no more room: the rest of the
-  // buffer can take the next group's preload, predicted from the layer nearest to it.
-  if (linear.index == linear.n - 1 && linear.next_group != nullptr && loader_ != nullptr) {
+  // buffer can take the next group's preload, predicted from the layer nearest to it. An expert's next
+  // group is read ahead only when the expert is predicted (predict_experts).
+  if (linear.expert) {
+    expert_channels_[kinds_[linear.kind].role].assign(channels.begin(), channels.end());
+  } else if (linear.index == linear.n - 1 && linear.next_group != nullptr && loader_ != nullptr) {
     preload_next(buffer, *linear.next_group, channels);
   }
   linear.at.resize(channels.size());
@@ -477,9 +484,22 @@ void FlashStore::place_spans(Buffer& buffer, Side& side, const Linear& linear, b
   stats_.reads += requests_.size();
 }
 
+void FlashStore::predict_experts(int layer, std::span<const int> experts) {
+  if (loader_ == nullptr) return;
+  for (Linear* linear : layer_linears_[static_cast<size_t>(layer)]) {
+    const LinearKind kind = kinds_[linear->kind];
+    if (!linear->expert || linear->index != 0 || std::find(experts.begin(), experts.end(), kind.expert) == experts.end()) {
+      continue;
+    }
+    const auto channels = expert_channels_.find(kind.role);
+    if (channels != expert_channels_.end()) preload_next(*buffers_[linear->kind], *linear, channels->second);
+  }
+}
+
 void FlashStore::preload_next(Buffer& buffer, const Linear& linear, std::span<const int32_t> channels) {
   Side& side = buffer.next();
-  if (side.cache != nullptr) return;  // a group preloads its successor once per pass
+  if (side.serves(linear.group, pass_)) return;  // a group preloads its successor once per pass
+  drop(side);  // an expert's preload that was never used
   side.start(linear.group, pass_, &linear.cache);
   stats_.expert_preloads += linear.expert;
   want_.clear();

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -70,6 +71,13 @@ class FlashStore final : public WeightProvider {
   }
   void release(int /*layer*/) override {}
   void prefetch(int /*layer*/) override {}
+  // With experts and a loader: the predicted experts' next groups are read ahead, as a group's last
+  // layer reads the next group's channels ahead for the other linears.
+  bool wants_expert_predictions() const override { return loader_ != nullptr && has_experts_; }
+  // At the first layer of a group, reads ahead each predicted expert's group runs of the channels the
+  // experts' matrices of the same role were last asked for (an expert's gate and up read the FFN
+  // input's active channels, whichever expert it is).
+  void predict_experts(int layer, std::span<const int> experts) override;
   // Contextual LFU: the caches' use counts start again.
   void start_sequence() override;
   // Reads whose gap is at most `bytes` merge into one request, the gap read too (default
@@ -120,6 +128,10 @@ class FlashStore final : public WeightProvider {
   AlignedBuffer buffer_arena_, cache_arena_;        // what buffers_ and caches_ hold
   std::vector<std::unique_ptr<Linear>> linears_;    // one per layer and kind
   std::unique_ptr<ReadQueue> loader_;               // after buffers_: destroyed first, it writes there
+  std::vector<LinearKind> kinds_;                   // per kind: its role and expert
+  std::vector<std::vector<Linear*>> layer_linears_;  // per layer
+  bool has_experts_ = false;
+  std::map<TensorRole, std::vector<int32_t>> expert_channels_;  // per expert role, last asked for
   std::vector<std::pair<int32_t, int32_t>> spans_;  // plan_spans' first and last channels
   std::vector<int32_t> want_;
   std::vector<ReadRequest> requests_;

@@ -113,6 +113,9 @@ Status Transformer::forward_batch(std::span<const TokenId> tokens, bool all_logi
     if (status.ok()) status = ffn_block(w, layer, n_keep);
     weights_.release(layer);
     JF_RETURN_IF_ERROR(status);
+    if (c.n_expert > 0 && layer + 1 < c.n_layer && weights_.wants_expert_predictions()) {
+      predict_experts(layer + 1, n_keep);
+    }
   }
   n_past_ += static_cast<int>(n);
   return n_out > 0 ? output_head(n_final) : Status();
@@ -315,6 +318,31 @@ Status Transformer::moe_ffn_block(const LayerWeights& w, int layer, int64_t n) {
   }
   add_into(a_.x.data(), a_.tmp.data(), n * c.n_embd);
   return Status();
+}
+
+// Tells the provider the experts `layer` will likely route rows 0..n-1 to: every row's top k of its
+// router on the state entering it, before its attention adds to that state (a streaming provider reads
+// them ahead while the attention runs). The prediction is a hint: a failed router product gives none.
+void Transformer::predict_experts(int layer, int64_t n) {
+  const ModelConfig& c = config_;
+  const LayerWeights& next = weights_.model().layers[layer];
+  for_each_row(pool_, n, [&](int64_t t) {
+    norm_row_(a_.x.data() + t * c.n_embd, next.ffn_norm, a_.expert_x.data() + t * c.n_embd, c.n_embd, c.norm_eps);
+  });
+  if (!linears_.forward(next.router, a_.expert_x.data(), n, a_.router.data()).ok()) return;
+  const int k = c.n_expert_used;
+  predicted_experts_.clear();
+  for (int64_t t = 0; t < n; ++t) {
+    route_token({a_.router.data() + t * c.n_expert, static_cast<size_t>(c.n_expert)}, c.expert_weights_scale,
+                {a_.choices.data() + t * k, static_cast<size_t>(k)});
+    for (int i = 0; i < k; ++i) {
+      const int e = a_.choices[t * k + i].expert;
+      if (std::find(predicted_experts_.begin(), predicted_experts_.end(), e) == predicted_experts_.end()) {
+        predicted_experts_.push_back(e);
+      }
+    }
+  }
+  weights_.predict_experts(layer, predicted_experts_);
 }
 
 // The FFN input as its site gave it, moved into xn (and its active channels into moe_active_): the

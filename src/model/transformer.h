@@ -79,6 +79,7 @@ class Transformer {
   Status ffn_block(const LayerWeights& w, int layer, int64_t n);
   Status moe_ffn_block(const LayerWeights& w, int layer, int64_t n);
   LinearInput keep_input(const LinearInput& in, int64_t n);
+  void predict_experts(int layer, int64_t n);
   Status expert_ffn(const ExpertWeights& e, int layer, const LinearInput& in, int64_t n,
                     std::span<const ExpertRow> rows);
   Status output_head(int64_t n);
@@ -102,6 +103,7 @@ class Transformer {
   int n_cross_ = 0;
   ActivationSites* sites_ = nullptr;
   std::vector<ExpertRow> expert_rows_;
+  std::vector<int> predicted_experts_;
   std::vector<int32_t> moe_channels_;
   ActiveChannels moe_active_;
   int n_past_ = 0;

@@ -7,6 +7,8 @@
 // release(l). The views acquire returns stay valid until release(l). One caller at a time.
 #pragma once
 
+#include <span>
+
 #include "model/weights.h"
 
 namespace jf {
@@ -23,6 +25,11 @@ class WeightProvider {
   // A sequence begins (the forward pass at position 0): what a provider learned of the last one's
   // use of the weights may start again.
   virtual void start_sequence() {}
+  // A mixture of experts: whether the provider takes hints of the experts a layer will route to
+  // (predict_experts). Such a provider keeps every layer's FFN norm and router in model().layers.
+  virtual bool wants_expert_predictions() const { return false; }
+  // A hint, given before `layer` is acquired: its tokens will likely be routed to `experts`.
+  virtual void predict_experts(int /*layer*/, std::span<const int> /*experts*/) {}
 };
 
 // Every layer in DRAM, in the arena load_weights filled: acquire is a lookup, release and prefetch

@@ -191,7 +191,9 @@ TEST(FlashStreaming, ExpertsStreamedAreTheModelInMemory) {
     const std::string out = test::temp_path(tag + "-flash" + std::to_string(group) + ".gguf");
     const Result<convert::Summary> s = convert::flash(rows, out, group, std::nullopt);
     EXPECT_TRUE(s.ok()) << s.status().to_string();
-    if (s.ok()) EXPECT_EQ(s->n_converted, 4 * (4 + 8 * 3));  // per layer: q, k, v, o and 8 experts' three
+    if (s.ok()) {
+      EXPECT_EQ(s->n_converted, 4 * (4 + 8 * 3));  // per layer: q, k, v, o and 8 experts' three
+    }
     return out;
   };
   const std::string g1 = moe_flash(false, 1);
@@ -216,6 +218,11 @@ TEST(FlashStreaming, ExpertsStreamedAreTheModelInMemory) {
         EXPECT_LE(s.expert_groups, 4u * 3 * (8 + 4 * 2)) << what;
         EXPECT_LE(s.expert_preloads_used, s.expert_preloads) << what;
         EXPECT_EQ(s.expert_preloads > 0, group < 4) << what;  // a group of all 4 layers has no next one
+        // The next layer's router on the state entering it predicts better than chance (2 of 8; it
+        // measured about half here, on random weights).
+        if (group == 1) {
+          EXPECT_GT(s.expert_preloads_used, s.expert_preloads / 3) << what;
+        }
       }
     }
   }
