@@ -488,7 +488,8 @@ void FlashStore::predict_experts(int layer, std::span<const int> experts) {
   if (loader_ == nullptr) return;
   for (Linear* linear : layer_linears_[static_cast<size_t>(layer)]) {
     const LinearKind kind = kinds_[linear->kind];
-    if (!linear->expert || linear->index != 0 || std::find(experts.begin(), experts.end(), kind.expert) == experts.end()) {
+    if (!linear->expert || linear->index != 0 ||
+        std::find(experts.begin(), experts.end(), kind.expert) == experts.end()) {
       continue;
     }
     const auto channels = expert_channels_.find(kind.role);
@@ -499,7 +500,7 @@ void FlashStore::predict_experts(int layer, std::span<const int> experts) {
 void FlashStore::preload_next(Buffer& buffer, const Linear& linear, std::span<const int32_t> channels) {
   Side& side = buffer.next();
   if (side.serves(linear.group, pass_)) return;  // a group preloads its successor once per pass
-  drop(side);  // an expert's preload that was never used
+  drop(side);                                    // an expert's preload that was never used
   side.start(linear.group, pass_, &linear.cache);
   stats_.expert_preloads += linear.expert;
   want_.clear();

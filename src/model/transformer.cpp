@@ -327,7 +327,8 @@ void Transformer::predict_experts(int layer, int64_t n) {
   const ModelConfig& c = config_;
   const LayerWeights& next = weights_.model().layers[layer];
   for_each_row(pool_, n, [&](int64_t t) {
-    norm_row_(a_.x.data() + t * c.n_embd, next.ffn_norm, a_.expert_x.data() + t * c.n_embd, c.n_embd, c.norm_eps);
+    norm_row_(a_.x.data() + t * c.n_embd, next.ffn_norm, a_.expert_x.data() + t * c.n_embd, c.n_embd,
+              c.norm_eps);
   });
   if (!linears_.forward(next.router, a_.expert_x.data(), n, a_.router.data()).ok()) return;
   const int k = c.n_expert_used;
