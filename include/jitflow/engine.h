@@ -43,8 +43,8 @@ struct FlashCounters {
   uint64_t on_demand = 0;
   uint64_t preloaded = 0;       // group runs (a channel for every layer of a group) read ahead
   uint64_t preload_used = 0;    // of them, asked for by a layer of their group
-  // A mixture of experts: an expert's group begun (routed to by a layer of it), read ahead (the
-  // experts routed to at the group before's last layer: the prediction), and of those, routed to.
+  // A mixture of experts, per expert matrix: its group begun (routed to by a layer of it), read ahead
+  // (predicted by the next layer's router), and of those, routed to.
   uint64_t expert_groups = 0;
   uint64_t expert_preloads = 0;
   uint64_t expert_preloads_used = 0;

@@ -7,8 +7,8 @@
 // Per linear kind (attn_q .. ffn_down; with experts, each expert's gate, up and down) one buffer
 // holds the group runs (a channel's bytes for all n layers of a group, adjacent in the layout) of two
 // groups: the one computing and the next. An expert's linears are asked for only when a token is
-// routed to it, so only routed experts are read; the preload of an expert's next group is the
-// prediction that the experts routed to at a group's last layer are routed to in the next group.
+// routed to it, so only routed experts are read; an expert's next group is read ahead when the
+// forward pass predicts it (predict_experts: the next layer's router on the state entering it).
 //  - On demand: a layer reads each channel it asks for that is neither in the buffer nor in the
 //    cache as a whole group run, the prediction for the group's later layers, whose active sets are
 //    similar (the cross-layer similarity `jitflow analyze` measures).

@@ -78,8 +78,8 @@ void print_streaming_stats(const StreamingStats& s, int n_tokens) {
   if (s.expert_groups > 0) {
     std::fprintf(
         stderr,
-        "jitflow: experts | %.1f groups of expert matrices begun/token | predicted (those routed to at "
-        "the group before's last layer): precision %.1f%%, recall %.1f%%\n",
+        "jitflow: experts | %.1f groups of expert matrices begun/token | read ahead as predicted by the "
+        "next layer's router: precision %.1f%%, recall %.1f%%\n",
         s.expert_groups * per_token, percent(s.expert_preloads_used, s.expert_preloads),
         percent(s.expert_preloads_used, s.expert_groups));
   }
