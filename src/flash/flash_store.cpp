@@ -63,6 +63,9 @@ struct FlashStore::Buffer {
   std::span<uint8_t> data;  // in the store's buffer arena
   Side sides[2];
   int current = 0;
+  // What fetch returns for the kind's linear last asked (one per kind, not per linear: 896 linears of
+  // Mixtral-8x7B asked for every channel held 100 MB of them).
+  std::vector<const uint8_t*> at;
 
   explicit Buffer(int64_t n_channels) : sides{Side(false, n_channels), Side(true, n_channels)} {}
   Side& now() { return sides[current]; }
@@ -197,8 +200,7 @@ class FlashStore::Linear final : public ChannelSource {
   const uint64_t offset;
   const size_t channel_bytes;
   Cache& cache;                    // its group tensor's
-  Linear* next_group = nullptr;    // the kind's linear at the next group's first layer
-  std::vector<const uint8_t*> at;  // what fetch returns
+  Linear* next_group = nullptr;  // the kind's linear at the next group's first layer
 
  private:
   FlashStore& store_;
@@ -395,10 +397,10 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
   } else if (linear.index == linear.n - 1 && linear.next_group != nullptr && loader_ != nullptr) {
     preload_next(buffer, *linear.next_group, channels);
   }
-  linear.at.resize(channels.size());
+  buffer.at.resize(channels.size());
   const size_t layer_run = linear.channel_bytes * static_cast<size_t>(linear.index);
-  for (size_t i = 0; i < channels.size(); ++i) linear.at[i] = side.group_at[channels[i]] + layer_run;
-  return std::span<const uint8_t* const>(linear.at);
+  for (size_t i = 0; i < channels.size(); ++i) buffer.at[i] = side.group_at[channels[i]] + layer_run;
+  return std::span<const uint8_t* const>(buffer.at);
 }
 
 Status FlashStore::begin_group(Buffer& buffer, const Linear& linear) {

@@ -34,8 +34,9 @@ namespace jf {
 class ChannelSource {
  public:
   virtual ~ChannelSource() = default;
-  // at[i] = the bytes of channel channels[i] (ascending, distinct, < n_cols). Errors: a failed read,
-  // naming the file and the tensor.
+  // at[i] = the bytes of channel channels[i] (ascending, distinct, < n_cols), for one product: valid
+  // until the next fetch of the same linear in any layer (a flash store's sources of a linear share
+  // their buffers). Errors: a failed read, naming the file and the tensor.
   virtual Result<std::span<const uint8_t* const>> fetch(std::span<const int32_t> channels) = 0;
 };
 
