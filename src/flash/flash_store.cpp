@@ -200,7 +200,7 @@ class FlashStore::Linear final : public ChannelSource {
   const uint64_t offset;
   const size_t channel_bytes;
   Cache& cache;                    // its group tensor's
-  Linear* next_group = nullptr;  // the kind's linear at the next group's first layer
+  Linear* next_group = nullptr;    // the kind's linear at the next group's first layer
 
  private:
   FlashStore& store_;
