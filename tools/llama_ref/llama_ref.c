@@ -5,7 +5,8 @@
 //   llama_ref decode   MODEL [opts] PROMPT...   --out DIR --n-gen N --n-logits K
 //   llama_ref embed    MODEL [opts] PROMPT...   --out DIR --pooling mean|cls|last|none|model
 //   llama_ref seq2seq  MODEL [opts] PROMPT...   --out DIR --n-gen N --n-logits K
-//   llama_ref bench    MODEL -p 256 -n 32 -t 2 -r 5                  (encoder-decoder: jitflow bench's enc/tg rows)
+//   llama_ref bench    MODEL -p 256 -n 32 -t 2 -r 5                  (encoder-decoder: jitflow bench's enc/tg rows;
+//                                                                    decoder-only: tg rows, -p 0)
 //   llama_ref info     [MODEL]
 //
 // Not part of the build or of CI. C11 + llama.h only (the C API).
@@ -1232,9 +1233,10 @@ static int cmd_bench(int argc, char ** argv) {
     mp.use_extra_bufts = extra_bufts;
     struct llama_model * model = llama_model_load_from_file(model_path, mp);
     if (!model) die("cannot load model %s (LLAMA_REF_VERBOSE=1 shows llama.cpp's log)", model_path);
-    if (!llama_model_has_encoder(model) || !llama_model_has_decoder(model)) {
-        die("bench: %s is not an encoder-decoder model (bench/peer/llama_bench.mjs runs the others)", model_path);
-    }
+    // decoder-only models: tg rows only, from BOS (as bench/peer/llama_bench.mjs runs them), for the
+    // loader settings node-llama-cpp does not expose (--no-repack: weights stay in the mmapped file)
+    const bool encoder = llama_model_has_encoder(model);
+    if (!llama_model_has_decoder(model)) die("bench: %s is an encoder-only model", model_path);
     const struct llama_vocab * vocab = llama_model_get_vocab(model);
     const int n_vocab = llama_vocab_n_tokens(vocab);
     int32_t start = llama_model_decoder_start_token(model);
@@ -1278,6 +1280,7 @@ static int cmd_bench(int argc, char ** argv) {
     for (int i = 0; i < np; ++i) {
         const int p = n_prompt[i];
         if (p <= 0) continue;
+        if (!encoder) die("bench: -p %d: decoder-only models get tg rows only here (-p 0)", p);
         if (p <= n_pre + n_suf) die("bench: enc%d: a sequence needs more tokens than its special ones", p);
         int32_t * ids = xmalloc(sizeof(int32_t) * (size_t) p);
         bench_token_ids(seed, p, n_vocab, ids);
@@ -1300,8 +1303,12 @@ static int cmd_bench(int argc, char ** argv) {
         if (!first_seq) first_seq = ids, first_n = p;
         else free(ids);
     }
-    if (!first_seq) die("bench: the decoder's tg<N> rows attend to the encoding of the first -p sequence, and no -p value is > 0");
-    bench_encode(ctx, first_seq, first_n);
+    if (encoder) {
+        if (!first_seq) die("bench: the decoder's tg<N> rows attend to the encoding of the first -p sequence, and no -p value is > 0");
+        bench_encode(ctx, first_seq, first_n);
+    } else {
+        start = llama_vocab_bos(vocab);
+    }
     struct llama_batch one = llama_batch_init(1, 0, 1);  // one token of sequence 0, its logits wanted
     one.n_tokens = 1;
     one.n_seq_id[0] = 1;
