@@ -135,12 +135,25 @@ Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config
   return shape;
 }
 
-double StreamShape::group_bytes(int group) const {
-  const double dense = static_cast<double>(layer_linear_bytes - layer_expert_bytes) * group;
-  if (n_expert == 0) return dense;
+double StreamShape::group_dense_bytes(int group) const {
+  return static_cast<double>(layer_linear_bytes - layer_expert_bytes) * group;
+}
+
+double StreamShape::group_expert_bytes(int group) const {
+  if (n_expert == 0) return 0;
   const double distinct = n_expert * (1 - std::pow(1 - static_cast<double>(n_expert_used) / n_expert,
                                                    static_cast<double>(group)));
-  return dense + static_cast<double>(layer_expert_bytes) / n_expert * group * distinct;
+  return static_cast<double>(layer_expert_bytes) / n_expert * group * distinct;
+}
+
+double StreamShape::cached_fraction(uint64_t cache_bytes, int group) const {
+  const double dense_all = static_cast<double>(layer_linear_bytes - layer_expert_bytes) * n_layer;
+  const double experts_all = static_cast<double>(layer_expert_bytes) * n_layer;
+  const double cache = static_cast<double>(cache_bytes);
+  const double dense_hit = dense_all > 0 ? std::min(1.0, cache / dense_all) : 0.0;
+  const double expert_hit = experts_all > 0 ? std::clamp((cache - dense_all) / experts_all, 0.0, 1.0) : 0.0;
+  const double bytes = group_bytes(group);
+  return bytes > 0 ? (group_dense_bytes(group) * dense_hit + group_expert_bytes(group) * expert_hit) / bytes : 0.0;
 }
 
 PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,
@@ -153,8 +166,7 @@ PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, ui
       shape.resident_bytes + shape.kv_bytes + shape.read_buffer_bytes + shape.layer_linear_bytes * n;
   e.fits = e.need_bytes <= budget;
   e.cache_bytes = e.fits ? budget - e.need_bytes : 0;
-  const double linears = static_cast<double>(shape.layer_linear_bytes) * shape.n_layer;
-  e.hit_rate = std::min(1.0, static_cast<double>(e.cache_bytes) / linears);
+  e.hit_rate = shape.cached_fraction(e.cache_bytes, group);
   e.run_bytes =
       static_cast<double>(shape.layer_linear_bytes) / static_cast<double>(shape.layer_channels) * group;
   const double group_bytes = shape.group_bytes(group);

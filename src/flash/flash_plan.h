@@ -11,9 +11,9 @@
 // BW_small and BW_large: the measured read rate for a group run (a channel's bytes for N layers) at
 // a shallow and a deep queue, or, where faster, for reading the whole uncached stretch of channels the
 // active ones lie in, in 1 MiB reads (what the store's merged reads do on a disk of few requests per
-// second; its cache keeps chunks that they skip); hr: the cache's hit rate, estimated as the fraction of all
-// channels it holds (what a cache of random channels gets; the contextual LFU does better, which the run's
-// --stats measure); si: the cross-layer similarity (`jitflow analyze`).
+// second; its cache keeps chunks that they skip); hr: the cache's hit rate, estimated as the fraction of a
+// group's bytes it holds (StreamShape::cached_fraction: what a cache of random channels gets; the contextual
+// LFU does better, which the run's --stats measure); si: the cross-layer similarity (`jitflow analyze`).
 #pragma once
 
 #include <cstdint>
@@ -78,7 +78,12 @@ struct StreamShape {
   // experts those routed to in any of its layers, as each routed expert's group tensor holds all the
   // group's layers. Routing taken as uniform: n_expert · (1 - (1 - k / n_expert)^group) distinct
   // experts. Without experts, S_l · group.
-  double group_bytes(int group) const;
+  double group_dense_bytes(int group) const;
+  double group_expert_bytes(int group) const;
+  double group_bytes(int group) const { return group_dense_bytes(group) + group_expert_bytes(group); }
+  // The fraction of those bytes a hot-weight cache of `cache_bytes` holds: it takes the dense linears
+  // first (every token reads them), then the experts, each class evenly (FlashStore::set_cache_bytes).
+  double cached_fraction(uint64_t cache_bytes, int group) const;
 };
 // From a model file in any layout (rows, channel-major, flash) and the context length.
 Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config, int n_ctx);

@@ -80,6 +80,10 @@ TEST(FlashPlan, ATokenReadsOnlyTheRoutedExperts) {
   const PlanEstimate e = estimate_plan(shape, long_reads_disk(), 64 << 20, 0.5, 2, 0.8);
   EXPECT_EQ(e.need_bytes, (4u << 20) + (2u << 20) + 2 * (8u << 20));
   EXPECT_DOUBLE_EQ(e.comp_ms, shape.group_bytes(2) * 0.5 / 20e6);
+  // The cache (64 - 22 = 42 MiB) holds every dense linear (2 MiB x 16 layers) first, then 10 of the
+  // experts' 96 MiB.
+  EXPECT_DOUBLE_EQ(e.hit_rate, (2.0 * (2 << 20) + (6 << 20) / 8.0 * 2 * distinct_of_two * 10 / 96) /
+                                   shape.group_bytes(2));
   shape.n_expert = 0;  // the same bytes dense: every one of them read
   shape.layer_expert_bytes = 0;
   EXPECT_DOUBLE_EQ(shape.group_bytes(2), 2.0 * (8 << 20));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <utility>
 
@@ -98,6 +99,7 @@ struct FlashStore::Buffer {
 struct FlashStore::Cache {
   size_t run = 0;  // a channel's group run
   int64_t n_channels = 0;
+  double token_use = 1;  // how often a token reads the tensor: 1, or k / n_expert for an expert's
   int32_t chunk = 1;  // channels per slot
   int32_t capacity = 0;
   std::span<uint8_t> data;        // capacity slots of chunk runs, in the store's cache arena
@@ -105,7 +107,10 @@ struct FlashStore::Cache {
   std::vector<uint32_t> count;    // per chunk
   std::vector<int32_t> chunk_in;  // per slot: its chunk, -1 when free
 
-  Cache(size_t run_bytes, int64_t channels) : run(run_bytes), n_channels(channels) { resize(1, 0, nullptr); }
+  Cache(size_t run_bytes, int64_t channels, double use)
+      : run(run_bytes), n_channels(channels), token_use(use) {
+    resize(1, 0, nullptr);
+  }
 
   int32_t n_chunks() const { return static_cast<int32_t>((n_channels + chunk - 1) / chunk); }
   size_t slot_bytes() const { return static_cast<size_t>(chunk) * run; }
@@ -242,7 +247,9 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
       const size_t channel = channel_bytes(tensor->dtype, linear.weight.n_rows),
                    run = channel * static_cast<size_t>(n);
       if (layer == groups.first(group)) {
-        store->caches_.push_back(std::make_unique<Cache>(run, linear.weight.n_cols));
+        const bool expert = role_info(kinds[kind].role).moe == MoeUse::kPerExpert;
+        const double use = expert ? static_cast<double>(config.n_expert_used) / config.n_expert : 1.0;
+        store->caches_.push_back(std::make_unique<Cache>(run, linear.weight.n_cols, use));
       }
       const LinearPlace place{.kind = static_cast<int>(kind),
                               .group = group,
@@ -295,20 +302,42 @@ uint64_t FlashStore::cache_bytes() const {
   return cache_arena_.size();
 }
 
+namespace {
+
+// The fraction of its bytes each group tensor's cache gets of `usable` bytes: the tensors a token reads
+// most first (a byte cached there saves the most reads: every token reads the dense linears, a routed
+// expert's only k of n_expert of them), and every tensor a token reads as often the same fraction (a
+// balanced cache across them).
+std::vector<double> cache_fractions(std::span<const std::unique_ptr<FlashStore::Cache>> caches, double usable) {
+  std::vector<double> uses;
+  for (const auto& c : caches) uses.push_back(c->token_use);
+  std::sort(uses.begin(), uses.end(), std::greater<>());
+  uses.erase(std::unique(uses.begin(), uses.end()), uses.end());
+  std::vector<double> fractions(caches.size(), 0.0);
+  for (const double use : uses) {
+    double whole = 0;
+    for (const auto& c : caches) whole += c->token_use == use ? static_cast<double>(c->run) * c->n_channels : 0;
+    const double fraction = whole > 0 ? std::min(1.0, usable / whole) : 0.0;
+    for (size_t i = 0; i < caches.size(); ++i) fractions[i] = caches[i]->token_use == use ? fraction : fractions[i];
+    usable = std::max(0.0, usable - fraction * whole);
+  }
+  return fractions;
+}
+
+}  // namespace
+
 Status FlashStore::set_cache_bytes(uint64_t bytes) {
-  // Every group tensor gets the same fraction of its chunks (a balanced cache across the weights).
-  uint64_t whole = 0;
-  for (const auto& c : caches_) whole += c->run * static_cast<uint64_t>(c->n_channels);
   const uint64_t alignment_slack = kSimdAlignment * caches_.size();  // each cache starts aligned
   const uint64_t usable = bytes > alignment_slack ? bytes - alignment_slack : 0;
-  const double fraction =
-      whole == 0 ? 0.0 : std::min(1.0, static_cast<double>(usable) / static_cast<double>(whole));
+  const std::vector<double> fractions = cache_fractions(caches_, static_cast<double>(usable));
   for (auto& b : buffers_) {  // their pointers into the caches go stale
     for (Side& side : b->sides) drop(side);
   }
   std::vector<std::pair<int32_t, int32_t>> layout;  // per cache: channels per chunk, slots
   size_t total = 0;
-  for (const auto& c : caches_) {
+  for (size_t i = 0; i < caches_.size(); ++i) {
+    const Cache* c = caches_[i].get();
+    const double fraction = fractions[i];
     // One channel more than a merge gap holds, but a tensor in 8 chunks at least (the cache is
     // balanced per tensor, so a coarser one would cache all of a tensor or none); channels split evenly.
     const int64_t least =
