@@ -153,7 +153,8 @@ double StreamShape::cached_fraction(uint64_t cache_bytes, int group) const {
   const double dense_hit = dense_all > 0 ? std::min(1.0, cache / dense_all) : 0.0;
   const double expert_hit = experts_all > 0 ? std::clamp((cache - dense_all) / experts_all, 0.0, 1.0) : 0.0;
   const double bytes = group_bytes(group);
-  return bytes > 0 ? (group_dense_bytes(group) * dense_hit + group_expert_bytes(group) * expert_hit) / bytes : 0.0;
+  return bytes > 0 ? (group_dense_bytes(group) * dense_hit + group_expert_bytes(group) * expert_hit) / bytes
+                   : 0.0;
 }
 
 PlanEstimate estimate_plan(const StreamShape& shape, const FlashCosts& costs, uint64_t budget,

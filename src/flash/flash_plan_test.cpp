@@ -82,8 +82,8 @@ TEST(FlashPlan, ATokenReadsOnlyTheRoutedExperts) {
   EXPECT_DOUBLE_EQ(e.comp_ms, shape.group_bytes(2) * 0.5 / 20e6);
   // The cache (64 - 22 = 42 MiB) holds every dense linear (2 MiB x 16 layers) first, then 10 of the
   // experts' 96 MiB.
-  EXPECT_DOUBLE_EQ(e.hit_rate, (2.0 * (2 << 20) + (6 << 20) / 8.0 * 2 * distinct_of_two * 10 / 96) /
-                                   shape.group_bytes(2));
+  EXPECT_DOUBLE_EQ(
+      e.hit_rate, (2.0 * (2 << 20) + (6 << 20) / 8.0 * 2 * distinct_of_two * 10 / 96) / shape.group_bytes(2));
   shape.n_expert = 0;  // the same bytes dense: every one of them read
   shape.layer_expert_bytes = 0;
   EXPECT_DOUBLE_EQ(shape.group_bytes(2), 2.0 * (8 << 20));

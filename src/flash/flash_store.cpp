@@ -308,7 +308,8 @@ namespace {
 // most first (a byte cached there saves the most reads: every token reads the dense linears, a routed
 // expert's only k of n_expert of them), and every tensor a token reads as often the same fraction (a
 // balanced cache across them).
-std::vector<double> cache_fractions(std::span<const std::unique_ptr<FlashStore::Cache>> caches, double usable) {
+std::vector<double> cache_fractions(std::span<const std::unique_ptr<FlashStore::Cache>> caches,
+                                    double usable) {
   std::vector<double> uses;
   for (const auto& c : caches) uses.push_back(c->token_use);
   std::sort(uses.begin(), uses.end(), std::greater<>());
@@ -316,9 +317,11 @@ std::vector<double> cache_fractions(std::span<const std::unique_ptr<FlashStore::
   std::vector<double> fractions(caches.size(), 0.0);
   for (const double use : uses) {
     double whole = 0;
-    for (const auto& c : caches) whole += c->token_use == use ? static_cast<double>(c->run) * c->n_channels : 0;
+    for (const auto& c : caches)
+      whole += c->token_use == use ? static_cast<double>(c->run) * c->n_channels : 0;
     const double fraction = whole > 0 ? std::min(1.0, usable / whole) : 0.0;
-    for (size_t i = 0; i < caches.size(); ++i) fractions[i] = caches[i]->token_use == use ? fraction : fractions[i];
+    for (size_t i = 0; i < caches.size(); ++i)
+      fractions[i] = caches[i]->token_use == use ? fraction : fractions[i];
     usable = std::max(0.0, usable - fraction * whole);
   }
   return fractions;
