@@ -66,7 +66,7 @@ struct FlashStore::Buffer {
   int current = 0;
   // What fetch returns for the kind's linear last asked (one per kind, not per linear: 896 linears of
   // Mixtral-8x7B asked for every channel held 100 MB of them).
-  std::vector<const uint8_t*> at;
+  std::vector<const uint8_t*> fetched;
 
   explicit Buffer(int64_t n_channels) : sides{Side(false, n_channels), Side(true, n_channels)} {}
   Side& now() { return sides[current]; }
@@ -429,10 +429,10 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
   } else if (linear.index == linear.n - 1 && linear.next_group != nullptr && loader_ != nullptr) {
     preload_next(buffer, *linear.next_group, channels);
   }
-  buffer.at.resize(channels.size());
+  buffer.fetched.resize(channels.size());
   const size_t layer_run = linear.channel_bytes * static_cast<size_t>(linear.index);
-  for (size_t i = 0; i < channels.size(); ++i) buffer.at[i] = side.group_at[channels[i]] + layer_run;
-  return std::span<const uint8_t* const>(buffer.at);
+  for (size_t i = 0; i < channels.size(); ++i) buffer.fetched[i] = side.group_at[channels[i]] + layer_run;
+  return std::span<const uint8_t* const>(buffer.fetched);
 }
 
 Status FlashStore::begin_group(Buffer& buffer, const Linear& linear) {
