@@ -65,7 +65,7 @@ struct FlashStore::Buffer {
   Side sides[2];
   int current = 0;
   // What fetch returns for the kind's linear last asked (one per kind, not per linear: 896 linears of
-  // Mixtral-8x7B asked for every channel held 100 MB of them).
+  // Mixtral-8x7B asked for every channel held 30 MB of them).
   std::vector<const uint8_t*> fetched;
 
   explicit Buffer(int64_t n_channels) : sides{Side(false, n_channels), Side(true, n_channels)} {}
@@ -246,8 +246,8 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
       JF_CHECK_MSG(tensor != nullptr, "load_weights checked the group tensors");
       const size_t channel = channel_bytes(tensor->dtype, linear.weight.n_rows),
                    run = channel * static_cast<size_t>(n);
+      const bool expert = role_info(kinds[kind].role).moe == MoeUse::kPerExpert;
       if (layer == groups.first(group)) {
-        const bool expert = role_info(kinds[kind].role).moe == MoeUse::kPerExpert;
         const double use = expert ? static_cast<double>(config.n_expert_used) / config.n_expert : 1.0;
         store->caches_.push_back(std::make_unique<Cache>(run, linear.weight.n_cols, use));
       }
@@ -255,7 +255,7 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
                               .group = group,
                               .index = layer - groups.first(group),
                               .n = n,
-                              .expert = role_info(kinds[kind].role).moe == MoeUse::kPerExpert,
+                              .expert = expert,
                               .tensor = tensor->name,
                               .offset = tensor->offset,
                               .channel_bytes = channel};
