@@ -104,24 +104,15 @@ Result<StreamShape> stream_shape(const GgufFile& file, const ModelConfig& config
   shape.n_expert_used = config.n_expert_used;
   const ArchInfo& arch = *config.arch_info;
   for (const LinearKind kind : layer_linear_kinds(config)) {
-    // Layer 0's: grouped, a tensor of its own, or an expert's slice of a stacked 3-D tensor.
-    const bool per_expert = role_info(kind.role).moe == MoeUse::kPerExpert;
-    const std::string name = linear_name(arch, kind, 0);
-    const TensorInfo* grouped = layout ? file.find_tensor(flash_tensor_name(name)) : nullptr;
-    const TensorInfo* plain = file.find_tensor(name);
-    const TensorInfo* stacked = per_expert ? file.find_tensor(tensor_name(arch, kind.role, 0)) : nullptr;
-    uint64_t bytes = 0;
-    if (grouped != nullptr) {
-      bytes = grouped->n_bytes / static_cast<uint64_t>(layout->groups.size_of(0));
-    } else if (plain != nullptr) {
-      bytes = plain->n_bytes;
-    } else if (stacked != nullptr) {
-      bytes = stacked->n_bytes / static_cast<uint64_t>(std::max<int64_t>(1, stacked->ne[2]));
-    } else {
-      continue;  // absent in this model (an ungated FFN)
-    }
+    // Layer 0's: grouped, or as a row-major file holds it.
+    const TensorInfo* grouped =
+        layout ? file.find_tensor(flash_tensor_name(linear_name(arch, kind, 0))) : nullptr;
+    const uint64_t bytes = grouped != nullptr
+                               ? grouped->n_bytes / static_cast<uint64_t>(layout->groups.size_of(0))
+                               : find_linear_bytes(file, arch, kind, 0).n_bytes;
+    if (bytes == 0) continue;  // absent in this model (an ungated FFN)
     shape.layer_linear_bytes += bytes;
-    shape.layer_expert_bytes += per_expert ? bytes : 0;
+    shape.layer_expert_bytes += kind.per_expert() ? bytes : 0;
     shape.layer_channels += static_cast<uint64_t>(input_channels(config, kind.role));
   }
   if (shape.layer_channels == 0) {

@@ -17,7 +17,6 @@ namespace {
 // j of layer first + index at offset + (j · n + index) · channel_bytes.
 struct LinearPlace {
   int kind, group, index, n;
-  bool expert;  // an expert's matrix: its layers run only when routed to
   std::string tensor;
   uint64_t offset;
   size_t channel_bytes;
@@ -186,7 +185,6 @@ class FlashStore::Linear final : public ChannelSource {
         group(place.group),
         index(place.index),
         n(place.n),
-        expert(place.expert),
         tensor(std::move(place.tensor)),
         offset(place.offset),
         channel_bytes(place.channel_bytes),
@@ -200,7 +198,6 @@ class FlashStore::Linear final : public ChannelSource {
   size_t run() const { return channel_bytes * static_cast<size_t>(n); }
 
   const int kind, group, index, n;
-  const bool expert;
   const std::string tensor;
   const uint64_t offset;
   const size_t channel_bytes;
@@ -246,7 +243,7 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
       JF_CHECK_MSG(tensor != nullptr, "load_weights checked the group tensors");
       const size_t channel = channel_bytes(tensor->dtype, linear.weight.n_rows),
                    run = channel * static_cast<size_t>(n);
-      const bool expert = role_info(kinds[kind].role).moe == MoeUse::kPerExpert;
+      const bool expert = kinds[kind].per_expert();
       if (layer == groups.first(group)) {
         const double use = expert ? static_cast<double>(config.n_expert_used) / config.n_expert : 1.0;
         store->caches_.push_back(std::make_unique<Cache>(run, linear.weight.n_cols, use));
@@ -255,14 +252,13 @@ Result<std::unique_ptr<FlashStore>> FlashStore::open(const GgufFile& file, const
                               .group = group,
                               .index = layer - groups.first(group),
                               .n = n,
-                              .expert = expert,
                               .tensor = tensor->name,
                               .offset = tensor->offset,
                               .channel_bytes = channel};
       store->linears_.push_back(std::make_unique<Linear>(*store, place, *store->caches_.back()));
       of_kind.push_back(store->linears_.back().get());
       store->layer_linears_[static_cast<size_t>(layer)].push_back(of_kind.back());
-      store->has_experts_ |= place.expert;
+      store->has_experts_ |= expert;
       linear.streamed = of_kind.back();
       largest_run = std::max(largest_run, run);
       n_channels = std::max(n_channels, linear.weight.n_cols);
@@ -424,7 +420,7 @@ Result<std::span<const uint8_t* const>> FlashStore::fetch(Linear& linear, std::s
   // After a group's last layer has read what it lacks, the group needs no more room: the rest of the
   // buffer can take the next group's preload, predicted from the layer nearest to it. An expert's next
   // group is read ahead only when the expert is predicted (predict_experts).
-  if (linear.expert) {
+  if (kinds_[linear.kind].per_expert()) {
     expert_channels_[kinds_[linear.kind].role].assign(channels.begin(), channels.end());
   } else if (linear.index == linear.n - 1 && linear.next_group != nullptr && loader_ != nullptr) {
     preload_next(buffer, *linear.next_group, channels);
@@ -441,13 +437,14 @@ Status FlashStore::begin_group(Buffer& buffer, const Linear& linear) {
   if (now.cache != nullptr) offer_group_runs(now);
   now.clear();
   Side& next = buffer.next();
-  stats_.expert_groups += linear.expert;
+  const bool expert = kinds_[linear.kind].per_expert();
+  stats_.expert_groups += expert;
   if (!next.serves(linear.group, pass_)) {
     drop(next);
     now.start(linear.group, pass_, &linear.cache);
     return Status();
   }
-  stats_.expert_preloads_used += linear.expert;
+  stats_.expert_preloads_used += expert;
   if (next.ticket != 0) {
     const double start_ms = now_ms();
     const Status read = loader_->wait(std::exchange(next.ticket, 0));
@@ -522,7 +519,7 @@ void FlashStore::predict_experts(int layer, std::span<const int> experts) {
   if (loader_ == nullptr) return;
   for (Linear* linear : layer_linears_[static_cast<size_t>(layer)]) {
     const LinearKind kind = kinds_[linear->kind];
-    if (!linear->expert || linear->index != 0 ||
+    if (!kind.per_expert() || linear->index != 0 ||
         std::find(experts.begin(), experts.end(), kind.expert) == experts.end()) {
       continue;
     }
@@ -536,7 +533,7 @@ void FlashStore::preload_next(Buffer& buffer, const Linear& linear, std::span<co
   if (side.serves(linear.group, pass_)) return;  // a group preloads its successor once per pass
   drop(side);                                    // an expert's preload that was never used
   side.start(linear.group, pass_, &linear.cache);
-  stats_.expert_preloads += linear.expert;
+  stats_.expert_preloads += kinds_[linear.kind].per_expert();
   want_.clear();
   for (const int32_t j : channels) {
     if (linear.cache.find(j) == nullptr) want_.push_back(j);

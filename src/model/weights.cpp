@@ -405,9 +405,19 @@ std::vector<LinearKind> layer_linear_kinds(const ModelConfig& config) {
 }
 
 std::string linear_name(const ArchInfo& arch, LinearKind kind, int layer) {
-  return role_info(kind.role).moe == MoeUse::kPerExpert
-             ? split_expert_name(arch, kind.role, layer, kind.expert)
-             : tensor_name(arch, kind.role, layer);
+  return kind.per_expert() ? split_expert_name(arch, kind.role, layer, kind.expert)
+                           : tensor_name(arch, kind.role, layer);
+}
+
+LinearBytes find_linear_bytes(const GgufFile& file, const ArchInfo& arch, LinearKind kind, int layer) {
+  if (const TensorInfo* own = file.find_tensor(linear_name(arch, kind, layer))) {
+    return {own, 0, own->n_bytes, own->ne[0], own->n_rows()};
+  }
+  const TensorInfo* stacked =
+      kind.per_expert() ? file.find_tensor(tensor_name(arch, kind.role, layer)) : nullptr;
+  if (stacked == nullptr || kind.expert >= stacked->ne[2]) return {};
+  const uint64_t bytes = stacked->n_bytes / static_cast<uint64_t>(stacked->ne[2]);
+  return {stacked, bytes * static_cast<uint64_t>(kind.expert), bytes, stacked->ne[0], stacked->ne[1]};
 }
 
 LinearWeight& layer_linear(LayerWeights& layer, LinearKind kind) {

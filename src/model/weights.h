@@ -54,6 +54,8 @@ inline constexpr TensorRole kLayerLinearRoles[] = {TensorRole::kAttnQ,   TensorR
 struct LinearKind {
   TensorRole role;
   int expert = 0;
+
+  bool per_expert() const { return role_info(role).moe == MoeUse::kPerExpert; }
 };
 
 // The layer linears of a model of `config`, in the order the forward pass runs them: the seven less
@@ -66,6 +68,17 @@ LinearWeight& layer_linear(LayerWeights& layer, LinearKind kind);
 // The name of `kind`'s linear at `layer` as the flash layout lists it: the tensor's, an expert's as
 // the split layout names it ("blk.3.ffn_gate.5.weight", split_expert_name).
 std::string linear_name(const ArchInfo& arch, LinearKind kind, int layer);
+
+// Where a row-major file holds `kind`'s matrix at `layer`: a tensor of its own (linear_name), or an
+// expert's slice of a stacked 3-D tensor (blk.N.ffn_gate_exps.weight); `info` null when neither is
+// there.
+struct LinearBytes {
+  const TensorInfo* info = nullptr;
+  uint64_t offset = 0;  // within the tensor
+  uint64_t n_bytes = 0;
+  int64_t n_in = 0, n_out = 0;
+};
+LinearBytes find_linear_bytes(const GgufFile& file, const ArchInfo& arch, LinearKind kind, int layer);
 
 struct ModelWeights {
   TensorView token_embd;      // [n_vocab rows of n_embd]

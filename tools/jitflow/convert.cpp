@@ -95,16 +95,11 @@ SourceLinear whole_tensor(const TensorInfo& info, bool channel_major) {
 Result<SourceLinear> find_linear(const GgufFile& file, const ArchInfo& arch, bool source_cm, LinearKind kind,
                                  int layer) {
   const std::string name = linear_name(arch, kind, layer);
-  if (const TensorInfo* info = file.find_tensor(source_cm ? name + kChannelMajorSuffix : name)) {
-    return whole_tensor(*info, source_cm);
-  }
-  if (role_info(kind.role).moe == MoeUse::kPerExpert) {
-    const TensorInfo* stacked = file.find_tensor(tensor_name(arch, kind.role, layer));
-    if (stacked != nullptr && kind.expert < stacked->ne[2]) {
-      const uint64_t bytes = stacked->n_bytes / static_cast<uint64_t>(stacked->ne[2]);
-      return SourceLinear{
-          stacked, bytes * static_cast<uint64_t>(kind.expert), bytes, stacked->ne[0], stacked->ne[1], false};
-    }
+  if (source_cm) {
+    const TensorInfo* info = file.find_tensor(name + kChannelMajorSuffix);
+    if (info != nullptr) return whole_tensor(*info, true);
+  } else if (const LinearBytes found = find_linear_bytes(file, arch, kind, layer); found.info != nullptr) {
+    return SourceLinear{found.info, found.offset, found.n_bytes, found.n_in, found.n_out, false};
   }
   return error(StatusCode::kNotFound, "%s: tensor '%s' is missing", file.path().c_str(), name.c_str());
 }
@@ -243,8 +238,7 @@ Result<Summary> flash(const std::string& input, const std::string& output, int g
   std::set<std::string> replaced = linear_names(config);
   for (int layer = 0; layer < config.n_layer; ++layer) {
     for (const LinearKind kind : kinds) {
-      if (role_info(kind.role).moe == MoeUse::kPerExpert)
-        replaced.insert(tensor_name(arch, kind.role, layer));
+      if (kind.per_expert()) replaced.insert(tensor_name(arch, kind.role, layer));
     }
   }
 
